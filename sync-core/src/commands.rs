@@ -1,0 +1,114 @@
+//! Commands: how a user acts on a case. Each one folds the case, checks the action against
+//! the rule table, and only then writes the event, so an invalid action never leaves the device.
+
+use crate::calendar::{Millis, WorkCalendar};
+use crate::document::{Attachment, CaseDoc, Header, SCHEMA};
+use crate::event::{Action, Event, Intake};
+use crate::fold::{fold, frontier, CaseState};
+use crate::ids::{CaseId, EventId};
+use crate::role::Actor;
+use crate::rules;
+use crate::Error;
+use automerge::ActorId;
+
+/// Opens a new case with its intake (采集受理). `writer` is the automerge actor bound to the
+/// actor's device.
+pub fn open_case(
+    actor: &Actor,
+    writer: ActorId,
+    intake: Intake,
+    at: Millis,
+) -> Result<(CaseDoc, Event), Error> {
+    let action = Action::Intake(intake);
+    rules::check(&CaseState::default(), actor, &action).map_err(Error::Rule)?;
+    let event = new_event(actor, action, at, Vec::new());
+    let header = Header {
+        schema: SCHEMA,
+        case: CaseId::generate(),
+        created_by: actor.user.clone(),
+        device: actor.device.clone(),
+        created_at: at,
+    };
+    let doc = CaseDoc::create(&header, &event, writer)?;
+    Ok((doc, event))
+}
+
+/// Performs one action on an existing case: file, dispatch, handle, feedback, verify, close,
+/// evaluate and the side actions. The document's actor must be the device's.
+pub fn act(
+    doc: &mut CaseDoc,
+    actor: &Actor,
+    action: Action,
+    at: Millis,
+    calendar: &WorkCalendar,
+) -> Result<Event, Error> {
+    write_checked(doc, actor, action, None, &[], at, calendar)
+}
+
+/// A blob to attach: its content hash and what the device knows about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blob {
+    pub sha256: String,
+    pub mime: String,
+    pub size: u64,
+    pub name: Option<String>,
+}
+
+/// Attaches photos or files (by their sha-256) with one `attach` event.
+pub fn attach(
+    doc: &mut CaseDoc,
+    actor: &Actor,
+    blobs: Vec<Blob>,
+    at: Millis,
+    calendar: &WorkCalendar,
+) -> Result<Event, Error> {
+    let action = Action::Attach {
+        blobs: blobs.iter().map(|b| b.sha256.clone()).collect(),
+    };
+    let event_id = EventId::generate();
+    let attachments: Vec<Attachment> = blobs
+        .into_iter()
+        .map(|b| Attachment {
+            sha256: b.sha256,
+            mime: b.mime,
+            size: b.size,
+            name: b.name,
+            event: event_id.clone(),
+            author: actor.user.clone(),
+        })
+        .collect();
+    write_checked(doc, actor, action, Some(event_id), &attachments, at, calendar)
+}
+
+fn write_checked(
+    doc: &mut CaseDoc,
+    actor: &Actor,
+    action: Action,
+    id: Option<EventId>,
+    attachments: &[Attachment],
+    at: Millis,
+    calendar: &WorkCalendar,
+) -> Result<Event, Error> {
+    let events = doc.events()?;
+    let state = fold(&events, calendar);
+    rules::check(&state, actor, &action).map_err(Error::Rule)?;
+    let mut event = new_event(actor, action, at, frontier(&events));
+    if let Some(id) = id {
+        event.id = id;
+    }
+    doc.append(&event, attachments)?;
+    Ok(event)
+}
+
+fn new_event(actor: &Actor, action: Action, at: Millis, parents: Vec<EventId>) -> Event {
+    Event {
+        id: EventId::generate(),
+        author: actor.user.clone(),
+        device: actor.device.clone(),
+        role: actor.role,
+        scope: actor.scope.clone(),
+        at,
+        parents,
+        action,
+    }
+}

@@ -1,0 +1,344 @@
+//! The case document on automerge: an immutable `header` map and the append-only `events`
+//! and `attachments` lists. This module is the only place that maps between automerge
+//! values and typed Rust values.
+//!
+//! Layout (every leaf a scalar; strings are plain scalars, never text objects):
+//!
+//! ```text
+//! ROOT
+//! ├─ header: { schema: 1, case, created_by, device, created_at }
+//! ├─ events: [ { id, kind, author, device, role, scope, at, parents, payload }, … ]
+//! └─ attachments: [ { sha256, mime, size, name, event, author }, … ]
+//! ```
+//!
+//! `scope`, `parents` and `payload` hold JSON text: one scalar each keeps a case small
+//! (one operation per field) while staying readable by any automerge peer.
+
+use crate::calendar::Millis;
+use crate::event::{Action, ActionKind, Event};
+use crate::ids::{CaseId, DeviceId, EventId, UserId};
+use crate::role::Role;
+use crate::Error;
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
+use serde::{Deserialize, Serialize};
+
+/// The document layout version written in every header.
+pub const SCHEMA: u64 = 1;
+
+pub(crate) const HEADER: &str = "header";
+pub(crate) const EVENTS: &str = "events";
+pub(crate) const ATTACHMENTS: &str = "attachments";
+
+/// The creation record of a case. Written once, in the case's first change, never edited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
+    pub schema: u64,
+    pub case: CaseId,
+    pub created_by: UserId,
+    pub device: DeviceId,
+    pub created_at: Millis,
+}
+
+/// Metadata of a content-addressed blob (a photo); the bytes travel separately.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub sha256: String,
+    pub mime: String,
+    pub size: u64,
+    pub name: Option<String>,
+    pub event: EventId,
+    pub author: UserId,
+}
+
+/// One case: an automerge document with the layout above.
+#[derive(Debug, Clone)]
+pub struct CaseDoc {
+    doc: AutoCommit,
+    header: ObjId,
+    events: ObjId,
+    attachments: ObjId,
+}
+
+impl CaseDoc {
+    /// Creates a case with its header and first event in a single change, so that no replica
+    /// ever sees a case without its intake.
+    pub fn create(header: &Header, first: &Event, actor: ActorId) -> Result<CaseDoc, Error> {
+        let mut doc = AutoCommit::new().with_actor(actor);
+        let h = doc.put_object(ROOT, HEADER, ObjType::Map)?;
+        doc.put(&h, "schema", header.schema)?;
+        doc.put(&h, "case", header.case.as_str())?;
+        doc.put(&h, "created_by", header.created_by.as_str())?;
+        doc.put(&h, "device", header.device.as_str())?;
+        doc.put(&h, "created_at", header.created_at)?;
+        let events = doc.put_object(ROOT, EVENTS, ObjType::List)?;
+        let attachments = doc.put_object(ROOT, ATTACHMENTS, ObjType::List)?;
+        let mut case = CaseDoc {
+            doc,
+            header: h,
+            events,
+            attachments,
+        };
+        case.write_event(first)?;
+        case.commit(first.at);
+        Ok(case)
+    }
+
+    /// Loads a saved document and checks its layout.
+    pub fn load(bytes: &[u8]) -> Result<CaseDoc, Error> {
+        let doc = AutoCommit::load(bytes)?;
+        CaseDoc::from_automerge(doc)
+    }
+
+    /// Wraps an automerge document, checking that it has the case layout.
+    pub fn from_automerge(doc: AutoCommit) -> Result<CaseDoc, Error> {
+        let header = object(&doc, &ROOT, HEADER, ObjType::Map)?;
+        let events = object(&doc, &ROOT, EVENTS, ObjType::List)?;
+        let attachments = object(&doc, &ROOT, ATTACHMENTS, ObjType::List)?;
+        let case = CaseDoc {
+            doc,
+            header,
+            events,
+            attachments,
+        };
+        case.header()?;
+        Ok(case)
+    }
+
+    pub fn header(&self) -> Result<Header, Error> {
+        let h = &self.header;
+        Ok(Header {
+            schema: uint(&self.doc, h, "schema")?,
+            case: CaseId::new(string(&self.doc, h, "case")?),
+            created_by: UserId::new(string(&self.doc, h, "created_by")?),
+            device: DeviceId::new(string(&self.doc, h, "device")?),
+            created_at: int(&self.doc, h, "created_at")?,
+        })
+    }
+
+    /// All events in list order (merge order, not causal order: the fold sorts).
+    pub fn events(&self) -> Result<Vec<Event>, Error> {
+        self.doc
+            .list_range(&self.events, ..)
+            .map(|item| read_event(&self.doc, &item.id()))
+            .collect()
+    }
+
+    /// The events paired with the automerge object id of their list element.
+    pub(crate) fn event_entries(&self) -> Vec<ObjId> {
+        self.doc
+            .list_range(&self.events, ..)
+            .map(|item| item.id())
+            .collect()
+    }
+
+    pub fn attachments(&self) -> Result<Vec<Attachment>, Error> {
+        self.doc
+            .list_range(&self.attachments, ..)
+            .map(|item| read_attachment(&self.doc, &item.id()))
+            .collect()
+    }
+
+    /// Appends an event and the attachments it brings as one automerge change. Callers go
+    /// through [`crate::commands`], which check the rules first.
+    pub(crate) fn append(
+        &mut self,
+        event: &Event,
+        attachments: &[Attachment],
+    ) -> Result<ChangeHash, Error> {
+        self.write_event(event)?;
+        for attachment in attachments {
+            self.write_attachment(attachment)?;
+        }
+        self.commit(event.at)
+            .ok_or(Error::Malformed("appending an event produced no change"))
+    }
+
+    fn write_attachment(&mut self, attachment: &Attachment) -> Result<(), Error> {
+        let len = self.doc.length(&self.attachments);
+        let a = self.doc.insert_object(&self.attachments, len, ObjType::Map)?;
+        self.doc.put(&a, "sha256", attachment.sha256.as_str())?;
+        self.doc.put(&a, "mime", attachment.mime.as_str())?;
+        self.doc.put(&a, "size", attachment.size)?;
+        if let Some(name) = &attachment.name {
+            self.doc.put(&a, "name", name.as_str())?;
+        }
+        self.doc.put(&a, "event", attachment.event.as_str())?;
+        self.doc.put(&a, "author", attachment.author.as_str())?;
+        Ok(())
+    }
+
+    fn write_event(&mut self, event: &Event) -> Result<(), Error> {
+        let (kind, payload) = encode_action(&event.action)?;
+        let len = self.doc.length(&self.events);
+        let e = self.doc.insert_object(&self.events, len, ObjType::Map)?;
+        self.doc.put(&e, "id", event.id.as_str())?;
+        self.doc.put(&e, "kind", kind)?;
+        self.doc.put(&e, "author", event.author.as_str())?;
+        self.doc.put(&e, "device", event.device.as_str())?;
+        self.doc.put(&e, "role", event.role.as_str())?;
+        self.doc.put(&e, "scope", serde_json::to_string(&event.scope)?)?;
+        self.doc.put(&e, "at", event.at)?;
+        self.doc.put(&e, "parents", serde_json::to_string(&event.parents)?)?;
+        self.doc.put(&e, "payload", payload)?;
+        Ok(())
+    }
+
+    fn commit(&mut self, at: Millis) -> Option<ChangeHash> {
+        self.doc
+            .commit_with(CommitOptions::default().with_time(at.div_euclid(1000)))
+    }
+
+    pub fn set_actor(&mut self, actor: ActorId) {
+        self.doc.set_actor(actor);
+    }
+
+    pub fn heads(&mut self) -> Vec<ChangeHash> {
+        self.doc.get_heads()
+    }
+
+    /// The full document, compacted.
+    pub fn save(&mut self) -> Vec<u8> {
+        self.doc.save()
+    }
+
+    /// The changes after `heads`, in automerge's incremental format.
+    pub fn save_after(&mut self, heads: &[ChangeHash]) -> Vec<u8> {
+        self.doc.save_after(heads)
+    }
+
+    /// Gives the automerge document back.
+    pub fn into_automerge(self) -> AutoCommit {
+        self.doc
+    }
+
+    /// The underlying automerge document, for the sync protocol.
+    pub fn automerge(&mut self) -> &mut AutoCommit {
+        &mut self.doc
+    }
+
+    pub(crate) fn automerge_ref(&self) -> &AutoCommit {
+        &self.doc
+    }
+
+    /// The automerge change that wrote the event at list element `entry`.
+    pub(crate) fn change_of(&self, entry: &ObjId) -> Option<ChangeHash> {
+        self.doc.hash_for_opid(entry)
+    }
+
+    /// Each event id with the hash of the automerge change that carried it.
+    pub fn event_changes(&self) -> Vec<(EventId, Option<ChangeHash>)> {
+        self.event_entries()
+            .into_iter()
+            .filter_map(|entry| {
+                let id = string(&self.doc, &entry, "id").ok()?;
+                Some((EventId::new(id), self.change_of(&entry)))
+            })
+            .collect()
+    }
+}
+
+/// The kind and the payload JSON of an action.
+fn encode_action(action: &Action) -> Result<(&'static str, String), Error> {
+    let kind = action.kind().as_str();
+    let mut value = serde_json::to_value(action)?;
+    let payload = value
+        .get_mut("payload")
+        .map(serde_json::Value::take)
+        .unwrap_or(serde_json::Value::Object(Default::default()));
+    Ok((kind, payload.to_string()))
+}
+
+fn decode_action(event: &EventId, kind: &str, payload: &str) -> Result<Action, Error> {
+    if ActionKind::parse(kind).is_none() {
+        return Err(Error::UnknownEventKind {
+            event: event.clone(),
+            kind: kind.to_owned(),
+        });
+    }
+    let payload: serde_json::Value = serde_json::from_str(payload)?;
+    let tagged = serde_json::json!({ "kind": kind, "payload": payload });
+    serde_json::from_value(tagged).map_err(|e| Error::InvalidEvent {
+        event: event.clone(),
+        reason: e.to_string(),
+    })
+}
+
+pub(crate) fn read_event(doc: &AutoCommit, e: &ObjId) -> Result<Event, Error> {
+    let id = EventId::new(string(doc, e, "id")?);
+    let invalid = |reason: String| Error::InvalidEvent {
+        event: id.clone(),
+        reason,
+    };
+    let role_name = string(doc, e, "role")?;
+    let role = Role::parse(&role_name).ok_or_else(|| invalid(format!("unknown role {role_name}")))?;
+    let scope = serde_json::from_str(&string(doc, e, "scope")?)
+        .map_err(|err| invalid(format!("scope: {err}")))?;
+    let parents = serde_json::from_str(&string(doc, e, "parents")?)
+        .map_err(|err| invalid(format!("parents: {err}")))?;
+    let action = decode_action(&id, &string(doc, e, "kind")?, &string(doc, e, "payload")?)?;
+    Ok(Event {
+        author: UserId::new(string(doc, e, "author")?),
+        device: DeviceId::new(string(doc, e, "device")?),
+        role,
+        scope,
+        at: int(doc, e, "at")?,
+        parents,
+        action,
+        id,
+    })
+}
+
+fn read_attachment(doc: &AutoCommit, a: &ObjId) -> Result<Attachment, Error> {
+    Ok(Attachment {
+        sha256: string(doc, a, "sha256")?,
+        mime: string(doc, a, "mime")?,
+        size: uint(doc, a, "size")?,
+        name: match doc.get(a, "name")? {
+            Some(_) => Some(string(doc, a, "name")?),
+            None => None,
+        },
+        event: EventId::new(string(doc, a, "event")?),
+        author: UserId::new(string(doc, a, "author")?),
+    })
+}
+
+fn object(doc: &AutoCommit, parent: &ObjId, key: &'static str, ty: ObjType) -> Result<ObjId, Error> {
+    match doc.get(parent, key)? {
+        Some((Value::Object(t), id)) if t == ty => Ok(id),
+        Some(_) => Err(Error::MalformedField(key)),
+        None if key == HEADER => Err(Error::MissingHeader),
+        None => Err(Error::MissingField(key)),
+    }
+}
+
+fn scalar(doc: &AutoCommit, obj: &ObjId, key: &'static str) -> Result<ScalarValue, Error> {
+    match doc.get(obj, key)? {
+        Some((Value::Scalar(s), _)) => Ok(s.into_owned()),
+        Some(_) => Err(Error::MalformedField(key)),
+        None => Err(Error::MissingField(key)),
+    }
+}
+
+fn string(doc: &AutoCommit, obj: &ObjId, key: &'static str) -> Result<String, Error> {
+    match scalar(doc, obj, key)? {
+        ScalarValue::Str(s) => Ok(s.to_string()),
+        _ => Err(Error::MalformedField(key)),
+    }
+}
+
+fn int(doc: &AutoCommit, obj: &ObjId, key: &'static str) -> Result<i64, Error> {
+    match scalar(doc, obj, key)? {
+        ScalarValue::Int(i) => Ok(i),
+        ScalarValue::Uint(u) => i64::try_from(u).map_err(|_| Error::MalformedField(key)),
+        _ => Err(Error::MalformedField(key)),
+    }
+}
+
+fn uint(doc: &AutoCommit, obj: &ObjId, key: &'static str) -> Result<u64, Error> {
+    match scalar(doc, obj, key)? {
+        ScalarValue::Uint(u) => Ok(u),
+        ScalarValue::Int(i) => u64::try_from(i).map_err(|_| Error::MalformedField(key)),
+        _ => Err(Error::MalformedField(key)),
+    }
+}

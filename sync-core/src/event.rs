@@ -1,0 +1,294 @@
+//! Events: the only thing a case is made of. Every step of the seven-step loop and every
+//! side action is one event kind with its own payload.
+
+use crate::calendar::Millis;
+use crate::category::{CategoryCode, Level};
+use crate::ids::{CaseId, DeviceId, EventId, UnitId, UserId};
+use crate::org::Territory;
+use crate::role::{Actor, Role, Scope};
+use serde::{Deserialize, Serialize};
+
+/// One entry of a case's history, as written by its author's device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: EventId,
+    pub author: UserId,
+    pub device: DeviceId,
+    /// The role and scope the author held when writing, as the device knew them.
+    pub role: Role,
+    pub scope: Scope,
+    /// Device time. Device clocks drift: this orders ties, it is never an audit trail.
+    pub at: Millis,
+    /// The frontier of events the author had seen: what makes two events concurrent.
+    pub parents: Vec<EventId>,
+    pub action: Action,
+}
+
+impl Event {
+    /// The actor who wrote this event, as claimed in it.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user: self.author.clone(),
+            device: self.device.clone(),
+            role: self.role,
+            scope: self.scope.clone(),
+        }
+    }
+
+    pub fn kind(&self) -> ActionKind {
+        self.action.kind()
+    }
+}
+
+/// How a report reached the system (受理渠道).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// 12345 hotline call.
+    Hotline,
+    /// A grid worker's own patrol (巡查).
+    Patrol,
+    /// Walk-in at a community workstation.
+    WalkIn,
+    /// Web form or Open311.
+    Web,
+}
+
+impl Channel {
+    /// Reports from the public must be confirmed on site before they are filed (核实).
+    pub fn needs_confirmation(self) -> bool {
+        matches!(self, Channel::Hotline | Channel::Web)
+    }
+}
+
+/// Who reported and how to call them back. Personal data: never indexed or logged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reporter {
+    pub name: String,
+    pub contact: String,
+}
+
+/// 采集受理: the first event of every case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Intake {
+    pub channel: Channel,
+    #[serde(default)]
+    pub reporter: Option<Reporter>,
+    pub description: String,
+    pub territory: Territory,
+    #[serde(default)]
+    pub address: Option<String>,
+    /// (longitude, latitude).
+    #[serde(default)]
+    pub coordinates: Option<(f64, f64)>,
+    /// A first guess at the category, refined when the case is filed.
+    #[serde(default)]
+    pub category: Option<CategoryCode>,
+    /// sha-256 hex of photo blobs.
+    #[serde(default)]
+    pub photos: Vec<String>,
+}
+
+/// 案卷建立.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Filing {
+    pub category: CategoryCode,
+    pub level: Level,
+    #[serde(default)]
+    pub units: Vec<UnitId>,
+    #[serde(default)]
+    pub suggestion: String,
+    /// Whether the citizen must be called back (回访).
+    #[serde(default)]
+    pub callback: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeclineReason {
+    Duplicate,
+    OutOfJurisdiction,
+    NotActionable,
+    /// On-site confirmation found no problem.
+    NotFound,
+}
+
+/// Citizen satisfaction from the callback (回访满意度).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Satisfaction {
+    Satisfied,
+    Basic,
+    Dissatisfied,
+}
+
+/// The payload of an event; its variant is the event kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
+pub enum Action {
+    Intake(Intake),
+    /// 核实 that a public report is real.
+    Confirm {
+        exists: bool,
+        #[serde(default)]
+        note: String,
+    },
+    File(Filing),
+    Decline {
+        reason: DeclineReason,
+        #[serde(default)]
+        note: String,
+    },
+    /// 指挥派遣; a later dispatch reassigns.
+    Dispatch {
+        unit: UnitId,
+        #[serde(default)]
+        responsible: Option<String>,
+        /// Overrides the catalog deadline.
+        #[serde(default)]
+        deadline: Option<Millis>,
+    },
+    /// 任务处理 progress.
+    Handle {
+        note: String,
+        #[serde(default)]
+        photos: Vec<String>,
+    },
+    /// Not our responsibility: back to the dispatcher.
+    Return { reason: String },
+    /// 处理反馈.
+    Feedback {
+        resolved: bool,
+        #[serde(default)]
+        note: String,
+        #[serde(default)]
+        photos: Vec<String>,
+    },
+    /// 核查 on site after feedback.
+    Verify {
+        resolved: bool,
+        #[serde(default)]
+        note: String,
+        #[serde(default)]
+        photos: Vec<String>,
+    },
+    /// 结案.
+    Close {
+        #[serde(default)]
+        note: String,
+    },
+    /// 综合评价.
+    Evaluate {
+        #[serde(default)]
+        satisfaction: Option<Satisfaction>,
+        #[serde(default)]
+        solved: Option<bool>,
+        #[serde(default)]
+        note: String,
+    },
+    /// 延期, approved by a center.
+    Extend { hours: u32, reason: String },
+    /// 自处理: the grid worker fixed it on the spot.
+    SelfHandle {
+        note: String,
+        #[serde(default)]
+        photos: Vec<String>,
+    },
+    /// 挂账.
+    Hold { reason: String },
+    Release {
+        #[serde(default)]
+        note: String,
+    },
+    /// 作废.
+    Void { reason: String },
+    Comment { text: String },
+    Attach { blobs: Vec<String> },
+    MarkDuplicate { of: CaseId },
+    Reopen { reason: String },
+    Escalate { reason: String },
+    /// The central office's answer to a conflict record, named by its superseded event.
+    Resolve {
+        conflict: EventId,
+        #[serde(default)]
+        note: String,
+    },
+}
+
+macro_rules! action_kinds {
+    ($($variant:ident => $name:literal),* $(,)?) => {
+        /// The kind of an event, without its payload.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum ActionKind { $($variant),* }
+
+        impl ActionKind {
+            pub const ALL: &'static [ActionKind] = &[$(ActionKind::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(ActionKind::$variant => $name),* }
+            }
+
+            pub fn parse(s: &str) -> Option<ActionKind> {
+                match s { $($name => Some(ActionKind::$variant),)* _ => None }
+            }
+        }
+
+        impl Action {
+            pub fn kind(&self) -> ActionKind {
+                match self { $(Action::$variant { .. } => ActionKind::$variant),* }
+            }
+        }
+    };
+}
+
+action_kinds! {
+    Intake => "intake",
+    Confirm => "confirm",
+    File => "file",
+    Decline => "decline",
+    Dispatch => "dispatch",
+    Handle => "handle",
+    Return => "return",
+    Feedback => "feedback",
+    Verify => "verify",
+    Close => "close",
+    Evaluate => "evaluate",
+    Extend => "extend",
+    SelfHandle => "self_handle",
+    Hold => "hold",
+    Release => "release",
+    Void => "void",
+    Comment => "comment",
+    Attach => "attach",
+    MarkDuplicate => "mark_duplicate",
+    Reopen => "reopen",
+    Escalate => "escalate",
+    Resolve => "resolve",
+}
+
+impl std::fmt::Display for ActionKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Action {
+    /// Whether two transitions reach the same outcome, so that making both concurrently is
+    /// agreement (two workers verifying "resolved"), not a conflict.
+    pub fn agrees_with(&self, other: &Action) -> bool {
+        use Action::*;
+        match (self, other) {
+            (Confirm { exists: a, .. }, Confirm { exists: b, .. }) => a == b,
+            (File(a), File(b)) => a.category == b.category && a.level == b.level,
+            (Decline { reason: a, .. }, Decline { reason: b, .. }) => a == b,
+            (Dispatch { unit: a, .. }, Dispatch { unit: b, .. }) => a == b,
+            (Feedback { resolved: a, .. }, Feedback { resolved: b, .. }) => a == b,
+            (Verify { resolved: a, .. }, Verify { resolved: b, .. }) => a == b,
+            (MarkDuplicate { of: a }, MarkDuplicate { of: b }) => a == b,
+            (Evaluate { .. }, Evaluate { .. }) => false,
+            (Intake(_), Intake(_)) => false,
+            (a, b) => a.kind() == b.kind(),
+        }
+    }
+}

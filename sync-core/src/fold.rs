@@ -1,0 +1,465 @@
+//! The fold: merged events in, derived case state out. Pure and total: the same events give
+//! the same state on every replica, in any merge order, and no input makes it panic.
+
+use crate::calendar::{Millis, WorkCalendar};
+use crate::category::{Catalog, CategoryCode, Level};
+use crate::event::{Action, ActionKind, Channel, DeclineReason, Event, Satisfaction};
+use crate::ids::{CaseId, DeviceId, EventId, UnitId, UserId};
+use crate::org::Territory;
+use crate::rules::{self, Status, Violation, ViolationCode};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap};
+
+/// What became of an event at its place in the merged order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Disposition {
+    /// Valid; its effect is in the state.
+    Applied,
+    /// A transition made concurrently with one that reached the same outcome: kept, no effect.
+    Concurred,
+    /// Not valid at its place: kept in the history, no effect, a conflict record names it.
+    Superseded,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub event: EventId,
+    pub kind: ActionKind,
+    pub author: UserId,
+    pub device: DeviceId,
+    pub at: Millis,
+    pub disposition: Disposition,
+    /// The status after this event.
+    pub status: Option<Status>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictReason {
+    /// Made without seeing a transition that now precedes it, and disagreeing with it.
+    Concurrent,
+    /// Breaks a rule at its place in the merged order.
+    Rule(ViolationCode),
+    /// Two different events under one id.
+    DuplicateId,
+}
+
+/// A conflict for the central office's review queue (the superseded event names it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conflict {
+    pub event: EventId,
+    /// The events it conflicts with (the transition that set the state it met).
+    pub against: Vec<EventId>,
+    pub reason: ConflictReason,
+    pub message: String,
+    pub resolved_by: Option<EventId>,
+}
+
+/// Everything derived from a case's events.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CaseState {
+    /// `None` until the intake is known.
+    pub status: Option<Status>,
+    pub territory: Option<Territory>,
+    pub channel: Option<Channel>,
+    pub description: String,
+    pub reported_by: Option<UserId>,
+    pub reported_at: Option<Millis>,
+    pub category: Option<CategoryCode>,
+    pub level: Option<Level>,
+    pub callback: bool,
+    pub filed_at: Option<Millis>,
+    pub assigned_unit: Option<UnitId>,
+    pub responsible: Option<String>,
+    /// Every unit ever named in filing or dispatch: they may comment and attach.
+    pub units_involved: BTreeSet<UnitId>,
+    pub dispatched_at: Option<Millis>,
+    pub deadline: Option<Millis>,
+    pub extensions: u32,
+    pub rework_count: u32,
+    pub feedback_resolved: Option<bool>,
+    pub closed_at: Option<Millis>,
+    pub satisfaction: Option<Satisfaction>,
+    pub solved: Option<bool>,
+    pub decline_reason: Option<DeclineReason>,
+    pub duplicate_of: Option<CaseId>,
+    pub escalations: u32,
+    pub self_handled: bool,
+    /// The status a held case returns to, and when it was parked.
+    pub held: Option<(Status, Millis)>,
+    pub timeline: Vec<TimelineEntry>,
+    pub conflicts: Vec<Conflict>,
+    /// The transition that set the current course; a later transition must have seen it.
+    pub last_transition: Option<EventId>,
+}
+
+impl CaseState {
+    /// Whether the case is past its deadline at `now`: still open and late, or closed late.
+    /// A held case's clock is stopped.
+    pub fn overdue_at(&self, now: Millis) -> bool {
+        let (Some(status), Some(deadline)) = (self.status, self.deadline) else {
+            return false;
+        };
+        match status {
+            Status::Closed | Status::Evaluated => self.closed_at.is_some_and(|c| c > deadline),
+            Status::Held | Status::Voided | Status::Declined => false,
+            _ => now > deadline,
+        }
+    }
+
+    /// Closed by the deadline (按期结案); `None` while not closed or without a deadline.
+    pub fn closed_on_time(&self) -> Option<bool> {
+        Some(self.closed_at? <= self.deadline?)
+    }
+
+    pub fn has_open_conflict(&self) -> bool {
+        self.conflicts.iter().any(|c| c.resolved_by.is_none())
+    }
+
+    /// The disposition the fold gave an event.
+    pub fn disposition(&self, event: &EventId) -> Option<Disposition> {
+        self.timeline
+            .iter()
+            .find(|t| t.event == *event)
+            .map(|t| t.disposition)
+    }
+}
+
+/// Folds merged events into the case state. Events may arrive in any order, duplicated,
+/// with parents missing or even cyclic: the result depends only on the set of events.
+pub fn fold(events: &[Event], calendar: &WorkCalendar) -> CaseState {
+    let mut state = CaseState::default();
+    let (unique, duplicates) = dedupe(events);
+    let order = causal_order(&unique);
+    let ancestors = ancestor_sets(&unique, &order);
+
+    for &i in &order {
+        let event = unique[i];
+        let disposition = judge(&state, event, &unique, &ancestors[i]);
+        match &disposition {
+            Ok(true) => apply(&mut state, event, calendar),
+            Ok(false) => {}
+            Err((reason, message)) => {
+                state.conflicts.push(Conflict {
+                    event: event.id.clone(),
+                    against: state.last_transition.iter().cloned().collect(),
+                    reason: *reason,
+                    message: message.clone(),
+                    resolved_by: None,
+                });
+            }
+        }
+        state.timeline.push(TimelineEntry {
+            event: event.id.clone(),
+            kind: event.kind(),
+            author: event.author.clone(),
+            device: event.device.clone(),
+            at: event.at,
+            disposition: match disposition {
+                Ok(true) => Disposition::Applied,
+                Ok(false) => Disposition::Concurred,
+                Err(_) => Disposition::Superseded,
+            },
+            status: state.status,
+        });
+    }
+    for dup in duplicates {
+        state.conflicts.push(Conflict {
+            event: dup.id.clone(),
+            against: Vec::new(),
+            reason: ConflictReason::DuplicateId,
+            message: "two different events share this id; the first in order counts".into(),
+            resolved_by: None,
+        });
+    }
+    state
+}
+
+/// `Ok(true)`: apply; `Ok(false)`: concurred, no effect; `Err`: superseded.
+fn judge(
+    state: &CaseState,
+    event: &Event,
+    events: &[&Event],
+    ancestors: &BTreeSet<usize>,
+) -> Result<bool, (ConflictReason, String)> {
+    let rule = rules::rule(event.kind());
+    if rule.transition {
+        if let Some(last) = &state.last_transition {
+            let seen = events
+                .iter()
+                .position(|e| e.id == *last)
+                .is_some_and(|i| ancestors.contains(&i));
+            if !seen {
+                let agrees = events
+                    .iter()
+                    .find(|e| e.id == *last)
+                    .is_some_and(|e| e.action.agrees_with(&event.action));
+                return if agrees {
+                    Ok(false)
+                } else {
+                    Err((
+                        ConflictReason::Concurrent,
+                        format!(
+                            "{} was made without seeing the {} that now precedes it",
+                            event.kind(),
+                            events
+                                .iter()
+                                .find(|e| e.id == *last)
+                                .map_or("transition", |e| e.kind().as_str())
+                        ),
+                    ))
+                };
+            }
+        }
+    }
+    rules::check(state, &event.actor(), &event.action)
+        .map(|()| true)
+        .map_err(|Violation { code, message }| (ConflictReason::Rule(code), message))
+}
+
+/// Applies a valid event's effect. The rule table has already admitted it.
+fn apply(state: &mut CaseState, event: &Event, calendar: &WorkCalendar) {
+    let at = event.at;
+    let mut to = state.status;
+    match &event.action {
+        Action::Intake(intake) => {
+            state.territory = Some(intake.territory.clone());
+            state.channel = Some(intake.channel);
+            state.description = intake.description.clone();
+            state.category = intake.category.clone();
+            state.reported_by = Some(event.author.clone());
+            state.reported_at = Some(at);
+            to = Some(if intake.channel.needs_confirmation() {
+                Status::AwaitingConfirmation
+            } else {
+                Status::Reported
+            });
+        }
+        Action::Confirm { exists, .. } => {
+            if *exists {
+                to = Some(Status::Reported);
+            } else {
+                state.decline_reason = Some(DeclineReason::NotFound);
+                to = Some(Status::Declined);
+            }
+        }
+        Action::File(filing) => {
+            state.category = Some(filing.category.clone());
+            state.level = Some(filing.level);
+            state.callback = filing.callback;
+            state.units_involved.extend(filing.units.iter().cloned());
+            state.filed_at = Some(at);
+            to = Some(Status::Filed);
+        }
+        Action::Decline { reason, .. } => {
+            state.decline_reason = Some(*reason);
+            to = Some(Status::Declined);
+        }
+        Action::Dispatch {
+            unit,
+            responsible,
+            deadline,
+        } => {
+            state.assigned_unit = Some(unit.clone());
+            state.units_involved.insert(unit.clone());
+            state.responsible = responsible.clone();
+            state.dispatched_at = Some(at);
+            state.deadline = deadline.or_else(|| {
+                let hours = Catalog::standard()
+                    .deadline_hours(state.category.as_ref()?, state.level.unwrap_or(Level::General))?;
+                Some(calendar.add_working_minutes(at, u64::from(hours) * 60))
+            });
+            to = Some(Status::Dispatched);
+        }
+        Action::Handle { .. } => {
+            if state.status == Some(Status::Dispatched) {
+                to = Some(Status::InProgress);
+            }
+        }
+        Action::Return { .. } => {
+            state.assigned_unit = None;
+            state.responsible = None;
+            state.deadline = None;
+            to = Some(Status::Filed);
+        }
+        Action::Feedback { resolved, .. } => {
+            state.feedback_resolved = Some(*resolved);
+            to = Some(Status::AwaitingVerification);
+        }
+        Action::Verify { resolved, .. } => {
+            if *resolved {
+                to = Some(Status::Verified);
+            } else {
+                state.rework_count += 1;
+                to = Some(Status::Rework);
+            }
+        }
+        Action::Close { .. } => {
+            state.closed_at = Some(at);
+            to = Some(Status::Closed);
+        }
+        Action::Evaluate {
+            satisfaction,
+            solved,
+            ..
+        } => {
+            state.satisfaction = *satisfaction;
+            state.solved = *solved;
+            to = Some(Status::Evaluated);
+        }
+        Action::Extend { hours, .. } => {
+            state.extensions += 1;
+            if let Some(d) = state.deadline {
+                state.deadline = Some(calendar.add_working_minutes(d, u64::from(*hours) * 60));
+            }
+        }
+        Action::SelfHandle { .. } => {
+            state.self_handled = true;
+            to = Some(Status::AwaitingVerification);
+        }
+        Action::Hold { .. } => {
+            if let Some(s) = state.status {
+                state.held = Some((s, at));
+            }
+            to = Some(Status::Held);
+        }
+        Action::Release { .. } => {
+            if let Some((previous, since)) = state.held.take() {
+                // The clock stood still while the case was parked.
+                if let Some(d) = state.deadline {
+                    let paused = calendar.working_minutes_between(since, at);
+                    state.deadline = Some(calendar.add_working_minutes(d, paused));
+                }
+                to = Some(previous);
+            } else {
+                to = Some(Status::Filed);
+            }
+        }
+        Action::Void { .. } => to = Some(Status::Voided),
+        Action::MarkDuplicate { of } => {
+            state.duplicate_of = Some(of.clone());
+            state.decline_reason = Some(DeclineReason::Duplicate);
+            to = Some(Status::Declined);
+        }
+        Action::Reopen { .. } => {
+            state.closed_at = None;
+            state.assigned_unit = None;
+            state.deadline = None;
+            to = Some(Status::Filed);
+        }
+        Action::Escalate { .. } => state.escalations += 1,
+        Action::Resolve { conflict, .. } => {
+            if let Some(c) = state
+                .conflicts
+                .iter_mut()
+                .find(|c| c.event == *conflict && c.resolved_by.is_none())
+            {
+                c.resolved_by = Some(event.id.clone());
+            }
+        }
+        Action::Comment { .. } | Action::Attach { .. } => {}
+    }
+    state.status = to;
+    if rules::rule(event.kind()).transition {
+        state.last_transition = Some(event.id.clone());
+    }
+}
+
+/// Keeps the first event of each id (by the order key) and returns the different events that
+/// reused an id. Exact copies are dropped silently: delivery may duplicate.
+fn dedupe(events: &[Event]) -> (Vec<&Event>, Vec<&Event>) {
+    let mut sorted: Vec<&Event> = events.iter().collect();
+    sorted.sort_by(|a, b| (&a.id, a.at).cmp(&(&b.id, b.at)));
+    let mut unique: Vec<&Event> = Vec::with_capacity(sorted.len());
+    let mut duplicates = Vec::new();
+    for e in sorted {
+        match unique.last() {
+            Some(last) if last.id == e.id => {
+                if *last != e {
+                    duplicates.push(e);
+                }
+            }
+            _ => unique.push(e),
+        }
+    }
+    (unique, duplicates)
+}
+
+/// Topological order over known parents, ties broken by (device time, id). Parents not (yet)
+/// known are ignored; events caught in a cycle are appended in tiebreak order.
+fn causal_order(events: &[&Event]) -> Vec<usize> {
+    let index: HashMap<&EventId, usize> = events.iter().enumerate().map(|(i, e)| (&e.id, i)).collect();
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); events.len()];
+    let mut pending = vec![0usize; events.len()];
+    for (i, e) in events.iter().enumerate() {
+        let parents: BTreeSet<usize> = e
+            .parents
+            .iter()
+            .filter_map(|p| index.get(p).copied())
+            .filter(|&p| p != i)
+            .collect();
+        pending[i] = parents.len();
+        for p in parents {
+            children[p].push(i);
+        }
+    }
+    let key = |i: usize| (events[i].at, &events[i].id);
+    let mut ready: BTreeSet<(Millis, &EventId, usize)> = (0..events.len())
+        .filter(|&i| pending[i] == 0)
+        .map(|i| (key(i).0, key(i).1, i))
+        .collect();
+    let mut order = Vec::with_capacity(events.len());
+    let mut done = vec![false; events.len()];
+    while let Some(first) = ready.pop_first() {
+        let i = first.2;
+        order.push(i);
+        done[i] = true;
+        for &c in &children[i] {
+            pending[c] -= 1;
+            if pending[c] == 0 {
+                ready.insert((events[c].at, &events[c].id, c));
+            }
+        }
+    }
+    if order.len() < events.len() {
+        let mut rest: Vec<usize> = (0..events.len()).filter(|&i| !done[i]).collect();
+        rest.sort_by_key(|&i| key(i));
+        order.extend(rest);
+    }
+    order
+}
+
+/// For each event, the set of events in its causal past (transitively through known parents).
+fn ancestor_sets(events: &[&Event], order: &[usize]) -> Vec<BTreeSet<usize>> {
+    let index: HashMap<&EventId, usize> = events.iter().enumerate().map(|(i, e)| (&e.id, i)).collect();
+    let mut sets: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); events.len()];
+    for &i in order {
+        let mut set = BTreeSet::new();
+        for p in &events[i].parents {
+            if let Some(&pi) = index.get(p) {
+                if pi != i && !sets[pi].contains(&i) {
+                    set.insert(pi);
+                    set.extend(sets[pi].iter().copied());
+                }
+            }
+        }
+        set.remove(&i);
+        sets[i] = set;
+    }
+    sets
+}
+
+/// The frontier of a set of events: those no other event names as a parent. A new event's
+/// `parents` are the frontier of what its author has seen.
+pub fn frontier(events: &[Event]) -> Vec<EventId> {
+    let referenced: BTreeSet<&EventId> = events.iter().flat_map(|e| e.parents.iter()).collect();
+    let mut heads: Vec<EventId> = events
+        .iter()
+        .filter(|e| !referenced.contains(&e.id))
+        .map(|e| e.id.clone())
+        .collect();
+    heads.sort();
+    heads.dedup();
+    heads
+}

@@ -1,0 +1,91 @@
+//! Identifiers of the domain. All are opaque strings so that ids minted by the
+//! organization's directory, by a handheld offline, or by an older release all fit.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+macro_rules! string_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Wraps a string as this id.
+            pub fn new(id: impl Into<String>) -> Self {
+                Self(id.into())
+            }
+
+            /// The id as a string slice.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                Self(s.to_owned())
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                Self(s)
+            }
+        }
+    };
+}
+
+string_id!(
+    /// A case (案件): one automerge document.
+    CaseId
+);
+string_id!(
+    /// One event in a case's history, unique across all devices.
+    EventId
+);
+string_id!(
+    /// A person with a login.
+    UserId
+);
+string_id!(
+    /// A handheld or workstation; bound to the automerge actor ids it writes with.
+    DeviceId
+);
+string_id!(
+    /// A street (街道).
+    StreetId
+);
+string_id!(
+    /// A community (社区).
+    CommunityId
+);
+string_id!(
+    /// A grid (网格), the smallest territorial unit; every case lies in exactly one.
+    GridId
+);
+string_id!(
+    /// A handling unit (处置单位): a department, beside the territorial tree.
+    UnitId
+);
+
+impl CaseId {
+    /// A fresh random case id, safe to mint offline.
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::new_v4().simple().to_string())
+    }
+}
+
+impl EventId {
+    /// A fresh random event id, safe to mint offline.
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::new_v4().simple().to_string())
+    }
+}

@@ -1,0 +1,277 @@
+//! Change inspection: what incoming changes did to a case, before the ledger accepts them.
+//!
+//! Take a [`Snapshot`] of the stored document, apply the incoming changes (automerge has no
+//! validation hook), then [`Snapshot::inspect`] the result. The snapshot records the
+//! automerge operation id behind every header field, event and event field, so any overwrite,
+//! deletion or concurrent re-assignment shows up as a changed or extra operation id, even
+//! when the visible value did not change.
+
+use crate::document::{read_event, CaseDoc, ATTACHMENTS, EVENTS, HEADER};
+
+trait Lossy {
+    fn to_str_lossy(&self) -> &str;
+}
+
+impl Lossy for automerge::Value<'_> {
+    fn to_str_lossy(&self) -> &str {
+        match self {
+            automerge::Value::Scalar(s) => match s.as_ref() {
+                automerge::ScalarValue::Str(s) => s.as_str(),
+                _ => "",
+            },
+            _ => "",
+        }
+    }
+}
+use crate::event::Event;
+use crate::ids::EventId;
+use automerge::{ActorId, AutoCommit, ChangeHash, ObjId, ReadDoc, ROOT};
+use serde::Serialize;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// Field keys of an event map, in the document layout.
+const EVENT_KEYS: [&str; 9] = [
+    "id", "kind", "author", "device", "role", "scope", "at", "parents", "payload",
+];
+
+/// Operation ids of what existed before the incoming changes.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    heads: Vec<ChangeHash>,
+    roots: HashMap<String, ObjId>,
+    header: HashMap<String, ObjId>,
+    events: HashMap<ObjId, (EventId, HashMap<String, ObjId>)>,
+}
+
+/// How the incoming changes broke the append-only rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum Breach {
+    /// The document has no case header (a new case must arrive with its header).
+    MissingHeader,
+    /// A header field was written, overwritten or removed.
+    HeaderEdited { field: String },
+    /// A top-level key other than header, events and attachments, or one of those replaced.
+    RootEdited { key: String },
+    /// An existing event was deleted.
+    EventDeleted { event: EventId },
+    /// A field of an existing event was written, overwritten or removed.
+    EventEdited { event: EventId, field: String },
+    /// A new event has a field written by another actor than the one that inserted it, or
+    /// holds conflicting values.
+    EventForged { event: String, field: String },
+    /// A new entry in `events` does not decode as an event.
+    BadEvent { index: usize, reason: String },
+}
+
+/// A new event and the automerge change and actor that carried it.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub event: Event,
+    pub change: Option<ChangeHash>,
+    pub actor: ActorId,
+}
+
+/// What the incoming changes did.
+#[derive(Debug, Clone, Default)]
+pub struct Inspection {
+    pub new_events: Vec<NewEvent>,
+    /// Actors of all changes after the snapshot's heads.
+    pub actors: BTreeSet<ActorId>,
+    pub new_changes: usize,
+    pub breaches: Vec<Breach>,
+}
+
+impl Inspection {
+    pub fn is_clean(&self) -> bool {
+        self.breaches.is_empty()
+    }
+}
+
+impl Snapshot {
+    /// The snapshot of a document not yet in the store: everything in it will be new.
+    pub fn empty() -> Snapshot {
+        Snapshot::default()
+    }
+
+    /// The snapshot of a stored case.
+    pub fn of(doc: &mut CaseDoc) -> Snapshot {
+        let heads = doc.heads();
+        Snapshot::at(doc.automerge_ref(), heads)
+    }
+
+    /// The snapshot of an automerge document whose current heads are `heads`.
+    pub fn at(am: &AutoCommit, heads: Vec<ChangeHash>) -> Snapshot {
+        let roots = [HEADER, EVENTS, ATTACHMENTS]
+            .into_iter()
+            .filter_map(|k| Some((k.to_owned(), am.get(ROOT, k).ok()??.1)))
+            .collect();
+        let header = match am.get(ROOT, HEADER) {
+            Ok(Some((_, h))) => field_ops(am, &h),
+            _ => HashMap::new(),
+        };
+        let entries: Vec<ObjId> = match am.get(ROOT, EVENTS) {
+            Ok(Some((_, list))) => am.list_range(&list, ..).map(|item| item.id()).collect(),
+            _ => Vec::new(),
+        };
+        let events = entries
+            .into_iter()
+            .map(|entry| {
+                let id = match am.get(&entry, "id") {
+                    Ok(Some((v, _))) => v.to_str_lossy().to_owned(),
+                    _ => String::new(),
+                };
+                let fields = field_ops(am, &entry);
+                (entry, (EventId::new(id), fields))
+            })
+            .collect();
+        Snapshot {
+            heads,
+            roots,
+            header,
+            events,
+        }
+    }
+
+    /// Compares the document after the incoming changes with this snapshot.
+    pub fn inspect(&self, after: &mut AutoCommit) -> Inspection {
+        let mut out = Inspection::default();
+        let changes = after.get_changes(&self.heads);
+        out.new_changes = changes.len();
+        out.actors = changes.iter().map(|c| c.actor_id().clone()).collect();
+        let am: &AutoCommit = after;
+
+        for key in am.keys(ROOT) {
+            let values = am.get_all(ROOT, key.as_str()).unwrap_or_default();
+            let known = [HEADER, EVENTS, ATTACHMENTS].contains(&key.as_str());
+            let unchanged = match self.roots.get(&key) {
+                Some(before) => values.len() == 1 && values[0].1 == *before,
+                None => values.len() == 1 && known && self.roots.is_empty(),
+            };
+            if !unchanged {
+                out.breaches.push(Breach::RootEdited { key });
+            }
+        }
+
+        let header = match am.get(ROOT, HEADER) {
+            Ok(Some((_, h))) => Some(h),
+            _ => None,
+        };
+        match header {
+            None => out.breaches.push(Breach::MissingHeader),
+            Some(h) if !self.header.is_empty() => {
+                compare_fields(am, &h, &self.header, |field| Breach::HeaderEdited {
+                    field,
+                })
+                .into_iter()
+                .for_each(|b| out.breaches.push(b));
+            }
+            Some(h) => {
+                // A new case: its header must be one actor's, without conflicting values.
+                for key in am.keys(&h) {
+                    if am.get_all(&h, key.as_str()).map_or(true, |v| v.len() != 1) {
+                        out.breaches.push(Breach::HeaderEdited { field: key });
+                    }
+                }
+            }
+        }
+
+        let events = match am.get(ROOT, EVENTS) {
+            Ok(Some((_, e))) => e,
+            _ => return out,
+        };
+        let mut present = HashSet::new();
+        for (index, item) in am.list_range(&events, ..).enumerate() {
+            let entry = item.id();
+            if let Some((id, fields)) = self.events.get(&entry) {
+                present.insert(entry.clone());
+                for b in compare_fields(am, &entry, fields, |field| Breach::EventEdited {
+                    event: id.clone(),
+                    field,
+                }) {
+                    out.breaches.push(b);
+                }
+                continue;
+            }
+            match new_event(am, &entry) {
+                Ok(new) => out.new_events.push(new),
+                Err(breach) => out.breaches.push(match breach {
+                    Breach::BadEvent { reason, .. } => Breach::BadEvent { index, reason },
+                    other => other,
+                }),
+            }
+        }
+        for (entry, (id, _)) in &self.events {
+            if !present.contains(entry) {
+                out.breaches.push(Breach::EventDeleted { event: id.clone() });
+            }
+        }
+        out
+    }
+}
+
+fn new_event(am: &AutoCommit, entry: &ObjId) -> Result<NewEvent, Breach> {
+    let automerge::ObjId::Id(_, actor, _) = entry else {
+        return Err(Breach::BadEvent {
+            index: 0,
+            reason: "not an object".into(),
+        });
+    };
+    let label = match am.get(entry, "id") {
+        Ok(Some((v, _))) => v.to_str_lossy().to_owned(),
+        _ => String::new(),
+    };
+    for key in am.keys(entry) {
+        let values = am.get_all(entry, key.as_str()).unwrap_or_default();
+        let forged = values.len() != 1
+            || !matches!(&values[0].1, automerge::ObjId::Id(_, a, _) if a == actor)
+            || !EVENT_KEYS.contains(&key.as_str());
+        if forged {
+            return Err(Breach::EventForged {
+                event: label,
+                field: key,
+            });
+        }
+    }
+    let event = read_event(am, entry).map_err(|e| Breach::BadEvent {
+        index: 0,
+        reason: e.to_string(),
+    })?;
+    Ok(NewEvent {
+        event,
+        change: am.hash_for_opid(entry),
+        actor: actor.clone(),
+    })
+}
+
+fn field_ops(am: &AutoCommit, obj: &ObjId) -> HashMap<String, ObjId> {
+    am.keys(obj)
+        .filter_map(|k| {
+            let op = am.get(obj, k.as_str()).ok()??.1;
+            Some((k, op))
+        })
+        .collect()
+}
+
+/// Every field must hold exactly the operation it held before, and no field may be added.
+fn compare_fields(
+    am: &AutoCommit,
+    obj: &ObjId,
+    before: &HashMap<String, ObjId>,
+    breach: impl Fn(String) -> Breach,
+) -> Vec<Breach> {
+    let mut out = Vec::new();
+    let mut keys: BTreeSet<String> = am.keys(obj).collect();
+    keys.extend(before.keys().cloned());
+    for key in keys {
+        let values = am.get_all(obj, key.as_str()).unwrap_or_default();
+        let same = match before.get(&key) {
+            Some(op) => values.len() == 1 && values[0].1 == *op,
+            None => false,
+        };
+        if !same {
+            out.push(breach(key));
+        }
+    }
+    out
+}

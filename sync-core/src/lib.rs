@@ -1,0 +1,68 @@
+//! gridcase's core: the domain model of a city service case, the seven-step lifecycle and its
+//! rules, the case document on automerge, the durable store and the sans-IO sync engine.
+//!
+//! Both the server and the handheld run this crate, so a rule is written once, here. It knows
+//! nothing about HTTP, async runtimes or FFI.
+
+pub mod calendar;
+pub mod category;
+pub mod commands;
+pub mod document;
+pub mod event;
+pub mod fold;
+pub mod ids;
+pub mod inspect;
+pub mod org;
+pub mod role;
+pub mod rules;
+pub mod store;
+pub mod sync;
+
+pub use automerge::{ActorId, ChangeHash};
+pub use calendar::{Millis, WorkCalendar};
+pub use category::{Catalog, CategoryCode, Level};
+pub use document::{Attachment, CaseDoc, Header};
+pub use event::{Action, ActionKind, Event};
+pub use fold::{fold, CaseState};
+pub use ids::*;
+pub use role::{Actor, Role, Scope};
+pub use rules::{Status, Violation};
+
+/// Everything that can go wrong in sync-core.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("automerge: {0}")]
+    Automerge(#[from] automerge::AutomergeError),
+    #[error("json: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("the document has no case header")]
+    MissingHeader,
+    #[error("the document lacks the field {0:?}")]
+    MissingField(&'static str),
+    #[error("the field {0:?} has the wrong type")]
+    MalformedField(&'static str),
+    #[error("malformed: {0}")]
+    Malformed(&'static str),
+    #[error("event {event} has an unknown kind {kind:?}")]
+    UnknownEventKind { event: EventId, kind: String },
+    #[error("event {event} is invalid: {reason}")]
+    InvalidEvent { event: EventId, reason: String },
+    #[error("refused: {0}")]
+    Rule(Violation),
+    #[error("case {0} is not in the store")]
+    UnknownCase(CaseId),
+    #[error("store: {0}")]
+    Store(String),
+    #[error("sync batch version {0} is not supported (this build speaks version {v})", v = sync::wire::VERSION)]
+    BatchVersion(u8),
+    #[error("malformed sync batch: {0}")]
+    MalformedBatch(&'static str),
+    #[error("case {case}: bad sync message: {reason}")]
+    SyncMessage { case: CaseId, reason: String },
+}
+
+impl From<sled::Error> for Error {
+    fn from(e: sled::Error) -> Self {
+        Error::Store(e.to_string())
+    }
+}

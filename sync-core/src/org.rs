@@ -1,0 +1,139 @@
+//! The organization: the territorial tree district → street (街道) → community (社区)
+//! → grid (网格), and the flat list of handling units (处置单位) beside it.
+
+use crate::ids::{CommunityId, GridId, StreetId, UnitId};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Where a case lies in the tree. Recorded in full at intake so that every replica
+/// checks scopes against the same path, whatever its copy of the directory says.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Territory {
+    pub street: StreetId,
+    pub community: CommunityId,
+    pub grid: GridId,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Street {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Community {
+    pub name: String,
+    pub street: StreetId,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Grid {
+    pub name: String,
+    pub community: CommunityId,
+    /// Outline as (longitude, latitude) points, for placing a report by its coordinates.
+    #[serde(default)]
+    pub polygon: Vec<(f64, f64)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Unit {
+    pub name: String,
+}
+
+/// The directory of one district.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Org {
+    pub streets: BTreeMap<StreetId, Street>,
+    pub communities: BTreeMap<CommunityId, Community>,
+    pub grids: BTreeMap<GridId, Grid>,
+    pub units: BTreeMap<UnitId, Unit>,
+}
+
+impl Org {
+    /// The full path of a grid, or `None` if the grid or one of its ancestors is unknown.
+    pub fn territory(&self, grid: &GridId) -> Option<Territory> {
+        let g = self.grids.get(grid)?;
+        let c = self.communities.get(&g.community)?;
+        self.streets.get(&c.street)?;
+        Some(Territory {
+            street: c.street.clone(),
+            community: g.community.clone(),
+            grid: grid.clone(),
+        })
+    }
+
+    /// The grid whose polygon contains the point, if any (ray casting; the outline is closed implicitly).
+    pub fn grid_at(&self, lon: f64, lat: f64) -> Option<&GridId> {
+        self.grids
+            .iter()
+            .find(|(_, g)| polygon_contains(&g.polygon, lon, lat))
+            .map(|(id, _)| id)
+    }
+}
+
+fn polygon_contains(poly: &[(f64, f64)], x: f64, y: f64) -> bool {
+    if poly.len() < 3 {
+        return false;
+    }
+    let mut inside = false;
+    let mut j = poly.len() - 1;
+    for i in 0..poly.len() {
+        let (xi, yi) = poly[i];
+        let (xj, yj) = poly[j];
+        if (yi > y) != (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi {
+            inside = !inside;
+        }
+        j = i;
+    }
+    inside
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn org() -> Org {
+        let mut org = Org::default();
+        org.streets.insert("s1".into(), Street { name: "东华门".into() });
+        org.communities.insert(
+            "c1".into(),
+            Community {
+                name: "韶九".into(),
+                street: "s1".into(),
+            },
+        );
+        org.grids.insert(
+            "g1".into(),
+            Grid {
+                name: "网格一".into(),
+                community: "c1".into(),
+                polygon: vec![(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)],
+            },
+        );
+        org.grids.insert(
+            "orphan".into(),
+            Grid {
+                name: "x".into(),
+                community: "nowhere".into(),
+                polygon: vec![],
+            },
+        );
+        org
+    }
+
+    #[test]
+    fn territory_walks_the_tree() {
+        let org = org();
+        let t = org.territory(&"g1".into()).expect("known grid");
+        assert_eq!(t.street.as_str(), "s1");
+        assert_eq!(t.community.as_str(), "c1");
+        assert!(org.territory(&"orphan".into()).is_none());
+        assert!(org.territory(&"missing".into()).is_none());
+    }
+
+    #[test]
+    fn grid_at_uses_the_polygon() {
+        let org = org();
+        assert_eq!(org.grid_at(0.5, 0.5).map(|g| g.as_str()), Some("g1"));
+        assert_eq!(org.grid_at(1.5, 0.5), None);
+    }
+}

@@ -1,0 +1,443 @@
+//! The rule table: who may do what, in which status. One table, read by the commands
+//! (to refuse an action before it is written) and by the fold (to judge every merged event).
+
+use crate::event::{Action, ActionKind};
+use crate::fold::CaseState;
+use crate::org::Territory;
+use crate::role::{Actor, Role, Scope};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Derived status of a case. Never stored: computed by folding the events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Reported,
+    AwaitingConfirmation,
+    Filed,
+    Declined,
+    Dispatched,
+    InProgress,
+    AwaitingVerification,
+    /// Verified as resolved on site, waiting to be closed. DESIGN.md folds this into
+    /// `awaiting_verification`; a status of its own makes "close only after a resolved
+    /// verification" a plain status rule.
+    Verified,
+    Rework,
+    Held,
+    Closed,
+    Evaluated,
+    Voided,
+}
+
+impl Status {
+    pub const ALL: [Status; 13] = [
+        Status::Reported,
+        Status::AwaitingConfirmation,
+        Status::Filed,
+        Status::Declined,
+        Status::Dispatched,
+        Status::InProgress,
+        Status::AwaitingVerification,
+        Status::Verified,
+        Status::Rework,
+        Status::Held,
+        Status::Closed,
+        Status::Evaluated,
+        Status::Voided,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Reported => "reported",
+            Status::AwaitingConfirmation => "awaiting_confirmation",
+            Status::Filed => "filed",
+            Status::Declined => "declined",
+            Status::Dispatched => "dispatched",
+            Status::InProgress => "in_progress",
+            Status::AwaitingVerification => "awaiting_verification",
+            Status::Verified => "verified",
+            Status::Rework => "rework",
+            Status::Held => "held",
+            Status::Closed => "closed",
+            Status::Evaluated => "evaluated",
+            Status::Voided => "voided",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// The step of the seven-step loop a case in this status is at (1–7).
+    pub fn step(self) -> u8 {
+        match self {
+            Status::Reported | Status::AwaitingConfirmation => 1,
+            Status::Filed | Status::Declined | Status::Held | Status::Voided => 2,
+            Status::Dispatched => 3,
+            Status::InProgress | Status::Rework => 4,
+            Status::AwaitingVerification => 5,
+            Status::Verified | Status::Closed => 6,
+            Status::Evaluated => 7,
+        }
+    }
+
+    /// Whether the case is still being worked on (its deadline runs).
+    pub fn is_open(self) -> bool {
+        !matches!(
+            self,
+            Status::Declined | Status::Closed | Status::Evaluated | Status::Voided
+        )
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who, relative to the case, may perform an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Party {
+    /// A center (district, street, community) whose scope covers the case.
+    Center,
+    /// The district center only (hotline operators after the callback).
+    DistrictCenter,
+    /// A grid worker whose grids include the case's grid.
+    GridWorker,
+    /// A handler of the unit the case is currently dispatched to.
+    AssignedUnit,
+    Supervisor,
+    IntakeChannel,
+    /// Anyone with a stake: a covering scope, a unit ever involved, the supervisor.
+    Involved,
+}
+
+/// In which statuses an action is valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum From {
+    /// Only on a case that does not exist yet.
+    Nothing,
+    Any,
+    Open,
+    These(&'static [Status]),
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    pub kind: ActionKind,
+    pub who: &'static [Party],
+    pub from: From,
+    /// A transition decides the case's course. Two concurrent transitions that disagree are a
+    /// conflict; notes, comments and attachments never conflict.
+    pub transition: bool,
+}
+
+use Status as S;
+const HANDLING: &[Status] = &[S::Dispatched, S::InProgress, S::Rework];
+const CENTERS: &[Party] = &[Party::Center];
+
+macro_rules! rule {
+    ($kind:ident, $who:expr, $from:expr, $transition:expr) => {
+        Rule {
+            kind: ActionKind::$kind,
+            who: $who,
+            from: $from,
+            transition: $transition,
+        }
+    };
+}
+
+/// The table. Order follows the seven steps, then the side actions.
+pub const RULES: &[Rule] = &[
+    rule!(
+        Intake,
+        &[
+            Party::Center,
+            Party::GridWorker,
+            Party::IntakeChannel
+        ],
+        From::Nothing,
+        true
+    ),
+    rule!(
+        Confirm,
+        &[Party::GridWorker, Party::Center],
+        From::These(&[S::AwaitingConfirmation]),
+        true
+    ),
+    rule!(File, CENTERS, From::These(&[S::Reported]), true),
+    rule!(
+        Decline,
+        CENTERS,
+        From::These(&[S::Reported, S::AwaitingConfirmation]),
+        true
+    ),
+    rule!(
+        Dispatch,
+        CENTERS,
+        From::These(&[S::Filed, S::Dispatched, S::InProgress, S::Rework]),
+        true
+    ),
+    rule!(Handle, &[Party::AssignedUnit], From::These(HANDLING), false),
+    rule!(Return, &[Party::AssignedUnit], From::These(HANDLING), true),
+    rule!(Feedback, &[Party::AssignedUnit], From::These(HANDLING), true),
+    rule!(
+        Verify,
+        &[Party::GridWorker, Party::Center],
+        From::These(&[S::AwaitingVerification]),
+        true
+    ),
+    rule!(
+        Close,
+        &[Party::GridWorker, Party::Center],
+        From::These(&[S::Verified]),
+        true
+    ),
+    rule!(
+        Evaluate,
+        &[Party::Supervisor, Party::DistrictCenter],
+        From::These(&[S::Closed]),
+        true
+    ),
+    rule!(Extend, CENTERS, From::These(HANDLING), false),
+    rule!(
+        SelfHandle,
+        &[Party::GridWorker],
+        From::These(&[S::Reported]),
+        true
+    ),
+    rule!(
+        Hold,
+        CENTERS,
+        From::These(&[S::Filed, S::Dispatched, S::InProgress, S::Rework]),
+        true
+    ),
+    rule!(Release, CENTERS, From::These(&[S::Held]), true),
+    rule!(Void, CENTERS, From::Open, true),
+    rule!(Comment, &[Party::Involved], From::Any, false),
+    rule!(Attach, &[Party::Involved], From::Any, false),
+    rule!(
+        MarkDuplicate,
+        CENTERS,
+        From::These(&[S::Reported, S::AwaitingConfirmation, S::Filed]),
+        true
+    ),
+    rule!(
+        Reopen,
+        CENTERS,
+        From::These(&[S::Closed, S::Evaluated, S::Declined]),
+        true
+    ),
+    rule!(
+        Escalate,
+        &[Party::GridWorker, Party::Center],
+        From::Open,
+        false
+    ),
+    rule!(Resolve, CENTERS, From::Any, false),
+];
+
+/// The table row of a kind. `RULES` lists the kinds in declaration order (a test checks it).
+pub fn rule(kind: ActionKind) -> &'static Rule {
+    &RULES[kind as usize]
+}
+
+/// Why an action is not allowed. `code` is stable; the message is for people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ViolationCode {
+    /// The role and scope claimed do not fit together.
+    InvalidScope,
+    /// This role may never perform this action on this case.
+    NotPermitted,
+    /// The case lies outside the actor's scope.
+    OutOfScope,
+    /// The case is not dispatched to the actor's unit.
+    NotAssigned,
+    /// The case's status does not allow the action.
+    WrongStatus,
+    /// An intake on a case that already has one.
+    CaseExists,
+    /// An action on a case without an intake.
+    NoCase,
+    /// The payload is inconsistent (an unknown category, zero hours, an unknown conflict).
+    InvalidPayload,
+}
+
+impl ViolationCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ViolationCode::InvalidScope => "invalid_scope",
+            ViolationCode::NotPermitted => "not_permitted",
+            ViolationCode::OutOfScope => "out_of_scope",
+            ViolationCode::NotAssigned => "not_assigned",
+            ViolationCode::WrongStatus => "wrong_status",
+            ViolationCode::CaseExists => "case_exists",
+            ViolationCode::NoCase => "no_case",
+            ViolationCode::InvalidPayload => "invalid_payload",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Violation {
+    pub code: ViolationCode,
+    pub message: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
+
+fn violation(code: ViolationCode, message: impl Into<String>) -> Violation {
+    Violation {
+        code,
+        message: message.into(),
+    }
+}
+
+/// Checks one action by one actor against the case as it stands. The commands call this
+/// before writing; the fold calls it for every event at its place in the merged order.
+pub fn check(state: &CaseState, actor: &Actor, action: &Action) -> Result<(), Violation> {
+    let kind = action.kind();
+    let rule = rule(kind);
+    if !actor.scope.fits(actor.role) {
+        return Err(violation(
+            ViolationCode::InvalidScope,
+            format!("role {} cannot hold this scope", actor.role.as_str()),
+        ));
+    }
+
+    let place: Option<&Territory> = match action {
+        Action::Intake(intake) => Some(&intake.territory),
+        _ => state.territory.as_ref(),
+    };
+    match (rule.from, state.status) {
+        (From::Nothing, Some(_)) => {
+            return Err(violation(
+                ViolationCode::CaseExists,
+                "the case already has an intake",
+            ))
+        }
+        (From::Nothing, None) => {}
+        (_, None) => return Err(violation(ViolationCode::NoCase, "the case has no intake")),
+        (From::Any, Some(_)) => {}
+        (From::Open, Some(s)) if s.is_open() => {}
+        (From::These(allowed), Some(s)) if allowed.contains(&s) => {}
+        (_, Some(s)) => {
+            return Err(violation(
+                ViolationCode::WrongStatus,
+                format!("{kind} is not allowed while the case is {s}"),
+            ))
+        }
+    }
+
+    let Some(place) = place else {
+        return Err(violation(ViolationCode::NoCase, "the case has no location"));
+    };
+    check_party(rule, state, actor, place)?;
+    check_payload(state, action)
+}
+
+fn check_party(
+    rule: &Rule,
+    state: &CaseState,
+    actor: &Actor,
+    place: &Territory,
+) -> Result<(), Violation> {
+    let mut reason = None;
+    for party in rule.who {
+        match party_admits(*party, state, actor, place) {
+            Ok(()) => return Ok(()),
+            Err(v) => {
+                // Prefer the most specific refusal: scope and assignment over "not permitted".
+                if reason
+                    .as_ref()
+                    .is_none_or(|r: &Violation| r.code == ViolationCode::NotPermitted)
+                {
+                    reason = Some(v);
+                }
+            }
+        }
+    }
+    Err(reason.unwrap_or_else(|| {
+        violation(
+            ViolationCode::NotPermitted,
+            format!("{} may not {}", actor.role.as_str(), rule.kind),
+        )
+    }))
+}
+
+fn party_admits(
+    party: Party,
+    state: &CaseState,
+    actor: &Actor,
+    place: &Territory,
+) -> Result<(), Violation> {
+    let not_permitted = || {
+        violation(
+            ViolationCode::NotPermitted,
+            format!("{} may not do this", actor.role.as_str()),
+        )
+    };
+    let covering = |ok: bool| {
+        if actor.scope.covers(place) {
+            Ok(())
+        } else if ok {
+            Err(violation(
+                ViolationCode::OutOfScope,
+                format!("grid {} is outside the actor's scope", place.grid),
+            ))
+        } else {
+            Err(not_permitted())
+        }
+    };
+    match party {
+        Party::Center if actor.role.is_center() => covering(true),
+        Party::DistrictCenter if actor.role == Role::DistrictCenter => Ok(()),
+        Party::GridWorker if actor.role == Role::GridWorker => covering(true),
+        Party::Supervisor if actor.role == Role::Supervisor => Ok(()),
+        Party::IntakeChannel if actor.role == Role::IntakeChannel => Ok(()),
+        Party::AssignedUnit if actor.role == Role::UnitHandler => match &actor.scope {
+            Scope::Unit(u) if state.assigned_unit.as_ref() == Some(u) => Ok(()),
+            _ => Err(violation(
+                ViolationCode::NotAssigned,
+                "the case is not dispatched to the actor's unit",
+            )),
+        },
+        Party::Involved => match (&actor.scope, actor.role) {
+            (_, Role::Admin) => Err(not_permitted()),
+            (Scope::Unit(u), _) if state.units_involved.contains(u) => Ok(()),
+            (Scope::Unit(_), _) => Err(violation(
+                ViolationCode::NotAssigned,
+                "the actor's unit was never involved in the case",
+            )),
+            _ => covering(true),
+        },
+        _ => Err(not_permitted()),
+    }
+}
+
+fn check_payload(state: &CaseState, action: &Action) -> Result<(), Violation> {
+    let bad = |m: &str| Err(violation(ViolationCode::InvalidPayload, m));
+    match action {
+        Action::File(f) if crate::category::Catalog::standard().get(&f.category).is_none() => {
+            bad("unknown category")
+        }
+        Action::Extend { hours: 0, .. } => bad("an extension needs at least one hour"),
+        Action::Resolve { conflict, .. }
+            if !state
+                .conflicts
+                .iter()
+                .any(|c| c.event == *conflict && c.resolved_by.is_none()) =>
+        {
+            bad("no open conflict for that event")
+        }
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,81 @@
+//! [`Store`] on sled. All named trees live in one sled tree under a length-prefixed name, so
+//! a batch spanning several trees is one atomic `apply_batch`, and a `flush` makes it durable
+//! before `commit` returns (sled alone flushes only every 500 ms).
+
+use super::{Batch, Entry, Store, Write};
+use crate::Error;
+use std::path::Path;
+
+pub struct SledStore {
+    db: sled::Db,
+    tree: sled::Tree,
+}
+
+impl SledStore {
+    pub fn open(dir: impl AsRef<Path>) -> Result<SledStore, Error> {
+        let db = sled::Config::new().path(dir.as_ref()).open()?;
+        let tree = db.open_tree("gridcase")?;
+        Ok(SledStore { db, tree })
+    }
+
+    /// Bytes on disk, for reports and benchmarks.
+    pub fn size_on_disk(&self) -> Result<u64, Error> {
+        Ok(self.db.size_on_disk()?)
+    }
+}
+
+fn physical(tree: &'static str, key: &[u8]) -> Vec<u8> {
+    let name = tree.as_bytes();
+    let mut k = Vec::with_capacity(1 + name.len() + key.len());
+    // Tree names are short static identifiers; the length byte keeps one name from being a
+    // prefix of another's keys.
+    k.push(name.len().min(255) as u8);
+    k.extend_from_slice(name);
+    k.extend_from_slice(key);
+    k
+}
+
+impl Store for SledStore {
+    fn get(&self, tree: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+        Ok(self.tree.get(physical(tree, key))?.map(|v| v.to_vec()))
+    }
+
+    fn range<'a>(
+        &'a self,
+        tree: &'static str,
+        start: &[u8],
+        end: Option<&[u8]>,
+    ) -> Box<dyn Iterator<Item = Result<Entry, Error>> + 'a> {
+        let skip = 1 + tree.len();
+        let from = physical(tree, start);
+        let to = match end {
+            Some(end) => Some(physical(tree, end)),
+            None => super::prefix_end(&physical(tree, &[])),
+        };
+        let iter = match to {
+            Some(to) if to <= from => return Box::new(std::iter::empty()),
+            Some(to) => self.tree.range(from..to),
+            None => self.tree.range(from..),
+        };
+        Box::new(iter.map(move |r| {
+            r.map(|(k, v)| (k[skip..].to_vec(), v.to_vec()))
+                .map_err(Error::from)
+        }))
+    }
+
+    fn commit(&self, batch: Batch) -> Result<(), Error> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut b = sled::Batch::default();
+        for w in batch.into_writes() {
+            match w {
+                Write::Put { tree, key, value } => b.insert(physical(tree, &key), value),
+                Write::Delete { tree, key } => b.remove(physical(tree, &key)),
+            }
+        }
+        self.tree.apply_batch(b)?;
+        self.db.flush()?;
+        Ok(())
+    }
+}

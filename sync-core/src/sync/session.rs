@@ -1,0 +1,228 @@
+//! One sync session with one peer: automerge's own sync protocol, run for many cases at once.
+//!
+//! A session lives for one conversation (a device's `sync()` call, or one server request).
+//! In memory it keeps each case's full automerge [`State`] so that consecutive rounds follow
+//! the protocol exactly; on disk it persists the encoded state (the heads both sides share), so
+//! the next session starts where this one left off instead of resending whole cases.
+
+use crate::document::CaseDoc;
+use crate::ids::CaseId;
+use crate::inspect::{Inspection, Snapshot};
+use crate::store::{Batch, DocStore};
+use crate::Error;
+use automerge::sync::{Message, State, SyncDoc};
+use automerge::AutoCommit;
+use std::collections::HashMap;
+
+/// What the receiver decides about a peer's changes to one case, after inspection.
+pub trait Gate {
+    fn admit(&self, case: &CaseId, inspection: &Inspection, doc: &CaseDoc) -> Admission;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admission {
+    Accept,
+    Refuse(String),
+}
+
+/// Accepts every change that keeps the case append-only; the handheld's gate.
+pub struct AcceptClean;
+
+impl Gate for AcceptClean {
+    fn admit(&self, _: &CaseId, _: &Inspection, _: &CaseDoc) -> Admission {
+        Admission::Accept
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing new for this case (the message was only heads and acknowledgements).
+    Unchanged,
+    /// New changes are stored durably.
+    Accepted { new_events: usize },
+    /// The changes broke a rule; nothing of them was stored.
+    Refused { reason: String },
+    /// The message could not be read or applied.
+    Invalid { reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseOutcome {
+    pub case: CaseId,
+    pub outcome: Outcome,
+}
+
+pub struct SyncSession<'s> {
+    docs: &'s DocStore,
+    peer: String,
+    states: HashMap<CaseId, State>,
+    loaded: HashMap<CaseId, AutoCommit>,
+    track_dirty: bool,
+}
+
+impl<'s> SyncSession<'s> {
+    /// A session with `peer`, the name sync states are kept under (a device id on the server,
+    /// the server's name on a device).
+    pub fn new(docs: &'s DocStore, peer: impl Into<String>) -> SyncSession<'s> {
+        SyncSession {
+            docs,
+            peer: peer.into(),
+            states: HashMap::new(),
+            loaded: HashMap::new(),
+            track_dirty: false,
+        }
+    }
+
+    /// Clears a case's "changed locally" mark once the peer has acknowledged all of it.
+    pub fn tracking_dirty(mut self, on: bool) -> Self {
+        self.track_dirty = on;
+        self
+    }
+
+    pub fn peer(&self) -> &str {
+        &self.peer
+    }
+
+    fn state(&mut self, case: &CaseId) -> Result<&mut State, Error> {
+        if !self.states.contains_key(case) {
+            let state = self.docs.sync_state(&self.peer, case)?;
+            self.states.insert(case.clone(), state);
+        }
+        self.states
+            .get_mut(case)
+            .ok_or_else(|| Error::UnknownCase(case.clone()))
+    }
+
+    fn doc(&mut self, case: &CaseId) -> Result<&mut AutoCommit, Error> {
+        if !self.loaded.contains_key(case) {
+            let doc = self.docs.load_automerge(case)?.unwrap_or_default();
+            self.loaded.insert(case.clone(), doc);
+        }
+        self.loaded
+            .get_mut(case)
+            .ok_or_else(|| Error::UnknownCase(case.clone()))
+    }
+
+    /// The next message for each case that has something to say; silent cases are left out.
+    pub fn generate<I>(&mut self, cases: I) -> Result<Vec<(CaseId, Vec<u8>)>, Error>
+    where
+        I: IntoIterator<Item = CaseId>,
+    {
+        let mut out = Vec::new();
+        for case in cases {
+            let mut state = std::mem::take(self.state(&case)?);
+            let message = self.doc(&case)?.sync().generate_sync_message(&mut state);
+            self.states.insert(case.clone(), state);
+            if let Some(m) = message {
+                out.push((case, m.encode()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Applies a peer's messages. Each case is inspected and admitted or refused on its own;
+    /// everything admitted is on disk when this returns.
+    pub fn receive(
+        &mut self,
+        entries: &[(CaseId, Vec<u8>)],
+        gate: &dyn Gate,
+    ) -> Result<Vec<CaseOutcome>, Error> {
+        let mut batch = Batch::new();
+        let mut outcomes = Vec::with_capacity(entries.len());
+        for (case, bytes) in entries {
+            let outcome = self.receive_one(case, bytes, gate, &mut batch)?;
+            tracing::debug!(case = %case, peer = %self.peer, ?outcome, "received");
+            outcomes.push(CaseOutcome {
+                case: case.clone(),
+                outcome,
+            });
+        }
+        self.docs.commit(batch)?;
+        Ok(outcomes)
+    }
+
+    fn receive_one(
+        &mut self,
+        case: &CaseId,
+        bytes: &[u8],
+        gate: &dyn Gate,
+        batch: &mut Batch,
+    ) -> Result<Outcome, Error> {
+        if bytes.is_empty() {
+            return Ok(Outcome::Unchanged);
+        }
+        let message = match Message::decode(bytes) {
+            Ok(m) => m,
+            Err(e) => {
+                return Ok(Outcome::Invalid {
+                    reason: format!("unreadable sync message: {e}"),
+                })
+            }
+        };
+        let mut doc = match self.loaded.remove(case) {
+            Some(doc) => doc,
+            None => self.docs.load_automerge(case)?.unwrap_or_default(),
+        };
+        let before = doc.get_heads();
+        let snapshot = if before.is_empty() {
+            Snapshot::empty()
+        } else {
+            Snapshot::at(&doc, before.clone())
+        };
+        let previous = self.state(case)?.clone();
+        let mut state = previous.clone();
+        if let Err(e) = doc.sync().receive_sync_message(&mut state, message) {
+            // The document may hold part of the message: drop it, the store has the truth.
+            self.states.insert(case.clone(), previous);
+            return Ok(Outcome::Invalid {
+                reason: format!("sync message does not apply: {e}"),
+            });
+        }
+        if doc.get_heads() == before {
+            self.keep(case, doc, state, &previous, batch);
+            return Ok(Outcome::Unchanged);
+        }
+
+        let inspection = snapshot.inspect(&mut doc);
+        let verdict = match inspection.breaches.first() {
+            Some(breach) => Err(format!("{breach:?}")),
+            None => match CaseDoc::from_automerge(doc) {
+                Err(e) => Err(e.to_string()),
+                Ok(case_doc) => match gate.admit(case, &inspection, &case_doc) {
+                    Admission::Accept => Ok(case_doc.into_automerge()),
+                    Admission::Refuse(reason) => Err(reason),
+                },
+            },
+        };
+        let mut fresh = match verdict {
+            Ok(doc) => doc,
+            Err(reason) => {
+                // Drop the changed document and keep the old state: nothing refused stays.
+                self.states.insert(case.clone(), previous);
+                return Ok(Outcome::Refused { reason });
+            }
+        };
+        self.docs.stage_save(batch, case, &mut fresh, &before)?;
+        let new_events = inspection.new_events.len();
+        self.keep(case, fresh, state, &previous, batch);
+        Ok(Outcome::Accepted { new_events })
+    }
+
+    fn keep(
+        &mut self,
+        case: &CaseId,
+        mut doc: AutoCommit,
+        state: State,
+        previous: &State,
+        batch: &mut Batch,
+    ) {
+        if state.shared_heads != previous.shared_heads {
+            self.docs.stage_sync_state(batch, &self.peer, case, &state);
+        }
+        if self.track_dirty && !doc.is_empty() && doc.has_our_changes(&state) {
+            self.docs.stage_dirty(batch, case, false);
+        }
+        self.states.insert(case.clone(), state);
+        self.loaded.insert(case.clone(), doc);
+    }
+}
