@@ -1,0 +1,401 @@
+//! Every lifecycle and permission rule, table-driven: each row drives a real case to a stage,
+//! has one actor attempt one action through the commands, and checks the verdict and the
+//! status that follows.
+
+mod common;
+
+use common::*;
+use gridcase_sync_core::commands::open_case;
+use gridcase_sync_core::event::{Channel, DeclineReason, Filing};
+use gridcase_sync_core::rules::{rule, ViolationCode as V, RULES};
+use gridcase_sync_core::{
+    Action, ActionKind, Actor, CaseDoc, CategoryCode, Error, Level, Role, Scope, Status,
+};
+
+fn stage(name: &str) -> CaseDoc {
+    match name {
+        "awaiting_confirmation" => {
+            let (doc, _) = open_case(&operator(), writer("operator"), intake(Channel::Hotline), t0())
+                .expect("operator takes a hotline call");
+            doc
+        }
+        "rework" => {
+            let mut doc = case_at("awaiting_verification");
+            step(&mut doc, &worker1(), verify(false), 500).expect("not resolved");
+            doc
+        }
+        "held" => {
+            let mut doc = case_at("dispatched");
+            step(&mut doc, &operator(), hold(), 500).expect("hold");
+            doc
+        }
+        "declined" => {
+            let mut doc = case_at("reported");
+            step(&mut doc, &operator(), decline(), 500).expect("decline");
+            doc
+        }
+        "voided" => {
+            let mut doc = case_at("filed");
+            step(&mut doc, &operator(), void(), 500).expect("void");
+            doc
+        }
+        other => case_at(other),
+    }
+}
+
+fn decline() -> Action {
+    Action::Decline {
+        reason: DeclineReason::OutOfJurisdiction,
+        note: String::new(),
+    }
+}
+fn hold() -> Action {
+    Action::Hold {
+        reason: "long-term".into(),
+    }
+}
+fn release() -> Action {
+    Action::Release {
+        note: String::new(),
+    }
+}
+fn void() -> Action {
+    Action::Void {
+        reason: "test".into(),
+    }
+}
+fn handle() -> Action {
+    Action::Handle {
+        note: "working".into(),
+        photos: vec![],
+    }
+}
+fn ret() -> Action {
+    Action::Return {
+        reason: "not ours".into(),
+    }
+}
+fn confirm(exists: bool) -> Action {
+    Action::Confirm {
+        exists,
+        note: String::new(),
+    }
+}
+fn evaluate() -> Action {
+    Action::Evaluate {
+        satisfaction: Some(gridcase_sync_core::event::Satisfaction::Basic),
+        solved: Some(true),
+        note: String::new(),
+    }
+}
+fn extend(hours: u32) -> Action {
+    Action::Extend {
+        hours,
+        reason: "materials".into(),
+    }
+}
+fn self_handle() -> Action {
+    Action::SelfHandle {
+        note: "picked it up".into(),
+        photos: vec![],
+    }
+}
+fn comment() -> Action {
+    Action::Comment { text: "note".into() }
+}
+fn attach() -> Action {
+    Action::Attach {
+        blobs: vec!["ab".repeat(32)],
+    }
+}
+fn duplicate() -> Action {
+    Action::MarkDuplicate { of: "other".into() }
+}
+fn reopen() -> Action {
+    Action::Reopen {
+        reason: "came back".into(),
+    }
+}
+fn escalate() -> Action {
+    Action::Escalate {
+        reason: "too big".into(),
+    }
+}
+fn resolve() -> Action {
+    Action::Resolve {
+        conflict: "nothing".into(),
+        note: String::new(),
+    }
+}
+fn bad_filing() -> Action {
+    Action::File(Filing {
+        category: CategoryCode::parse("E9999").expect("shape is valid"),
+        level: Level::General,
+        units: vec![],
+        suggestion: String::new(),
+        callback: false,
+    })
+}
+fn rogue() -> Actor {
+    Actor {
+        user: "rogue".into(),
+        device: "rogue-device".into(),
+        role: Role::GridWorker,
+        scope: Scope::District,
+    }
+}
+
+use Status as S;
+type Row = (&'static str, fn() -> Actor, fn() -> Action, Result<Status, V>);
+
+const ROWS: &[Row] = &[
+    // 1 intake → confirmation of public reports
+    ("awaiting_confirmation", worker1, || confirm(true), Ok(S::Reported)),
+    ("awaiting_confirmation", worker2, || confirm(false), Ok(S::Declined)),
+    ("awaiting_confirmation", community1, || confirm(true), Ok(S::Reported)),
+    ("awaiting_confirmation", worker3, || confirm(true), Err(V::OutOfScope)),
+    ("awaiting_confirmation", unit1, || confirm(true), Err(V::NotPermitted)),
+    ("reported", worker1, || confirm(true), Err(V::WrongStatus)),
+    // 2 file / decline
+    ("reported", operator, filing, Ok(S::Filed)),
+    ("reported", street1, filing, Ok(S::Filed)),
+    ("reported", community1, filing, Ok(S::Filed)),
+    ("reported", street2, filing, Err(V::OutOfScope)),
+    ("reported", community2, filing, Err(V::OutOfScope)),
+    ("reported", worker1, filing, Err(V::NotPermitted)),
+    ("reported", unit1, filing, Err(V::NotPermitted)),
+    ("reported", supervisor, filing, Err(V::NotPermitted)),
+    ("reported", admin, filing, Err(V::NotPermitted)),
+    ("reported", operator, bad_filing, Err(V::InvalidPayload)),
+    ("awaiting_confirmation", operator, filing, Err(V::WrongStatus)),
+    ("filed", operator, filing, Err(V::WrongStatus)),
+    ("reported", operator, decline, Ok(S::Declined)),
+    ("awaiting_confirmation", street1, decline, Ok(S::Declined)),
+    ("reported", worker1, decline, Err(V::NotPermitted)),
+    ("dispatched", operator, decline, Err(V::WrongStatus)),
+    // 3 dispatch
+    ("filed", operator, || dispatch("u1"), Ok(S::Dispatched)),
+    ("filed", street1, || dispatch("u1"), Ok(S::Dispatched)),
+    ("filed", community1, || dispatch("u2"), Ok(S::Dispatched)),
+    ("filed", street2, || dispatch("u1"), Err(V::OutOfScope)),
+    ("filed", worker1, || dispatch("u1"), Err(V::NotPermitted)),
+    ("filed", unit1, || dispatch("u1"), Err(V::NotPermitted)),
+    ("reported", operator, || dispatch("u1"), Err(V::WrongStatus)),
+    ("dispatched", operator, || dispatch("u2"), Ok(S::Dispatched)),
+    ("in_progress", operator, || dispatch("u2"), Ok(S::Dispatched)),
+    ("rework", operator, || dispatch("u2"), Ok(S::Dispatched)),
+    ("closed", operator, || dispatch("u1"), Err(V::WrongStatus)),
+    // 4 handle / return
+    ("dispatched", unit1, handle, Ok(S::InProgress)),
+    ("in_progress", unit1, handle, Ok(S::InProgress)),
+    ("rework", unit1, handle, Ok(S::Rework)),
+    ("dispatched", unit2, handle, Err(V::NotAssigned)),
+    ("dispatched", operator, handle, Err(V::NotPermitted)),
+    ("filed", unit1, handle, Err(V::WrongStatus)),
+    ("dispatched", unit1, ret, Ok(S::Filed)),
+    ("in_progress", unit1, ret, Ok(S::Filed)),
+    ("in_progress", unit2, ret, Err(V::NotAssigned)),
+    // 5 feedback
+    ("in_progress", unit1, feedback, Ok(S::AwaitingVerification)),
+    ("dispatched", unit1, feedback, Ok(S::AwaitingVerification)),
+    ("rework", unit1, feedback, Ok(S::AwaitingVerification)),
+    ("in_progress", worker1, feedback, Err(V::NotPermitted)),
+    ("awaiting_verification", unit1, feedback, Err(V::WrongStatus)),
+    // 6 verify / close
+    ("awaiting_verification", worker1, || verify(true), Ok(S::Verified)),
+    ("awaiting_verification", worker2, || verify(false), Ok(S::Rework)),
+    ("awaiting_verification", street1, || verify(true), Ok(S::Verified)),
+    ("awaiting_verification", worker3, || verify(true), Err(V::OutOfScope)),
+    ("awaiting_verification", unit1, || verify(true), Err(V::NotPermitted)),
+    ("in_progress", worker1, || verify(true), Err(V::WrongStatus)),
+    ("verified", worker1, close, Ok(S::Closed)),
+    ("verified", worker2, close, Ok(S::Closed)),
+    ("verified", operator, close, Ok(S::Closed)),
+    ("verified", unit1, close, Err(V::NotPermitted)),
+    ("verified", worker3, close, Err(V::OutOfScope)),
+    ("awaiting_verification", worker1, close, Err(V::WrongStatus)),
+    ("rework", worker1, close, Err(V::WrongStatus)),
+    ("closed", worker1, close, Err(V::WrongStatus)),
+    // 7 evaluate
+    ("closed", supervisor, evaluate, Ok(S::Evaluated)),
+    ("closed", operator, evaluate, Ok(S::Evaluated)),
+    ("closed", street1, evaluate, Err(V::NotPermitted)),
+    ("closed", worker1, evaluate, Err(V::NotPermitted)),
+    ("verified", supervisor, evaluate, Err(V::WrongStatus)),
+    ("evaluated", supervisor, evaluate, Err(V::WrongStatus)),
+    // side actions
+    ("dispatched", operator, || extend(8), Ok(S::Dispatched)),
+    ("dispatched", operator, || extend(0), Err(V::InvalidPayload)),
+    ("dispatched", unit1, || extend(8), Err(V::NotPermitted)),
+    ("filed", operator, || extend(8), Err(V::WrongStatus)),
+    ("reported", worker1, self_handle, Ok(S::AwaitingVerification)),
+    ("reported", worker3, self_handle, Err(V::OutOfScope)),
+    ("reported", operator, self_handle, Err(V::NotPermitted)),
+    ("filed", worker1, self_handle, Err(V::WrongStatus)),
+    ("dispatched", operator, hold, Ok(S::Held)),
+    ("dispatched", worker1, hold, Err(V::NotPermitted)),
+    ("held", operator, release, Ok(S::Dispatched)),
+    ("dispatched", operator, release, Err(V::WrongStatus)),
+    ("held", unit1, handle, Err(V::WrongStatus)),
+    ("dispatched", street1, void, Ok(S::Voided)),
+    ("dispatched", worker1, void, Err(V::NotPermitted)),
+    ("closed", operator, void, Err(V::WrongStatus)),
+    ("voided", operator, void, Err(V::WrongStatus)),
+    ("closed", worker1, comment, Ok(S::Closed)),
+    ("dispatched", unit1, comment, Ok(S::Dispatched)),
+    ("filed", unit1, comment, Ok(S::Filed)),
+    ("dispatched", unit2, comment, Err(V::NotAssigned)),
+    ("dispatched", supervisor, comment, Ok(S::Dispatched)),
+    ("dispatched", worker3, comment, Err(V::OutOfScope)),
+    ("dispatched", admin, comment, Err(V::NotPermitted)),
+    ("voided", worker1, attach, Ok(S::Voided)),
+    ("dispatched", unit2, attach, Err(V::NotAssigned)),
+    ("reported", operator, duplicate, Ok(S::Declined)),
+    ("reported", worker1, duplicate, Err(V::NotPermitted)),
+    ("dispatched", operator, duplicate, Err(V::WrongStatus)),
+    ("closed", operator, reopen, Ok(S::Filed)),
+    ("declined", street1, reopen, Ok(S::Filed)),
+    ("closed", worker1, reopen, Err(V::NotPermitted)),
+    ("dispatched", operator, reopen, Err(V::WrongStatus)),
+    ("dispatched", worker1, escalate, Ok(S::Dispatched)),
+    ("dispatched", unit1, escalate, Err(V::NotPermitted)),
+    ("closed", worker1, escalate, Err(V::WrongStatus)),
+    ("dispatched", operator, resolve, Err(V::InvalidPayload)),
+    ("reported", rogue, comment, Err(V::InvalidScope)),
+    ("reported", operator, || Action::Intake(intake(Channel::Hotline)), Err(V::CaseExists)),
+];
+
+#[test]
+fn every_row_of_the_table_holds() {
+    let mut failures = Vec::new();
+    for (i, (at, who, action, expected)) in ROWS.iter().enumerate() {
+        let mut doc = stage(at);
+        let actor = who();
+        let action = action();
+        let kind = action.kind();
+        let got = match step(&mut doc, &actor, action, 1_000) {
+            Ok(_) => Ok(state(&doc).status.expect("a case has a status")),
+            Err(Error::Rule(v)) => Err(v.code),
+            Err(other) => panic!("row {i}: unexpected error {other}"),
+        };
+        if got != *expected {
+            failures.push(format!(
+                "row {i}: {} does {kind} on a {at} case: expected {expected:?}, got {got:?}",
+                actor.user
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn a_refused_command_writes_nothing() {
+    let mut doc = case_at("filed");
+    let before = doc.events().expect("events").len();
+    let err = step(&mut doc, &worker1(), dispatch("u1"), 100).expect_err("workers do not dispatch");
+    assert!(matches!(err, Error::Rule(_)));
+    assert_eq!(doc.events().expect("events").len(), before);
+}
+
+#[test]
+fn intake_rules() {
+    let cases: &[(fn() -> Actor, Channel, bool, Result<Status, V>)] = &[
+        (worker1, Channel::Patrol, true, Ok(S::Reported)),
+        (worker3, Channel::Patrol, true, Err(V::OutOfScope)),
+        (operator, Channel::Hotline, true, Ok(S::AwaitingConfirmation)),
+        (community1, Channel::WalkIn, true, Ok(S::Reported)),
+        (community2, Channel::WalkIn, true, Err(V::OutOfScope)),
+        (street1, Channel::WalkIn, true, Ok(S::Reported)),
+        (open311, Channel::Web, true, Ok(S::AwaitingConfirmation)),
+        (unit1, Channel::Hotline, true, Err(V::NotPermitted)),
+        (supervisor, Channel::Hotline, true, Err(V::NotPermitted)),
+        (admin, Channel::Hotline, true, Err(V::NotPermitted)),
+    ];
+    for (who, channel, _, expected) in cases {
+        let actor = who();
+        let got = match open_case(&actor, writer("x"), intake(*channel), t0()) {
+            Ok((doc, _)) => Ok(state(&doc).status.expect("status")),
+            Err(Error::Rule(v)) => Err(v.code),
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(got, *expected, "{} intake via {channel:?}", actor.user);
+    }
+}
+
+#[test]
+fn the_table_has_one_row_per_kind_in_declaration_order() {
+    assert_eq!(RULES.len(), ActionKind::ALL.len());
+    for (row, kind) in RULES.iter().zip(ActionKind::ALL) {
+        assert_eq!(row.kind, *kind);
+        assert_eq!(rule(*kind).kind, *kind);
+        assert!(!row.who.is_empty(), "{kind} has nobody allowed");
+    }
+}
+
+#[test]
+fn deadlines_follow_the_catalog_and_extensions() {
+    let doc = case_at("dispatched");
+    let s = state(&doc);
+    // 暴露垃圾, general level: 4 working hours from the dispatch at 09:20 → 14:20 (lunch skipped).
+    let dispatched = s.dispatched_at.expect("dispatched");
+    assert_eq!(dispatched, t0() + 20 * 60_000);
+    assert_eq!(s.deadline, Some(t0() + 5 * HOUR + 20 * 60_000));
+    assert!(!s.overdue_at(t0() + 5 * HOUR));
+    assert!(s.overdue_at(t0() + 6 * HOUR));
+
+    let mut doc = doc;
+    step(&mut doc, &operator(), extend(8), 30).expect("extend");
+    let s = state(&doc);
+    assert_eq!(s.extensions, 1);
+    assert_eq!(s.deadline, Some(t0() + 24 * HOUR + 5 * HOUR + 20 * 60_000));
+}
+
+#[test]
+fn holding_stops_the_clock() {
+    let mut doc = case_at("dispatched");
+    let deadline = state(&doc).deadline.expect("deadline");
+    step(&mut doc, &operator(), hold(), 60).expect("hold at 10:00");
+    assert!(!state(&doc).overdue_at(t0() + 100 * HOUR), "held cases are never overdue");
+    step(&mut doc, &operator(), release(), 120).expect("release at 11:00");
+    let s = state(&doc);
+    assert_eq!(s.status, Some(S::Dispatched));
+    assert_eq!(s.deadline, Some(deadline + HOUR));
+}
+
+#[test]
+fn rework_and_closing_on_time_are_counted() {
+    let mut doc = case_at("awaiting_verification");
+    step(&mut doc, &worker1(), verify(false), 100).expect("not resolved");
+    step(&mut doc, &unit1(), feedback(), 110).expect("fixed again");
+    step(&mut doc, &worker2(), verify(true), 120).expect("resolved");
+    step(&mut doc, &worker2(), close(), 130).expect("close");
+    let s = state(&doc);
+    assert_eq!(s.rework_count, 1);
+    assert_eq!(s.status, Some(S::Closed));
+    assert_eq!(s.closed_on_time(), Some(true));
+    assert_eq!(s.conflicts, vec![]);
+}
+
+#[test]
+fn a_returned_case_loses_its_unit() {
+    let mut doc = case_at("in_progress");
+    step(&mut doc, &unit1(), ret(), 100).expect("return");
+    let s = state(&doc);
+    assert_eq!(s.assigned_unit, None);
+    assert_eq!(s.deadline, None);
+    let err = step(&mut doc, &unit1(), handle(), 110).expect_err("no longer assigned");
+    assert!(matches!(err, Error::Rule(v) if v.code == V::WrongStatus));
+    step(&mut doc, &operator(), dispatch("u2"), 120).expect("re-dispatch");
+    step(&mut doc, &unit2(), handle(), 130).expect("the new unit handles");
+}
+
+#[test]
+fn decline_reason_and_timeline_are_kept() {
+    let mut doc = case_at("reported");
+    step(&mut doc, &operator(), duplicate(), 5).expect("duplicate");
+    let s = state(&doc);
+    assert_eq!(s.decline_reason, Some(DeclineReason::Duplicate));
+    assert_eq!(s.duplicate_of.as_ref().map(|c| c.as_str()), Some("other"));
+    let kinds: Vec<ActionKind> = s.timeline.iter().map(|t| t.kind).collect();
+    assert_eq!(kinds, vec![ActionKind::Intake, ActionKind::MarkDuplicate]);
+}
