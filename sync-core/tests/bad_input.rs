@@ -1,0 +1,230 @@
+//! Bad input gets a typed error, never a panic; change inspection sees every breach of the
+//! append-only rule, including ones that leave the visible value unchanged.
+
+mod common;
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ObjType, ReadDoc, ROOT};
+use common::*;
+use gridcase_sync_core::inspect::{Breach, Snapshot};
+use gridcase_sync_core::sync::SyncBatch;
+use gridcase_sync_core::{Action, CaseDoc, Error};
+
+#[test]
+fn garbage_and_truncated_documents_are_errors() {
+    assert!(CaseDoc::load(b"").is_err());
+    assert!(CaseDoc::load(b"definitely not automerge").is_err());
+    let bytes = case_at("closed").save();
+    for cut in (1..bytes.len()).step_by(7) {
+        assert!(CaseDoc::load(&bytes[..cut]).is_err(), "cut at {cut} loaded");
+    }
+    let mut flipped = bytes.clone();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 0xff;
+    assert!(CaseDoc::load(&flipped).is_err(), "a corrupted checksum is caught");
+}
+
+#[test]
+fn a_batch_of_an_unknown_version_is_refused() {
+    let mut bytes = SyncBatch::default().encode();
+    bytes[4] = 9;
+    assert!(matches!(SyncBatch::decode(&bytes), Err(Error::BatchVersion(9))));
+    assert!(matches!(
+        SyncBatch::decode(b"GCS"),
+        Err(Error::MalformedBatch(_))
+    ));
+}
+
+#[test]
+fn a_document_without_a_header() {
+    let mut doc = AutoCommit::new();
+    doc.put_object(ROOT, "events", ObjType::List).expect("list");
+    doc.put_object(ROOT, "attachments", ObjType::List).expect("list");
+    assert!(matches!(
+        CaseDoc::load(&doc.save()),
+        Err(Error::MissingHeader)
+    ));
+    let mut header_not_a_map = AutoCommit::new();
+    header_not_a_map.put(ROOT, "header", "surprise").expect("put");
+    assert!(matches!(
+        CaseDoc::from_automerge(header_not_a_map),
+        Err(Error::MalformedField("header"))
+    ));
+}
+
+/// Writes an event map by hand into a loaded copy of a case.
+fn raw_event(doc: &mut AutoCommit, kind: &str, payload: &str) {
+    let events = doc.get(ROOT, "events").expect("get").expect("events").1;
+    let len = doc.length(&events);
+    let e = doc.insert_object(&events, len, ObjType::Map).expect("insert");
+    for (k, v) in [
+        ("id", "raw-1"),
+        ("kind", kind),
+        ("author", "worker1"),
+        ("device", "worker1-device"),
+        ("role", "grid_worker"),
+        ("scope", r#"{"level":"grids","id":["g1"]}"#),
+        ("parents", "[]"),
+        ("payload", payload),
+    ] {
+        doc.put(&e, k, v).expect("put");
+    }
+    doc.put(&e, "at", 5i64).expect("put");
+    doc.commit();
+}
+
+#[test]
+fn an_event_with_an_unknown_kind() {
+    let mut doc = case_at("reported");
+    let mut am = doc.automerge().clone();
+    raw_event(&mut am, "teleport", "{}");
+    let case = CaseDoc::from_automerge(am).expect("layout is fine");
+    match case.events() {
+        Err(Error::UnknownEventKind { kind, .. }) => assert_eq!(kind, "teleport"),
+        other => panic!("expected UnknownEventKind, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_event_with_a_bad_payload() {
+    let mut doc = case_at("reported");
+    let mut am = doc.automerge().clone();
+    raw_event(&mut am, "dispatch", r#"{"unit": 42}"#);
+    let case = CaseDoc::from_automerge(am).expect("layout is fine");
+    assert!(matches!(case.events(), Err(Error::InvalidEvent { .. })));
+    let mut am = doc.automerge().clone();
+    raw_event(&mut am, "comment", "not json");
+    let case = CaseDoc::from_automerge(am).expect("layout is fine");
+    assert!(case.events().is_err());
+}
+
+/// Applies `tamper` to a copy of a dispatched case made by another actor, and inspects it.
+fn inspect_after(tamper: impl FnOnce(&mut AutoCommit)) -> gridcase_sync_core::inspect::Inspection {
+    let mut stored = case_at("dispatched");
+    let snapshot = Snapshot::of(&mut stored);
+    let mut incoming = stored.automerge().fork();
+    incoming.set_actor(writer("mallory"));
+    tamper(&mut incoming);
+    incoming.commit();
+    let mut after = stored.automerge().clone();
+    after.merge(&mut incoming).expect("merge");
+    snapshot.inspect(&mut after)
+}
+
+fn first_event(doc: &AutoCommit) -> automerge::ObjId {
+    let events = doc.get(ROOT, "events").expect("get").expect("events").1;
+    doc.get(&events, 0).expect("get").expect("first event").1
+}
+
+#[test]
+fn a_clean_append_is_clean() {
+    let mut stored = case_at("dispatched");
+    let snapshot = Snapshot::of(&mut stored);
+    let mut device = replica(&mut stored);
+    let e = step(&mut device, &unit1(), Action::Comment { text: "hi".into() }, 500).expect("comment");
+    let mut after = stored.automerge().clone();
+    after.merge(device.automerge()).expect("merge");
+    let inspection = snapshot.inspect(&mut after);
+    assert!(inspection.is_clean(), "{:?}", inspection.breaches);
+    assert_eq!(inspection.new_events.len(), 1);
+    assert_eq!(inspection.new_events[0].event, e);
+    assert_eq!(inspection.new_events[0].actor, writer("unit1-device"));
+    assert!(inspection.new_events[0].change.is_some());
+    assert_eq!(inspection.actors.len(), 1);
+}
+
+#[test]
+fn editing_an_existing_event_is_a_breach() {
+    let i = inspect_after(|doc| {
+        let e = first_event(doc);
+        doc.put(&e, "payload", "{}").expect("put");
+    });
+    assert!(i.breaches.iter().any(|b| matches!(b, Breach::EventEdited { field, .. } if field == "payload")));
+}
+
+#[test]
+fn an_edit_that_restores_the_old_value_is_still_a_breach() {
+    let i = inspect_after(|doc| {
+        let e = first_event(doc);
+        let author = doc.get(&e, "author").expect("get").expect("author").0.to_string();
+        let author = author.trim_matches('"').to_owned();
+        // automerge writes nothing for a put of the current value, so edit and edit back.
+        doc.put(&e, "author", "mallory").expect("put");
+        doc.commit();
+        doc.put(&e, "author", author).expect("put");
+    });
+    assert!(i.breaches.iter().any(|b| matches!(b, Breach::EventEdited { field, .. } if field == "author")), "{} changes, {:?}", i.new_changes, i.breaches);
+}
+
+#[test]
+fn adding_a_field_to_an_existing_event_is_a_breach() {
+    let i = inspect_after(|doc| {
+        let e = first_event(doc);
+        doc.put(&e, "approved", true).expect("put");
+    });
+    assert!(i.breaches.iter().any(|b| matches!(b, Breach::EventEdited { field, .. } if field == "approved")));
+}
+
+#[test]
+fn deleting_an_event_is_a_breach() {
+    let i = inspect_after(|doc| {
+        let events = doc.get(ROOT, "events").expect("get").expect("events").1;
+        doc.delete(&events, 1).expect("delete");
+    });
+    assert!(i.breaches.iter().any(|b| matches!(b, Breach::EventDeleted { .. })));
+}
+
+#[test]
+fn editing_the_header_is_a_breach() {
+    let i = inspect_after(|doc| {
+        let h = doc.get(ROOT, "header").expect("get").expect("header").1;
+        doc.put(&h, "created_by", "mallory").expect("put");
+    });
+    assert!(i.breaches.iter().any(|b| matches!(b, Breach::HeaderEdited { field } if field == "created_by")));
+}
+
+#[test]
+fn replacing_a_list_or_adding_a_root_key_is_a_breach() {
+    let i = inspect_after(|doc| {
+        doc.put_object(ROOT, "events", ObjType::List).expect("replace");
+    });
+    assert!(i.breaches.iter().any(|b| matches!(b, Breach::RootEdited { key } if key == "events")));
+    let i = inspect_after(|doc| {
+        doc.put(ROOT, "status", "closed").expect("put");
+    });
+    assert!(i.breaches.iter().any(|b| matches!(b, Breach::RootEdited { key } if key == "status")));
+}
+
+#[test]
+fn a_new_event_touched_by_a_second_actor_is_forged() {
+    let mut stored = case_at("dispatched");
+    let snapshot = Snapshot::of(&mut stored);
+    let mut device = replica(&mut stored);
+    step(&mut device, &unit1(), Action::Comment { text: "hi".into() }, 500).expect("comment");
+    let mut mallory = device.automerge().fork();
+    mallory.set_actor(writer("mallory"));
+    let events = mallory.get(ROOT, "events").expect("get").expect("events").1;
+    let last = mallory.length(&events) - 1;
+    let e = mallory.get(&events, last).expect("get").expect("event").1;
+    mallory.put(&e, "author", "operator").expect("put");
+    mallory.commit();
+    let mut after = stored.automerge().clone();
+    after.merge(&mut mallory).expect("merge");
+    let i = snapshot.inspect(&mut after);
+    assert!(i.breaches.iter().any(|b| matches!(b, Breach::EventForged { field, .. } if field == "author")));
+}
+
+#[test]
+fn an_undecodable_new_event_is_a_breach() {
+    let i = inspect_after(|doc| raw_event(doc, "teleport", "{}"));
+    assert!(i.breaches.iter().any(|b| matches!(b, Breach::BadEvent { index: 3, .. })), "{:?}", i.breaches);
+}
+
+#[test]
+fn a_new_case_without_a_header_is_a_breach() {
+    let mut doc = AutoCommit::new();
+    doc.put_object(ROOT, "events", ObjType::List).expect("list");
+    doc.commit();
+    let i = Snapshot::empty().inspect(&mut doc);
+    assert!(i.breaches.contains(&Breach::MissingHeader));
+}
