@@ -77,7 +77,15 @@ pub fn attach(
             author: actor.user.clone(),
         })
         .collect();
-    write_checked(doc, actor, action, Some(event_id), &attachments, at, calendar)
+    write_checked(
+        doc,
+        actor,
+        action,
+        Some(event_id),
+        &attachments,
+        at,
+        calendar,
+    )
 }
 
 fn write_checked(

@@ -20,7 +20,9 @@ use crate::ids::{CaseId, DeviceId, EventId, UserId};
 use crate::role::Role;
 use crate::Error;
 use automerge::transaction::{CommitOptions, Transactable};
-use automerge::{ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
+use automerge::{
+    ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT,
+};
 use serde::{Deserialize, Serialize};
 
 /// The document layout version written in every header.
@@ -156,7 +158,9 @@ impl CaseDoc {
 
     fn write_attachment(&mut self, attachment: &Attachment) -> Result<(), Error> {
         let len = self.doc.length(&self.attachments);
-        let a = self.doc.insert_object(&self.attachments, len, ObjType::Map)?;
+        let a = self
+            .doc
+            .insert_object(&self.attachments, len, ObjType::Map)?;
         self.doc.put(&a, "sha256", attachment.sha256.as_str())?;
         self.doc.put(&a, "mime", attachment.mime.as_str())?;
         self.doc.put(&a, "size", attachment.size)?;
@@ -177,9 +181,11 @@ impl CaseDoc {
         self.doc.put(&e, "author", event.author.as_str())?;
         self.doc.put(&e, "device", event.device.as_str())?;
         self.doc.put(&e, "role", event.role.as_str())?;
-        self.doc.put(&e, "scope", serde_json::to_string(&event.scope)?)?;
+        self.doc
+            .put(&e, "scope", serde_json::to_string(&event.scope)?)?;
         self.doc.put(&e, "at", event.at)?;
-        self.doc.put(&e, "parents", serde_json::to_string(&event.parents)?)?;
+        self.doc
+            .put(&e, "parents", serde_json::to_string(&event.parents)?)?;
         self.doc.put(&e, "payload", payload)?;
         Ok(())
     }
@@ -271,7 +277,8 @@ pub(crate) fn read_event(doc: &AutoCommit, e: &ObjId) -> Result<Event, Error> {
         reason,
     };
     let role_name = string(doc, e, "role")?;
-    let role = Role::parse(&role_name).ok_or_else(|| invalid(format!("unknown role {role_name}")))?;
+    let role =
+        Role::parse(&role_name).ok_or_else(|| invalid(format!("unknown role {role_name}")))?;
     let scope = serde_json::from_str(&string(doc, e, "scope")?)
         .map_err(|err| invalid(format!("scope: {err}")))?;
     let parents = serde_json::from_str(&string(doc, e, "parents")?)
@@ -303,7 +310,12 @@ fn read_attachment(doc: &AutoCommit, a: &ObjId) -> Result<Attachment, Error> {
     })
 }
 
-fn object(doc: &AutoCommit, parent: &ObjId, key: &'static str, ty: ObjType) -> Result<ObjId, Error> {
+fn object(
+    doc: &AutoCommit,
+    parent: &ObjId,
+    key: &'static str,
+    ty: ObjType,
+) -> Result<ObjId, Error> {
     match doc.get(parent, key)? {
         Some((Value::Object(t), id)) if t == ty => Ok(id),
         Some(_) => Err(Error::MalformedField(key)),

@@ -155,7 +155,9 @@ pub enum Action {
         photos: Vec<String>,
     },
     /// Not our responsibility: back to the dispatcher.
-    Return { reason: String },
+    Return {
+        reason: String,
+    },
     /// 处理反馈.
     Feedback {
         resolved: bool,
@@ -187,7 +189,10 @@ pub enum Action {
         note: String,
     },
     /// 延期, approved by a center.
-    Extend { hours: u32, reason: String },
+    Extend {
+        hours: u32,
+        reason: String,
+    },
     /// 自处理: the grid worker fixed it on the spot.
     SelfHandle {
         note: String,
@@ -195,18 +200,32 @@ pub enum Action {
         photos: Vec<String>,
     },
     /// 挂账.
-    Hold { reason: String },
+    Hold {
+        reason: String,
+    },
     Release {
         #[serde(default)]
         note: String,
     },
     /// 作废.
-    Void { reason: String },
-    Comment { text: String },
-    Attach { blobs: Vec<String> },
-    MarkDuplicate { of: CaseId },
-    Reopen { reason: String },
-    Escalate { reason: String },
+    Void {
+        reason: String,
+    },
+    Comment {
+        text: String,
+    },
+    Attach {
+        blobs: Vec<String>,
+    },
+    MarkDuplicate {
+        of: CaseId,
+    },
+    Reopen {
+        reason: String,
+    },
+    Escalate {
+        reason: String,
+    },
     /// The central office's answer to a conflict record, named by its superseded event.
     Resolve {
         conflict: EventId,

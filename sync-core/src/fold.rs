@@ -266,8 +266,10 @@ fn apply(state: &mut CaseState, event: &Event, calendar: &WorkCalendar) {
             state.responsible = responsible.clone();
             state.dispatched_at = Some(at);
             state.deadline = deadline.or_else(|| {
-                let hours = Catalog::standard()
-                    .deadline_hours(state.category.as_ref()?, state.level.unwrap_or(Level::General))?;
+                let hours = Catalog::standard().deadline_hours(
+                    state.category.as_ref()?,
+                    state.level.unwrap_or(Level::General),
+                )?;
                 Some(calendar.add_working_minutes(at, u64::from(hours) * 60))
             });
             to = Some(Status::Dispatched);
@@ -389,7 +391,8 @@ fn dedupe(events: &[Event]) -> (Vec<&Event>, Vec<&Event>) {
 /// Topological order over known parents, ties broken by (device time, id). Parents not (yet)
 /// known are ignored; events caught in a cycle are appended in tiebreak order.
 fn causal_order(events: &[&Event]) -> Vec<usize> {
-    let index: HashMap<&EventId, usize> = events.iter().enumerate().map(|(i, e)| (&e.id, i)).collect();
+    let index: HashMap<&EventId, usize> =
+        events.iter().enumerate().map(|(i, e)| (&e.id, i)).collect();
     let mut children: Vec<Vec<usize>> = vec![Vec::new(); events.len()];
     let mut pending = vec![0usize; events.len()];
     for (i, e) in events.iter().enumerate() {
@@ -432,7 +435,8 @@ fn causal_order(events: &[&Event]) -> Vec<usize> {
 
 /// For each event, the set of events in its causal past (transitively through known parents).
 fn ancestor_sets(events: &[&Event], order: &[usize]) -> Vec<BTreeSet<usize>> {
-    let index: HashMap<&EventId, usize> = events.iter().enumerate().map(|(i, e)| (&e.id, i)).collect();
+    let index: HashMap<&EventId, usize> =
+        events.iter().enumerate().map(|(i, e)| (&e.id, i)).collect();
     let mut sets: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); events.len()];
     for &i in order {
         let mut set = BTreeSet::new();

@@ -160,11 +160,9 @@ impl Snapshot {
         match header {
             None => out.breaches.push(Breach::MissingHeader),
             Some(h) if !self.header.is_empty() => {
-                compare_fields(am, &h, &self.header, |field| Breach::HeaderEdited {
-                    field,
-                })
-                .into_iter()
-                .for_each(|b| out.breaches.push(b));
+                compare_fields(am, &h, &self.header, |field| Breach::HeaderEdited { field })
+                    .into_iter()
+                    .for_each(|b| out.breaches.push(b));
             }
             Some(h) => {
                 // A new case: its header must be one actor's, without conflicting values.
@@ -203,7 +201,8 @@ impl Snapshot {
         }
         for (entry, (id, _)) in &self.events {
             if !present.contains(entry) {
-                out.breaches.push(Breach::EventDeleted { event: id.clone() });
+                out.breaches
+                    .push(Breach::EventDeleted { event: id.clone() });
             }
         }
         out

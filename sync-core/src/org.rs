@@ -93,7 +93,12 @@ mod tests {
 
     fn org() -> Org {
         let mut org = Org::default();
-        org.streets.insert("s1".into(), Street { name: "东华门".into() });
+        org.streets.insert(
+            "s1".into(),
+            Street {
+                name: "东华门".into(),
+            },
+        );
         org.communities.insert(
             "c1".into(),
             Community {

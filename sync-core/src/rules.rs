@@ -154,11 +154,7 @@ macro_rules! rule {
 pub const RULES: &[Rule] = &[
     rule!(
         Intake,
-        &[
-            Party::Center,
-            Party::GridWorker,
-            Party::IntakeChannel
-        ],
+        &[Party::Center, Party::GridWorker, Party::IntakeChannel],
         From::Nothing,
         true
     ),
@@ -183,7 +179,12 @@ pub const RULES: &[Rule] = &[
     ),
     rule!(Handle, &[Party::AssignedUnit], From::These(HANDLING), false),
     rule!(Return, &[Party::AssignedUnit], From::These(HANDLING), true),
-    rule!(Feedback, &[Party::AssignedUnit], From::These(HANDLING), true),
+    rule!(
+        Feedback,
+        &[Party::AssignedUnit],
+        From::These(HANDLING),
+        true
+    ),
     rule!(
         Verify,
         &[Party::GridWorker, Party::Center],
@@ -426,7 +427,11 @@ fn party_admits(
 fn check_payload(state: &CaseState, action: &Action) -> Result<(), Violation> {
     let bad = |m: &str| Err(violation(ViolationCode::InvalidPayload, m));
     match action {
-        Action::File(f) if crate::category::Catalog::standard().get(&f.category).is_none() => {
+        Action::File(f)
+            if crate::category::Catalog::standard()
+                .get(&f.category)
+                .is_none() =>
+        {
             bad("unknown category")
         }
         Action::Extend { hours: 0, .. } => bad("an extension needs at least one hour"),

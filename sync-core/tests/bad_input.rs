@@ -21,14 +21,20 @@ fn garbage_and_truncated_documents_are_errors() {
     let mut flipped = bytes.clone();
     let mid = flipped.len() / 2;
     flipped[mid] ^= 0xff;
-    assert!(CaseDoc::load(&flipped).is_err(), "a corrupted checksum is caught");
+    assert!(
+        CaseDoc::load(&flipped).is_err(),
+        "a corrupted checksum is caught"
+    );
 }
 
 #[test]
 fn a_batch_of_an_unknown_version_is_refused() {
     let mut bytes = SyncBatch::default().encode();
     bytes[4] = 9;
-    assert!(matches!(SyncBatch::decode(&bytes), Err(Error::BatchVersion(9))));
+    assert!(matches!(
+        SyncBatch::decode(&bytes),
+        Err(Error::BatchVersion(9))
+    ));
     assert!(matches!(
         SyncBatch::decode(b"GCS"),
         Err(Error::MalformedBatch(_))
@@ -39,13 +45,16 @@ fn a_batch_of_an_unknown_version_is_refused() {
 fn a_document_without_a_header() {
     let mut doc = AutoCommit::new();
     doc.put_object(ROOT, "events", ObjType::List).expect("list");
-    doc.put_object(ROOT, "attachments", ObjType::List).expect("list");
+    doc.put_object(ROOT, "attachments", ObjType::List)
+        .expect("list");
     assert!(matches!(
         CaseDoc::load(&doc.save()),
         Err(Error::MissingHeader)
     ));
     let mut header_not_a_map = AutoCommit::new();
-    header_not_a_map.put(ROOT, "header", "surprise").expect("put");
+    header_not_a_map
+        .put(ROOT, "header", "surprise")
+        .expect("put");
     assert!(matches!(
         CaseDoc::from_automerge(header_not_a_map),
         Err(Error::MalformedField("header"))
@@ -56,7 +65,9 @@ fn a_document_without_a_header() {
 fn raw_event(doc: &mut AutoCommit, kind: &str, payload: &str) {
     let events = doc.get(ROOT, "events").expect("get").expect("events").1;
     let len = doc.length(&events);
-    let e = doc.insert_object(&events, len, ObjType::Map).expect("insert");
+    let e = doc
+        .insert_object(&events, len, ObjType::Map)
+        .expect("insert");
     for (k, v) in [
         ("id", "raw-1"),
         ("kind", kind),
@@ -121,7 +132,13 @@ fn a_clean_append_is_clean() {
     let mut stored = case_at("dispatched");
     let snapshot = Snapshot::of(&mut stored);
     let mut device = replica(&mut stored);
-    let e = step(&mut device, &unit1(), Action::Comment { text: "hi".into() }, 500).expect("comment");
+    let e = step(
+        &mut device,
+        &unit1(),
+        Action::Comment { text: "hi".into() },
+        500,
+    )
+    .expect("comment");
     let mut after = stored.automerge().clone();
     after.merge(device.automerge()).expect("merge");
     let inspection = snapshot.inspect(&mut after);
@@ -139,21 +156,36 @@ fn editing_an_existing_event_is_a_breach() {
         let e = first_event(doc);
         doc.put(&e, "payload", "{}").expect("put");
     });
-    assert!(i.breaches.iter().any(|b| matches!(b, Breach::EventEdited { field, .. } if field == "payload")));
+    assert!(i
+        .breaches
+        .iter()
+        .any(|b| matches!(b, Breach::EventEdited { field, .. } if field == "payload")));
 }
 
 #[test]
 fn an_edit_that_restores_the_old_value_is_still_a_breach() {
     let i = inspect_after(|doc| {
         let e = first_event(doc);
-        let author = doc.get(&e, "author").expect("get").expect("author").0.to_string();
+        let author = doc
+            .get(&e, "author")
+            .expect("get")
+            .expect("author")
+            .0
+            .to_string();
         let author = author.trim_matches('"').to_owned();
         // automerge writes nothing for a put of the current value, so edit and edit back.
         doc.put(&e, "author", "mallory").expect("put");
         doc.commit();
         doc.put(&e, "author", author).expect("put");
     });
-    assert!(i.breaches.iter().any(|b| matches!(b, Breach::EventEdited { field, .. } if field == "author")), "{} changes, {:?}", i.new_changes, i.breaches);
+    assert!(
+        i.breaches
+            .iter()
+            .any(|b| matches!(b, Breach::EventEdited { field, .. } if field == "author")),
+        "{} changes, {:?}",
+        i.new_changes,
+        i.breaches
+    );
 }
 
 #[test]
@@ -162,7 +194,10 @@ fn adding_a_field_to_an_existing_event_is_a_breach() {
         let e = first_event(doc);
         doc.put(&e, "approved", true).expect("put");
     });
-    assert!(i.breaches.iter().any(|b| matches!(b, Breach::EventEdited { field, .. } if field == "approved")));
+    assert!(i
+        .breaches
+        .iter()
+        .any(|b| matches!(b, Breach::EventEdited { field, .. } if field == "approved")));
 }
 
 #[test]
@@ -171,7 +206,10 @@ fn deleting_an_event_is_a_breach() {
         let events = doc.get(ROOT, "events").expect("get").expect("events").1;
         doc.delete(&events, 1).expect("delete");
     });
-    assert!(i.breaches.iter().any(|b| matches!(b, Breach::EventDeleted { .. })));
+    assert!(i
+        .breaches
+        .iter()
+        .any(|b| matches!(b, Breach::EventDeleted { .. })));
 }
 
 #[test]
@@ -180,19 +218,29 @@ fn editing_the_header_is_a_breach() {
         let h = doc.get(ROOT, "header").expect("get").expect("header").1;
         doc.put(&h, "created_by", "mallory").expect("put");
     });
-    assert!(i.breaches.iter().any(|b| matches!(b, Breach::HeaderEdited { field } if field == "created_by")));
+    assert!(i
+        .breaches
+        .iter()
+        .any(|b| matches!(b, Breach::HeaderEdited { field } if field == "created_by")));
 }
 
 #[test]
 fn replacing_a_list_or_adding_a_root_key_is_a_breach() {
     let i = inspect_after(|doc| {
-        doc.put_object(ROOT, "events", ObjType::List).expect("replace");
+        doc.put_object(ROOT, "events", ObjType::List)
+            .expect("replace");
     });
-    assert!(i.breaches.iter().any(|b| matches!(b, Breach::RootEdited { key } if key == "events")));
+    assert!(i
+        .breaches
+        .iter()
+        .any(|b| matches!(b, Breach::RootEdited { key } if key == "events")));
     let i = inspect_after(|doc| {
         doc.put(ROOT, "status", "closed").expect("put");
     });
-    assert!(i.breaches.iter().any(|b| matches!(b, Breach::RootEdited { key } if key == "status")));
+    assert!(i
+        .breaches
+        .iter()
+        .any(|b| matches!(b, Breach::RootEdited { key } if key == "status")));
 }
 
 #[test]
@@ -200,7 +248,13 @@ fn a_new_event_touched_by_a_second_actor_is_forged() {
     let mut stored = case_at("dispatched");
     let snapshot = Snapshot::of(&mut stored);
     let mut device = replica(&mut stored);
-    step(&mut device, &unit1(), Action::Comment { text: "hi".into() }, 500).expect("comment");
+    step(
+        &mut device,
+        &unit1(),
+        Action::Comment { text: "hi".into() },
+        500,
+    )
+    .expect("comment");
     let mut mallory = device.automerge().fork();
     mallory.set_actor(writer("mallory"));
     let events = mallory.get(ROOT, "events").expect("get").expect("events").1;
@@ -211,13 +265,22 @@ fn a_new_event_touched_by_a_second_actor_is_forged() {
     let mut after = stored.automerge().clone();
     after.merge(&mut mallory).expect("merge");
     let i = snapshot.inspect(&mut after);
-    assert!(i.breaches.iter().any(|b| matches!(b, Breach::EventForged { field, .. } if field == "author")));
+    assert!(i
+        .breaches
+        .iter()
+        .any(|b| matches!(b, Breach::EventForged { field, .. } if field == "author")));
 }
 
 #[test]
 fn an_undecodable_new_event_is_a_breach() {
     let i = inspect_after(|doc| raw_event(doc, "teleport", "{}"));
-    assert!(i.breaches.iter().any(|b| matches!(b, Breach::BadEvent { index: 3, .. })), "{:?}", i.breaches);
+    assert!(
+        i.breaches
+            .iter()
+            .any(|b| matches!(b, Breach::BadEvent { index: 3, .. })),
+        "{:?}",
+        i.breaches
+    );
 }
 
 #[test]

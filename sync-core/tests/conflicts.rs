@@ -59,7 +59,10 @@ fn not_resolved_first_supersedes_the_offline_close() {
     assert_eq!(disposition(&s, &closed), Disposition::Superseded);
     let named: Vec<&EventId> = s.conflicts.iter().map(|c| &c.event).collect();
     assert_eq!(named, vec![&ok.id, &closed.id]);
-    assert!(s.conflicts.iter().all(|c| c.against == vec![not_ok.id.clone()]));
+    assert!(s
+        .conflicts
+        .iter()
+        .all(|c| c.against == vec![not_ok.id.clone()]));
 }
 
 #[test]
@@ -93,8 +96,15 @@ fn concurrent_agreeing_transitions_are_not_conflicts() {
 fn handling_after_a_return() {
     let mut a = case_at("in_progress");
     let mut b = replica(&mut a);
-    let returned = step(&mut a, &unit1(), Action::Return { reason: "not ours".into() }, 100)
-        .expect("return");
+    let returned = step(
+        &mut a,
+        &unit1(),
+        Action::Return {
+            reason: "not ours".into(),
+        },
+        100,
+    )
+    .expect("return");
     // The same handler on a second device: one automerge actor per device, never shared.
     let mut tablet = unit1();
     tablet.device = "unit1-tablet".into();
@@ -133,7 +143,13 @@ fn event(id: &str, who: &Actor, at_minutes: i64, parents: &[&Event], action: Act
 
 /// A verified case's history, built without the commands (as a faulty or old client might).
 fn verified_history() -> Vec<Event> {
-    let i = event("i", &worker1(), 0, &[], Action::Intake(intake(gridcase_sync_core::event::Channel::Patrol)));
+    let i = event(
+        "i",
+        &worker1(),
+        0,
+        &[],
+        Action::Intake(intake(gridcase_sync_core::event::Channel::Patrol)),
+    );
     let f = event("f", &operator(), 1, &[&i], filing());
     let d = event("d", &operator(), 2, &[&f], dispatch("u1"));
     let fb = event("fb", &unit1(), 3, &[&d], feedback());
@@ -186,13 +202,30 @@ fn events_after_closing() {
         },
     );
     let late_verify = event("v2", &worker2(), 8, &[&closing], verify(false));
-    let note = event("n", &worker2(), 9, &[&closing], Action::Comment { text: "ok".into() });
-    events.extend([closing, late_handle.clone(), late_verify.clone(), note.clone()]);
+    let note = event(
+        "n",
+        &worker2(),
+        9,
+        &[&closing],
+        Action::Comment { text: "ok".into() },
+    );
+    events.extend([
+        closing,
+        late_handle.clone(),
+        late_verify.clone(),
+        note.clone(),
+    ]);
     let s = fold(&events, &cal());
     assert_eq!(s.status, Some(Status::Closed));
     assert_eq!(s.rework_count, 0);
-    assert_eq!(s.disposition(&late_handle.id), Some(Disposition::Superseded));
-    assert_eq!(s.disposition(&late_verify.id), Some(Disposition::Superseded));
+    assert_eq!(
+        s.disposition(&late_handle.id),
+        Some(Disposition::Superseded)
+    );
+    assert_eq!(
+        s.disposition(&late_verify.id),
+        Some(Disposition::Superseded)
+    );
     assert_eq!(s.disposition(&note.id), Some(Disposition::Applied));
     assert_eq!(s.conflicts.len(), 2);
 }
@@ -226,24 +259,52 @@ fn the_central_office_resolves_a_conflict_with_an_event() {
         },
         210,
     );
-    assert!(again.is_err(), "a resolved conflict cannot be resolved twice");
+    assert!(
+        again.is_err(),
+        "a resolved conflict cannot be resolved twice"
+    );
 }
 
 #[test]
 fn the_fold_survives_cycles_missing_parents_and_duplicate_ids() {
     let mut events = verified_history();
     // A cycle: x names y, y names x.
-    let mut x = event("x", &worker1(), 10, &[], Action::Comment { text: "x".into() });
-    let y = event("y", &worker1(), 11, &[&x], Action::Comment { text: "y".into() });
+    let mut x = event(
+        "x",
+        &worker1(),
+        10,
+        &[],
+        Action::Comment { text: "x".into() },
+    );
+    let y = event(
+        "y",
+        &worker1(),
+        11,
+        &[&x],
+        Action::Comment { text: "y".into() },
+    );
     x.parents = vec![y.id.clone()];
     // A parent that never arrived, and a different event reusing an id.
-    let orphan = event("o", &worker1(), 12, &[], Action::Comment { text: "o".into() });
+    let orphan = event(
+        "o",
+        &worker1(),
+        12,
+        &[],
+        Action::Comment { text: "o".into() },
+    );
     let mut orphan_parent = orphan.clone();
     orphan_parent.id = "p".into();
     orphan_parent.parents = vec!["never-arrived".into()];
     let mut impostor = events[1].clone();
     impostor.at += 1;
-    events.extend([x, y, orphan, orphan_parent, impostor.clone(), events[2].clone()]);
+    events.extend([
+        x,
+        y,
+        orphan,
+        orphan_parent,
+        impostor.clone(),
+        events[2].clone(),
+    ]);
     let s = fold(&events, &cal());
     assert_eq!(s.status, Some(Status::Verified));
     assert_eq!(s.timeline.len(), 9, "every distinct event id appears once");

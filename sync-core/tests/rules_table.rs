@@ -15,8 +15,13 @@ use gridcase_sync_core::{
 fn stage(name: &str) -> CaseDoc {
     match name {
         "awaiting_confirmation" => {
-            let (doc, _) = open_case(&operator(), writer("operator"), intake(Channel::Hotline), t0())
-                .expect("operator takes a hotline call");
+            let (doc, _) = open_case(
+                &operator(),
+                writer("operator"),
+                intake(Channel::Hotline),
+                t0(),
+            )
+            .expect("operator takes a hotline call");
             doc
         }
         "rework" => {
@@ -101,7 +106,9 @@ fn self_handle() -> Action {
     }
 }
 fn comment() -> Action {
-    Action::Comment { text: "note".into() }
+    Action::Comment {
+        text: "note".into(),
+    }
 }
 fn attach() -> Action {
     Action::Attach {
@@ -146,15 +153,45 @@ fn rogue() -> Actor {
 }
 
 use Status as S;
-type Row = (&'static str, fn() -> Actor, fn() -> Action, Result<Status, V>);
+type Row = (
+    &'static str,
+    fn() -> Actor,
+    fn() -> Action,
+    Result<Status, V>,
+);
 
 const ROWS: &[Row] = &[
     // 1 intake → confirmation of public reports
-    ("awaiting_confirmation", worker1, || confirm(true), Ok(S::Reported)),
-    ("awaiting_confirmation", worker2, || confirm(false), Ok(S::Declined)),
-    ("awaiting_confirmation", community1, || confirm(true), Ok(S::Reported)),
-    ("awaiting_confirmation", worker3, || confirm(true), Err(V::OutOfScope)),
-    ("awaiting_confirmation", unit1, || confirm(true), Err(V::NotPermitted)),
+    (
+        "awaiting_confirmation",
+        worker1,
+        || confirm(true),
+        Ok(S::Reported),
+    ),
+    (
+        "awaiting_confirmation",
+        worker2,
+        || confirm(false),
+        Ok(S::Declined),
+    ),
+    (
+        "awaiting_confirmation",
+        community1,
+        || confirm(true),
+        Ok(S::Reported),
+    ),
+    (
+        "awaiting_confirmation",
+        worker3,
+        || confirm(true),
+        Err(V::OutOfScope),
+    ),
+    (
+        "awaiting_confirmation",
+        unit1,
+        || confirm(true),
+        Err(V::NotPermitted),
+    ),
     ("reported", worker1, || confirm(true), Err(V::WrongStatus)),
     // 2 file / decline
     ("reported", operator, filing, Ok(S::Filed)),
@@ -167,7 +204,12 @@ const ROWS: &[Row] = &[
     ("reported", supervisor, filing, Err(V::NotPermitted)),
     ("reported", admin, filing, Err(V::NotPermitted)),
     ("reported", operator, bad_filing, Err(V::InvalidPayload)),
-    ("awaiting_confirmation", operator, filing, Err(V::WrongStatus)),
+    (
+        "awaiting_confirmation",
+        operator,
+        filing,
+        Err(V::WrongStatus),
+    ),
     ("filed", operator, filing, Err(V::WrongStatus)),
     ("reported", operator, decline, Ok(S::Declined)),
     ("awaiting_confirmation", street1, decline, Ok(S::Declined)),
@@ -182,7 +224,12 @@ const ROWS: &[Row] = &[
     ("filed", unit1, || dispatch("u1"), Err(V::NotPermitted)),
     ("reported", operator, || dispatch("u1"), Err(V::WrongStatus)),
     ("dispatched", operator, || dispatch("u2"), Ok(S::Dispatched)),
-    ("in_progress", operator, || dispatch("u2"), Ok(S::Dispatched)),
+    (
+        "in_progress",
+        operator,
+        || dispatch("u2"),
+        Ok(S::Dispatched),
+    ),
     ("rework", operator, || dispatch("u2"), Ok(S::Dispatched)),
     ("closed", operator, || dispatch("u1"), Err(V::WrongStatus)),
     // 4 handle / return
@@ -200,13 +247,43 @@ const ROWS: &[Row] = &[
     ("dispatched", unit1, feedback, Ok(S::AwaitingVerification)),
     ("rework", unit1, feedback, Ok(S::AwaitingVerification)),
     ("in_progress", worker1, feedback, Err(V::NotPermitted)),
-    ("awaiting_verification", unit1, feedback, Err(V::WrongStatus)),
+    (
+        "awaiting_verification",
+        unit1,
+        feedback,
+        Err(V::WrongStatus),
+    ),
     // 6 verify / close
-    ("awaiting_verification", worker1, || verify(true), Ok(S::Verified)),
-    ("awaiting_verification", worker2, || verify(false), Ok(S::Rework)),
-    ("awaiting_verification", street1, || verify(true), Ok(S::Verified)),
-    ("awaiting_verification", worker3, || verify(true), Err(V::OutOfScope)),
-    ("awaiting_verification", unit1, || verify(true), Err(V::NotPermitted)),
+    (
+        "awaiting_verification",
+        worker1,
+        || verify(true),
+        Ok(S::Verified),
+    ),
+    (
+        "awaiting_verification",
+        worker2,
+        || verify(false),
+        Ok(S::Rework),
+    ),
+    (
+        "awaiting_verification",
+        street1,
+        || verify(true),
+        Ok(S::Verified),
+    ),
+    (
+        "awaiting_verification",
+        worker3,
+        || verify(true),
+        Err(V::OutOfScope),
+    ),
+    (
+        "awaiting_verification",
+        unit1,
+        || verify(true),
+        Err(V::NotPermitted),
+    ),
     ("in_progress", worker1, || verify(true), Err(V::WrongStatus)),
     ("verified", worker1, close, Ok(S::Closed)),
     ("verified", worker2, close, Ok(S::Closed)),
@@ -228,7 +305,12 @@ const ROWS: &[Row] = &[
     ("dispatched", operator, || extend(0), Err(V::InvalidPayload)),
     ("dispatched", unit1, || extend(8), Err(V::NotPermitted)),
     ("filed", operator, || extend(8), Err(V::WrongStatus)),
-    ("reported", worker1, self_handle, Ok(S::AwaitingVerification)),
+    (
+        "reported",
+        worker1,
+        self_handle,
+        Ok(S::AwaitingVerification),
+    ),
     ("reported", worker3, self_handle, Err(V::OutOfScope)),
     ("reported", operator, self_handle, Err(V::NotPermitted)),
     ("filed", worker1, self_handle, Err(V::WrongStatus)),
@@ -262,7 +344,12 @@ const ROWS: &[Row] = &[
     ("closed", worker1, escalate, Err(V::WrongStatus)),
     ("dispatched", operator, resolve, Err(V::InvalidPayload)),
     ("reported", rogue, comment, Err(V::InvalidScope)),
-    ("reported", operator, || Action::Intake(intake(Channel::Hotline)), Err(V::CaseExists)),
+    (
+        "reported",
+        operator,
+        || Action::Intake(intake(Channel::Hotline)),
+        Err(V::CaseExists),
+    ),
 ];
 
 #[test]
@@ -299,19 +386,20 @@ fn a_refused_command_writes_nothing() {
 
 #[test]
 fn intake_rules() {
-    let cases: &[(fn() -> Actor, Channel, bool, Result<Status, V>)] = &[
-        (worker1, Channel::Patrol, true, Ok(S::Reported)),
-        (worker3, Channel::Patrol, true, Err(V::OutOfScope)),
-        (operator, Channel::Hotline, true, Ok(S::AwaitingConfirmation)),
-        (community1, Channel::WalkIn, true, Ok(S::Reported)),
-        (community2, Channel::WalkIn, true, Err(V::OutOfScope)),
-        (street1, Channel::WalkIn, true, Ok(S::Reported)),
-        (open311, Channel::Web, true, Ok(S::AwaitingConfirmation)),
-        (unit1, Channel::Hotline, true, Err(V::NotPermitted)),
-        (supervisor, Channel::Hotline, true, Err(V::NotPermitted)),
-        (admin, Channel::Hotline, true, Err(V::NotPermitted)),
+    type IntakeRow = (fn() -> Actor, Channel, Result<Status, V>);
+    let cases: &[IntakeRow] = &[
+        (worker1, Channel::Patrol, Ok(S::Reported)),
+        (worker3, Channel::Patrol, Err(V::OutOfScope)),
+        (operator, Channel::Hotline, Ok(S::AwaitingConfirmation)),
+        (community1, Channel::WalkIn, Ok(S::Reported)),
+        (community2, Channel::WalkIn, Err(V::OutOfScope)),
+        (street1, Channel::WalkIn, Ok(S::Reported)),
+        (open311, Channel::Web, Ok(S::AwaitingConfirmation)),
+        (unit1, Channel::Hotline, Err(V::NotPermitted)),
+        (supervisor, Channel::Hotline, Err(V::NotPermitted)),
+        (admin, Channel::Hotline, Err(V::NotPermitted)),
     ];
-    for (who, channel, _, expected) in cases {
+    for (who, channel, expected) in cases {
         let actor = who();
         let got = match open_case(&actor, writer("x"), intake(*channel), t0()) {
             Ok((doc, _)) => Ok(state(&doc).status.expect("status")),
@@ -355,7 +443,10 @@ fn holding_stops_the_clock() {
     let mut doc = case_at("dispatched");
     let deadline = state(&doc).deadline.expect("deadline");
     step(&mut doc, &operator(), hold(), 60).expect("hold at 10:00");
-    assert!(!state(&doc).overdue_at(t0() + 100 * HOUR), "held cases are never overdue");
+    assert!(
+        !state(&doc).overdue_at(t0() + 100 * HOUR),
+        "held cases are never overdue"
+    );
     step(&mut doc, &operator(), release(), 120).expect("release at 11:00");
     let s = state(&doc);
     assert_eq!(s.status, Some(S::Dispatched));

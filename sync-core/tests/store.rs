@@ -33,7 +33,11 @@ fn committed_batches_survive_reopening() {
         .range(TREE, b"", None)
         .map(|e| e.expect("entry").0)
         .collect();
-    assert_eq!(keys, vec![b"b".to_vec(), b"c".to_vec()], "trees do not leak into each other");
+    assert_eq!(
+        keys,
+        vec![b"b".to_vec(), b"c".to_vec()],
+        "trees do not leak into each other"
+    );
 }
 
 #[test]
@@ -70,7 +74,11 @@ fn ranges_and_prefixes_are_ordered_and_bounded() {
         .map(|e| e.expect("entry").0)
         .collect();
     assert_eq!(tail, vec![b"b".to_vec(), b"\xff".to_vec()]);
-    assert_eq!(store.range(TREE, b"b", Some(b"a")).count(), 0, "an inverted range is empty");
+    assert_eq!(
+        store.range(TREE, b"b", Some(b"a")).count(),
+        0,
+        "an inverted range is empty"
+    );
 }
 
 #[test]
@@ -84,9 +92,17 @@ fn cases_survive_reopening_with_increments_and_compaction() {
         docs.save_local(&case, &mut doc, &[]).expect("first save");
         for i in 0..5 {
             let before = doc.heads();
-            step(&mut doc, &worker1(), gridcase_sync_core::Action::Comment { text: format!("c{i}") }, 100 + i)
-                .expect("comment");
-            docs.save_local(&case, &mut doc, &before).expect("save increment");
+            step(
+                &mut doc,
+                &worker1(),
+                gridcase_sync_core::Action::Comment {
+                    text: format!("c{i}"),
+                },
+                100 + i,
+            )
+            .expect("comment");
+            docs.save_local(&case, &mut doc, &before)
+                .expect("save increment");
             assert!(docs.pending_increments(&case).expect("count") <= 3);
         }
     }
@@ -95,12 +111,18 @@ fn cases_survive_reopening_with_increments_and_compaction() {
     assert_eq!(loaded.heads(), doc.heads());
     assert_eq!(state(&loaded), state(&doc));
     assert_eq!(docs.dirty_cases().expect("dirty"), vec![case.clone()]);
-    assert_eq!(docs.case_ids().map(|c| c.expect("id")).collect::<Vec<_>>(), vec![case.clone()]);
+    assert_eq!(
+        docs.case_ids().map(|c| c.expect("id")).collect::<Vec<_>>(),
+        vec![case.clone()]
+    );
     if docs.pending_increments(&case).expect("count") > 0 {
         assert!(docs.compact(&case).expect("compact"));
     }
     assert_eq!(docs.pending_increments(&case).expect("count"), 0);
-    assert_eq!(docs.load(&case).expect("load").expect("case").heads(), doc.heads());
+    assert_eq!(
+        docs.load(&case).expect("load").expect("case").heads(),
+        doc.heads()
+    );
 }
 
 /// The child half of the crash test: commits numbered batches forever and prints each number
@@ -150,8 +172,14 @@ fn a_sigkilled_writer_loses_nothing_it_reported_committed() {
         let store = SledStore::open(dir.path()).expect("reopen after crash");
         for i in 0..=last {
             let k = i.to_be_bytes();
-            assert!(store.get(TREE, &k).expect("get").is_some(), "round {round}: batch {i} lost");
-            assert!(store.get("index", &k).expect("get").is_some(), "round {round}: half of batch {i} lost");
+            assert!(
+                store.get(TREE, &k).expect("get").is_some(),
+                "round {round}: batch {i} lost"
+            );
+            assert!(
+                store.get("index", &k).expect("get").is_some(),
+                "round {round}: half of batch {i} lost"
+            );
         }
     }
 }

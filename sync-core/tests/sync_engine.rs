@@ -26,7 +26,9 @@ struct Bound(BTreeSet<ActorId>);
 impl Gate for Bound {
     fn admit(&self, case: &CaseId, inspection: &Inspection, _: &CaseDoc) -> Admission {
         match inspection.actors.iter().find(|a| !self.0.contains(a)) {
-            Some(a) => Admission::Refuse(format!("case {case}: actor {a} is not bound to the device")),
+            Some(a) => {
+                Admission::Refuse(format!("case {case}: actor {a} is not bound to the device"))
+            }
             None => Admission::Accept,
         }
     }
@@ -68,7 +70,9 @@ fn exchange_as(device: &DocStore, server_name: &str, server: &DocStore, gate: &d
                 refused.insert(o.case.clone());
             }
         }
-        totals.outcomes.extend(outcomes.into_iter().map(|o| o.outcome));
+        totals
+            .outcomes
+            .extend(outcomes.into_iter().map(|o| o.outcome));
         let live: Vec<CaseId> = cases.difference(&refused).cloned().collect();
         let down = SyncBatch {
             cursor: 0,
@@ -78,7 +82,8 @@ fn exchange_as(device: &DocStore, server_name: &str, server: &DocStore, gate: &d
         .encode();
         totals.bytes += up.encode().len() + down.len();
         let down = SyncBatch::decode(&down).expect("device decodes");
-        d.receive(&down.entries, &AcceptClean).expect("device receives");
+        d.receive(&down.entries, &AcceptClean)
+            .expect("device receives");
         totals.rounds += 1;
         cases.extend(down.entries.iter().map(|(c, _)| c.clone()));
         if up.entries.is_empty() && down.entries.is_empty() {
@@ -89,8 +94,13 @@ fn exchange_as(device: &DocStore, server_name: &str, server: &DocStore, gate: &d
 }
 
 fn new_local_case(docs: &DocStore, i: i64) -> (CaseId, CaseDoc) {
-    let (mut doc, _) = open_case(&worker1(), writer("worker1-device"), intake(Channel::Patrol), t0() + i)
-        .expect("intake");
+    let (mut doc, _) = open_case(
+        &worker1(),
+        writer("worker1-device"),
+        intake(Channel::Patrol),
+        t0() + i,
+    )
+    .expect("intake");
     let case = doc.header().expect("header").case;
     docs.save_local(&case, &mut doc, &[]).expect("save");
     (case, doc)
@@ -99,7 +109,13 @@ fn new_local_case(docs: &DocStore, i: i64) -> (CaseId, CaseDoc) {
 fn comment(docs: &DocStore, case: &CaseId, text: &str) {
     let mut doc = docs.load(case).expect("load").expect("case");
     let before = doc.heads();
-    step(&mut doc, &worker1(), Action::Comment { text: text.into() }, 300).expect("comment");
+    step(
+        &mut doc,
+        &worker1(),
+        Action::Comment { text: text.into() },
+        300,
+    )
+    .expect("comment");
     docs.save_local(case, &mut doc, &before).expect("save");
 }
 
@@ -149,11 +165,30 @@ fn a_resumed_session_does_not_resend_what_the_peer_has() {
     exchange(&device, &server, &AcceptClean);
     comment(&device, &cases[5], "one more on a long case");
     let long = exchange(&device, &server, &AcceptClean);
-    let case_size = device.load(&cases[5]).expect("load").expect("case").save().len();
+    let case_size = device
+        .load(&cases[5])
+        .expect("load")
+        .expect("case")
+        .save()
+        .len();
 
-    assert!(resumed.bytes * 10 < first.bytes, "resumed {} vs first {}", resumed.bytes, first.bytes);
-    assert!(long.bytes * 3 < case_size, "one change cost {} bytes, the case is {case_size}", long.bytes);
-    assert!(long.bytes < resumed.bytes * 2, "cost grows with history: {} vs {}", long.bytes, resumed.bytes);
+    assert!(
+        resumed.bytes * 10 < first.bytes,
+        "resumed {} vs first {}",
+        resumed.bytes,
+        first.bytes
+    );
+    assert!(
+        long.bytes * 3 < case_size,
+        "one change cost {} bytes, the case is {case_size}",
+        long.bytes
+    );
+    assert!(
+        long.bytes < resumed.bytes * 2,
+        "cost grows with history: {} vs {}",
+        long.bytes,
+        resumed.bytes
+    );
 }
 
 #[test]
@@ -174,7 +209,8 @@ fn tampered_cases_are_refused_and_the_rest_of_the_batch_goes_through() {
         let am = doc.automerge();
         let events = am.get(ROOT, "events").expect("get").expect("events").1;
         let first = am.get(&events, 0).expect("get").expect("intake").1;
-        am.put(&first, "description", "rewritten history").expect("put");
+        am.put(&first, "description", "rewritten history")
+            .expect("put");
         am.commit();
     }
     device.save_local(&bad, &mut doc, &before).expect("save");
@@ -184,8 +220,14 @@ fn tampered_cases_are_refused_and_the_rest_of_the_batch_goes_through() {
         .outcomes
         .iter()
         .any(|o| matches!(o, Outcome::Refused { reason } if reason.contains("EventEdited"))));
-    assert!(totals.outcomes.iter().any(|o| matches!(o, Outcome::Accepted { new_events: 1 })));
-    assert_eq!(server.load(&bad).expect("load").expect("case").heads(), server_heads);
+    assert!(totals
+        .outcomes
+        .iter()
+        .any(|o| matches!(o, Outcome::Accepted { new_events: 1 })));
+    assert_eq!(
+        server.load(&bad).expect("load").expect("case").heads(),
+        server_heads
+    );
     let mut g = server.load(&good).expect("load").expect("case");
     assert_eq!(
         g.heads(),
@@ -222,7 +264,11 @@ fn bad_messages_are_reported_per_case() {
     good.push((CaseId::new("garbage"), b"\x42\x00\x01junk".to_vec()));
     good.push((CaseId::new("empty"), Vec::new()));
     let outcomes = s.receive(&good, &AcceptClean).expect("receive");
-    assert_eq!(outcomes[0].outcome, Outcome::Unchanged, "a first message only says hello");
+    assert_eq!(
+        outcomes[0].outcome,
+        Outcome::Unchanged,
+        "a first message only says hello"
+    );
     assert!(matches!(outcomes[1].outcome, Outcome::Invalid { .. }));
     assert_eq!(outcomes[2].outcome, Outcome::Unchanged);
 }
@@ -241,9 +287,14 @@ fn a_session_cut_off_midway_resumes_and_loses_nothing() {
         let down = s.generate(cases.clone()).expect("generate");
         d.receive(&down, &AcceptClean).expect("receive");
         let up = d.generate(cases.clone()).expect("generate");
-        s.receive(&up, &AcceptClean).expect("server stores the changes");
+        s.receive(&up, &AcceptClean)
+            .expect("server stores the changes");
     }
-    assert_eq!(device.dirty_cases().expect("dirty").len(), 5, "nothing acknowledged yet");
+    assert_eq!(
+        device.dirty_cases().expect("dirty").len(),
+        5,
+        "nothing acknowledged yet"
+    );
     exchange(&device, &server, &AcceptClean);
     assert!(device.dirty_cases().expect("dirty").is_empty());
     for case in &cases {

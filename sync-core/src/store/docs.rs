@@ -137,7 +137,12 @@ impl DocStore {
         Ok(())
     }
 
-    fn stage_compacted(&self, batch: &mut Batch, case: &CaseId, doc: &mut AutoCommit) -> Result<(), Error> {
+    fn stage_compacted(
+        &self,
+        batch: &mut Batch,
+        case: &CaseId,
+        doc: &mut AutoCommit,
+    ) -> Result<(), Error> {
         let key = case_key(case);
         for entry in self.store.scan_prefix(trees::CHANGES, &key) {
             batch.delete(trees::CHANGES, entry?.0);
@@ -149,7 +154,12 @@ impl DocStore {
     /// Folds a case's increments into one snapshot. Returns whether there was anything to do.
     pub fn compact(&self, case: &CaseId) -> Result<bool, Error> {
         let key = case_key(case);
-        if self.store.scan_prefix(trees::CHANGES, &key).next().is_none() {
+        if self
+            .store
+            .scan_prefix(trees::CHANGES, &key)
+            .next()
+            .is_none()
+        {
             return Ok(false);
         }
         let Some(mut doc) = self.load_automerge(case)? else {
@@ -182,14 +192,20 @@ impl DocStore {
     /// The sync state shared with `peer` for a case. A missing or unreadable state starts
     /// afresh: the cost is resending, never losing.
     pub fn sync_state(&self, peer: &str, case: &CaseId) -> Result<State, Error> {
-        let bytes = self.store.get(trees::SYNC_STATES, &peer_case_key(peer, case))?;
+        let bytes = self
+            .store
+            .get(trees::SYNC_STATES, &peer_case_key(peer, case))?;
         Ok(bytes
             .and_then(|b| State::decode(&b).ok())
             .unwrap_or_default())
     }
 
     pub fn stage_sync_state(&self, batch: &mut Batch, peer: &str, case: &CaseId, state: &State) {
-        batch.put(trees::SYNC_STATES, peer_case_key(peer, case), state.encode());
+        batch.put(
+            trees::SYNC_STATES,
+            peer_case_key(peer, case),
+            state.encode(),
+        );
     }
 
     /// Marks or unmarks a case as changed locally and not yet acknowledged.
@@ -231,7 +247,12 @@ impl DocStore {
     }
 
     /// Saves a locally edited case and marks it for the next sync, durably.
-    pub fn save_local(&self, case: &CaseId, doc: &mut CaseDoc, since: &[ChangeHash]) -> Result<(), Error> {
+    pub fn save_local(
+        &self,
+        case: &CaseId,
+        doc: &mut CaseDoc,
+        since: &[ChangeHash],
+    ) -> Result<(), Error> {
         let mut batch = Batch::new();
         self.stage_save(&mut batch, case, doc.automerge(), since)?;
         self.stage_dirty(&mut batch, case, true);

@@ -215,7 +215,10 @@ mod tests {
     fn rejects_bad_input() {
         let mut v2 = sample().encode();
         v2[4] = 2;
-        assert!(matches!(SyncBatch::decode(&v2), Err(Error::BatchVersion(2))));
+        assert!(matches!(
+            SyncBatch::decode(&v2),
+            Err(Error::BatchVersion(2))
+        ));
         let mut flags = sample().encode();
         flags[5] = 0x81;
         assert!(SyncBatch::decode(&flags).is_err());

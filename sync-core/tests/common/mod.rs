@@ -7,7 +7,7 @@ use gridcase_sync_core::commands::{act, open_case};
 use gridcase_sync_core::event::{Channel, Filing, Intake};
 use gridcase_sync_core::org::Territory;
 use gridcase_sync_core::{
-    Action, ActorId, Actor, CaseDoc, CategoryCode, Error, Event, Level, Millis, Role, Scope,
+    Action, Actor, ActorId, CaseDoc, CategoryCode, Error, Event, Level, Millis, Role, Scope,
     WorkCalendar,
 };
 
@@ -57,10 +57,18 @@ pub fn street2() -> Actor {
     actor("street2", Role::StreetCenter, Scope::Street("s2".into()))
 }
 pub fn community1() -> Actor {
-    actor("community1", Role::CommunityWorkstation, Scope::Community("c1".into()))
+    actor(
+        "community1",
+        Role::CommunityWorkstation,
+        Scope::Community("c1".into()),
+    )
 }
 pub fn community2() -> Actor {
-    actor("community2", Role::CommunityWorkstation, Scope::Community("c2".into()))
+    actor(
+        "community2",
+        Role::CommunityWorkstation,
+        Scope::Community("c2".into()),
+    )
 }
 pub fn worker1() -> Actor {
     actor("worker1", Role::GridWorker, Scope::Grids(vec!["g1".into()]))
@@ -169,7 +177,8 @@ pub fn step(doc: &mut CaseDoc, who: &Actor, action: Action, minutes: i64) -> Res
 /// Drives a fresh case to a point of the loop: the stage names are the statuses.
 pub fn case_at(stage: &str) -> CaseDoc {
     let mut doc = new_case();
-    let plan: &[(&str, fn() -> Actor, fn() -> Action)] = &[
+    type Plan = (&'static str, fn() -> Actor, fn() -> Action);
+    let plan: &[Plan] = &[
         ("filed", operator, filing),
         ("dispatched", operator, || dispatch("u1")),
         ("in_progress", unit1, || Action::Handle {
