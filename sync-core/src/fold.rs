@@ -131,12 +131,13 @@ impl CaseState {
 pub fn fold(events: &[Event], calendar: &WorkCalendar) -> CaseState {
     let mut state = CaseState::default();
     let (unique, duplicates) = dedupe(events);
-    let order = causal_order(&unique);
-    let ancestors = ancestor_sets(&unique, &order);
+    let index: Index = unique.iter().enumerate().map(|(i, e)| (&e.id, i)).collect();
+    let order = causal_order(&unique, &index);
+    let ancestors = ancestor_sets(&unique, &index, &order);
 
     for &i in &order {
         let event = unique[i];
-        let disposition = judge(&state, event, &unique, &ancestors[i]);
+        let disposition = judge(&state, event, &unique, &index, &ancestors[i]);
         match &disposition {
             Ok(true) => apply(&mut state, event, calendar),
             Ok(false) => {}
@@ -176,41 +177,37 @@ pub fn fold(events: &[Event], calendar: &WorkCalendar) -> CaseState {
     state
 }
 
+/// Position of each event in the deduplicated slice.
+type Index<'a> = HashMap<&'a EventId, usize>;
+
 /// `Ok(true)`: apply; `Ok(false)`: concurred, no effect; `Err`: superseded.
 fn judge(
     state: &CaseState,
     event: &Event,
     events: &[&Event],
+    index: &Index<'_>,
     ancestors: &BTreeSet<usize>,
 ) -> Result<bool, (ConflictReason, String)> {
-    let rule = rules::rule(event.kind());
-    if rule.transition {
-        if let Some(last) = &state.last_transition {
-            let seen = events
-                .iter()
-                .position(|e| e.id == *last)
-                .is_some_and(|i| ancestors.contains(&i));
-            if !seen {
-                let agrees = events
-                    .iter()
-                    .find(|e| e.id == *last)
-                    .is_some_and(|e| e.action.agrees_with(&event.action));
-                return if agrees {
-                    Ok(false)
-                } else {
-                    Err((
-                        ConflictReason::Concurrent,
-                        format!(
-                            "{} was made without seeing the {} that now precedes it",
-                            event.kind(),
-                            events
-                                .iter()
-                                .find(|e| e.id == *last)
-                                .map_or("transition", |e| e.kind().as_str())
-                        ),
-                    ))
-                };
-            }
+    let last = state
+        .last_transition
+        .as_ref()
+        .and_then(|id| index.get(id).copied());
+    if let Some(last) = last {
+        let unseen = rules::rule(event.kind()).transition && !ancestors.contains(&last);
+        if unseen {
+            let earlier = events[last];
+            return if earlier.action.agrees_with(&event.action) {
+                Ok(false)
+            } else {
+                Err((
+                    ConflictReason::Concurrent,
+                    format!(
+                        "{} was made without seeing the {} that now precedes it",
+                        event.kind(),
+                        earlier.kind()
+                    ),
+                ))
+            };
         }
     }
     rules::check(state, &event.actor(), &event.action)
@@ -390,9 +387,7 @@ fn dedupe(events: &[Event]) -> (Vec<&Event>, Vec<&Event>) {
 
 /// Topological order over known parents, ties broken by (device time, id). Parents not (yet)
 /// known are ignored; events caught in a cycle are appended in tiebreak order.
-fn causal_order(events: &[&Event]) -> Vec<usize> {
-    let index: HashMap<&EventId, usize> =
-        events.iter().enumerate().map(|(i, e)| (&e.id, i)).collect();
+fn causal_order(events: &[&Event], index: &Index<'_>) -> Vec<usize> {
     let mut children: Vec<Vec<usize>> = vec![Vec::new(); events.len()];
     let mut pending = vec![0usize; events.len()];
     for (i, e) in events.iter().enumerate() {
@@ -434,9 +429,7 @@ fn causal_order(events: &[&Event]) -> Vec<usize> {
 }
 
 /// For each event, the set of events in its causal past (transitively through known parents).
-fn ancestor_sets(events: &[&Event], order: &[usize]) -> Vec<BTreeSet<usize>> {
-    let index: HashMap<&EventId, usize> =
-        events.iter().enumerate().map(|(i, e)| (&e.id, i)).collect();
+fn ancestor_sets(events: &[&Event], index: &Index<'_>, order: &[usize]) -> Vec<BTreeSet<usize>> {
     let mut sets: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); events.len()];
     for &i in order {
         let mut set = BTreeSet::new();

@@ -41,6 +41,7 @@ pub struct Snapshot {
     roots: HashMap<String, ObjId>,
     header: HashMap<String, ObjId>,
     events: HashMap<ObjId, (EventId, HashMap<String, ObjId>)>,
+    attachments: Vec<(ObjId, HashMap<String, ObjId>)>,
 }
 
 /// How the incoming changes broke the append-only rule.
@@ -62,6 +63,52 @@ pub enum Breach {
     EventForged { event: String, field: String },
     /// A new entry in `events` does not decode as an event.
     BadEvent { index: usize, reason: String },
+    /// An existing attachment record was edited or deleted.
+    AttachmentEdited { index: usize },
+}
+
+impl Breach {
+    /// A stable name for the broken rule, for error codes and logs.
+    pub fn rule(&self) -> &'static str {
+        match self {
+            Breach::MissingHeader => "missing_header",
+            Breach::HeaderEdited { .. } => "header_edited",
+            Breach::RootEdited { .. } => "root_edited",
+            Breach::EventDeleted { .. } => "event_deleted",
+            Breach::EventEdited { .. } => "event_edited",
+            Breach::EventForged { .. } => "event_forged",
+            Breach::BadEvent { .. } => "bad_event",
+            Breach::AttachmentEdited { .. } => "attachment_edited",
+        }
+    }
+}
+
+impl std::fmt::Display for Breach {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let rule = self.rule();
+        match self {
+            Breach::MissingHeader => write!(f, "{rule}: a new case must arrive with its header"),
+            Breach::HeaderEdited { field } => {
+                write!(f, "{rule}: header field {field:?} was written")
+            }
+            Breach::RootEdited { key } => write!(f, "{rule}: top-level key {key:?} was written"),
+            Breach::EventDeleted { event } => write!(f, "{rule}: event {event} was deleted"),
+            Breach::EventEdited { event, field } => {
+                write!(
+                    f,
+                    "{rule}: field {field:?} of existing event {event} was written"
+                )
+            }
+            Breach::EventForged { event, field } => write!(
+                f,
+                "{rule}: field {field:?} of new event {event:?} was written by a second actor"
+            ),
+            Breach::BadEvent { index, reason } => write!(f, "{rule}: entry {index}: {reason}"),
+            Breach::AttachmentEdited { index } => {
+                write!(f, "{rule}: attachment {index} was edited or deleted")
+            }
+        }
+    }
 }
 
 /// A new event and the automerge change and actor that carried it.
@@ -110,10 +157,14 @@ impl Snapshot {
             Ok(Some((_, h))) => field_ops(am, &h),
             _ => HashMap::new(),
         };
-        let entries: Vec<ObjId> = match am.get(ROOT, EVENTS) {
-            Ok(Some((_, list))) => am.list_range(&list, ..).map(|item| item.id()).collect(),
-            _ => Vec::new(),
-        };
+        let entries = list_entries(am, EVENTS);
+        let attachments = list_entries(am, ATTACHMENTS)
+            .into_iter()
+            .map(|entry| {
+                let fields = field_ops(am, &entry);
+                (entry, fields)
+            })
+            .collect();
         let events = entries
             .into_iter()
             .map(|entry| {
@@ -130,6 +181,7 @@ impl Snapshot {
             roots,
             header,
             events,
+            attachments,
         }
     }
 
@@ -171,6 +223,16 @@ impl Snapshot {
                         out.breaches.push(Breach::HeaderEdited { field: key });
                     }
                 }
+            }
+        }
+
+        let now: HashSet<ObjId> = list_entries(am, ATTACHMENTS).into_iter().collect();
+        for (index, (entry, fields)) in self.attachments.iter().enumerate() {
+            let edited = !now.contains(entry)
+                || !compare_fields(am, entry, fields, |field| Breach::HeaderEdited { field })
+                    .is_empty();
+            if edited {
+                out.breaches.push(Breach::AttachmentEdited { index });
             }
         }
 
@@ -241,6 +303,13 @@ fn new_event(am: &AutoCommit, entry: &ObjId) -> Result<NewEvent, Breach> {
         change: am.hash_for_opid(entry),
         actor: actor.clone(),
     })
+}
+
+fn list_entries(am: &AutoCommit, key: &str) -> Vec<ObjId> {
+    match am.get(ROOT, key) {
+        Ok(Some((_, list))) => am.list_range(&list, ..).map(|item| item.id()).collect(),
+        _ => Vec::new(),
+    }
 }
 
 fn field_ops(am: &AutoCommit, obj: &ObjId) -> HashMap<String, ObjId> {

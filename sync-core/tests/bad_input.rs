@@ -291,3 +291,47 @@ fn a_new_case_without_a_header_is_a_breach() {
     let i = Snapshot::empty().inspect(&mut doc);
     assert!(i.breaches.contains(&Breach::MissingHeader));
 }
+
+#[test]
+fn attachments_are_append_only_too() {
+    use gridcase_sync_core::commands::{attach, Blob};
+    let mut stored = case_at("dispatched");
+    stored.set_actor(writer("worker1-device"));
+    let e = attach(
+        &mut stored,
+        &worker1(),
+        vec![Blob {
+            sha256: "ab".repeat(32),
+            mime: "image/jpeg".into(),
+            size: 2048,
+            name: Some("before.jpg".into()),
+        }],
+        t0() + 600_000,
+        &cal(),
+    )
+    .expect("worker attaches a photo");
+    let attachments = stored.attachments().expect("attachments");
+    assert_eq!(attachments.len(), 1);
+    assert_eq!(attachments[0].event, e.id);
+    assert_eq!(attachments[0].size, 2048);
+
+    let snapshot = Snapshot::of(&mut stored);
+    let mut incoming = stored.automerge().fork();
+    incoming.set_actor(writer("mallory"));
+    let list = incoming
+        .get(ROOT, "attachments")
+        .expect("get")
+        .expect("list")
+        .1;
+    let first = incoming.get(&list, 0).expect("get").expect("entry").1;
+    incoming.put(&first, "size", 1u64).expect("put");
+    incoming.commit();
+    let mut after = stored.automerge().clone();
+    after.merge(&mut incoming).expect("merge");
+    let i = snapshot.inspect(&mut after);
+    assert!(
+        i.breaches.iter().any(|b| b.rule() == "attachment_edited"),
+        "{:?}",
+        i.breaches
+    );
+}

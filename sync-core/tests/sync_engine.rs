@@ -219,7 +219,7 @@ fn tampered_cases_are_refused_and_the_rest_of_the_batch_goes_through() {
     assert!(totals
         .outcomes
         .iter()
-        .any(|o| matches!(o, Outcome::Refused { reason } if reason.contains("EventEdited"))));
+        .any(|o| matches!(o, Outcome::Refused { reason } if reason.starts_with("event_edited"))));
     assert!(totals
         .outcomes
         .iter()

@@ -108,6 +108,7 @@ impl<'s> SyncSession<'s> {
     where
         I: IntoIterator<Item = CaseId>,
     {
+        let _session = tracing::info_span!("sync_generate", peer = %self.peer).entered();
         let mut out = Vec::new();
         for case in cases {
             let mut state = std::mem::take(self.state(&case)?);
@@ -127,9 +128,12 @@ impl<'s> SyncSession<'s> {
         entries: &[(CaseId, Vec<u8>)],
         gate: &dyn Gate,
     ) -> Result<Vec<CaseOutcome>, Error> {
+        let _session =
+            tracing::info_span!("sync_receive", peer = %self.peer, cases = entries.len()).entered();
         let mut batch = Batch::new();
         let mut outcomes = Vec::with_capacity(entries.len());
         for (case, bytes) in entries {
+            let _case = tracing::debug_span!("case", case = %case).entered();
             let outcome = self.receive_one(case, bytes, gate, &mut batch)?;
             tracing::debug!(case = %case, peer = %self.peer, ?outcome, "received");
             outcomes.push(CaseOutcome {
@@ -185,7 +189,7 @@ impl<'s> SyncSession<'s> {
 
         let inspection = snapshot.inspect(&mut doc);
         let verdict = match inspection.breaches.first() {
-            Some(breach) => Err(format!("{breach:?}")),
+            Some(breach) => Err(breach.to_string()),
             None => match CaseDoc::from_automerge(doc) {
                 Err(e) => Err(e.to_string()),
                 Ok(case_doc) => match gate.admit(case, &inspection, &case_doc) {
