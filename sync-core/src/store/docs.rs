@@ -2,22 +2,26 @@
 //! changes saved since, folded into a new snapshot once enough have piled up. Beside them:
 //! per-peer sync states, the set of locally changed cases, and per-peer feed cursors.
 //!
-//! Writers of one case must be serialized by the caller (the server holds a lock per case,
-//! the handheld has one writer); reads may run concurrently with anything.
+//! Writes never read-modify-write: every save is a blind insert of an increment under a fresh
+//! random key, so concurrent writers of one case (two devices syncing it at once, an online
+//! action beside a sync) can never overwrite each other. Loading applies the snapshot and every
+//! increment; automerge makes the union. Only compaction replaces the snapshot, and it deletes
+//! exactly the increments it folded in; run one compactor per case at a time.
 
+use super::cache::DocCache;
 use super::{Batch, Store};
 use crate::document::CaseDoc;
 use crate::ids::CaseId;
 use crate::Error;
 use automerge::sync::State;
 use automerge::{AutoCommit, ChangeHash};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Tree names: part of the on-disk schema.
 pub mod trees {
     /// case → compacted snapshot (`automerge::save`).
     pub const SNAPSHOTS: &str = "case_snapshots";
-    /// case ‖ sequence (u64 BE) → incremental changes saved after the snapshot.
+    /// case ‖ random 16 bytes → incremental changes (automerge `save_after`).
     pub const CHANGES: &str = "case_changes";
     /// peer ‖ case → encoded automerge sync state (the heads both sides share).
     pub const SYNC_STATES: &str = "sync_states";
@@ -60,6 +64,7 @@ fn peer_case_key(peer: &str, case: &CaseId) -> Vec<u8> {
 pub struct DocStore {
     store: Arc<dyn Store>,
     compact_after: usize,
+    cache: Option<Arc<Mutex<DocCache>>>,
 }
 
 impl DocStore {
@@ -67,7 +72,36 @@ impl DocStore {
         DocStore {
             store,
             compact_after: DEFAULT_COMPACT_AFTER,
+            cache: None,
         }
+    }
+
+    /// Keeps up to `capacity` loaded cases in memory (the server's bounded cache).
+    pub fn with_cache(mut self, capacity: usize) -> DocStore {
+        self.cache = Some(Arc::new(Mutex::new(DocCache::new(capacity))));
+        self
+    }
+
+    fn cached(&self, case: &CaseId) -> Option<AutoCommit> {
+        let cache = self.cache.as_ref()?;
+        cache.lock().ok()?.get(case)
+    }
+
+    /// Tells the cache about a document whose changes are now committed.
+    pub fn note_committed(&self, case: &CaseId, doc: &mut AutoCommit) {
+        if let Some(cache) = &self.cache {
+            if let Ok(mut c) = cache.lock() {
+                c.put(case, doc);
+            }
+        }
+    }
+
+    /// Cases held in the cache right now.
+    pub fn cached_cases(&self) -> usize {
+        self.cache
+            .as_ref()
+            .and_then(|c| c.lock().ok().map(|c| c.len()))
+            .unwrap_or(0)
     }
 
     pub fn with_compact_after(mut self, n: usize) -> DocStore {
@@ -80,21 +114,47 @@ impl DocStore {
     }
 
     pub fn contains(&self, case: &CaseId) -> Result<bool, Error> {
-        Ok(self.store.get(trees::SNAPSHOTS, &case_key(case))?.is_some())
+        let key = case_key(case);
+        if self.store.get(trees::SNAPSHOTS, &key)?.is_some() {
+            return Ok(true);
+        }
+        Ok(self
+            .store
+            .scan_prefix(trees::CHANGES, &key)
+            .next()
+            .is_some())
     }
 
     /// The automerge document of a case, snapshot plus increments, or `None` if unknown.
     pub fn load_automerge(&self, case: &CaseId) -> Result<Option<AutoCommit>, Error> {
-        let key = case_key(case);
-        let Some(snapshot) = self.store.get(trees::SNAPSHOTS, &key)? else {
+        if let Some(doc) = self.cached(case) {
+            return Ok(Some(doc));
+        }
+        let Some((mut doc, _)) = self.load_parts(case)? else {
             return Ok(None);
         };
-        let mut doc = AutoCommit::load(&snapshot)?;
-        for entry in self.store.scan_prefix(trees::CHANGES, &key) {
-            let (_, bytes) = entry?;
-            doc.load_incremental(&bytes)?;
-        }
+        self.note_committed(case, &mut doc);
         Ok(Some(doc))
+    }
+
+    /// The document and the keys of the increments it was built from.
+    fn load_parts(&self, case: &CaseId) -> Result<Option<(AutoCommit, Vec<Vec<u8>>)>, Error> {
+        let key = case_key(case);
+        let snapshot = self.store.get(trees::SNAPSHOTS, &key)?;
+        let mut doc = match &snapshot {
+            Some(bytes) => AutoCommit::load(bytes)?,
+            None => AutoCommit::new(),
+        };
+        let mut keys = Vec::new();
+        for entry in self.store.scan_prefix(trees::CHANGES, &key) {
+            let (k, bytes) = entry?;
+            doc.load_incremental(&bytes)?;
+            keys.push(k);
+        }
+        if snapshot.is_none() && keys.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some((doc, keys)))
     }
 
     pub fn load(&self, case: &CaseId) -> Result<Option<CaseDoc>, Error> {
@@ -104,69 +164,48 @@ impl DocStore {
     }
 
     /// Stages what changed in `doc` since `since` (the heads it was loaded at; empty for a
-    /// case new to this store). Compacts into a fresh snapshot when increments pile up.
+    /// case new to this store) as one increment. Returns whether the case is due for
+    /// compaction.
     pub fn stage_save(
         &self,
         batch: &mut Batch,
         case: &CaseId,
         doc: &mut AutoCommit,
         since: &[ChangeHash],
-    ) -> Result<(), Error> {
-        let key = case_key(case);
-        if since.is_empty() || !self.contains(case)? {
-            return self.stage_compacted(batch, case, doc);
-        }
+    ) -> Result<bool, Error> {
         let increment = doc.save_after(since);
         if increment.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
-        let mut count = 0usize;
-        let mut last = 0u64;
-        for entry in self.store.scan_prefix(trees::CHANGES, &key) {
-            let (k, _) = entry?;
-            count += 1;
-            last = sequence(&k[key.len()..]).unwrap_or(last);
+        let mut key = case_key(case);
+        let prefix_len = key.len();
+        key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+        batch.put(trees::CHANGES, key.clone(), increment);
+        let mut pending = 1;
+        for entry in self.store.scan_prefix(trees::CHANGES, &key[..prefix_len]) {
+            entry?;
+            pending += 1;
+            if pending > self.compact_after {
+                return Ok(true);
+            }
         }
-        if count + 1 > self.compact_after {
-            self.stage_compacted(batch, case, doc)?;
-        } else {
-            let mut k = key;
-            k.extend_from_slice(&(last + 1).to_be_bytes());
-            batch.put(trees::CHANGES, k, increment);
-        }
-        Ok(())
-    }
-
-    fn stage_compacted(
-        &self,
-        batch: &mut Batch,
-        case: &CaseId,
-        doc: &mut AutoCommit,
-    ) -> Result<(), Error> {
-        let key = case_key(case);
-        for entry in self.store.scan_prefix(trees::CHANGES, &key) {
-            batch.delete(trees::CHANGES, entry?.0);
-        }
-        batch.put(trees::SNAPSHOTS, key, doc.save());
-        Ok(())
+        Ok(false)
     }
 
     /// Folds a case's increments into one snapshot. Returns whether there was anything to do.
+    /// Increments written meanwhile by others are left alone: they are not in the snapshot.
     pub fn compact(&self, case: &CaseId) -> Result<bool, Error> {
-        let key = case_key(case);
-        if self
-            .store
-            .scan_prefix(trees::CHANGES, &key)
-            .next()
-            .is_none()
-        {
-            return Ok(false);
-        }
-        let Some(mut doc) = self.load_automerge(case)? else {
+        let Some((mut doc, keys)) = self.load_parts(case)? else {
             return Ok(false);
         };
+        if keys.is_empty() {
+            return Ok(false);
+        }
         let mut batch = Batch::new();
-        self.stage_compacted(&mut batch, case, &mut doc)?;
+        batch.put(trees::SNAPSHOTS, case_key(case), doc.save());
+        for k in keys {
+            batch.delete(trees::CHANGES, k);
+        }
         self.store.commit(batch)?;
         Ok(true)
     }
@@ -182,11 +221,15 @@ impl DocStore {
     }
 
     /// Every case in the store, in key order.
-    pub fn case_ids(&self) -> impl Iterator<Item = Result<CaseId, Error>> + '_ {
-        self.store.range(trees::SNAPSHOTS, &[], None).map(|entry| {
-            let (k, _) = entry?;
-            parse_case_key(&k).ok_or(Error::Malformed("case key"))
-        })
+    pub fn case_ids(&self) -> Result<Vec<CaseId>, Error> {
+        let mut ids = std::collections::BTreeSet::new();
+        for tree in [trees::SNAPSHOTS, trees::CHANGES] {
+            for entry in self.store.range(tree, &[], None) {
+                let (k, _) = entry?;
+                ids.insert(parse_case_key(&k).ok_or(Error::Malformed("case key"))?);
+            }
+        }
+        Ok(ids.into_iter().collect())
     }
 
     /// The sync state shared with `peer` for a case. A missing or unreadable state starts
@@ -246,7 +289,8 @@ impl DocStore {
         self.store.commit(batch)
     }
 
-    /// Saves a locally edited case and marks it for the next sync, durably.
+    /// Saves a locally edited case and marks it for the next sync, durably; compacts inline
+    /// when due (a handheld is its own only writer).
     pub fn save_local(
         &self,
         case: &CaseId,
@@ -254,12 +298,16 @@ impl DocStore {
         since: &[ChangeHash],
     ) -> Result<(), Error> {
         let mut batch = Batch::new();
-        self.stage_save(&mut batch, case, doc.automerge(), since)?;
+        let due = self.stage_save(&mut batch, case, doc.automerge(), since)?;
         self.stage_dirty(&mut batch, case, true);
-        self.commit(batch)
+        self.commit(batch)?;
+        if due {
+            self.compact(case)?;
+        }
+        Ok(())
     }
 }
 
-fn sequence(bytes: &[u8]) -> Option<u64> {
+pub(crate) fn sequence(bytes: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(bytes.try_into().ok()?))
 }

@@ -2,6 +2,7 @@
 //! redb or a distributed database later); [`DocStore`] keeps cases, sync states, the set of
 //! locally changed cases and cursors on top of it.
 
+mod cache;
 mod docs;
 mod sled_store;
 

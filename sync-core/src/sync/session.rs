@@ -58,6 +58,8 @@ pub struct SyncSession<'s> {
     states: HashMap<CaseId, State>,
     loaded: HashMap<CaseId, AutoCommit>,
     track_dirty: bool,
+    accepted: Vec<CaseId>,
+    due: Vec<CaseId>,
 }
 
 impl<'s> SyncSession<'s> {
@@ -70,6 +72,8 @@ impl<'s> SyncSession<'s> {
             states: HashMap::new(),
             loaded: HashMap::new(),
             track_dirty: false,
+            accepted: Vec::new(),
+            due: Vec::new(),
         }
     }
 
@@ -128,6 +132,23 @@ impl<'s> SyncSession<'s> {
         entries: &[(CaseId, Vec<u8>)],
         gate: &dyn Gate,
     ) -> Result<Vec<CaseOutcome>, Error> {
+        let (outcomes, batch) = self.receive_staged(entries, gate)?;
+        self.docs.commit(batch)?;
+        self.committed();
+        for case in std::mem::take(&mut self.due) {
+            self.docs.compact(&case)?;
+        }
+        Ok(outcomes)
+    }
+
+    /// Like [`SyncSession::receive`], but leaves committing the writes to the caller (the
+    /// server adds its indexes and commits many requests in one group). Call
+    /// [`SyncSession::committed`] once the batch is durable.
+    pub fn receive_staged(
+        &mut self,
+        entries: &[(CaseId, Vec<u8>)],
+        gate: &dyn Gate,
+    ) -> Result<(Vec<CaseOutcome>, Batch), Error> {
         let _session =
             tracing::info_span!("sync_receive", peer = %self.peer, cases = entries.len()).entered();
         let mut batch = Batch::new();
@@ -136,13 +157,34 @@ impl<'s> SyncSession<'s> {
             let _case = tracing::debug_span!("case", case = %case).entered();
             let outcome = self.receive_one(case, bytes, gate, &mut batch)?;
             tracing::debug!(case = %case, peer = %self.peer, ?outcome, "received");
+            if matches!(outcome, Outcome::Accepted { .. }) {
+                self.accepted.push(case.clone());
+            }
             outcomes.push(CaseOutcome {
                 case: case.clone(),
                 outcome,
             });
         }
-        self.docs.commit(batch)?;
-        Ok(outcomes)
+        Ok((outcomes, batch))
+    }
+
+    /// Records that the staged writes are durable: accepted documents go to the store's cache.
+    pub fn committed(&mut self) {
+        for case in std::mem::take(&mut self.accepted) {
+            if let Some(doc) = self.loaded.get_mut(&case) {
+                self.docs.note_committed(&case, doc);
+            }
+        }
+    }
+
+    /// Cases whose increments piled up past the compaction threshold in this session.
+    pub fn take_due_for_compaction(&mut self) -> Vec<CaseId> {
+        std::mem::take(&mut self.due)
+    }
+
+    /// A document as this session holds it (after receiving), for indexing.
+    pub fn document(&mut self, case: &CaseId) -> Option<&mut AutoCommit> {
+        self.loaded.get_mut(case)
     }
 
     fn receive_one(
@@ -206,7 +248,9 @@ impl<'s> SyncSession<'s> {
                 return Ok(Outcome::Refused { reason });
             }
         };
-        self.docs.stage_save(batch, case, &mut fresh, &before)?;
+        if self.docs.stage_save(batch, case, &mut fresh, &before)? {
+            self.due.push(case.clone());
+        }
         let new_events = inspection.new_events.len();
         self.keep(case, fresh, state, &previous, batch);
         Ok(Outcome::Accepted { new_events })
