@@ -302,6 +302,15 @@ fn violation(code: ViolationCode, message: impl Into<String>) -> Violation {
     }
 }
 
+/// Whether a case is inside a scope: its territory is covered, or, for a unit, the case was
+/// ever filed or dispatched to it. This decides what a device may sync and a user may see.
+pub fn in_scope(scope: &Scope, state: &CaseState) -> bool {
+    match scope {
+        Scope::Unit(u) => state.units_involved.contains(u),
+        _ => state.territory.as_ref().is_some_and(|t| scope.covers(t)),
+    }
+}
+
 /// Checks one action by one actor against the case as it stands. The commands call this
 /// before writing; the fold calls it for every event at its place in the merged order.
 pub fn check(state: &CaseState, actor: &Actor, action: &Action) -> Result<(), Violation> {

@@ -61,6 +61,7 @@ fn exchange_as(device: &DocStore, server_name: &str, server: &DocStore, gate: &d
             cursor: 0,
             more: false,
             entries: d.generate(live.clone()).expect("device generates"),
+            notices: vec![],
         }
         .encode();
         let up = SyncBatch::decode(&up).expect("server decodes");
@@ -78,6 +79,7 @@ fn exchange_as(device: &DocStore, server_name: &str, server: &DocStore, gate: &d
             cursor: 0,
             more: false,
             entries: s.generate(live).expect("server generates"),
+            notices: vec![],
         }
         .encode();
         totals.bytes += up.encode().len() + down.len();

@@ -6,4 +6,4 @@ mod session;
 pub mod wire;
 
 pub use session::{AcceptClean, Admission, CaseOutcome, Gate, Outcome, SyncSession};
-pub use wire::SyncBatch;
+pub use wire::{Notice, SyncBatch};

@@ -6,7 +6,7 @@
 //! bit set on every byte but the last), at most 10 bytes.
 //!
 //! ```text
-//! batch   = magic version flags cursor count entry*count
+//! batch   = magic version flags cursor count entry*count notices
 //! magic   = "GCSB"                    4 bytes
 //! version = 0x01                      1 byte
 //! flags   = 1 byte: bit 0 = more (the sender holds further cases for this session);
@@ -15,6 +15,9 @@
 //!                                     saw; in an answer, the one to ask from next time
 //! count   = uleb128                   number of entries, at most MAX_ENTRIES
 //! entry   = case_len case message_len message
+//! notices = uleb128 count, then per notice: case_len case code_len code text_len text
+//!           (UTF-8; a receiver's word on a case it refused or could not read: `code` is a
+//!           stable rule name, `text` is for people; at most MAX_ENTRIES)
 //! case    = case id, UTF-8, 1..=MAX_CASE_ID bytes, no control characters
 //! message = one automerge sync message (automerge's own encoding, `sync::Message::encode`);
 //!           it may be empty: "I have nothing for this case yet, tell me what you have"
@@ -33,12 +36,21 @@ pub const MAX_ENTRIES: usize = 100_000;
 pub const MAX_CASE_ID: usize = 128;
 const FLAG_MORE: u8 = 1;
 
+/// Why a receiver did not take a case's changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub case: CaseId,
+    pub code: String,
+    pub text: String,
+}
+
 /// One round of the sync conversation for many cases.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncBatch {
     pub cursor: u64,
     pub more: bool,
     pub entries: Vec<(CaseId, Vec<u8>)>,
+    pub notices: Vec<Notice>,
 }
 
 impl SyncBatch {
@@ -59,6 +71,13 @@ impl SyncBatch {
             out.extend_from_slice(case.as_str().as_bytes());
             put_uleb(&mut out, message.len() as u64);
             out.extend_from_slice(message);
+        }
+        put_uleb(&mut out, self.notices.len() as u64);
+        for n in &self.notices {
+            for s in [n.case.as_str(), n.code.as_str(), n.text.as_str()] {
+                put_uleb(&mut out, s.len() as u64);
+                out.extend_from_slice(s.as_bytes());
+            }
         }
         out
     }
@@ -84,21 +103,24 @@ impl SyncBatch {
         let mut entries = Vec::with_capacity(count.min(1024));
         let mut seen = std::collections::HashSet::new();
         for _ in 0..count {
-            let len = r.len()?;
-            if len == 0 || len > MAX_CASE_ID {
-                return Err(Error::MalformedBatch("case id length"));
-            }
-            let case = std::str::from_utf8(r.take(len)?)
-                .map_err(|_| Error::MalformedBatch("case id is not UTF-8"))?;
-            if case.chars().any(char::is_control) {
-                return Err(Error::MalformedBatch("case id has control characters"));
-            }
+            let case = r.case_id()?;
             if !seen.insert(case) {
                 return Err(Error::MalformedBatch("a case appears twice"));
             }
             let len = r.len()?;
             let message = r.take(len)?.to_vec();
             entries.push((CaseId::new(case), message));
+        }
+        let count = usize::try_from(r.uleb()?).map_err(|_| Error::MalformedBatch("count"))?;
+        if count > MAX_ENTRIES {
+            return Err(Error::MalformedBatch("too many notices"));
+        }
+        let mut notices = Vec::with_capacity(count.min(1024));
+        for _ in 0..count {
+            let case = CaseId::new(r.case_id()?);
+            let code = r.text()?.to_owned();
+            let text = r.text()?.to_owned();
+            notices.push(Notice { case, code, text });
         }
         if r.pos != bytes.len() {
             return Err(Error::MalformedBatch("trailing bytes"));
@@ -107,6 +129,7 @@ impl SyncBatch {
             cursor,
             more: flags & FLAG_MORE != 0,
             entries,
+            notices,
         })
     }
 }
@@ -160,6 +183,24 @@ impl<'a> Reader<'a> {
         Err(Error::MalformedBatch("integer too long"))
     }
 
+    fn case_id(&mut self) -> Result<&'a str, Error> {
+        let len = self.len()?;
+        if len == 0 || len > MAX_CASE_ID {
+            return Err(Error::MalformedBatch("case id length"));
+        }
+        let case = std::str::from_utf8(self.take(len)?)
+            .map_err(|_| Error::MalformedBatch("case id is not UTF-8"))?;
+        if case.chars().any(char::is_control) {
+            return Err(Error::MalformedBatch("case id has control characters"));
+        }
+        Ok(case)
+    }
+
+    fn text(&mut self) -> Result<&'a str, Error> {
+        let len = self.len()?;
+        std::str::from_utf8(self.take(len)?).map_err(|_| Error::MalformedBatch("text is not UTF-8"))
+    }
+
     fn len(&mut self) -> Result<usize, Error> {
         let n = usize::try_from(self.uleb()?).map_err(|_| Error::MalformedBatch("length"))?;
         if n > self.bytes.len() - self.pos {
@@ -181,6 +222,11 @@ mod tests {
                 (CaseId::new("a"), vec![1, 2, 3]),
                 (CaseId::new("案件-2"), Vec::new()),
             ],
+            notices: vec![Notice {
+                case: CaseId::new("x"),
+                code: "out_of_scope".into(),
+                text: "not yours".into(),
+            }],
         }
     }
 
@@ -201,6 +247,8 @@ mod tests {
         assert_eq!(&bytes[6..8], &[0xac, 0x02]); // 300
         assert_eq!(bytes[8], 2);
         assert_eq!(&bytes[9..14], &[1, b'a', 3, 1, 2]);
+        let tail = [&[1u8, 1, b'x', 12][..], b"out_of_scope", &[9], b"not yours"].concat();
+        assert!(bytes.ends_with(&tail));
     }
 
     #[test]
@@ -231,7 +279,7 @@ mod tests {
             ..SyncBatch::default()
         };
         assert!(SyncBatch::decode(&twice.encode()).is_err());
-        let huge_count = [b"GCSB".as_slice(), &[1, 0, 0, 0xff, 0xff, 0xff, 0x7f]].concat();
+        let huge_count = [b"GCSB".as_slice(), &[1, 0, 0, 0xff, 0xff, 0xff, 0x7f, 0]].concat();
         assert!(SyncBatch::decode(&huge_count).is_err());
         let overflow = [b"GCSB".as_slice(), &[1, 0], &[0xff; 11]].concat();
         assert!(SyncBatch::decode(&overflow).is_err());
