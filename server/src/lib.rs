@@ -1,59 +1,139 @@
-//! The central case ledger: axum over the sync-core store.
+//! The central case ledger: axum over the sync-core store. Authentication, the sync endpoint,
+//! online actions, queries and the central office's views.
 
-use axum::{routing::get, Router};
-use clap::Parser;
-use gridcase_sync_core::store::{DocStore, SledStore};
-use std::net::SocketAddr;
-use std::path::PathBuf;
+pub mod auth;
+pub mod config;
+pub mod demo;
+pub mod directory;
+pub mod error;
+pub mod ledger;
+pub mod metrics;
+pub mod routes;
+pub mod summary;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::Router;
+pub use config::Config;
+pub use error::Error;
+use gridcase_sync_core::store::SledStore;
 use std::sync::Arc;
-
-/// Start-up configuration; every flag is also an environment variable.
-#[derive(Debug, Clone, Parser)]
-#[command(
-    name = "gridcase-server",
-    version,
-    about = "The central case ledger of gridcase"
-)]
-pub struct Config {
-    /// Address to listen on.
-    #[arg(long, env = "GRIDCASE_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
-    /// Directory of the embedded ledger (sled).
-    #[arg(long, env = "GRIDCASE_DATA_DIR", default_value = "./data")]
-    pub data_dir: PathBuf,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("ledger: {0}")]
-    Ledger(#[from] gridcase_sync_core::Error),
-    #[error("network: {0}")]
-    Io(#[from] std::io::Error),
-}
+use std::time::{Duration, Instant};
 
 /// Shared state of the running server.
 #[derive(Clone)]
 pub struct AppState {
-    pub ledger: DocStore,
+    pub config: Arc<Config>,
+    pub ledger: Arc<ledger::Ledger>,
+    pub directory: directory::Directory,
+    pub keys: Arc<auth::Keys>,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+impl AppState {
+    /// Opens (or creates) the ledger in the configured data directory.
+    pub fn open(config: Config) -> Result<AppState, Error> {
+        std::fs::create_dir_all(&config.data_dir)?;
+        let store: Arc<dyn gridcase_sync_core::store::Store> =
+            Arc::new(SledStore::open(config.data_dir.join("db"))?);
+        let keys = auth::Keys::load(
+            config.jwt_secret.as_deref(),
+            &config.data_dir,
+            config.access_ttl,
+            config.refresh_ttl,
+        )?;
+        let metrics = Arc::new(metrics::Metrics::default());
+        let ledger = ledger::Ledger::open(store.clone(), config.cache_cases, metrics.clone())?;
+        Ok(AppState {
+            config: Arc::new(config),
+            ledger: Arc::new(ledger),
+            directory: directory::Directory::new(store),
+            keys: Arc::new(keys),
+            metrics,
+        })
+    }
 }
 
 pub fn router(state: AppState) -> Router {
+    use routes::*;
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(|| async { "ready" }))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/v1/openapi.json", get(ops::openapi))
+        .route("/v1/auth/login", post(auth::login))
+        .route("/v1/auth/refresh", post(auth::refresh))
+        .route("/v1/auth/logout", post(auth::logout))
+        .route("/v1/devices", post(auth::register_device))
+        .route("/v1/me", get(auth::me))
+        .route("/v1/admin/users", get(admin::list_users).post(admin::put_user))
+        .route("/v1/admin/users/{id}/disable", post(admin::disable_user))
+        .route("/v1/admin/devices", get(admin::list_devices))
+        .route("/v1/admin/devices/{id}/revoke", post(admin::revoke_device))
+        .route("/v1/admin/org/{id}", put(admin::put_org_node))
+        .route("/v1/org", get(admin::org))
+        .route("/v1/sync", post(sync::sync))
+        .route("/v1/cases", get(cases::list_cases).post(cases::create_case))
+        .route("/v1/cases/{id}", get(cases::get_case))
+        .route("/v1/cases/{id}/events", post(cases::post_event))
+        .route("/v1/review/conflicts", get(cases::review_queue))
+        .route("/v1/review/conflicts/{case}/{event}/resolve", post(cases::resolve_conflict))
+        .route("/v1/stats", get(stats::stats))
+        .fallback(|| async { Error::NotFound("no such route".into()) })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
+        .layer(DefaultBodyLimit::max(state.config.max_body))
         .with_state(state)
 }
 
-/// Opens the ledger and serves until SIGINT or SIGTERM.
-pub async fn serve(config: Config) -> Result<(), Error> {
-    std::fs::create_dir_all(&config.data_dir)?;
-    let store = SledStore::open(&config.data_dir)?;
-    let state = AppState {
-        ledger: DocStore::new(Arc::new(store)),
+/// A span per request, the request timeout, and the request metrics.
+async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = request.method().clone();
+    let span = tracing::info_span!("request", %method, route = %route, uri = %request.uri().path());
+    let started = Instant::now();
+    let timeout = Duration::from_secs(state.config.request_timeout.max(1));
+    let response = {
+        use tracing::Instrument;
+        match tokio::time::timeout(timeout, next.run(request).instrument(span.clone())).await {
+            Ok(r) => r,
+            Err(_) => Error::Timeout.into_response(),
+        }
     };
-    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let status = response.status().as_u16();
+    let micros = started.elapsed().as_micros() as u64;
+    state.metrics.request(&route, status, micros);
+    span.in_scope(|| tracing::info!(status, ms = micros / 1000, "served"));
+    response
+}
+
+/// Opens the ledger, seeds the demo if asked, and serves until SIGINT or SIGTERM; requests in
+/// flight (a sync mid-way included) finish before the ledger closes.
+pub async fn serve(config: Config) -> Result<(), Error> {
+    let demo = config.demo;
+    let listen = config.listen;
+    let data_dir = config.data_dir.clone();
+    let state = tokio::task::spawn_blocking(move || AppState::open(config))
+        .await
+        .map_err(Error::internal)??;
+    if demo {
+        let password = std::env::var("GRIDCASE_DEMO_PASSWORD").ok();
+        let dir = state.directory.clone();
+        let generated = tokio::task::spawn_blocking(move || demo::seed(&dir, password))
+            .await
+            .map_err(Error::internal)??;
+        if let Some(p) = generated {
+            println!("demo users (admin, operator, supervisor, street1, community1, worker1, worker2, worker3, unit1, open311) share the password: {p}");
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, data_dir = %config.data_dir.display(), "gridcase-server listening");
+    tracing::info!(%addr, data_dir = %data_dir.display(), "gridcase-server listening");
     println!("gridcase-server listening on http://{addr}");
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown())

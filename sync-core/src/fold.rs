@@ -98,14 +98,7 @@ impl CaseState {
     /// Whether the case is past its deadline at `now`: still open and late, or closed late.
     /// A held case's clock is stopped.
     pub fn overdue_at(&self, now: Millis) -> bool {
-        let (Some(status), Some(deadline)) = (self.status, self.deadline) else {
-            return false;
-        };
-        match status {
-            Status::Closed | Status::Evaluated => self.closed_at.is_some_and(|c| c > deadline),
-            Status::Held | Status::Voided | Status::Declined => false,
-            _ => now > deadline,
-        }
+        overdue(self.status, self.deadline, self.closed_at, now)
     }
 
     /// Closed by the deadline (按期结案); `None` while not closed or without a deadline.
@@ -123,6 +116,24 @@ impl CaseState {
             .iter()
             .find(|t| t.event == *event)
             .map(|t| t.disposition)
+    }
+}
+
+/// The overdue rule (超期), for a folded case or a stored summary of one: still open and past
+/// the deadline at `now`, or closed after it. A held case's clock is stopped.
+pub fn overdue(
+    status: Option<Status>,
+    deadline: Option<Millis>,
+    closed_at: Option<Millis>,
+    now: Millis,
+) -> bool {
+    let (Some(status), Some(deadline)) = (status, deadline) else {
+        return false;
+    };
+    match status {
+        Status::Closed | Status::Evaluated => closed_at.is_some_and(|c| c > deadline),
+        Status::Held | Status::Voided | Status::Declined => false,
+        _ => now > deadline,
     }
 }
 

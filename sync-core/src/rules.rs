@@ -305,9 +305,18 @@ fn violation(code: ViolationCode, message: impl Into<String>) -> Violation {
 /// Whether a case is inside a scope: its territory is covered, or, for a unit, the case was
 /// ever filed or dispatched to it. This decides what a device may sync and a user may see.
 pub fn in_scope(scope: &Scope, state: &CaseState) -> bool {
+    covers_case(scope, state.territory.as_ref(), &state.units_involved)
+}
+
+/// [`in_scope`] on the parts of a case that decide it, for stored summaries.
+pub fn covers_case(
+    scope: &Scope,
+    territory: Option<&Territory>,
+    units: &std::collections::BTreeSet<crate::ids::UnitId>,
+) -> bool {
     match scope {
-        Scope::Unit(u) => state.units_involved.contains(u),
-        _ => state.territory.as_ref().is_some_and(|t| scope.covers(t)),
+        Scope::Unit(u) => units.contains(u),
+        _ => territory.is_some_and(|t| scope.covers(t)),
     }
 }
 

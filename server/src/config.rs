@@ -1,0 +1,55 @@
+//! Start-up configuration: every flag is also an environment variable.
+
+use clap::Parser;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Parser)]
+#[command(name = "gridcase-server", version, about = "The central case ledger of gridcase")]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "GRIDCASE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Directory of the embedded ledger (sled) and the signing key.
+    #[arg(long, env = "GRIDCASE_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Seed a demo district and its users when the ledger has none.
+    #[arg(long, env = "GRIDCASE_DEMO")]
+    pub demo: bool,
+    /// HS256 signing key as hex (at least 32 bytes); generated into the data directory if absent.
+    #[arg(long, env = "GRIDCASE_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Lifetime of an access token, in seconds.
+    #[arg(long, env = "GRIDCASE_ACCESS_TTL", default_value_t = 900)]
+    pub access_ttl: u64,
+    /// Lifetime of a refresh token, in seconds.
+    #[arg(long, env = "GRIDCASE_REFRESH_TTL", default_value_t = 30 * 24 * 3600)]
+    pub refresh_ttl: u64,
+    /// Largest request body accepted, in bytes (compressed, as sent).
+    #[arg(long, env = "GRIDCASE_MAX_BODY", default_value_t = 16 * 1024 * 1024)]
+    pub max_body: usize,
+    /// Largest sync batch after decompression, in bytes.
+    #[arg(long, env = "GRIDCASE_MAX_BATCH_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub max_batch_bytes: usize,
+    /// Most cases a device may send in one sync request.
+    #[arg(long, env = "GRIDCASE_MAX_BATCH_CASES", default_value_t = 2000)]
+    pub max_batch_cases: usize,
+    /// Most feed cases offered in one sync answer; the rest follow with `more`.
+    #[arg(long, env = "GRIDCASE_MAX_ANSWER_CASES", default_value_t = 500)]
+    pub max_answer_cases: usize,
+    /// Seconds before a request is abandoned.
+    #[arg(long, env = "GRIDCASE_REQUEST_TIMEOUT", default_value_t = 60)]
+    pub request_timeout: u64,
+    /// Case documents kept loaded in memory.
+    #[arg(long, env = "GRIDCASE_CACHE_CASES", default_value_t = 4096)]
+    pub cache_cases: usize,
+}
+
+impl Config {
+    /// The defaults, rooted at a data directory (for tests and tools).
+    pub fn for_dir(dir: impl Into<PathBuf>) -> Config {
+        let mut c = Config::parse_from(["gridcase-server"]);
+        c.data_dir = dir.into();
+        c
+    }
+}

@@ -1,0 +1,181 @@
+//! The directory: users, devices and the actor ids bound to them, refresh tokens, and the
+//! organization. Kept in the same store as the ledger, in trees of its own.
+
+use crate::error::{Error, Result};
+use gridcase_sync_core::org::Org;
+use gridcase_sync_core::store::{Batch, Store};
+use gridcase_sync_core::{DeviceId, Role, Scope, UserId};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use std::sync::Arc;
+
+mod trees {
+    pub const USERS: &str = "dir_users";
+    pub const DEVICES: &str = "dir_devices";
+    pub const ACTORS: &str = "dir_actors";
+    pub const REFRESH: &str = "dir_refresh";
+    pub const ORG: &str = "dir_org";
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub name: String,
+    pub role: Role,
+    pub scope: Scope,
+    /// argon2 PHC string; never leaves the server.
+    pub password_hash: String,
+    #[serde(default)]
+    pub disabled: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Device {
+    #[schema(value_type = String)]
+    pub id: DeviceId,
+    #[schema(value_type = String)]
+    pub user: UserId,
+    pub name: String,
+    /// automerge actor ids (hex) this device writes with.
+    pub actors: Vec<String>,
+    #[serde(default)]
+    pub revoked: bool,
+    pub registered_at: i64,
+}
+
+/// A refresh token, stored by the sha-256 of its value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refresh {
+    pub user: UserId,
+    pub device: Option<DeviceId>,
+    pub expires_at: i64,
+}
+
+#[derive(Clone)]
+pub struct Directory {
+    store: Arc<dyn Store>,
+}
+
+impl Directory {
+    pub fn new(store: Arc<dyn Store>) -> Directory {
+        Directory { store }
+    }
+
+    fn read<T: DeserializeOwned>(&self, tree: &'static str, key: &str) -> Result<Option<T>> {
+        match self.store.get(tree, key.as_bytes())? {
+            Some(bytes) => Ok(Some(serde_json::from_slice(&bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn all<T: DeserializeOwned>(&self, tree: &'static str) -> Result<Vec<T>> {
+        self.store
+            .range(tree, &[], None)
+            .map(|e| Ok(serde_json::from_slice(&e?.1)?))
+            .collect()
+    }
+
+    fn write<T: Serialize>(&self, tree: &'static str, key: &str, value: &T) -> Result<()> {
+        let mut b = Batch::new();
+        b.put(tree, key.as_bytes().to_vec(), serde_json::to_vec(value)?);
+        Ok(self.store.commit(b)?)
+    }
+
+    pub fn user(&self, id: &UserId) -> Result<Option<User>> {
+        self.read(trees::USERS, id.as_str())
+    }
+
+    pub fn users(&self) -> Result<Vec<User>> {
+        self.all(trees::USERS)
+    }
+
+    pub fn has_users(&self) -> Result<bool> {
+        Ok(self.store.range(trees::USERS, &[], None).next().is_some())
+    }
+
+    pub fn put_user(&self, user: &User) -> Result<()> {
+        if !user.scope.fits(user.role) {
+            return Err(Error::BadRequest(format!(
+                "role {} cannot hold that scope",
+                user.role.as_str()
+            )));
+        }
+        self.write(trees::USERS, user.id.as_str(), user)
+    }
+
+    pub fn device(&self, id: &DeviceId) -> Result<Option<Device>> {
+        self.read(trees::DEVICES, id.as_str())
+    }
+
+    pub fn devices(&self) -> Result<Vec<Device>> {
+        self.all(trees::DEVICES)
+    }
+
+    /// The device an automerge actor is bound to.
+    pub fn device_of_actor(&self, actor_hex: &str) -> Result<Option<DeviceId>> {
+        Ok(self
+            .store
+            .get(trees::ACTORS, actor_hex.as_bytes())?
+            .map(|b| DeviceId::new(String::from_utf8_lossy(&b).into_owned())))
+    }
+
+    /// Registers a device and binds its actors, refusing an actor already bound elsewhere.
+    pub fn register_device(&self, device: &Device) -> Result<()> {
+        for actor in &device.actors {
+            if let Some(owner) = self.device_of_actor(actor)? {
+                if owner != device.id {
+                    return Err(Error::Conflict(format!(
+                        "actor {actor} is bound to another device"
+                    )));
+                }
+            }
+        }
+        if let Some(existing) = self.device(&device.id)? {
+            if existing.user != device.user {
+                return Err(Error::Conflict(format!(
+                    "device {} belongs to another user",
+                    device.id
+                )));
+            }
+        }
+        let mut b = Batch::new();
+        b.put(
+            trees::DEVICES,
+            device.id.as_str().as_bytes().to_vec(),
+            serde_json::to_vec(device)?,
+        );
+        for actor in &device.actors {
+            b.put(
+                trees::ACTORS,
+                actor.as_bytes().to_vec(),
+                device.id.as_str().as_bytes().to_vec(),
+            );
+        }
+        Ok(self.store.commit(b)?)
+    }
+
+    pub fn put_device(&self, device: &Device) -> Result<()> {
+        self.write(trees::DEVICES, device.id.as_str(), device)
+    }
+
+    pub fn refresh(&self, hash: &str) -> Result<Option<Refresh>> {
+        self.read(trees::REFRESH, hash)
+    }
+
+    pub fn put_refresh(&self, hash: &str, r: &Refresh) -> Result<()> {
+        self.write(trees::REFRESH, hash, r)
+    }
+
+    pub fn delete_refresh(&self, hash: &str) -> Result<()> {
+        let mut b = Batch::new();
+        b.delete(trees::REFRESH, hash.as_bytes().to_vec());
+        Ok(self.store.commit(b)?)
+    }
+
+    pub fn org(&self) -> Result<Org> {
+        Ok(self.read(trees::ORG, "org")?.unwrap_or_default())
+    }
+
+    pub fn put_org(&self, org: &Org) -> Result<()> {
+        self.write(trees::ORG, "org", org)
+    }
+}

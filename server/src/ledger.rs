@@ -1,0 +1,410 @@
+//! The central case ledger: case documents (snapshot + increments, compacted in the
+//! background), the change feed indexed by grid and unit, the summaries the queries read, and
+//! the receipts that record when and from whom each event arrived.
+//!
+//! Every write goes through the [`Committer`]: one thread merges the batches of all requests
+//! waiting at that moment into one atomic, flushed commit (group commit), assigns feed
+//! sequence numbers in commit order, and publishes the highest durable sequence. Feed readers
+//! never look past that point, so a device's cursor can only pass what is on disk.
+
+use crate::error::{Error, Result};
+use crate::metrics::Metrics;
+use crate::summary::CaseSummary;
+use gridcase_sync_core::fold::fold;
+use gridcase_sync_core::store::{Batch, DocStore, Store};
+use gridcase_sync_core::{CaseDoc, CaseId, EventId, GridId, Millis, UnitId, WorkCalendar};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+
+mod trees {
+    pub const SUMMARIES: &str = "ledger_summaries";
+    pub const FEED: &str = "ledger_feed";
+    pub const FEED_GRID: &str = "ledger_feed_grid";
+    pub const FEED_UNIT: &str = "ledger_feed_unit";
+    pub const FEED_LAST: &str = "ledger_feed_last";
+    pub const RECEIPTS: &str = "ledger_receipts";
+    pub const META: &str = "ledger_meta";
+}
+
+const FEED_SEQ: &[u8] = b"feed_seq";
+
+/// When and how the server received one event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Receipt {
+    /// Server time of receipt: the audit trail device times cannot be.
+    pub received_at: Millis,
+    /// The device that delivered it.
+    pub via: String,
+    /// The automerge change that carried it (hex).
+    pub change: Option<String>,
+    /// Why the central office should look at it, if it should.
+    pub flag: Option<String>,
+}
+
+/// What a case's feed position is indexed under.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedEntry {
+    pub case: CaseId,
+    pub grid: Option<GridId>,
+    pub units: Vec<UnitId>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct FeedLast {
+    seq: u64,
+    grid: Option<GridId>,
+    units: Vec<UnitId>,
+}
+
+fn part(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let len = u16::try_from(b.len()).unwrap_or(u16::MAX);
+    let mut k = Vec::with_capacity(2 + b.len());
+    k.extend_from_slice(&len.to_be_bytes());
+    k.extend_from_slice(&b[..usize::from(len)]);
+    k
+}
+
+fn keyed(prefix: &str, seq: u64) -> Vec<u8> {
+    let mut k = part(prefix);
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+fn seq_at_end(key: &[u8]) -> Option<u64> {
+    let tail = key.get(key.len().checked_sub(8)?..)?;
+    Some(u64::from_be_bytes(tail.try_into().ok()?))
+}
+
+struct Job {
+    batch: Batch,
+    feed: Vec<FeedEntry>,
+    reply: mpsc::Sender<std::result::Result<u64, String>>,
+}
+
+/// The group-commit thread.
+pub struct Committer {
+    tx: Option<mpsc::Sender<Job>>,
+    committed: Arc<AtomicU64>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Committer {
+    fn start(store: Arc<dyn Store>, metrics: Arc<Metrics>) -> Result<Committer> {
+        let first = match store.get(trees::META, FEED_SEQ)? {
+            Some(b) => seq_at_end(&b).unwrap_or(0),
+            None => 0,
+        };
+        let committed = Arc::new(AtomicU64::new(first));
+        let (tx, rx) = mpsc::channel::<Job>();
+        let published = committed.clone();
+        let thread = std::thread::Builder::new()
+            .name("gridcase-commit".into())
+            .spawn(move || commit_loop(store, rx, published, metrics))?;
+        Ok(Committer {
+            tx: Some(tx),
+            committed,
+            thread: Some(thread),
+        })
+    }
+
+    /// Commits durably (with whatever else is waiting) and returns the last feed sequence.
+    fn commit(&self, batch: Batch, feed: Vec<FeedEntry>) -> Result<u64> {
+        let (reply, answer) = mpsc::channel();
+        self.tx
+            .as_ref()
+            .ok_or_else(|| Error::Internal("the ledger is shut down".into()))?
+            .send(Job { batch, feed, reply })
+            .map_err(|_| Error::Internal("the commit thread is gone".into()))?;
+        answer
+            .recv()
+            .map_err(|_| Error::Internal("the commit thread is gone".into()))?
+            .map_err(Error::Internal)
+    }
+}
+
+impl Drop for Committer {
+    fn drop(&mut self) {
+        self.tx.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn commit_loop(
+    store: Arc<dyn Store>,
+    rx: mpsc::Receiver<Job>,
+    committed: Arc<AtomicU64>,
+    metrics: Arc<Metrics>,
+) {
+    let mut next = committed.load(Ordering::SeqCst);
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < 512 {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        let mut batch = Batch::new();
+        let mut seq = next;
+        let mut last: HashMap<CaseId, FeedLast> = HashMap::new();
+        let mut failed = None;
+        for job in &mut jobs {
+            batch.extend(std::mem::take(&mut job.batch));
+            for entry in std::mem::take(&mut job.feed) {
+                seq += 1;
+                if let Err(e) = stage_feed(&*store, &mut batch, &mut last, entry, seq) {
+                    failed = Some(e.to_string());
+                }
+            }
+        }
+        batch.put(trees::META, FEED_SEQ.to_vec(), seq.to_be_bytes().to_vec());
+        let result = match failed {
+            Some(e) => Err(e),
+            None => store.commit(batch).map_err(|e| e.to_string()),
+        };
+        metrics.commit_group(jobs.len());
+        match &result {
+            Ok(()) => {
+                next = seq;
+                committed.store(seq, Ordering::SeqCst);
+            }
+            Err(e) => tracing::error!(error = %e, "group commit failed"),
+        }
+        for job in jobs {
+            let _ = job.reply.send(result.clone().map(|()| seq));
+        }
+    }
+}
+
+/// Moves a case to the head of the feed: its old entries go, new ones come at `seq`.
+fn stage_feed(
+    store: &dyn Store,
+    batch: &mut Batch,
+    last: &mut HashMap<CaseId, FeedLast>,
+    entry: FeedEntry,
+    seq: u64,
+) -> Result<()> {
+    let case_key = part(entry.case.as_str());
+    let previous = match last.get(&entry.case) {
+        Some(p) => Some(p.clone()),
+        None => match store.get(trees::FEED_LAST, &case_key)? {
+            Some(b) => Some(serde_json::from_slice::<FeedLast>(&b)?),
+            None => None,
+        },
+    };
+    if let Some(p) = previous {
+        batch.delete(trees::FEED, p.seq.to_be_bytes().to_vec());
+        if let Some(g) = &p.grid {
+            batch.delete(trees::FEED_GRID, keyed(g.as_str(), p.seq));
+        }
+        for u in &p.units {
+            batch.delete(trees::FEED_UNIT, keyed(u.as_str(), p.seq));
+        }
+    }
+    let id = entry.case.as_str().as_bytes().to_vec();
+    batch.put(trees::FEED, seq.to_be_bytes().to_vec(), id.clone());
+    if let Some(g) = &entry.grid {
+        batch.put(trees::FEED_GRID, keyed(g.as_str(), seq), id.clone());
+    }
+    for u in &entry.units {
+        batch.put(trees::FEED_UNIT, keyed(u.as_str(), seq), id.clone());
+    }
+    let now = FeedLast {
+        seq,
+        grid: entry.grid,
+        units: entry.units,
+    };
+    batch.put(trees::FEED_LAST, case_key, serde_json::to_vec(&now)?);
+    last.insert(entry.case, now);
+    Ok(())
+}
+
+/// Where to read the feed for a scope: everything, some grids, or one unit.
+pub enum FeedScope {
+    All,
+    Grids(Vec<GridId>),
+    Unit(UnitId),
+}
+
+/// A page of the feed.
+pub struct FeedPage {
+    pub cases: Vec<CaseId>,
+    /// Where the next read starts.
+    pub cursor: u64,
+    pub more: bool,
+}
+
+pub struct Ledger {
+    pub docs: DocStore,
+    store: Arc<dyn Store>,
+    committer: Committer,
+    pub calendar: WorkCalendar,
+    compactor: Option<mpsc::Sender<CaseId>>,
+    compactor_thread: Option<JoinHandle<()>>,
+}
+
+impl Ledger {
+    pub fn open(store: Arc<dyn Store>, cache_cases: usize, metrics: Arc<Metrics>) -> Result<Ledger> {
+        let docs = DocStore::new(store.clone()).with_cache(cache_cases);
+        let committer = Committer::start(store.clone(), metrics)?;
+        let (tx, rx) = mpsc::channel::<CaseId>();
+        let compacting = docs.clone();
+        let compactor_thread = std::thread::Builder::new()
+            .name("gridcase-compact".into())
+            .spawn(move || {
+                let mut seen = HashSet::new();
+                while let Ok(case) = rx.recv() {
+                    seen.insert(case);
+                    while let Ok(more) = rx.try_recv() {
+                        seen.insert(more);
+                    }
+                    for case in seen.drain() {
+                        if let Err(e) = compacting.compact(&case) {
+                            tracing::warn!(case = %case, error = %e, "compaction failed");
+                        }
+                    }
+                }
+            })?;
+        Ok(Ledger {
+            docs,
+            store,
+            committer,
+            calendar: WorkCalendar::beijing(),
+            compactor: Some(tx),
+            compactor_thread: Some(compactor_thread),
+        })
+    }
+
+    /// The highest feed sequence that is on disk.
+    pub fn committed_seq(&self) -> u64 {
+        self.committer.committed.load(Ordering::SeqCst)
+    }
+
+    /// Commits a batch with the feed moves of the cases it changed; durable on return.
+    pub fn commit(&self, batch: Batch, feed: Vec<FeedEntry>) -> Result<u64> {
+        self.committer.commit(batch, feed)
+    }
+
+    pub fn compact_later(&self, cases: Vec<CaseId>) {
+        if let Some(tx) = &self.compactor {
+            for c in cases {
+                let _ = tx.send(c);
+            }
+        }
+    }
+
+    pub fn load(&self, case: &CaseId) -> Result<Option<CaseDoc>> {
+        Ok(self.docs.load(case)?)
+    }
+
+    /// Stages the summary and receipts of a changed case; returns its feed entry.
+    pub fn stage_index(
+        &self,
+        batch: &mut Batch,
+        doc: &CaseDoc,
+        receipts: &[(EventId, Receipt)],
+        now: Millis,
+    ) -> Result<FeedEntry> {
+        let header = doc.header()?;
+        let state = fold(&doc.events()?, &self.calendar);
+        let previous_flags = self.summary(&header.case)?.map_or(0, |s| s.flagged_events);
+        let new_flags = receipts.iter().filter(|(_, r)| r.flag.is_some()).count();
+        let summary = CaseSummary::of(&header, &state, previous_flags + new_flags, now);
+        let case_key = part(header.case.as_str());
+        batch.put(trees::SUMMARIES, case_key.clone(), serde_json::to_vec(&summary)?);
+        for (event, receipt) in receipts {
+            let mut k = case_key.clone();
+            k.extend_from_slice(event.as_str().as_bytes());
+            batch.put(trees::RECEIPTS, k, serde_json::to_vec(receipt)?);
+        }
+        Ok(FeedEntry {
+            case: header.case,
+            grid: state.territory.map(|t| t.grid),
+            units: state.units_involved.into_iter().collect(),
+        })
+    }
+
+    pub fn summary(&self, case: &CaseId) -> Result<Option<CaseSummary>> {
+        match self.store.get(trees::SUMMARIES, &part(case.as_str()))? {
+            Some(b) => Ok(Some(serde_json::from_slice(&b)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every summary, in case-id order.
+    pub fn summaries(&self) -> impl Iterator<Item = Result<CaseSummary>> + '_ {
+        self.store
+            .range(trees::SUMMARIES, &[], None)
+            .map(|e| Ok(serde_json::from_slice(&e?.1)?))
+    }
+
+    pub fn receipts(&self, case: &CaseId) -> Result<BTreeMap<String, Receipt>> {
+        let prefix = part(case.as_str());
+        let mut out = BTreeMap::new();
+        for entry in self.store.scan_prefix(trees::RECEIPTS, &prefix) {
+            let (k, v) = entry?;
+            let event = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
+            out.insert(event, serde_json::from_slice(&v)?);
+        }
+        Ok(out)
+    }
+
+    /// Cases changed after `cursor` in a scope, oldest change first, at most `limit`.
+    pub fn feed(&self, scope: &FeedScope, cursor: u64, limit: usize) -> Result<FeedPage> {
+        let high = self.committed_seq();
+        let mut found: Vec<(u64, CaseId)> = Vec::new();
+        let from = cursor.saturating_add(1);
+        let mut read = |tree: &'static str, prefix: Vec<u8>| -> Result<()> {
+            let mut start = prefix.clone();
+            start.extend_from_slice(&from.to_be_bytes());
+            let mut end = prefix;
+            end.extend_from_slice(&high.saturating_add(1).to_be_bytes());
+            for entry in self.store.range(tree, &start, Some(&end)).take(limit + 1) {
+                let (k, v) = entry?;
+                if let Some(seq) = seq_at_end(&k) {
+                    found.push((seq, CaseId::new(String::from_utf8_lossy(&v).into_owned())));
+                }
+            }
+            Ok(())
+        };
+        match scope {
+            FeedScope::All => read(trees::FEED, Vec::new())?,
+            FeedScope::Grids(grids) => {
+                for g in grids {
+                    read(trees::FEED_GRID, part(g.as_str()))?;
+                }
+            }
+            FeedScope::Unit(u) => read(trees::FEED_UNIT, part(u.as_str()))?,
+        }
+        found.sort();
+        let mut seen = HashSet::new();
+        found.retain(|(_, c)| seen.insert(c.clone()));
+        let more = found.len() > limit;
+        found.truncate(limit);
+        let cursor = if more {
+            found.last().map_or(high, |(s, _)| *s)
+        } else {
+            high.max(cursor)
+        };
+        Ok(FeedPage {
+            cases: found.into_iter().map(|(_, c)| c).collect(),
+            cursor,
+            more,
+        })
+    }
+}
+
+impl Drop for Ledger {
+    fn drop(&mut self) {
+        self.compactor.take();
+        if let Some(t) = self.compactor_thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! Administration: users, devices, and the organization (streets, communities, grids, units).
+
+use crate::auth::{hash_password, Caller};
+use crate::directory::{Device, User};
+use crate::error::{Error, Result};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use gridcase_sync_core::org::{Community, Grid, Org, Street, Unit};
+use gridcase_sync_core::{DeviceId, Role, Scope, UserId};
+use serde::{Deserialize, Serialize};
+
+fn admin(caller: &Caller) -> Result<()> {
+    caller.require_role(&[Role::Admin])
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UserView {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    #[schema(value_type = Object)]
+    pub scope: Scope,
+    pub disabled: bool,
+}
+
+impl From<&User> for UserView {
+    fn from(u: &User) -> Self {
+        UserView {
+            id: u.id.to_string(),
+            name: u.name.clone(),
+            role: u.role.as_str().into(),
+            scope: u.scope.clone(),
+            disabled: u.disabled,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct PutUser {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    #[schema(value_type = Object)]
+    pub scope: Scope,
+    /// Required for a new user; keeps the old password when absent.
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+#[utoipa::path(get, path = "/v1/admin/users", tag = "admin",
+    responses((status = 200, body = Vec<UserView>), (status = 403, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_users(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<UserView>>> {
+    admin(&caller)?;
+    Ok(Json(state.directory.users()?.iter().map(UserView::from).collect()))
+}
+
+#[utoipa::path(post, path = "/v1/admin/users", tag = "admin", request_body = PutUser,
+    responses((status = 200, body = UserView), (status = 400, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn put_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(req): Json<PutUser>,
+) -> Result<Json<UserView>> {
+    admin(&caller)?;
+    let role = Role::parse(&req.role).ok_or_else(|| Error::BadRequest(format!("unknown role {}", req.role)))?;
+    let id = UserId::new(req.id.as_str());
+    let existing = state.directory.user(&id)?;
+    let password_hash = match (req.password, existing.as_ref()) {
+        (Some(p), _) if p.len() >= 8 => {
+            tokio::task::spawn_blocking(move || hash_password(&p)).await.map_err(Error::internal)??
+        }
+        (Some(_), _) => return Err(Error::BadRequest("a password needs 8 characters or more".into())),
+        (None, Some(u)) => u.password_hash.clone(),
+        (None, None) => return Err(Error::BadRequest("a new user needs a password".into())),
+    };
+    let user = User {
+        id,
+        name: req.name,
+        role,
+        scope: req.scope,
+        password_hash,
+        disabled: existing.is_some_and(|u| u.disabled),
+    };
+    state.directory.put_user(&user)?;
+    Ok(Json(UserView::from(&user)))
+}
+
+#[utoipa::path(post, path = "/v1/admin/users/{id}/disable", tag = "admin",
+    params(("id" = String, Path)), responses((status = 204), (status = 404, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn disable_user(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode> {
+    admin(&caller)?;
+    let mut user = state
+        .directory
+        .user(&UserId::new(id.as_str()))?
+        .ok_or_else(|| Error::NotFound(format!("no user {id}")))?;
+    user.disabled = true;
+    state.directory.put_user(&user)?;
+    tracing::info!(user = %id, "user disabled");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/v1/admin/devices", tag = "admin", responses((status = 200, body = Vec<Device>)),
+    security(("bearer" = [])))]
+pub async fn list_devices(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<Device>>> {
+    admin(&caller)?;
+    Ok(Json(state.directory.devices()?))
+}
+
+#[utoipa::path(post, path = "/v1/admin/devices/{id}/revoke", tag = "admin",
+    params(("id" = String, Path)), responses((status = 204), (status = 404, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn revoke_device(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode> {
+    admin(&caller)?;
+    let mut device = state
+        .directory
+        .device(&DeviceId::new(id.as_str()))?
+        .ok_or_else(|| Error::NotFound(format!("no device {id}")))?;
+    device.revoked = true;
+    state.directory.put_device(&device)?;
+    tracing::info!(device = %id, "device revoked");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/v1/org", tag = "admin", responses((status = 200, body = Object)),
+    security(("bearer" = [])))]
+pub async fn org(State(state): State<AppState>, _caller: Caller) -> Result<Json<Org>> {
+    Ok(Json(state.directory.org()?))
+}
+
+/// One node of the organization to create or replace.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum OrgNode {
+    Street { name: String },
+    Community { name: String, street: String },
+    Grid {
+        name: String,
+        community: String,
+        #[serde(default)]
+        polygon: Vec<(f64, f64)>,
+    },
+    Unit { name: String },
+}
+
+#[utoipa::path(put, path = "/v1/admin/org/{id}", tag = "admin", request_body = OrgNode,
+    params(("id" = String, Path)), responses((status = 200, body = Object), (status = 400, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn put_org_node(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(node): Json<OrgNode>,
+) -> Result<Json<Org>> {
+    admin(&caller)?;
+    let mut org = state.directory.org()?;
+    match node {
+        OrgNode::Street { name } => {
+            org.streets.insert(id.as_str().into(), Street { name });
+        }
+        OrgNode::Community { name, street } => {
+            if !org.streets.contains_key(&street.as_str().into()) {
+                return Err(Error::BadRequest(format!("no street {street}")));
+            }
+            org.communities.insert(id.as_str().into(), Community { name, street: street.into() });
+        }
+        OrgNode::Grid { name, community, polygon } => {
+            if !org.communities.contains_key(&community.as_str().into()) {
+                return Err(Error::BadRequest(format!("no community {community}")));
+            }
+            org.grids.insert(id.as_str().into(), Grid { name, community: community.into(), polygon });
+        }
+        OrgNode::Unit { name } => {
+            org.units.insert(id.as_str().into(), Unit { name });
+        }
+    }
+    state.directory.put_org(&org)?;
+    Ok(Json(org))
+}

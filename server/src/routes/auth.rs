@@ -1,0 +1,154 @@
+//! Login, refresh, logout, device registration and "who am I".
+
+use crate::auth::{self, now_millis, password_matches, Caller, Tokens};
+use crate::directory::Device;
+use crate::error::{Error, Result};
+use crate::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use gridcase_sync_core::{DeviceId, UserId};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+    /// A registered device of this user: the tokens are then bound to it (needed to sync).
+    #[serde(default)]
+    pub device_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = Tokens), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn login(State(state): State<AppState>, Json(req): Json<LoginRequest>) -> Result<Json<Tokens>> {
+    let tokens = tokio::task::spawn_blocking(move || {
+        let denied = || Error::Unauthorized("wrong username or password".into());
+        let user = state.directory.user(&UserId::new(req.username.as_str()))?.ok_or_else(denied)?;
+        if !password_matches(&req.password, &user.password_hash) {
+            return Err(denied());
+        }
+        if user.disabled {
+            return Err(Error::Unauthorized("the user is disabled".into()));
+        }
+        let device = match req.device_id {
+            Some(id) => {
+                let d = state
+                    .directory
+                    .device(&DeviceId::new(id.as_str()))?
+                    .filter(|d| d.user == user.id && !d.revoked)
+                    .ok_or_else(|| Error::Unauthorized(format!("device {id} is not usable by this user")))?;
+                Some(d.id)
+            }
+            None => None,
+        };
+        auth::issue(&state.keys, &state.directory, &user.id, device.as_ref())
+    })
+    .await
+    .map_err(Error::internal)??;
+    Ok(Json(tokens))
+}
+
+#[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = Tokens), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn refresh(State(state): State<AppState>, Json(req): Json<RefreshRequest>) -> Result<Json<Tokens>> {
+    Ok(Json(auth::rotate(&state.keys, &state.directory, &req.refresh_token)?))
+}
+
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
+    responses((status = 204, description = "The refresh token no longer works")))]
+pub async fn logout(State(state): State<AppState>, Json(req): Json<RefreshRequest>) -> Result<StatusCode> {
+    auth::revoke(&state.directory, &req.refresh_token)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct RegisterDevice {
+    /// The device's own id (stable across re-registrations); generated when absent.
+    #[serde(default)]
+    pub device_id: Option<String>,
+    pub name: String,
+    /// automerge actor ids (hex) the device will write with.
+    pub actors: Vec<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Registered {
+    pub device: Device,
+    /// Tokens bound to the device: use them to sync.
+    pub tokens: Tokens,
+}
+
+#[utoipa::path(post, path = "/v1/devices", tag = "auth", request_body = RegisterDevice,
+    responses((status = 201, body = Registered), (status = 409, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn register_device(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(req): Json<RegisterDevice>,
+) -> Result<(StatusCode, Json<Registered>)> {
+    if req.actors.is_empty() || req.actors.len() > 16 {
+        return Err(Error::BadRequest("a device binds 1 to 16 actor ids".into()));
+    }
+    for a in &req.actors {
+        let ok = a.len() >= 2 && a.len() <= 64 && a.len() % 2 == 0 && hex::decode(a).is_ok();
+        if !ok {
+            return Err(Error::BadRequest(format!("{a:?} is not a hex actor id")));
+        }
+    }
+    let id = match req.device_id {
+        Some(id) if !id.trim().is_empty() && id.len() <= 128 => DeviceId::new(id),
+        Some(_) => return Err(Error::BadRequest("bad device id".into())),
+        None => DeviceId::new(hex::encode(auth::random_bytes::<12>()?)),
+    };
+    let mut actors = req.actors;
+    if let Some(existing) = state.directory.device(&id)? {
+        if existing.revoked {
+            return Err(Error::Forbidden(format!("device {id} is revoked")));
+        }
+        for a in existing.actors {
+            if !actors.contains(&a) {
+                actors.push(a);
+            }
+        }
+    }
+    let device = Device {
+        id,
+        user: caller.user.id.clone(),
+        name: req.name,
+        actors,
+        revoked: false,
+        registered_at: now_millis(),
+    };
+    state.directory.register_device(&device)?;
+    tracing::info!(device = %device.id, user = %device.user, "device registered");
+    let tokens = auth::issue(&state.keys, &state.directory, &device.user, Some(&device.id))?;
+    Ok((StatusCode::CREATED, Json(Registered { device, tokens })))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Me {
+    pub user: String,
+    pub name: String,
+    pub role: String,
+    #[schema(value_type = Object)]
+    pub scope: gridcase_sync_core::Scope,
+    pub device: Option<String>,
+}
+
+#[utoipa::path(get, path = "/v1/me", tag = "auth", responses((status = 200, body = Me)),
+    security(("bearer" = [])))]
+pub async fn me(caller: Caller) -> Json<Me> {
+    Json(Me {
+        user: caller.user.id.to_string(),
+        name: caller.user.name.clone(),
+        role: caller.user.role.as_str().into(),
+        scope: caller.user.scope.clone(),
+        device: caller.device.map(|d| d.id.to_string()),
+    })
+}

@@ -1,0 +1,446 @@
+//! Cases for always-online users (hotline operators, dispatchers, units) and the central
+//! office: create and act through the same sync-core commands the handhelds run, list and
+//! filter, read a case's full merged history, and work the review queue of conflicts.
+
+use crate::auth::{now_millis, Caller};
+use crate::error::{Error, Result};
+use crate::ledger::Receipt;
+use crate::routes::sync::summary_in_scope;
+use crate::summary::CaseSummary;
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use gridcase_sync_core::commands::{act, open_case};
+use gridcase_sync_core::event::{Channel, Intake, Reporter};
+use gridcase_sync_core::fold::{fold, CaseState, Conflict, Disposition};
+use gridcase_sync_core::rules::in_scope;
+use gridcase_sync_core::store::Batch;
+use gridcase_sync_core::{Action, ActorId, CaseDoc, CaseId, CategoryCode, ChangeHash, Event, EventId, Role, Status};
+use serde::{Deserialize, Serialize};
+
+/// Writes events made on the server durably, with their summary, feed move and receipts.
+fn write_online(state: &AppState, caller: &Caller, doc: &mut CaseDoc, since: &[ChangeHash], events: &[Event]) -> Result<()> {
+    let ledger = &state.ledger;
+    let case = doc.header()?.case;
+    let now = now_millis();
+    let mut batch = Batch::new();
+    let due = ledger.docs.stage_save(&mut batch, &case, doc.automerge(), since)?;
+    let changes: std::collections::HashMap<EventId, Option<ChangeHash>> = doc.event_changes().into_iter().collect();
+    let via = caller.actor().device.to_string();
+    let receipts: Vec<(EventId, Receipt)> = events
+        .iter()
+        .map(|e| {
+            let receipt = Receipt {
+                received_at: now,
+                via: via.clone(),
+                change: changes.get(&e.id).copied().flatten().map(|h| h.to_string()),
+                flag: None,
+            };
+            (e.id.clone(), receipt)
+        })
+        .collect();
+    let feed = ledger.stage_index(&mut batch, doc, &receipts, now)?;
+    ledger.commit(batch, vec![feed])?;
+    ledger.docs.note_committed(&case, doc.automerge());
+    if due {
+        ledger.compact_later(vec![case]);
+    }
+    Ok(())
+}
+
+/// A fresh automerge actor for one online write: concurrent requests never share a sequence.
+fn online_writer() -> Result<ActorId> {
+    Ok(ActorId::from(crate::auth::random_bytes::<16>()?.as_slice()))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct CreateCase {
+    #[schema(value_type = String, example = "hotline")]
+    pub channel: Channel,
+    pub description: String,
+    /// The grid; or give `coordinates` and the grid is found by its polygon.
+    #[serde(default)]
+    pub grid: Option<String>,
+    /// (longitude, latitude)
+    #[serde(default)]
+    pub coordinates: Option<(f64, f64)>,
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub reporter_name: Option<String>,
+    #[serde(default)]
+    pub reporter_contact: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Written {
+    pub case: String,
+    pub event: String,
+    #[schema(value_type = Option<String>)]
+    pub status: Option<Status>,
+}
+
+#[utoipa::path(post, path = "/v1/cases", tag = "cases", request_body = CreateCase,
+    responses((status = 201, body = Written), (status = 400, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create_case(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(req): Json<CreateCase>,
+) -> Result<(StatusCode, Json<Written>)> {
+    let written = tokio::task::spawn_blocking(move || {
+        let org = state.directory.org()?;
+        let grid = match (&req.grid, req.coordinates) {
+            (Some(g), _) => g.as_str().into(),
+            (None, Some((lon, lat))) => org
+                .grid_at(lon, lat)
+                .cloned()
+                .ok_or_else(|| Error::BadRequest("no grid contains those coordinates".into()))?,
+            (None, None) => return Err(Error::BadRequest("give a grid or coordinates".into())),
+        };
+        let territory = org
+            .territory(&grid)
+            .ok_or_else(|| Error::BadRequest(format!("unknown grid {grid}")))?;
+        let category = match &req.category {
+            Some(c) => Some(CategoryCode::parse(c).ok_or_else(|| Error::BadRequest(format!("bad category {c}")))?),
+            None => None,
+        };
+        let reporter = match (req.reporter_name, req.reporter_contact) {
+            (None, None) => None,
+            (name, contact) => Some(Reporter {
+                name: name.unwrap_or_default(),
+                contact: contact.unwrap_or_default(),
+            }),
+        };
+        let intake = Intake {
+            channel: req.channel,
+            reporter,
+            description: req.description,
+            territory,
+            address: req.address,
+            coordinates: req.coordinates,
+            category,
+            photos: vec![],
+        };
+        let (mut doc, event) = open_case(&caller.actor(), online_writer()?, intake, now_millis())?;
+        write_online(&state, &caller, &mut doc, &[], std::slice::from_ref(&event))?;
+        let case = doc.header()?.case;
+        let status = fold(&doc.events()?, &state.ledger.calendar).status;
+        tracing::info!(case = %case, user = %caller.user.id, "case opened online");
+        Ok::<_, Error>(Written {
+            case: case.to_string(),
+            event: event.id.to_string(),
+            status,
+        })
+    })
+    .await
+    .map_err(Error::internal)??;
+    Ok((StatusCode::CREATED, Json(written)))
+}
+
+/// Loads a case the caller may see: 404 when unknown, 403 when outside the caller's scope.
+fn visible_case(state: &AppState, caller: &Caller, id: &CaseId) -> Result<(CaseDoc, CaseState)> {
+    let doc = state
+        .ledger
+        .load(id)?
+        .ok_or_else(|| Error::NotFound(format!("no case {id}")))?;
+    let folded = fold(&doc.events()?, &state.ledger.calendar);
+    if !in_scope(&caller.user.scope, &folded) {
+        return Err(Error::Forbidden(format!(
+            "case {id} lies outside the scope of {}",
+            caller.user.id
+        )));
+    }
+    Ok((doc, folded))
+}
+
+/// Performs one action on a case through the sync-core commands and writes it durably.
+fn act_online(state: &AppState, caller: &Caller, id: &CaseId, action: Action) -> Result<Written> {
+    let _span = tracing::info_span!("act", case = %id, user = %caller.user.id, kind = %action.kind()).entered();
+    let (mut doc, _) = visible_case(state, caller, id)?;
+    doc.set_actor(online_writer()?);
+    let since = doc.heads();
+    let event = act(&mut doc, &caller.actor(), action, now_millis(), &state.ledger.calendar)?;
+    write_online(state, caller, &mut doc, &since, std::slice::from_ref(&event))?;
+    let status = fold(&doc.events()?, &state.ledger.calendar).status;
+    Ok(Written {
+        case: id.to_string(),
+        event: event.id.to_string(),
+        status,
+    })
+}
+
+#[utoipa::path(post, path = "/v1/cases/{id}/events", tag = "cases",
+    params(("id" = String, Path)),
+    request_body(content = Object, description = "An action: {\"kind\": \"dispatch\", \"payload\": {\"unit\": \"u1\"}}"),
+    responses((status = 201, body = Written), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn post_event(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(action): Json<Action>,
+) -> Result<(StatusCode, Json<Written>)> {
+    let written = tokio::task::spawn_blocking(move || act_online(&state, &caller, &CaseId::new(id), action))
+        .await
+        .map_err(Error::internal)??;
+    Ok((StatusCode::CREATED, Json(written)))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CaseFilter {
+    pub status: Option<String>,
+    pub step: Option<u8>,
+    pub street: Option<String>,
+    pub community: Option<String>,
+    pub grid: Option<String>,
+    pub unit: Option<String>,
+    pub category: Option<String>,
+    pub level: Option<String>,
+    pub overdue: Option<bool>,
+    pub has_conflict: Option<bool>,
+    /// Created at or after (ms since the epoch).
+    pub created_from: Option<i64>,
+    /// Created before (ms since the epoch).
+    pub created_to: Option<i64>,
+    /// Text in the description.
+    pub q: Option<String>,
+    /// Page size, 1–500 (default 50).
+    pub limit: Option<usize>,
+    /// The `next` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl CaseFilter {
+    fn matches(&self, s: &CaseSummary, now: i64) -> bool {
+        let eq = |want: &Option<String>, have: Option<&str>| want.as_deref().is_none_or(|w| have == Some(w));
+        eq(&self.status, s.status.map(Status::as_str))
+            && self.step.is_none_or(|st| st == s.step)
+            && eq(&self.street, s.street.as_deref())
+            && eq(&self.community, s.community.as_deref())
+            && eq(&self.grid, s.grid.as_deref())
+            && self.unit.as_deref().is_none_or(|u| s.units.iter().any(|x| x == u))
+            && eq(&self.category, s.category.as_deref())
+            && eq(&self.level, s.level.as_deref())
+            && self.overdue.is_none_or(|o| o == s.overdue_at(now))
+            && self.has_conflict.is_none_or(|c| c == (s.open_conflicts > 0))
+            && self.created_from.is_none_or(|f| s.created_at >= f)
+            && self.created_to.is_none_or(|t| s.created_at < t)
+            && self.q.as_deref().is_none_or(|q| s.description.contains(q))
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CasePage {
+    pub cases: Vec<CaseListItem>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CaseListItem {
+    #[serde(flatten)]
+    pub summary: CaseSummary,
+    pub overdue: bool,
+}
+
+fn page_key(s: &CaseSummary) -> String {
+    format!("{:016x}:{}", s.created_at.max(0), s.id)
+}
+
+#[utoipa::path(get, path = "/v1/cases", tag = "cases", params(CaseFilter),
+    responses((status = 200, body = CasePage)), security(("bearer" = [])))]
+pub async fn list_cases(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(filter): Query<CaseFilter>,
+) -> Result<Json<CasePage>> {
+    let page = tokio::task::spawn_blocking(move || {
+        let now = now_millis();
+        let limit = filter.limit.unwrap_or(50).clamp(1, 500);
+        let mut hits: Vec<CaseSummary> = Vec::new();
+        for s in state.ledger.summaries() {
+            let s = s?;
+            if summary_in_scope(&caller.user.scope, &s) && filter.matches(&s, now) {
+                hits.push(s);
+            }
+        }
+        // Newest first; the cursor is the last key served.
+        hits.sort_by_key(|s| std::cmp::Reverse(page_key(s)));
+        let start = match &filter.cursor {
+            Some(c) => hits.iter().position(|s| page_key(s) < *c).unwrap_or(hits.len()),
+            None => 0,
+        };
+        let rest = &hits[start..];
+        let next = (rest.len() > limit).then(|| page_key(&rest[limit - 1]));
+        let cases = rest
+            .iter()
+            .take(limit)
+            .map(|s| CaseListItem {
+                overdue: s.overdue_at(now),
+                summary: s.clone(),
+            })
+            .collect();
+        Ok::<_, Error>(CasePage { cases, next })
+    })
+    .await
+    .map_err(Error::internal)??;
+    Ok(Json(page))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HistoryEntry {
+    #[schema(value_type = Object)]
+    pub event: Event,
+    #[schema(value_type = String)]
+    pub disposition: Option<Disposition>,
+    /// Server receipt time; absent for events the server has not seen arrive (none today).
+    pub received_at: Option<i64>,
+    pub via: Option<String>,
+    /// The automerge change behind the event (hex).
+    pub change: Option<String>,
+    pub flag: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CaseView {
+    pub id: String,
+    pub overdue: bool,
+    #[schema(value_type = Object)]
+    pub state: CaseState,
+    /// Every event in merged (causal) order, superseded ones included.
+    pub history: Vec<HistoryEntry>,
+    #[schema(value_type = Vec<Object>)]
+    pub attachments: Vec<gridcase_sync_core::Attachment>,
+}
+
+#[utoipa::path(get, path = "/v1/cases/{id}", tag = "cases", params(("id" = String, Path)),
+    responses((status = 200, body = CaseView), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get_case(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<CaseView>> {
+    let view = tokio::task::spawn_blocking(move || {
+        let id = CaseId::new(id);
+        let _span = tracing::info_span!("case", case = %id).entered();
+        let (doc, folded) = visible_case(&state, &caller, &id)?;
+        let mut receipts = state.ledger.receipts(&id)?;
+        let changes: std::collections::HashMap<EventId, Option<ChangeHash>> = doc.event_changes().into_iter().collect();
+        let events: std::collections::HashMap<EventId, Event> =
+            doc.events()?.into_iter().map(|e| (e.id.clone(), e)).collect();
+        let history = folded
+            .timeline
+            .iter()
+            .filter_map(|t| {
+                let event = events.get(&t.event)?.clone();
+                let receipt = receipts.remove(t.event.as_str());
+                Some(HistoryEntry {
+                    disposition: Some(t.disposition),
+                    received_at: receipt.as_ref().map(|r| r.received_at),
+                    via: receipt.as_ref().map(|r| r.via.clone()),
+                    change: receipt
+                        .as_ref()
+                        .and_then(|r| r.change.clone())
+                        .or_else(|| changes.get(&t.event).copied().flatten().map(|h| h.to_string())),
+                    flag: receipt.and_then(|r| r.flag),
+                    event,
+                })
+            })
+            .collect();
+        Ok::<_, Error>(CaseView {
+            id: id.to_string(),
+            overdue: folded.overdue_at(now_millis()),
+            attachments: doc.attachments()?,
+            history,
+            state: folded,
+        })
+    })
+    .await
+    .map_err(Error::internal)??;
+    Ok(Json(view))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReviewItem {
+    pub case: CaseSummary,
+    #[schema(value_type = Vec<Object>)]
+    pub conflicts: Vec<Conflict>,
+    /// Events flagged on arrival (author's permission changed while offline).
+    pub flagged: Vec<String>,
+}
+
+const REVIEWERS: &[Role] = &[
+    Role::DistrictCenter,
+    Role::StreetCenter,
+    Role::CommunityWorkstation,
+    Role::Supervisor,
+];
+
+#[utoipa::path(get, path = "/v1/review/conflicts", tag = "review",
+    responses((status = 200, body = Vec<ReviewItem>), (status = 403, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn review_queue(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<ReviewItem>>> {
+    caller.require_role(REVIEWERS)?;
+    let items = tokio::task::spawn_blocking(move || {
+        let mut items = Vec::new();
+        for s in state.ledger.summaries() {
+            let s = s?;
+            if (s.open_conflicts == 0 && s.flagged_events == 0) || !summary_in_scope(&caller.user.scope, &s) {
+                continue;
+            }
+            let id = CaseId::new(s.id.as_str());
+            let Some(doc) = state.ledger.load(&id)? else { continue };
+            let folded = fold(&doc.events()?, &state.ledger.calendar);
+            let flagged = state
+                .ledger
+                .receipts(&id)?
+                .into_iter()
+                .filter(|(_, r)| r.flag.is_some())
+                .map(|(e, _)| e)
+                .collect();
+            items.push(ReviewItem {
+                case: s,
+                conflicts: folded.conflicts.into_iter().filter(|c| c.resolved_by.is_none()).collect(),
+                flagged,
+            });
+        }
+        Ok::<_, Error>(items)
+    })
+    .await
+    .map_err(Error::internal)??;
+    Ok(Json(items))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct Resolution {
+    #[serde(default)]
+    pub note: String,
+}
+
+#[utoipa::path(post, path = "/v1/review/conflicts/{case}/{event}/resolve", tag = "review",
+    params(("case" = String, Path), ("event" = String, Path, description = "The superseded event that names the conflict")),
+    request_body = Resolution,
+    responses((status = 201, body = Written), (status = 403, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn resolve_conflict(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((case, event)): Path<(String, String)>,
+    Json(body): Json<Resolution>,
+) -> Result<(StatusCode, Json<Written>)> {
+    let action = Action::Resolve {
+        conflict: EventId::new(event),
+        note: body.note,
+    };
+    let written = tokio::task::spawn_blocking(move || act_online(&state, &caller, &CaseId::new(case), action))
+        .await
+        .map_err(Error::internal)??;
+    Ok((StatusCode::CREATED, Json(written)))
+}

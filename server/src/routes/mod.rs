@@ -1,0 +1,8 @@
+//! HTTP routes, one module per area.
+
+pub mod admin;
+pub mod auth;
+pub mod cases;
+pub mod ops;
+pub mod stats;
+pub mod sync;
