@@ -72,6 +72,7 @@ pub fn seed(dir: &Directory, password: Option<String>) -> Result<Option<String>>
             scope,
             password_hash: hash.clone(),
             disabled: false,
+            past: Vec::new(),
         })?;
     }
     Ok(generated.then_some(password))

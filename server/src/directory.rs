@@ -26,6 +26,18 @@ pub struct User {
     pub password_hash: String,
     #[serde(default)]
     pub disabled: bool,
+    /// Scopes the user held before, as (role, scope). An event written offline under one of
+    /// them is stored and flagged; one claiming a scope the user never held is refused.
+    #[serde(default)]
+    pub past: Vec<(Role, Scope)>,
+}
+
+impl User {
+    /// Whether the user holds or once held this role and scope.
+    pub fn held(&self, role: Role, scope: &Scope) -> bool {
+        (self.role == role && self.scope == *scope)
+            || self.past.iter().any(|(r, s)| *r == role && s == scope)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -1,11 +1,23 @@
 //! Helpers for the end-to-end tests: start the real `gridcase-server` binary on a free
-//! loopback port with a temporary data directory, and stop it.
+//! loopback port with a temporary data directory, talk HTTP to it, and act as a handheld with
+//! the sync-core engine (its own sled store on disk, its own automerge actor).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use gridcase_sync_core::commands::{act, open_case};
+use gridcase_sync_core::event::Intake;
+use gridcase_sync_core::store::{Batch, DocStore, SledStore};
+use gridcase_sync_core::sync::{AcceptClean, Notice, SyncBatch, SyncSession};
+use gridcase_sync_core::{Action, Actor, ActorId, CaseId, Event, Role, Scope};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// The password of every demo user in tests.
+pub const PASSWORD: &str = "demo-password";
 
 /// The built server binary, next to the test binaries in the shared target directory.
 pub fn server_binary() -> PathBuf {
@@ -22,21 +34,11 @@ pub struct Server {
     child: Child,
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
-    _tmp: Option<tempfile::TempDir>,
 }
 
 impl Server {
-    /// Starts the server on 127.0.0.1 with a fresh temporary data directory.
-    pub fn start() -> Server {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let dir = tmp.path().join("ledger");
-        let mut s = Server::start_in(&dir);
-        s._tmp = Some(tmp);
-        s
-    }
-
-    /// Starts the server on an existing data directory (for restarts).
-    pub fn start_in(data_dir: &Path) -> Server {
+    /// Starts the server with the demo district on `data_dir`, plus extra flags.
+    pub fn start_in(data_dir: &Path, extra: &[&str]) -> Server {
         let binary = server_binary();
         assert!(
             binary.exists(),
@@ -44,12 +46,15 @@ impl Server {
             binary.display()
         );
         let mut child = Command::new(binary)
-            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["--listen", "127.0.0.1:0", "--demo", "--data-dir"])
             .arg(data_dir)
+            .args(extra)
+            .env("GRIDCASE_DEMO_PASSWORD", PASSWORD)
+            .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .expect("start gridcase-server (build it with `cargo build -p gridcase-server`)");
+            .expect("start gridcase-server");
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -60,38 +65,17 @@ impl Server {
                 break rest.trim().parse().expect("address");
             }
         };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
         Server {
             child,
             addr,
             data_dir: data_dir.to_path_buf(),
-            _tmp: None,
         }
     }
 
-    /// A plain HTTP/1.1 GET; returns (status, body).
-    pub fn get(&self, path: &str) -> (u16, String) {
-        let mut s = TcpStream::connect(self.addr).expect("connect");
-        s.set_read_timeout(Some(Duration::from_secs(10)))
-            .expect("timeout");
-        write!(
-            s,
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-            self.addr
-        )
-        .expect("write");
-        let mut response = String::new();
-        s.read_to_string(&mut response).expect("read");
-        let status = response
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .expect("status line");
-        let body = response
-            .split("\r\n\r\n")
-            .nth(1)
-            .unwrap_or_default()
-            .to_owned();
-        (status, body)
+    pub fn http(&self) -> Http {
+        Http::new(self.addr)
     }
 
     /// Stops the process the hard way (SIGKILL), as a crash would.
@@ -99,11 +83,297 @@ impl Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+
+    /// Stops the process with SIGTERM and waits for a graceful exit.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        self.child.wait().expect("wait")
+    }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A small HTTP client over ureq that never turns a status into an error.
+#[derive(Clone)]
+pub struct Http {
+    base: String,
+    agent: ureq::Agent,
+}
+
+/// A response: status, body bytes, and the headers the tests look at.
+pub struct Reply {
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub content_encoding: Option<String>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+impl Http {
+    pub fn new(addr: SocketAddr) -> Http {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into();
+        Http {
+            base: format!("http://{addr}"),
+            agent,
+        }
+    }
+
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Result<Reply, ureq::Error> {
+        let url = format!("{}{path}", self.base);
+        let mut req = ureq::http::Request::builder().method(method).uri(url);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req.body(body.unwrap_or_default()).expect("request");
+        let mut resp = self.agent.run(req)?;
+        let status = resp.status().as_u16();
+        let content_encoding = resp
+            .headers()
+            .get("content-encoding")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(256 * 1024 * 1024)
+            .read_to_vec()?;
+        Ok(Reply {
+            status,
+            body,
+            content_encoding,
+        })
+    }
+
+    pub fn json(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        let bytes = body.map(|b| b.to_string().into_bytes());
+        self.send(method, path, token, &[("content-type", "application/json")], bytes)
+            .expect("HTTP request")
+    }
+
+    pub fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.send("GET", path, token, &[], None).expect("HTTP request")
+    }
+
+    /// Logs in and returns the access token.
+    pub fn login(&self, user: &str) -> String {
+        let r = self.json(
+            "POST",
+            "/v1/auth/login",
+            None,
+            Some(json!({"username": user, "password": PASSWORD})),
+        );
+        assert_eq!(r.status, 200, "login {user}: {}", String::from_utf8_lossy(&r.body));
+        r.json()["access_token"].as_str().expect("token").to_owned()
+    }
+
+    /// Performs an online action; returns the reply.
+    pub fn act(&self, token: &str, case: &CaseId, action: &Action) -> Reply {
+        self.json(
+            "POST",
+            &format!("/v1/cases/{case}/events"),
+            Some(token),
+            Some(serde_json::to_value(action).expect("action json")),
+        )
+    }
+}
+
+/// What one `Device::sync` did.
+#[derive(Debug, Default)]
+pub struct SyncReport {
+    pub rounds: usize,
+    pub bytes_up: usize,
+    pub bytes_down: usize,
+    pub notices: Vec<Notice>,
+}
+
+/// A handheld: its own sled store on disk, its own automerge actor, a registered device.
+pub struct Device {
+    pub http: Http,
+    pub docs: DocStore,
+    pub actor: Actor,
+    pub writer: ActorId,
+    pub token: String,
+    pub device_id: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Device {
+    /// Logs in as a demo user and registers a new handheld for them.
+    pub fn register(server: &Server, user: &str) -> Device {
+        let http = server.http();
+        let token = http.login(user);
+        let writer = ActorId::from(uuid::Uuid::new_v4().as_bytes().as_slice());
+        let device_id = format!("{user}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let r = http.json(
+            "POST",
+            "/v1/devices",
+            Some(&token),
+            Some(json!({"device_id": device_id, "name": "test handheld", "actors": [writer.to_string()]})),
+        );
+        assert_eq!(r.status, 201, "register: {}", String::from_utf8_lossy(&r.body));
+        let token = r.json()["tokens"]["access_token"]
+            .as_str()
+            .expect("device token")
+            .to_owned();
+        let me = http.get("/v1/me", Some(&token)).json();
+        let role = Role::parse(me["role"].as_str().expect("role")).expect("known role");
+        let scope: Scope = serde_json::from_value(me["scope"].clone()).expect("scope");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let docs = DocStore::new(Arc::new(SledStore::open(dir.path()).expect("device store")));
+        Device {
+            http,
+            docs,
+            actor: Actor {
+                user: user.into(),
+                device: device_id.as_str().into(),
+                role,
+                scope,
+            },
+            writer,
+            token,
+            device_id,
+            _dir: dir,
+        }
+    }
+
+    /// Points the device at a restarted server.
+    pub fn reconnect(&mut self, server: &Server) {
+        self.http = server.http();
+    }
+
+    /// Opens a case offline.
+    pub fn open(&self, intake: Intake, at: i64) -> CaseId {
+        let (mut doc, _) =
+            open_case(&self.actor, self.writer.clone(), intake, at).expect("intake is allowed");
+        let case = doc.header().expect("header").case;
+        self.docs.save_local(&case, &mut doc, &[]).expect("save");
+        case
+    }
+
+    /// Acts offline on a case the device holds.
+    pub fn act(&self, case: &CaseId, action: Action, at: i64) -> Result<Event, gridcase_sync_core::Error> {
+        self.act_as(&self.actor, case, action, at)
+    }
+
+    /// Acts offline with an explicit actor claim (for forging tests).
+    pub fn act_as(
+        &self,
+        actor: &Actor,
+        case: &CaseId,
+        action: Action,
+        at: i64,
+    ) -> Result<Event, gridcase_sync_core::Error> {
+        let mut doc = self.docs.load(case)?.expect("case on the device");
+        doc.set_actor(self.writer.clone());
+        let since = doc.heads();
+        let event = act(&mut doc, actor, action, at, &gridcase_sync_core::WorkCalendar::beijing())?;
+        self.docs.save_local(case, &mut doc, &since)?;
+        Ok(event)
+    }
+
+    /// Sends one raw batch; returns the status and the decoded answer on 200.
+    pub fn post_batch(&self, batch: &SyncBatch) -> Result<(u16, Option<SyncBatch>), ureq::Error> {
+        let body = zstd::bulk::compress(&batch.encode(), 3).expect("compress");
+        let r = self.http.send(
+            "POST",
+            "/v1/sync",
+            Some(&self.token),
+            &[
+                ("content-type", "application/x-gridcase-sync"),
+                ("content-encoding", "zstd"),
+            ],
+            Some(body),
+        )?;
+        if r.status != 200 {
+            return Ok((r.status, None));
+        }
+        let raw = if r.content_encoding.as_deref() == Some("zstd") {
+            zstd::stream::decode_all(r.body.as_slice()).expect("zstd answer")
+        } else {
+            r.body
+        };
+        Ok((200, Some(SyncBatch::decode(&raw).expect("answer decodes"))))
+    }
+
+    /// Syncs until neither side has anything to say. Refused cases are reported and not
+    /// resent in this session. The cursor is saved only when the session completes.
+    pub fn sync(&self) -> Result<SyncReport, String> {
+        let mut session = SyncSession::new(&self.docs, "server").tracking_dirty(true);
+        let mut cursor = self.docs.cursor("server").map_err(|e| e.to_string())?;
+        let mut active: BTreeSet<CaseId> = self
+            .docs
+            .dirty_cases()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .collect();
+        let mut refused = BTreeSet::new();
+        let mut report = SyncReport::default();
+        loop {
+            let live: Vec<CaseId> = active.difference(&refused).cloned().collect();
+            let entries = session.generate(live).map_err(|e| e.to_string())?;
+            let sent_nothing = entries.is_empty();
+            let request = SyncBatch {
+                cursor,
+                more: false,
+                entries,
+                notices: vec![],
+            };
+            report.bytes_up += request.encode().len();
+            let (status, answer) = self.post_batch(&request).map_err(|e| e.to_string())?;
+            let answer = answer.ok_or_else(|| format!("sync answered {status}"))?;
+            report.rounds += 1;
+            report.bytes_down += answer.encode().len();
+            for n in &answer.notices {
+                refused.insert(n.case.clone());
+            }
+            report.notices.extend(answer.notices.iter().cloned());
+            session
+                .receive(&answer.entries, &AcceptClean)
+                .map_err(|e| e.to_string())?;
+            active.extend(answer.entries.iter().map(|(c, _)| c.clone()));
+            cursor = answer.cursor;
+            if sent_nothing && answer.entries.is_empty() && !answer.more {
+                let mut b = Batch::new();
+                self.docs.stage_cursor(&mut b, "server", cursor);
+                self.docs.commit(b).map_err(|e| e.to_string())?;
+                return Ok(report);
+            }
+            if report.rounds > 50 {
+                return Err("sync did not converge in 50 rounds".into());
+            }
+        }
+    }
+
+    /// The device's copy of a case's events.
+    pub fn events(&self, case: &CaseId) -> Vec<Event> {
+        self.docs
+            .load(case)
+            .expect("load")
+            .map(|d| d.events().expect("events"))
+            .unwrap_or_default()
     }
 }

@@ -77,6 +77,12 @@ pub async fn put_user(
         (None, Some(u)) => u.password_hash.clone(),
         (None, None) => return Err(Error::BadRequest("a new user needs a password".into())),
     };
+    let mut past = existing.as_ref().map(|u| u.past.clone()).unwrap_or_default();
+    if let Some(old) = &existing {
+        if (old.role, &old.scope) != (role, &req.scope) && !past.contains(&(old.role, old.scope.clone())) {
+            past.push((old.role, old.scope.clone()));
+        }
+    }
     let user = User {
         id,
         name: req.name,
@@ -84,6 +90,7 @@ pub async fn put_user(
         scope: req.scope,
         password_hash,
         disabled: existing.is_some_and(|u| u.disabled),
+        past,
     };
     state.directory.put_user(&user)?;
     Ok(Json(UserView::from(&user)))

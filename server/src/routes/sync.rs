@@ -57,6 +57,14 @@ impl Gate for DeviceGate<'_> {
                     e.id, e.author, e.device, self.user.id, self.device.id
                 ));
             }
+            if !self.user.held(e.role, &e.scope) {
+                return Admission::Refuse(format!(
+                    "forged_scope: case {case}: event {} claims role {} with a scope {} never held",
+                    e.id,
+                    e.role.as_str(),
+                    self.user.id
+                ));
+            }
         }
         let events = match doc.events() {
             Ok(events) => events,
@@ -303,14 +311,25 @@ fn exchange(state: &AppState, user: &User, device: &Device, request: SyncBatch) 
 
     // The answer: cases the device spoke about that it may see, then the feed of its scope.
     let refused: HashSet<CaseId> = notices.iter().map(|n| n.case.clone()).collect();
+    let accepted: HashSet<&CaseId> = outcomes
+        .iter()
+        .filter(|o| matches!(o.outcome, Outcome::Accepted { .. }))
+        .map(|o| &o.case)
+        .collect();
     let mut answer: Vec<CaseId> = Vec::new();
     let mut listed = HashSet::new();
     for (case, _) in &request.entries {
         if refused.contains(case) {
             continue;
         }
+        // A case the device already shared with us stays in the conversation when the user
+        // leaves its scope, so that what was written offline still arrives (and is flagged).
         let visible = match ledger.summary(case)? {
-            Some(s) => summary_in_scope(&user.scope, &s),
+            Some(s) => {
+                summary_in_scope(&user.scope, &s)
+                    || accepted.contains(case)
+                    || !ledger.docs.sync_state(device.id.as_str(), case)?.shared_heads.is_empty()
+            }
             None => true,
         };
         if visible {
