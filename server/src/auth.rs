@@ -7,7 +7,9 @@
 use crate::directory::{Device, Directory, Refresh, User};
 use crate::error::{Error, Result};
 use crate::AppState;
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -39,7 +41,12 @@ pub struct Keys {
 impl Keys {
     /// Uses the configured secret, else the one in the data directory, else makes one there.
     /// Then proves that signing and verifying work: a missing crypto backend only shows when used.
-    pub fn load(configured: Option<&str>, dir: &Path, access_ttl: u64, refresh_ttl: u64) -> Result<Keys> {
+    pub fn load(
+        configured: Option<&str>,
+        dir: &Path,
+        access_ttl: u64,
+        refresh_ttl: u64,
+    ) -> Result<Keys> {
         let secret = match configured {
             Some(hex_secret) => hex::decode(hex_secret.trim())
                 .map_err(|_| Error::BadRequest("the JWT secret must be hex".into()))?,
@@ -59,7 +66,9 @@ impl Keys {
             }
         };
         if secret.len() < 32 {
-            return Err(Error::BadRequest("the JWT secret needs at least 32 bytes".into()));
+            return Err(Error::BadRequest(
+                "the JWT secret needs at least 32 bytes".into(),
+            ));
         }
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
@@ -74,7 +83,9 @@ impl Keys {
         let probe = keys.sign(&UserId::new("self-test"), None)?;
         let claims = keys.verify(&probe)?;
         if claims.sub != "self-test" {
-            return Err(Error::Internal("JWT self-test read back the wrong subject".into()));
+            return Err(Error::Internal(
+                "JWT self-test read back the wrong subject".into(),
+            ));
         }
         Ok(keys)
     }
@@ -159,7 +170,12 @@ fn token_hash(token: &str) -> String {
 }
 
 /// Issues a fresh pair; the refresh token is stored only as its hash.
-pub fn issue(keys: &Keys, dir: &Directory, user: &UserId, device: Option<&DeviceId>) -> Result<Tokens> {
+pub fn issue(
+    keys: &Keys,
+    dir: &Directory,
+    user: &UserId,
+    device: Option<&DeviceId>,
+) -> Result<Tokens> {
     let refresh = hex::encode(random_bytes::<32>()?);
     dir.put_refresh(
         &token_hash(&refresh),
@@ -209,7 +225,9 @@ fn usable_device(dir: &Directory, id: &DeviceId, user: &UserId) -> Result<Device
         return Err(Error::Unauthorized(format!("device {id} is revoked")));
     }
     if device.user != *user {
-        return Err(Error::Unauthorized(format!("device {id} is not this user's")));
+        return Err(Error::Unauthorized(format!(
+            "device {id} is not this user's"
+        )));
     }
     Ok(device)
 }
@@ -270,7 +288,11 @@ impl FromRequestParts<AppState> for Caller {
             return Err(Error::Unauthorized("the user is disabled".into()));
         }
         let device = match claims.dev {
-            Some(d) => Some(usable_device(&state.directory, &DeviceId::new(d), &user.id)?),
+            Some(d) => Some(usable_device(
+                &state.directory,
+                &DeviceId::new(d),
+                &user.id,
+            )?),
             None => None,
         };
         Ok(Caller { user, device })

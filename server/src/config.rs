@@ -5,7 +5,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Parser)]
-#[command(name = "gridcase-server", version, about = "The central case ledger of gridcase")]
+#[command(
+    name = "gridcase-server",
+    version,
+    about = "The central case ledger of gridcase"
+)]
 pub struct Config {
     /// Address to listen on.
     #[arg(long, env = "GRIDCASE_LISTEN", default_value = "127.0.0.1:8080")]

@@ -8,7 +8,12 @@ use gridcase_sync_core::{Role, Scope};
 
 /// A square grid outline of `size` degrees at (lon, lat).
 fn square(lon: f64, lat: f64, size: f64) -> Vec<(f64, f64)> {
-    vec![(lon, lat), (lon + size, lat), (lon + size, lat + size), (lon, lat + size)]
+    vec![
+        (lon, lat),
+        (lon + size, lat),
+        (lon + size, lat + size),
+        (lon, lat + size),
+    ]
 }
 
 pub fn org() -> Org {
@@ -16,8 +21,18 @@ pub fn org() -> Org {
     for (id, name) in [("s1", "东华门街道"), ("s2", "景山街道")] {
         org.streets.insert(id.into(), Street { name: name.into() });
     }
-    for (id, name, street) in [("c1", "韶九社区", "s1"), ("c2", "多福巷社区", "s1"), ("c3", "吉祥社区", "s2")] {
-        org.communities.insert(id.into(), Community { name: name.into(), street: street.into() });
+    for (id, name, street) in [
+        ("c1", "韶九社区", "s1"),
+        ("c2", "多福巷社区", "s1"),
+        ("c3", "吉祥社区", "s2"),
+    ] {
+        org.communities.insert(
+            id.into(),
+            Community {
+                name: name.into(),
+                street: street.into(),
+            },
+        );
     }
     for (id, name, community, lon, lat) in [
         ("g1", "韶九第一网格", "c1", 116.400, 39.910),
@@ -27,10 +42,19 @@ pub fn org() -> Org {
     ] {
         org.grids.insert(
             id.into(),
-            Grid { name: name.into(), community: community.into(), polygon: square(lon, lat, 0.005) },
+            Grid {
+                name: name.into(),
+                community: community.into(),
+                polygon: square(lon, lat, 0.005),
+            },
         );
     }
-    for (id, name) in [("u1", "城管执法队"), ("u2", "环卫中心"), ("u3", "市政市容委"), ("u4", "园林绿化局")] {
+    for (id, name) in [
+        ("u1", "城管执法队"),
+        ("u2", "环卫中心"),
+        ("u3", "市政市容委"),
+        ("u4", "园林绿化局"),
+    ] {
         org.units.insert(id.into(), Unit { name: name.into() });
     }
     org
@@ -40,15 +64,55 @@ pub fn org() -> Org {
 pub fn users() -> Vec<(&'static str, &'static str, Role, Scope)> {
     vec![
         ("admin", "系统管理员", Role::Admin, Scope::District),
-        ("operator", "区中心接线员", Role::DistrictCenter, Scope::District),
+        (
+            "operator",
+            "区中心接线员",
+            Role::DistrictCenter,
+            Scope::District,
+        ),
         ("supervisor", "监督考评", Role::Supervisor, Scope::District),
-        ("street1", "东华门分中心", Role::StreetCenter, Scope::Street("s1".into())),
-        ("community1", "韶九社区工作站", Role::CommunityWorkstation, Scope::Community("c1".into())),
-        ("worker1", "网格员一", Role::GridWorker, Scope::Grids(vec!["g1".into()])),
-        ("worker2", "网格员二", Role::GridWorker, Scope::Grids(vec!["g1".into()])),
-        ("worker3", "网格员三", Role::GridWorker, Scope::Grids(vec!["g4".into()])),
-        ("unit1", "城管执法队", Role::UnitHandler, Scope::Unit("u1".into())),
-        ("open311", "Open311 受理", Role::IntakeChannel, Scope::District),
+        (
+            "street1",
+            "东华门分中心",
+            Role::StreetCenter,
+            Scope::Street("s1".into()),
+        ),
+        (
+            "community1",
+            "韶九社区工作站",
+            Role::CommunityWorkstation,
+            Scope::Community("c1".into()),
+        ),
+        (
+            "worker1",
+            "网格员一",
+            Role::GridWorker,
+            Scope::Grids(vec!["g1".into()]),
+        ),
+        (
+            "worker2",
+            "网格员二",
+            Role::GridWorker,
+            Scope::Grids(vec!["g1".into()]),
+        ),
+        (
+            "worker3",
+            "网格员三",
+            Role::GridWorker,
+            Scope::Grids(vec!["g4".into()]),
+        ),
+        (
+            "unit1",
+            "城管执法队",
+            Role::UnitHandler,
+            Scope::Unit("u1".into()),
+        ),
+        (
+            "open311",
+            "Open311 受理",
+            Role::IntakeChannel,
+            Scope::District,
+        ),
     ]
 }
 

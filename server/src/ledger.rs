@@ -250,7 +250,11 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    pub fn open(store: Arc<dyn Store>, cache_cases: usize, metrics: Arc<Metrics>) -> Result<Ledger> {
+    pub fn open(
+        store: Arc<dyn Store>,
+        cache_cases: usize,
+        metrics: Arc<Metrics>,
+    ) -> Result<Ledger> {
         let docs = DocStore::new(store.clone()).with_cache(cache_cases);
         let committer = Committer::start(store.clone(), metrics)?;
         let (tx, rx) = mpsc::channel::<CaseId>();
@@ -317,7 +321,11 @@ impl Ledger {
         let new_flags = receipts.iter().filter(|(_, r)| r.flag.is_some()).count();
         let summary = CaseSummary::of(&header, &state, previous_flags + new_flags, now);
         let case_key = part(header.case.as_str());
-        batch.put(trees::SUMMARIES, case_key.clone(), serde_json::to_vec(&summary)?);
+        batch.put(
+            trees::SUMMARIES,
+            case_key.clone(),
+            serde_json::to_vec(&summary)?,
+        );
         for (event, receipt) in receipts {
             let mut k = case_key.clone();
             k.extend_from_slice(event.as_str().as_bytes());

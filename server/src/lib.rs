@@ -68,7 +68,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/auth/logout", post(auth::logout))
         .route("/v1/devices", post(auth::register_device))
         .route("/v1/me", get(auth::me))
-        .route("/v1/admin/users", get(admin::list_users).post(admin::put_user))
+        .route(
+            "/v1/admin/users",
+            get(admin::list_users).post(admin::put_user),
+        )
         .route("/v1/admin/users/{id}/disable", post(admin::disable_user))
         .route("/v1/admin/devices", get(admin::list_devices))
         .route("/v1/admin/devices/{id}/revoke", post(admin::revoke_device))
@@ -79,7 +82,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/cases/{id}", get(cases::get_case))
         .route("/v1/cases/{id}/events", post(cases::post_event))
         .route("/v1/review/conflicts", get(cases::review_queue))
-        .route("/v1/review/conflicts/{case}/{event}/resolve", post(cases::resolve_conflict))
+        .route(
+            "/v1/review/conflicts/{case}/{event}/resolve",
+            post(cases::resolve_conflict),
+        )
         .route("/v1/stats", get(stats::stats))
         .fallback(|| async { Error::NotFound("no such route".into()) })
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe))

@@ -32,8 +32,10 @@ impl Metrics {
     }
 
     pub fn sync_bytes(&self, incoming: usize, outgoing: usize) {
-        self.sync_bytes_in.fetch_add(incoming as u64, Ordering::Relaxed);
-        self.sync_bytes_out.fetch_add(outgoing as u64, Ordering::Relaxed);
+        self.sync_bytes_in
+            .fetch_add(incoming as u64, Ordering::Relaxed);
+        self.sync_bytes_out
+            .fetch_add(outgoing as u64, Ordering::Relaxed);
     }
 
     pub fn commit_group(&self, jobs: usize) {
@@ -59,14 +61,33 @@ impl Metrics {
         let _ = writeln!(out, "# TYPE gridcase_sync_cases_total counter");
         if let Ok(m) = self.sync_cases.lock() {
             for (outcome, n) in m.iter() {
-                let _ = writeln!(out, "gridcase_sync_cases_total{{outcome=\"{outcome}\"}} {n}");
+                let _ = writeln!(
+                    out,
+                    "gridcase_sync_cases_total{{outcome=\"{outcome}\"}} {n}"
+                );
             }
         }
         for (name, kind, value) in [
-            ("gridcase_commit_groups_total", "counter", self.commit_groups.load(Ordering::Relaxed)),
-            ("gridcase_commit_jobs_total", "counter", self.commit_jobs.load(Ordering::Relaxed)),
-            ("gridcase_sync_bytes_in_total", "counter", self.sync_bytes_in.load(Ordering::Relaxed)),
-            ("gridcase_sync_bytes_out_total", "counter", self.sync_bytes_out.load(Ordering::Relaxed)),
+            (
+                "gridcase_commit_groups_total",
+                "counter",
+                self.commit_groups.load(Ordering::Relaxed),
+            ),
+            (
+                "gridcase_commit_jobs_total",
+                "counter",
+                self.commit_jobs.load(Ordering::Relaxed),
+            ),
+            (
+                "gridcase_sync_bytes_in_total",
+                "counter",
+                self.sync_bytes_in.load(Ordering::Relaxed),
+            ),
+            (
+                "gridcase_sync_bytes_out_total",
+                "counter",
+                self.sync_bytes_out.load(Ordering::Relaxed),
+            ),
             ("gridcase_cached_cases", "gauge", cached_cases as u64),
             ("gridcase_feed_sequence", "gauge", feed_seq),
         ] {

@@ -42,7 +42,12 @@ pub struct CaseSummary {
 }
 
 impl CaseSummary {
-    pub fn of(header: &Header, state: &CaseState, flagged_events: usize, now: Millis) -> CaseSummary {
+    pub fn of(
+        header: &Header,
+        state: &CaseState,
+        flagged_events: usize,
+        now: Millis,
+    ) -> CaseSummary {
         let t = state.territory.as_ref();
         CaseSummary {
             id: header.case.to_string(),
@@ -52,7 +57,11 @@ impl CaseSummary {
             community: t.map(|t| t.community.to_string()),
             grid: t.map(|t| t.grid.to_string()),
             unit: state.assigned_unit.as_ref().map(ToString::to_string),
-            units: state.units_involved.iter().map(ToString::to_string).collect(),
+            units: state
+                .units_involved
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
             category: state.category.as_ref().map(ToString::to_string),
             level: state.level.map(|l| l.as_str().to_owned()),
             channel: state.channel,
@@ -66,7 +75,11 @@ impl CaseSummary {
             extensions: state.extensions,
             satisfaction: state.satisfaction,
             events: state.timeline.len(),
-            open_conflicts: state.conflicts.iter().filter(|c| c.resolved_by.is_none()).count(),
+            open_conflicts: state
+                .conflicts
+                .iter()
+                .filter(|c| c.resolved_by.is_none())
+                .count(),
             flagged_events,
             updated_at: now,
         }

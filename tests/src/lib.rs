@@ -168,14 +168,27 @@ impl Http {
         })
     }
 
-    pub fn json(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+    pub fn json(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
         let bytes = body.map(|b| b.to_string().into_bytes());
-        self.send(method, path, token, &[("content-type", "application/json")], bytes)
-            .expect("HTTP request")
+        self.send(
+            method,
+            path,
+            token,
+            &[("content-type", "application/json")],
+            bytes,
+        )
+        .expect("HTTP request")
     }
 
     pub fn get(&self, path: &str, token: Option<&str>) -> Reply {
-        self.send("GET", path, token, &[], None).expect("HTTP request")
+        self.send("GET", path, token, &[], None)
+            .expect("HTTP request")
     }
 
     /// Logs in and returns the access token.
@@ -186,7 +199,12 @@ impl Http {
             None,
             Some(json!({"username": user, "password": PASSWORD})),
         );
-        assert_eq!(r.status, 200, "login {user}: {}", String::from_utf8_lossy(&r.body));
+        assert_eq!(
+            r.status,
+            200,
+            "login {user}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
         r.json()["access_token"].as_str().expect("token").to_owned()
     }
 
@@ -234,7 +252,12 @@ impl Device {
             Some(&token),
             Some(json!({"device_id": device_id, "name": "test handheld", "actors": [writer.to_string()]})),
         );
-        assert_eq!(r.status, 201, "register: {}", String::from_utf8_lossy(&r.body));
+        assert_eq!(
+            r.status,
+            201,
+            "register: {}",
+            String::from_utf8_lossy(&r.body)
+        );
         let token = r.json()["tokens"]["access_token"]
             .as_str()
             .expect("device token")
@@ -275,7 +298,12 @@ impl Device {
     }
 
     /// Acts offline on a case the device holds.
-    pub fn act(&self, case: &CaseId, action: Action, at: i64) -> Result<Event, gridcase_sync_core::Error> {
+    pub fn act(
+        &self,
+        case: &CaseId,
+        action: Action,
+        at: i64,
+    ) -> Result<Event, gridcase_sync_core::Error> {
         self.act_as(&self.actor, case, action, at)
     }
 
@@ -290,7 +318,13 @@ impl Device {
         let mut doc = self.docs.load(case)?.expect("case on the device");
         doc.set_actor(self.writer.clone());
         let since = doc.heads();
-        let event = act(&mut doc, actor, action, at, &gridcase_sync_core::WorkCalendar::beijing())?;
+        let event = act(
+            &mut doc,
+            actor,
+            action,
+            at,
+            &gridcase_sync_core::WorkCalendar::beijing(),
+        )?;
         self.docs.save_local(case, &mut doc, &since)?;
         Ok(event)
     }

@@ -51,12 +51,31 @@ fn case_awaiting_verification(server: &Server, worker1: &Device) -> CaseId {
     let operator = http.login("operator");
     let unit1 = http.login("unit1");
     let file = json!({"kind": "file", "payload": {"category": "E0102", "level": "general", "units": ["u1"]}});
-    let r = http.json("POST", &format!("/v1/cases/{case}/events"), Some(&operator), Some(file));
+    let r = http.json(
+        "POST",
+        &format!("/v1/cases/{case}/events"),
+        Some(&operator),
+        Some(file),
+    );
     assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
     let dispatch = json!({"kind": "dispatch", "payload": {"unit": "u1"}});
-    assert_eq!(http.json("POST", &format!("/v1/cases/{case}/events"), Some(&operator), Some(dispatch)).status, 201);
+    assert_eq!(
+        http.json(
+            "POST",
+            &format!("/v1/cases/{case}/events"),
+            Some(&operator),
+            Some(dispatch)
+        )
+        .status,
+        201
+    );
     let feedback = json!({"kind": "feedback", "payload": {"resolved": true, "note": "emptied"}});
-    let r = http.json("POST", &format!("/v1/cases/{case}/events"), Some(&unit1), Some(feedback));
+    let r = http.json(
+        "POST",
+        &format!("/v1/cases/{case}/events"),
+        Some(&unit1),
+        Some(feedback),
+    );
     assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
     case
 }
@@ -69,20 +88,49 @@ fn two_grid_workers_offline_on_one_case_merge_into_one_history_with_the_conflict
     let worker2 = Device::register(&server, "worker2");
     let case = case_awaiting_verification(&server, &worker1);
     worker1.sync().expect("worker1 catches up");
-    worker2.sync().expect("worker2 receives the case through its grid's feed");
-    assert_eq!(worker2.events(&case).len(), 4, "intake, file, dispatch, feedback");
+    worker2
+        .sync()
+        .expect("worker2 receives the case through its grid's feed");
+    assert_eq!(
+        worker2.events(&case).len(),
+        4,
+        "intake, file, dispatch, feedback"
+    );
 
     // Both offline: worker1 verifies and closes, worker2 finds it not fixed.
     worker1.act(&case, verify(true), now()).expect("verify");
-    worker1.act(&case, Action::Close { note: String::new() }, now() + 1).expect("close");
-    worker2.act(&case, verify(false), now() + 2).expect("not resolved");
+    worker1
+        .act(
+            &case,
+            Action::Close {
+                note: String::new(),
+            },
+            now() + 1,
+        )
+        .expect("close");
+    worker2
+        .act(&case, verify(false), now() + 2)
+        .expect("not resolved");
     let r1 = worker1.sync().expect("worker1 reconnects");
     let r2 = worker2.sync().expect("worker2 reconnects");
-    assert!(r1.notices.is_empty() && r2.notices.is_empty(), "{:?} {:?}", r1.notices, r2.notices);
+    assert!(
+        r1.notices.is_empty() && r2.notices.is_empty(),
+        "{:?} {:?}",
+        r1.notices,
+        r2.notices
+    );
     worker1.sync().expect("worker1 gets worker2's verification");
 
-    let mut a = worker1.events(&case).into_iter().map(|e| e.id).collect::<Vec<_>>();
-    let mut b = worker2.events(&case).into_iter().map(|e| e.id).collect::<Vec<_>>();
+    let mut a = worker1
+        .events(&case)
+        .into_iter()
+        .map(|e| e.id)
+        .collect::<Vec<_>>();
+    let mut b = worker2
+        .events(&case)
+        .into_iter()
+        .map(|e| e.id)
+        .collect::<Vec<_>>();
     a.sort();
     b.sort();
     assert_eq!(a, b, "both handhelds hold the same merged history");
@@ -90,10 +138,14 @@ fn two_grid_workers_offline_on_one_case_merge_into_one_history_with_the_conflict
 
     let http = server.http();
     let operator = http.login("operator");
-    let view = http.get(&format!("/v1/cases/{case}"), Some(&operator)).json();
+    let view = http
+        .get(&format!("/v1/cases/{case}"), Some(&operator))
+        .json();
     let history = view["history"].as_array().expect("history");
     assert_eq!(history.len(), 7);
-    assert!(history.iter().all(|h| h["received_at"].is_i64() && h["change"].is_string()));
+    assert!(history
+        .iter()
+        .all(|h| h["received_at"].is_i64() && h["change"].is_string()));
     assert!(history.iter().any(|h| h["disposition"] == "superseded"));
     assert_eq!(view["state"]["conflicts"].as_array().map(Vec::len), Some(1));
 
@@ -105,7 +157,10 @@ fn two_grid_workers_offline_on_one_case_merge_into_one_history_with_the_conflict
         .find(|i| i["case"]["id"] == case.as_str())
         .expect("the case is in the review queue")
         .clone();
-    let superseded = item["conflicts"][0]["event"].as_str().expect("event").to_owned();
+    let superseded = item["conflicts"][0]["event"]
+        .as_str()
+        .expect("event")
+        .to_owned();
     let r = http.json(
         "POST",
         &format!("/v1/review/conflicts/{case}/{superseded}/resolve"),
@@ -114,7 +169,11 @@ fn two_grid_workers_offline_on_one_case_merge_into_one_history_with_the_conflict
     );
     assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
     let queue = http.get("/v1/review/conflicts", Some(&operator)).json();
-    assert!(queue.as_array().expect("queue").iter().all(|i| i["case"]["id"] != case.as_str()));
+    assert!(queue
+        .as_array()
+        .expect("queue")
+        .iter()
+        .all(|i| i["case"]["id"] != case.as_str()));
     worker1.sync().expect("the resolution reaches the handheld");
     assert_eq!(worker1.events(&case).len(), 8);
 }
@@ -138,16 +197,30 @@ fn out_of_scope_forged_and_unbound_changes_are_refused_and_the_rest_goes_through
     let (status, answer) = worker3.post_batch(&ask).expect("post");
     assert_eq!(status, 200);
     let answer = answer.expect("answer");
-    assert!(answer.entries.iter().all(|(c, _)| *c != case), "no data outside the scope");
-    assert!(answer.notices.iter().any(|n| n.case == case && n.code == "out_of_scope"));
+    assert!(
+        answer.entries.iter().all(|(c, _)| *c != case),
+        "no data outside the scope"
+    );
+    assert!(answer
+        .notices
+        .iter()
+        .any(|n| n.case == case && n.code == "out_of_scope"));
 
     // worker3 claims g1 to open a case there: a scope never held.
     let mut forged = worker3.actor.clone();
     forged.scope = gridcase_sync_core::Scope::Grids(vec!["g1".into()]);
-    let (mut doc, _) = gridcase_sync_core::commands::open_case(&forged, worker3.writer.clone(), patrol("forged"), now())
-        .expect("the claim passes local rules");
+    let (mut doc, _) = gridcase_sync_core::commands::open_case(
+        &forged,
+        worker3.writer.clone(),
+        patrol("forged"),
+        now(),
+    )
+    .expect("the claim passes local rules");
     let forged_case = doc.header().expect("header").case;
-    worker3.docs.save_local(&forged_case, &mut doc, &[]).expect("save");
+    worker3
+        .docs
+        .save_local(&forged_case, &mut doc, &[])
+        .expect("save");
     // An honest case of worker3's own grid in the same sync.
     let own = worker3.open(
         Intake {
@@ -161,33 +234,68 @@ fn out_of_scope_forged_and_unbound_changes_are_refused_and_the_rest_goes_through
         now(),
     );
     let report = worker3.sync().expect("sync");
-    assert!(report
-        .notices
-        .iter()
-        .any(|n| n.case == forged_case && n.code == "forged_scope"), "{:?}", report.notices);
+    assert!(
+        report
+            .notices
+            .iter()
+            .any(|n| n.case == forged_case && n.code == "forged_scope"),
+        "{:?}",
+        report.notices
+    );
     let http = server.http();
     let operator = http.login("operator");
-    assert_eq!(http.get(&format!("/v1/cases/{forged_case}"), Some(&operator)).status, 404);
-    assert_eq!(http.get(&format!("/v1/cases/{own}"), Some(&operator)).status, 200);
-    assert!(!worker3.events(&forged_case).is_empty(), "the refused case stays on the device");
+    assert_eq!(
+        http.get(&format!("/v1/cases/{forged_case}"), Some(&operator))
+            .status,
+        404
+    );
+    assert_eq!(
+        http.get(&format!("/v1/cases/{own}"), Some(&operator))
+            .status,
+        200
+    );
+    assert!(
+        !worker3.events(&forged_case).is_empty(),
+        "the refused case stays on the device"
+    );
 
     // worker1 writes with an actor that was never bound to its device.
     let mut doc = worker1.docs.load(&case).expect("load").expect("case");
-    doc.set_actor(gridcase_sync_core::ActorId::from(uuid::Uuid::new_v4().as_bytes().as_slice()));
+    doc.set_actor(gridcase_sync_core::ActorId::from(
+        uuid::Uuid::new_v4().as_bytes().as_slice(),
+    ));
     let since = doc.heads();
     gridcase_sync_core::commands::act(
         &mut doc,
         &worker1.actor,
-        Action::Comment { text: "from a rogue actor".into() },
+        Action::Comment {
+            text: "from a rogue actor".into(),
+        },
         now(),
         &gridcase_sync_core::WorkCalendar::beijing(),
     )
     .expect("local rules pass");
-    worker1.docs.save_local(&case, &mut doc, &since).expect("save");
+    worker1
+        .docs
+        .save_local(&case, &mut doc, &since)
+        .expect("save");
     let report = worker1.sync().expect("sync");
-    assert!(report.notices.iter().any(|n| n.case == case && n.code == "actor_not_bound"), "{:?}", report.notices);
-    let view = http.get(&format!("/v1/cases/{case}"), Some(&operator)).json();
-    assert_eq!(view["history"].as_array().map(Vec::len), Some(1), "the rogue comment is not in the ledger");
+    assert!(
+        report
+            .notices
+            .iter()
+            .any(|n| n.case == case && n.code == "actor_not_bound"),
+        "{:?}",
+        report.notices
+    );
+    let view = http
+        .get(&format!("/v1/cases/{case}"), Some(&operator))
+        .json();
+    assert_eq!(
+        view["history"].as_array().map(Vec::len),
+        Some(1),
+        "the rogue comment is not in the ledger"
+    );
 }
 
 #[test]
@@ -200,10 +308,21 @@ fn forged_authors_are_refused() {
     let mut as_worker2 = worker1.actor.clone();
     as_worker2.user = "worker2".into();
     worker1
-        .act_as(&as_worker2, &case, Action::Comment { text: "I am worker2".into() }, now())
+        .act_as(
+            &as_worker2,
+            &case,
+            Action::Comment {
+                text: "I am worker2".into(),
+            },
+            now(),
+        )
         .expect("local rules pass");
     let report = worker1.sync().expect("sync");
-    assert!(report.notices.iter().any(|n| n.code == "forged_author"), "{:?}", report.notices);
+    assert!(
+        report.notices.iter().any(|n| n.code == "forged_author"),
+        "{:?}",
+        report.notices
+    );
 }
 
 #[test]
@@ -214,7 +333,13 @@ fn events_written_under_a_scope_the_author_lost_while_offline_are_kept_and_flagg
     let case = worker2.open(patrol("blocked drain"), now());
     worker2.sync().expect("sync");
     worker2
-        .act(&case, Action::Comment { text: "water rising".into() }, now())
+        .act(
+            &case,
+            Action::Comment {
+                text: "water rising".into(),
+            },
+            now(),
+        )
         .expect("offline note");
     // Meanwhile the administrator moves worker2 to grid g4.
     let http = server.http();
@@ -229,12 +354,20 @@ fn events_written_under_a_scope_the_author_lost_while_offline_are_kept_and_flagg
     let report = worker2.sync().expect("sync");
     assert!(report.notices.is_empty(), "{:?}", report.notices);
     let operator = http.login("operator");
-    let view = http.get(&format!("/v1/cases/{case}"), Some(&operator)).json();
+    let view = http
+        .get(&format!("/v1/cases/{case}"), Some(&operator))
+        .json();
     let history = view["history"].as_array().expect("history");
     assert_eq!(history.len(), 2, "the offline event is stored");
-    assert!(history[1]["flag"].as_str().is_some_and(|f| f.starts_with("author_permission_changed")));
+    assert!(history[1]["flag"]
+        .as_str()
+        .is_some_and(|f| f.starts_with("author_permission_changed")));
     let queue = http.get("/v1/review/conflicts", Some(&operator)).json();
-    assert!(queue.as_array().expect("queue").iter().any(|i| i["case"]["id"] == case.as_str()));
+    assert!(queue
+        .as_array()
+        .expect("queue")
+        .iter()
+        .any(|i| i["case"]["id"] == case.as_str()));
 }
 
 #[test]
@@ -250,7 +383,12 @@ fn expired_tampered_and_missing_tokens_get_401() {
     let edited_claims = {
         let payload = String::from_utf8(base64url_decode(parts[1])).expect("utf8");
         let edited = payload.replace("\"operator\"", "\"admin\"");
-        format!("{}.{}.{}", parts[0], base64url_encode(edited.as_bytes()), parts[2])
+        format!(
+            "{}.{}.{}",
+            parts[0],
+            base64url_encode(edited.as_bytes()),
+            parts[2]
+        )
     };
     let alg_none = format!(
         "{}.{}.",
@@ -262,7 +400,12 @@ fn expired_tampered_and_missing_tokens_get_401() {
         sig[0] ^= 1;
         format!("{}.{}.{}", parts[0], parts[1], base64url_encode(&sig))
     };
-    for (what, bad) in [("edited claims", edited_claims), ("alg none", alg_none), ("another key", other_key), ("garbage", "abc".into())] {
+    for (what, bad) in [
+        ("edited claims", edited_claims),
+        ("alg none", alg_none),
+        ("another key", other_key),
+        ("garbage", "abc".into()),
+    ] {
         let r = http.get("/v1/me", Some(&bad));
         assert_eq!(r.status, 401, "{what}");
         assert_eq!(r.json()["code"], "unauthorized", "{what}");
@@ -278,7 +421,9 @@ fn a_restarted_server_still_has_everything() {
     let dir = tmp.path().join("ledger");
     let server = Server::start_in(&dir, &[]);
     let mut worker1 = Device::register(&server, "worker1");
-    let cases: Vec<CaseId> = (0..5).map(|i| worker1.open(patrol(&format!("case {i}")), now())).collect();
+    let cases: Vec<CaseId> = (0..5)
+        .map(|i| worker1.open(patrol(&format!("case {i}")), now()))
+        .collect();
     worker1.sync().expect("sync");
     assert!(server.stop().success(), "graceful shutdown");
 
@@ -287,13 +432,27 @@ fn a_restarted_server_still_has_everything() {
     let http = server.http();
     let operator = http.login("operator");
     let list = http.get("/v1/cases?limit=100", Some(&operator)).json();
-    let listed: Vec<&str> = list["cases"].as_array().expect("cases").iter().filter_map(|c| c["id"].as_str()).collect();
+    let listed: Vec<&str> = list["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .collect();
     for case in &cases {
-        assert!(listed.contains(&case.as_str()), "{case} survived the restart");
+        assert!(
+            listed.contains(&case.as_str()),
+            "{case} survived the restart"
+        );
     }
-    let report = worker1.sync().expect("the device's token and cursor still work");
+    let report = worker1
+        .sync()
+        .expect("the device's token and cursor still work");
     assert!(report.notices.is_empty());
-    assert!(report.bytes_down < 200, "nothing to resend: {} bytes", report.bytes_down);
+    assert!(
+        report.bytes_down < 200,
+        "nothing to resend: {} bytes",
+        report.bytes_down
+    );
 }
 
 #[test]
@@ -313,10 +472,18 @@ fn sigkill_during_a_stream_of_syncs_loses_nothing_acknowledged() {
             let mut i = 0;
             while !flag.load(std::sync::atomic::Ordering::SeqCst) {
                 let case = writer.open(patrol(&format!("round {round} case {i}")), now());
-                let _ = writer.act(&case, Action::Comment { text: "more".into() }, now());
+                let _ = writer.act(
+                    &case,
+                    Action::Comment {
+                        text: "more".into(),
+                    },
+                    now(),
+                );
                 i += 1;
                 match writer.sync() {
-                    Ok(report) if report.notices.is_empty() => acked.push((case.clone(), writer.events(&case).len())),
+                    Ok(report) if report.notices.is_empty() => {
+                        acked.push((case.clone(), writer.events(&case).len()))
+                    }
                     _ => break,
                 }
             }
@@ -328,20 +495,30 @@ fn sigkill_during_a_stream_of_syncs_loses_nothing_acknowledged() {
         let acked = handle.join().expect("writer thread");
         acknowledged.extend(acked);
 
-        worker1 = std::sync::Arc::try_unwrap(device).ok().expect("device is ours again");
+        worker1 = std::sync::Arc::try_unwrap(device)
+            .ok()
+            .expect("device is ours again");
         server = Server::start_in(&dir, &[]);
         worker1.reconnect(&server);
         let http = server.http();
         let operator = http.login("operator");
         for (case, events) in &acknowledged {
             let r = http.get(&format!("/v1/cases/{case}"), Some(&operator));
-            assert_eq!(r.status, 200, "round {round}: acknowledged case {case} is gone");
+            assert_eq!(
+                r.status, 200,
+                "round {round}: acknowledged case {case} is gone"
+            );
             let have = r.json()["history"].as_array().map_or(0, Vec::len);
-            assert!(have >= *events, "round {round}: case {case} has {have} of {events} acknowledged events");
+            assert!(
+                have >= *events,
+                "round {round}: case {case} has {have} of {events} acknowledged events"
+            );
         }
     }
     assert!(!acknowledged.is_empty(), "the stream made progress");
-    worker1.sync().expect("the device finishes what was cut off");
+    worker1
+        .sync()
+        .expect("the device finishes what was cut off");
 }
 
 /// An automerge sync message from an empty document: "tell me what you have".
@@ -359,7 +536,9 @@ fn base64url_decode(s: &str) -> Vec<u8> {
     let mut n = 0;
     let mut out = Vec::new();
     for c in s.bytes() {
-        let Some(v) = alphabet.iter().position(|&a| a == c) else { continue };
+        let Some(v) = alphabet.iter().position(|&a| a == c) else {
+            continue;
+        };
         bits = (bits << 6) | v as u32;
         n += 6;
         if n >= 8 {
@@ -375,7 +554,11 @@ fn base64url_encode(bytes: &[u8]) -> String {
     let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         let chars = chunk.len() + 1;
         for i in 0..chars {

@@ -2,7 +2,7 @@
 
 use crate::auth::{hash_password, Caller};
 use crate::directory::{Device, User};
-use crate::error::{Error, Result};
+use crate::error::{ApiJson, Error, Result};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -52,9 +52,19 @@ pub struct PutUser {
 #[utoipa::path(get, path = "/v1/admin/users", tag = "admin",
     responses((status = 200, body = Vec<UserView>), (status = 403, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
-pub async fn list_users(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<UserView>>> {
+pub async fn list_users(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<UserView>>> {
     admin(&caller)?;
-    Ok(Json(state.directory.users()?.iter().map(UserView::from).collect()))
+    Ok(Json(
+        state
+            .directory
+            .users()?
+            .iter()
+            .map(UserView::from)
+            .collect(),
+    ))
 }
 
 #[utoipa::path(post, path = "/v1/admin/users", tag = "admin", request_body = PutUser,
@@ -63,23 +73,33 @@ pub async fn list_users(State(state): State<AppState>, caller: Caller) -> Result
 pub async fn put_user(
     State(state): State<AppState>,
     caller: Caller,
-    Json(req): Json<PutUser>,
+    ApiJson(req): ApiJson<PutUser>,
 ) -> Result<Json<UserView>> {
     admin(&caller)?;
-    let role = Role::parse(&req.role).ok_or_else(|| Error::BadRequest(format!("unknown role {}", req.role)))?;
+    let role = Role::parse(&req.role)
+        .ok_or_else(|| Error::BadRequest(format!("unknown role {}", req.role)))?;
     let id = UserId::new(req.id.as_str());
     let existing = state.directory.user(&id)?;
     let password_hash = match (req.password, existing.as_ref()) {
-        (Some(p), _) if p.len() >= 8 => {
-            tokio::task::spawn_blocking(move || hash_password(&p)).await.map_err(Error::internal)??
+        (Some(p), _) if p.len() >= 8 => tokio::task::spawn_blocking(move || hash_password(&p))
+            .await
+            .map_err(Error::internal)??,
+        (Some(_), _) => {
+            return Err(Error::BadRequest(
+                "a password needs 8 characters or more".into(),
+            ))
         }
-        (Some(_), _) => return Err(Error::BadRequest("a password needs 8 characters or more".into())),
         (None, Some(u)) => u.password_hash.clone(),
         (None, None) => return Err(Error::BadRequest("a new user needs a password".into())),
     };
-    let mut past = existing.as_ref().map(|u| u.past.clone()).unwrap_or_default();
+    let mut past = existing
+        .as_ref()
+        .map(|u| u.past.clone())
+        .unwrap_or_default();
     if let Some(old) = &existing {
-        if (old.role, &old.scope) != (role, &req.scope) && !past.contains(&(old.role, old.scope.clone())) {
+        if (old.role, &old.scope) != (role, &req.scope)
+            && !past.contains(&(old.role, old.scope.clone()))
+        {
             past.push((old.role, old.scope.clone()));
         }
     }
@@ -99,7 +119,11 @@ pub async fn put_user(
 #[utoipa::path(post, path = "/v1/admin/users/{id}/disable", tag = "admin",
     params(("id" = String, Path)), responses((status = 204), (status = 404, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
-pub async fn disable_user(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode> {
+pub async fn disable_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
     admin(&caller)?;
     let mut user = state
         .directory
@@ -113,7 +137,10 @@ pub async fn disable_user(State(state): State<AppState>, caller: Caller, Path(id
 
 #[utoipa::path(get, path = "/v1/admin/devices", tag = "admin", responses((status = 200, body = Vec<Device>)),
     security(("bearer" = [])))]
-pub async fn list_devices(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<Device>>> {
+pub async fn list_devices(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<Device>>> {
     admin(&caller)?;
     Ok(Json(state.directory.devices()?))
 }
@@ -121,7 +148,11 @@ pub async fn list_devices(State(state): State<AppState>, caller: Caller) -> Resu
 #[utoipa::path(post, path = "/v1/admin/devices/{id}/revoke", tag = "admin",
     params(("id" = String, Path)), responses((status = 204), (status = 404, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
-pub async fn revoke_device(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode> {
+pub async fn revoke_device(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
     admin(&caller)?;
     let mut device = state
         .directory
@@ -143,15 +174,22 @@ pub async fn org(State(state): State<AppState>, _caller: Caller) -> Result<Json<
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum OrgNode {
-    Street { name: String },
-    Community { name: String, street: String },
+    Street {
+        name: String,
+    },
+    Community {
+        name: String,
+        street: String,
+    },
     Grid {
         name: String,
         community: String,
         #[serde(default)]
         polygon: Vec<(f64, f64)>,
     },
-    Unit { name: String },
+    Unit {
+        name: String,
+    },
 }
 
 #[utoipa::path(put, path = "/v1/admin/org/{id}", tag = "admin", request_body = OrgNode,
@@ -161,7 +199,7 @@ pub async fn put_org_node(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(node): Json<OrgNode>,
+    ApiJson(node): ApiJson<OrgNode>,
 ) -> Result<Json<Org>> {
     admin(&caller)?;
     let mut org = state.directory.org()?;
@@ -173,13 +211,30 @@ pub async fn put_org_node(
             if !org.streets.contains_key(&street.as_str().into()) {
                 return Err(Error::BadRequest(format!("no street {street}")));
             }
-            org.communities.insert(id.as_str().into(), Community { name, street: street.into() });
+            org.communities.insert(
+                id.as_str().into(),
+                Community {
+                    name,
+                    street: street.into(),
+                },
+            );
         }
-        OrgNode::Grid { name, community, polygon } => {
+        OrgNode::Grid {
+            name,
+            community,
+            polygon,
+        } => {
             if !org.communities.contains_key(&community.as_str().into()) {
                 return Err(Error::BadRequest(format!("no community {community}")));
             }
-            org.grids.insert(id.as_str().into(), Grid { name, community: community.into(), polygon });
+            org.grids.insert(
+                id.as_str().into(),
+                Grid {
+                    name,
+                    community: community.into(),
+                    polygon,
+                },
+            );
         }
         OrgNode::Unit { name } => {
             org.units.insert(id.as_str().into(), Unit { name });

@@ -2,7 +2,7 @@
 
 use crate::auth::{self, now_millis, password_matches, Caller, Tokens};
 use crate::directory::Device;
-use crate::error::{Error, Result};
+use crate::error::{ApiJson, Error, Result};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -26,10 +26,16 @@ pub struct RefreshRequest {
 
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = Tokens), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn login(State(state): State<AppState>, Json(req): Json<LoginRequest>) -> Result<Json<Tokens>> {
+pub async fn login(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<Json<Tokens>> {
     let tokens = tokio::task::spawn_blocking(move || {
         let denied = || Error::Unauthorized("wrong username or password".into());
-        let user = state.directory.user(&UserId::new(req.username.as_str()))?.ok_or_else(denied)?;
+        let user = state
+            .directory
+            .user(&UserId::new(req.username.as_str()))?
+            .ok_or_else(denied)?;
         if !password_matches(&req.password, &user.password_hash) {
             return Err(denied());
         }
@@ -42,7 +48,9 @@ pub async fn login(State(state): State<AppState>, Json(req): Json<LoginRequest>)
                     .directory
                     .device(&DeviceId::new(id.as_str()))?
                     .filter(|d| d.user == user.id && !d.revoked)
-                    .ok_or_else(|| Error::Unauthorized(format!("device {id} is not usable by this user")))?;
+                    .ok_or_else(|| {
+                        Error::Unauthorized(format!("device {id} is not usable by this user"))
+                    })?;
                 Some(d.id)
             }
             None => None,
@@ -56,13 +64,23 @@ pub async fn login(State(state): State<AppState>, Json(req): Json<LoginRequest>)
 
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = Tokens), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn refresh(State(state): State<AppState>, Json(req): Json<RefreshRequest>) -> Result<Json<Tokens>> {
-    Ok(Json(auth::rotate(&state.keys, &state.directory, &req.refresh_token)?))
+pub async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RefreshRequest>,
+) -> Result<Json<Tokens>> {
+    Ok(Json(auth::rotate(
+        &state.keys,
+        &state.directory,
+        &req.refresh_token,
+    )?))
 }
 
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
     responses((status = 204, description = "The refresh token no longer works")))]
-pub async fn logout(State(state): State<AppState>, Json(req): Json<RefreshRequest>) -> Result<StatusCode> {
+pub async fn logout(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RefreshRequest>,
+) -> Result<StatusCode> {
     auth::revoke(&state.directory, &req.refresh_token)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -90,7 +108,7 @@ pub struct Registered {
 pub async fn register_device(
     State(state): State<AppState>,
     caller: Caller,
-    Json(req): Json<RegisterDevice>,
+    ApiJson(req): ApiJson<RegisterDevice>,
 ) -> Result<(StatusCode, Json<Registered>)> {
     if req.actors.is_empty() || req.actors.len() > 16 {
         return Err(Error::BadRequest("a device binds 1 to 16 actor ids".into()));
@@ -127,7 +145,12 @@ pub async fn register_device(
     };
     state.directory.register_device(&device)?;
     tracing::info!(device = %device.id, user = %device.user, "device registered");
-    let tokens = auth::issue(&state.keys, &state.directory, &device.user, Some(&device.id))?;
+    let tokens = auth::issue(
+        &state.keys,
+        &state.directory,
+        &device.user,
+        Some(&device.id),
+    )?;
     Ok((StatusCode::CREATED, Json(Registered { device, tokens })))
 }
 

@@ -3,12 +3,12 @@
 //! filter, read a case's full merged history, and work the review queue of conflicts.
 
 use crate::auth::{now_millis, Caller};
-use crate::error::{Error, Result};
+use crate::error::{ApiJson, ApiQuery, Error, Result};
 use crate::ledger::Receipt;
 use crate::routes::sync::summary_in_scope;
 use crate::summary::CaseSummary;
 use crate::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use gridcase_sync_core::commands::{act, open_case};
@@ -16,17 +16,28 @@ use gridcase_sync_core::event::{Channel, Intake, Reporter};
 use gridcase_sync_core::fold::{fold, CaseState, Conflict, Disposition};
 use gridcase_sync_core::rules::in_scope;
 use gridcase_sync_core::store::Batch;
-use gridcase_sync_core::{Action, ActorId, CaseDoc, CaseId, CategoryCode, ChangeHash, Event, EventId, Role, Status};
+use gridcase_sync_core::{
+    Action, ActorId, CaseDoc, CaseId, CategoryCode, ChangeHash, Event, EventId, Role, Status,
+};
 use serde::{Deserialize, Serialize};
 
 /// Writes events made on the server durably, with their summary, feed move and receipts.
-fn write_online(state: &AppState, caller: &Caller, doc: &mut CaseDoc, since: &[ChangeHash], events: &[Event]) -> Result<()> {
+fn write_online(
+    state: &AppState,
+    caller: &Caller,
+    doc: &mut CaseDoc,
+    since: &[ChangeHash],
+    events: &[Event],
+) -> Result<()> {
     let ledger = &state.ledger;
     let case = doc.header()?.case;
     let now = now_millis();
     let mut batch = Batch::new();
-    let due = ledger.docs.stage_save(&mut batch, &case, doc.automerge(), since)?;
-    let changes: std::collections::HashMap<EventId, Option<ChangeHash>> = doc.event_changes().into_iter().collect();
+    let due = ledger
+        .docs
+        .stage_save(&mut batch, &case, doc.automerge(), since)?;
+    let changes: std::collections::HashMap<EventId, Option<ChangeHash>> =
+        doc.event_changes().into_iter().collect();
     let via = caller.actor().device.to_string();
     let receipts: Vec<(EventId, Receipt)> = events
         .iter()
@@ -90,7 +101,7 @@ pub struct Written {
 pub async fn create_case(
     State(state): State<AppState>,
     caller: Caller,
-    Json(req): Json<CreateCase>,
+    ApiJson(req): ApiJson<CreateCase>,
 ) -> Result<(StatusCode, Json<Written>)> {
     let written = tokio::task::spawn_blocking(move || {
         let org = state.directory.org()?;
@@ -106,7 +117,10 @@ pub async fn create_case(
             .territory(&grid)
             .ok_or_else(|| Error::BadRequest(format!("unknown grid {grid}")))?;
         let category = match &req.category {
-            Some(c) => Some(CategoryCode::parse(c).ok_or_else(|| Error::BadRequest(format!("bad category {c}")))?),
+            Some(c) => Some(
+                CategoryCode::parse(c)
+                    .ok_or_else(|| Error::BadRequest(format!("bad category {c}")))?,
+            ),
             None => None,
         };
         let reporter = match (req.reporter_name, req.reporter_contact) {
@@ -160,12 +174,26 @@ fn visible_case(state: &AppState, caller: &Caller, id: &CaseId) -> Result<(CaseD
 
 /// Performs one action on a case through the sync-core commands and writes it durably.
 fn act_online(state: &AppState, caller: &Caller, id: &CaseId, action: Action) -> Result<Written> {
-    let _span = tracing::info_span!("act", case = %id, user = %caller.user.id, kind = %action.kind()).entered();
+    let _span =
+        tracing::info_span!("act", case = %id, user = %caller.user.id, kind = %action.kind())
+            .entered();
     let (mut doc, _) = visible_case(state, caller, id)?;
     doc.set_actor(online_writer()?);
     let since = doc.heads();
-    let event = act(&mut doc, &caller.actor(), action, now_millis(), &state.ledger.calendar)?;
-    write_online(state, caller, &mut doc, &since, std::slice::from_ref(&event))?;
+    let event = act(
+        &mut doc,
+        &caller.actor(),
+        action,
+        now_millis(),
+        &state.ledger.calendar,
+    )?;
+    write_online(
+        state,
+        caller,
+        &mut doc,
+        &since,
+        std::slice::from_ref(&event),
+    )?;
     let status = fold(&doc.events()?, &state.ledger.calendar).status;
     Ok(Written {
         case: id.to_string(),
@@ -185,11 +213,12 @@ pub async fn post_event(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(action): Json<Action>,
+    ApiJson(action): ApiJson<Action>,
 ) -> Result<(StatusCode, Json<Written>)> {
-    let written = tokio::task::spawn_blocking(move || act_online(&state, &caller, &CaseId::new(id), action))
-        .await
-        .map_err(Error::internal)??;
+    let written =
+        tokio::task::spawn_blocking(move || act_online(&state, &caller, &CaseId::new(id), action))
+            .await
+            .map_err(Error::internal)??;
     Ok((StatusCode::CREATED, Json(written)))
 }
 
@@ -220,17 +249,24 @@ pub struct CaseFilter {
 
 impl CaseFilter {
     fn matches(&self, s: &CaseSummary, now: i64) -> bool {
-        let eq = |want: &Option<String>, have: Option<&str>| want.as_deref().is_none_or(|w| have == Some(w));
+        let eq = |want: &Option<String>, have: Option<&str>| {
+            want.as_deref().is_none_or(|w| have == Some(w))
+        };
         eq(&self.status, s.status.map(Status::as_str))
             && self.step.is_none_or(|st| st == s.step)
             && eq(&self.street, s.street.as_deref())
             && eq(&self.community, s.community.as_deref())
             && eq(&self.grid, s.grid.as_deref())
-            && self.unit.as_deref().is_none_or(|u| s.units.iter().any(|x| x == u))
+            && self
+                .unit
+                .as_deref()
+                .is_none_or(|u| s.units.iter().any(|x| x == u))
             && eq(&self.category, s.category.as_deref())
             && eq(&self.level, s.level.as_deref())
             && self.overdue.is_none_or(|o| o == s.overdue_at(now))
-            && self.has_conflict.is_none_or(|c| c == (s.open_conflicts > 0))
+            && self
+                .has_conflict
+                .is_none_or(|c| c == (s.open_conflicts > 0))
             && self.created_from.is_none_or(|f| s.created_at >= f)
             && self.created_to.is_none_or(|t| s.created_at < t)
             && self.q.as_deref().is_none_or(|q| s.description.contains(q))
@@ -260,7 +296,7 @@ fn page_key(s: &CaseSummary) -> String {
 pub async fn list_cases(
     State(state): State<AppState>,
     caller: Caller,
-    Query(filter): Query<CaseFilter>,
+    ApiQuery(filter): ApiQuery<CaseFilter>,
 ) -> Result<Json<CasePage>> {
     let page = tokio::task::spawn_blocking(move || {
         let now = now_millis();
@@ -275,7 +311,10 @@ pub async fn list_cases(
         // Newest first; the cursor is the last key served.
         hits.sort_by_key(|s| std::cmp::Reverse(page_key(s)));
         let start = match &filter.cursor {
-            Some(c) => hits.iter().position(|s| page_key(s) < *c).unwrap_or(hits.len()),
+            Some(c) => hits
+                .iter()
+                .position(|s| page_key(s) < *c)
+                .unwrap_or(hits.len()),
             None => 0,
         };
         let rest = &hits[start..];
@@ -325,15 +364,23 @@ pub struct CaseView {
     responses((status = 200, body = CaseView), (status = 403, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
-pub async fn get_case(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<CaseView>> {
+pub async fn get_case(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<CaseView>> {
     let view = tokio::task::spawn_blocking(move || {
         let id = CaseId::new(id);
         let _span = tracing::info_span!("case", case = %id).entered();
         let (doc, folded) = visible_case(&state, &caller, &id)?;
         let mut receipts = state.ledger.receipts(&id)?;
-        let changes: std::collections::HashMap<EventId, Option<ChangeHash>> = doc.event_changes().into_iter().collect();
-        let events: std::collections::HashMap<EventId, Event> =
-            doc.events()?.into_iter().map(|e| (e.id.clone(), e)).collect();
+        let changes: std::collections::HashMap<EventId, Option<ChangeHash>> =
+            doc.event_changes().into_iter().collect();
+        let events: std::collections::HashMap<EventId, Event> = doc
+            .events()?
+            .into_iter()
+            .map(|e| (e.id.clone(), e))
+            .collect();
         let history = folded
             .timeline
             .iter()
@@ -344,10 +391,13 @@ pub async fn get_case(State(state): State<AppState>, caller: Caller, Path(id): P
                     disposition: Some(t.disposition),
                     received_at: receipt.as_ref().map(|r| r.received_at),
                     via: receipt.as_ref().map(|r| r.via.clone()),
-                    change: receipt
-                        .as_ref()
-                        .and_then(|r| r.change.clone())
-                        .or_else(|| changes.get(&t.event).copied().flatten().map(|h| h.to_string())),
+                    change: receipt.as_ref().and_then(|r| r.change.clone()).or_else(|| {
+                        changes
+                            .get(&t.event)
+                            .copied()
+                            .flatten()
+                            .map(|h| h.to_string())
+                    }),
                     flag: receipt.and_then(|r| r.flag),
                     event,
                 })
@@ -385,17 +435,24 @@ const REVIEWERS: &[Role] = &[
 #[utoipa::path(get, path = "/v1/review/conflicts", tag = "review",
     responses((status = 200, body = Vec<ReviewItem>), (status = 403, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
-pub async fn review_queue(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<ReviewItem>>> {
+pub async fn review_queue(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<ReviewItem>>> {
     caller.require_role(REVIEWERS)?;
     let items = tokio::task::spawn_blocking(move || {
         let mut items = Vec::new();
         for s in state.ledger.summaries() {
             let s = s?;
-            if (s.open_conflicts == 0 && s.flagged_events == 0) || !summary_in_scope(&caller.user.scope, &s) {
+            if (s.open_conflicts == 0 && s.flagged_events == 0)
+                || !summary_in_scope(&caller.user.scope, &s)
+            {
                 continue;
             }
             let id = CaseId::new(s.id.as_str());
-            let Some(doc) = state.ledger.load(&id)? else { continue };
+            let Some(doc) = state.ledger.load(&id)? else {
+                continue;
+            };
             let folded = fold(&doc.events()?, &state.ledger.calendar);
             let flagged = state
                 .ledger
@@ -406,7 +463,11 @@ pub async fn review_queue(State(state): State<AppState>, caller: Caller) -> Resu
                 .collect();
             items.push(ReviewItem {
                 case: s,
-                conflicts: folded.conflicts.into_iter().filter(|c| c.resolved_by.is_none()).collect(),
+                conflicts: folded
+                    .conflicts
+                    .into_iter()
+                    .filter(|c| c.resolved_by.is_none())
+                    .collect(),
                 flagged,
             });
         }
@@ -433,14 +494,16 @@ pub async fn resolve_conflict(
     State(state): State<AppState>,
     caller: Caller,
     Path((case, event)): Path<(String, String)>,
-    Json(body): Json<Resolution>,
+    ApiJson(body): ApiJson<Resolution>,
 ) -> Result<(StatusCode, Json<Written>)> {
     let action = Action::Resolve {
         conflict: EventId::new(event),
         note: body.note,
     };
-    let written = tokio::task::spawn_blocking(move || act_online(&state, &caller, &CaseId::new(case), action))
-        .await
-        .map_err(Error::internal)??;
+    let written = tokio::task::spawn_blocking(move || {
+        act_online(&state, &caller, &CaseId::new(case), action)
+    })
+    .await
+    .map_err(Error::internal)??;
     Ok((StatusCode::CREATED, Json(written)))
 }

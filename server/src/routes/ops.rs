@@ -17,15 +17,19 @@ pub async fn healthz() -> &'static str {
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     match state.directory.has_users() {
         Ok(_) => (StatusCode::OK, "ready"),
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "the ledger does not answer"),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the ledger does not answer",
+        ),
     }
 }
 
 #[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, body = String, content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let body = state
-        .metrics
-        .render(state.ledger.docs.cached_cases(), state.ledger.committed_seq());
+    let body = state.metrics.render(
+        state.ledger.docs.cached_cases(),
+        state.ledger.committed_seq(),
+    );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }
 
@@ -37,7 +41,12 @@ impl utoipa::Modify for Bearer {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
         );
     }
 }

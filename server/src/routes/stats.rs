@@ -2,11 +2,11 @@
 //! grid or category, computed from the case summaries in the caller's scope.
 
 use crate::auth::{now_millis, Caller};
-use crate::error::{Error, Result};
+use crate::error::{ApiQuery, Error, Result};
 use crate::routes::sync::summary_in_scope;
 use crate::summary::CaseSummary;
 use crate::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use gridcase_sync_core::event::Satisfaction;
 use gridcase_sync_core::{Role, Status};
@@ -113,7 +113,11 @@ pub struct Stats {
     responses((status = 200, body = Stats), (status = 400, body = crate::error::ErrorBody),
         (status = 403, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
-pub async fn stats(State(state): State<AppState>, caller: Caller, Query(q): Query<StatsQuery>) -> Result<Json<Stats>> {
+pub async fn stats(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<StatsQuery>,
+) -> Result<Json<Stats>> {
     caller.require_role(&[
         Role::DistrictCenter,
         Role::StreetCenter,

@@ -123,7 +123,11 @@ pub fn feed_scope(scope: &Scope, org: &Org) -> FeedScope {
         Scope::Street(s) => FeedScope::Grids(
             org.grids
                 .iter()
-                .filter(|(_, g)| org.communities.get(&g.community).is_some_and(|c| c.street == *s))
+                .filter(|(_, g)| {
+                    org.communities
+                        .get(&g.community)
+                        .is_some_and(|c| c.street == *s)
+                })
                 .map(|(id, _)| id.clone())
                 .collect(),
         ),
@@ -202,7 +206,9 @@ pub async fn sync(
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Result<Response> {
     let device = caller.device.clone().ok_or_else(|| {
-        Error::Forbidden("sync needs a token bound to a registered device (POST /v1/devices)".into())
+        Error::Forbidden(
+            "sync needs a token bound to a registered device (POST /v1/devices)".into(),
+        )
     })?;
     let body = body_bytes(body)?;
     let compressed = match headers.get(header::CONTENT_ENCODING).map(|v| v.to_str()) {
@@ -249,15 +255,26 @@ pub async fn sync(
     state.metrics.sync_bytes(raw.len(), body.len());
     let mut response = (StatusCode::OK, body).into_response();
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, header::HeaderValue::from_static(CONTENT_TYPE));
+    h.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(CONTENT_TYPE),
+    );
     if compressed {
-        h.insert(header::CONTENT_ENCODING, header::HeaderValue::from_static("zstd"));
+        h.insert(
+            header::CONTENT_ENCODING,
+            header::HeaderValue::from_static("zstd"),
+        );
     }
     Ok(response)
 }
 
 /// Receive, commit durably, then answer. Runs on a blocking thread: all of it is CPU and disk.
-fn exchange(state: &AppState, user: &User, device: &Device, request: SyncBatch) -> Result<SyncBatch> {
+fn exchange(
+    state: &AppState,
+    user: &User,
+    device: &Device,
+    request: SyncBatch,
+) -> Result<SyncBatch> {
     let ledger = &state.ledger;
     let now = now_millis();
     let gate = DeviceGate {
@@ -328,7 +345,11 @@ fn exchange(state: &AppState, user: &User, device: &Device, request: SyncBatch) 
             Some(s) => {
                 summary_in_scope(&user.scope, &s)
                     || accepted.contains(case)
-                    || !ledger.docs.sync_state(device.id.as_str(), case)?.shared_heads.is_empty()
+                    || !ledger
+                        .docs
+                        .sync_state(device.id.as_str(), case)?
+                        .shared_heads
+                        .is_empty()
             }
             None => true,
         };

@@ -60,6 +60,9 @@ fn peer_case_key(peer: &str, case: &CaseId) -> Vec<u8> {
     k
 }
 
+/// A document and the keys of the increments it was built from.
+type Loaded = (AutoCommit, Vec<Vec<u8>>);
+
 #[derive(Clone)]
 pub struct DocStore {
     store: Arc<dyn Store>,
@@ -138,7 +141,7 @@ impl DocStore {
     }
 
     /// The document and the keys of the increments it was built from.
-    fn load_parts(&self, case: &CaseId) -> Result<Option<(AutoCommit, Vec<Vec<u8>>)>, Error> {
+    fn load_parts(&self, case: &CaseId) -> Result<Option<Loaded>, Error> {
         let key = case_key(case);
         let snapshot = self.store.get(trees::SNAPSHOTS, &key)?;
         let mut doc = match &snapshot {
