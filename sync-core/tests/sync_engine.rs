@@ -303,3 +303,49 @@ fn a_session_cut_off_midway_resumes_and_loses_nothing() {
         assert!(server.load(case).expect("load").is_some());
     }
 }
+
+#[test]
+fn an_offer_delivers_a_case_in_one_message() {
+    let (_d, device) = store();
+    let (_s, server) = store();
+    let (case, _) = new_local_case(&device, 1);
+    exchange(&device, &server, &AcceptClean);
+    // Someone else changes the case on the server; the server offers it unasked.
+    let mut doc = server.load(&case).expect("load").expect("case");
+    let before = doc.heads();
+    step(
+        &mut doc,
+        &operator(),
+        Action::Comment {
+            text: "from the center".into(),
+        },
+        400,
+    )
+    .expect("comment");
+    server.save_local(&case, &mut doc, &before).expect("save");
+    let offered = SyncSession::new(&server, "device-1")
+        .offer([case.clone()])
+        .expect("offer");
+    assert_eq!(offered.len(), 1);
+    let mut d = SyncSession::new(&device, "server");
+    let outcomes = d.receive(&offered, &AcceptClean).expect("receive");
+    assert_eq!(outcomes[0].outcome, Outcome::Accepted { new_events: 1 });
+    assert!(d.incomplete().is_empty());
+    assert_eq!(
+        device.load(&case).expect("load").expect("case").heads(),
+        doc.heads()
+    );
+
+    // A peer that never shared the case gets all of it, also in one message.
+    let (_f, fresh) = store();
+    let offered = SyncSession::new(&server, "new-device")
+        .offer([case.clone()])
+        .expect("offer");
+    SyncSession::new(&fresh, "server")
+        .receive(&offered, &AcceptClean)
+        .expect("receive");
+    assert_eq!(
+        fresh.load(&case).expect("load").expect("case").heads(),
+        doc.heads()
+    );
+}

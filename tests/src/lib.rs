@@ -21,9 +21,12 @@ pub const PASSWORD: &str = "demo-password";
 
 /// The built server binary, next to the test binaries in the shared target directory.
 pub fn server_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("GRIDCASE_SERVER_BIN") {
+        return PathBuf::from(path);
+    }
     let mut dir = std::env::current_exe().expect("test binary path");
     dir.pop();
-    if dir.ends_with("deps") {
+    if dir.ends_with("deps") || dir.ends_with("examples") {
         dir.pop();
     }
     dir.join("gridcase-server")
@@ -353,8 +356,10 @@ impl Device {
         Ok((200, Some(SyncBatch::decode(&raw).expect("answer decodes"))))
     }
 
-    /// Syncs until neither side has anything to say. Refused cases are reported and not
-    /// resent in this session. The cursor is saved only when the session completes.
+    /// Syncs until this device has nothing more to send and the server nothing more to page
+    /// through. Cases the server offers from the feed arrive whole in one answer and need no
+    /// reply. Refused cases are reported and not resent in this session. The cursor is saved
+    /// only when the session completes.
     pub fn sync(&self) -> Result<SyncReport, String> {
         let mut session = SyncSession::new(&self.docs, "server").tracking_dirty(true);
         let mut cursor = self.docs.cursor("server").map_err(|e| e.to_string())?;
@@ -366,10 +371,16 @@ impl Device {
             .collect();
         let mut refused = BTreeSet::new();
         let mut report = SyncReport::default();
+        let mut more = true;
         loop {
             let live: Vec<CaseId> = active.difference(&refused).cloned().collect();
             let entries = session.generate(live).map_err(|e| e.to_string())?;
-            let sent_nothing = entries.is_empty();
+            if entries.is_empty() && !more {
+                let mut b = Batch::new();
+                self.docs.stage_cursor(&mut b, "server", cursor);
+                self.docs.commit(b).map_err(|e| e.to_string())?;
+                return Ok(report);
+            }
             let request = SyncBatch {
                 cursor,
                 more: false,
@@ -388,14 +399,9 @@ impl Device {
             session
                 .receive(&answer.entries, &AcceptClean)
                 .map_err(|e| e.to_string())?;
-            active.extend(answer.entries.iter().map(|(c, _)| c.clone()));
+            active.extend(session.incomplete());
             cursor = answer.cursor;
-            if sent_nothing && answer.entries.is_empty() && !answer.more {
-                let mut b = Batch::new();
-                self.docs.stage_cursor(&mut b, "server", cursor);
-                self.docs.commit(b).map_err(|e| e.to_string())?;
-                return Ok(report);
-            }
+            more = answer.more;
             if report.rounds > 50 {
                 return Err("sync did not converge in 50 rounds".into());
             }

@@ -567,3 +567,59 @@ fn base64url_encode(bytes: &[u8]) -> String {
     }
     out
 }
+
+#[test]
+fn a_retried_sync_request_is_harmless() {
+    use gridcase_sync_core::sync::{AcceptClean, SyncBatch, SyncSession};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let worker1 = Device::register(&server, "worker1");
+    let case = worker1.open(patrol("pothole"), now());
+    worker1
+        .act(
+            &case,
+            Action::Comment {
+                text: "deep".into(),
+            },
+            now(),
+        )
+        .expect("note");
+    let mut session = SyncSession::new(&worker1.docs, "server");
+    let mut carrying_changes = None;
+    for _ in 0..4 {
+        let entries = session.generate([case.clone()]).expect("generate");
+        if entries.is_empty() {
+            break;
+        }
+        let batch = SyncBatch {
+            cursor: 0,
+            more: false,
+            entries,
+            notices: vec![],
+        };
+        let (status, answer) = worker1.post_batch(&batch).expect("post");
+        assert_eq!(status, 200);
+        if batch.entries.iter().any(|(_, m)| m.len() > 200) {
+            carrying_changes = Some(batch);
+        }
+        session
+            .receive(&answer.expect("answer").entries, &AcceptClean)
+            .expect("receive");
+    }
+    let batch = carrying_changes.expect("one round carried the case");
+    for _ in 0..3 {
+        let (status, answer) = worker1.post_batch(&batch).expect("retry");
+        assert_eq!(status, 200, "a retry is answered like the first try");
+        assert!(answer.expect("answer").notices.is_empty());
+    }
+    let http = server.http();
+    let operator = http.login("operator");
+    let view = http
+        .get(&format!("/v1/cases/{case}"), Some(&operator))
+        .json();
+    assert_eq!(
+        view["history"].as_array().map(Vec::len),
+        Some(2),
+        "no event twice"
+    );
+}

@@ -370,12 +370,14 @@ fn exchange(
         request.cursor,
         state.config.max_answer_cases,
     )?;
+    let mut offers = Vec::new();
     for case in page.cases {
         if listed.insert(case.clone()) {
-            answer.push(case);
+            offers.push(case);
         }
     }
-    let entries = session.generate(answer)?;
+    let mut entries = session.generate(answer)?;
+    entries.extend(session.offer(offers)?);
     Ok(SyncBatch {
         cursor: page.cursor,
         more: page.more,

@@ -10,7 +10,7 @@ use crate::ids::CaseId;
 use crate::inspect::{Inspection, Snapshot};
 use crate::store::{Batch, DocStore};
 use crate::Error;
-use automerge::sync::{Message, State, SyncDoc};
+use automerge::sync::{BloomFilter, Have, Message, State, SyncDoc};
 use automerge::AutoCommit;
 use std::collections::HashMap;
 
@@ -123,6 +123,45 @@ impl<'s> SyncSession<'s> {
             }
         }
         Ok(out)
+    }
+
+    /// Messages for cases the peer has not asked about (the server's feed), carrying every
+    /// change after the heads last shared with that peer, so that one answer delivers them
+    /// without a have/need round first. A peer that holds less than we believed asks for the
+    /// rest with its next message, as automerge's protocol does.
+    pub fn offer<I>(&mut self, cases: I) -> Result<Vec<(CaseId, Vec<u8>)>, Error>
+    where
+        I: IntoIterator<Item = CaseId>,
+    {
+        let _session = tracing::info_span!("sync_offer", peer = %self.peer).entered();
+        let mut out = Vec::new();
+        for case in cases {
+            let mut state = std::mem::take(self.state(&case)?);
+            // Nothing heard from the peer in this session (a decoded state has an empty
+            // `their_have` and no `their_need`): assume it holds what we last shared.
+            if state.their_need.is_none() {
+                state.their_have = Some(vec![Have {
+                    last_sync: state.shared_heads.clone(),
+                    bloom: BloomFilter::default(),
+                }]);
+                state.their_need = Some(Vec::new());
+            }
+            let message = self.doc(&case)?.sync().generate_sync_message(&mut state);
+            self.states.insert(case.clone(), state);
+            if let Some(m) = message {
+                out.push((case, m.encode()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Cases received in this session whose changes wait for ones the peer has not sent:
+    /// the session must answer them so that the peer sends the rest.
+    pub fn incomplete(&mut self) -> Vec<CaseId> {
+        self.loaded
+            .iter_mut()
+            .filter_map(|(case, doc)| (!doc.get_missing_deps(&[]).is_empty()).then(|| case.clone()))
+            .collect()
     }
 
     /// Applies a peer's messages. Each case is inspected and admitted or refused on its own;

@@ -1,0 +1,101 @@
+//! A quick measurement (not the field-day benchmark): one sync round-trip's latency, and syncs
+//! per second from several concurrent devices, against the real release server on loopback.
+//!
+//! cargo build --release -p gridcase-server && cargo run --release -p gridcase-tests --example sync_rate
+
+use gridcase_sync_core::event::{Channel, Intake};
+use gridcase_sync_core::org::Territory;
+use gridcase_sync_core::Action;
+use gridcase_tests::{Device, Server};
+use std::time::Instant;
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn intake(i: usize) -> Intake {
+    Intake {
+        channel: Channel::Patrol,
+        reporter: None,
+        description: format!("measurement case {i}"),
+        territory: Territory {
+            street: "s1".into(),
+            community: "c1".into(),
+            grid: "g1".into(),
+        },
+        address: None,
+        coordinates: None,
+        category: None,
+        photos: vec![],
+    }
+}
+
+fn main() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let device = Device::register(&server, "worker1");
+    let case = device.open(intake(0), now());
+    device.sync().expect("first sync");
+
+    // Latency: one edit, synced; each sync() is several round trips, so also time one request.
+    let mut samples = Vec::new();
+    for i in 0..50 {
+        device
+            .act(
+                &case,
+                Action::Comment {
+                    text: format!("note {i}"),
+                },
+                now(),
+            )
+            .expect("note");
+        let t = Instant::now();
+        let report = device.sync().expect("sync");
+        samples.push((t.elapsed().as_secs_f64() * 1000.0, report.rounds));
+    }
+    samples.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (median, rounds) = samples[samples.len() / 2];
+    let idle = gridcase_sync_core::sync::SyncBatch::default();
+    let mut trips = Vec::new();
+    for _ in 0..200 {
+        let t = Instant::now();
+        device.post_batch(&idle).expect("post");
+        trips.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    trips.sort_by(|a, b| a.total_cmp(b));
+    println!("one edit synced: median {median:.2} ms over {rounds} HTTP rounds; one empty round trip: median {:.2} ms, p99 {:.2} ms", trips[100], trips[198]);
+
+    // Throughput: N devices, each making one case and syncing it, as fast as they can.
+    for n in [4usize, 16] {
+        let devices: Vec<Device> = (0..n)
+            .map(|i| Device::register(&server, if i % 2 == 0 { "worker1" } else { "worker2" }))
+            .collect();
+        let per_device = 25;
+        let t = Instant::now();
+        std::thread::scope(|s| {
+            for d in &devices {
+                s.spawn(move || {
+                    for i in 0..per_device {
+                        d.open(intake(i), now());
+                        d.sync().expect("sync");
+                    }
+                });
+            }
+        });
+        let secs = t.elapsed().as_secs_f64();
+        let syncs = (n * per_device) as f64;
+        println!(
+            "{n} devices x {per_device} syncs (one new case each): {:.0} syncs/s, {:.2} s",
+            syncs / secs,
+            secs
+        );
+    }
+    let metrics = server.http().get("/metrics", None);
+    let text = String::from_utf8_lossy(&metrics.body);
+    for line in text.lines().filter(|l| l.starts_with("gridcase_commit_")) {
+        println!("{line}");
+    }
+}
