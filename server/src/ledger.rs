@@ -12,7 +12,9 @@ use crate::metrics::Metrics;
 use crate::summary::CaseSummary;
 use gridcase_sync_core::fold::fold;
 use gridcase_sync_core::store::{Batch, DocStore, Store};
-use gridcase_sync_core::{CaseDoc, CaseId, EventId, GridId, Millis, UnitId, WorkCalendar};
+use gridcase_sync_core::{
+    CaseDoc, CaseId, ChangeHash, EventId, GridId, Millis, UnitId, WorkCalendar,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -339,6 +341,26 @@ impl Ledger {
             grid: state.territory.map(|t| t.grid),
             units: state.units_involved.into_iter().collect(),
         })
+    }
+
+    /// Re-indexes cases whose committed state moved past the version this request indexed.
+    ///
+    /// Two requests may change one case at once, each indexing its own view; whichever commits
+    /// last could leave a summary that lacks the other's change. After committing, each request
+    /// compares the heads it indexed with the committed heads (the cache merges every
+    /// committed version) and indexes again when they differ; the later request always sees both.
+    pub fn settle(&self, indexed: Vec<(CaseId, Vec<ChangeHash>)>, now: Millis) -> Result<()> {
+        let mut batch = Batch::new();
+        let mut feed = Vec::new();
+        for (case, heads) in indexed {
+            if self.docs.current_heads(&case)?.is_some_and(|h| h == heads) {
+                continue;
+            }
+            if let Some(doc) = self.load(&case)? {
+                feed.push(self.stage_index(&mut batch, &doc, &[], now)?);
+            }
+        }
+        self.commit(batch, feed).map(|_| ())
     }
 
     pub fn summary(&self, case: &CaseId) -> Result<Option<CaseSummary>> {

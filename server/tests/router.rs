@@ -616,3 +616,79 @@ async fn listing_filters_pages_and_indicators() {
     );
     assert!(app.state.ledger.committed_seq() >= 11);
 }
+
+#[tokio::test]
+async fn concurrent_writers_of_one_case_leave_a_complete_summary() {
+    use gridcase_sync_core::commands::act;
+    use gridcase_sync_core::store::Batch;
+    use gridcase_sync_core::{Action, Actor, ActorId, CaseId, Role, Scope};
+    let app = app();
+    let operator = app.token("operator").await;
+    let case = CaseId::new(app.new_case(&operator, "g1").await);
+    let ledger = app.state.ledger.clone();
+    let who = Actor {
+        user: "operator".into(),
+        device: "online:operator".into(),
+        role: Role::DistrictCenter,
+        scope: Scope::District,
+    };
+    // Two writers load the same version and each add a comment, unaware of the other.
+    let mut first = ledger.load(&case).expect("load").expect("case");
+    let mut second = ledger.load(&case).expect("load").expect("case");
+    let since = first.heads();
+    first.set_actor(ActorId::from(&[1u8; 16][..]));
+    second.set_actor(ActorId::from(&[2u8; 16][..]));
+    let calendar = ledger.calendar.clone();
+    act(
+        &mut first,
+        &who,
+        Action::Comment { text: "one".into() },
+        1,
+        &calendar,
+    )
+    .expect("first");
+    act(
+        &mut second,
+        &who,
+        Action::Comment { text: "two".into() },
+        2,
+        &calendar,
+    )
+    .expect("second");
+    // The second indexes its own view before the first commits, and commits last.
+    let mut second_batch = Batch::new();
+    ledger
+        .docs
+        .stage_save(&mut second_batch, &case, second.automerge(), &since)
+        .expect("stage");
+    let second_feed = ledger
+        .stage_index(&mut second_batch, &second, &[], 2)
+        .expect("index");
+    for (doc, batch, feed) in [
+        (&mut first, None, None),
+        (&mut second, Some(second_batch), Some(second_feed)),
+    ] {
+        let (batch, feed) = match (batch, feed) {
+            (Some(b), Some(f)) => (b, f),
+            _ => {
+                let mut b = Batch::new();
+                ledger
+                    .docs
+                    .stage_save(&mut b, &case, doc.automerge(), &since)
+                    .expect("stage");
+                let f = ledger.stage_index(&mut b, doc, &[], 1).expect("index");
+                (b, f)
+            }
+        };
+        ledger.commit(batch, vec![feed]).expect("commit");
+        ledger.docs.note_committed(&case, doc.automerge());
+        ledger
+            .settle(vec![(case.clone(), doc.heads())], 3)
+            .expect("settle");
+    }
+    let summary = ledger.summary(&case).expect("summary").expect("indexed");
+    assert_eq!(
+        summary.events, 3,
+        "intake and both comments are in the summary"
+    );
+}

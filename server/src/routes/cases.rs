@@ -54,6 +54,7 @@ fn write_online(
     let feed = ledger.stage_index(&mut batch, doc, &receipts, now)?;
     ledger.commit(batch, vec![feed])?;
     ledger.docs.note_committed(&case, doc.automerge());
+    ledger.settle(vec![(case.clone(), doc.heads())], now)?;
     if due {
         ledger.compact_later(vec![case]);
     }

@@ -290,6 +290,7 @@ fn exchange(
 
     let mut notices = Vec::new();
     let mut feed = Vec::new();
+    let mut indexed = Vec::new();
     for o in &outcomes {
         match &o.outcome {
             Outcome::Accepted { .. } => {
@@ -297,6 +298,7 @@ fn exchange(
                 let Some(doc) = session.document(&o.case) else {
                     continue;
                 };
+                indexed.push((o.case.clone(), doc.get_heads()));
                 let doc = CaseDoc::from_automerge(doc.clone())?;
                 let mine = receipts.remove(&o.case).unwrap_or_default();
                 feed.push(ledger.stage_index(&mut batch, &doc, &mine, now)?);
@@ -324,6 +326,7 @@ fn exchange(
     }
     ledger.commit(batch, feed)?;
     session.committed();
+    ledger.settle(indexed, now)?;
     ledger.compact_later(session.take_due_for_compaction());
 
     // The answer: cases the device spoke about that it may see, then the feed of its scope.

@@ -37,6 +37,12 @@ impl DocCache {
         self.entries.get(case).map(|(doc, _)| doc.clone())
     }
 
+    /// The heads of a cached case, without copying it.
+    pub(crate) fn heads(&mut self, case: &CaseId) -> Option<Vec<automerge::ChangeHash>> {
+        self.touch(case);
+        self.entries.get_mut(case).map(|(doc, _)| doc.get_heads())
+    }
+
     /// Merges a committed document into the cached copy, or caches a copy of it.
     pub(crate) fn put(&mut self, case: &CaseId, doc: &mut AutoCommit) {
         if let Some((cached, _)) = self.entries.get_mut(case) {

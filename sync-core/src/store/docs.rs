@@ -99,6 +99,16 @@ impl DocStore {
         }
     }
 
+    /// The heads of a case as committed (cache or store), without copying a cached document.
+    pub fn current_heads(&self, case: &CaseId) -> Result<Option<Vec<ChangeHash>>, Error> {
+        if let Some(cache) = &self.cache {
+            if let Some(heads) = cache.lock().ok().and_then(|mut c| c.heads(case)) {
+                return Ok(Some(heads));
+            }
+        }
+        Ok(self.load_automerge(case)?.map(|mut d| d.get_heads()))
+    }
+
     /// Cases held in the cache right now.
     pub fn cached_cases(&self) -> usize {
         self.cache
