@@ -270,9 +270,10 @@ impl Ledger {
                     while let Ok(more) = rx.try_recv() {
                         seen.insert(more);
                     }
-                    for case in seen.drain() {
-                        if let Err(e) = compacting.compact(&case) {
-                            tracing::warn!(case = %case, error = %e, "compaction failed");
+                    let due: Vec<CaseId> = seen.drain().collect();
+                    for chunk in due.chunks(256) {
+                        if let Err(e) = compacting.compact_many(chunk) {
+                            tracing::warn!(cases = chunk.len(), error = %e, "compaction failed");
                         }
                     }
                 }

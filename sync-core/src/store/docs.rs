@@ -178,7 +178,7 @@ impl DocStore {
 
     /// Stages what changed in `doc` since `since` (the heads it was loaded at; empty for a
     /// case new to this store) as one increment. Returns whether the case is due for
-    /// compaction.
+    /// compaction: it has no snapshot yet, or too many increments.
     pub fn stage_save(
         &self,
         batch: &mut Batch,
@@ -194,6 +194,15 @@ impl DocStore {
         let prefix_len = key.len();
         key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
         batch.put(trees::CHANGES, key.clone(), increment);
+        // A case without a snapshot loads change by change, about twice as slowly: fold it
+        // into one as soon as it exists.
+        if self
+            .store
+            .get(trees::SNAPSHOTS, &key[..prefix_len])?
+            .is_none()
+        {
+            return Ok(true);
+        }
         let mut pending = 1;
         for entry in self.store.scan_prefix(trees::CHANGES, &key[..prefix_len]) {
             entry?;
@@ -208,19 +217,28 @@ impl DocStore {
     /// Folds a case's increments into one snapshot. Returns whether there was anything to do.
     /// Increments written meanwhile by others are left alone: they are not in the snapshot.
     pub fn compact(&self, case: &CaseId) -> Result<bool, Error> {
-        let Some((mut doc, keys)) = self.load_parts(case)? else {
-            return Ok(false);
-        };
-        if keys.is_empty() {
-            return Ok(false);
-        }
+        Ok(self.compact_many(std::slice::from_ref(case))? > 0)
+    }
+
+    /// Compacts several cases in one durable commit; returns how many had anything to fold.
+    pub fn compact_many(&self, cases: &[CaseId]) -> Result<usize, Error> {
         let mut batch = Batch::new();
-        batch.put(trees::SNAPSHOTS, case_key(case), doc.save());
-        for k in keys {
-            batch.delete(trees::CHANGES, k);
+        let mut done = 0;
+        for case in cases {
+            let Some((mut doc, keys)) = self.load_parts(case)? else {
+                continue;
+            };
+            if keys.is_empty() {
+                continue;
+            }
+            batch.put(trees::SNAPSHOTS, case_key(case), doc.save());
+            for k in keys {
+                batch.delete(trees::CHANGES, k);
+            }
+            done += 1;
         }
         self.store.commit(batch)?;
-        Ok(true)
+        Ok(done)
     }
 
     /// Number of incremental saves waiting to be compacted.

@@ -174,9 +174,8 @@ impl<'s> SyncSession<'s> {
         let (outcomes, batch) = self.receive_staged(entries, gate)?;
         self.docs.commit(batch)?;
         self.committed();
-        for case in std::mem::take(&mut self.due) {
-            self.docs.compact(&case)?;
-        }
+        let due = std::mem::take(&mut self.due);
+        self.docs.compact_many(&due)?;
         Ok(outcomes)
     }
 
