@@ -44,6 +44,9 @@ pub struct Config {
     /// Seconds before a request is abandoned.
     #[arg(long, env = "GRIDCASE_REQUEST_TIMEOUT", default_value_t = 60)]
     pub request_timeout: u64,
+    /// Largest blob (photo) accepted, in bytes.
+    #[arg(long, env = "GRIDCASE_MAX_BLOB", default_value_t = 20 * 1024 * 1024)]
+    pub max_blob: u64,
     /// Case documents kept loaded in memory.
     #[arg(long, env = "GRIDCASE_CACHE_CASES", default_value_t = 4096)]
     pub cache_cases: usize,

@@ -137,6 +137,7 @@ pub fn seed(dir: &Directory, password: Option<String>) -> Result<Option<String>>
             password_hash: hash.clone(),
             disabled: false,
             past: Vec::new(),
+            revoked: Vec::new(),
         })?;
     }
     Ok(generated.then_some(password))

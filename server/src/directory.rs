@@ -30,6 +30,9 @@ pub struct User {
     /// them is stored and flagged; one claiming a scope the user never held is refused.
     #[serde(default)]
     pub past: Vec<(Role, Scope)>,
+    /// Scopes an administrator took away outright: events written under them are refused.
+    #[serde(default)]
+    pub revoked: Vec<(Role, Scope)>,
 }
 
 impl User {

@@ -29,6 +29,7 @@ mod trees {
     pub const FEED_LAST: &str = "ledger_feed_last";
     pub const RECEIPTS: &str = "ledger_receipts";
     pub const META: &str = "ledger_meta";
+    pub const BLOB_REFS: &str = "ledger_blob_refs";
 }
 
 const FEED_SEQ: &[u8] = b"feed_seq";
@@ -332,6 +333,11 @@ impl Ledger {
             case_key.clone(),
             serde_json::to_vec(&summary)?,
         );
+        for attachment in doc.attachments()? {
+            let mut k = attachment.sha256.as_bytes().to_vec();
+            k.extend_from_slice(&case_key);
+            batch.put(trees::BLOB_REFS, k, Vec::new());
+        }
         for (event, receipt) in receipts {
             let mut k = case_key.clone();
             k.extend_from_slice(event.as_str().as_bytes());
@@ -362,6 +368,22 @@ impl Ledger {
             }
         }
         self.commit(batch, feed).map(|_| ())
+    }
+
+    /// The cases whose attachments name a blob.
+    pub fn blob_cases(&self, sha256: &str) -> Result<Vec<CaseId>> {
+        let prefix = sha256.as_bytes();
+        let mut out = Vec::new();
+        for entry in self.store.scan_prefix(trees::BLOB_REFS, prefix) {
+            let (k, _) = entry?;
+            let rest = &k[prefix.len()..];
+            if rest.len() >= 2 {
+                out.push(CaseId::new(
+                    String::from_utf8_lossy(&rest[2..]).into_owned(),
+                ));
+            }
+        }
+        Ok(out)
     }
 
     pub fn summary(&self, case: &CaseId) -> Result<Option<CaseSummary>> {

@@ -87,6 +87,11 @@ pub fn router(state: AppState) -> Router {
             post(cases::resolve_conflict),
         )
         .route("/v1/stats", get(stats::stats))
+        .route(
+            "/v1/blobs/{sha256}",
+            get(blobs::get_blob).put(blobs::put_blob),
+        )
+        .route("/v1/blobs/{sha256}/upload", get(blobs::upload_status))
         .fallback(|| async { Error::NotFound("no such route".into()) })
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
         .layer(DefaultBodyLimit::max(state.config.max_body))

@@ -1,5 +1,7 @@
 //! Commands: how a user acts on a case. Each one folds the case, checks the action against
 //! the rule table, and only then writes the event, so an invalid action never leaves the device.
+//! Photos travel as attachment records (hash and metadata) written in the same change as the
+//! event that brings them; the bytes are content-addressed blobs synced separately.
 
 use crate::calendar::{Millis, WorkCalendar};
 use crate::document::{Attachment, CaseDoc, Header, SCHEMA};
@@ -11,6 +13,29 @@ use crate::rules;
 use crate::Error;
 use automerge::ActorId;
 
+/// A blob to attach: its content hash and what the device knows about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blob {
+    pub sha256: String,
+    pub mime: String,
+    pub size: u64,
+    pub name: Option<String>,
+}
+
+fn records(blobs: Vec<Blob>, event: &EventId, actor: &Actor) -> Vec<Attachment> {
+    blobs
+        .into_iter()
+        .map(|b| Attachment {
+            sha256: b.sha256,
+            mime: b.mime,
+            size: b.size,
+            name: b.name,
+            event: event.clone(),
+            author: actor.user.clone(),
+        })
+        .collect()
+}
+
 /// Opens a new case with its intake (采集受理). `writer` is the automerge actor bound to the
 /// actor's device.
 pub fn open_case(
@@ -19,6 +44,18 @@ pub fn open_case(
     intake: Intake,
     at: Millis,
 ) -> Result<(CaseDoc, Event), Error> {
+    open_case_with(actor, writer, intake, Vec::new(), at)
+}
+
+/// [`open_case`] with photos; their hashes also go into the intake's `photos`.
+pub fn open_case_with(
+    actor: &Actor,
+    writer: ActorId,
+    mut intake: Intake,
+    blobs: Vec<Blob>,
+    at: Millis,
+) -> Result<(CaseDoc, Event), Error> {
+    intake.photos.extend(blobs.iter().map(|b| b.sha256.clone()));
     let action = Action::Intake(intake);
     rules::check(&CaseState::default(), actor, &action).map_err(Error::Rule)?;
     let event = new_event(actor, action, at, Vec::new());
@@ -29,7 +66,8 @@ pub fn open_case(
         device: actor.device.clone(),
         created_at: at,
     };
-    let doc = CaseDoc::create(&header, &event, writer)?;
+    let attachments = records(blobs, &event.id, actor);
+    let doc = CaseDoc::create(&header, &event, &attachments, writer)?;
     Ok((doc, event))
 }
 
@@ -42,19 +80,28 @@ pub fn act(
     at: Millis,
     calendar: &WorkCalendar,
 ) -> Result<Event, Error> {
-    write_checked(doc, actor, action, None, &[], at, calendar)
+    act_with(doc, actor, action, Vec::new(), at, calendar)
 }
 
-/// A blob to attach: its content hash and what the device knows about it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Blob {
-    pub sha256: String,
-    pub mime: String,
-    pub size: u64,
-    pub name: Option<String>,
+/// [`act`] with photos attached to the event in the same change.
+pub fn act_with(
+    doc: &mut CaseDoc,
+    actor: &Actor,
+    action: Action,
+    blobs: Vec<Blob>,
+    at: Millis,
+    calendar: &WorkCalendar,
+) -> Result<Event, Error> {
+    let events = doc.events()?;
+    let state = fold(&events, calendar);
+    rules::check(&state, actor, &action).map_err(Error::Rule)?;
+    let event = new_event(actor, action, at, frontier(&events));
+    let attachments = records(blobs, &event.id, actor);
+    doc.append(&event, &attachments)?;
+    Ok(event)
 }
 
-/// Attaches photos or files (by their sha-256) with one `attach` event.
+/// Attaches photos or files with one `attach` event.
 pub fn attach(
     doc: &mut CaseDoc,
     actor: &Actor,
@@ -65,47 +112,7 @@ pub fn attach(
     let action = Action::Attach {
         blobs: blobs.iter().map(|b| b.sha256.clone()).collect(),
     };
-    let event_id = EventId::generate();
-    let attachments: Vec<Attachment> = blobs
-        .into_iter()
-        .map(|b| Attachment {
-            sha256: b.sha256,
-            mime: b.mime,
-            size: b.size,
-            name: b.name,
-            event: event_id.clone(),
-            author: actor.user.clone(),
-        })
-        .collect();
-    write_checked(
-        doc,
-        actor,
-        action,
-        Some(event_id),
-        &attachments,
-        at,
-        calendar,
-    )
-}
-
-fn write_checked(
-    doc: &mut CaseDoc,
-    actor: &Actor,
-    action: Action,
-    id: Option<EventId>,
-    attachments: &[Attachment],
-    at: Millis,
-    calendar: &WorkCalendar,
-) -> Result<Event, Error> {
-    let events = doc.events()?;
-    let state = fold(&events, calendar);
-    rules::check(&state, actor, &action).map_err(Error::Rule)?;
-    let mut event = new_event(actor, action, at, frontier(&events));
-    if let Some(id) = id {
-        event.id = id;
-    }
-    doc.append(&event, attachments)?;
-    Ok(event)
+    act_with(doc, actor, action, blobs, at, calendar)
 }
 
 fn new_event(actor: &Actor, action: Action, at: Millis, parents: Vec<EventId>) -> Event {

@@ -65,7 +65,12 @@ pub struct CaseDoc {
 impl CaseDoc {
     /// Creates a case with its header and first event in a single change, so that no replica
     /// ever sees a case without its intake.
-    pub fn create(header: &Header, first: &Event, actor: ActorId) -> Result<CaseDoc, Error> {
+    pub fn create(
+        header: &Header,
+        first: &Event,
+        records: &[Attachment],
+        actor: ActorId,
+    ) -> Result<CaseDoc, Error> {
         let mut doc = AutoCommit::new().with_actor(actor);
         let h = doc.put_object(ROOT, HEADER, ObjType::Map)?;
         doc.put(&h, "schema", header.schema)?;
@@ -82,6 +87,9 @@ impl CaseDoc {
             attachments,
         };
         case.write_event(first)?;
+        for attachment in records {
+            case.write_attachment(attachment)?;
+        }
         case.commit(first.at);
         Ok(case)
     }

@@ -47,6 +47,10 @@ pub struct PutUser {
     /// Required for a new user; keeps the old password when absent.
     #[serde(default)]
     pub password: Option<String>,
+    /// Take the previous scopes away outright: what a device wrote offline under them is then
+    /// refused instead of stored and flagged.
+    #[serde(default)]
+    pub revoke_previous_scopes: bool,
 }
 
 #[utoipa::path(get, path = "/v1/admin/users", tag = "admin",
@@ -103,6 +107,14 @@ pub async fn put_user(
             past.push((old.role, old.scope.clone()));
         }
     }
+    let mut revoked = existing
+        .as_ref()
+        .map(|u| u.revoked.clone())
+        .unwrap_or_default();
+    if req.revoke_previous_scopes {
+        revoked.append(&mut past);
+    }
+    revoked.retain(|(r, s)| (*r, s) != (role, &req.scope));
     let user = User {
         id,
         name: req.name,
@@ -111,6 +123,7 @@ pub async fn put_user(
         password_hash,
         disabled: existing.is_some_and(|u| u.disabled),
         past,
+        revoked,
     };
     state.directory.put_user(&user)?;
     Ok(Json(UserView::from(&user)))

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod blobs;
 pub mod cases;
 pub mod ops;
 pub mod stats;

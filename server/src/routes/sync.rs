@@ -58,6 +58,12 @@ impl Gate for DeviceGate<'_> {
                 ));
             }
             if !self.user.held(e.role, &e.scope) {
+                if self.user.revoked.contains(&(e.role, e.scope.clone())) {
+                    return Admission::Refuse(format!(
+                        "scope_revoked: case {case}: event {} was written under a scope taken away from {}",
+                        e.id, self.user.id
+                    ));
+                }
                 return Admission::Refuse(format!(
                     "forged_scope: case {case}: event {} claims role {} with a scope {} never held",
                     e.id,

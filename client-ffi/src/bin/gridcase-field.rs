@@ -1,0 +1,438 @@
+//! `gridcase-field`: the handheld library on a command line, for community workstations and
+//! for trying gridcase by hand. Everything but `login` and `sync` works with the server away.
+
+use clap::{Args, Parser, Subcommand};
+use gridcase_client::client::Client;
+use gridcase_client::error::ClientError;
+use gridcase_client::transport::BuiltinTransport;
+use gridcase_client::views::{CaseFilter, NewReport};
+use serde::Serialize;
+use std::io::{BufRead, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "gridcase-field",
+    version,
+    about = "Work gridcase cases offline and sync them"
+)]
+struct Cli {
+    /// The local store of this workstation or handheld.
+    #[arg(long, env = "GRIDCASE_FIELD_DIR", default_value = "./field-data")]
+    data_dir: String,
+    /// The gridcase server.
+    #[arg(long, env = "GRIDCASE_SERVER", default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// Machine-readable output.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct Outcome {
+    #[arg(long, conflicts_with = "not_resolved")]
+    resolved: bool,
+    #[arg(long)]
+    not_resolved: bool,
+}
+
+impl Outcome {
+    fn get(&self) -> Result<bool, ClientError> {
+        match (self.resolved, self.not_resolved) {
+            (true, false) => Ok(true),
+            (false, true) => Ok(false),
+            _ => Err(ClientError::Invalid {
+                message: "say --resolved or --not-resolved".into(),
+            }),
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Log in (the password comes from GRIDCASE_PASSWORD or a prompt) and register this device.
+    Login { user: String },
+    /// Report a new case.
+    New {
+        #[arg(long)]
+        description: String,
+        #[arg(long, default_value = "patrol")]
+        channel: String,
+        #[arg(long)]
+        category: Option<String>,
+        #[arg(long)]
+        grid: Option<String>,
+        #[arg(long)]
+        address: Option<String>,
+        #[arg(long, requires = "lat")]
+        lon: Option<f64>,
+        #[arg(long, requires = "lon")]
+        lat: Option<f64>,
+        #[arg(long = "photo")]
+        photos: Vec<String>,
+    },
+    /// The cases on this device.
+    List {
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        text: Option<String>,
+        #[arg(long)]
+        pending: bool,
+        #[arg(long)]
+        conflicts: bool,
+        #[arg(long)]
+        overdue: bool,
+    },
+    /// One case with its timeline.
+    Show { id: String },
+    /// File a case (立案).
+    File {
+        id: String,
+        #[arg(long)]
+        category: String,
+        #[arg(long, default_value = "general")]
+        level: String,
+        #[arg(long = "unit")]
+        units: Vec<String>,
+        #[arg(long, default_value = "")]
+        suggestion: String,
+        #[arg(long)]
+        callback: bool,
+    },
+    /// Dispatch a case to a unit.
+    Dispatch {
+        id: String,
+        #[arg(long)]
+        unit: String,
+        #[arg(long)]
+        responsible: Option<String>,
+    },
+    /// Record handling progress.
+    Handle {
+        id: String,
+        #[arg(long, default_value = "")]
+        note: String,
+        #[arg(long = "photo")]
+        photos: Vec<String>,
+    },
+    /// Report the result of handling.
+    Feedback {
+        id: String,
+        #[command(flatten)]
+        outcome: Outcome,
+        #[arg(long, default_value = "")]
+        note: String,
+        #[arg(long = "photo")]
+        photos: Vec<String>,
+    },
+    /// Verify on site.
+    Verify {
+        id: String,
+        #[command(flatten)]
+        outcome: Outcome,
+        #[arg(long, default_value = "")]
+        note: String,
+        #[arg(long = "photo")]
+        photos: Vec<String>,
+    },
+    /// Close a verified case.
+    Close {
+        id: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Evaluate a closed case.
+    Evaluate {
+        id: String,
+        /// satisfied | basic | dissatisfied
+        #[arg(long)]
+        satisfaction: Option<String>,
+        #[arg(long)]
+        solved: Option<bool>,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Add a comment.
+    Comment { id: String, text: String },
+    /// Sync with the server, showing progress.
+    Sync,
+    /// What waits to be synced.
+    Status,
+}
+
+fn print<T: Serialize>(json: bool, value: &T, human: impl FnOnce(&T) -> String) {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(value).unwrap_or_default()
+        );
+    } else {
+        println!("{}", human(value));
+    }
+}
+
+fn password() -> Result<String, ClientError> {
+    if let Ok(p) = std::env::var("GRIDCASE_PASSWORD") {
+        return Ok(p);
+    }
+    eprint!("password: ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+fn run(cli: Cli) -> Result<(), ClientError> {
+    let client = Client::open(
+        &cli.data_dir,
+        &cli.server,
+        Arc::new(BuiltinTransport::new()),
+    )?;
+    let json = cli.json;
+    let event = |id: String| {
+        print(json, &serde_json::json!({ "event": id }), |_| {
+            format!("ok (event {id})")
+        });
+    };
+    match cli.command {
+        Command::Login { user } => {
+            let info = client.login(&user, &password()?)?;
+            print(json, &info, |i| {
+                format!(
+                    "logged in as {} ({}, {}) on device {}",
+                    i.user, i.role, i.scope, i.device_id
+                )
+            });
+        }
+        Command::New {
+            description,
+            channel,
+            category,
+            grid,
+            address,
+            lon,
+            lat,
+            photos,
+        } => {
+            let id = client.report(NewReport {
+                channel,
+                description,
+                grid,
+                address,
+                longitude: lon,
+                latitude: lat,
+                category,
+                photos,
+            })?;
+            print(json, &serde_json::json!({ "case": id }), |_| {
+                format!("case {id} reported (not yet synced)")
+            });
+        }
+        Command::List {
+            status,
+            text,
+            pending,
+            conflicts,
+            overdue,
+        } => {
+            let filter = CaseFilter {
+                status,
+                text,
+                only_pending_sync: pending,
+                only_conflicts: conflicts,
+                only_overdue: overdue,
+            };
+            let cases = client.cases(&filter)?;
+            print(json, &cases, |cases| {
+                let mut out = format!("{} case(s)\n", cases.len());
+                for c in cases {
+                    let flags = [
+                        (c.pending_sync, "pending"),
+                        (c.open_conflicts > 0, "conflict"),
+                        (c.overdue, "overdue"),
+                        (c.refused.is_some(), "refused"),
+                    ]
+                    .iter()
+                    .filter(|(on, _)| *on)
+                    .map(|(_, f)| *f)
+                    .collect::<Vec<_>>()
+                    .join(",");
+                    out.push_str(&format!(
+                        "{}  {:<22} step {}  {:<4} {}  {}\n",
+                        c.id,
+                        c.status,
+                        c.step,
+                        c.grid.as_deref().unwrap_or("-"),
+                        c.description,
+                        flags
+                    ));
+                }
+                out.trim_end().to_owned()
+            });
+        }
+        Command::Show { id } => {
+            let detail = client.case(&id)?;
+            print(json, &detail, |d| {
+                let c = &d.case;
+                let mut out = format!(
+                    "case {}\nstatus {} (step {}), grid {}, category {}, unit {}\n{}\n\ntimeline:\n",
+                    c.id,
+                    c.status,
+                    c.step,
+                    c.grid.as_deref().unwrap_or("-"),
+                    c.category.as_deref().unwrap_or("-"),
+                    c.unit.as_deref().unwrap_or("-"),
+                    c.description
+                );
+                for t in &d.timeline {
+                    out.push_str(&format!(
+                        "  {}  {:<12} by {:<10} → {:<22} {}{}\n",
+                        t.at,
+                        t.kind,
+                        t.author,
+                        t.status_after,
+                        if t.disposition == "applied" {
+                            ""
+                        } else {
+                            &t.disposition
+                        },
+                        if t.payload == "{}" {
+                            String::new()
+                        } else {
+                            format!("  {}", t.payload)
+                        }
+                    ));
+                }
+                for k in &d.conflicts {
+                    out.push_str(&format!(
+                        "conflict: {} ({}) {}\n",
+                        k.event, k.reason, k.message
+                    ));
+                }
+                for a in &d.attachments {
+                    out.push_str(&format!(
+                        "photo {} {} {}\n",
+                        a.sha256,
+                        a.size,
+                        a.path.as_deref().unwrap_or("(not downloaded)")
+                    ));
+                }
+                out.trim_end().to_owned()
+            });
+        }
+        Command::File {
+            id,
+            category,
+            level,
+            units,
+            suggestion,
+            callback,
+        } => event(client.file_case(&id, &category, &level, units, suggestion, callback)?),
+        Command::Dispatch {
+            id,
+            unit,
+            responsible,
+        } => event(client.dispatch(&id, &unit, responsible, None)?),
+        Command::Handle { id, note, photos } => event(client.handle(&id, note, photos)?),
+        Command::Feedback {
+            id,
+            outcome,
+            note,
+            photos,
+        } => event(client.feedback(&id, outcome.get()?, note, photos)?),
+        Command::Verify {
+            id,
+            outcome,
+            note,
+            photos,
+        } => event(client.verify(&id, outcome.get()?, note, photos)?),
+        Command::Close { id, note } => event(client.close(&id, note)?),
+        Command::Evaluate {
+            id,
+            satisfaction,
+            solved,
+            note,
+        } => event(client.evaluate(&id, satisfaction, solved, note)?),
+        Command::Comment { id, text } => event(client.comment(&id, text)?),
+        Command::Sync => {
+            let report = client.sync(&|phase, done, total| {
+                if !json {
+                    if total > 0 {
+                        eprint!("\r{phase}: {done}/{total}   ");
+                    } else {
+                        eprint!("\r{phase}: round {done}   ");
+                    }
+                    let _ = std::io::stderr().flush();
+                }
+            })?;
+            if !json {
+                eprintln!();
+            }
+            print(json, &report, |r| {
+                let mut out = format!(
+                    "synced in {} round(s): {} case(s) sent, {} received, {} B up, {} B down, {} open conflict(s), {} photo(s) up, {} down",
+                    r.rounds, r.cases_sent, r.cases_received, r.bytes_sent, r.bytes_received, r.conflicts, r.blobs_uploaded, r.blobs_downloaded
+                );
+                for f in &r.refusals {
+                    out.push_str(&format!(
+                        "\nrefused {}: {} ({})",
+                        f.case_id, f.code, f.message
+                    ));
+                }
+                out
+            });
+        }
+        Command::Status => {
+            let pending = client.pending()?;
+            let who = client.whoami()?;
+            print(
+                json,
+                &serde_json::json!({ "user": who, "pending": pending }),
+                |_| {
+                    let mut out = match &who {
+                        Some(u) => format!(
+                            "{} ({}) on {} via {}\n",
+                            u.user, u.role, u.device_id, u.server
+                        ),
+                        None => "not logged in\n".to_owned(),
+                    };
+                    out.push_str(&format!(
+                        "{} case(s) to send, {} photo(s) to upload, {} to download, {} refused",
+                        pending.cases.len(),
+                        pending.uploads.len(),
+                        pending.downloads.len(),
+                        pending.refused.len()
+                    ));
+                    for r in &pending.refused {
+                        out.push_str(&format!(
+                            "\nrefused {}: {} ({})",
+                            r.case_id, r.code, r.message
+                        ));
+                    }
+                    out
+                },
+            );
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json = cli.json;
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if json {
+                println!("{}", serde_json::json!({ "error": e.to_string() }));
+            } else {
+                eprintln!("gridcase-field: {e}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

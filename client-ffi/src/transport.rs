@@ -1,0 +1,135 @@
+//! How the client reaches the server: a built-in HTTP stack (ureq with rustls), or one the app
+//! hands in (OkHttp, URLSession) through the foreign trait [`HttpTransport`].
+
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HttpHeader {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct HttpRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<HttpHeader>,
+    pub body: Vec<u8>,
+}
+
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<HttpHeader>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value.as_str())
+    }
+}
+
+/// A transport failure: nothing (or not all) came back.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum TransportError {
+    /// No connection could be made.
+    #[error("unreachable: {message}")]
+    Unreachable { message: String },
+    /// The connection broke mid-way; the answer is incomplete.
+    #[error("interrupted: {message}")]
+    Interrupted { message: String },
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for TransportError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        TransportError::Interrupted { message: e.reason }
+    }
+}
+
+/// Sends one HTTP request and returns the whole answer, whatever its status.
+#[uniffi::export(with_foreign)]
+pub trait HttpTransport: Send + Sync {
+    fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError>;
+}
+
+/// The built-in transport.
+pub struct BuiltinTransport {
+    agent: ureq::Agent,
+}
+
+impl BuiltinTransport {
+    pub fn new() -> BuiltinTransport {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(Duration::from_secs(10)))
+            .timeout_global(Some(Duration::from_secs(120)))
+            .build()
+            .into();
+        BuiltinTransport { agent }
+    }
+}
+
+impl Default for BuiltinTransport {
+    fn default() -> Self {
+        BuiltinTransport::new()
+    }
+}
+
+impl HttpTransport for BuiltinTransport {
+    fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let mut builder = ureq::http::Request::builder()
+            .method(request.method.as_str())
+            .uri(request.url.as_str());
+        for h in &request.headers {
+            builder = builder.header(h.name.as_str(), h.value.as_str());
+        }
+        let req = builder
+            .body(request.body)
+            .map_err(|e| TransportError::Unreachable {
+                message: e.to_string(),
+            })?;
+        let mut resp = self.agent.run(req).map_err(|e| match e {
+            ureq::Error::Io(ref io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+                TransportError::Unreachable {
+                    message: e.to_string(),
+                }
+            }
+            ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => {
+                TransportError::Unreachable {
+                    message: e.to_string(),
+                }
+            }
+            other => TransportError::Interrupted {
+                message: other.to_string(),
+            },
+        })?;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| {
+                Some(HttpHeader {
+                    name: k.as_str().to_owned(),
+                    value: v.to_str().ok()?.to_owned(),
+                })
+            })
+            .collect();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(512 * 1024 * 1024)
+            .read_to_vec()
+            .map_err(|e| TransportError::Interrupted {
+                message: e.to_string(),
+            })?;
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+}

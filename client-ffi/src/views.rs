@@ -1,0 +1,136 @@
+//! What the client hands to the app: plain records, the same in Kotlin, Swift and Python.
+//! Enumerations travel as their stable snake_case names (status "in_progress", kind "verify").
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record, serde::Serialize)]
+pub struct UserInfo {
+    pub user: String,
+    pub name: String,
+    pub role: String,
+    /// The scope as JSON, e.g. {"level":"grids","id":["g1"]}.
+    pub scope: String,
+    pub device_id: String,
+    pub server: String,
+}
+
+/// A new report (采集).
+#[derive(Debug, Clone, Default, uniffi::Record)]
+pub struct NewReport {
+    /// patrol | hotline | walk_in | web
+    pub channel: String,
+    pub description: String,
+    /// The grid; defaults to the user's only grid.
+    pub grid: Option<String>,
+    pub address: Option<String>,
+    pub longitude: Option<f64>,
+    pub latitude: Option<f64>,
+    /// A category code such as E0102.
+    pub category: Option<String>,
+    /// Paths of photo files to attach.
+    pub photos: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, uniffi::Record)]
+pub struct CaseFilter {
+    pub status: Option<String>,
+    /// Text in the description.
+    pub text: Option<String>,
+    pub only_pending_sync: bool,
+    pub only_conflicts: bool,
+    pub only_overdue: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize)]
+pub struct CaseItem {
+    pub id: String,
+    pub status: String,
+    pub step: u8,
+    pub grid: Option<String>,
+    pub description: String,
+    pub category: Option<String>,
+    pub unit: Option<String>,
+    pub created_at: i64,
+    pub deadline: Option<i64>,
+    pub overdue: bool,
+    pub events: u32,
+    pub open_conflicts: u32,
+    /// Changed here and not yet acknowledged by the server.
+    pub pending_sync: bool,
+    /// The server refused this case's last changes (see `refusals`).
+    pub refused: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize)]
+pub struct TimelineItem {
+    pub event: String,
+    pub kind: String,
+    pub author: String,
+    pub device: String,
+    /// Device time (ms since the epoch).
+    pub at: i64,
+    /// applied | concurred | superseded
+    pub disposition: String,
+    pub status_after: String,
+    /// The event's payload as JSON.
+    pub payload: String,
+}
+
+#[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize)]
+pub struct ConflictItem {
+    pub case_id: String,
+    /// The superseded event that names the conflict.
+    pub event: String,
+    pub against: Vec<String>,
+    pub reason: String,
+    pub message: String,
+    pub resolved: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize)]
+pub struct AttachmentItem {
+    pub sha256: String,
+    pub mime: String,
+    pub size: u64,
+    pub name: Option<String>,
+    pub event: String,
+    /// The local file, when the bytes are on this device.
+    pub path: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize)]
+pub struct CaseDetail {
+    pub case: CaseItem,
+    pub timeline: Vec<TimelineItem>,
+    pub conflicts: Vec<ConflictItem>,
+    pub attachments: Vec<AttachmentItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record, serde::Serialize)]
+pub struct RefusalItem {
+    pub case_id: String,
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record, serde::Serialize)]
+pub struct Pending {
+    pub cases: Vec<String>,
+    pub uploads: Vec<String>,
+    pub downloads: Vec<String>,
+    pub refused: Vec<RefusalItem>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, uniffi::Record, serde::Serialize)]
+pub struct SyncReport {
+    pub rounds: u32,
+    /// Cases this device sent changes for and the server stored.
+    pub cases_sent: u32,
+    /// Cases that came in with new events.
+    pub cases_received: u32,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    /// Open conflicts in the cases received.
+    pub conflicts: u32,
+    pub refusals: Vec<RefusalItem>,
+    pub blobs_uploaded: u32,
+    pub blobs_downloaded: u32,
+}

@@ -1,0 +1,110 @@
+"""The handheld library driven from Python through the generated UniFFI bindings, against the
+real server binary: offline work on two devices, merged histories, conflicts, refusals."""
+
+import gridcase_client as gc
+
+
+def report(client, description):
+    return client.report(gc.NewReport(
+        channel="patrol", description=description, grid="g1", address=None,
+        longitude=None, latitude=None, category=None, photos=[]))
+
+
+def event_ids(client, case):
+    return sorted(t.event for t in client.case_detail(case).timeline)
+
+
+def test_two_handhelds_offline_on_one_case_end_with_one_history(server, handheld):
+    worker1 = handheld("worker1")
+    worker2 = handheld("worker2")
+    case = report(worker1, "fallen tree blocks the lane")
+    worker1.sync()
+    r = worker2.sync()
+    assert r.cases_received == 1
+    assert worker2.case_detail(case).case.status == "reported"
+
+    # Both offline now: each adds to the case.
+    worker1.comment(case, "branches across both lanes")
+    worker2.comment(case, "traffic diverted")
+    worker2.self_handle(case, "cleared the small branches", [])
+    assert worker1.pending().cases == [case]
+
+    worker1.sync()
+    worker2.sync()
+    worker1.sync()
+    assert event_ids(worker1, case) == event_ids(worker2, case)
+    assert len(event_ids(worker1, case)) == 4
+    assert worker1.case_detail(case).case.status == worker2.case_detail(case).case.status == "awaiting_verification"
+    assert worker1.pending().cases == [] and worker2.pending().cases == []
+
+
+def test_an_offline_close_after_a_not_resolved_verification_is_a_conflict_for_the_center(server, handheld):
+    worker1 = handheld("worker1")
+    worker2 = handheld("worker2")
+    case = report(worker1, "overflowing bins")
+    worker1.sync()
+    operator = server.login("operator")
+    unit1 = server.login("unit1")
+    for token, action in [
+        (operator, {"kind": "file", "payload": {"category": "E0102", "level": "general", "units": ["u1"]}}),
+        (operator, {"kind": "dispatch", "payload": {"unit": "u1"}}),
+        (unit1, {"kind": "feedback", "payload": {"resolved": True, "note": "emptied"}}),
+    ]:
+        status, body = server.request("POST", "/v1/cases/%s/events" % case, token, action)
+        assert status == 201, body
+    worker1.sync()
+    worker2.sync()
+    assert worker1.case_detail(case).case.status == "awaiting_verification"
+
+    # worker2 finds it not fixed and syncs; worker1, offline and unaware, verifies and closes.
+    worker2.verify(case, False, "still overflowing", [])
+    worker2.sync()
+    worker1.verify(case, True, "", [])
+    worker1.close(case, "done")
+    report1 = worker1.sync()
+    assert report1.refusals == []
+    assert report1.conflicts >= 1
+
+    status, view = server.request("GET", "/v1/cases/" + case, operator)
+    assert status == 200
+    assert view["state"]["status"] == "rework"
+    superseded = [h["event"]["action"]["kind"] for h in view["history"] if h["disposition"] == "superseded"]
+    assert "close" in superseded
+    assert len(view["state"]["conflicts"]) >= 1
+    assert any(c.event for c in worker1.conflicts())
+
+
+def test_a_refused_change_keeps_its_data_on_the_device_and_is_not_resent(server, handheld):
+    worker2 = handheld("worker2")
+    case = report(worker2, "broken bench")
+    worker2.comment(case, "two slats missing")
+    admin = server.login("admin")
+    status, body = server.request("POST", "/v1/admin/users", admin, {
+        "id": "worker2", "name": "网格员二", "role": "grid_worker",
+        "scope": {"level": "grids", "id": ["g4"]}, "revoke_previous_scopes": True})
+    assert status == 200, body
+
+    first = worker2.sync()
+    assert [r.code for r in first.refusals] == ["scope_revoked"]
+    detail = worker2.case_detail(case)
+    assert len(detail.timeline) == 2, "the user's data stays on the device"
+    assert detail.case.refused == "scope_revoked"
+    assert [r.case_id for r in worker2.pending().refused] == [case]
+
+    again = worker2.sync()
+    assert again.refusals == [], "not resent in a loop"
+    assert again.bytes_sent < first.bytes_sent
+    operator = server.login("operator")
+    status, _ = server.request("GET", "/v1/cases/" + case, operator)
+    assert status == 404
+
+
+def test_local_rules_refuse_before_anything_is_written(server, handheld):
+    worker1 = handheld("worker1")
+    case = report(worker1, "graffiti")
+    try:
+        worker1.close(case, "")
+        raise AssertionError("a case cannot be closed before it is verified")
+    except gc.ClientError.NotAllowed as e:
+        assert e.code == "wrong_status"
+    assert len(worker1.case_detail(case).timeline) == 1
