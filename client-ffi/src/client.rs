@@ -435,10 +435,14 @@ impl Client {
         let target = self.blob_path(&sha);
         if !target.exists() {
             let tmp = self.dir.join("blobs").join(format!("{sha}.tmp"));
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&bytes)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &target)?;
+            let written = std::fs::File::create(&tmp).and_then(|mut f| {
+                f.write_all(&bytes)?;
+                f.sync_all()
+            });
+            if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, &target)) {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e.into());
+            }
         }
         let name = Path::new(path)
             .file_name()
@@ -1066,7 +1070,11 @@ impl Client {
                 let mut wanted = Batch::new();
                 for a in doc.attachments()? {
                     if !self.blob_path(&a.sha256).exists() {
-                        wanted.put(trees::DOWNLOADS, a.sha256.as_bytes().to_vec(), Vec::new());
+                        wanted.put(
+                            trees::DOWNLOADS,
+                            a.sha256.as_bytes().to_vec(),
+                            a.size.to_string().into_bytes(),
+                        );
                     }
                 }
                 self.store.commit(wanted).map_err(storage)?;
@@ -1137,6 +1145,12 @@ impl Client {
         let wanted = self.keys(trees::DOWNLOADS)?;
         let mut done = 0;
         for (i, sha) in wanted.iter().enumerate() {
+            let expected: u64 = self
+                .store
+                .get(trees::DOWNLOADS, sha.as_bytes())
+                .map_err(storage)?
+                .and_then(|v| String::from_utf8_lossy(&v).parse().ok())
+                .unwrap_or(0);
             progress("download", i as u64, wanted.len() as u64);
             let partial = self.dir.join("blobs").join(format!("{sha}.part"));
             let have = std::fs::metadata(&partial).map_or(0, |m| m.len());
@@ -1160,6 +1174,10 @@ impl Client {
             file.write_all(&r.body)?;
             file.sync_all()?;
             let bytes = std::fs::read(&partial)?;
+            if (bytes.len() as u64) < expected {
+                // Cut short: keep what came, the next sync asks for the rest with a Range.
+                continue;
+            }
             if hex::encode(Sha256::digest(&bytes)) != *sha {
                 std::fs::remove_file(&partial)?;
                 continue;

@@ -1,0 +1,394 @@
+//! The handheld library against the real server binary, and against broken networks: an
+//! unreachable server, 500s, truncated answers, a clock hours off, an old or newer local store,
+//! a full disk. Every failure is a clear error and the local data stays intact.
+
+use gridcase_client::client::{Client, Retry};
+use gridcase_client::error::ClientError;
+use gridcase_client::transport::{
+    BuiltinTransport, HttpRequest, HttpResponse, HttpTransport, TransportError,
+};
+use gridcase_client::views::{CaseFilter, NewReport};
+use gridcase_sync_core::store::{Batch, SledStore, Store};
+use gridcase_tests::{Server, PASSWORD};
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn fast() -> Retry {
+    Retry {
+        attempts: 2,
+        first_delay: Duration::from_millis(10),
+    }
+}
+
+fn open(dir: &Path, url: &str) -> Client {
+    Client::open(dir, url, Arc::new(BuiltinTransport::new()))
+        .expect("open")
+        .with_retry(fast())
+}
+
+fn url(server: &Server) -> String {
+    format!("http://{}", server.addr)
+}
+
+fn report(client: &Client, description: &str, photos: Vec<String>) -> String {
+    client
+        .report(NewReport {
+            channel: "patrol".into(),
+            description: description.into(),
+            grid: Some("g1".into()),
+            photos,
+            ..NewReport::default()
+        })
+        .expect("report")
+}
+
+/// A server stand-in that answers every request with the same raw bytes, then closes.
+fn fake_server(answer: &'static [u8]) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 65536];
+            let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(answer);
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[test]
+fn photos_travel_after_their_cases_and_resume_after_a_cut() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let photo = tmp.path().join("pothole.jpg");
+    let bytes: Vec<u8> = (0..2_600_000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    std::fs::write(&photo, &bytes).expect("photo");
+
+    // The first upload is cut after one chunk.
+    struct CutAfterOnePut {
+        inner: BuiltinTransport,
+        puts: AtomicUsize,
+    }
+    impl HttpTransport for CutAfterOnePut {
+        fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+            if request.method == "PUT" && self.puts.fetch_add(1, Ordering::SeqCst) >= 1 {
+                return Err(TransportError::Interrupted {
+                    message: "link lost".into(),
+                });
+            }
+            self.inner.send(request)
+        }
+    }
+    let dir1 = tmp.path().join("w1");
+    let case = {
+        let w1 = Client::open(
+            &dir1,
+            &url(&server),
+            Arc::new(CutAfterOnePut {
+                inner: BuiltinTransport::new(),
+                puts: AtomicUsize::new(0),
+            }),
+        )
+        .expect("open")
+        .with_retry(fast());
+        w1.login("worker1", PASSWORD).expect("login");
+        let case = report(&w1, "pothole", vec![photo.to_string_lossy().into_owned()]);
+        assert_eq!(w1.pending().expect("pending").uploads.len(), 1);
+        let err = w1.sync(&|_, _, _| {}).err();
+        assert!(
+            matches!(err, Some(ClientError::BadAnswer { .. })),
+            "{err:?}"
+        );
+        assert_eq!(
+            w1.pending().expect("pending").uploads.len(),
+            1,
+            "still to upload"
+        );
+        case
+    };
+    let w1 = open(&dir1, &url(&server));
+    let r = w1.sync_quiet();
+    assert_eq!(r.blobs_uploaded, 1, "the upload resumed and finished");
+    assert!(w1.pending().expect("pending").uploads.is_empty());
+
+    let w2 = open(&tmp.path().join("w2"), &url(&server));
+    w2.login("worker2", PASSWORD).expect("login");
+    let r = w2.sync_quiet();
+    assert_eq!(r.blobs_downloaded, 1);
+    let detail = w2.case(&case).expect("case");
+    let path = detail.attachments[0].path.clone().expect("downloaded");
+    assert_eq!(
+        std::fs::read(path).expect("read"),
+        bytes,
+        "the bytes are the photo's"
+    );
+}
+
+trait Quiet {
+    fn sync_quiet(&self) -> gridcase_client::views::SyncReport;
+}
+
+impl Quiet for Client {
+    fn sync_quiet(&self) -> gridcase_client::views::SyncReport {
+        self.sync(&|_, _, _| {}).expect("sync")
+    }
+}
+
+/// A logged-in device directory with one unsynced case, then pointed at `other_url`.
+fn device_with_pending_case(tmp: &Path, server: &Server) -> (std::path::PathBuf, String) {
+    let dir = tmp.join("device");
+    let c = open(&dir, &url(server));
+    c.login("worker1", PASSWORD).expect("login");
+    let case = report(&c, "loose manhole cover", vec![]);
+    c.comment(&case, "marked with a cone".into())
+        .expect("comment");
+    (dir, case)
+}
+
+fn intact(client: &Client, case: &str) {
+    let detail = client.case(case).expect("the case is still here");
+    assert!(detail.timeline.len() >= 2);
+    assert!(detail.case.pending_sync, "still waiting to be sent");
+    client
+        .comment(case, "work goes on offline".into())
+        .expect("offline action");
+}
+
+#[test]
+fn an_unreachable_server_a_500_and_truncated_answers_are_clear_errors_and_lose_nothing() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let (dir, case) = device_with_pending_case(tmp.path(), &server);
+
+    let closed = {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+        format!("http://{}", l.local_addr().expect("addr"))
+    };
+    for (what, url, check) in [
+        ("unreachable", closed, (|e: &ClientError| matches!(e, ClientError::Unreachable { .. })) as fn(&ClientError) -> bool),
+        ("500", fake_server(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\nConnection: close\r\n\r\noops"), |e| matches!(e, ClientError::Server { status: 500, .. })),
+        ("truncated", fake_server(b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\nContent-Type: application/x-gridcase-sync\r\nConnection: close\r\n\r\nGCSB\x01\x00"), |e| matches!(e, ClientError::BadAnswer { .. })),
+        ("garbage", fake_server(b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nGCSB\x09\x00\x00\x00"), |e| matches!(e, ClientError::BadAnswer { .. })),
+    ] {
+        let c = open(&dir, &url);
+        let err = c.sync(&|_, _, _| {}).expect_err(what);
+        assert!(check(&err), "{what}: {err:?}");
+        assert!(!err.to_string().is_empty());
+        intact(&c, &case);
+    }
+    let c = open(&dir, &url(&server));
+    let r = c.sync_quiet();
+    assert!(r.cases_sent >= 1 && r.refusals.is_empty());
+    assert!(c.pending().expect("pending").cases.is_empty());
+    let operator = server.http().login("operator");
+    let view = server
+        .http()
+        .get(&format!("/v1/cases/{case}"), Some(&operator))
+        .json();
+    assert_eq!(
+        view["history"].as_array().map(Vec::len),
+        Some(6),
+        "the intake and five comments arrived"
+    );
+}
+
+#[test]
+fn a_device_clock_hours_off_still_syncs_in_causal_order() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let ahead = open(&tmp.path().join("ahead"), &url(&server)).with_clock_offset(6 * 3_600_000);
+    ahead.login("worker1", PASSWORD).expect("login");
+    let case = report(&ahead, "water main leak", vec![]);
+    ahead.sync_quiet();
+    let on_time = open(&tmp.path().join("on-time"), &url(&server));
+    on_time.login("worker2", PASSWORD).expect("login");
+    on_time.sync_quiet();
+    on_time
+        .comment(&case, "seen it too".into())
+        .expect("comment");
+    on_time.sync_quiet();
+
+    let operator = server.http().login("operator");
+    let view = server
+        .http()
+        .get(&format!("/v1/cases/{case}"), Some(&operator))
+        .json();
+    let history = view["history"].as_array().expect("history");
+    assert_eq!(
+        history[0]["event"]["action"]["kind"], "intake",
+        "causal order beats device time"
+    );
+    let device_time = history[0]["event"]["at"].as_i64().expect("at");
+    let received = history[0]["received_at"].as_i64().expect("received");
+    assert!(
+        device_time - received > 5 * 3_600_000,
+        "the device said the future; the server kept its own time"
+    );
+    assert!(history[1]["event"]["at"].as_i64().expect("at") < device_time);
+}
+
+#[test]
+fn an_expired_access_token_is_renewed_on_its_own() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &["--access-ttl", "1"]);
+    let c = open(&tmp.path().join("d"), &url(&server));
+    c.login("worker1", PASSWORD).expect("login");
+    report(&c, "after a coffee", vec![]);
+    std::thread::sleep(Duration::from_millis(2100));
+    let r = c.sync_quiet();
+    assert_eq!(r.cases_sent, 1);
+}
+
+fn set_schema(dir: &Path, value: Option<u64>) {
+    let store = SledStore::open(dir.join("store")).expect("store");
+    let mut b = Batch::new();
+    match value {
+        Some(v) => b.put(
+            "client_meta",
+            b"schema".to_vec(),
+            v.to_string().into_bytes(),
+        ),
+        None => b.delete("client_meta", b"schema".to_vec()),
+    }
+    store.commit(b).expect("commit");
+}
+
+#[test]
+fn stores_from_older_and_newer_releases() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let (dir, case) = device_with_pending_case(tmp.path(), &server);
+    set_schema(&dir, None);
+    let c = open(&dir, &url(&server));
+    assert_eq!(
+        c.cases(&CaseFilter::default()).expect("cases").len(),
+        1,
+        "an old store opens with its data"
+    );
+    drop(c);
+    set_schema(&dir, Some(99));
+    match Client::open(&dir, &url(&server), Arc::new(BuiltinTransport::new())) {
+        Err(ClientError::Storage { message }) => {
+            assert!(message.contains("newer release"), "{message}")
+        }
+        Err(other) => panic!("unexpected error {other}"),
+        Ok(_) => panic!("a store from a newer release must not be opened"),
+    }
+    set_schema(&dir, Some(1));
+    let c = open(&dir, &url(&server));
+    intact(&c, &case);
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Child half of the full-disk test: no file may grow past GRIDCASE_FULL_DISK_LIMIT bytes.
+#[test]
+fn full_disk_child() {
+    let Ok(dir) = std::env::var("GRIDCASE_FULL_DISK_DIR") else {
+        return;
+    };
+    // SAFETY: plain libc calls on this process before any thread writes files.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+        let bytes: u64 = std::env::var("GRIDCASE_FULL_DISK_LIMIT")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1 << 20);
+        let limit = libc::rlimit {
+            rlim_cur: bytes as libc::rlim_t,
+            rlim_max: bytes as libc::rlim_t,
+        };
+        libc::setrlimit(libc::RLIMIT_FSIZE, &limit);
+    }
+    let c = match Client::open(
+        &dir,
+        "http://127.0.0.1:9",
+        Arc::new(BuiltinTransport::new()),
+    ) {
+        Ok(c) => c,
+        Err(e) => {
+            println!("FULL-DISK open: {e}");
+            return;
+        }
+    };
+    let photo = Path::new(&dir).join("big.jpg");
+    let outcome = c.report(NewReport {
+        channel: "patrol".into(),
+        description: "too big for the disk".into(),
+        grid: Some("g1".into()),
+        photos: vec![photo.to_string_lossy().into_owned()],
+        ..NewReport::default()
+    });
+    match outcome {
+        Err(e) => println!("FULL-DISK report: {e}"),
+        Ok(_) => println!("FULL-DISK report: ok"),
+    }
+}
+
+#[test]
+fn a_full_disk_is_a_clear_error_and_the_store_survives() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let (dir, case) = device_with_pending_case(tmp.path(), &server);
+    std::fs::write(dir.join("big.jpg"), vec![7u8; 8 * 1024 * 1024]).expect("photo");
+    let largest = walk(&dir)
+        .into_iter()
+        .filter(|p| !p.ends_with("big.jpg"))
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .max()
+        .unwrap_or(0);
+    let out = std::process::Command::new(std::env::current_exe().expect("exe"))
+        .args([
+            "--exact",
+            "full_disk_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("GRIDCASE_FULL_DISK_DIR", &dir)
+        .env(
+            "GRIDCASE_FULL_DISK_LIMIT",
+            (largest + (1 << 20)).to_string(),
+        )
+        .output()
+        .expect("child");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find_map(|l| l.split_once("FULL-DISK").map(|(_, rest)| rest.to_owned()))
+        .unwrap_or_default();
+    assert!(
+        line.contains("local storage") || line.contains("invalid input"),
+        "a clear error, not a crash: {line:?} / {stdout} / {} / {:?}",
+        String::from_utf8_lossy(&out.stderr),
+        out.status
+    );
+    let c = open(&dir, &url(&server));
+    intact(&c, &case);
+    assert!(
+        c.pending().expect("pending").uploads.is_empty(),
+        "no half-imported photo is queued"
+    );
+    eprintln!("full disk:{line}");
+}
