@@ -119,6 +119,39 @@ fn photos_travel_after_their_cases_and_resume_after_a_cut() {
     assert_eq!(r.blobs_uploaded, 1, "the upload resumed and finished");
     assert!(w1.pending().expect("pending").uploads.is_empty());
 
+    // The server side: only scopes that see a case naming the blob may touch it.
+    let sha = w1.case(&case).expect("case").attachments[0].sha256.clone();
+    let http = server.http();
+    let worker3 = http.login("worker3");
+    let r = http.get(&format!("/v1/blobs/{sha}"), Some(&worker3));
+    assert_eq!(r.status, 403, "worker3's grid does not see the case");
+    let operator = http.login("operator");
+    assert_eq!(
+        http.get(&format!("/v1/blobs/{sha}"), Some(&operator))
+            .body
+            .len(),
+        bytes.len()
+    );
+    assert_eq!(
+        http.get(&format!("/v1/blobs/{}", "0".repeat(64)), Some(&operator))
+            .status,
+        404
+    );
+    assert_eq!(
+        http.get("/v1/blobs/not-a-hash", Some(&operator)).status,
+        400
+    );
+    let too_big = http
+        .send(
+            "PUT",
+            &format!("/v1/blobs/{sha}"),
+            Some(&operator),
+            &[("upload-offset", "0"), ("upload-length", "999999999")],
+            Some(vec![1]),
+        )
+        .expect("put");
+    assert_eq!(too_big.status, 413);
+
     let w2 = open(&tmp.path().join("w2"), &url(&server));
     w2.login("worker2", PASSWORD).expect("login");
     let r = w2.sync_quiet();

@@ -108,3 +108,43 @@ def test_local_rules_refuse_before_anything_is_written(server, handheld):
     except gc.ClientError.NotAllowed as e:
         assert e.code == "wrong_status"
     assert len(worker1.case_detail(case).timeline) == 1
+
+
+class UrllibTransport(gc.HttpTransport):
+    """The app's own HTTP stack, handed in through the foreign trait (as OkHttp or URLSession
+    would be on a phone)."""
+
+    def __init__(self):
+        self.requests = 0
+
+    def send(self, request):
+        import urllib.error
+        import urllib.request
+
+        self.requests += 1
+        req = urllib.request.Request(request.url, data=bytes(request.body) if request.body else None, method=request.method)
+        for h in request.headers:
+            req.add_header(h.name, h.value)
+        try:
+            with urllib.request.urlopen(req) as resp:
+                status, headers, body = resp.status, resp.getheaders(), resp.read()
+        except urllib.error.HTTPError as e:
+            status, headers, body = e.code, e.headers.items(), e.read()
+        except OSError as e:
+            raise gc.TransportError.Unreachable(str(e))
+        return gc.HttpResponse(status=status, headers=[gc.HttpHeader(name=k, value=v) for k, v in headers], body=body)
+
+
+def test_an_app_can_hand_in_its_own_http_stack(server, tmp_path):
+    from conftest import PASSWORD
+
+    transport = UrllibTransport()
+    client = gc.FieldClient.open_with_transport(str(tmp_path / "device"), server.url, transport)
+    client.login("worker1", PASSWORD)
+    case = report(client, "sinkhole on the pavement")
+    r = client.sync()
+    assert r.cases_sent == 1
+    assert transport.requests >= 4
+    operator = server.login("operator")
+    status, view = server.request("GET", "/v1/cases/" + case, operator)
+    assert status == 200 and view["state"]["description"] == "sinkhole on the pavement"
