@@ -996,7 +996,13 @@ impl Client {
         let mut more = true;
         loop {
             let live: Vec<CaseId> = active.difference(&refused).cloned().collect();
-            let entries = session.generate(live)?;
+            // The first round offers the changes outright (after the heads last shared with the
+            // server) instead of automerge's opening have/need: one round trip fewer per sync.
+            let entries = if report.rounds == 0 {
+                session.offer(live)?
+            } else {
+                session.generate(live)?
+            };
             if entries.is_empty() && !more {
                 break;
             }

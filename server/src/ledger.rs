@@ -62,14 +62,7 @@ struct FeedLast {
     units: Vec<UnitId>,
 }
 
-fn part(s: &str) -> Vec<u8> {
-    let b = s.as_bytes();
-    let len = u16::try_from(b.len()).unwrap_or(u16::MAX);
-    let mut k = Vec::with_capacity(2 + b.len());
-    k.extend_from_slice(&len.to_be_bytes());
-    k.extend_from_slice(&b[..usize::from(len)]);
-    k
-}
+use gridcase_sync_core::store::key_part as part;
 
 fn keyed(prefix: &str, seq: u64) -> Vec<u8> {
     let mut k = part(prefix);

@@ -34,15 +34,7 @@ pub mod trees {
 /// Incremental saves kept before a case is compacted into a new snapshot.
 pub const DEFAULT_COMPACT_AFTER: usize = 32;
 
-/// Length-prefixed key part, so that prefixes of one id never match another id.
-fn part(s: &str) -> Vec<u8> {
-    let b = s.as_bytes();
-    let len = u16::try_from(b.len()).unwrap_or(u16::MAX);
-    let mut k = Vec::with_capacity(2 + b.len());
-    k.extend_from_slice(&len.to_be_bytes());
-    k.extend_from_slice(&b[..usize::from(len)]);
-    k
-}
+use super::key_part as part;
 
 fn case_key(case: &CaseId) -> Vec<u8> {
     part(case.as_str())

@@ -42,6 +42,17 @@ pub trait Store: Send + Sync {
     }
 }
 
+/// A length-prefixed key part (u16 BE length, then the bytes), so that in a composite key one
+/// id is never a prefix of another.
+pub fn key_part(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let len = u16::try_from(b.len()).unwrap_or(u16::MAX);
+    let mut k = Vec::with_capacity(2 + b.len());
+    k.extend_from_slice(&len.to_be_bytes());
+    k.extend_from_slice(&b[..usize::from(len)]);
+    k
+}
+
 /// The smallest key greater than every key with this prefix, or `None` if there is none.
 pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     let mut end = prefix.to_vec();
