@@ -81,6 +81,11 @@ impl Server {
         Http::new(self.addr)
     }
 
+    /// The server's process id (for CPU and memory figures from /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Stops the process the hard way (SIGKILL), as a crash would.
     pub fn kill(mut self) {
         let _ = self.child.kill();

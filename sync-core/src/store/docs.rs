@@ -206,6 +206,12 @@ impl DocStore {
         Ok(false)
     }
 
+    /// Stages a whole case as its snapshot, for bulk imports that are the case's only writer
+    /// (an existing snapshot is replaced; increments are left alone).
+    pub fn stage_snapshot(&self, batch: &mut Batch, case: &CaseId, doc: &mut AutoCommit) {
+        batch.put(trees::SNAPSHOTS, case_key(case), doc.save());
+    }
+
     /// Folds a case's increments into one snapshot. Returns whether there was anything to do.
     /// Increments written meanwhile by others are left alone: they are not in the snapshot.
     pub fn compact(&self, case: &CaseId) -> Result<bool, Error> {

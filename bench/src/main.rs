@@ -1,0 +1,191 @@
+//! `gridcase-bench`: the field-day benchmark. Starts the real server on 127.0.0.1 with a
+//! temporary ledger, has W grid workers build C cases of E events offline with the real client
+//! library and reconnect at once, then a steady-state round; optionally replays the public 311
+//! samples and measures a ledger of N cases. Progress goes to stderr; one JSON line to stdout.
+//!
+//! cargo build --release --workspace && target/release/gridcase-bench --size medium
+
+mod field;
+mod ledger_fill;
+mod probe;
+mod replay;
+
+use clap::Parser;
+use gridcase_tests::Server;
+use serde_json::{json, Map, Value};
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(name = "gridcase-bench", about = "gridcase's field-day benchmark")]
+struct Args {
+    /// small (5×20×8), medium (20×50×8) or large (200×50×8); sets workers, cases and events.
+    #[arg(long)]
+    size: Option<String>,
+    #[arg(long, default_value_t = 5)]
+    workers: usize,
+    #[arg(long, default_value_t = 20)]
+    cases: usize,
+    #[arg(long, default_value_t = 8)]
+    events: usize,
+    /// Percent of each worker's cases shared with (and edited by) its partner.
+    #[arg(long, default_value_t = 10)]
+    shared_pct: usize,
+    /// Percent of cases that carry a photo.
+    #[arg(long, default_value_t = 5)]
+    photo_pct: usize,
+    /// Skip the field-day rounds (for a replay or ledger-only run).
+    #[arg(long)]
+    no_field: bool,
+    /// Replay the public 311 samples.
+    #[arg(long)]
+    replay: bool,
+    /// Measure a ledger filled with this many cases (0: skip).
+    #[arg(long, default_value_t = 0)]
+    ledger_cases: usize,
+    /// Where the public 311 samples are.
+    #[arg(long, env = "GRIDCASE_DATA", default_value = "../shared/data")]
+    data: PathBuf,
+}
+
+fn progress(msg: &str) {
+    eprintln!("[gridcase-bench] {msg}");
+}
+
+fn percentile(samples: &mut [f64], p: f64) -> f64 {
+    samples.sort_by(|a, b| a.total_cmp(b));
+    let i = ((samples.len() as f64 - 1.0) * p).round() as usize;
+    samples.get(i).copied().unwrap_or(0.0)
+}
+
+/// Times GETs: (p50 ms, p95 ms).
+fn timed(http: &gridcase_tests::Http, token: &str, paths: &[&str], rounds: usize) -> (f64, f64) {
+    let mut samples = Vec::new();
+    for _ in 0..rounds {
+        for p in paths {
+            let t = Instant::now();
+            let r = http.get(p, Some(token));
+            assert_eq!(r.status, 200, "{p}");
+            samples.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    (percentile(&mut samples, 0.5), percentile(&mut samples, 0.95))
+}
+
+fn main() {
+    let mut args = Args::parse();
+    match args.size.as_deref() {
+        Some("small") => (args.workers, args.cases, args.events) = (5, 20, 8),
+        Some("medium") => (args.workers, args.cases, args.events) = (20, 50, 8),
+        Some("large") => (args.workers, args.cases, args.events) = (200, 50, 8),
+        Some(other) => {
+            eprintln!("unknown size {other}: small, medium or large");
+            std::process::exit(2);
+        }
+        None => {}
+    }
+    let mut out = Map::new();
+    let tmp = tempfile::tempdir().expect("tempdir");
+
+    if !args.no_field {
+        progress(&format!("field day: {} workers × {} cases × {} events", args.workers, args.cases, args.events));
+        let dir = tmp.path().join("field");
+        let server = Server::start_in(&dir.join("ledger"), &[]);
+        let plan = field::Plan {
+            workers: args.workers,
+            cases: args.cases,
+            events: args.events,
+            shared_pct: args.shared_pct,
+            photo_pct: args.photo_pct,
+        };
+        let (reconnect, steady, cases) = field::run(&server, &dir, &plan);
+        let pid = server.pid();
+        out.insert("workers".into(), json!(args.workers));
+        out.insert("cases".into(), json!(cases));
+        out.insert("events_per_case".into(), json!(args.events));
+        out.insert("reconnect_s".into(), json!(reconnect.seconds));
+        out.insert("steady_s".into(), json!(steady.seconds));
+        out.insert("bytes_up".into(), json!(reconnect.bytes_up));
+        out.insert("bytes_down".into(), json!(reconnect.bytes_down));
+        out.insert("requests".into(), json!(reconnect.requests));
+        out.insert("server_cpu_s".into(), json!(reconnect.server_cpu_s));
+        out.insert("conflicts".into(), json!(reconnect.conflicts));
+        out.insert("refusals".into(), json!(reconnect.refusals));
+        out.insert("steady_bytes_up".into(), json!(steady.bytes_up));
+        out.insert("steady_bytes_down".into(), json!(steady.bytes_down));
+        out.insert("steady_requests".into(), json!(steady.requests));
+        out.insert("steady_server_cpu_s".into(), json!(steady.server_cpu_s));
+        out.insert("server_peak_rss_bytes".into(), json!(probe::peak_rss(pid)));
+        out.insert("ledger_disk_bytes".into(), json!(probe::disk_bytes(&dir.join("ledger"))));
+    }
+
+    if args.replay {
+        progress("replay: public 311 samples");
+        let dir = tmp.path().join("replay");
+        let seeds = replay::seeds(&args.data);
+        let rows = seeds.len();
+        let written = ledger_fill::fill(&dir, seeds.into_iter(), rows);
+        let server = Server::start_in(&dir, &[]);
+        let http = server.http();
+        let supervisor = http.login("supervisor");
+        let t = Instant::now();
+        let stats = http.get("/v1/stats?from=0&to=4102444800000&by=unit", Some(&supervisor)).json();
+        out.insert("replay_stats_ms".into(), json!(t.elapsed().as_secs_f64() * 1000.0));
+        out.insert("replay_rows".into(), json!(rows));
+        out.insert("replay_cases".into(), json!(written));
+        out.insert("replay_closed".into(), stats["total"]["closed"].clone());
+        out.insert("replay_closing_rate".into(), stats["total"]["closing_rate"].clone());
+        out.insert("replay_on_time_rate".into(), stats["total"]["on_time_rate"].clone());
+        out.insert("replay_units".into(), json!(stats["groups"].as_object().map_or(0, Map::len)));
+    }
+
+    if args.ledger_cases > 0 {
+        let n = args.ledger_cases;
+        progress(&format!("ledger at scale: {n} cases"));
+        let dir = tmp.path().join("scale");
+        let t = Instant::now();
+        let seeds = (0..n).map(|i| {
+            let created = 1_700_000_000_000 + (i as i64) * 30_000;
+            ledger_fill::Seed {
+                grid: i,
+                category: ["E0102", "E0101", "C0105", "E0504", "E0401"][i % 5],
+                unit: format!("u{}", 1 + i % 4),
+                description: format!("scale case {i}: {}", ["garbage", "illegal building", "lamp out", "parked car", "road collapse"][i % 5]),
+                created,
+                deadline: None,
+                closed: (i % 3 != 0).then_some(created + 3_600_000 * (1 + (i % 40) as i64)),
+                satisfied: (i % 6 == 1).then_some(i % 12 != 1),
+            }
+        });
+        let written = ledger_fill::fill(&dir, seeds, n);
+        out.insert("ledger_cases".into(), json!(written));
+        out.insert("ledger_fill_s".into(), json!(t.elapsed().as_secs_f64()));
+        out.insert("ledger_scale_disk_bytes".into(), json!(probe::disk_bytes(&dir)));
+        let t = Instant::now();
+        let server = Server::start_in(&dir, &[]);
+        let http = server.http();
+        let operator = http.login("operator");
+        out.insert("cold_start_s".into(), json!(t.elapsed().as_secs_f64()));
+        let (p50, p95) = timed(
+            &http,
+            &operator,
+            &[
+                "/v1/cases?status=dispatched&limit=50",
+                "/v1/cases?grid=g1&overdue=true&limit=50",
+                "/v1/cases?unit=u2&category=E0101&limit=50",
+                "/v1/cases?q=lamp&limit=50",
+            ],
+            5,
+        );
+        out.insert("list_p50_ms".into(), json!(p50));
+        out.insert("list_p95_ms".into(), json!(p95));
+        let (stats_ms, _) = timed(&http, &operator, &["/v1/stats?from=0&to=4102444800000&by=unit"], 3);
+        out.insert("stats_ms".into(), json!(stats_ms));
+        let plan = field::Plan { workers: 1, cases: 50, events: 8, shared_pct: 0, photo_pct: 0 };
+        let (one, _, _) = field::run(&server, &dir.join("one-worker"), &plan);
+        out.insert("one_worker_reconnect_s".into(), json!(one.seconds));
+        out.insert("scale_server_peak_rss_bytes".into(), json!(probe::peak_rss(server.pid())));
+    }
+
+    println!("{}", Value::Object(out));
+}
