@@ -77,7 +77,9 @@ fn report(client: &Client, grid: &str, n: usize, photo: Option<&Path>) -> String
             description: format!("field day report {n}: garbage piled at the corner"),
             grid: Some(grid.into()),
             category: Some("E0102".into()),
-            photos: photo.map(|p| vec![p.to_string_lossy().into_owned()]).unwrap_or_default(),
+            photos: photo
+                .map(|p| vec![p.to_string_lossy().into_owned()])
+                .unwrap_or_default(),
             ..NewReport::default()
         })
         .expect("report")
@@ -122,7 +124,10 @@ fn all_sync(clients: &[Client]) -> (Vec<SyncReport>, f64) {
             .iter()
             .map(|c| s.spawn(move || c.sync(&|_, _, _| {}).expect("sync")))
             .collect();
-        handles.into_iter().map(|h| h.join().expect("worker thread")).collect::<Vec<_>>()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("worker thread"))
+            .collect::<Vec<_>>()
     });
     (reports, t.elapsed().as_secs_f64())
 }
@@ -130,7 +135,13 @@ fn all_sync(clients: &[Client]) -> (Vec<SyncReport>, f64) {
 pub fn run(server: &Server, dir: &Path, plan: &Plan) -> (Round, Round, usize) {
     let clients = workers(server, dir, plan.workers);
     let photo = dir.join("photo.jpg");
-    std::fs::write(&photo, (0..20_000u32).map(|i| (i * 7919 % 251) as u8).collect::<Vec<u8>>()).expect("photo");
+    std::fs::write(
+        &photo,
+        (0..20_000u32)
+            .map(|i| (i * 7919 % 251) as u8)
+            .collect::<Vec<u8>>(),
+    )
+    .expect("photo");
     let shared = plan.cases * plan.shared_pct / 100;
 
     // Shared cases: one partner reports them and both hold them before going offline.
@@ -160,7 +171,12 @@ pub fn run(server: &Server, dir: &Path, plan: &Plan) -> (Round, Round, usize) {
             s.spawn(move || {
                 for n in 0..plan.cases - mine.len() {
                     let with_photo = plan.photo_pct > 0 && n % (100 / plan.photo_pct.max(1)) == 0;
-                    let case = report(c, &format!("bg{}", i / 2), 1000 + n, with_photo.then_some(photo.as_path()));
+                    let case = report(
+                        c,
+                        &format!("bg{}", i / 2),
+                        1000 + n,
+                        with_photo.then_some(photo.as_path()),
+                    );
                     work_on(c, &case, plan.events, 1);
                 }
                 for case in mine {
@@ -174,7 +190,10 @@ pub fn run(server: &Server, dir: &Path, plan: &Plan) -> (Round, Round, usize) {
         }
     });
     total_cases += plan.workers * (plan.cases - shared) + plan.workers.div_ceil(2) * shared;
-    progress(&format!("built {total_cases} cases in {:.1} s", t.elapsed().as_secs_f64()));
+    progress(&format!(
+        "built {total_cases} cases in {:.1} s",
+        t.elapsed().as_secs_f64()
+    ));
 
     let http = server.http();
     let pid = server.pid();
@@ -187,7 +206,10 @@ pub fn run(server: &Server, dir: &Path, plan: &Plan) -> (Round, Round, usize) {
     progress(&format!("reconnect took {seconds:.2} s"));
 
     for c in &clients {
-        assert!(c.pending().expect("pending").cases.is_empty(), "the ledger holds everything");
+        assert!(
+            c.pending().expect("pending").cases.is_empty(),
+            "the ledger holds everything"
+        );
     }
 
     progress("steady state: each worker changes 10% of its cases");
@@ -196,7 +218,8 @@ pub fn run(server: &Server, dir: &Path, plan: &Plan) -> (Round, Round, usize) {
             s.spawn(move || {
                 let cases = c.cases(&Default::default()).expect("cases");
                 for item in cases.iter().take(cases.len().div_ceil(10)) {
-                    c.comment(&item.id, "steady-state note".into()).expect("comment");
+                    c.comment(&item.id, "steady-state note".into())
+                        .expect("comment");
                 }
             });
         }

@@ -6,7 +6,9 @@ use gridcase_sync_core::commands::{act, open_case};
 use gridcase_sync_core::event::{Channel, Filing, Intake, Satisfaction};
 use gridcase_sync_core::org::Territory;
 use gridcase_sync_core::store::Batch;
-use gridcase_sync_core::{Action, Actor, ActorId, CategoryCode, Level, Millis, Role, Scope, WorkCalendar};
+use gridcase_sync_core::{
+    Action, Actor, ActorId, CategoryCode, Level, Millis, Role, Scope, WorkCalendar,
+};
 use gridcase_tests::PASSWORD;
 use std::path::Path;
 
@@ -23,22 +25,40 @@ pub struct Seed {
     pub satisfied: Option<bool>,
 }
 
-const GRIDS: [(&str, &str, &str); 4] = [("s1", "c1", "g1"), ("s1", "c1", "g2"), ("s1", "c2", "g3"), ("s2", "c3", "g4")];
+const GRIDS: [(&str, &str, &str); 4] = [
+    ("s1", "c1", "g1"),
+    ("s1", "c1", "g2"),
+    ("s1", "c2", "g3"),
+    ("s2", "c3", "g4"),
+];
 
 fn actor(user: &str, role: Role, scope: Scope) -> Actor {
-    Actor { user: user.into(), device: format!("{user}-import").into(), role, scope }
+    Actor {
+        user: user.into(),
+        device: format!("{user}-import").into(),
+        role,
+        scope,
+    }
 }
 
 /// Builds one case's history with the real commands (so the fold judges it like any other).
 fn build(seed: &Seed, calendar: &WorkCalendar) -> Option<gridcase_sync_core::CaseDoc> {
     let (street, community, grid) = GRIDS[seed.grid % GRIDS.len()];
     let operator = actor("operator", Role::DistrictCenter, Scope::District);
-    let unit = actor(&format!("handler-{}", seed.unit), Role::UnitHandler, Scope::Unit(seed.unit.as_str().into()));
+    let unit = actor(
+        &format!("handler-{}", seed.unit),
+        Role::UnitHandler,
+        Scope::Unit(seed.unit.as_str().into()),
+    );
     let intake = Intake {
         channel: Channel::WalkIn,
         reporter: None,
         description: seed.description.clone(),
-        territory: Territory { street: street.into(), community: community.into(), grid: grid.into() },
+        territory: Territory {
+            street: street.into(),
+            community: community.into(),
+            grid: grid.into(),
+        },
         address: None,
         coordinates: None,
         category: None,
@@ -62,18 +82,56 @@ fn build(seed: &Seed, calendar: &WorkCalendar) -> Option<gridcase_sync_core::Cas
             ),
             (
                 &operator,
-                Action::Dispatch { unit: seed.unit.as_str().into(), responsible: None, deadline: seed.deadline },
+                Action::Dispatch {
+                    unit: seed.unit.as_str().into(),
+                    responsible: None,
+                    deadline: seed.deadline,
+                },
                 seed.created + 2 * minute,
             ),
         ];
         if let Some(closed) = seed.closed {
             let at = closed.max(seed.created + 3 * minute);
-            v.push((&unit, Action::Feedback { resolved: true, note: String::new(), photos: vec![] }, at - 2));
-            v.push((&operator, Action::Verify { resolved: true, note: String::new(), photos: vec![] }, at - 1));
-            v.push((&operator, Action::Close { note: String::new() }, at));
+            v.push((
+                &unit,
+                Action::Feedback {
+                    resolved: true,
+                    note: String::new(),
+                    photos: vec![],
+                },
+                at - 2,
+            ));
+            v.push((
+                &operator,
+                Action::Verify {
+                    resolved: true,
+                    note: String::new(),
+                    photos: vec![],
+                },
+                at - 1,
+            ));
+            v.push((
+                &operator,
+                Action::Close {
+                    note: String::new(),
+                },
+                at,
+            ));
             if let Some(ok) = seed.satisfied {
-                let satisfaction = Some(if ok { Satisfaction::Satisfied } else { Satisfaction::Dissatisfied });
-                v.push((&operator, Action::Evaluate { satisfaction, solved: Some(ok), note: String::new() }, at + minute));
+                let satisfaction = Some(if ok {
+                    Satisfaction::Satisfied
+                } else {
+                    Satisfaction::Dissatisfied
+                });
+                v.push((
+                    &operator,
+                    Action::Evaluate {
+                        satisfaction,
+                        solved: Some(ok),
+                        note: String::new(),
+                    },
+                    at + minute,
+                ));
             }
         }
         v
@@ -96,16 +154,28 @@ pub fn fill(dir: &Path, seeds: impl Iterator<Item = Seed>, total_hint: usize) ->
     let mut feed = Vec::new();
     let now = seeds_now();
     for seed in seeds {
-        if !org.units.contains_key(&seed.unit.as_str().into()) {
-            org.units.insert(seed.unit.as_str().into(), gridcase_sync_core::org::Unit { name: seed.unit.clone() });
-        }
-        let Some(mut doc) = build(&seed, &calendar) else { continue };
+        org.units
+            .entry(seed.unit.as_str().into())
+            .or_insert_with(|| gridcase_sync_core::org::Unit {
+                name: seed.unit.clone(),
+            });
+        let Some(mut doc) = build(&seed, &calendar) else {
+            continue;
+        };
         let case = doc.header().expect("header").case;
-        ledger.docs.stage_snapshot(&mut batch, &case, doc.automerge());
-        feed.push(ledger.stage_index(&mut batch, &doc, &[], now).expect("index"));
+        ledger
+            .docs
+            .stage_snapshot(&mut batch, &case, doc.automerge());
+        feed.push(
+            ledger
+                .stage_index(&mut batch, &doc, &[], now)
+                .expect("index"),
+        );
         written += 1;
         if feed.len() >= 2_000 {
-            ledger.commit(std::mem::take(&mut batch), std::mem::take(&mut feed)).expect("commit");
+            ledger
+                .commit(std::mem::take(&mut batch), std::mem::take(&mut feed))
+                .expect("commit");
             if total_hint >= 20_000 && written % 20_000 == 0 {
                 eprintln!("[gridcase-bench] ledger: {written} / {total_hint} cases");
             }

@@ -69,7 +69,10 @@ fn timed(http: &gridcase_tests::Http, token: &str, paths: &[&str], rounds: usize
             samples.push(t.elapsed().as_secs_f64() * 1000.0);
         }
     }
-    (percentile(&mut samples, 0.5), percentile(&mut samples, 0.95))
+    (
+        percentile(&mut samples, 0.5),
+        percentile(&mut samples, 0.95),
+    )
 }
 
 fn main() {
@@ -88,7 +91,10 @@ fn main() {
     let tmp = tempfile::tempdir().expect("tempdir");
 
     if !args.no_field {
-        progress(&format!("field day: {} workers × {} cases × {} events", args.workers, args.cases, args.events));
+        progress(&format!(
+            "field day: {} workers × {} cases × {} events",
+            args.workers, args.cases, args.events
+        ));
         let dir = tmp.path().join("field");
         let server = Server::start_in(&dir.join("ledger"), &[]);
         let plan = field::Plan {
@@ -116,7 +122,10 @@ fn main() {
         out.insert("steady_requests".into(), json!(steady.requests));
         out.insert("steady_server_cpu_s".into(), json!(steady.server_cpu_s));
         out.insert("server_peak_rss_bytes".into(), json!(probe::peak_rss(pid)));
-        out.insert("ledger_disk_bytes".into(), json!(probe::disk_bytes(&dir.join("ledger"))));
+        out.insert(
+            "ledger_disk_bytes".into(),
+            json!(probe::disk_bytes(&dir.join("ledger"))),
+        );
     }
 
     if args.replay {
@@ -129,14 +138,31 @@ fn main() {
         let http = server.http();
         let supervisor = http.login("supervisor");
         let t = Instant::now();
-        let stats = http.get("/v1/stats?from=0&to=4102444800000&by=unit", Some(&supervisor)).json();
-        out.insert("replay_stats_ms".into(), json!(t.elapsed().as_secs_f64() * 1000.0));
+        let stats = http
+            .get(
+                "/v1/stats?from=0&to=4102444800000&by=unit",
+                Some(&supervisor),
+            )
+            .json();
+        out.insert(
+            "replay_stats_ms".into(),
+            json!(t.elapsed().as_secs_f64() * 1000.0),
+        );
         out.insert("replay_rows".into(), json!(rows));
         out.insert("replay_cases".into(), json!(written));
         out.insert("replay_closed".into(), stats["total"]["closed"].clone());
-        out.insert("replay_closing_rate".into(), stats["total"]["closing_rate"].clone());
-        out.insert("replay_on_time_rate".into(), stats["total"]["on_time_rate"].clone());
-        out.insert("replay_units".into(), json!(stats["groups"].as_object().map_or(0, Map::len)));
+        out.insert(
+            "replay_closing_rate".into(),
+            stats["total"]["closing_rate"].clone(),
+        );
+        out.insert(
+            "replay_on_time_rate".into(),
+            stats["total"]["on_time_rate"].clone(),
+        );
+        out.insert(
+            "replay_units".into(),
+            json!(stats["groups"].as_object().map_or(0, Map::len)),
+        );
     }
 
     if args.ledger_cases > 0 {
@@ -150,7 +176,16 @@ fn main() {
                 grid: i,
                 category: ["E0102", "E0101", "C0105", "E0504", "E0401"][i % 5],
                 unit: format!("u{}", 1 + i % 4),
-                description: format!("scale case {i}: {}", ["garbage", "illegal building", "lamp out", "parked car", "road collapse"][i % 5]),
+                description: format!(
+                    "scale case {i}: {}",
+                    [
+                        "garbage",
+                        "illegal building",
+                        "lamp out",
+                        "parked car",
+                        "road collapse"
+                    ][i % 5]
+                ),
                 created,
                 deadline: None,
                 closed: (i % 3 != 0).then_some(created + 3_600_000 * (1 + (i % 40) as i64)),
@@ -160,7 +195,10 @@ fn main() {
         let written = ledger_fill::fill(&dir, seeds, n);
         out.insert("ledger_cases".into(), json!(written));
         out.insert("ledger_fill_s".into(), json!(t.elapsed().as_secs_f64()));
-        out.insert("ledger_scale_disk_bytes".into(), json!(probe::disk_bytes(&dir)));
+        out.insert(
+            "ledger_scale_disk_bytes".into(),
+            json!(probe::disk_bytes(&dir)),
+        );
         let t = Instant::now();
         let server = Server::start_in(&dir, &[]);
         let http = server.http();
@@ -179,12 +217,26 @@ fn main() {
         );
         out.insert("list_p50_ms".into(), json!(p50));
         out.insert("list_p95_ms".into(), json!(p95));
-        let (stats_ms, _) = timed(&http, &operator, &["/v1/stats?from=0&to=4102444800000&by=unit"], 3);
+        let (stats_ms, _) = timed(
+            &http,
+            &operator,
+            &["/v1/stats?from=0&to=4102444800000&by=unit"],
+            3,
+        );
         out.insert("stats_ms".into(), json!(stats_ms));
-        let plan = field::Plan { workers: 1, cases: 50, events: 8, shared_pct: 0, photo_pct: 0 };
+        let plan = field::Plan {
+            workers: 1,
+            cases: 50,
+            events: 8,
+            shared_pct: 0,
+            photo_pct: 0,
+        };
         let (one, _, _) = field::run(&server, &dir.join("one-worker"), &plan);
         out.insert("one_worker_reconnect_s".into(), json!(one.seconds));
-        out.insert("scale_server_peak_rss_bytes".into(), json!(probe::peak_rss(server.pid())));
+        out.insert(
+            "scale_server_peak_rss_bytes".into(),
+            json!(probe::peak_rss(server.pid())),
+        );
     }
 
     println!("{}", Value::Object(out));

@@ -41,7 +41,9 @@ fn rows(path: &Path) -> Vec<Vec<(String, String)>> {
 }
 
 fn get<'a>(row: &'a [(String, String)], key: &str) -> &'a str {
-    row.iter().find(|(k, _)| k == key).map_or("", |(_, v)| v.trim())
+    row.iter()
+        .find(|(k, _)| k == key)
+        .map_or("", |(_, v)| v.trim())
 }
 
 /// "03/01/2011 02:27:57 PM" (NYC) or "2022-01-21 13:47:00" (Boston), read as district local time.
@@ -50,11 +52,19 @@ pub fn parse_time(s: &str) -> Option<Millis> {
     let (date, time) = s.split_once(' ')?;
     let (y, m, d) = if date.contains('/') {
         let mut p = date.split('/');
-        let (m, d, y) = (p.next()?.parse().ok()?, p.next()?.parse().ok()?, p.next()?.parse().ok()?);
+        let (m, d, y) = (
+            p.next()?.parse().ok()?,
+            p.next()?.parse().ok()?,
+            p.next()?.parse().ok()?,
+        );
         (y, m, d)
     } else {
         let mut p = date.split('-');
-        (p.next()?.parse().ok()?, p.next()?.parse().ok()?, p.next()?.parse().ok()?)
+        (
+            p.next()?.parse().ok()?,
+            p.next()?.parse().ok()?,
+            p.next()?.parse().ok()?,
+        )
     };
     let (clock, pm) = match time.split_once(' ') {
         Some((c, ampm)) => (c, Some(ampm.eq_ignore_ascii_case("PM"))),
@@ -113,13 +123,22 @@ fn category(kind: &str) -> &'static str {
 pub fn seeds(data: &Path) -> Vec<Seed> {
     let mut out = Vec::new();
     for row in rows(&data.join("nyc311_tuplex_micro_2000.csv")) {
-        let Some(created) = parse_time(get(&row, "Created Date")) else { continue };
-        let zip = get(&row, "Incident Zip").bytes().map(usize::from).sum::<usize>();
+        let Some(created) = parse_time(get(&row, "Created Date")) else {
+            continue;
+        };
+        let zip = get(&row, "Incident Zip")
+            .bytes()
+            .map(usize::from)
+            .sum::<usize>();
         out.push(Seed {
             grid: zip,
             category: category(get(&row, "Complaint Type")),
             unit: format!("nyc-{}", get(&row, "Agency").to_ascii_lowercase()),
-            description: format!("{}: {}", get(&row, "Complaint Type"), get(&row, "Descriptor")),
+            description: format!(
+                "{}: {}",
+                get(&row, "Complaint Type"),
+                get(&row, "Descriptor")
+            ),
             created,
             deadline: parse_time(get(&row, "Due Date")),
             closed: parse_time(get(&row, "Closed Date")),
@@ -127,8 +146,13 @@ pub fn seeds(data: &Path) -> Vec<Seed> {
         });
     }
     for row in rows(&data.join("boston311_qsv_100.csv")) {
-        let Some(created) = parse_time(get(&row, "open_dt")) else { continue };
-        let hood = get(&row, "neighborhood").bytes().map(usize::from).sum::<usize>();
+        let Some(created) = parse_time(get(&row, "open_dt")) else {
+            continue;
+        };
+        let hood = get(&row, "neighborhood")
+            .bytes()
+            .map(usize::from)
+            .sum::<usize>();
         out.push(Seed {
             grid: hood,
             category: category(get(&row, "type")),
@@ -149,11 +173,17 @@ mod tests {
 
     #[test]
     fn csv_fields_and_times() {
-        assert_eq!(fields(r#"a,"b, c","say ""hi""",,"#), vec!["a", "b, c", r#"say "hi""#, "", ""]);
+        assert_eq!(
+            fields(r#"a,"b, c","say ""hi""",,"#),
+            vec!["a", "b, c", r#"say "hi""#, "", ""]
+        );
         let nyc = parse_time("03/01/2011 02:27:57 PM").expect("nyc");
         let boston = parse_time("2011-03-01 14:27:57").expect("boston");
         assert_eq!(nyc, boston);
-        assert_eq!(parse_time("03/01/2011 12:00:00 AM"), parse_time("2011-03-01 00:00:00"));
+        assert_eq!(
+            parse_time("03/01/2011 12:00:00 AM"),
+            parse_time("2011-03-01 00:00:00")
+        );
         assert!(parse_time("").is_none());
         assert_eq!(category("Noise - Street/Sidewalk"), "E0601");
         assert_eq!(category("Something else"), "E0601");

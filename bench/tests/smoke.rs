@@ -4,24 +4,58 @@
 fn a_tiny_run_prints_every_figure() {
     let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_gridcase-bench"))
-        .args(["--workers", "2", "--cases", "3", "--events", "4", "--shared-pct", "34", "--photo-pct", "50", "--replay", "--ledger-cases", "60"])
+        .args([
+            "--workers",
+            "2",
+            "--cases",
+            "3",
+            "--events",
+            "4",
+            "--shared-pct",
+            "34",
+            "--photo-pct",
+            "50",
+            "--replay",
+            "--ledger-cases",
+            "60",
+        ])
         .env("GRIDCASE_DATA", data)
         .output()
         .expect("run gridcase-bench");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let line = String::from_utf8_lossy(&out.stdout);
     let figures: serde_json::Value = serde_json::from_str(line.trim()).expect("one JSON line");
     for key in [
-        "reconnect_s", "steady_s", "bytes_up", "bytes_down", "requests", "server_cpu_s",
-        "server_peak_rss_bytes", "ledger_disk_bytes", "cold_start_s", "list_p50_ms", "list_p95_ms",
-        "stats_ms", "one_worker_reconnect_s",
+        "reconnect_s",
+        "steady_s",
+        "bytes_up",
+        "bytes_down",
+        "requests",
+        "server_cpu_s",
+        "server_peak_rss_bytes",
+        "ledger_disk_bytes",
+        "cold_start_s",
+        "list_p50_ms",
+        "list_p95_ms",
+        "stats_ms",
+        "one_worker_reconnect_s",
     ] {
         assert!(figures[key].is_number(), "{key} missing in {figures}");
     }
-    assert_eq!(figures["cases"], 5, "2 workers: 2 own cases each and 1 shared case");
+    assert_eq!(
+        figures["cases"], 5,
+        "2 workers: 2 own cases each and 1 shared case"
+    );
     assert_eq!(figures["refusals"], 0);
     assert_eq!(figures["ledger_cases"], 60);
     assert_eq!(figures["replay_rows"], 2100);
-    assert!(figures["replay_cases"].as_u64().is_some_and(|n| n > 2000), "{figures}");
+    assert!(
+        figures["replay_cases"].as_u64().is_some_and(|n| n > 2000),
+        "{figures}"
+    );
     assert!(figures["requests"].as_u64().is_some_and(|n| n >= 2));
 }

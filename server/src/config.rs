@@ -48,7 +48,7 @@ pub struct Config {
     #[arg(long, env = "GRIDCASE_MAX_BLOB", default_value_t = 20 * 1024 * 1024)]
     pub max_blob: u64,
     /// Case documents kept loaded in memory.
-    #[arg(long, env = "GRIDCASE_CACHE_CASES", default_value_t = 4096)]
+    #[arg(long, env = "GRIDCASE_CACHE_CASES", default_value_t = 1024)]
     pub cache_cases: usize,
 }
 

@@ -10,7 +10,7 @@
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::summary::CaseSummary;
-use gridcase_sync_core::fold::fold;
+use gridcase_sync_core::fold::{fold, CaseState};
 use gridcase_sync_core::store::{Batch, DocStore, Store};
 use gridcase_sync_core::{
     CaseDoc, CaseId, ChangeHash, EventId, GridId, Millis, UnitId, WorkCalendar,
@@ -315,8 +315,20 @@ impl Ledger {
         receipts: &[(EventId, Receipt)],
         now: Millis,
     ) -> Result<FeedEntry> {
-        let header = doc.header()?;
         let state = fold(&doc.events()?, &self.calendar);
+        self.stage_index_folded(batch, doc, state, receipts, now)
+    }
+
+    /// [`Ledger::stage_index`] for a case already folded (the sync gate folds each case once).
+    pub fn stage_index_folded(
+        &self,
+        batch: &mut Batch,
+        doc: &CaseDoc,
+        state: CaseState,
+        receipts: &[(EventId, Receipt)],
+        now: Millis,
+    ) -> Result<FeedEntry> {
+        let header = doc.header()?;
         let previous_flags = self.summary(&header.case)?.map_or(0, |s| s.flagged_events);
         let new_flags = receipts.iter().filter(|(_, r)| r.flag.is_some()).count();
         let summary = CaseSummary::of(&header, &state, previous_flags + new_flags, now);

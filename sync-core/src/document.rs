@@ -21,7 +21,8 @@ use crate::role::Role;
 use crate::Error;
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{
-    ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT,
+    ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ReadDoc, ScalarValue, ScalarValueRef, Value,
+    ValueRef, ROOT,
 };
 use serde::{Deserialize, Serialize};
 
@@ -278,26 +279,84 @@ fn decode_action(event: &EventId, kind: &str, payload: &str) -> Result<Action, E
     })
 }
 
+/// The scalar fields of an event map, read in one pass over the map (one lookup per field
+/// would decode the columns again for each).
+#[derive(Default)]
+struct EventFields {
+    id: Option<String>,
+    kind: Option<String>,
+    author: Option<String>,
+    device: Option<String>,
+    role: Option<String>,
+    scope: Option<String>,
+    at: Option<i64>,
+    parents: Option<String>,
+    payload: Option<String>,
+}
+
+fn required<T>(value: Option<T>, key: &'static str) -> Result<T, Error> {
+    value.ok_or(Error::MissingField(key))
+}
+
 pub(crate) fn read_event(doc: &AutoCommit, e: &ObjId) -> Result<Event, Error> {
-    let id = EventId::new(string(doc, e, "id")?);
+    let mut f = EventFields::default();
+    for item in doc.map_range(e, ..) {
+        let key = item.key.as_ref();
+        match &item.value {
+            ValueRef::Scalar(ScalarValueRef::Str(v)) => {
+                let slot = match key {
+                    "id" => &mut f.id,
+                    "kind" => &mut f.kind,
+                    "author" => &mut f.author,
+                    "device" => &mut f.device,
+                    "role" => &mut f.role,
+                    "scope" => &mut f.scope,
+                    "parents" => &mut f.parents,
+                    "payload" => &mut f.payload,
+                    "at" => return Err(Error::MalformedField("at")),
+                    _ => continue,
+                };
+                *slot = Some(v.to_string());
+            }
+            ValueRef::Scalar(ScalarValueRef::Int(v)) if key == "at" => f.at = Some(*v),
+            ValueRef::Scalar(ScalarValueRef::Uint(v)) if key == "at" => {
+                f.at = Some(i64::try_from(*v).map_err(|_| Error::MalformedField("at"))?)
+            }
+            _ => {
+                if let Some(known) = [
+                    "id", "kind", "author", "device", "role", "scope", "at", "parents", "payload",
+                ]
+                .into_iter()
+                .find(|k| *k == key)
+                {
+                    return Err(Error::MalformedField(known));
+                }
+            }
+        }
+    }
+    let id = EventId::new(required(f.id, "id")?);
     let invalid = |reason: String| Error::InvalidEvent {
         event: id.clone(),
         reason,
     };
-    let role_name = string(doc, e, "role")?;
+    let role_name = required(f.role, "role")?;
     let role =
         Role::parse(&role_name).ok_or_else(|| invalid(format!("unknown role {role_name}")))?;
-    let scope = serde_json::from_str(&string(doc, e, "scope")?)
+    let scope = serde_json::from_str(&required(f.scope, "scope")?)
         .map_err(|err| invalid(format!("scope: {err}")))?;
-    let parents = serde_json::from_str(&string(doc, e, "parents")?)
+    let parents = serde_json::from_str(&required(f.parents, "parents")?)
         .map_err(|err| invalid(format!("parents: {err}")))?;
-    let action = decode_action(&id, &string(doc, e, "kind")?, &string(doc, e, "payload")?)?;
+    let action = decode_action(
+        &id,
+        &required(f.kind, "kind")?,
+        &required(f.payload, "payload")?,
+    )?;
     Ok(Event {
-        author: UserId::new(string(doc, e, "author")?),
-        device: DeviceId::new(string(doc, e, "device")?),
+        author: UserId::new(required(f.author, "author")?),
+        device: DeviceId::new(required(f.device, "device")?),
         role,
         scope,
-        at: int(doc, e, "at")?,
+        at: required(f.at, "at")?,
         parents,
         action,
         id,

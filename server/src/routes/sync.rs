@@ -16,7 +16,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use gridcase_sync_core::fold::fold;
+use gridcase_sync_core::fold::{fold, CaseState};
 use gridcase_sync_core::inspect::Inspection;
 use gridcase_sync_core::org::{Org, Territory};
 use gridcase_sync_core::rules::{covers_case, in_scope};
@@ -35,8 +35,11 @@ struct DeviceGate<'a> {
     device: &'a Device,
     calendar: &'a WorkCalendar,
     now: i64,
-    receipts: Mutex<HashMap<CaseId, Vec<(EventId, Receipt)>>>,
+    /// Per admitted case: its receipts and its folded state (folded once, indexed later).
+    receipts: Mutex<HashMap<CaseId, Admitted>>,
 }
+
+type Admitted = (Vec<(EventId, Receipt)>, CaseState);
 
 impl Gate for DeviceGate<'_> {
     fn admit(&self, case: &CaseId, inspection: &Inspection, doc: &CaseDoc) -> Admission {
@@ -116,7 +119,7 @@ impl Gate for DeviceGate<'_> {
             })
             .collect();
         if let Ok(mut r) = self.receipts.lock() {
-            r.insert(case.clone(), receipts);
+            r.insert(case.clone(), (receipts, state));
         }
         Admission::Accept
     }
@@ -306,8 +309,12 @@ fn exchange(
                 };
                 indexed.push((o.case.clone(), doc.get_heads()));
                 let doc = CaseDoc::from_automerge(doc.clone())?;
-                let mine = receipts.remove(&o.case).unwrap_or_default();
-                feed.push(ledger.stage_index(&mut batch, &doc, &mine, now)?);
+                feed.push(match receipts.remove(&o.case) {
+                    Some((mine, state)) => {
+                        ledger.stage_index_folded(&mut batch, &doc, state, &mine, now)?
+                    }
+                    None => ledger.stage_index(&mut batch, &doc, &[], now)?,
+                });
             }
             Outcome::Refused { reason } => {
                 state.metrics.sync_case("refused");

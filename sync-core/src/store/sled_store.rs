@@ -12,8 +12,17 @@ pub struct SledStore {
 }
 
 impl SledStore {
+    /// Opens with a 64 MiB page cache (sled's default of 1 GiB would let a server's memory
+    /// grow with its ledger).
     pub fn open(dir: impl AsRef<Path>) -> Result<SledStore, Error> {
-        let db = sled::Config::new().path(dir.as_ref()).open()?;
+        SledStore::open_with_cache(dir, 64 * 1024 * 1024)
+    }
+
+    pub fn open_with_cache(dir: impl AsRef<Path>, cache_bytes: u64) -> Result<SledStore, Error> {
+        let db = sled::Config::new()
+            .path(dir.as_ref())
+            .cache_capacity(cache_bytes)
+            .open()?;
         let tree = db.open_tree("gridcase")?;
         Ok(SledStore { db, tree })
     }
