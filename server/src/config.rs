@@ -44,6 +44,10 @@ pub struct Config {
     /// Seconds before a request is abandoned.
     #[arg(long, env = "GRIDCASE_REQUEST_TIMEOUT", default_value_t = 60)]
     pub request_timeout: u64,
+    /// Sync requests processed at once (0: twice the cores). The rest wait their turn, so memory
+    /// stays bounded when hundreds of handhelds reconnect together.
+    #[arg(long, env = "GRIDCASE_SYNC_WORKERS", default_value_t = 0)]
+    pub sync_workers: usize,
     /// Largest blob (photo) accepted, in bytes.
     #[arg(long, env = "GRIDCASE_MAX_BLOB", default_value_t = 20 * 1024 * 1024)]
     pub max_blob: u64,

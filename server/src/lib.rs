@@ -30,6 +30,8 @@ pub struct AppState {
     pub directory: directory::Directory,
     pub keys: Arc<auth::Keys>,
     pub metrics: Arc<metrics::Metrics>,
+    /// Turns for processing sync requests.
+    pub sync_permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -46,7 +48,12 @@ impl AppState {
         )?;
         let metrics = Arc::new(metrics::Metrics::default());
         let ledger = ledger::Ledger::open(store.clone(), config.cache_cases, metrics.clone())?;
+        let workers = match config.sync_workers {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get() * 2),
+            n => n,
+        };
         Ok(AppState {
+            sync_permits: Arc::new(tokio::sync::Semaphore::new(workers)),
             config: Arc::new(config),
             ledger: Arc::new(ledger),
             directory: directory::Directory::new(store),

@@ -249,6 +249,11 @@ pub async fn sync(
         cases = request.entries.len(),
         cursor = request.cursor
     );
+    let _turn = state
+        .sync_permits
+        .acquire()
+        .await
+        .map_err(|_| Error::Internal("the server is shutting down".into()))?;
     let worker = state.clone();
     let answer = tokio::task::spawn_blocking(move || {
         span.in_scope(|| exchange(&worker, &caller.user, &device, request))
