@@ -329,9 +329,11 @@ impl Ledger {
         now: Millis,
     ) -> Result<FeedEntry> {
         let header = doc.header()?;
-        let previous_flags = self.summary(&header.case)?.map_or(0, |s| s.flagged_events);
+        let previous = self.summary(&header.case)?;
+        let previous_flags = previous.as_ref().map_or(0, |s| s.flagged_events);
         let new_flags = receipts.iter().filter(|(_, r)| r.flag.is_some()).count();
         let summary = CaseSummary::of(&header, &state, previous_flags + new_flags, now);
+        crate::query_index::stage(batch, previous.as_ref(), &summary);
         let case_key = part(header.case.as_str());
         batch.put(
             trees::SUMMARIES,
@@ -389,6 +391,47 @@ impl Ledger {
             }
         }
         Ok(out)
+    }
+
+    /// Case ids under one index term, newest first, starting after `after` (an index-key
+    /// suffix from a previous page).
+    pub fn index_scan<'a>(
+        &'a self,
+        field: &str,
+        value: &str,
+        after: Option<Vec<u8>>,
+    ) -> impl Iterator<Item = Result<(Vec<u8>, CaseId)>> + 'a {
+        let prefix = crate::query_index::prefix(field, value);
+        let end = gridcase_sync_core::store::prefix_end(&prefix);
+        let mut start = prefix.clone();
+        if let Some(after) = &after {
+            start.extend_from_slice(after);
+            start.push(0);
+        }
+        let len = prefix.len();
+        self.store
+            .range(crate::query_index::TREE, &start, end.as_deref())
+            .map(move |entry| {
+                let (k, _) = entry?;
+                let case = crate::query_index::case_of(&k, len).unwrap_or_default();
+                Ok((k[len..].to_vec(), CaseId::new(case)))
+            })
+    }
+
+    /// Builds the query index from the summaries when a ledger predates it.
+    pub fn ensure_query_index(&self) -> Result<()> {
+        if self.store.get(trees::META, b"query_index")?.is_some() {
+            return Ok(());
+        }
+        let mut batch = Batch::new();
+        for s in self.summaries() {
+            crate::query_index::stage(&mut batch, None, &s?);
+            if batch.len() > 50_000 {
+                self.store.commit(std::mem::take(&mut batch))?;
+            }
+        }
+        batch.put(trees::META, b"query_index".to_vec(), b"1".to_vec());
+        Ok(self.store.commit(batch)?)
     }
 
     pub fn summary(&self, case: &CaseId) -> Result<Option<CaseSummary>> {

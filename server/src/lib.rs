@@ -8,6 +8,7 @@ pub mod directory;
 pub mod error;
 pub mod ledger;
 pub mod metrics;
+pub mod query_index;
 pub mod routes;
 pub mod summary;
 
@@ -48,6 +49,7 @@ impl AppState {
         )?;
         let metrics = Arc::new(metrics::Metrics::default());
         let ledger = ledger::Ledger::open(store.clone(), config.cache_cases, metrics.clone())?;
+        ledger.ensure_query_index()?;
         let workers = match config.sync_workers {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get() * 2),
             n => n,

@@ -249,6 +249,40 @@ pub struct CaseFilter {
 }
 
 impl CaseFilter {
+    /// The index term to walk: the most selective filter given, else the caller's scope.
+    fn driver(&self, scope: &gridcase_sync_core::Scope) -> (&'static str, String) {
+        use gridcase_sync_core::Scope;
+        let named = [
+            ("grid", &self.grid),
+            ("unit", &self.unit),
+            ("community", &self.community),
+            ("street", &self.street),
+            ("category", &self.category),
+        ];
+        if let Some((field, Some(value))) = named.into_iter().find(|(_, v)| v.is_some()) {
+            return (field, value.clone());
+        }
+        if self.has_conflict == Some(true) {
+            return ("conflict", "true".into());
+        }
+        if let Some(status) = &self.status {
+            return ("status", status.clone());
+        }
+        if let Some(level) = &self.level {
+            return ("level", level.clone());
+        }
+        if let Some(step) = self.step {
+            return ("step", step.to_string());
+        }
+        match scope {
+            Scope::Grids(gs) if gs.len() == 1 => ("grid", gs[0].to_string()),
+            Scope::Community(c) => ("community", c.to_string()),
+            Scope::Street(s) => ("street", s.to_string()),
+            Scope::Unit(u) => ("unit", u.to_string()),
+            _ => ("all", String::new()),
+        }
+    }
+
     fn matches(&self, s: &CaseSummary, now: i64) -> bool {
         let eq = |want: &Option<String>, have: Option<&str>| {
             want.as_deref().is_none_or(|w| have == Some(w))
@@ -288,10 +322,6 @@ pub struct CaseListItem {
     pub overdue: bool,
 }
 
-fn page_key(s: &CaseSummary) -> String {
-    format!("{:016x}:{}", s.created_at.max(0), s.id)
-}
-
 #[utoipa::path(get, path = "/v1/cases", tag = "cases", params(CaseFilter),
     responses((status = 200, body = CasePage)), security(("bearer" = [])))]
 pub async fn list_cases(
@@ -302,32 +332,37 @@ pub async fn list_cases(
     let page = tokio::task::spawn_blocking(move || {
         let now = now_millis();
         let limit = filter.limit.unwrap_or(50).clamp(1, 500);
-        let mut hits: Vec<CaseSummary> = Vec::new();
-        for s in state.ledger.summaries() {
-            let s = s?;
-            if summary_in_scope(&caller.user.scope, &s) && filter.matches(&s, now) {
-                hits.push(s);
-            }
-        }
-        // Newest first; the cursor is the last key served.
-        hits.sort_by_key(|s| std::cmp::Reverse(page_key(s)));
-        let start = match &filter.cursor {
-            Some(c) => hits
-                .iter()
-                .position(|s| page_key(s) < *c)
-                .unwrap_or(hits.len()),
-            None => 0,
+        let after = match &filter.cursor {
+            Some(c) => Some(hex::decode(c).map_err(|_| Error::BadRequest("bad cursor".into()))?),
+            None => None,
         };
-        let rest = &hits[start..];
-        let next = (rest.len() > limit).then(|| page_key(&rest[limit - 1]));
-        let cases = rest
-            .iter()
-            .take(limit)
-            .map(|s| CaseListItem {
+        let (field, value) = filter.driver(&caller.user.scope);
+        let mut cases = Vec::new();
+        let mut last = None;
+        let mut more = false;
+        for entry in state.ledger.index_scan(field, &value, after) {
+            let (suffix, case) = entry?;
+            let Some(s) = state.ledger.summary(&case)? else {
+                continue;
+            };
+            // Entries may be stale (the index is a superset): the summary decides.
+            if suffix != crate::query_index::suffix(&s)
+                || !summary_in_scope(&caller.user.scope, &s)
+                || !filter.matches(&s, now)
+            {
+                continue;
+            }
+            if cases.len() == limit {
+                more = true;
+                break;
+            }
+            last = Some(suffix);
+            cases.push(CaseListItem {
                 overdue: s.overdue_at(now),
-                summary: s.clone(),
-            })
-            .collect();
+                summary: s,
+            });
+        }
+        let next = if more { last.map(hex::encode) } else { None };
         Ok::<_, Error>(CasePage { cases, next })
     })
     .await
