@@ -278,21 +278,26 @@ fn new_event(am: &AutoCommit, entry: &ObjId) -> Result<NewEvent, Breach> {
             reason: "not an object".into(),
         });
     };
-    let label = match am.get(entry, "id") {
-        Ok(Some((v, _))) => v.to_str_lossy().to_owned(),
-        _ => String::new(),
-    };
-    for key in am.keys(entry) {
-        let values = am.get_all(entry, key.as_str()).unwrap_or_default();
-        let forged = values.len() != 1
-            || !matches!(&values[0].1, automerge::ObjId::Id(_, a, _) if a == actor)
-            || !EVENT_KEYS.contains(&key.as_str());
-        if forged {
-            return Err(Breach::EventForged {
-                event: label,
-                field: key,
-            });
+    // One pass over the map: each field must be a single value written by the inserting actor.
+    let mut label = String::new();
+    let mut forged = None;
+    for item in am.map_range(entry, ..) {
+        let key = item.key.as_ref();
+        if key == "id" {
+            if let automerge::ValueRef::Scalar(automerge::ScalarValueRef::Str(v)) = &item.value {
+                label = v.to_string();
+            }
         }
+        let own = matches!(item.id(), automerge::ObjId::Id(_, ref a, _) if a == actor);
+        if forged.is_none() && (item.conflict || !own || !EVENT_KEYS.contains(&key)) {
+            forged = Some(key.to_owned());
+        }
+    }
+    if let Some(field) = forged {
+        return Err(Breach::EventForged {
+            event: label,
+            field,
+        });
     }
     let event = read_event(am, entry).map_err(|e| Breach::BadEvent {
         index: 0,
@@ -312,12 +317,11 @@ fn list_entries(am: &AutoCommit, key: &str) -> Vec<ObjId> {
     }
 }
 
+/// The operation behind each field of a map (the winning one; a conflict is caught by
+/// `compare_fields` later, when there is more than one).
 fn field_ops(am: &AutoCommit, obj: &ObjId) -> HashMap<String, ObjId> {
-    am.keys(obj)
-        .filter_map(|k| {
-            let op = am.get(obj, k.as_str()).ok()??.1;
-            Some((k, op))
-        })
+    am.map_range(obj, ..)
+        .map(|item| (item.key.to_string(), item.id()))
         .collect()
 }
 
@@ -329,16 +333,22 @@ fn compare_fields(
     breach: impl Fn(String) -> Breach,
 ) -> Vec<Breach> {
     let mut out = Vec::new();
-    let mut keys: BTreeSet<String> = am.keys(obj).collect();
-    keys.extend(before.keys().cloned());
-    for key in keys {
-        let values = am.get_all(obj, key.as_str()).unwrap_or_default();
-        let same = match before.get(&key) {
-            Some(op) => values.len() == 1 && values[0].1 == *op,
-            None => false,
-        };
+    let mut seen = 0;
+    for item in am.map_range(obj, ..) {
+        let key = item.key.as_ref();
+        let same = !item.conflict && before.get(key).is_some_and(|op| *op == item.id());
+        if before.contains_key(key) {
+            seen += 1;
+        }
         if !same {
-            out.push(breach(key));
+            out.push(breach(key.to_owned()));
+        }
+    }
+    if seen < before.len() {
+        // A field was removed: name each missing one.
+        let now: BTreeSet<String> = am.keys(obj).collect();
+        for key in before.keys().filter(|k| !now.contains(*k)) {
+            out.push(breach(key.clone()));
         }
     }
     out
