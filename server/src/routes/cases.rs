@@ -52,7 +52,9 @@ fn write_online(
         })
         .collect();
     let feed = ledger.stage_index(&mut batch, doc, &receipts, now)?;
-    ledger.commit(batch, vec![feed])?;
+    let committed = ledger.commit(batch, vec![feed]);
+    ledger.docs.release([&case]);
+    committed?;
     ledger.docs.note_committed(&case, doc.automerge());
     ledger.settle(vec![(case.clone(), doc.heads())], now)?;
     if due {

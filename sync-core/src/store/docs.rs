@@ -15,6 +15,7 @@ use crate::ids::CaseId;
 use crate::Error;
 use automerge::sync::State;
 use automerge::{AutoCommit, ChangeHash};
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 /// Tree names: part of the on-disk schema.
@@ -60,6 +61,9 @@ pub struct DocStore {
     store: Arc<dyn Store>,
     compact_after: usize,
     cache: Option<Arc<Mutex<DocCache>>>,
+    /// Cases this process is writing as new snapshots, not yet committed: the one claimant
+    /// writes the snapshot, everyone else an increment, so no snapshot can overwrite another.
+    creating: Arc<Mutex<HashSet<CaseId>>>,
 }
 
 impl DocStore {
@@ -68,6 +72,7 @@ impl DocStore {
             store,
             compact_after: DEFAULT_COMPACT_AFTER,
             cache: None,
+            creating: Arc::default(),
         }
     }
 
@@ -99,6 +104,23 @@ impl DocStore {
             }
         }
         Ok(self.load_automerge(case)?.map(|mut d| d.get_heads()))
+    }
+
+    fn claim(&self, case: &CaseId) -> bool {
+        self.creating
+            .lock()
+            .map(|mut c| c.insert(case.clone()))
+            .unwrap_or(false)
+    }
+
+    /// Ends the claims of [`DocStore::stage_save`] on new cases once their batch is committed
+    /// (or abandoned). A claim never released only sends later writers down the increment path.
+    pub fn release<'a>(&self, cases: impl IntoIterator<Item = &'a CaseId>) {
+        if let Ok(mut c) = self.creating.lock() {
+            for case in cases {
+                c.remove(case);
+            }
+        }
     }
 
     /// Cases held in the cache right now.
@@ -178,6 +200,19 @@ impl DocStore {
         doc: &mut AutoCommit,
         since: &[ChangeHash],
     ) -> Result<bool, Error> {
+        let prefix = case_key(case);
+        let is_new = since.is_empty()
+            && self.store.get(trees::SNAPSHOTS, &prefix)?.is_none()
+            && self
+                .store
+                .scan_prefix(trees::CHANGES, &prefix)
+                .next()
+                .is_none();
+        if is_new && self.claim(case) {
+            // A new case is written whole, as its snapshot: no compaction to follow.
+            batch.put(trees::SNAPSHOTS, prefix, doc.save());
+            return Ok(false);
+        }
         let increment = doc.save_after(since);
         if increment.is_empty() {
             return Ok(false);
@@ -329,7 +364,9 @@ impl DocStore {
         let mut batch = Batch::new();
         let due = self.stage_save(&mut batch, case, doc.automerge(), since)?;
         self.stage_dirty(&mut batch, case, true);
-        self.commit(batch)?;
+        let committed = self.commit(batch);
+        self.release([case]);
+        committed?;
         if due {
             self.compact(case)?;
         }

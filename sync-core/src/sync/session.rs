@@ -208,6 +208,7 @@ impl<'s> SyncSession<'s> {
 
     /// Records that the staged writes are durable: accepted documents go to the store's cache.
     pub fn committed(&mut self) {
+        self.docs.release(&self.accepted);
         for case in std::mem::take(&mut self.accepted) {
             if let Some(doc) = self.loaded.get_mut(&case) {
                 self.docs.note_committed(&case, doc);
