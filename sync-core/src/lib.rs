@@ -57,8 +57,6 @@ pub enum Error {
     BatchVersion(u8),
     #[error("malformed sync batch: {0}")]
     MalformedBatch(&'static str),
-    #[error("case {case}: bad sync message: {reason}")]
-    SyncMessage { case: CaseId, reason: String },
 }
 
 impl From<sled::Error> for Error {

@@ -215,16 +215,6 @@ impl Http {
         );
         r.json()["access_token"].as_str().expect("token").to_owned()
     }
-
-    /// Performs an online action; returns the reply.
-    pub fn act(&self, token: &str, case: &CaseId, action: &Action) -> Reply {
-        self.json(
-            "POST",
-            &format!("/v1/cases/{case}/events"),
-            Some(token),
-            Some(serde_json::to_value(action).expect("action json")),
-        )
-    }
 }
 
 /// What one `Device::sync` did.

@@ -313,13 +313,16 @@ fn exchange(
                     continue;
                 };
                 indexed.push((o.case.clone(), doc.get_heads()));
-                let doc = CaseDoc::from_automerge(doc.clone())?;
-                feed.push(match receipts.remove(&o.case) {
+                let admitted = receipts.remove(&o.case);
+                let entry = session.with_case(&o.case, |doc| match admitted {
                     Some((mine, state)) => {
-                        ledger.stage_index_folded(&mut batch, &doc, state, &mine, now)?
+                        ledger.stage_index_folded(&mut batch, doc, state, &mine, now)
                     }
-                    None => ledger.stage_index(&mut batch, &doc, &[], now)?,
-                });
+                    None => ledger.stage_index(&mut batch, doc, &[], now),
+                })?;
+                if let Some(entry) = entry {
+                    feed.push(entry?);
+                }
             }
             Outcome::Refused { reason } => {
                 state.metrics.sync_case("refused");

@@ -118,10 +118,6 @@ impl Batch {
         self.writes.len()
     }
 
-    pub fn writes(&self) -> &[Write] {
-        &self.writes
-    }
-
     pub fn into_writes(self) -> Vec<Write> {
         self.writes
     }

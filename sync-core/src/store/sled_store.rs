@@ -26,11 +26,6 @@ impl SledStore {
         let tree = db.open_tree("gridcase")?;
         Ok(SledStore { db, tree })
     }
-
-    /// Bytes on disk, for reports and benchmarks.
-    pub fn size_on_disk(&self) -> Result<u64, Error> {
-        Ok(self.db.size_on_disk()?)
-    }
 }
 
 fn physical(tree: &'static str, key: &[u8]) -> Vec<u8> {

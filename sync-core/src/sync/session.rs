@@ -221,6 +221,21 @@ impl<'s> SyncSession<'s> {
         std::mem::take(&mut self.due)
     }
 
+    /// Runs `f` on a case this session holds, as a [`CaseDoc`], without copying the document.
+    pub fn with_case<T>(
+        &mut self,
+        case: &CaseId,
+        f: impl FnOnce(&CaseDoc) -> T,
+    ) -> Result<Option<T>, Error> {
+        let Some(doc) = self.loaded.remove(case) else {
+            return Ok(None);
+        };
+        let doc = CaseDoc::from_automerge(doc)?;
+        let out = f(&doc);
+        self.loaded.insert(case.clone(), doc.into_automerge());
+        Ok(Some(out))
+    }
+
     /// A document as this session holds it (after receiving), for indexing.
     pub fn document(&mut self, case: &CaseId) -> Option<&mut AutoCommit> {
         self.loaded.get_mut(case)
