@@ -5,6 +5,10 @@
 use super::{Batch, Entry, Store, Write};
 use crate::Error;
 use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// How long an open waits for another holder of the directory's lock to let go.
+const LOCK_WAIT: Duration = Duration::from_secs(5);
 
 pub struct SledStore {
     db: sled::Db,
@@ -18,11 +22,26 @@ impl SledStore {
         SledStore::open_with_cache(dir, 64 * 1024 * 1024)
     }
 
+    /// Opens with a page cache of `cache_bytes`. sled's background I/O threads can hold the
+    /// directory's file lock for a moment after the last handle of a previous open is dropped
+    /// (a restart in the same process, or a process still exiting), so a lock held elsewhere
+    /// is retried for up to [`LOCK_WAIT`] before it is reported.
     pub fn open_with_cache(dir: impl AsRef<Path>, cache_bytes: u64) -> Result<SledStore, Error> {
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(dir.as_ref())
-            .cache_capacity(cache_bytes)
-            .open()?;
+            .cache_capacity(cache_bytes);
+        let started = Instant::now();
+        let db = loop {
+            match config.open() {
+                Err(sled::Error::Io(e))
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        && started.elapsed() < LOCK_WAIT =>
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                other => break other?,
+            }
+        };
         let tree = db.open_tree("gridcase")?;
         Ok(SledStore { db, tree })
     }
