@@ -43,6 +43,10 @@ struct Args {
     /// Measure a ledger filled with this many cases (0: skip).
     #[arg(long, default_value_t = 0)]
     ledger_cases: usize,
+    /// Keep the ledger-scale ledger here, and reuse it when it is already there (skips the
+    /// fill, which takes minutes at a million cases).
+    #[arg(long)]
+    ledger_dir: Option<PathBuf>,
     /// Where the public 311 samples are.
     #[arg(long, env = "GRIDCASE_DATA", default_value = "../shared/data")]
     data: PathBuf,
@@ -168,7 +172,11 @@ fn main() {
     if args.ledger_cases > 0 {
         let n = args.ledger_cases;
         progress(&format!("ledger at scale: {n} cases"));
-        let dir = tmp.path().join("scale");
+        let dir = args
+            .ledger_dir
+            .clone()
+            .unwrap_or_else(|| tmp.path().join("scale"));
+        let reuse = dir.join("db").exists();
         let t = Instant::now();
         let seeds = (0..n).map(|i| {
             let created = 1_700_000_000_000 + (i as i64) * 30_000;
@@ -192,9 +200,13 @@ fn main() {
                 satisfied: (i % 6 == 1).then_some(i % 12 != 1),
             }
         });
-        let written = ledger_fill::fill(&dir, seeds, n);
-        out.insert("ledger_cases".into(), json!(written));
-        out.insert("ledger_fill_s".into(), json!(t.elapsed().as_secs_f64()));
+        if reuse {
+            progress(&format!("reusing the ledger in {}", dir.display()));
+        } else {
+            let written = ledger_fill::fill(&dir, seeds, n);
+            out.insert("ledger_cases".into(), json!(written));
+            out.insert("ledger_fill_s".into(), json!(t.elapsed().as_secs_f64()));
+        }
         out.insert(
             "ledger_scale_disk_bytes".into(),
             json!(probe::disk_bytes(&dir)),
@@ -231,7 +243,7 @@ fn main() {
             shared_pct: 0,
             photo_pct: 0,
         };
-        let (one, _, _) = field::run(&server, &dir.join("one-worker"), &plan);
+        let (one, _, _) = field::run(&server, &tmp.path().join("one-worker"), &plan);
         out.insert("one_worker_reconnect_s".into(), json!(one.seconds));
         out.insert(
             "scale_server_peak_rss_bytes".into(),

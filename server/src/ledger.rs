@@ -8,6 +8,7 @@
 //! never look past that point, so a device's cursor can only pass what is on disk.
 
 use crate::error::{Error, Result};
+use crate::indicators::{self, CaseFacts, GroupBy, Indicators, Period, Table};
 use crate::metrics::Metrics;
 use crate::summary::CaseSummary;
 use gridcase_sync_core::fold::{fold, CaseState};
@@ -18,7 +19,7 @@ use gridcase_sync_core::{
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, PoisonError, RwLock};
 use std::thread::JoinHandle;
 
 mod trees {
@@ -47,12 +48,14 @@ pub struct Receipt {
     pub flag: Option<String>,
 }
 
-/// What a case's feed position is indexed under.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What a commit changes about one case: where its feed position is indexed, and the facts
+/// the indicators count.
+#[derive(Debug, Clone, PartialEq)]
 pub struct FeedEntry {
     pub case: CaseId,
     pub grid: Option<GridId>,
     pub units: Vec<UnitId>,
+    pub facts: Option<CaseFacts>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -89,7 +92,11 @@ pub struct Committer {
 }
 
 impl Committer {
-    fn start(store: Arc<dyn Store>, metrics: Arc<Metrics>) -> Result<Committer> {
+    fn start(
+        store: Arc<dyn Store>,
+        metrics: Arc<Metrics>,
+        table: Arc<RwLock<Table>>,
+    ) -> Result<Committer> {
         let first = match store.get(trees::META, FEED_SEQ)? {
             Some(b) => seq_at_end(&b).unwrap_or(0),
             None => 0,
@@ -99,7 +106,7 @@ impl Committer {
         let published = committed.clone();
         let thread = std::thread::Builder::new()
             .name("gridcase-commit".into())
-            .spawn(move || commit_loop(store, rx, published, metrics))?;
+            .spawn(move || commit_loop(store, rx, published, metrics, table))?;
         Ok(Committer {
             tx: Some(tx),
             committed,
@@ -136,6 +143,7 @@ fn commit_loop(
     rx: mpsc::Receiver<Job>,
     committed: Arc<AtomicU64>,
     metrics: Arc<Metrics>,
+    table: Arc<RwLock<Table>>,
 ) {
     let mut next = committed.load(Ordering::SeqCst);
     while let Ok(first) = rx.recv() {
@@ -149,12 +157,22 @@ fn commit_loop(
         let mut batch = Batch::new();
         let mut seq = next;
         let mut last: HashMap<CaseId, FeedLast> = HashMap::new();
+        let mut facts = FactSlots {
+            next: table.read().unwrap_or_else(PoisonError::into_inner).slots(),
+            ..FactSlots::default()
+        };
         let mut failed = None;
         for job in &mut jobs {
             batch.extend(std::mem::take(&mut job.batch));
-            for entry in std::mem::take(&mut job.feed) {
+            for mut entry in std::mem::take(&mut job.feed) {
                 seq += 1;
-                if let Err(e) = stage_feed(&*store, &mut batch, &mut last, entry, seq) {
+                let staged = match entry.facts.take() {
+                    Some(f) => facts.stage(&*store, &mut batch, &entry.case, f),
+                    None => Ok(()),
+                };
+                if let Err(e) =
+                    staged.and_then(|()| stage_feed(&*store, &mut batch, &mut last, entry, seq))
+                {
                     failed = Some(e.to_string());
                 }
             }
@@ -167,6 +185,11 @@ fn commit_loop(
         metrics.commit_group(jobs.len());
         match &result {
             Ok(()) => {
+                let mut table = table.write().unwrap_or_else(PoisonError::into_inner);
+                for (slot, f) in facts.staged {
+                    table.put(slot, &f);
+                }
+                drop(table);
                 next = seq;
                 committed.store(seq, Ordering::SeqCst);
             }
@@ -221,6 +244,71 @@ fn stage_feed(
     Ok(())
 }
 
+/// The indicator rows one group commit writes: each case keeps the slot its stored row names,
+/// and a new case takes the next free one. Only the commit thread assigns slots.
+#[derive(Default)]
+struct FactSlots {
+    next: u32,
+    assigned: HashMap<CaseId, u32>,
+    staged: Vec<(u32, CaseFacts)>,
+}
+
+impl FactSlots {
+    fn stage(
+        &mut self,
+        store: &dyn Store,
+        batch: &mut Batch,
+        case: &CaseId,
+        facts: CaseFacts,
+    ) -> Result<()> {
+        let key = part(case.as_str());
+        let slot = match self.assigned.get(case) {
+            Some(s) => *s,
+            None => {
+                let stored = store.get(indicators::TREE, &key)?;
+                let slot = match stored.as_deref().and_then(indicators::slot_of) {
+                    Some(s) => s,
+                    None => {
+                        self.next += 1;
+                        self.next - 1
+                    }
+                };
+                self.assigned.insert(case.clone(), slot);
+                slot
+            }
+        };
+        batch.put(indicators::TREE, key, indicators::stored(slot, &facts));
+        self.staged.push((slot, facts));
+        Ok(())
+    }
+}
+
+/// Writes the indicator rows of a ledger that predates them, from its summaries.
+fn ensure_indicator_facts(store: &dyn Store) -> Result<()> {
+    const MARK: &[u8] = b"indicator_facts";
+    if store.get(trees::META, MARK)?.is_some() {
+        return Ok(());
+    }
+    let mut batch = Batch::new();
+    let mut slot = 0u32;
+    for entry in store.range(trees::SUMMARIES, &[], None) {
+        let (key, value) = entry?;
+        let summary: CaseSummary = serde_json::from_slice(&value)?;
+        batch.put(
+            indicators::TREE,
+            key,
+            indicators::stored(slot, &CaseFacts::of(&summary)),
+        );
+        slot += 1;
+        if batch.len() >= 20_000 {
+            store.commit(std::mem::take(&mut batch))?;
+            tracing::info!(cases = slot, "writing indicator rows");
+        }
+    }
+    batch.put(trees::META, MARK.to_vec(), b"1".to_vec());
+    Ok(store.commit(batch)?)
+}
+
 /// Where to read the feed for a scope: everything, some grids, or one unit.
 pub enum FeedScope {
     All,
@@ -243,6 +331,7 @@ pub struct Ledger {
     pub calendar: WorkCalendar,
     compactor: Option<mpsc::Sender<CaseId>>,
     compactor_thread: Option<JoinHandle<()>>,
+    table: Arc<RwLock<Table>>,
 }
 
 impl Ledger {
@@ -252,7 +341,20 @@ impl Ledger {
         metrics: Arc<Metrics>,
     ) -> Result<Ledger> {
         let docs = DocStore::new(store.clone()).with_cache(cache_cases);
-        let committer = Committer::start(store.clone(), metrics)?;
+        ensure_indicator_facts(&*store)?;
+        let started = std::time::Instant::now();
+        let table = Table::load(
+            store
+                .range(indicators::TREE, &[], None)
+                .map(|e| e.map(|(_, v)| v)),
+        )?;
+        tracing::info!(
+            slots = table.slots(),
+            ms = started.elapsed().as_millis() as u64,
+            "indicator table loaded"
+        );
+        let table = Arc::new(RwLock::new(table));
+        let committer = Committer::start(store.clone(), metrics, table.clone())?;
         let (tx, rx) = mpsc::channel::<CaseId>();
         let compacting = docs.clone();
         let compactor_thread = std::thread::Builder::new()
@@ -279,6 +381,7 @@ impl Ledger {
             calendar: WorkCalendar::beijing(),
             compactor: Some(tx),
             compactor_thread: Some(compactor_thread),
+            table,
         })
     }
 
@@ -354,6 +457,7 @@ impl Ledger {
             case: header.case,
             grid: state.territory.map(|t| t.grid),
             units: state.units_involved.into_iter().collect(),
+            facts: Some(CaseFacts::of(&summary)),
         })
     }
 
@@ -418,9 +522,11 @@ impl Ledger {
             })
     }
 
-    /// Builds the query index from the summaries when a ledger predates it.
+    /// Builds the query index from the summaries when a ledger predates it (or its `review`
+    /// term, which version 2 added).
     pub fn ensure_query_index(&self) -> Result<()> {
-        if self.store.get(trees::META, b"query_index")?.is_some() {
+        const MARK: &[u8] = b"query_index_v2";
+        if self.store.get(trees::META, MARK)?.is_some() {
             return Ok(());
         }
         let mut batch = Batch::new();
@@ -430,7 +536,7 @@ impl Ledger {
                 self.store.commit(std::mem::take(&mut batch))?;
             }
         }
-        batch.put(trees::META, b"query_index".to_vec(), b"1".to_vec());
+        batch.put(trees::META, MARK.to_vec(), b"1".to_vec());
         Ok(self.store.commit(batch)?)
     }
 
@@ -439,6 +545,19 @@ impl Ledger {
             Some(b) => Ok(Some(serde_json::from_slice(&b)?)),
             None => Ok(None),
         }
+    }
+
+    /// The indicators of the cases in `scope` over a period, grouped, with their total.
+    pub fn indicators(
+        &self,
+        scope: &gridcase_sync_core::Scope,
+        by: GroupBy,
+        period: Period,
+    ) -> (BTreeMap<String, Indicators>, Indicators) {
+        self.table
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .compute(scope, by, period)
     }
 
     /// Every summary, in case-id order.

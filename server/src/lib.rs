@@ -6,6 +6,7 @@ pub mod config;
 pub mod demo;
 pub mod directory;
 pub mod error;
+pub mod indicators;
 pub mod ledger;
 pub mod metrics;
 pub mod query_index;

@@ -30,6 +30,9 @@ pub fn terms(s: &CaseSummary) -> Vec<(&'static str, String)> {
         t.push(("unit", u.clone()));
     }
     t.push(("conflict", (s.open_conflicts > 0).to_string()));
+    if s.open_conflicts > 0 || s.flagged_events > 0 {
+        t.push(("review", "true".to_owned()));
+    }
     t
 }
 

@@ -425,12 +425,24 @@ fn a_restarted_server_still_has_everything() {
         .map(|i| worker1.open(patrol(&format!("case {i}")), now()))
         .collect();
     worker1.sync().expect("sync");
+    const STATS: &str = "/v1/stats?from=0&to=4102444800000&by=grid";
+    let before = {
+        let http = server.http();
+        let operator = http.login("operator");
+        http.get(STATS, Some(&operator)).json()
+    };
+    assert!(before["groups"]["g1"].is_object(), "{before}");
     assert!(server.stop().success(), "graceful shutdown");
 
     let server = Server::start_in(&dir, &[]);
     worker1.reconnect(&server);
     let http = server.http();
     let operator = http.login("operator");
+    assert_eq!(
+        http.get(STATS, Some(&operator)).json(),
+        before,
+        "the indicator table is rebuilt from disk"
+    );
     let list = http.get("/v1/cases?limit=100", Some(&operator)).json();
     let listed: Vec<&str> = list["cases"]
         .as_array()

@@ -480,14 +480,16 @@ pub async fn review_queue(
     caller.require_role(REVIEWERS)?;
     let items = tokio::task::spawn_blocking(move || {
         let mut items = Vec::new();
-        for s in state.ledger.summaries() {
-            let s = s?;
+        for entry in state.ledger.index_scan("review", "true", None) {
+            let (_, id) = entry?;
+            let Some(s) = state.ledger.summary(&id)? else {
+                continue;
+            };
             if (s.open_conflicts == 0 && s.flagged_events == 0)
                 || !summary_in_scope(&caller.user.scope, &s)
             {
                 continue;
             }
-            let id = CaseId::new(s.id.as_str());
             let Some(doc) = state.ledger.load(&id)? else {
                 continue;
             };
