@@ -47,6 +47,9 @@ struct Args {
     /// fill, which takes minutes at a million cases).
     #[arg(long)]
     ledger_dir: Option<PathBuf>,
+    /// Fill the ledger-scale ledger and stop, without measuring (to copy or profile it).
+    #[arg(long)]
+    fill_only: bool,
     /// Where the public 311 samples are.
     #[arg(long, env = "GRIDCASE_DATA", default_value = "../shared/data")]
     data: PathBuf,
@@ -206,6 +209,10 @@ fn main() {
             let written = ledger_fill::fill(&dir, seeds, n);
             out.insert("ledger_cases".into(), json!(written));
             out.insert("ledger_fill_s".into(), json!(t.elapsed().as_secs_f64()));
+        }
+        if args.fill_only {
+            println!("{}", Value::Object(out));
+            return;
         }
         out.insert(
             "ledger_scale_disk_bytes".into(),

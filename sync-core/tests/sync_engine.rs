@@ -341,6 +341,20 @@ fn an_offer_delivers_a_case_in_one_message() {
     let offered = SyncSession::new(&server, "new-device")
         .offer([case.clone()])
         .expect("offer");
+    let message = &offered[0].1;
+    assert_eq!(message[0], 0x43, "a V2 message: the whole saved document");
+    let chunked: usize = doc
+        .clone()
+        .into_automerge()
+        .get_changes(&[])
+        .iter()
+        .map(|c| c.raw_bytes().len())
+        .sum();
+    assert!(
+        message.len() < chunked,
+        "{} bytes, not {chunked} in change chunks",
+        message.len()
+    );
     SyncSession::new(&fresh, "server")
         .receive(&offered, &AcceptClean)
         .expect("receive");

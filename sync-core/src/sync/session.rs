@@ -10,7 +10,7 @@ use crate::ids::CaseId;
 use crate::inspect::{Inspection, Snapshot};
 use crate::store::{Batch, DocStore};
 use crate::Error;
-use automerge::sync::{BloomFilter, Have, Message, State, SyncDoc};
+use automerge::sync::{BloomFilter, Capability, Have, Message, State, SyncDoc};
 use automerge::AutoCommit;
 use std::collections::HashMap;
 
@@ -145,6 +145,15 @@ impl<'s> SyncSession<'s> {
                     bloom: BloomFilter::default(),
                 }]);
                 state.their_need = Some(Vec::new());
+                // A peer known to hold nothing of the case gets the whole document in
+                // automerge's compact saved form (a V2 message) instead of one chunk per
+                // change: every peer of a v1 batch runs automerge 0.12, which reads both.
+                if state.shared_heads.is_empty() && state.their_heads.is_none() {
+                    state.their_heads = Some(Vec::new());
+                }
+            }
+            if state.their_capabilities.is_none() {
+                state.their_capabilities = Some(vec![Capability::MessageV1, Capability::MessageV2]);
             }
             let message = self.doc(&case)?.sync().generate_sync_message(&mut state);
             self.states.insert(case.clone(), state);

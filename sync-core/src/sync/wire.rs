@@ -20,7 +20,9 @@
 //!           stable rule name, `text` is for people; at most MAX_ENTRIES)
 //! case    = case id, UTF-8, 1..=MAX_CASE_ID bytes, no control characters
 //! message = one automerge sync message (automerge's own encoding, `sync::Message::encode`);
-//!           it may be empty: "I have nothing for this case yet, tell me what you have"
+//!           it may be empty: "I have nothing for this case yet, tell me what you have".
+//!           Both sides read automerge's V2 messages, so a sender may offer a case to a peer
+//!           it knows holds none of it as one V2 message with the whole saved document
 //! ```
 //!
 //! Nothing follows the last entry. A case appears at most once per batch. A peer that holds no
