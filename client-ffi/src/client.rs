@@ -26,6 +26,8 @@ use std::time::Duration;
 pub const STORE_SCHEMA: u64 = 1;
 /// The peer name the server's sync states and cursor are kept under.
 const SERVER: &str = "server";
+/// The meta key of the fingerprint of the stored organization.
+const ORG_TAG: &[u8] = b"org_tag";
 const CHUNK: usize = 1024 * 1024;
 
 mod trees {
@@ -413,9 +415,26 @@ impl Client {
     }
 
     fn refresh_org(&self) -> Result<()> {
-        let org = Self::expect_json(self.authed("GET", "/v1/org", vec![], vec![])?, "directory")?;
-        let org: Org = serde_json::from_value(org)?;
-        self.put_meta("org", &org)
+        let r = self.authed("GET", "/v1/org", vec![], vec![])?;
+        let tag = r.header("etag").map(|t| t.trim_matches('"').to_owned());
+        let org: Org = serde_json::from_value(Self::expect_json(r, "directory")?)?;
+        let mut b = Batch::new();
+        b.put(
+            trees::META,
+            b"org".to_vec(),
+            serde_json::to_vec(&org).map_err(storage)?,
+        );
+        if let Some(tag) = tag {
+            b.put(trees::META, ORG_TAG.to_vec(), tag.into_bytes());
+        }
+        self.store.commit(b).map_err(storage)
+    }
+
+    /// Whether a sync answer's organization fingerprint differs from the one stored with the
+    /// organization (an answer without one always refreshes).
+    fn org_changed(&self, seen: Option<&str>) -> Result<bool> {
+        let stored = self.store.get(trees::META, ORG_TAG).map_err(storage)?;
+        Ok(seen.is_none() || stored.as_deref() != seen.map(str::as_bytes))
     }
 
     fn org(&self) -> Result<Org> {
@@ -915,7 +934,12 @@ impl Client {
 
     // ---- sync ----
 
-    fn post_batch(&self, batch: &SyncBatch, report: &mut SyncReport) -> Result<SyncBatch> {
+    /// Sends one round; returns the server's batch and the organization fingerprint it carried.
+    fn post_batch(
+        &self,
+        batch: &SyncBatch,
+        report: &mut SyncReport,
+    ) -> Result<(SyncBatch, Option<String>)> {
         let body = zstd::bulk::compress(&batch.encode(), 3).map_err(storage)?;
         report.bytes_sent += body.len() as u64;
         let headers = vec![
@@ -944,6 +968,7 @@ impl Client {
                 })
             }
         }
+        let org_tag = r.header("x-gridcase-org").map(str::to_owned);
         let raw = if r.header("content-encoding") == Some("zstd") {
             let mut out = Vec::new();
             zstd::stream::read::Decoder::new(r.body.as_slice())
@@ -955,9 +980,10 @@ impl Client {
         } else {
             r.body
         };
-        SyncBatch::decode(&raw).map_err(|e| ClientError::BadAnswer {
+        let answer = SyncBatch::decode(&raw).map_err(|e| ClientError::BadAnswer {
             message: e.to_string(),
-        })
+        })?;
+        Ok((answer, org_tag))
     }
 
     fn heads_hex(&self, case: &CaseId) -> Result<Vec<String>> {
@@ -994,6 +1020,7 @@ impl Client {
         let mut refused = BTreeSet::new();
         let mut received = BTreeSet::new();
         let mut more = true;
+        let mut org_tag = None;
         loop {
             let live: Vec<CaseId> = active.difference(&refused).cloned().collect();
             // The first round offers the changes outright (after the heads last shared with the
@@ -1008,7 +1035,7 @@ impl Client {
             }
             report.rounds += 1;
             progress("cases", u64::from(report.rounds), 0);
-            let answer = self.post_batch(
+            let (answer, tag) = self.post_batch(
                 &SyncBatch {
                     cursor,
                     more: false,
@@ -1017,6 +1044,7 @@ impl Client {
                 },
                 &mut report,
             )?;
+            org_tag = tag.or(org_tag);
             let mut batch = Batch::new();
             for n in &answer.notices {
                 refused.insert(n.case.clone());
@@ -1065,32 +1093,37 @@ impl Client {
         }
         self.store.commit(b).map_err(storage)?;
         report.cases_received = received.len() as u32;
+        let mut wanted = Batch::new();
         for case in &received {
-            if let Some(doc) = self.docs.load(case)? {
+            let seen = session.with_case(case, |doc| -> Result<_> {
                 let state = fold(&doc.events()?, &self.calendar);
-                report.conflicts += state
-                    .conflicts
-                    .iter()
-                    .filter(|c| c.resolved_by.is_none())
-                    .count() as u32;
-                let mut wanted = Batch::new();
-                for a in doc.attachments()? {
-                    if !self.blob_path(&a.sha256).exists() {
-                        wanted.put(
-                            trees::DOWNLOADS,
-                            a.sha256.as_bytes().to_vec(),
-                            a.size.to_string().into_bytes(),
-                        );
-                    }
+                Ok((state, doc.attachments()?))
+            })?;
+            let Some(seen) = seen else { continue };
+            let (state, attachments) = seen?;
+            report.conflicts += state
+                .conflicts
+                .iter()
+                .filter(|c| c.resolved_by.is_none())
+                .count() as u32;
+            for a in attachments {
+                if !self.blob_path(&a.sha256).exists() {
+                    wanted.put(
+                        trees::DOWNLOADS,
+                        a.sha256.as_bytes().to_vec(),
+                        a.size.to_string().into_bytes(),
+                    );
                 }
-                self.store.commit(wanted).map_err(storage)?;
             }
         }
+        self.store.commit(wanted).map_err(storage)?;
         drop(session);
         report.blobs_uploaded = self.upload_blobs(progress)?;
         report.blobs_downloaded = self.download_blobs(progress)?;
-        if let Err(e) = self.refresh_org() {
-            tracing::debug!(error = %e, "directory not refreshed");
+        if self.org_changed(org_tag.as_deref())? {
+            if let Err(e) = self.refresh_org() {
+                tracing::debug!(error = %e, "directory not refreshed");
+            }
         }
         Ok(report)
     }

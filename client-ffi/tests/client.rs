@@ -427,3 +427,44 @@ fn a_full_disk_is_a_clear_error_and_the_store_survives() {
     );
     eprintln!("full disk:{line}");
 }
+
+#[test]
+fn a_grid_added_at_the_center_reaches_the_handheld_with_its_next_sync() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let c = open(&tmp.path().join("d"), &url(&server));
+    c.login("operator", PASSWORD).expect("login");
+    let at_the_new_grid = |c: &Client| {
+        c.report(NewReport {
+            channel: "patrol".into(),
+            description: "bench broken in the new park".into(),
+            longitude: Some(116.5012),
+            latitude: Some(39.9512),
+            ..NewReport::default()
+        })
+    };
+    assert!(
+        at_the_new_grid(&c).is_err(),
+        "no grid there yet: the report is refused on the device"
+    );
+    c.sync_quiet();
+
+    let http = server.http();
+    let admin = http.login("admin");
+    let r = http.json(
+        "PUT",
+        "/v1/admin/org/g9",
+        Some(&admin),
+        Some(
+            serde_json::json!({"kind": "grid", "name": "new park", "community": "c1",
+            "polygon": [[116.5, 39.95], [116.505, 39.95], [116.505, 39.955], [116.5, 39.955]]}),
+        ),
+    );
+    assert_eq!(r.status, 200, "{}", r.json());
+    c.sync_quiet();
+    let case = at_the_new_grid(&c).expect("the device knows the new grid now");
+    assert_eq!(
+        c.case(&case).expect("case").case.grid.as_deref(),
+        Some("g9")
+    );
+}

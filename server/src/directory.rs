@@ -190,6 +190,14 @@ impl Directory {
         Ok(self.read(trees::ORG, "org")?.unwrap_or_default())
     }
 
+    /// A short fingerprint of the organization as served: handhelds refetch `/v1/org` only
+    /// when the one a sync answer carries differs from theirs.
+    pub fn org_tag(org: &Org) -> String {
+        use sha2::{Digest, Sha256};
+        let json = serde_json::to_vec(org).unwrap_or_default();
+        hex::encode(&Sha256::digest(&json)[..8])
+    }
+
     pub fn put_org(&self, org: &Org) -> Result<()> {
         self.write(trees::ORG, "org", org)
     }

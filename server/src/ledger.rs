@@ -529,9 +529,16 @@ impl Ledger {
         if self.store.get(trees::META, MARK)?.is_some() {
             return Ok(());
         }
+        // A version-1 index lacks only the `review` terms.
+        let only_review = self.store.get(trees::META, b"query_index")?.is_some();
         let mut batch = Batch::new();
         for s in self.summaries() {
-            crate::query_index::stage(&mut batch, None, &s?);
+            let s = s?;
+            if only_review {
+                crate::query_index::stage_term(&mut batch, &s, "review");
+            } else {
+                crate::query_index::stage(&mut batch, None, &s);
+            }
             if batch.len() > 50_000 {
                 self.store.commit(std::mem::take(&mut batch))?;
             }

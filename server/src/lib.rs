@@ -34,6 +34,9 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Turns for processing sync requests.
     pub sync_permits: Arc<tokio::sync::Semaphore>,
+    /// Turns for argon2 (19 MiB and tens of ms a hash): a storm of logins queues here instead
+    /// of holding that memory once per request.
+    pub password_permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -51,11 +54,13 @@ impl AppState {
         let metrics = Arc::new(metrics::Metrics::default());
         let ledger = ledger::Ledger::open(store.clone(), config.cache_cases, metrics.clone())?;
         ledger.ensure_query_index()?;
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let workers = match config.sync_workers {
-            0 => std::thread::available_parallelism().map_or(2, |n| n.get() * 2),
+            0 => cores * 2,
             n => n,
         };
         Ok(AppState {
+            password_permits: Arc::new(tokio::sync::Semaphore::new(cores)),
             sync_permits: Arc::new(tokio::sync::Semaphore::new(workers)),
             config: Arc::new(config),
             ledger: Arc::new(ledger),

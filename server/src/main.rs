@@ -1,8 +1,12 @@
-//! `gridcase-server`: the central case ledger. This is the skeleton the server issue fills in:
-//! it opens the ledger on disk and answers health checks.
+//! `gridcase-server`: the central case ledger (see the library for what it serves).
 
 use clap::Parser;
 use gridcase_server::{serve, Config};
+
+/// mimalloc instead of glibc's malloc: the sync workers are blocking threads that come and go,
+/// and glibc gave each its own arena, so freed memory stayed resident (see BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {

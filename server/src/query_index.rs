@@ -72,6 +72,18 @@ pub fn stage(batch: &mut Batch, old: Option<&CaseSummary>, new: &CaseSummary) {
     }
 }
 
+/// Stages the entries of one field's terms of a summary (to add a field to an existing index).
+pub fn stage_term(batch: &mut Batch, s: &CaseSummary, field: &str) {
+    let suffix = suffix(s);
+    for (f, value) in terms(s) {
+        if f == field {
+            let mut k = prefix(f, &value);
+            k.extend_from_slice(&suffix);
+            batch.put(TREE, k, Vec::new());
+        }
+    }
+}
+
 /// The case id at the end of an index key with this prefix.
 pub fn case_of(key: &[u8], prefix_len: usize) -> Option<String> {
     let rest = key.get(prefix_len + 8..)?;

@@ -1,11 +1,12 @@
 //! Administration: users, devices, and the organization (streets, communities, grids, units).
 
 use crate::auth::{hash_password, Caller};
-use crate::directory::{Device, User};
+use crate::directory::{Device, Directory, User};
 use crate::error::{ApiJson, Error, Result};
 use crate::AppState;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use gridcase_sync_core::org::{Community, Grid, Org, Street, Unit};
 use gridcase_sync_core::{DeviceId, Role, Scope, UserId};
@@ -85,9 +86,16 @@ pub async fn put_user(
     let id = UserId::new(req.id.as_str());
     let existing = state.directory.user(&id)?;
     let password_hash = match (req.password, existing.as_ref()) {
-        (Some(p), _) if p.len() >= 8 => tokio::task::spawn_blocking(move || hash_password(&p))
-            .await
-            .map_err(Error::internal)??,
+        (Some(p), _) if p.len() >= 8 => {
+            let _turn = state
+                .password_permits
+                .acquire()
+                .await
+                .map_err(Error::internal)?;
+            tokio::task::spawn_blocking(move || hash_password(&p))
+                .await
+                .map_err(Error::internal)??
+        }
         (Some(_), _) => {
             return Err(Error::BadRequest(
                 "a password needs 8 characters or more".into(),
@@ -179,8 +187,14 @@ pub async fn revoke_device(
 
 #[utoipa::path(get, path = "/v1/org", tag = "admin", responses((status = 200, body = Object)),
     security(("bearer" = [])))]
-pub async fn org(State(state): State<AppState>, _caller: Caller) -> Result<Json<Org>> {
-    Ok(Json(state.directory.org()?))
+pub async fn org(State(state): State<AppState>, _caller: Caller) -> Result<Response> {
+    let org = state.directory.org()?;
+    let tag = Directory::org_tag(&org);
+    let mut response = Json(org).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{tag}\"")) {
+        response.headers_mut().insert(header::ETAG, v);
+    }
+    Ok(response)
 }
 
 /// One node of the organization to create or replace.

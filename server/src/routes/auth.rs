@@ -30,6 +30,12 @@ pub async fn login(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<Tokens>> {
+    let _turn = state
+        .password_permits
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(Error::internal)?;
     let tokens = tokio::task::spawn_blocking(move || {
         let denied = || Error::Unauthorized("wrong username or password".into());
         let user = state

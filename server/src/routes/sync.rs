@@ -255,7 +255,7 @@ pub async fn sync(
         .await
         .map_err(|_| Error::Internal("the server is shutting down".into()))?;
     let worker = state.clone();
-    let answer = tokio::task::spawn_blocking(move || {
+    let (answer, org_tag) = tokio::task::spawn_blocking(move || {
         span.in_scope(|| exchange(&worker, &caller.user, &device, request))
     })
     .await
@@ -279,16 +279,23 @@ pub async fn sync(
             header::HeaderValue::from_static("zstd"),
         );
     }
+    if let Ok(v) = header::HeaderValue::from_str(&org_tag) {
+        h.insert(ORG_TAG, v);
+    }
     Ok(response)
 }
 
-/// Receive, commit durably, then answer. Runs on a blocking thread: all of it is CPU and disk.
+/// The sync answer's header with the organization's fingerprint (see `Directory::org_tag`).
+pub const ORG_TAG: &str = "x-gridcase-org";
+
+/// Receive, commit durably, then answer (with the organization's fingerprint). Runs on a
+/// blocking thread: all of it is CPU and disk.
 fn exchange(
     state: &AppState,
     user: &User,
     device: &Device,
     request: SyncBatch,
-) -> Result<SyncBatch> {
+) -> Result<(SyncBatch, String)> {
     let ledger = &state.ledger;
     let now = now_millis();
     let gate = DeviceGate {
@@ -402,10 +409,11 @@ fn exchange(
     }
     let mut entries = session.generate(answer)?;
     entries.extend(session.offer(offers)?);
-    Ok(SyncBatch {
+    let answer = SyncBatch {
         cursor: page.cursor,
         more: page.more,
         entries,
         notices,
-    })
+    };
+    Ok((answer, crate::directory::Directory::org_tag(&org)))
 }
