@@ -27,6 +27,8 @@ pub struct Round {
     pub bytes_down: u64,
     pub requests: u64,
     pub server_cpu_s: f64,
+    /// CPU of the clients (this process) during the round.
+    pub client_cpu_s: f64,
     pub conflicts: u64,
     pub refusals: u64,
 }
@@ -122,7 +124,12 @@ fn all_sync(clients: &[Client]) -> (Vec<SyncReport>, f64) {
     let reports = std::thread::scope(|s| {
         let handles: Vec<_> = clients
             .iter()
-            .map(|c| s.spawn(move || c.sync(&|_, _, _| {}).expect("sync")))
+            .map(|c| {
+                std::thread::Builder::new()
+                    .name("field-sync".into())
+                    .spawn_scoped(s, move || c.sync(&|_, _, _| {}).expect("sync"))
+                    .expect("a worker thread")
+            })
             .collect();
         handles
             .into_iter()
@@ -197,11 +204,14 @@ pub fn run(server: &Server, dir: &Path, plan: &Plan) -> (Round, Round, usize) {
 
     let http = server.http();
     let pid = server.pid();
+    let me = std::process::id();
     let (cpu0, req0) = (probe::cpu_seconds(pid), probe::requests(&http));
+    let mine0 = probe::cpu_seconds(me);
     progress("reconnect: all workers sync at once");
     let (reports, seconds) = all_sync(&clients);
     let mut reconnect = total(&reports, seconds);
     reconnect.server_cpu_s = probe::cpu_seconds(pid) - cpu0;
+    reconnect.client_cpu_s = probe::cpu_seconds(me) - mine0;
     reconnect.requests = probe::requests(&http) - req0 - 1;
     progress(&format!("reconnect took {seconds:.2} s"));
 
@@ -225,9 +235,11 @@ pub fn run(server: &Server, dir: &Path, plan: &Plan) -> (Round, Round, usize) {
         }
     });
     let (cpu1, req1) = (probe::cpu_seconds(pid), probe::requests(&http));
+    let mine1 = probe::cpu_seconds(me);
     let (reports, seconds) = all_sync(&clients);
     let mut steady = total(&reports, seconds);
     steady.server_cpu_s = probe::cpu_seconds(pid) - cpu1;
+    steady.client_cpu_s = probe::cpu_seconds(me) - mine1;
     steady.requests = probe::requests(&http) - req1 - 1;
     progress(&format!("steady round took {seconds:.2} s"));
     (reconnect, steady, total_cases)

@@ -122,12 +122,14 @@ fn main() {
         out.insert("bytes_down".into(), json!(reconnect.bytes_down));
         out.insert("requests".into(), json!(reconnect.requests));
         out.insert("server_cpu_s".into(), json!(reconnect.server_cpu_s));
+        out.insert("client_cpu_s".into(), json!(reconnect.client_cpu_s));
         out.insert("conflicts".into(), json!(reconnect.conflicts));
         out.insert("refusals".into(), json!(reconnect.refusals));
         out.insert("steady_bytes_up".into(), json!(steady.bytes_up));
         out.insert("steady_bytes_down".into(), json!(steady.bytes_down));
         out.insert("steady_requests".into(), json!(steady.requests));
         out.insert("steady_server_cpu_s".into(), json!(steady.server_cpu_s));
+        out.insert("steady_client_cpu_s".into(), json!(steady.client_cpu_s));
         out.insert("server_peak_rss_bytes".into(), json!(probe::peak_rss(pid)));
         out.insert(
             "ledger_disk_bytes".into(),

@@ -233,3 +233,26 @@ fn concurrent_writers_of_one_case_never_overwrite_each_other() {
         .collect();
     assert!(ids.contains(&ea.id) && ids.contains(&eb.id), "{ids:?}");
 }
+
+#[test]
+fn snapshots_read_in_both_forms_and_a_corrupt_one_is_an_error() {
+    use gridcase_sync_core::store::{decode_snapshot, encode_snapshot};
+    let doc = case_at("dispatched");
+    let mut am = doc.into_automerge();
+    let heads = am.get_heads();
+    let ours = encode_snapshot(&mut am);
+    let automerges = am.save();
+    assert!(
+        ours.len() < automerges.len(),
+        "{} vs {}",
+        ours.len(),
+        automerges.len()
+    );
+    for bytes in [&ours, &automerges] {
+        let mut loaded = decode_snapshot(bytes).expect("loads");
+        assert_eq!(loaded.get_heads(), heads);
+    }
+    let mut cut = ours.clone();
+    cut.truncate(ours.len() / 2);
+    assert!(decode_snapshot(&cut).is_err(), "a truncated snapshot");
+}
