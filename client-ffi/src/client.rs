@@ -26,6 +26,9 @@ use std::time::Duration;
 pub const STORE_SCHEMA: u64 = 1;
 /// The peer name the server's sync states and cursor are kept under.
 const SERVER: &str = "server";
+/// Cases kept parsed in memory (about 50 KB each): the ones a worker is acting on and syncing,
+/// so that each action or sync round does not parse them again from the store.
+const CACHED_CASES: usize = 64;
 /// The meta key of the fingerprint of the stored organization.
 const ORG_TAG: &[u8] = b"org_tag";
 const CHUNK: usize = 1024 * 1024;
@@ -114,7 +117,7 @@ impl Client {
         std::fs::create_dir_all(dir.join("blobs"))?;
         let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.join("store")).map_err(storage)?);
         let client = Client {
-            docs: DocStore::new(store.clone()),
+            docs: DocStore::new(store.clone()).with_cache(CACHED_CASES),
             store,
             dir,
             transport,

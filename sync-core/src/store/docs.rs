@@ -389,6 +389,7 @@ impl DocStore {
         let committed = self.commit(batch);
         self.release([case]);
         committed?;
+        self.note_committed(case, doc.automerge());
         if due {
             self.compact(case)?;
         }

@@ -139,19 +139,30 @@ impl<'s> SyncSession<'s> {
         let mut out = Vec::new();
         for case in cases {
             let state = std::mem::take(self.state(&case)?);
-            if let Some(m) = self.message(&case, state)? {
+            if let Some(m) = self.message(&case, state, false)? {
                 out.push((case, m));
             }
         }
         Ok(out)
     }
 
-    /// Runs automerge's generator for one case and keeps the state it leaves.
-    fn message(&mut self, case: &CaseId, mut state: State) -> Result<Option<Vec<u8>>, Error> {
+    /// Runs automerge's generator for one case and keeps the state it leaves; with `whole`,
+    /// the message carries the whole document, saved uncompressed.
+    fn message(
+        &mut self,
+        case: &CaseId,
+        mut state: State,
+        whole: bool,
+    ) -> Result<Option<Vec<u8>>, Error> {
         let doc = self.doc(case)?;
         let message = doc.sync().generate_sync_message(&mut state);
         let message = message.map(|mut m| {
-            uncompress_whole_document(doc, &mut m);
+            if whole && !doc.is_empty() {
+                m.changes = ChunkList::from(doc.save_nocompress());
+                m.version = MessageVersion::V2;
+            } else {
+                uncompress_whole_document(doc, &mut m);
+            }
             m.encode()
         });
         self.states.insert(case.clone(), state);
@@ -170,25 +181,31 @@ impl<'s> SyncSession<'s> {
         let mut out = Vec::new();
         for case in cases {
             let mut state = std::mem::take(self.state(&case)?);
+            let mut whole = false;
             // Nothing heard from the peer in this session (a decoded state has an empty
             // `their_have` and no `their_need`): assume it holds what we last shared.
             if state.their_need.is_none() {
-                state.their_have = Some(vec![Have {
-                    last_sync: state.shared_heads.clone(),
-                    bloom: BloomFilter::default(),
-                }]);
                 state.their_need = Some(Vec::new());
-                // A peer known to hold nothing of the case gets the whole document in
-                // automerge's compact saved form (a V2 message) instead of one chunk per
-                // change: every peer of a v1 batch runs automerge 0.12, which reads both.
-                if state.shared_heads.is_empty() && state.their_heads.is_none() {
-                    state.their_heads = Some(Vec::new());
+                if state.shared_heads.is_empty() {
+                    // The peer holds nothing of the case. Automerge is asked for a message
+                    // without changes (our heads, and the bloom filter of what we have, so the
+                    // peer answers with what we lack in the same round), and the whole
+                    // document goes in it as one V2 chunk: smaller than a chunk per change,
+                    // and cheaper than automerge's own choice of a deflated save.
+                    state.their_have = Some(Vec::new());
+                    whole = true;
+                } else {
+                    state.their_have = Some(vec![Have {
+                        last_sync: state.shared_heads.clone(),
+                        bloom: BloomFilter::default(),
+                    }]);
                 }
             }
             if state.their_capabilities.is_none() {
+                // Every peer of a v1 batch runs automerge 0.12, which reads V2 messages.
                 state.their_capabilities = Some(vec![Capability::MessageV1, Capability::MessageV2]);
             }
-            if let Some(m) = self.message(&case, state)? {
+            if let Some(m) = self.message(&case, state, whole)? {
                 out.push((case, m));
             }
         }
