@@ -147,32 +147,38 @@ impl Snapshot {
         Snapshot::at(doc.automerge_ref(), heads)
     }
 
-    /// The snapshot of an automerge document whose current heads are `heads`.
+    /// The snapshot of an automerge document as it stood at `heads` (its current heads, or
+    /// earlier ones: the receiver takes it only after a message changed the document).
     pub fn at(am: &AutoCommit, heads: Vec<ChangeHash>) -> Snapshot {
+        let at = heads.as_slice();
+        let root = |k: &str| am.get_at(ROOT, k, at).ok().flatten().map(|(_, id)| id);
         let roots = [HEADER, EVENTS, ATTACHMENTS]
             .into_iter()
-            .filter_map(|k| Some((k.to_owned(), am.get(ROOT, k).ok()??.1)))
+            .filter_map(|k| Some((k.to_owned(), root(k)?)))
             .collect();
-        let header = match am.get(ROOT, HEADER) {
-            Ok(Some((_, h))) => field_ops(am, &h),
-            _ => HashMap::new(),
+        let header = root(HEADER).map_or_else(HashMap::new, |h| field_ops(am, &h, at));
+        let entries = |k: &str| -> Vec<ObjId> {
+            root(k).map_or_else(Vec::new, |list| {
+                am.list_range_at(&list, .., at)
+                    .map(|item| item.id())
+                    .collect()
+            })
         };
-        let entries = list_entries(am, EVENTS);
-        let attachments = list_entries(am, ATTACHMENTS)
+        let attachments = entries(ATTACHMENTS)
             .into_iter()
             .map(|entry| {
-                let fields = field_ops(am, &entry);
+                let fields = field_ops(am, &entry, at);
                 (entry, fields)
             })
             .collect();
-        let events = entries
+        let events = entries(EVENTS)
             .into_iter()
             .map(|entry| {
-                let id = match am.get(&entry, "id") {
+                let id = match am.get_at(&entry, "id", at) {
                     Ok(Some((v, _))) => v.to_str_lossy().to_owned(),
                     _ => String::new(),
                 };
-                let fields = field_ops(am, &entry);
+                let fields = field_ops(am, &entry, at);
                 (entry, (EventId::new(id), fields))
             })
             .collect();
@@ -317,10 +323,10 @@ fn list_entries(am: &AutoCommit, key: &str) -> Vec<ObjId> {
     }
 }
 
-/// The operation behind each field of a map (the winning one; a conflict is caught by
-/// `compare_fields` later, when there is more than one).
-fn field_ops(am: &AutoCommit, obj: &ObjId) -> HashMap<String, ObjId> {
-    am.map_range(obj, ..)
+/// The operation behind each field of a map at `heads` (the winning one; a conflict is caught
+/// by `compare_fields` later, when there is more than one).
+fn field_ops(am: &AutoCommit, obj: &ObjId, heads: &[ChangeHash]) -> HashMap<String, ObjId> {
+    am.map_range_at(obj, .., heads)
         .map(|item| (item.key.to_string(), item.id()))
         .collect()
 }

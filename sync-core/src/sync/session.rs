@@ -321,11 +321,6 @@ impl<'s> SyncSession<'s> {
             None => self.docs.load_automerge(case)?.unwrap_or_default(),
         };
         let before = doc.get_heads();
-        let snapshot = if before.is_empty() {
-            Snapshot::empty()
-        } else {
-            Snapshot::at(&doc, before.clone())
-        };
         let previous = self.state(case)?.clone();
         let mut state = previous.clone();
         if let Err(e) = doc.sync().receive_sync_message(&mut state, message) {
@@ -340,6 +335,12 @@ impl<'s> SyncSession<'s> {
             return Ok(Outcome::Unchanged);
         }
 
+        // Taken only now that something changed: most messages are acknowledgements.
+        let snapshot = if before.is_empty() {
+            Snapshot::empty()
+        } else {
+            Snapshot::at(&doc, before.clone())
+        };
         let inspection = snapshot.inspect(&mut doc);
         let verdict = match inspection.breaches.first() {
             Some(breach) => Err(breach.to_string()),
