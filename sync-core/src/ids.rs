@@ -77,15 +77,18 @@ string_id!(
 );
 
 impl CaseId {
-    /// A fresh random case id, safe to mint offline.
+    /// A fresh case id, safe to mint offline: a UUIDv7, so 74 random bits after the creation
+    /// time. Time first keeps the stores' case-keyed trees growing at one edge: new cases land
+    /// in a few B-tree leaves instead of rewriting leaves all over the tree (with random ids,
+    /// sled's log grew about five times the data it held).
     pub fn generate() -> Self {
-        Self(uuid::Uuid::new_v4().simple().to_string())
+        Self(uuid::Uuid::now_v7().simple().to_string())
     }
 }
 
 impl EventId {
-    /// A fresh random event id, safe to mint offline.
+    /// A fresh event id, safe to mint offline; time-ordered like [`CaseId::generate`].
     pub fn generate() -> Self {
-        Self(uuid::Uuid::new_v4().simple().to_string())
+        Self(uuid::Uuid::now_v7().simple().to_string())
     }
 }

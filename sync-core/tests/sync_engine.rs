@@ -171,7 +171,8 @@ fn a_resumed_session_does_not_resend_what_the_peer_has() {
         .load(&cases[5])
         .expect("load")
         .expect("case")
-        .save()
+        .into_automerge()
+        .save_nocompress()
         .len();
 
     assert!(
