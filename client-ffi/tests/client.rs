@@ -468,3 +468,41 @@ fn a_grid_added_at_the_center_reaches_the_handheld_with_its_next_sync() {
         Some("g9")
     );
 }
+
+#[test]
+fn two_handhelds_uploading_the_same_photo_at_once_both_finish() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let w1 = open(&tmp.path().join("w1"), &url(&server));
+    w1.login("worker1", PASSWORD).expect("login");
+    let w2 = open(&tmp.path().join("w2"), &url(&server));
+    w2.login("worker2", PASSWORD).expect("login");
+    let http = server.http();
+    let operator = http.login("operator");
+    for round in 0..6u32 {
+        let photo = tmp.path().join(format!("same-{round}.jpg"));
+        let bytes: Vec<u8> = (0..2_300_000u32)
+            .map(|i| (i.wrapping_mul(2654435761).wrapping_add(round) >> 11) as u8)
+            .collect();
+        std::fs::write(&photo, &bytes).expect("photo");
+        let path = photo.to_string_lossy().into_owned();
+        let case = report(&w1, "the same wall", vec![path.clone()]);
+        report(&w2, "the same wall, seen again", vec![path]);
+        let (a, b) = std::thread::scope(|s| {
+            let a = s.spawn(|| w1.sync(&|_, _, _| {}));
+            let b = s.spawn(|| w2.sync(&|_, _, _| {}));
+            (a.join().expect("w1"), b.join().expect("w2"))
+        });
+        a.expect("w1 syncs");
+        b.expect("w2 syncs");
+        assert!(w1.pending().expect("pending").uploads.is_empty());
+        assert!(w2.pending().expect("pending").uploads.is_empty());
+        let sha = w1.case(&case).expect("case").attachments[0].sha256.clone();
+        let stored = http.get(&format!("/v1/blobs/{sha}"), Some(&operator));
+        assert_eq!(stored.status, 200);
+        assert!(
+            stored.body == bytes,
+            "round {round}: the stored photo is intact"
+        );
+    }
+}

@@ -54,6 +54,9 @@ pub struct Config {
     /// Case documents kept loaded in memory.
     #[arg(long, env = "GRIDCASE_CACHE_CASES", default_value_t = 1024)]
     pub cache_cases: usize,
+    /// sled's page cache, in MiB (sled counts pages as stored; in memory they take more).
+    #[arg(long, env = "GRIDCASE_STORE_CACHE_MB", default_value_t = 64)]
+    pub store_cache_mb: u64,
 }
 
 impl Config {

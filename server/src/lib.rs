@@ -44,7 +44,10 @@ impl AppState {
     pub fn open(config: Config) -> Result<AppState, Error> {
         std::fs::create_dir_all(&config.data_dir)?;
         let store: Arc<dyn gridcase_sync_core::store::Store> =
-            Arc::new(SledStore::open(config.data_dir.join("db"))?);
+            Arc::new(SledStore::open_with_cache(
+                config.data_dir.join("db"),
+                config.store_cache_mb * 1024 * 1024,
+            )?);
         let keys = auth::Keys::load(
             config.jwt_secret.as_deref(),
             &config.data_dir,

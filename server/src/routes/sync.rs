@@ -229,44 +229,49 @@ pub async fn sync(
             )))
         }
     };
-    let raw = if compressed {
-        decompress(&body, state.config.max_batch_bytes)?
-    } else {
-        body.to_vec()
-    };
-    let request = SyncBatch::decode(&raw)?;
-    if request.entries.len() > state.config.max_batch_cases {
-        return Err(Error::TooLarge(format!(
-            "{} cases in one batch; the limit is {}",
-            request.entries.len(),
-            state.config.max_batch_cases
-        )));
-    }
-    let span = tracing::info_span!(
-        "sync",
-        device = %device.id,
-        user = %caller.user.id,
-        cases = request.entries.len(),
-        cursor = request.cursor
-    );
+    // Everything from decompression on waits for a turn: hundreds of handhelds reconnecting
+    // at once then hold only their compressed bodies, and the CPU work stays off the async
+    // workers.
     let _turn = state
         .sync_permits
         .acquire()
         .await
         .map_err(|_| Error::Internal("the server is shutting down".into()))?;
     let worker = state.clone();
-    let (answer, org_tag) = tokio::task::spawn_blocking(move || {
-        span.in_scope(|| exchange(&worker, &caller.user, &device, request))
+    let (body, org_tag) = tokio::task::spawn_blocking(move || {
+        let raw = if compressed {
+            decompress(&body, worker.config.max_batch_bytes)?
+        } else {
+            body.to_vec()
+        };
+        let request = SyncBatch::decode(&raw)?;
+        if request.entries.len() > worker.config.max_batch_cases {
+            return Err(Error::TooLarge(format!(
+                "{} cases in one batch; the limit is {}",
+                request.entries.len(),
+                worker.config.max_batch_cases
+            )));
+        }
+        let span = tracing::info_span!(
+            "sync",
+            device = %device.id,
+            user = %caller.user.id,
+            cases = request.entries.len(),
+            cursor = request.cursor
+        );
+        let (answer, org_tag) =
+            span.in_scope(|| exchange(&worker, &caller.user, &device, request))?;
+        let encoded = answer.encode();
+        let body = if compressed {
+            zstd::bulk::compress(&encoded, 3).map_err(Error::internal)?
+        } else {
+            encoded
+        };
+        worker.metrics.sync_bytes(raw.len(), body.len());
+        Ok((body, org_tag))
     })
     .await
     .map_err(Error::internal)??;
-    let encoded = answer.encode();
-    let body = if compressed {
-        zstd::bulk::compress(&encoded, 3).map_err(Error::internal)?
-    } else {
-        encoded
-    };
-    state.metrics.sync_bytes(raw.len(), body.len());
     let mut response = (StatusCode::OK, body).into_response();
     let h = response.headers_mut();
     h.insert(
