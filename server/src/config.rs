@@ -52,7 +52,7 @@ pub struct Config {
     #[arg(long, env = "GRIDCASE_MAX_BLOB", default_value_t = 20 * 1024 * 1024)]
     pub max_blob: u64,
     /// Case documents kept loaded in memory.
-    #[arg(long, env = "GRIDCASE_CACHE_CASES", default_value_t = 1024)]
+    #[arg(long, env = "GRIDCASE_CACHE_CASES", default_value_t = 256)]
     pub cache_cases: usize,
     /// sled's page cache, in MiB (sled counts pages as stored; in memory they take more).
     #[arg(long, env = "GRIDCASE_STORE_CACHE_MB", default_value_t = 64)]
