@@ -55,7 +55,7 @@ pub struct Config {
     #[arg(long, env = "GRIDCASE_CACHE_CASES", default_value_t = 256)]
     pub cache_cases: usize,
     /// sled's page cache, in MiB (sled counts pages as stored; in memory they take more).
-    #[arg(long, env = "GRIDCASE_STORE_CACHE_MB", default_value_t = 64)]
+    #[arg(long, env = "GRIDCASE_STORE_CACHE_MB", default_value_t = 32)]
     pub store_cache_mb: u64,
 }
 

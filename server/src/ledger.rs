@@ -8,7 +8,7 @@
 //! never look past that point, so a device's cursor can only pass what is on disk.
 
 use crate::error::{Error, Result};
-use crate::indicators::{self, CaseFacts, GroupBy, Indicators, Period, Table};
+use crate::indicators::{self, CaseFacts, GroupBy, Indicators, LiveTable, Period, Table};
 use crate::metrics::Metrics;
 use crate::summary::CaseSummary;
 use gridcase_sync_core::fold::{fold, CaseState};
@@ -19,7 +19,7 @@ use gridcase_sync_core::{
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, PoisonError, RwLock};
+use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 
 mod trees {
@@ -34,6 +34,8 @@ mod trees {
 }
 
 const FEED_SEQ: &[u8] = b"feed_seq";
+/// The next free indicator slot (u32, big-endian); only the commit thread moves it.
+const NEXT_SLOT: &[u8] = b"indicator_next_slot";
 
 /// When and how the server received one event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -95,18 +97,19 @@ impl Committer {
     fn start(
         store: Arc<dyn Store>,
         metrics: Arc<Metrics>,
-        table: Arc<RwLock<Table>>,
+        table: Arc<LiveTable>,
     ) -> Result<Committer> {
         let first = match store.get(trees::META, FEED_SEQ)? {
             Some(b) => seq_at_end(&b).unwrap_or(0),
             None => 0,
         };
+        let slot = next_slot(&*store)?;
         let committed = Arc::new(AtomicU64::new(first));
         let (tx, rx) = mpsc::channel::<Job>();
         let published = committed.clone();
         let thread = std::thread::Builder::new()
             .name("gridcase-commit".into())
-            .spawn(move || commit_loop(store, rx, published, metrics, table))?;
+            .spawn(move || commit_loop(store, rx, published, metrics, table, slot))?;
         Ok(Committer {
             tx: Some(tx),
             committed,
@@ -143,7 +146,8 @@ fn commit_loop(
     rx: mpsc::Receiver<Job>,
     committed: Arc<AtomicU64>,
     metrics: Arc<Metrics>,
-    table: Arc<RwLock<Table>>,
+    table: Arc<LiveTable>,
+    mut slot: u32,
 ) {
     let mut next = committed.load(Ordering::SeqCst);
     while let Ok(first) = rx.recv() {
@@ -158,7 +162,7 @@ fn commit_loop(
         let mut seq = next;
         let mut last: HashMap<CaseId, FeedLast> = HashMap::new();
         let mut facts = FactSlots {
-            next: table.read().unwrap_or_else(PoisonError::into_inner).slots(),
+            next: slot,
             ..FactSlots::default()
         };
         let mut failed = None;
@@ -178,6 +182,13 @@ fn commit_loop(
             }
         }
         batch.put(trees::META, FEED_SEQ.to_vec(), seq.to_be_bytes().to_vec());
+        if facts.next != slot {
+            batch.put(
+                trees::META,
+                NEXT_SLOT.to_vec(),
+                facts.next.to_be_bytes().to_vec(),
+            );
+        }
         let result = match failed {
             Some(e) => Err(e),
             None => store.commit(batch).map_err(|e| e.to_string()),
@@ -185,11 +196,8 @@ fn commit_loop(
         metrics.commit_group(jobs.len());
         match &result {
             Ok(()) => {
-                let mut table = table.write().unwrap_or_else(PoisonError::into_inner);
-                for (slot, f) in facts.staged {
-                    table.put(slot, &f);
-                }
-                drop(table);
+                slot = facts.next;
+                table.apply(facts.staged);
                 next = seq;
                 committed.store(seq, Ordering::SeqCst);
             }
@@ -306,7 +314,31 @@ fn ensure_indicator_facts(store: &dyn Store) -> Result<()> {
         }
     }
     batch.put(trees::META, MARK.to_vec(), b"1".to_vec());
+    batch.put(trees::META, NEXT_SLOT.to_vec(), slot.to_be_bytes().to_vec());
     Ok(store.commit(batch)?)
+}
+
+/// The next free indicator slot. A ledger written before the counter existed gets it from
+/// its rows, once.
+fn next_slot(store: &dyn Store) -> Result<u32> {
+    if let Some(b) = store.get(trees::META, NEXT_SLOT)? {
+        let bytes: [u8; 4] = b
+            .as_slice()
+            .try_into()
+            .map_err(|_| Error::Internal("a malformed indicator slot counter".into()))?;
+        return Ok(u32::from_be_bytes(bytes));
+    }
+    let mut next = 0u32;
+    for entry in store.range(indicators::TREE, &[], None) {
+        let (_, v) = entry?;
+        if let Some(s) = indicators::slot_of(&v) {
+            next = next.max(s + 1);
+        }
+    }
+    let mut batch = Batch::new();
+    batch.put(trees::META, NEXT_SLOT.to_vec(), next.to_be_bytes().to_vec());
+    store.commit(batch)?;
+    Ok(next)
 }
 
 /// Where to read the feed for a scope: everything, some grids, or one unit.
@@ -331,7 +363,8 @@ pub struct Ledger {
     pub calendar: WorkCalendar,
     compactor: Option<mpsc::Sender<CaseId>>,
     compactor_thread: Option<JoinHandle<()>>,
-    table: Arc<RwLock<Table>>,
+    table: Arc<LiveTable>,
+    table_loader: Option<JoinHandle<()>>,
 }
 
 impl Ledger {
@@ -342,19 +375,29 @@ impl Ledger {
     ) -> Result<Ledger> {
         let docs = DocStore::new(store.clone()).with_cache(cache_cases);
         ensure_indicator_facts(&*store)?;
-        let started = std::time::Instant::now();
-        let table = Table::load(
-            store
-                .range(indicators::TREE, &[], None)
-                .map(|e| e.map(|(_, v)| v)),
-        )?;
-        tracing::info!(
-            slots = table.slots(),
-            ms = started.elapsed().as_millis() as u64,
-            "indicator table loaded"
-        );
-        let table = Arc::new(RwLock::new(table));
+        let table = Arc::new(LiveTable::loading());
         let committer = Committer::start(store.clone(), metrics, table.clone())?;
+        let table_loader = {
+            let (store, table) = (store.clone(), table.clone());
+            std::thread::Builder::new()
+                .name("gridcase-indicators".into())
+                .spawn(move || {
+                    let started = std::time::Instant::now();
+                    let rows = store
+                        .range(indicators::TREE, &[], None)
+                        .map(|e| e.map(|(_, v)| v));
+                    let loaded = Table::load(rows).map_err(|e| e.to_string());
+                    match &loaded {
+                        Ok(t) => tracing::info!(
+                            slots = t.slots(),
+                            ms = started.elapsed().as_millis() as u64,
+                            "indicator table loaded"
+                        ),
+                        Err(e) => tracing::error!(error = %e, "the indicator table did not load"),
+                    }
+                    table.finish(loaded);
+                })?
+        };
         let (tx, rx) = mpsc::channel::<CaseId>();
         let compacting = docs.clone();
         let compactor_thread = std::thread::Builder::new()
@@ -382,6 +425,7 @@ impl Ledger {
             compactor: Some(tx),
             compactor_thread: Some(compactor_thread),
             table,
+            table_loader: Some(table_loader),
         })
     }
 
@@ -560,11 +604,15 @@ impl Ledger {
         scope: &gridcase_sync_core::Scope,
         by: GroupBy,
         period: Period,
-    ) -> (BTreeMap<String, Indicators>, Indicators) {
+    ) -> Result<(BTreeMap<String, Indicators>, Indicators)> {
         self.table
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
             .compute(scope, by, period)
+            .map_err(|e| Error::Internal(format!("the indicators are unavailable: {e}")))
+    }
+
+    /// Whether the indicator table has finished loading.
+    pub fn indicators_ready(&self) -> bool {
+        self.table.is_ready()
     }
 
     /// Every summary, in case-id order.
@@ -633,7 +681,10 @@ impl Ledger {
 impl Drop for Ledger {
     fn drop(&mut self) {
         self.compactor.take();
-        if let Some(t) = self.compactor_thread.take() {
+        for t in [self.compactor_thread.take(), self.table_loader.take()]
+            .into_iter()
+            .flatten()
+        {
             let _ = t.join();
         }
     }

@@ -53,7 +53,13 @@ pub async fn stats(
     let group =
         GroupBy::parse(&by).ok_or_else(|| Error::BadRequest(format!("cannot group by {by}")))?;
     let period = Period { from, to, now };
-    let (groups, total) = state.ledger.indicators(&caller.user.scope, group, period);
+    // Blocking: right after start-up it waits for the indicator table to load.
+    let scope = caller.user.scope.clone();
+    let ledger = state.ledger.clone();
+    let (groups, total) =
+        tokio::task::spawn_blocking(move || ledger.indicators(&scope, group, period))
+            .await
+            .map_err(Error::internal)??;
     Ok(Json(Stats {
         from,
         to,
