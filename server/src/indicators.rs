@@ -407,14 +407,11 @@ impl Table {
             return *id;
         }
         let id = self.territories.len() as u32;
-        let territory = match (&f.street, &f.community, &f.grid) {
-            (Some(s), Some(c), Some(g)) => Some(Territory {
-                street: s.as_str().into(),
-                community: c.as_str().into(),
-                grid: g.as_str().into(),
-            }),
-            _ => None,
-        };
+        let territory = Territory::from_parts(
+            f.street.as_deref(),
+            f.community.as_deref(),
+            f.grid.as_deref(),
+        );
         self.territories.push(Place {
             territory,
             street,

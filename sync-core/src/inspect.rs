@@ -197,7 +197,10 @@ impl Snapshot {
         // Metadata only: rebuilding whole changes from the op set costs far more.
         let changes = after.get_changes_meta(&self.heads);
         out.new_changes = changes.len();
-        out.actors = changes.iter().map(|c| c.actor.clone().into_owned()).collect();
+        out.actors = changes
+            .iter()
+            .map(|c| c.actor.clone().into_owned())
+            .collect();
         drop(changes);
         let am: &AutoCommit = after;
 

@@ -14,6 +14,21 @@ pub struct Territory {
     pub grid: GridId,
 }
 
+impl Territory {
+    /// The territory named by three stored parts; none unless all three are there.
+    pub fn from_parts(
+        street: Option<&str>,
+        community: Option<&str>,
+        grid: Option<&str>,
+    ) -> Option<Territory> {
+        Some(Territory {
+            street: street?.into(),
+            community: community?.into(),
+            grid: grid?.into(),
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Street {
     pub name: String,

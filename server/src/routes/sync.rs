@@ -154,14 +154,11 @@ pub fn feed_scope(scope: &Scope, org: &Org) -> FeedScope {
 
 /// Whether a stored case summary is inside a scope.
 pub fn summary_in_scope(scope: &Scope, s: &crate::summary::CaseSummary) -> bool {
-    let territory = match (&s.street, &s.community, &s.grid) {
-        (Some(street), Some(community), Some(grid)) => Some(Territory {
-            street: street.as_str().into(),
-            community: community.as_str().into(),
-            grid: grid.as_str().into(),
-        }),
-        _ => None,
-    };
+    let territory = Territory::from_parts(
+        s.street.as_deref(),
+        s.community.as_deref(),
+        s.grid.as_deref(),
+    );
     let units = s.units.iter().map(|u| u.as_str().into()).collect();
     covers_case(scope, territory.as_ref(), &units)
 }
