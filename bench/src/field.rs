@@ -119,7 +119,20 @@ fn total(reports: &[SyncReport], seconds: f64) -> Round {
 }
 
 /// Every worker syncs at once; returns when all have finished.
-fn all_sync(clients: &[Client]) -> (Vec<SyncReport>, f64) {
+/// One worker's sync in the reconnect round; a function of its own so that a profiler can
+/// tell the rounds apart (`valgrind --toggle-collect='*steady_sync*'`).
+#[inline(never)]
+fn reconnect_sync(c: &Client) -> SyncReport {
+    c.sync(&|_, _, _| {}).expect("sync")
+}
+
+/// One worker's sync in the steady-state round.
+#[inline(never)]
+fn steady_sync(c: &Client) -> SyncReport {
+    c.sync(&|_, _, _| {}).expect("sync")
+}
+
+fn all_sync(clients: &[Client], sync: fn(&Client) -> SyncReport) -> (Vec<SyncReport>, f64) {
     let t = Instant::now();
     let reports = std::thread::scope(|s| {
         let handles: Vec<_> = clients
@@ -127,7 +140,7 @@ fn all_sync(clients: &[Client]) -> (Vec<SyncReport>, f64) {
             .map(|c| {
                 std::thread::Builder::new()
                     .name("field-sync".into())
-                    .spawn_scoped(s, move || c.sync(&|_, _, _| {}).expect("sync"))
+                    .spawn_scoped(s, move || sync(c))
                     .expect("a worker thread")
             })
             .collect();
@@ -208,7 +221,7 @@ pub fn run(server: &Server, dir: &Path, plan: &Plan) -> (Round, Round, usize) {
     let (cpu0, req0) = (probe::cpu_seconds(pid), probe::requests(&http));
     let mine0 = probe::cpu_seconds(me);
     progress("reconnect: all workers sync at once");
-    let (reports, seconds) = all_sync(&clients);
+    let (reports, seconds) = all_sync(&clients, reconnect_sync);
     let mut reconnect = total(&reports, seconds);
     reconnect.server_cpu_s = probe::cpu_seconds(pid) - cpu0;
     reconnect.client_cpu_s = probe::cpu_seconds(me) - mine0;
@@ -236,7 +249,7 @@ pub fn run(server: &Server, dir: &Path, plan: &Plan) -> (Round, Round, usize) {
     });
     let (cpu1, req1) = (probe::cpu_seconds(pid), probe::requests(&http));
     let mine1 = probe::cpu_seconds(me);
-    let (reports, seconds) = all_sync(&clients);
+    let (reports, seconds) = all_sync(&clients, steady_sync);
     let mut steady = total(&reports, seconds);
     steady.server_cpu_s = probe::cpu_seconds(pid) - cpu1;
     steady.client_cpu_s = probe::cpu_seconds(me) - mine1;

@@ -33,8 +33,9 @@ impl SledStore {
         let started = Instant::now();
         let db = loop {
             match config.open() {
+                // sled reports a held lock as an `Other` I/O error with this text.
                 Err(sled::Error::Io(e))
-                    if e.kind() == std::io::ErrorKind::WouldBlock
+                    if e.to_string().starts_with("could not acquire lock")
                         && started.elapsed() < LOCK_WAIT =>
                 {
                     std::thread::sleep(Duration::from_millis(20));
