@@ -111,7 +111,12 @@ fn main() {
             shared_pct: args.shared_pct,
             photo_pct: args.photo_pct,
         };
-        let (reconnect, steady, cases) = field::run(&server, &dir, &plan);
+        let field::Rounds {
+            reconnect,
+            settle,
+            steady,
+            cases,
+        } = field::run(&server, &dir, &plan);
         let pid = server.pid();
         out.insert("workers".into(), json!(args.workers));
         out.insert("cases".into(), json!(cases));
@@ -130,6 +135,8 @@ fn main() {
         out.insert("steady_requests".into(), json!(steady.requests));
         out.insert("steady_server_cpu_s".into(), json!(steady.server_cpu_s));
         out.insert("steady_client_cpu_s".into(), json!(steady.client_cpu_s));
+        out.insert("settle_s".into(), json!(settle.seconds));
+        out.insert("settle_bytes_down".into(), json!(settle.bytes_down));
         out.insert("server_peak_rss_bytes".into(), json!(probe::peak_rss(pid)));
         out.insert(
             "ledger_disk_bytes".into(),
@@ -252,7 +259,7 @@ fn main() {
             shared_pct: 0,
             photo_pct: 0,
         };
-        let (one, _, _) = field::run(&server, &tmp.path().join("one-worker"), &plan);
+        let one = field::run(&server, &tmp.path().join("one-worker"), &plan).reconnect;
         out.insert("one_worker_reconnect_s".into(), json!(one.seconds));
         out.insert(
             "scale_server_peak_rss_bytes".into(),
