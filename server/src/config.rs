@@ -57,6 +57,10 @@ pub struct Config {
     /// sled's page cache, in MiB (sled counts pages as stored; in memory they take more).
     #[arg(long, env = "GRIDCASE_STORE_CACHE_MB", default_value_t = 32)]
     pub store_cache_mb: u64,
+    /// Open311 api_keys, comma-separated; each lets a client file requests as the `open311`
+    /// user. With `--demo` and none given, the key is `demo-open311-key`.
+    #[arg(long, env = "GRIDCASE_OPEN311_KEYS", value_delimiter = ',')]
+    pub open311_keys: Vec<String>,
 }
 
 impl Config {

@@ -110,6 +110,13 @@ pub fn router(state: AppState) -> Router {
             get(blobs::get_blob).put(blobs::put_blob),
         )
         .route("/v1/blobs/{sha256}/upload", get(blobs::upload_status))
+        .route(
+            "/open311/v2/{file}",
+            get(open311::get_root).post(open311::post_root),
+        )
+        .route("/open311/v2/services/{file}", get(open311::get_service))
+        .route("/open311/v2/requests/{file}", get(open311::get_request))
+        .route("/open311/v2/tokens/{file}", get(open311::get_token))
         .fallback(|| async { Error::NotFound("no such route".into()) })
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
         .layer(DefaultBodyLimit::max(state.config.max_body))
@@ -145,6 +152,7 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
 /// flight (a sync mid-way included) finish before the ledger closes.
 pub async fn serve(config: Config) -> Result<(), Error> {
     let demo = config.demo;
+    let open311_demo_key = config.demo && config.open311_keys.is_empty();
     let listen = config.listen;
     let data_dir = config.data_dir.clone();
     let state = tokio::task::spawn_blocking(move || AppState::open(config))
@@ -158,6 +166,12 @@ pub async fn serve(config: Config) -> Result<(), Error> {
             .map_err(Error::internal)??;
         if let Some(p) = generated {
             println!("demo users (admin, operator, supervisor, street1, community1, worker1, worker2, worker3, unit1, open311) share the password: {p}");
+        }
+        if open311_demo_key {
+            println!(
+                "Open311 GeoReport v2 at /open311/v2/, api_key {}",
+                routes::open311::DEMO_KEY
+            );
         }
     }
     let listener = tokio::net::TcpListener::bind(listen).await?;

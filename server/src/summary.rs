@@ -25,6 +25,13 @@ pub struct CaseSummary {
     #[schema(value_type = Option<String>)]
     pub channel: Option<Channel>,
     pub description: String,
+    /// Where it is, as reported (summaries written before these fields have none).
+    #[serde(default)]
+    pub address: Option<String>,
+    /// (longitude, latitude), as reported.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<f64>>)]
+    pub coordinates: Option<(f64, f64)>,
     pub created_at: Millis,
     pub filed_at: Option<Millis>,
     pub dispatched_at: Option<Millis>,
@@ -66,6 +73,8 @@ impl CaseSummary {
             level: state.level.map(|l| l.as_str().to_owned()),
             channel: state.channel,
             description: state.description.clone(),
+            address: state.address.clone(),
+            coordinates: state.coordinates,
             created_at: header.created_at,
             filed_at: state.filed_at,
             dispatched_at: state.dispatched_at,

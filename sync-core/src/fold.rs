@@ -62,6 +62,10 @@ pub struct CaseState {
     /// `None` until the intake is known.
     pub status: Option<Status>,
     pub territory: Option<Territory>,
+    /// Where the reporter said it is, as given at intake.
+    pub address: Option<String>,
+    /// (longitude, latitude), as given at intake.
+    pub coordinates: Option<(f64, f64)>,
     pub channel: Option<Channel>,
     pub description: String,
     pub reported_by: Option<UserId>,
@@ -233,6 +237,8 @@ fn apply(state: &mut CaseState, event: &Event, calendar: &WorkCalendar) {
     match &event.action {
         Action::Intake(intake) => {
             state.territory = Some(intake.territory.clone());
+            state.address = intake.address.clone();
+            state.coordinates = intake.coordinates;
             state.channel = Some(intake.channel);
             state.description = intake.description.clone();
             state.category = intake.category.clone();

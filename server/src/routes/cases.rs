@@ -106,57 +106,60 @@ pub async fn create_case(
     caller: Caller,
     ApiJson(req): ApiJson<CreateCase>,
 ) -> Result<(StatusCode, Json<Written>)> {
-    let written = tokio::task::spawn_blocking(move || {
-        let org = state.directory.org()?;
-        let grid = match (&req.grid, req.coordinates) {
-            (Some(g), _) => g.as_str().into(),
-            (None, Some((lon, lat))) => org
-                .grid_at(lon, lat)
-                .cloned()
-                .ok_or_else(|| Error::BadRequest("no grid contains those coordinates".into()))?,
-            (None, None) => return Err(Error::BadRequest("give a grid or coordinates".into())),
-        };
-        let territory = org
-            .territory(&grid)
-            .ok_or_else(|| Error::BadRequest(format!("unknown grid {grid}")))?;
-        let category = match &req.category {
-            Some(c) => Some(
-                CategoryCode::parse(c)
-                    .ok_or_else(|| Error::BadRequest(format!("bad category {c}")))?,
-            ),
-            None => None,
-        };
-        let reporter = match (req.reporter_name, req.reporter_contact) {
-            (None, None) => None,
-            (name, contact) => Some(Reporter {
-                name: name.unwrap_or_default(),
-                contact: contact.unwrap_or_default(),
-            }),
-        };
-        let intake = Intake {
-            channel: req.channel,
-            reporter,
-            description: req.description,
-            territory,
-            address: req.address,
-            coordinates: req.coordinates,
-            category,
-            photos: vec![],
-        };
-        let (mut doc, event) = open_case(&caller.actor(), online_writer()?, intake, now_millis())?;
-        write_online(&state, &caller, &mut doc, &[], std::slice::from_ref(&event))?;
-        let case = doc.header()?.case;
-        let status = fold(&doc.events()?, &state.ledger.calendar).status;
-        tracing::info!(case = %case, user = %caller.user.id, "case opened online");
-        Ok::<_, Error>(Written {
-            case: case.to_string(),
-            event: event.id.to_string(),
-            status,
-        })
-    })
-    .await
-    .map_err(Error::internal)??;
+    let written = tokio::task::spawn_blocking(move || open_online(&state, &caller, req))
+        .await
+        .map_err(Error::internal)??;
     Ok((StatusCode::CREATED, Json(written)))
+}
+
+/// Opens a case through the server (hotline desk, web, Open311): the intake command with a
+/// fresh automerge actor, written and indexed like any synced case.
+pub fn open_online(state: &AppState, caller: &Caller, req: CreateCase) -> Result<Written> {
+    let org = state.directory.org()?;
+    let grid = match (&req.grid, req.coordinates) {
+        (Some(g), _) => g.as_str().into(),
+        (None, Some((lon, lat))) => org
+            .grid_at(lon, lat)
+            .cloned()
+            .ok_or_else(|| Error::BadRequest("no grid contains those coordinates".into()))?,
+        (None, None) => return Err(Error::BadRequest("give a grid or coordinates".into())),
+    };
+    let territory = org
+        .territory(&grid)
+        .ok_or_else(|| Error::BadRequest(format!("unknown grid {grid}")))?;
+    let category = match &req.category {
+        Some(c) => Some(
+            CategoryCode::parse(c).ok_or_else(|| Error::BadRequest(format!("bad category {c}")))?,
+        ),
+        None => None,
+    };
+    let reporter = match (req.reporter_name, req.reporter_contact) {
+        (None, None) => None,
+        (name, contact) => Some(Reporter {
+            name: name.unwrap_or_default(),
+            contact: contact.unwrap_or_default(),
+        }),
+    };
+    let intake = Intake {
+        channel: req.channel,
+        reporter,
+        description: req.description,
+        territory,
+        address: req.address,
+        coordinates: req.coordinates,
+        category,
+        photos: vec![],
+    };
+    let (mut doc, event) = open_case(&caller.actor(), online_writer()?, intake, now_millis())?;
+    write_online(state, caller, &mut doc, &[], std::slice::from_ref(&event))?;
+    let case = doc.header()?.case;
+    let status = fold(&doc.events()?, &state.ledger.calendar).status;
+    tracing::info!(case = %case, user = %caller.user.id, "case opened online");
+    Ok(Written {
+        case: case.to_string(),
+        event: event.id.to_string(),
+        status,
+    })
 }
 
 /// Loads a case the caller may see: 404 when unknown, 403 when outside the caller's scope.
