@@ -21,6 +21,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
+use tokio::sync::broadcast;
 
 mod trees {
     pub const SUMMARIES: &str = "ledger_summaries";
@@ -48,6 +49,16 @@ pub struct Receipt {
     pub change: Option<String>,
     /// Why the central office should look at it, if it should.
     pub flag: Option<String>,
+}
+
+/// A case whose change became durable, announced to live listeners (`GET /v1/changes`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// Its position in the feed.
+    pub seq: u64,
+    pub case: CaseId,
+    pub grid: Option<GridId>,
+    pub units: Vec<UnitId>,
 }
 
 /// What a commit changes about one case: where its feed position is indexed, and the facts
@@ -98,6 +109,7 @@ impl Committer {
         store: Arc<dyn Store>,
         metrics: Arc<Metrics>,
         table: Arc<LiveTable>,
+        announce: broadcast::Sender<Change>,
     ) -> Result<Committer> {
         let first = match store.get(trees::META, FEED_SEQ)? {
             Some(b) => seq_at_end(&b).unwrap_or(0),
@@ -109,7 +121,7 @@ impl Committer {
         let published = committed.clone();
         let thread = std::thread::Builder::new()
             .name("gridcase-commit".into())
-            .spawn(move || commit_loop(store, rx, published, metrics, table, slot))?;
+            .spawn(move || commit_loop(store, rx, published, metrics, table, slot, announce))?;
         Ok(Committer {
             tx: Some(tx),
             committed,
@@ -148,6 +160,7 @@ fn commit_loop(
     metrics: Arc<Metrics>,
     table: Arc<LiveTable>,
     mut slot: u32,
+    announce: broadcast::Sender<Change>,
 ) {
     let mut next = committed.load(Ordering::SeqCst);
     while let Ok(first) = rx.recv() {
@@ -166,10 +179,17 @@ fn commit_loop(
             ..FactSlots::default()
         };
         let mut failed = None;
+        let mut changes = Vec::new();
         for job in &mut jobs {
             batch.extend(std::mem::take(&mut job.batch));
             for mut entry in std::mem::take(&mut job.feed) {
                 seq += 1;
+                changes.push(Change {
+                    seq,
+                    case: entry.case.clone(),
+                    grid: entry.grid.clone(),
+                    units: entry.units.clone(),
+                });
                 let staged = match entry.facts.take() {
                     Some(f) => facts.stage(&*store, &mut batch, &entry.case, f),
                     None => Ok(()),
@@ -200,6 +220,10 @@ fn commit_loop(
                 table.apply(facts.staged);
                 next = seq;
                 committed.store(seq, Ordering::SeqCst);
+                for change in changes {
+                    // No one listening is not an error.
+                    let _ = announce.send(change);
+                }
             }
             Err(e) => tracing::error!(error = %e, "group commit failed"),
         }
@@ -365,6 +389,7 @@ pub struct Ledger {
     compactor_thread: Option<JoinHandle<()>>,
     table: Arc<LiveTable>,
     table_loader: Option<JoinHandle<()>>,
+    announce: broadcast::Sender<Change>,
 }
 
 impl Ledger {
@@ -376,7 +401,8 @@ impl Ledger {
         let docs = DocStore::new(store.clone()).with_cache(cache_cases);
         ensure_indicator_facts(&*store)?;
         let table = Arc::new(LiveTable::loading());
-        let committer = Committer::start(store.clone(), metrics, table.clone())?;
+        let (announce, _) = broadcast::channel(1024);
+        let committer = Committer::start(store.clone(), metrics, table.clone(), announce.clone())?;
         let table_loader = {
             let (store, table) = (store.clone(), table.clone());
             std::thread::Builder::new()
@@ -426,7 +452,14 @@ impl Ledger {
             compactor_thread: Some(compactor_thread),
             table,
             table_loader: Some(table_loader),
+            announce,
         })
+    }
+
+    /// Every durable case change from now on; a listener that falls 1,024 behind is told how
+    /// many it missed.
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.announce.subscribe()
     }
 
     /// The highest feed sequence that is on disk.

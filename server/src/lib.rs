@@ -37,6 +37,8 @@ pub struct AppState {
     /// Turns for argon2 (19 MiB and tens of ms a hash): a storm of logins queues here instead
     /// of holding that memory once per request.
     pub password_permits: Arc<tokio::sync::Semaphore>,
+    /// Set when the server shuts down, so that open event streams end and let it.
+    pub closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl AppState {
@@ -64,6 +66,7 @@ impl AppState {
         };
         Ok(AppState {
             password_permits: Arc::new(tokio::sync::Semaphore::new(cores)),
+            closing: Arc::new(tokio::sync::watch::Sender::new(false)),
             sync_permits: Arc::new(tokio::sync::Semaphore::new(workers)),
             config: Arc::new(config),
             ledger: Arc::new(ledger),
@@ -105,6 +108,7 @@ pub fn router(state: AppState) -> Router {
             post(cases::resolve_conflict),
         )
         .route("/v1/stats", get(stats::stats))
+        .route("/v1/changes", get(live::changes))
         .route(
             "/v1/blobs/{sha256}",
             get(blobs::get_blob).put(blobs::put_blob),
@@ -178,8 +182,12 @@ pub async fn serve(config: Config) -> Result<(), Error> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, data_dir = %data_dir.display(), "gridcase-server listening");
     println!("gridcase-server listening on http://{addr}");
+    let closing = state.closing.clone();
     axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown())
+        .with_graceful_shutdown(async move {
+            shutdown().await;
+            closing.send_replace(true);
+        })
         .await?;
     tracing::info!("gridcase-server stopped");
     Ok(())

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod blobs;
 pub mod cases;
+pub mod live;
 pub mod open311;
 pub mod ops;
 pub mod stats;

@@ -66,6 +66,7 @@ impl utoipa::Modify for Bearer {
         crate::routes::cases::create_case, crate::routes::cases::post_event, crate::routes::cases::list_cases,
         crate::routes::cases::get_case, crate::routes::cases::review_queue, crate::routes::cases::resolve_conflict,
         crate::routes::stats::stats,
+        crate::routes::live::changes,
         crate::routes::blobs::upload_status, crate::routes::blobs::put_blob, crate::routes::blobs::get_blob,
     )
 )]

@@ -1,0 +1,79 @@
+//! `GET /v1/changes`: server-sent events, one per case whose change became durable, in the
+//! caller's scope. A console keeps its list and open case page current with it.
+
+use crate::auth::Caller;
+use crate::error::Result;
+use crate::ledger::Change;
+use crate::AppState;
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::Stream;
+use gridcase_sync_core::org::Org;
+use gridcase_sync_core::rules::covers_case;
+use gridcase_sync_core::Scope;
+use std::convert::Infallible;
+use tokio::sync::{broadcast, watch};
+
+struct Listener {
+    changes: broadcast::Receiver<Change>,
+    closing: watch::Receiver<bool>,
+    org: Org,
+    scope: Scope,
+}
+
+impl Listener {
+    fn sees(&self, change: &Change) -> bool {
+        let territory = change.grid.as_ref().and_then(|g| self.org.territory(g));
+        let units = change.units.iter().cloned().collect();
+        covers_case(&self.scope, territory.as_ref(), &units)
+    }
+
+    /// The next event for this listener; `None` once the server shuts down.
+    async fn next(&mut self) -> Option<Event> {
+        loop {
+            let received = tokio::select! {
+                r = self.changes.recv() => r,
+                _ = self.closing.wait_for(|closing| *closing) => return None,
+            };
+            match received {
+                Ok(change) if self.sees(&change) => {
+                    let data = serde_json::json!({"case": change.case, "seq": change.seq});
+                    return Some(
+                        Event::default()
+                            .event("case")
+                            .id(change.seq.to_string())
+                            .data(data.to_string()),
+                    );
+                }
+                Ok(_) => {}
+                // Too slow to keep up: say how many were missed, so the page reloads.
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    return Some(Event::default().event("lagged").data(missed.to_string()))
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/v1/changes", tag = "review",
+    responses((status = 200, content_type = "text/event-stream", body = String,
+        description = "`event: case`, `data: {\"case\": id, \"seq\": n}` for each durable change in scope; `event: lagged` when some were missed")),
+    security(("bearer" = [])))]
+pub async fn changes(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Sse<impl Stream<Item = std::result::Result<Event, Infallible>>>> {
+    let listener = Listener {
+        changes: state.ledger.subscribe(),
+        closing: state.closing.subscribe(),
+        org: state.directory.org()?,
+        scope: caller.user.scope.clone(),
+    };
+    tracing::info!(user = %caller.user.id, "live listener joined");
+    let stream = futures_util::stream::unfold(listener, |mut l| async move {
+        let event = l.next().await?;
+        Some((Ok(event), l))
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}

@@ -1,0 +1,96 @@
+//! `GET /v1/changes` against the real server: a listener hears each durable case change in its
+//! scope and nothing outside it, and open streams do not hold up a graceful shutdown.
+
+use gridcase_tests::{Http, Server};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// Opens the event stream as `token` and forwards each `case` event's data.
+fn listen(server: &Server, token: &str) -> mpsc::Receiver<Value> {
+    let url = format!("http://{}/v1/changes", server.addr);
+    let (tx, rx) = mpsc::channel();
+    let token = token.to_owned();
+    std::thread::spawn(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let Ok(response) = agent
+            .get(&url)
+            .header("authorization", format!("Bearer {token}"))
+            .call()
+        else {
+            return;
+        };
+        let mut event = String::new();
+        for line in BufReader::new(response.into_body().into_reader()).lines() {
+            let Ok(line) = line else { return };
+            if let Some(name) = line.strip_prefix("event: ").or(line.strip_prefix("event:")) {
+                event = name.trim().to_owned();
+            } else if let Some(data) = line.strip_prefix("data: ").or(line.strip_prefix("data:")) {
+                if event == "case" {
+                    if let Ok(v) = serde_json::from_str(data.trim()) {
+                        if tx.send(v).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    });
+    rx
+}
+
+fn open(http: &Http, token: &str, grid: &str, description: &str) -> String {
+    let r = http.json(
+        "POST",
+        "/v1/cases",
+        Some(token),
+        Some(json!({"channel": "hotline", "description": description, "grid": grid})),
+    );
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    r.json()["case"].as_str().expect("case id").to_owned()
+}
+
+#[test]
+fn listeners_hear_durable_changes_in_their_scope_only() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let http = server.http();
+    let operator = http.login("operator");
+    let worker3 = http.login("worker3");
+    let center = listen(&server, &operator);
+    let grid4 = listen(&server, &worker3);
+    // Let both streams connect before the first change.
+    std::thread::sleep(Duration::from_millis(300));
+
+    let in_g1 = open(&http, &operator, "g1", "lamp out on the corner");
+    let heard = center
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the center hears the new case");
+    assert_eq!(heard["case"], in_g1.as_str());
+    assert!(heard["seq"].as_u64().is_some_and(|s| s > 0));
+
+    let in_g4 = open(&http, &operator, "g4", "bench broken in the park");
+    let heard = grid4
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the g4 worker hears the g4 case");
+    assert_eq!(
+        heard["case"],
+        in_g4.as_str(),
+        "the g1 case never reached a g4 worker"
+    );
+    assert_eq!(
+        center
+            .recv_timeout(Duration::from_secs(10))
+            .expect("center")["case"],
+        in_g4.as_str()
+    );
+
+    assert!(
+        server.stop().success(),
+        "open event streams end when the server stops"
+    );
+}
