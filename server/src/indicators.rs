@@ -332,6 +332,9 @@ struct Row {
 }
 
 const NO_NAME: u32 = u32::MAX;
+/// More slots than any district has cases: a stored row naming one is corrupt, not a case
+/// (it would make the table allocate gigabytes).
+const MAX_SLOTS: u32 = 1 << 27;
 
 /// A distinct (street, community, grid), with their name indexes for grouping.
 struct Place {
@@ -375,8 +378,8 @@ impl Table {
             let stored = stored?;
             let facts = slot_of(&stored).zip(stored.get(4..).and_then(CaseFacts::decode));
             match facts {
-                Some((slot, facts)) => table.put(slot, &facts),
-                None => tracing::warn!("skipping an unreadable indicator row"),
+                Some((slot, facts)) if slot < MAX_SLOTS => table.put(slot, &facts),
+                _ => tracing::warn!("skipping an unreadable indicator row"),
             }
         }
         Ok(table)

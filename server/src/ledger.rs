@@ -225,7 +225,19 @@ fn commit_loop(
                     let _ = announce.send(change);
                 }
             }
-            Err(e) => tracing::error!(error = %e, "group commit failed"),
+            Err(e) => {
+                tracing::error!(error = %e, "group commit failed");
+                // sled applies a batch before it flushes. If the flush failed, the batch may
+                // be visible in the store: then its sequence numbers and slots are taken, and
+                // the table follows the store (the sequence is published only by a later
+                // commit that reaches the disk).
+                let stored = store.get(trees::META, FEED_SEQ).ok().flatten();
+                if seq != next && stored.as_deref().and_then(seq_at_end) == Some(seq) {
+                    slot = facts.next;
+                    table.apply(facts.staged);
+                    next = seq;
+                }
+            }
         }
         for job in jobs {
             let _ = job.reply.send(result.clone().map(|()| seq));
@@ -412,7 +424,11 @@ impl Ledger {
                     let rows = store
                         .range(indicators::TREE, &[], None)
                         .map(|e| e.map(|(_, v)| v));
-                    let loaded = Table::load(rows).map_err(|e| e.to_string());
+                    // A panic while loading must still end the load, or stats would wait forever.
+                    let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        Table::load(rows).map_err(|e| e.to_string())
+                    }))
+                    .unwrap_or_else(|_| Err("the indicator table panicked while loading".into()));
                     match &loaded {
                         Ok(t) => tracing::info!(
                             slots = t.slots(),

@@ -381,6 +381,25 @@ fn a_request_is_filed_read_back_listed_and_keeps_personal_data_to_itself() {
     }
     // The center sees the case, and who to call back.
     let operator = http.login("operator");
+    // Cases that did not come through Open311 are not published: staff wrote their text.
+    let hotline = http.json(
+        "POST",
+        "/v1/cases",
+        Some(&operator),
+        Some(serde_json::json!({"channel": "hotline", "grid": "g1",
+            "description": "caller Li Lei at 13900000000 reports a blocked drain"})),
+    );
+    assert_eq!(hotline.status, 201);
+    let hotline = hotline.json()["case"].as_str().expect("id").to_owned();
+    assert_error(
+        &http,
+        "GET",
+        &format!("/open311/v2/requests/{hotline}.json"),
+        None,
+        404,
+    );
+    assert!(!listed("").contains(&hotline));
+    assert!(listed(&format!("?service_request_id={hotline}")).is_empty());
     let case = http.get(&format!("/v1/cases/{id}"), Some(&operator)).json();
     assert_eq!(case["state"]["channel"], "web", "{case}");
     assert!(case.to_string().contains("13800138000"));

@@ -211,8 +211,12 @@ fn iso(ms: Millis) -> String {
     )
 }
 
-/// Reads `2026-11-26`, `2026-11-26T10:00:00Z` or `...+08:00` (no zone: Beijing time).
+/// Reads `2026-11-26`, `2026-11-26T10:00:00Z` or `...+08:00` (no zone: Beijing time; a `+`
+/// left unencoded in a query arrives as a space and is read as `+`). Anything else is `None`.
 fn parse_iso(text: &str) -> Option<Millis> {
+    if !text.is_ascii() {
+        return None;
+    }
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
         let part = text.get(r)?;
         part.bytes()
@@ -223,20 +227,30 @@ fn parse_iso(text: &str) -> Option<Millis> {
     if text.get(4..5)? != "-" || text.get(7..8)? != "-" || !(1..=12).contains(&m) {
         return None;
     }
-    if !(1..=31).contains(&d) {
+    let day = days_from_civil(y as i32, m as u32, d as u32);
+    // A day its month does not have (02-31) comes back as another date.
+    if civil_from_days(day) != (y, m as u32, d as u32) {
         return None;
     }
-    let day = days_from_civil(y as i32, m as u32, d as u32);
     let (mut secs, rest) = match text.get(10..11) {
         None => (0, ""),
         Some("T") | Some(" ") => {
             let (h, mi) = (num(11..13)?, num(14..16)?);
+            if text.get(13..14)? != ":" || h > 23 || mi > 59 {
+                return None;
+            }
             let (sec, rest) = match text.get(16..17) {
                 Some(":") => (num(17..19)?, text.get(19..)?),
                 _ => (0, text.get(16..)?),
             };
+            if sec > 59 {
+                return None;
+            }
             // Fractions of a second are allowed and dropped.
-            let rest = rest.trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
+            let rest = match rest.strip_prefix('.') {
+                Some(fraction) => fraction.trim_start_matches(|c: char| c.is_ascii_digit()),
+                None => rest,
+            };
             (h * 3_600 + mi * 60 + sec, rest)
         }
         Some(_) => return None,
@@ -245,16 +259,19 @@ fn parse_iso(text: &str) -> Option<Millis> {
         "" => OFFSET / 1_000,
         "Z" => 0,
         zone => {
-            let sign = match zone.get(0..1)? {
-                "+" => 1,
-                "-" => -1,
+            let (sign, hhmm) = match zone.split_at_checked(1)? {
+                ("+" | " ", hhmm) => (1, hhmm),
+                ("-", hhmm) => (-1, hhmm),
                 _ => return None,
             };
-            let digits: String = zone[1..].chars().filter(|c| *c != ':').collect();
+            let digits: String = hhmm.chars().filter(|c| *c != ':').collect();
             if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
                 return None;
             }
             let (h, mi): (i64, i64) = (digits[..2].parse().ok()?, digits[2..].parse().ok()?);
+            if h > 14 || mi > 59 {
+                return None;
+            }
             sign * (h * 3_600 + mi * 60)
         }
     };
@@ -393,12 +410,19 @@ pub async fn get_token(State(state): State<AppState>, Path(file): Path<String>) 
     .await
 }
 
+/// Only requests that came in through Open311 (the web channel) are answered: the hotline's
+/// and the grid workers' cases carry descriptions typed by staff, which may name people.
+fn public(summary: &CaseSummary) -> bool {
+    summary.channel == Some(Channel::Web)
+}
+
 fn find(state: &AppState, id: &str, format: Format) -> Result<CaseSummary, Failure> {
     let id = CaseId::new(id);
     state
         .ledger
         .summary(&id)
         .map_err(|e| Failure::of(e, format))?
+        .filter(public)
         .ok_or_else(|| {
             Failure::new(
                 StatusCode::NOT_FOUND,
@@ -652,7 +676,7 @@ fn list_requests(state: &AppState, format: Format, pairs: &[(String, String)]) -
                 .ledger
                 .summary(&CaseId::new(id.as_str()))
                 .map_err(|e| Failure::of(e, format))?;
-            if let Some(summary) = summary {
+            if let Some(summary) = summary.filter(public) {
                 records.push(request_record(state, &summary, format)?);
             }
         }
@@ -663,10 +687,9 @@ fn list_requests(state: &AppState, format: Format, pairs: &[(String, String)]) -
             .map(|v| parse_iso(v).ok_or_else(|| bad(format!("{name} is not an ISO 8601 date"))))
             .transpose()
     };
-    let (start, end) = (date("start_date")?, date("end_date")?);
-    let (start, end) = match (start, end) {
+    let (start, end) = match (date("start_date")?, date("end_date")?) {
         (Some(s), Some(e)) => (s, e),
-        (Some(s), None) => (s, (s + MAX_DAYS * DAY).min(now_millis())),
+        (Some(s), None) => (s, s + MAX_DAYS * DAY),
         (None, Some(e)) => (e - MAX_DAYS * DAY, e),
         (None, None) => (now_millis() - MAX_DAYS * DAY, now_millis()),
     };
@@ -678,12 +701,22 @@ fn list_requests(state: &AppState, format: Format, pairs: &[(String, String)]) -
             "start_date and end_date may be at most {MAX_DAYS} days apart"
         )));
     }
+    // `end_date` is the latest datetime to include: a bare date includes its whole day.
+    let end = if param("end_date").is_some_and(|v| v.len() == 10) {
+        end + DAY
+    } else {
+        end + 1
+    };
     let codes = list("service_code");
     let statuses = list("status");
     if let Some(s) = statuses.iter().find(|s| *s != "open" && *s != "closed") {
         return Err(bad(format!("status {s}: open or closed")));
     }
-    for entry in state.ledger.index_scan("all", "", None) {
+    // The index runs newest first: start at `end` rather than walking past newer cases.
+    let from = (u64::MAX - u64::try_from(end.max(0)).unwrap_or(0))
+        .to_be_bytes()
+        .to_vec();
+    for entry in state.ledger.index_scan("all", "", Some(from)) {
         let (_, id) = entry.map_err(|e| Failure::of(e, format))?;
         let Some(summary) = state
             .ledger
@@ -696,7 +729,7 @@ fn list_requests(state: &AppState, format: Format, pairs: &[(String, String)]) -
         if summary.created_at < start {
             break;
         }
-        if summary.created_at >= end {
+        if summary.created_at >= end || !public(&summary) {
             continue;
         }
         if !codes.is_empty() && !summary.category.as_ref().is_some_and(|c| codes.contains(c)) {
@@ -790,6 +823,11 @@ mod tests {
         assert_eq!(parse_iso("2026-11-26T10:55:19.250+08:00"), Some(t));
         assert_eq!(parse_iso("2026-11-25T21:55:19-05:00"), Some(t));
         assert_eq!(
+            parse_iso("2026-11-26T10:55:19 08:00"),
+            Some(t),
+            "a + decoded as a space"
+        );
+        assert_eq!(
             parse_iso("2026-11-26"),
             parse_iso("2026-11-26T00:00:00+08:00")
         );
@@ -797,10 +835,16 @@ mod tests {
             "",
             "2026",
             "2026-13-01",
+            "2026-02-31",
             "2026-11-26T1",
             "26-11-2026",
             "2026-11-26Tab:cd",
             "2026-11-26T10:00+0800x",
+            "2026-11-26é",
+            "2026-11-26T10x00",
+            "2026-11-26T10:0012",
+            "2026-11-26T24:00",
+            "2026-11-26T10:61",
         ] {
             assert_eq!(parse_iso(bad), None, "{bad}");
         }

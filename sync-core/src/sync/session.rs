@@ -248,9 +248,17 @@ impl<'s> SyncSession<'s> {
             tracing::info_span!("sync_receive", peer = %self.peer, cases = entries.len()).entered();
         let mut batch = Batch::new();
         let mut outcomes = Vec::with_capacity(entries.len());
+        let mut seen = std::collections::HashSet::new();
         for (case, bytes) in entries {
             let _case = tracing::debug_span!("case", case = %case).entered();
-            let outcome = self.receive_one(case, bytes, gate, &mut batch)?;
+            // A second message for a case in one batch could undo what the first staged.
+            let outcome = if seen.insert(case) {
+                self.receive_one(case, bytes, gate, &mut batch)?
+            } else {
+                Outcome::Invalid {
+                    reason: "the case appears twice in one batch".into(),
+                }
+            };
             tracing::debug!(case = %case, peer = %self.peer, ?outcome, "received");
             if matches!(outcome, Outcome::Accepted { .. }) {
                 self.accepted.push(case.clone());
