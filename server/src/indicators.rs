@@ -10,6 +10,7 @@
 
 use crate::summary::CaseSummary;
 use gridcase_sync_core::event::Satisfaction;
+use gridcase_sync_core::fold;
 use gridcase_sync_core::org::Territory;
 use gridcase_sync_core::rules::covers_case;
 use gridcase_sync_core::{Millis, Scope, Status, UnitId};
@@ -228,6 +229,7 @@ pub struct Period {
 impl Indicators {
     fn count(&mut self, f: &Row, p: Period) {
         let within = |t: i64| t != NONE && t >= p.from && t < p.to;
+        let time = |t: i64| (t != NONE).then_some(t);
         let status = Status::ALL.get(usize::from(f.status)).copied();
         if within(f.filed_at) {
             self.filed += 1;
@@ -235,8 +237,7 @@ impl Indicators {
         let held_or_void = matches!(status, Some(Status::Held | Status::Voided));
         if within(f.deadline) && !held_or_void {
             self.due += 1;
-            let closed_at = (f.closed_at != NONE).then_some(f.closed_at);
-            if gridcase_sync_core::fold::overdue(status, Some(f.deadline), closed_at, p.now) {
+            if fold::overdue(status, time(f.deadline), time(f.closed_at), p.now) {
                 self.overdue += 1;
             }
             self.extended += u64::from(f.extensions);
@@ -244,7 +245,7 @@ impl Indicators {
         if within(f.closed_at) {
             self.closed += 1;
             self.rework += u64::from(f.rework_count);
-            if f.deadline != NONE && f.closed_at <= f.deadline {
+            if fold::closed_on_time(time(f.closed_at), time(f.deadline)) == Some(true) {
                 self.closed_on_time += 1;
             }
             match SATISFACTION.get(usize::from(f.satisfaction)) {

@@ -659,11 +659,6 @@ impl Ledger {
             .map_err(|e| Error::Internal(format!("the indicators are unavailable: {e}")))
     }
 
-    /// Whether the indicator table has finished loading.
-    pub fn indicators_ready(&self) -> bool {
-        self.table.is_ready()
-    }
-
     /// Every summary, in case-id order.
     pub fn summaries(&self) -> impl Iterator<Item = Result<CaseSummary>> + '_ {
         self.store

@@ -97,8 +97,4 @@ impl CaseSummary {
     pub fn overdue_at(&self, now: Millis) -> bool {
         gridcase_sync_core::fold::overdue(self.status, self.deadline, self.closed_at, now)
     }
-
-    pub fn closed_on_time(&self) -> Option<bool> {
-        Some(self.closed_at? <= self.deadline?)
-    }
 }

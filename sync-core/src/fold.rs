@@ -107,7 +107,7 @@ impl CaseState {
 
     /// Closed by the deadline (按期结案); `None` while not closed or without a deadline.
     pub fn closed_on_time(&self) -> Option<bool> {
-        Some(self.closed_at? <= self.deadline?)
+        closed_on_time(self.closed_at, self.deadline)
     }
 
     pub fn has_open_conflict(&self) -> bool {
@@ -139,6 +139,12 @@ pub fn overdue(
         Status::Held | Status::Voided | Status::Declined => false,
         _ => now > deadline,
     }
+}
+
+/// The on-time rule (按期结案), for a folded case or a stored row of one: closed by the
+/// deadline; `None` while not closed or without a deadline.
+pub fn closed_on_time(closed_at: Option<Millis>, deadline: Option<Millis>) -> Option<bool> {
+    Some(closed_at? <= deadline?)
 }
 
 /// Folds merged events into the case state. Events may arrive in any order, duplicated,

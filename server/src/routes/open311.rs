@@ -18,7 +18,8 @@ use axum::response::{IntoResponse, Response};
 use gridcase_sync_core::calendar::{civil_from_days, days_from_civil};
 use gridcase_sync_core::category::CaseKind;
 use gridcase_sync_core::event::Channel;
-use gridcase_sync_core::{CaseId, Catalog, CategoryCode, Millis, Status, UserId};
+use gridcase_sync_core::org::Org;
+use gridcase_sync_core::{CaseId, Catalog, CategoryCode, Millis, UserId};
 
 /// The user every Open311 request is filed as.
 pub const USER: &str = "open311";
@@ -376,7 +377,8 @@ pub async fn get_request(State(state): State<AppState>, Path(file): Path<String>
     let id = id.to_owned();
     blocking(format, move || {
         let summary = find(&state, &id, format)?;
-        let record = request_record(&state, &summary, format)?;
+        let org = state.directory.org().map_err(|e| Failure::of(e, format))?;
+        let record = request_record(&org, &summary);
         Ok(answer(
             StatusCode::OK,
             format,
@@ -667,6 +669,7 @@ fn list_requests(state: &AppState, format: Format, pairs: &[(String, String)]) -
             .map(|v| v.split(',').map(|x| x.trim().to_owned()).collect())
             .unwrap_or_default()
     };
+    let org = state.directory.org().map_err(|e| Failure::of(e, format))?;
     let mut records = Vec::new();
     let ids = list("service_request_id");
     if !ids.is_empty() {
@@ -677,7 +680,7 @@ fn list_requests(state: &AppState, format: Format, pairs: &[(String, String)]) -
                 .summary(&CaseId::new(id.as_str()))
                 .map_err(|e| Failure::of(e, format))?;
             if let Some(summary) = summary.filter(public) {
-                records.push(request_record(state, &summary, format)?);
+                records.push(request_record(&org, &summary));
             }
         }
         return Ok(requests_answer(format, records));
@@ -738,7 +741,7 @@ fn list_requests(state: &AppState, format: Format, pairs: &[(String, String)]) -
         if !statuses.is_empty() && !statuses.iter().any(|s| s == status_of(&summary)) {
             continue;
         }
-        records.push(request_record(state, &summary, format)?);
+        records.push(request_record(&org, &summary));
         if records.len() >= MAX_RESULTS {
             break;
         }
@@ -758,7 +761,7 @@ fn requests_answer(format: Format, records: Vec<V>) -> Response {
 /// GeoReport v2 knows two statuses.
 fn status_of(s: &CaseSummary) -> &'static str {
     match s.status {
-        Some(Status::Closed | Status::Evaluated | Status::Voided | Status::Declined) => "closed",
+        Some(status) if !status.is_open() => "closed",
         _ => "open",
     }
 }
@@ -772,14 +775,13 @@ fn status_notes(s: &CaseSummary) -> String {
 }
 
 /// One request as GeoReport v2 lists it, without any personal data.
-fn request_record(state: &AppState, case: &CaseSummary, format: Format) -> Result<V, Failure> {
+fn request_record(org: &Org, case: &CaseSummary) -> V {
     let catalog = Catalog::standard();
     let service = case
         .category
         .as_deref()
         .and_then(CategoryCode::parse)
         .and_then(|c| catalog.get(&c));
-    let org = state.directory.org().map_err(|e| Failure::of(e, format))?;
     let agency = case
         .unit
         .as_deref()
@@ -789,7 +791,7 @@ fn request_record(state: &AppState, case: &CaseSummary, format: Format) -> Resul
         Some((long, lat)) => (V::Num(lat), V::Num(long)),
         None => (V::Null, V::Null),
     };
-    Ok(V::Obj(vec![
+    V::Obj(vec![
         ("service_request_id", s(case.id.clone())),
         ("status", s(status_of(case))),
         ("status_notes", s(status_notes(case))),
@@ -807,7 +809,7 @@ fn request_record(state: &AppState, case: &CaseSummary, format: Format) -> Resul
         ("lat", lat),
         ("long", long),
         ("media_url", V::Null),
-    ]))
+    ])
 }
 
 #[cfg(test)]

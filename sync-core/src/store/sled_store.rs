@@ -16,8 +16,8 @@ pub struct SledStore {
 }
 
 impl SledStore {
-    /// Opens with a 64 MiB page cache (sled's default of 1 GiB would let a server's memory
-    /// grow with its ledger).
+    /// Opens with a 64 MiB page cache (sled's default of 1 GiB would let memory grow with the
+    /// store); the server sets its own with `--store-cache-mb`.
     pub fn open(dir: impl AsRef<Path>) -> Result<SledStore, Error> {
         SledStore::open_with_cache(dir, 64 * 1024 * 1024)
     }
