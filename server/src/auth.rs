@@ -217,6 +217,44 @@ pub fn revoke(dir: &Directory, refresh: &str) -> Result<()> {
     dir.delete_refresh(&token_hash(refresh))
 }
 
+/// Console sessions live beside refresh tokens, hashed under their own prefix so that a session
+/// cookie never works as a refresh token. They do not rotate: a page, its live stream and its
+/// photos renew nothing concurrently, and signing out deletes the record.
+fn session_hash(token: &str) -> String {
+    token_hash(&format!("console-session:{token}"))
+}
+
+/// Opens a console session for the user and returns its cookie value.
+pub fn open_session(dir: &Directory, user: &UserId, ttl: u64) -> Result<String> {
+    let token = hex::encode(random_bytes::<32>()?);
+    dir.put_refresh(
+        &session_hash(&token),
+        &Refresh {
+            user: user.clone(),
+            device: None,
+            expires_at: (now_secs() + ttl) as i64,
+        },
+    )?;
+    Ok(token)
+}
+
+/// The user of a live console session.
+pub fn session_user(dir: &Directory, token: &str) -> Result<UserId> {
+    let hash = session_hash(token);
+    let record = dir
+        .refresh(&hash)?
+        .ok_or_else(|| Error::Unauthorized("the session has ended".into()))?;
+    if record.expires_at < now_secs() as i64 {
+        dir.delete_refresh(&hash)?;
+        return Err(Error::Unauthorized("the session has expired".into()));
+    }
+    Ok(record.user)
+}
+
+pub fn close_session(dir: &Directory, token: &str) -> Result<()> {
+    dir.delete_refresh(&session_hash(token))
+}
+
 fn usable_device(dir: &Directory, id: &DeviceId, user: &UserId) -> Result<Device> {
     let device = dir
         .device(id)?

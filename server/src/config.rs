@@ -29,6 +29,9 @@ pub struct Config {
     /// Lifetime of a refresh token, in seconds.
     #[arg(long, env = "GRIDCASE_REFRESH_TTL", default_value_t = 30 * 24 * 3600)]
     pub refresh_ttl: u64,
+    /// Lifetime of a console sign-in, in seconds (a working shift by default).
+    #[arg(long, env = "GRIDCASE_CONSOLE_SESSION_TTL", default_value_t = 12 * 3600)]
+    pub console_session_ttl: u64,
     /// Largest request body accepted, in bytes (compressed, as sent).
     #[arg(long, env = "GRIDCASE_MAX_BODY", default_value_t = 16 * 1024 * 1024)]
     pub max_body: usize,

@@ -289,6 +289,9 @@ impl Indicators {
     }
 }
 
+/// The group of cases without the grouping's value (not yet dispatched, not yet filed).
+pub const NO_GROUP: &str = "none";
+
 /// What the groups of a stats answer are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupBy {
@@ -511,7 +514,7 @@ impl Table {
         for (i, g) in groups.into_iter().enumerate() {
             let Some(g) = g else { continue };
             total.add(&g);
-            let name = self.names.get(i).map_or("none", |n| n);
+            let name = self.names.get(i).map_or(NO_GROUP, |n| n);
             out.insert(name.to_owned(), g.rates());
         }
         (out, total.rates())

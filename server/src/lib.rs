@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod console;
 pub mod demo;
 pub mod directory;
 pub mod error;
@@ -121,7 +122,12 @@ pub fn router(state: AppState) -> Router {
         .route("/open311/v2/services/{file}", get(open311::get_service))
         .route("/open311/v2/requests/{file}", get(open311::get_request))
         .route("/open311/v2/tokens/{file}", get(open311::get_token))
+        .merge(console::routes())
         .fallback(|| async { Error::NotFound("no such route".into()) })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            console::session::middleware,
+        ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
         .layer(DefaultBodyLimit::max(state.config.max_body))
         .with_state(state)

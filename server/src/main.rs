@@ -22,6 +22,7 @@ fn return_freed_memory_at_once() {
 async fn main() -> std::process::ExitCode {
     return_freed_memory_at_once();
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )

@@ -323,7 +323,27 @@ pub fn covers_case(
 /// Checks one action by one actor against the case as it stands. The commands call this
 /// before writing; the fold calls it for every event at its place in the merged order.
 pub fn check(state: &CaseState, actor: &Actor, action: &Action) -> Result<(), Violation> {
-    let kind = action.kind();
+    let place: Option<&Territory> = match action {
+        Action::Intake(intake) => Some(&intake.territory),
+        _ => state.territory.as_ref(),
+    };
+    check_standing(state, actor, action.kind(), place)?;
+    check_payload(state, action)
+}
+
+/// Whether the actor may perform an action of this kind on the case now, whatever its payload
+/// turns out to be: what a screen asks before it offers the action at all.
+pub fn permits(state: &CaseState, actor: &Actor, kind: ActionKind) -> Result<(), Violation> {
+    check_standing(state, actor, kind, state.territory.as_ref())
+}
+
+/// Role, scope, party and status: everything of [`check`] but the payload.
+fn check_standing(
+    state: &CaseState,
+    actor: &Actor,
+    kind: ActionKind,
+    place: Option<&Territory>,
+) -> Result<(), Violation> {
     let rule = rule(kind);
     if !actor.scope.fits(actor.role) {
         return Err(violation(
@@ -332,10 +352,6 @@ pub fn check(state: &CaseState, actor: &Actor, action: &Action) -> Result<(), Vi
         ));
     }
 
-    let place: Option<&Territory> = match action {
-        Action::Intake(intake) => Some(&intake.territory),
-        _ => state.territory.as_ref(),
-    };
     match (rule.from, state.status) {
         (From::Nothing, Some(_)) => {
             return Err(violation(
@@ -359,8 +375,7 @@ pub fn check(state: &CaseState, actor: &Actor, action: &Action) -> Result<(), Vi
     let Some(place) = place else {
         return Err(violation(ViolationCode::NoCase, "the case has no location"));
     };
-    check_party(rule, state, actor, place)?;
-    check_payload(state, action)
+    check_party(rule, state, actor, place)
 }
 
 fn check_party(

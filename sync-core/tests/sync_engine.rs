@@ -359,3 +359,65 @@ fn an_offer_delivers_a_case_in_one_message() {
         doc.heads()
     );
 }
+
+/// A server answers each request with a fresh session. When a change arrives before the one
+/// it depends on, that session queues it and then ends, forgetting it; the device must send
+/// it again when the server names it as needed.
+#[test]
+fn a_change_the_server_forgot_is_sent_again_when_it_is_needed() {
+    use automerge::sync::{ChunkList, Message};
+    let (_d, device) = store();
+    let (_s, server) = store();
+    let (case, _) = new_local_case(&device, 0);
+    exchange(&device, &server, &AcceptClean);
+    comment(&device, &case, "first");
+    comment(&device, &case, "second");
+    let cases = vec![case.clone()];
+
+    let mut d = SyncSession::new(&device, "server").tracking_dirty(true);
+    let request = |entries: Vec<(CaseId, Vec<u8>)>| {
+        let mut s = SyncSession::new(&server, "device-1");
+        s.receive(&entries, &AcceptClean).expect("server receives");
+        s.generate(vec![case.clone()]).expect("server answers")
+    };
+    let answer = request(d.generate(cases.clone()).expect("heads and bloom"));
+    d.receive(&answer, &AcceptClean).expect("device receives");
+    // The device sends both comments; only the second arrives, as if the server's bloom
+    // filter had claimed the first.
+    let mut sent = d.generate(cases.clone()).expect("changes");
+    assert_eq!(sent.len(), 1);
+    let mut message = Message::decode(&sent[0].1).expect("a sync message");
+    assert!(!message.changes.is_empty());
+    let mut doc = device.load_automerge(&case).expect("load").expect("case");
+    let head = doc.get_heads()[0];
+    let second = doc.get_change_by_hash(&head).expect("the second comment");
+    message.changes = ChunkList::from(vec![second.raw_bytes().to_vec()]);
+    sent[0].1 = message.encode();
+    let mut answer = request(sent);
+    let mut rounds = 0;
+    loop {
+        d.receive(&answer, &AcceptClean).expect("device receives");
+        let up = d.generate(cases.clone()).expect("device answers");
+        if up.is_empty() {
+            break;
+        }
+        answer = request(up);
+        rounds += 1;
+        assert!(rounds < 10, "the forgotten change was never sent again");
+    }
+    assert!(
+        device.dirty_cases().expect("dirty").is_empty(),
+        "all acknowledged"
+    );
+    let held = server.load(&case).expect("load").expect("case");
+    let texts: Vec<String> = held
+        .events()
+        .expect("events")
+        .into_iter()
+        .filter_map(|e| match e.action {
+            Action::Comment { text } => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(texts, ["first", "second"]);
+}

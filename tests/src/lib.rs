@@ -2,6 +2,9 @@
 //! loopback port with a temporary data directory, talk HTTP to it, and act as a handheld with
 //! the sync-core engine (its own sled store on disk, its own automerge actor).
 
+pub mod scenario;
+pub mod webdriver;
+
 use gridcase_sync_core::commands::{act, open_case};
 use gridcase_sync_core::event::Intake;
 use gridcase_sync_core::store::{Batch, DocStore, SledStore};
@@ -48,14 +51,24 @@ impl Server {
             "{} is missing: run the tests with ./scripts/test, which builds it first",
             binary.display()
         );
+        // GRIDCASE_TEST_SERVER_LOG=<file> keeps the server's request log for a failing test.
+        let log = std::env::var_os("GRIDCASE_TEST_SERVER_LOG");
+        let stderr = match &log {
+            Some(path) => std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_or_else(|_| Stdio::null(), Stdio::from),
+            None => Stdio::null(),
+        };
         let mut child = Command::new(binary)
             .args(["--listen", "127.0.0.1:0", "--demo", "--data-dir"])
             .arg(data_dir)
             .args(extra)
             .env("GRIDCASE_DEMO_PASSWORD", PASSWORD)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", if log.is_some() { "info" } else { "warn" })
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("start gridcase-server");
         let stdout = child.stdout.take().expect("stdout");
@@ -119,9 +132,22 @@ pub struct Reply {
     pub status: u16,
     pub body: Vec<u8>,
     pub content_encoding: Option<String>,
+    pub headers: Vec<(String, String)>,
 }
 
 impl Reply {
+    /// The first value of a header.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or(Value::Null)
     }
@@ -129,8 +155,15 @@ impl Reply {
 
 impl Http {
     pub fn new(addr: SocketAddr) -> Http {
+        Http::with_redirects(addr, 10)
+    }
+
+    /// A client that shows redirects instead of following them (console sign-in tests).
+    pub fn with_redirects(addr: SocketAddr, redirects: u32) -> Http {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            .max_redirects(redirects)
+            .max_redirects_will_error(false)
             .timeout_global(Some(Duration::from_secs(30)))
             .build()
             .into();
@@ -164,6 +197,11 @@ impl Http {
             .get("content-encoding")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let headers = resp
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .collect();
         let body = resp
             .body_mut()
             .with_config()
@@ -173,6 +211,7 @@ impl Http {
             status,
             body,
             content_encoding,
+            headers,
         })
     }
 
@@ -320,6 +359,27 @@ impl Device {
             &mut doc,
             actor,
             action,
+            at,
+            &gridcase_sync_core::WorkCalendar::beijing(),
+        )?;
+        self.docs.save_local(case, &mut doc, &since)?;
+        Ok(event)
+    }
+
+    /// Attaches files offline with one `attach` event, as the handheld does for photos.
+    pub fn attach(
+        &self,
+        case: &CaseId,
+        blobs: Vec<gridcase_sync_core::commands::Blob>,
+        at: i64,
+    ) -> Result<Event, gridcase_sync_core::Error> {
+        let mut doc = self.docs.load(case)?.expect("case on the device");
+        doc.set_actor(self.writer.clone());
+        let since = doc.heads();
+        let event = gridcase_sync_core::commands::attach(
+            &mut doc,
+            &self.actor,
+            blobs,
             at,
             &gridcase_sync_core::WorkCalendar::beijing(),
         )?;

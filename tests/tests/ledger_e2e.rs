@@ -1,84 +1,12 @@
 //! The real server binary on 127.0.0.1 with a temporary ledger, driven over HTTP by handhelds
 //! built on the sync-core engine.
 
-use gridcase_sync_core::event::{Channel, Intake};
+use gridcase_sync_core::event::Intake;
 use gridcase_sync_core::org::Territory;
 use gridcase_sync_core::{Action, CaseId};
+use gridcase_tests::scenario::{case_awaiting_verification, now, patrol, verify};
 use gridcase_tests::{Device, Server};
 use serde_json::json;
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_millis() as i64
-}
-
-fn g1() -> Territory {
-    Territory {
-        street: "s1".into(),
-        community: "c1".into(),
-        grid: "g1".into(),
-    }
-}
-
-fn patrol(description: &str) -> Intake {
-    Intake {
-        channel: Channel::Patrol,
-        reporter: None,
-        description: description.into(),
-        territory: g1(),
-        address: None,
-        coordinates: None,
-        category: None,
-        photos: vec![],
-    }
-}
-
-fn verify(resolved: bool) -> Action {
-    Action::Verify {
-        resolved,
-        note: String::new(),
-        photos: vec![],
-    }
-}
-
-/// A case reported by worker1's handheld and taken online to awaiting verification.
-fn case_awaiting_verification(server: &Server, worker1: &Device) -> CaseId {
-    let case = worker1.open(patrol("bins overflowing"), now());
-    worker1.sync().expect("worker1 syncs the new case");
-    let http = server.http();
-    let operator = http.login("operator");
-    let unit1 = http.login("unit1");
-    let file = json!({"kind": "file", "payload": {"category": "E0102", "level": "general", "units": ["u1"]}});
-    let r = http.json(
-        "POST",
-        &format!("/v1/cases/{case}/events"),
-        Some(&operator),
-        Some(file),
-    );
-    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
-    let dispatch = json!({"kind": "dispatch", "payload": {"unit": "u1"}});
-    assert_eq!(
-        http.json(
-            "POST",
-            &format!("/v1/cases/{case}/events"),
-            Some(&operator),
-            Some(dispatch)
-        )
-        .status,
-        201
-    );
-    let feedback = json!({"kind": "feedback", "payload": {"resolved": true, "note": "emptied"}});
-    let r = http.json(
-        "POST",
-        &format!("/v1/cases/{case}/events"),
-        Some(&unit1),
-        Some(feedback),
-    );
-    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
-    case
-}
 
 #[test]
 fn two_grid_workers_offline_on_one_case_merge_into_one_history_with_the_conflict_queued() {

@@ -1,7 +1,7 @@
 //! Login, refresh, logout, device registration and "who am I".
 
 use crate::auth::{self, now_millis, password_matches, Caller, Tokens};
-use crate::directory::Device;
+use crate::directory::{Device, User};
 use crate::error::{ApiJson, Error, Result};
 use crate::AppState;
 use axum::extract::State;
@@ -30,24 +30,8 @@ pub async fn login(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<Tokens>> {
-    let _turn = state
-        .password_permits
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(Error::internal)?;
+    let user = check_password(&state, req.username, req.password).await?;
     let tokens = tokio::task::spawn_blocking(move || {
-        let denied = || Error::Unauthorized("wrong username or password".into());
-        let user = state
-            .directory
-            .user(&UserId::new(req.username.as_str()))?
-            .ok_or_else(denied)?;
-        if !password_matches(&req.password, &user.password_hash) {
-            return Err(denied());
-        }
-        if user.disabled {
-            return Err(Error::Unauthorized("the user is disabled".into()));
-        }
         let device = match req.device_id {
             Some(id) => {
                 let d = state
@@ -66,6 +50,32 @@ pub async fn login(
     .await
     .map_err(Error::internal)??;
     Ok(Json(tokens))
+}
+
+/// The enabled user with this name and password, checked in turn with other argon2 hashes.
+pub async fn check_password(state: &AppState, username: String, password: String) -> Result<User> {
+    let _turn = state
+        .password_permits
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(Error::internal)?;
+    let directory = state.directory.clone();
+    tokio::task::spawn_blocking(move || {
+        let denied = || Error::Unauthorized("wrong username or password".into());
+        let user = directory
+            .user(&UserId::new(username.as_str()))?
+            .ok_or_else(denied)?;
+        if !password_matches(&password, &user.password_hash) {
+            return Err(denied());
+        }
+        if user.disabled {
+            return Err(Error::Unauthorized("the user is disabled".into()));
+        }
+        Ok(user)
+    })
+    .await
+    .map_err(Error::internal)?
 }
 
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,

@@ -179,7 +179,12 @@ fn visible_case(state: &AppState, caller: &Caller, id: &CaseId) -> Result<(CaseD
 }
 
 /// Performs one action on a case through the sync-core commands and writes it durably.
-fn act_online(state: &AppState, caller: &Caller, id: &CaseId, action: Action) -> Result<Written> {
+pub fn act_online(
+    state: &AppState,
+    caller: &Caller,
+    id: &CaseId,
+    action: Action,
+) -> Result<Written> {
     let _span =
         tracing::info_span!("act", case = %id, user = %caller.user.id, kind = %action.kind())
             .entered();
@@ -334,45 +339,48 @@ pub async fn list_cases(
     caller: Caller,
     ApiQuery(filter): ApiQuery<CaseFilter>,
 ) -> Result<Json<CasePage>> {
-    let page = tokio::task::spawn_blocking(move || {
-        let now = now_millis();
-        let limit = filter.limit.unwrap_or(50).clamp(1, 500);
-        let after = match &filter.cursor {
-            Some(c) => Some(hex::decode(c).map_err(|_| Error::BadRequest("bad cursor".into()))?),
-            None => None,
-        };
-        let (field, value) = filter.driver(&caller.user.scope);
-        let mut cases = Vec::new();
-        let mut last = None;
-        let mut more = false;
-        for entry in state.ledger.index_scan(field, &value, after) {
-            let (suffix, case) = entry?;
-            let Some(s) = state.ledger.summary(&case)? else {
-                continue;
-            };
-            // Entries may be stale (the index is a superset): the summary decides.
-            if suffix != crate::query_index::suffix(&s)
-                || !summary_in_scope(&caller.user.scope, &s)
-                || !filter.matches(&s, now)
-            {
-                continue;
-            }
-            if cases.len() == limit {
-                more = true;
-                break;
-            }
-            last = Some(suffix);
-            cases.push(CaseListItem {
-                overdue: s.overdue_at(now),
-                summary: s,
-            });
-        }
-        let next = if more { last.map(hex::encode) } else { None };
-        Ok::<_, Error>(CasePage { cases, next })
-    })
-    .await
-    .map_err(Error::internal)??;
+    let page = tokio::task::spawn_blocking(move || list_page(&state, &caller, &filter))
+        .await
+        .map_err(Error::internal)??;
     Ok(Json(page))
+}
+
+/// One page of the cases the caller may see that match the filter, walking the query index.
+pub fn list_page(state: &AppState, caller: &Caller, filter: &CaseFilter) -> Result<CasePage> {
+    let now = now_millis();
+    let limit = filter.limit.unwrap_or(50).clamp(1, 500);
+    let after = match &filter.cursor {
+        Some(c) => Some(hex::decode(c).map_err(|_| Error::BadRequest("bad cursor".into()))?),
+        None => None,
+    };
+    let (field, value) = filter.driver(&caller.user.scope);
+    let mut cases = Vec::new();
+    let mut last = None;
+    let mut more = false;
+    for entry in state.ledger.index_scan(field, &value, after) {
+        let (suffix, case) = entry?;
+        let Some(s) = state.ledger.summary(&case)? else {
+            continue;
+        };
+        // Entries may be stale (the index is a superset): the summary decides.
+        if suffix != crate::query_index::suffix(&s)
+            || !summary_in_scope(&caller.user.scope, &s)
+            || !filter.matches(&s, now)
+        {
+            continue;
+        }
+        if cases.len() == limit {
+            more = true;
+            break;
+        }
+        last = Some(suffix);
+        cases.push(CaseListItem {
+            overdue: s.overdue_at(now),
+            summary: s,
+        });
+    }
+    let next = if more { last.map(hex::encode) } else { None };
+    Ok(CasePage { cases, next })
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -410,51 +418,53 @@ pub async fn get_case(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<CaseView>> {
-    let view = tokio::task::spawn_blocking(move || {
-        let id = CaseId::new(id);
-        let _span = tracing::info_span!("case", case = %id).entered();
-        let (doc, folded) = visible_case(&state, &caller, &id)?;
-        let mut receipts = state.ledger.receipts(&id)?;
-        let changes: std::collections::HashMap<EventId, Option<ChangeHash>> =
-            doc.event_changes().into_iter().collect();
-        let events: std::collections::HashMap<EventId, Event> = doc
-            .events()?
-            .into_iter()
-            .map(|e| (e.id.clone(), e))
-            .collect();
-        let history = folded
-            .timeline
-            .iter()
-            .filter_map(|t| {
-                let event = events.get(&t.event)?.clone();
-                let receipt = receipts.remove(t.event.as_str());
-                Some(HistoryEntry {
-                    disposition: Some(t.disposition),
-                    received_at: receipt.as_ref().map(|r| r.received_at),
-                    via: receipt.as_ref().map(|r| r.via.clone()),
-                    change: receipt.as_ref().and_then(|r| r.change.clone()).or_else(|| {
-                        changes
-                            .get(&t.event)
-                            .copied()
-                            .flatten()
-                            .map(|h| h.to_string())
-                    }),
-                    flag: receipt.and_then(|r| r.flag),
-                    event,
-                })
-            })
-            .collect();
-        Ok::<_, Error>(CaseView {
-            id: id.to_string(),
-            overdue: folded.overdue_at(now_millis()),
-            attachments: doc.attachments()?,
-            history,
-            state: folded,
-        })
-    })
-    .await
-    .map_err(Error::internal)??;
+    let view = tokio::task::spawn_blocking(move || case_view(&state, &caller, &CaseId::new(id)))
+        .await
+        .map_err(Error::internal)??;
     Ok(Json(view))
+}
+
+/// A case's derived state and merged history with receipts, if the caller may see it.
+pub fn case_view(state: &AppState, caller: &Caller, id: &CaseId) -> Result<CaseView> {
+    let _span = tracing::info_span!("case", case = %id).entered();
+    let (doc, folded) = visible_case(state, caller, id)?;
+    let mut receipts = state.ledger.receipts(id)?;
+    let changes: std::collections::HashMap<EventId, Option<ChangeHash>> =
+        doc.event_changes().into_iter().collect();
+    let events: std::collections::HashMap<EventId, Event> = doc
+        .events()?
+        .into_iter()
+        .map(|e| (e.id.clone(), e))
+        .collect();
+    let history = folded
+        .timeline
+        .iter()
+        .filter_map(|t| {
+            let event = events.get(&t.event)?.clone();
+            let receipt = receipts.remove(t.event.as_str());
+            Some(HistoryEntry {
+                disposition: Some(t.disposition),
+                received_at: receipt.as_ref().map(|r| r.received_at),
+                via: receipt.as_ref().map(|r| r.via.clone()),
+                change: receipt.as_ref().and_then(|r| r.change.clone()).or_else(|| {
+                    changes
+                        .get(&t.event)
+                        .copied()
+                        .flatten()
+                        .map(|h| h.to_string())
+                }),
+                flag: receipt.and_then(|r| r.flag),
+                event,
+            })
+        })
+        .collect();
+    Ok(CaseView {
+        id: id.to_string(),
+        overdue: folded.overdue_at(now_millis()),
+        attachments: doc.attachments()?,
+        history,
+        state: folded,
+    })
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -466,7 +476,7 @@ pub struct ReviewItem {
     pub flagged: Vec<String>,
 }
 
-const REVIEWERS: &[Role] = &[
+pub const REVIEWERS: &[Role] = &[
     Role::DistrictCenter,
     Role::StreetCenter,
     Role::CommunityWorkstation,
@@ -480,45 +490,48 @@ pub async fn review_queue(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Vec<ReviewItem>>> {
-    caller.require_role(REVIEWERS)?;
-    let items = tokio::task::spawn_blocking(move || {
-        let mut items = Vec::new();
-        for entry in state.ledger.index_scan("review", "true", None) {
-            let (_, id) = entry?;
-            let Some(s) = state.ledger.summary(&id)? else {
-                continue;
-            };
-            if (s.open_conflicts == 0 && s.flagged_events == 0)
-                || !summary_in_scope(&caller.user.scope, &s)
-            {
-                continue;
-            }
-            let Some(doc) = state.ledger.load(&id)? else {
-                continue;
-            };
-            let folded = fold(&doc.events()?, &state.ledger.calendar);
-            let flagged = state
-                .ledger
-                .receipts(&id)?
-                .into_iter()
-                .filter(|(_, r)| r.flag.is_some())
-                .map(|(e, _)| e)
-                .collect();
-            items.push(ReviewItem {
-                case: s,
-                conflicts: folded
-                    .conflicts
-                    .into_iter()
-                    .filter(|c| c.resolved_by.is_none())
-                    .collect(),
-                flagged,
-            });
-        }
-        Ok::<_, Error>(items)
-    })
-    .await
-    .map_err(Error::internal)??;
+    let items = tokio::task::spawn_blocking(move || review_items(&state, &caller))
+        .await
+        .map_err(Error::internal)??;
     Ok(Json(items))
+}
+
+/// The review queue in the caller's scope: cases with open conflicts or flagged events.
+pub fn review_items(state: &AppState, caller: &Caller) -> Result<Vec<ReviewItem>> {
+    caller.require_role(REVIEWERS)?;
+    let mut items = Vec::new();
+    for entry in state.ledger.index_scan("review", "true", None) {
+        let (_, id) = entry?;
+        let Some(s) = state.ledger.summary(&id)? else {
+            continue;
+        };
+        if (s.open_conflicts == 0 && s.flagged_events == 0)
+            || !summary_in_scope(&caller.user.scope, &s)
+        {
+            continue;
+        }
+        let Some(doc) = state.ledger.load(&id)? else {
+            continue;
+        };
+        let folded = fold(&doc.events()?, &state.ledger.calendar);
+        let flagged = state
+            .ledger
+            .receipts(&id)?
+            .into_iter()
+            .filter(|(_, r)| r.flag.is_some())
+            .map(|(e, _)| e)
+            .collect();
+        items.push(ReviewItem {
+            case: s,
+            conflicts: folded
+                .conflicts
+                .into_iter()
+                .filter(|c| c.resolved_by.is_none())
+                .collect(),
+            flagged,
+        });
+    }
+    Ok(items)
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]

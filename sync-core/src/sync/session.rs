@@ -338,6 +338,16 @@ impl<'s> SyncSession<'s> {
                 reason: format!("sync message does not apply: {e}"),
             });
         }
+        // What the peer says it needs is sent again, even if this session sent it before.
+        // Automerge never resends within a session, assuming the peer keeps what it could not
+        // apply yet; the server does not (each request is a session of its own), so a change
+        // that arrived before its dependency (a bloom filter false positive left it out) was
+        // forgotten there and the two sides asked each other for it forever.
+        if let Some(need) = &state.their_need {
+            for hash in need {
+                state.sent_hashes.remove(hash);
+            }
+        }
         if doc.get_heads() == before {
             self.keep(case, doc, state, &previous, batch);
             return Ok(Outcome::Unchanged);

@@ -1,0 +1,446 @@
+//! The console's words in Chinese (the default: the district center works in it) and English.
+//! Every string lives in one `Text` per language, so a missing translation is a compile error.
+
+use gridcase_sync_core::event::{Channel, Satisfaction};
+use gridcase_sync_core::fold::{ConflictReason, Disposition};
+use gridcase_sync_core::{ActionKind, Level, Role, Status};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    /// From the `gc_lang` cookie's value; anything else is Chinese.
+    pub fn parse(s: Option<&str>) -> Lang {
+        match s {
+            Some("en") => Lang::En,
+            _ => Lang::Zh,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn text(self) -> &'static Text {
+        match self {
+            Lang::Zh => &ZH,
+            Lang::En => &EN,
+        }
+    }
+
+    pub fn status(self, s: Option<Status>) -> &'static str {
+        let Some(s) = s else { return "—" };
+        let (zh, en) = match s {
+            Status::Reported => ("已上报", "Reported"),
+            Status::AwaitingConfirmation => ("待核实", "Awaiting confirmation"),
+            Status::Filed => ("已立案", "Filed"),
+            Status::Declined => ("不予立案", "Declined"),
+            Status::Dispatched => ("已派遣", "Dispatched"),
+            Status::InProgress => ("处置中", "In progress"),
+            Status::AwaitingVerification => ("待核查", "Awaiting verification"),
+            Status::Verified => ("已核查", "Verified"),
+            Status::Rework => ("返工", "Rework"),
+            Status::Held => ("挂账", "On hold"),
+            Status::Closed => ("已结案", "Closed"),
+            Status::Evaluated => ("已评价", "Evaluated"),
+            Status::Voided => ("已作废", "Voided"),
+        };
+        self.pick(zh, en)
+    }
+
+    pub fn kind(self, k: ActionKind) -> &'static str {
+        use ActionKind as K;
+        let (zh, en) = match k {
+            K::Intake => ("采集受理", "Intake"),
+            K::Confirm => ("核实", "Confirm"),
+            K::File => ("立案", "File"),
+            K::Decline => ("不予立案", "Decline"),
+            K::Dispatch => ("派遣", "Dispatch"),
+            K::Handle => ("处置", "Handle"),
+            K::Return => ("退回", "Return"),
+            K::Feedback => ("处置反馈", "Feedback"),
+            K::Verify => ("核查", "Verify"),
+            K::Close => ("结案", "Close"),
+            K::Evaluate => ("综合评价", "Evaluate"),
+            K::Extend => ("延期", "Extend"),
+            K::SelfHandle => ("自处理", "Self-handle"),
+            K::Hold => ("挂账", "Hold"),
+            K::Release => ("解除挂账", "Release"),
+            K::Void => ("作废", "Void"),
+            K::Comment => ("备注", "Comment"),
+            K::Attach => ("附件", "Attach"),
+            K::MarkDuplicate => ("标记重复", "Mark duplicate"),
+            K::Reopen => ("重新打开", "Reopen"),
+            K::Escalate => ("上报升级", "Escalate"),
+            K::Resolve => ("冲突裁定", "Resolve"),
+        };
+        self.pick(zh, en)
+    }
+
+    pub fn role(self, r: Role) -> &'static str {
+        let (zh, en) = match r {
+            Role::Admin => ("系统管理员", "Administrator"),
+            Role::DistrictCenter => ("区中心", "District center"),
+            Role::StreetCenter => ("街道分中心", "Street center"),
+            Role::CommunityWorkstation => ("社区工作站", "Community workstation"),
+            Role::GridWorker => ("网格员", "Grid worker"),
+            Role::UnitHandler => ("处置单位", "Unit handler"),
+            Role::Supervisor => ("监督考评", "Supervisor"),
+            Role::IntakeChannel => ("受理渠道", "Intake channel"),
+        };
+        self.pick(zh, en)
+    }
+
+    pub fn disposition(self, d: Disposition) -> &'static str {
+        let (zh, en) = match d {
+            Disposition::Applied => ("生效", "applied"),
+            Disposition::Concurred => ("一致", "concurred"),
+            Disposition::Superseded => ("被覆盖", "superseded"),
+        };
+        self.pick(zh, en)
+    }
+
+    pub fn conflict_reason(self, r: &ConflictReason) -> &'static str {
+        let (zh, en) = match r {
+            ConflictReason::Concurrent => ("并发操作", "concurrent transitions"),
+            ConflictReason::Rule(_) => ("违反规则", "breaks a rule"),
+            ConflictReason::DuplicateId => ("重复编号", "duplicate id"),
+        };
+        self.pick(zh, en)
+    }
+
+    pub fn level(self, l: Level) -> &'static str {
+        match self {
+            Lang::Zh => l.name(),
+            Lang::En => match l {
+                Level::General => "General",
+                Level::Important => "Important",
+                Level::Urgent => "Urgent",
+            },
+        }
+    }
+
+    pub fn channel(self, c: Channel) -> &'static str {
+        let (zh, en) = match c {
+            Channel::Hotline => ("热线", "Hotline"),
+            Channel::Patrol => ("巡查", "Patrol"),
+            Channel::WalkIn => ("来访", "Walk-in"),
+            Channel::Web => ("网络", "Web"),
+        };
+        self.pick(zh, en)
+    }
+
+    pub fn satisfaction(self, s: Satisfaction) -> &'static str {
+        let (zh, en) = match s {
+            Satisfaction::Satisfied => ("满意", "Satisfied"),
+            Satisfaction::Basic => ("基本满意", "Basically satisfied"),
+            Satisfaction::Dissatisfied => ("不满意", "Dissatisfied"),
+        };
+        self.pick(zh, en)
+    }
+
+    /// A category's name from the catalog, or its code when the catalog lacks it.
+    pub fn category(self, code: &str) -> String {
+        use gridcase_sync_core::{Catalog, CategoryCode};
+        CategoryCode::parse(code)
+            .and_then(|c| Catalog::standard().get(&c))
+            .map(|c| self.pick(c.name, c.name_en).to_owned())
+            .unwrap_or_else(|| code.to_owned())
+    }
+
+    pub fn pick(self, zh: &'static str, en: &'static str) -> &'static str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+}
+
+/// Every fixed string of the console, once per language.
+pub struct Text {
+    pub app: &'static str,
+    pub nav_cases: &'static str,
+    pub nav_review: &'static str,
+    pub nav_performance: &'static str,
+    pub sign_in: &'static str,
+    pub sign_out: &'static str,
+    pub username: &'static str,
+    pub password: &'static str,
+    pub wrong_password: &'static str,
+    pub other_language: &'static str,
+    pub live: &'static str,
+    pub filter: &'static str,
+    pub clear: &'static str,
+    pub any: &'static str,
+    pub status: &'static str,
+    pub street: &'static str,
+    pub community: &'static str,
+    pub grid: &'static str,
+    pub unit: &'static str,
+    pub category: &'static str,
+    pub level: &'static str,
+    pub overdue: &'static str,
+    pub conflicted: &'static str,
+    pub created_from: &'static str,
+    pub created_to: &'static str,
+    pub search: &'static str,
+    pub case: &'static str,
+    pub created: &'static str,
+    pub deadline: &'static str,
+    pub description: &'static str,
+    pub next_page: &'static str,
+    pub no_cases: &'static str,
+    pub state: &'static str,
+    pub address: &'static str,
+    pub channel: &'static str,
+    pub reported_by: &'static str,
+    pub responsible: &'static str,
+    pub closed_at: &'static str,
+    pub rework: &'static str,
+    pub satisfaction: &'static str,
+    pub timeline: &'static str,
+    pub event: &'static str,
+    pub author: &'static str,
+    pub device: &'static str,
+    pub device_time: &'static str,
+    pub received: &'static str,
+    pub offline: &'static str,
+    pub flagged: &'static str,
+    pub photos: &'static str,
+    pub conflicts: &'static str,
+    pub no_conflicts: &'static str,
+    pub resolved: &'static str,
+    pub resolve: &'static str,
+    pub note: &'static str,
+    pub reason: &'static str,
+    pub against: &'static str,
+    pub actions: &'static str,
+    pub submit: &'static str,
+    pub deadline_hours: &'static str,
+    pub solved: &'static str,
+    pub yes: &'static str,
+    pub no: &'static str,
+    pub unknown: &'static str,
+    pub refused: &'static str,
+    pub done: &'static str,
+    pub review_empty: &'static str,
+    pub flagged_events: &'static str,
+    pub from: &'static str,
+    pub to: &'static str,
+    pub group_by: &'static str,
+    pub show: &'static str,
+    pub total: &'static str,
+    pub filed: &'static str,
+    pub due: &'static str,
+    pub closed: &'static str,
+    pub closed_on_time: &'static str,
+    pub closing_rate: &'static str,
+    pub on_time_rate: &'static str,
+    pub rework_rate: &'static str,
+    pub satisfaction_rate: &'static str,
+    pub overdue_count: &'static str,
+    pub no_data: &'static str,
+    pub error: &'static str,
+    pub back: &'static str,
+    pub updated: &'static str,
+    pub details: &'static str,
+    pub unassigned: &'static str,
+    pub uncategorized: &'static str,
+    pub decision: &'static str,
+    pub keep_outcome: &'static str,
+    pub reopen_case: &'static str,
+}
+
+pub static ZH: Text = Text {
+    app: "网格化案件指挥中心",
+    nav_cases: "案件",
+    nav_review: "审核队列",
+    nav_performance: "绩效考评",
+    sign_in: "登录",
+    sign_out: "退出",
+    username: "用户名",
+    password: "密码",
+    wrong_password: "用户名或密码错误",
+    other_language: "English",
+    live: "实时",
+    filter: "筛选",
+    clear: "清除",
+    any: "全部",
+    status: "状态",
+    street: "街道",
+    community: "社区",
+    grid: "网格",
+    unit: "处置单位",
+    category: "类别",
+    level: "等级",
+    overdue: "超期",
+    conflicted: "有冲突",
+    created_from: "受理起",
+    created_to: "受理止",
+    search: "描述包含",
+    case: "案件",
+    created: "受理时间",
+    deadline: "处置时限",
+    description: "问题描述",
+    next_page: "下一页",
+    no_cases: "没有符合条件的案件",
+    state: "案件状态",
+    address: "地址",
+    channel: "来源",
+    reported_by: "上报人",
+    responsible: "责任人",
+    closed_at: "结案时间",
+    rework: "返工次数",
+    satisfaction: "满意度",
+    timeline: "合并后的处置记录",
+    event: "环节",
+    author: "操作人",
+    device: "设备",
+    device_time: "设备时间",
+    received: "到达中心",
+    offline: "离线",
+    flagged: "已标记",
+    photos: "照片",
+    conflicts: "冲突",
+    no_conflicts: "没有未裁定的冲突",
+    resolved: "已裁定",
+    resolve: "裁定",
+    note: "说明",
+    reason: "原因",
+    against: "冲突对象",
+    actions: "操作",
+    submit: "提交",
+    deadline_hours: "时限（小时，可选）",
+    solved: "问题已解决",
+    yes: "是",
+    no: "否",
+    unknown: "未知",
+    refused: "操作被拒绝",
+    done: "已完成",
+    review_empty: "审核队列为空",
+    flagged_events: "标记事件",
+    from: "起",
+    to: "止",
+    group_by: "分组",
+    show: "查看",
+    total: "合计",
+    filed: "立案数",
+    due: "应结案数",
+    closed: "结案数",
+    closed_on_time: "按期结案数",
+    closing_rate: "结案率",
+    on_time_rate: "按期结案率",
+    rework_rate: "返工率",
+    satisfaction_rate: "满意率",
+    overdue_count: "超期数",
+    no_data: "该时段没有数据",
+    error: "出错了",
+    back: "返回",
+    updated: "已更新",
+    details: "内容",
+    unassigned: "未派遣",
+    uncategorized: "未分类",
+    decision: "裁定结果",
+    keep_outcome: "维持当前结果",
+    reopen_case: "采纳被覆盖的操作，重新打开案件",
+};
+
+pub static EN: Text = Text {
+    app: "Grid case center",
+    nav_cases: "Cases",
+    nav_review: "Review queue",
+    nav_performance: "Performance",
+    sign_in: "Sign in",
+    sign_out: "Sign out",
+    username: "Username",
+    password: "Password",
+    wrong_password: "Wrong username or password",
+    other_language: "中文",
+    live: "live",
+    filter: "Filter",
+    clear: "Clear",
+    any: "Any",
+    status: "Status",
+    street: "Street",
+    community: "Community",
+    grid: "Grid",
+    unit: "Unit",
+    category: "Category",
+    level: "Level",
+    overdue: "Overdue",
+    conflicted: "Conflicted",
+    created_from: "Created from",
+    created_to: "Created to",
+    search: "Description has",
+    case: "Case",
+    created: "Created",
+    deadline: "Deadline",
+    description: "Description",
+    next_page: "Next page",
+    no_cases: "No cases match",
+    state: "State",
+    address: "Address",
+    channel: "Channel",
+    reported_by: "Reported by",
+    responsible: "Responsible",
+    closed_at: "Closed",
+    rework: "Rework",
+    satisfaction: "Satisfaction",
+    timeline: "Merged timeline",
+    event: "Event",
+    author: "Author",
+    device: "Device",
+    device_time: "Device time",
+    received: "Received",
+    offline: "offline",
+    flagged: "flagged",
+    photos: "Photos",
+    conflicts: "Conflicts",
+    no_conflicts: "No open conflicts",
+    resolved: "resolved",
+    resolve: "Resolve",
+    note: "Note",
+    reason: "Reason",
+    against: "Against",
+    actions: "Actions",
+    submit: "Submit",
+    deadline_hours: "Deadline (hours, optional)",
+    solved: "Solved",
+    yes: "yes",
+    no: "no",
+    unknown: "unknown",
+    refused: "Refused",
+    done: "Done",
+    review_empty: "The review queue is empty",
+    flagged_events: "Flagged events",
+    from: "From",
+    to: "To",
+    group_by: "Group by",
+    show: "Show",
+    total: "Total",
+    filed: "Filed",
+    due: "Due",
+    closed: "Closed",
+    closed_on_time: "Closed on time",
+    closing_rate: "Closing rate",
+    on_time_rate: "On-time rate",
+    rework_rate: "Rework rate",
+    satisfaction_rate: "Satisfaction",
+    overdue_count: "Overdue",
+    no_data: "No data for this period",
+    error: "Something went wrong",
+    back: "Back",
+    updated: "updated",
+    details: "Details",
+    unassigned: "Not dispatched",
+    uncategorized: "Not filed",
+    decision: "Decision",
+    keep_outcome: "Keep the current outcome",
+    reopen_case: "Side with the superseded event: reopen the case",
+};

@@ -1,0 +1,105 @@
+//! The frame around every console page: header, navigation, language switch, sign-out, and
+//! the hooks the live script reads (`data-live`, `data-case`).
+
+use super::i18n::Lang;
+use super::Viewer;
+use crate::routes::cases::REVIEWERS;
+use axum::http::StatusCode;
+use maud::{html, Markup, DOCTYPE};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nav {
+    Cases,
+    Review,
+    Performance,
+}
+
+/// What the live script refreshes on this page when a change arrives.
+pub enum Live<'a> {
+    Off,
+    /// Any change in scope refreshes `#live`.
+    List,
+    /// Only a change of this case refreshes `#live`.
+    Case(&'a str),
+}
+
+fn head(lang: Lang, title: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) " · " (lang.text().app) }
+            link rel="stylesheet" href="/assets/console.css";
+            script src="/assets/console.js" defer {}
+        }
+    }
+}
+
+/// A page for a signed-in user.
+pub fn page(v: &Viewer, title: &str, nav: Nav, live: Live, body: Markup) -> Markup {
+    let lang = v.lang;
+    let t = lang.text();
+    let user = &v.caller.user;
+    let reviewer = REVIEWERS.contains(&user.role);
+    let other = if lang == Lang::Zh { "en" } else { "zh" };
+    let switch = format!(
+        "/lang?{}",
+        serde_urlencoded::to_string([("to", other), ("back", v.here.as_str())]).unwrap_or_default()
+    );
+    let (live_mode, case) = match live {
+        Live::Off => ("", ""),
+        Live::List => ("list", ""),
+        Live::Case(id) => ("case", id),
+    };
+    html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            (head(lang, title))
+            body data-live=(live_mode) data-case=(case) data-updated=(t.updated) {
+                header.top {
+                    a.brand href="/cases" { (t.app) }
+                    nav {
+                        a href="/cases" class=[(nav == Nav::Cases).then_some("active")] { (t.nav_cases) }
+                        @if reviewer {
+                            a href="/review" class=[(nav == Nav::Review).then_some("active")] { (t.nav_review) }
+                            a href="/performance" class=[(nav == Nav::Performance).then_some("active")] { (t.nav_performance) }
+                        }
+                    }
+                    span.spacer {}
+                    @if !live_mode.is_empty() {
+                        span #live-status .live title=(t.live) { (t.live) }
+                    }
+                    span.who { (user.name) " · " (lang.role(user.role)) }
+                    a #lang-switch href=(switch) { (t.other_language) }
+                    form.inline method="post" action="/logout" {
+                        button type="submit" { (t.sign_out) }
+                    }
+                }
+                main { h1 { (title) } (body) }
+            }
+        }
+    }
+}
+
+/// A page without the signed-in frame (sign-in itself).
+pub fn bare(lang: Lang, title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            (head(lang, title))
+            body { main.narrow { (body) } }
+        }
+    }
+}
+
+pub fn error_page(status: StatusCode, code: &str, message: &str) -> Markup {
+    bare(
+        Lang::Zh,
+        "出错了 · Error",
+        html! {
+            h1 { "出错了 · Something went wrong" }
+            p.error role="alert" { (status.as_u16()) " " (code) ": " (message) }
+            p { a href="/cases" { "返回案件列表 · Back to cases" } }
+        },
+    )
+}

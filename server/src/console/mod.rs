@@ -1,0 +1,239 @@
+//! The central office's web console, served by the server itself: server-rendered HTML (maud,
+//! escaped by construction), one small vendored script for live updates, no front-end build.
+//!
+//! Pages call the same functions as the JSON API (`routes::cases`, the indicator table), so the
+//! console can never show or do more than the API allows the signed-in user.
+
+pub mod cases;
+pub mod chart;
+pub mod i18n;
+pub mod layout;
+pub mod performance;
+pub mod review;
+pub mod session;
+
+use crate::auth::Caller;
+use crate::error::Error;
+use crate::AppState;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use gridcase_sync_core::calendar::{civil_from_days, days_from_civil};
+use gridcase_sync_core::org::Org;
+use gridcase_sync_core::Millis;
+use i18n::Lang;
+
+/// The console's routes; `lib::router` merges them beside the API.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/cases") }))
+        .route("/login", get(session::login_page).post(session::login))
+        .route("/logout", post(session::logout))
+        .route("/lang", get(session::switch_language))
+        .route("/cases", get(cases::list))
+        .route("/cases/{id}", get(cases::show))
+        .route("/cases/{id}/act", post(cases::act))
+        .route("/review", get(review::queue))
+        .route("/performance", get(performance::show))
+        .route("/assets/console.css", get(stylesheet))
+        .route("/assets/console.js", get(script))
+}
+
+async fn stylesheet() -> Response {
+    asset(
+        "text/css; charset=utf-8",
+        include_str!("assets/console.css"),
+    )
+}
+
+async fn script() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("assets/console.js"),
+    )
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// The signed-in user of a console page, and the language to answer in. Without a session the
+/// page redirects to sign-in and comes back afterwards.
+pub struct Viewer {
+    pub caller: Caller,
+    pub lang: Lang,
+    /// Path and query of this page, for the language switch to return to.
+    pub here: String,
+}
+
+impl FromRequestParts<AppState> for Viewer {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Viewer, Response> {
+        let lang = Lang::parse(session::cookie(&parts.headers, session::LANG_COOKIE));
+        let here = parts
+            .uri
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_owned();
+        match Caller::from_request_parts(parts, state).await {
+            Ok(caller) => Ok(Viewer { caller, lang, here }),
+            Err(Error::Unauthorized(_)) => Err(to_login(&here)),
+            Err(e) => Err(PageError(e).into_response()),
+        }
+    }
+}
+
+fn to_login(here: &str) -> Response {
+    let query = serde_urlencoded::to_string([("next", here)]).unwrap_or_default();
+    Redirect::to(&format!("/login?{query}")).into_response()
+}
+
+/// An HTML form body (`application/x-www-form-urlencoded`), refused with a clear 400.
+pub struct Form<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Form<T> {
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, PageError> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|r| {
+                if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    Error::TooLarge("the form is too large".into())
+                } else {
+                    Error::BadRequest(r.body_text())
+                }
+            })?;
+        serde_urlencoded::from_bytes(&bytes)
+            .map(Form)
+            .map_err(|e| PageError(Error::BadRequest(format!("bad form: {e}"))))
+    }
+}
+
+/// An error shown as a page: the status of the API error, a message in both languages (the
+/// language cookie is not at hand everywhere an error starts), and the way back.
+#[derive(Debug)]
+pub struct PageError(pub Error);
+
+impl From<Error> for PageError {
+    fn from(e: Error) -> PageError {
+        PageError(e)
+    }
+}
+
+impl From<gridcase_sync_core::Error> for PageError {
+    fn from(e: gridcase_sync_core::Error) -> PageError {
+        PageError(e.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        if let Error::Unauthorized(_) = self.0 {
+            return to_login("/cases");
+        }
+        let (status, code) = self.0.status_and_code();
+        if status.is_server_error() {
+            tracing::error!(error = %self.0, "console page failed");
+        }
+        let page = layout::error_page(status, &code, &self.0.to_string());
+        (status, page).into_response()
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Place {
+    Street,
+    Community,
+    Grid,
+    Unit,
+}
+
+/// The name of a street, community, grid or unit, or its id when the organization lacks it.
+pub fn place(org: &Org, kind: Place, id: Option<&str>) -> String {
+    let Some(id) = id else { return "—".into() };
+    let name = match kind {
+        Place::Street => org.streets.get(&id.into()).map(|s| &s.name),
+        Place::Community => org.communities.get(&id.into()).map(|c| &c.name),
+        Place::Grid => org.grids.get(&id.into()).map(|g| &g.name),
+        Place::Unit => org.units.get(&id.into()).map(|u| &u.name),
+    };
+    name.cloned().unwrap_or_else(|| id.to_owned())
+}
+
+/// Milliseconds to a local (UTC+8, the district's) "YYYY-MM-DD HH:MM".
+pub fn when(ms: Millis) -> String {
+    let local = ms + 8 * 3_600_000;
+    let days = local.div_euclid(86_400_000);
+    let minutes = local.rem_euclid(86_400_000) / 60_000;
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        minutes / 60,
+        minutes % 60
+    )
+}
+
+/// Milliseconds to a local date, as a date input shows it.
+pub fn date_of(ms: Millis) -> String {
+    when(ms)[..10].to_owned()
+}
+
+/// A date input's "YYYY-MM-DD" to the local midnight it starts, in milliseconds.
+pub fn parse_date(s: &str) -> Option<Millis> {
+    let mut parts = s.trim().splitn(3, '-');
+    let y: i32 = parts.next()?.parse().ok()?;
+    let m: u32 = parts.next()?.parse().ok()?;
+    let d: u32 = parts.next()?.parse().ok()?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    Some(days_from_civil(y, m, d) * 86_400_000 - 8 * 3_600_000)
+}
+
+/// An empty form field is no filter.
+pub fn given(s: &Option<String>) -> Option<String> {
+    s.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_round_trip_in_district_time() {
+        let midnight = parse_date("2026-11-26").expect("a date");
+        assert_eq!(when(midnight), "2026-11-26 00:00");
+        assert_eq!(date_of(midnight + 86_399_999), "2026-11-26");
+        assert_eq!(when(0), "1970-01-01 08:00");
+        assert_eq!(parse_date("2026-13-01"), None);
+        assert_eq!(parse_date("yesterday"), None);
+    }
+
+    #[test]
+    fn sign_in_returns_only_to_this_site() {
+        use session::local_path;
+        assert_eq!(
+            local_path(Some("/cases?status=filed")),
+            "/cases?status=filed"
+        );
+        assert_eq!(local_path(Some("//evil.example/")), "/cases");
+        assert_eq!(local_path(Some("https://evil.example/")), "/cases");
+        assert_eq!(local_path(Some("/\\evil.example")), "/cases");
+        assert_eq!(local_path(None), "/cases");
+    }
+}

@@ -1,0 +1,207 @@
+//! Console sign-in: a session cookie instead of a bearer header, because a browser page, its
+//! `EventSource` and its `<img>` tags cannot send one.
+//!
+//! The middleware turns a live session cookie into a short-lived bearer token on the request,
+//! so every route (the JSON API the page's script calls included) authenticates the one way it
+//! already does, and role and scope are still read per request. Unsafe methods carrying the
+//! cookie must come from this origin: the cookie is `SameSite=Strict` and the `Origin` (or
+//! `Sec-Fetch-Site`) header is checked as well.
+
+use super::i18n::Lang;
+use super::{layout, Form, PageError};
+use crate::auth;
+use crate::error::Error;
+use crate::AppState;
+use axum::extract::{Query, Request, State};
+use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use gridcase_sync_core::UserId;
+use maud::{html, Markup};
+use serde::Deserialize;
+
+pub const SESSION_COOKIE: &str = "gc_session";
+pub const LANG_COOKIE: &str = "gc_lang";
+
+/// The value of one cookie of the request.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// Whether an unsafe request comes from a page of this server.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(origin) = text("origin") {
+        let host = origin.split_once("://").map(|(_, h)| h);
+        return host.is_some() && host == text("host");
+    }
+    matches!(text("sec-fetch-site"), Some("same-origin" | "none"))
+}
+
+/// Authenticates requests that carry a console session cookie and no bearer header.
+pub async fn middleware(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if request.headers().contains_key(AUTHORIZATION) {
+        return next.run(request).await;
+    }
+    let Some(token) = cookie(request.headers(), SESSION_COOKIE).map(str::to_owned) else {
+        return next.run(request).await;
+    };
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if !safe && !same_origin(request.headers()) {
+        return Error::Forbidden(
+            "a cross-site request with the console's session was refused".into(),
+        )
+        .into_response();
+    }
+    let bearer =
+        auth::session_user(&state.directory, &token).and_then(|user| state.keys.sign(&user, None));
+    match bearer {
+        Ok(jwt) => {
+            if let Ok(v) = HeaderValue::from_str(&format!("Bearer {jwt}")) {
+                request.headers_mut().insert(AUTHORIZATION, v);
+            }
+            next.run(request).await
+        }
+        Err(_) => {
+            let mut response = next.run(request).await;
+            response
+                .headers_mut()
+                .append(SET_COOKIE, clear_cookie(SESSION_COOKIE));
+            response
+        }
+    }
+}
+
+fn clear_cookie(name: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "{name}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// Where to go after signing in: only a path of this site, never another host.
+pub fn local_path(next: Option<&str>) -> String {
+    match next {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_owned(),
+        _ => "/cases".to_owned(),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct NextQuery {
+    pub next: Option<String>,
+}
+
+pub async fn login_page(headers: HeaderMap, Query(q): Query<NextQuery>) -> Markup {
+    let lang = Lang::parse(cookie(&headers, LANG_COOKIE));
+    login_form(lang, &local_path(q.next.as_deref()), None)
+}
+
+fn login_form(lang: Lang, next: &str, error: Option<&str>) -> Markup {
+    let t = lang.text();
+    layout::bare(
+        lang,
+        t.sign_in,
+        html! {
+            form.login method="post" action="/login" {
+                h1 { (t.app) }
+                @if let Some(e) = error { p.error role="alert" { (e) } }
+                input type="hidden" name="next" value=(next);
+                label { (t.username) input name="username" autocomplete="username" required autofocus; }
+                label { (t.password) input name="password" type="password" autocomplete="current-password" required; }
+                button type="submit" { (t.sign_in) }
+                p { a href={ "/lang?to=" (if lang == Lang::Zh { "en" } else { "zh" }) "&back=/login" } { (t.other_language) } }
+            }
+        },
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    pub username: String,
+    pub password: String,
+    #[serde(default)]
+    pub next: Option<String>,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, PageError> {
+    let lang = Lang::parse(cookie(&headers, LANG_COOKIE));
+    let next = local_path(form.next.as_deref());
+    let user = match crate::routes::auth::check_password(&state, form.username, form.password).await
+    {
+        Ok(user) => user,
+        Err(Error::Unauthorized(_)) => {
+            let page = login_form(lang, &next, Some(lang.text().wrong_password));
+            return Ok((StatusCode::UNAUTHORIZED, page).into_response());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let ttl = state.config.console_session_ttl;
+    let directory = state.directory.clone();
+    let id: UserId = user.id.clone();
+    let token = tokio::task::spawn_blocking(move || auth::open_session(&directory, &id, ttl))
+        .await
+        .map_err(Error::internal)??;
+    tracing::info!(user = %user.id, "console sign-in");
+    let cookie = HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={ttl}"
+    ))
+    .map_err(Error::internal)?;
+    let mut response = Redirect::to(&next).into_response();
+    response.headers_mut().append(SET_COOKIE, cookie);
+    Ok(response)
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    if let Some(token) = cookie(&headers, SESSION_COOKIE).map(str::to_owned) {
+        let directory = state.directory.clone();
+        tokio::task::spawn_blocking(move || auth::close_session(&directory, &token))
+            .await
+            .map_err(Error::internal)??;
+    }
+    let mut response = Redirect::to("/login").into_response();
+    response
+        .headers_mut()
+        .append(SET_COOKIE, clear_cookie(SESSION_COOKIE));
+    Ok(response)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LangQuery {
+    pub to: String,
+    pub back: Option<String>,
+}
+
+/// Switches the console's language and returns to the page.
+pub async fn switch_language(Query(q): Query<LangQuery>) -> Response {
+    let value = if q.to == "en" { "en" } else { "zh" };
+    let mut response = Redirect::to(&local_path(q.back.as_deref())).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{LANG_COOKIE}={value}; Path=/; SameSite=Lax; Max-Age=31536000"
+    )) {
+        response.headers_mut().append(SET_COOKIE, v);
+    }
+    response
+}

@@ -1,0 +1,572 @@
+//! The central office's web console on the real server binary: its HTTP edges (session
+//! cookie, cross-site refusal, scope, sign-out, expiry) over plain HTTP, and the pages in a
+//! real headless Chromium driven through chromedriver.
+
+use gridcase_sync_core::commands::Blob;
+use gridcase_sync_core::Action;
+use gridcase_tests::scenario::{case_awaiting_verification, now, patrol, verify};
+use gridcase_tests::webdriver::{self, Browser};
+use gridcase_tests::{Device, Http, Reply, Server, PASSWORD};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+
+/// Signs in through the console's form and returns the session cookie (`gc_session=…`).
+fn sign_in(http: &Http, user: &str) -> String {
+    let form = format!("username={user}&password={PASSWORD}&next=%2Fcases");
+    let r = form_post(http, "/login", None, None, &form);
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(r.header("location"), Some("/cases"));
+    let cookie = r.header("set-cookie").expect("a session cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    cookie.split(';').next().expect("name=value").to_owned()
+}
+
+fn form_post(
+    http: &Http,
+    path: &str,
+    cookie: Option<&str>,
+    origin: Option<&str>,
+    form: &str,
+) -> Reply {
+    let mut headers = vec![("content-type", "application/x-www-form-urlencoded")];
+    if let Some(c) = cookie {
+        headers.push(("cookie", c));
+    }
+    if let Some(o) = origin {
+        headers.push(("origin", o));
+    }
+    http.send("POST", path, None, &headers, Some(form.as_bytes().to_vec()))
+        .expect("HTTP request")
+}
+
+fn page(http: &Http, path: &str, cookie: &str) -> Reply {
+    http.send("GET", path, None, &[("cookie", cookie)], None)
+        .expect("HTTP request")
+}
+
+fn history_len(http: &Http, token: &str, case: &str) -> usize {
+    http.get(&format!("/v1/cases/{case}"), Some(token)).json()["history"]
+        .as_array()
+        .map_or(0, Vec::len)
+}
+
+#[test]
+fn console_sessions_refuse_cross_site_posts_respect_scope_and_end_at_sign_out() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let http = Http::with_redirects(server.addr, 0);
+    let origin = format!("http://{}", server.addr);
+    let operator_token = http.login("operator");
+    let created = http.json(
+        "POST",
+        "/v1/cases",
+        Some(&operator_token),
+        Some(json!({"channel": "hotline", "description": "路灯不亮", "grid": "g1"})),
+    );
+    assert_eq!(created.status, 201, "{}", created.text());
+    let case = created.json()["case"].as_str().expect("case id").to_owned();
+
+    let r = http.get("/cases?status=filed", None);
+    assert_eq!(r.status, 303);
+    assert_eq!(
+        r.header("location"),
+        Some("/login?next=%2Fcases%3Fstatus%3Dfiled")
+    );
+
+    let wrong = form_post(
+        &http,
+        "/login",
+        None,
+        None,
+        "username=operator&password=nope",
+    );
+    assert_eq!(wrong.status, 401);
+    assert!(
+        wrong.text().contains("用户名或密码错误"),
+        "{}",
+        wrong.text()
+    );
+    assert!(wrong.header("set-cookie").is_none());
+
+    let cookie = sign_in(&http, "operator");
+    let list = page(&http, "/cases", &cookie);
+    assert_eq!(list.status, 200);
+    assert!(list.text().contains("路灯不亮"), "{}", list.text());
+    // The session authenticates the JSON API too (the live stream and photos need that).
+    let me = page(&http, "/v1/me", &cookie);
+    assert_eq!(me.json()["user"], "operator", "{}", me.text());
+
+    let comment = "kind=comment&note=%E5%B7%B2%E7%94%B5%E8%AF%9D%E8%81%94%E7%B3%BB";
+    let act = format!("/cases/{case}/act");
+    let before = history_len(&http, &operator_token, &case);
+    for bad_origin in [Some("http://evil.example"), None] {
+        let r = form_post(&http, &act, Some(&cookie), bad_origin, comment);
+        assert_eq!(r.status, 403, "{bad_origin:?}: {}", r.text());
+    }
+    assert_eq!(
+        history_len(&http, &operator_token, &case),
+        before,
+        "nothing written"
+    );
+    let r = form_post(&http, &act, Some(&cookie), Some(&origin), comment);
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/cases/{case}?done=comment").as_str())
+    );
+    assert_eq!(history_len(&http, &operator_token, &case), before + 1);
+
+    // A refusal by the rules comes back to the page; a malformed form is a clear 400.
+    let r = form_post(
+        &http,
+        &act,
+        Some(&cookie),
+        Some(&origin),
+        "kind=reopen&reason=x",
+    );
+    assert_eq!(r.status, 303);
+    let refused = r.header("location").expect("back to the case");
+    assert!(
+        refused.starts_with(&format!("/cases/{case}?refused=")),
+        "{refused}"
+    );
+    assert!(page(&http, refused, &cookie).text().contains("操作被拒绝"));
+    let r = form_post(&http, &act, Some(&cookie), Some(&origin), "note=no-kind");
+    assert_eq!(r.status, 400, "{}", r.text());
+    let r = form_post(&http, &act, Some(&cookie), Some(&origin), "kind=dispatch");
+    assert!(
+        r.header("location").is_some_and(|l| l.contains("refused=")),
+        "unit missing"
+    );
+
+    // Scope: a grid worker of g4 sees neither the g1 case nor the review queue.
+    let worker = sign_in(&http, "worker3");
+    assert!(!page(&http, "/cases", &worker).text().contains("路灯不亮"));
+    assert_eq!(page(&http, &format!("/cases/{case}"), &worker).status, 403);
+    assert_eq!(page(&http, "/review", &worker).status, 403);
+    assert_eq!(page(&http, "/performance", &worker).status, 403);
+
+    let tampered = format!("{}0", cookie);
+    assert_eq!(page(&http, "/cases", &tampered).status, 303);
+    let out = form_post(&http, "/logout", Some(&cookie), Some(&origin), "");
+    assert_eq!(out.status, 303);
+    assert!(out
+        .header("set-cookie")
+        .is_some_and(|c| c.contains("Max-Age=0")));
+    let r = page(&http, "/cases", &cookie);
+    assert_eq!(r.status, 303, "the old cookie no longer works");
+    assert_eq!(page(&http, "/v1/me", &cookie).status, 401);
+    drop(server);
+
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &["--console-session-ttl", "1"]);
+    let http = Http::with_redirects(server.addr, 0);
+    let cookie = sign_in(&http, "operator");
+    assert_eq!(page(&http, "/cases", &cookie).status, 200);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    assert_eq!(
+        page(&http, "/cases", &cookie).status,
+        303,
+        "an expired session signs in again"
+    );
+}
+
+/// Posts an action as a user, asserting it is written.
+fn act(http: &Http, token: &str, case: &str, action: serde_json::Value) {
+    let r = http.json(
+        "POST",
+        &format!("/v1/cases/{case}/events"),
+        Some(token),
+        Some(action),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+}
+
+/// Cases taken around the whole loop for unit u1 (one with a rework), so that the performance
+/// page has closings, reworks and satisfaction to show.
+fn closed_cases(http: &Http) {
+    let operator = http.login("operator");
+    let unit1 = http.login("unit1");
+    let plan = [
+        ("g2", "E0102", "satisfied", false, 60_000),
+        ("g3", "C0105", "basic", true, 60_000),
+        ("g2", "E0101", "satisfied", false, 60_000),
+        ("g3", "E0102", "dissatisfied", false, -60_000),
+    ];
+    for (i, (grid, category, satisfaction, rework, deadline)) in plan.into_iter().enumerate() {
+        let r = http.json(
+            "POST",
+            "/v1/cases",
+            Some(&operator),
+            Some(json!({"channel": "walk_in", "description": format!("来访反映问题 {i}"), "grid": grid})),
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+        let case = r.json()["case"].as_str().expect("case").to_owned();
+        act(
+            http,
+            &operator,
+            &case,
+            json!({"kind": "file", "payload": {"category": category, "level": "general", "units": ["u1"]}}),
+        );
+        act(
+            http,
+            &operator,
+            &case,
+            json!({"kind": "dispatch", "payload": {"unit": "u1", "deadline": now() + deadline}}),
+        );
+        let feedback = json!({"kind": "feedback", "payload": {"resolved": true, "note": "已处理"}});
+        act(http, &unit1, &case, feedback.clone());
+        if rework {
+            act(
+                http,
+                &operator,
+                &case,
+                json!({"kind": "verify", "payload": {"resolved": false}}),
+            );
+            act(http, &unit1, &case, feedback);
+        }
+        act(
+            http,
+            &operator,
+            &case,
+            json!({"kind": "verify", "payload": {"resolved": true}}),
+        );
+        act(
+            http,
+            &operator,
+            &case,
+            json!({"kind": "close", "payload": {}}),
+        );
+        act(
+            http,
+            &operator,
+            &case,
+            json!({"kind": "evaluate", "payload": {"satisfaction": satisfaction}}),
+        );
+    }
+}
+
+/// Where screenshots go: `docs/screenshots` when asked (to refresh the README's), else a
+/// temporary directory so a test run leaves the tree alone.
+fn screenshot_dir(tmp: &std::path::Path) -> PathBuf {
+    match std::env::var_os("GRIDCASE_SCREENSHOTS") {
+        Some(dir) => PathBuf::from(dir),
+        None => tmp.join("screenshots"),
+    }
+}
+
+#[test]
+fn the_console_in_chromium_signs_in_filters_resolves_a_conflict_and_updates_live() {
+    let Some((chromium, driver)) = webdriver::installed() else {
+        panic!("the console's browser test needs Debian's chromium and chromium-driver: run ./scripts/setup");
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let shots = screenshot_dir(tmp.path());
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let base = format!("http://{}", server.addr);
+    let http = server.http();
+    let operator = http.login("operator");
+
+    // A conflicted case: two grid workers verify offline and disagree.
+    let worker1 = Device::register(&server, "worker1");
+    let worker2 = Device::register(&server, "worker2");
+    let conflicted = case_awaiting_verification(&server, &worker1);
+    worker1.sync().expect("worker1 catches up");
+    worker2.sync().expect("worker2 receives the case");
+    worker1
+        .act(&conflicted, verify(true), now())
+        .expect("verify");
+    worker1
+        .act(
+            &conflicted,
+            Action::Close {
+                note: "已恢复".into(),
+            },
+            now() + 1,
+        )
+        .expect("close");
+    worker2
+        .act(&conflicted, verify(false), now() + 2)
+        .expect("not resolved");
+    worker1.sync().expect("worker1 reconnects");
+    worker2.sync().expect("worker2 reconnects");
+    // Plain cases around it, one of them past its deadline.
+    let quiet = worker1.open(patrol("共享单车乱停放"), now());
+    worker1.sync().expect("sync");
+    for (description, grid) in [("垃圾桶满溢", "g2"), ("绿地被占用", "g4")] {
+        let r = http.json(
+            "POST",
+            "/v1/cases",
+            Some(&operator),
+            Some(json!({"channel": "patrol", "description": description, "grid": grid})),
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+    let file = json!({"kind": "file", "payload": {"category": "C0105", "level": "urgent", "units": ["u2"]}});
+    let r = http.json(
+        "POST",
+        &format!("/v1/cases/{quiet}/events"),
+        Some(&operator),
+        Some(file),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let dispatch =
+        json!({"kind": "dispatch", "payload": {"unit": "u2", "deadline": now() - 3_600_000}});
+    let r = http.json(
+        "POST",
+        &format!("/v1/cases/{quiet}/events"),
+        Some(&operator),
+        Some(dispatch),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+
+    closed_cases(&http);
+
+    let browser = Browser::start(&chromium, &driver);
+    browser.goto(&format!("{base}/cases"));
+    assert!(browser.url().contains("/login?next="), "{}", browser.url());
+    browser.find("input[name=username]").type_text("operator");
+    browser.find("input[name=password]").type_text(PASSWORD);
+    browser.find("form.login button").click();
+    browser.wait_for(
+        "the case list",
+        "return !!document.querySelector('table.cases');",
+    );
+    assert_eq!(browser.find_all("table.cases tbody tr").len(), 8);
+    assert_eq!(
+        browser.find_all("tr.conflict").len(),
+        1,
+        "the conflicted case stands out"
+    );
+    assert_eq!(
+        browser.find_all("tr.overdue").len(),
+        2,
+        "the overdue cases stand out: one open past its deadline, one closed late"
+    );
+    browser.wait_for(
+        "the live stream",
+        "return document.getElementById('live-status').classList.contains('on');",
+    );
+    browser.screenshot(&shots.join("cases.png"));
+
+    // Filter: grid g1 has three cases; with "conflicted" only one remains.
+    browser.find("select[name=grid] option[value=g1]").click();
+    browser.find("#filters button[type=submit]").click();
+    browser.wait_for(
+        "the grid filter",
+        "return location.search.includes('grid=g1');",
+    );
+    assert_eq!(browser.find_all("table.cases tbody tr").len(), 2);
+    browser.find("input[name=conflict]").click();
+    browser.find("#filters button[type=submit]").click();
+    browser.wait_for(
+        "the conflict filter",
+        "return location.search.includes('conflict=1');",
+    );
+    let rows = browser.find_all("table.cases tbody tr");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        rows[0].attribute("data-case").as_deref(),
+        Some(conflicted.as_str())
+    );
+
+    // The case page: merged timeline with the superseded verification, and the conflict.
+    browser.find("table.cases tbody tr a").click();
+    browser.wait_for(
+        "the case page",
+        "return !!document.getElementById('timeline');",
+    );
+    assert_eq!(browser.find_all("table.timeline tbody tr").len(), 7);
+    assert_eq!(browser.find_all("tr.superseded").len(), 1);
+    let card = browser.find(".conflict-card:not(.resolved)");
+    assert!(
+        card.text().contains("并发操作") && card.text().contains("未看到"),
+        "{}",
+        card.text()
+    );
+    browser.resize(1400, 1500);
+    browser.screenshot(&shots.join("case.png"));
+    browser.resize(1400, 1000);
+
+    browser.goto(&format!("{base}/review"));
+    assert_eq!(browser.find_all("table.review tbody tr").len(), 1);
+    browser.screenshot(&shots.join("review.png"));
+
+    browser.goto(&format!("{base}/cases/{conflicted}"));
+    // Side with the worker who found it not fixed: the case is reopened, the conflict closed.
+    browser
+        .find(".conflict-card select[name=decision] option[value=reopen]")
+        .click();
+    browser
+        .find(".conflict-card input[name=note]")
+        .type_text("现场复核未修复，重新派遣");
+    browser.find(".conflict-card button.resolve").click();
+    browser.wait_for(
+        "the resolution",
+        "return location.search.includes('done=resolve');",
+    );
+    assert!(browser.try_find(".conflict-card:not(.resolved)").is_none());
+    assert_eq!(browser.find_all(".conflict-card.resolved").len(), 1);
+    assert!(browser.find(".state .status").text().contains("已立案"));
+    let view = http
+        .get(&format!("/v1/cases/{conflicted}"), Some(&operator))
+        .json();
+    assert_eq!(view["state"]["status"], "filed", "reopened: {view}");
+    let queue = http.get("/v1/review/conflicts", Some(&operator)).json();
+    assert_eq!(queue.as_array().map(Vec::len), Some(0), "{queue}");
+
+    // The list changed: no conflicted case is left.
+    browser.goto(&format!("{base}/cases?conflict=1"));
+    assert!(browser.try_find("table.cases").is_none());
+    assert!(browser
+        .find("p.empty")
+        .text()
+        .contains("没有符合条件的案件"));
+
+    // Live: a handheld's sync shows up in the open list without a reload.
+    browser.goto(&format!("{base}/cases"));
+    browser.wait_for(
+        "the live stream",
+        "return document.getElementById('live-status').classList.contains('on');",
+    );
+    browser.script("window.__sameDocument = true; return true;");
+    // With a photo (the list's screenshot), uploaded once the case is synced, as the
+    // handheld does.
+    let photo = std::fs::read(shots.join("cases.png")).expect("a PNG");
+    let sha = hex::encode(Sha256::digest(&photo));
+    let fresh = worker2.open(patrol("消防通道被堵"), now());
+    let blob = Blob {
+        sha256: sha.clone(),
+        mime: "image/png".into(),
+        size: photo.len() as u64,
+        name: Some("现场.png".into()),
+    };
+    worker2.attach(&fresh, vec![blob], now()).expect("attach");
+    worker2.sync().expect("worker2 syncs a new report");
+    let length = photo.len().to_string();
+    let upload = worker2
+        .http
+        .send(
+            "PUT",
+            &format!("/v1/blobs/{sha}"),
+            Some(&worker2.token),
+            &[("upload-offset", "0"), ("upload-length", &length)],
+            Some(photo),
+        )
+        .expect("upload");
+    assert!(upload.status < 300, "{}", upload.text());
+    browser.wait_for(
+        "the new report in the list",
+        &format!("return !!document.querySelector('tr[data-case=\"{fresh}\"]');"),
+    );
+    assert_eq!(
+        browser.script("return window.__sameDocument === true;"),
+        json!(true),
+        "no reload"
+    );
+
+    // Live on the case page: an event synced by a handheld appears in the open timeline.
+    browser.goto(&format!("{base}/cases/{fresh}"));
+    browser.wait_for(
+        "the live stream",
+        "return document.getElementById('live-status').classList.contains('on');",
+    );
+    let rows_before = browser.find_all("table.timeline tbody tr").len();
+    worker2
+        .act(
+            &fresh,
+            Action::Comment {
+                text: "已通知物业".into(),
+            },
+            // Written half an hour before the handheld got a connection.
+            now() - 30 * 60_000,
+        )
+        .expect("comment");
+    worker2.sync().expect("sync the comment");
+    browser.wait_for(
+        "the comment in the timeline",
+        &format!(
+            "return document.querySelectorAll('table.timeline tbody tr').length === {};",
+            rows_before + 1
+        ),
+    );
+    assert!(browser.text().contains("已通知物业"));
+    let offline = browser.find("table.timeline tbody tr:last-child .badge.offline");
+    assert_eq!(offline.text(), "离线");
+    browser.wait_for(
+        "the photo",
+        &format!("const i = document.querySelector('.photos img[src=\"/v1/blobs/{sha}\"]'); return !!i && i.complete && i.naturalWidth > 0;"),
+    );
+
+    // Dispatch from the page, as the district center may once the case is filed.
+    let file = json!({"kind": "file", "payload": {"category": "E0101", "level": "general"}});
+    let r = http.json(
+        "POST",
+        &format!("/v1/cases/{fresh}/events"),
+        Some(&operator),
+        Some(file),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    browser.goto(&format!("{base}/cases/{fresh}"));
+    browser
+        .find("form[data-kind=dispatch] select[name=unit] option[value=u3]")
+        .click();
+    browser.find("form[data-kind=dispatch] button").click();
+    browser.wait_for(
+        "the dispatch",
+        "return location.search.includes('done=dispatch');",
+    );
+    let view = http
+        .get(&format!("/v1/cases/{fresh}"), Some(&operator))
+        .json();
+    assert_eq!(view["state"]["status"], "dispatched", "{view}");
+    assert_eq!(view["state"]["assigned_unit"], "u3");
+
+    browser.goto(&format!("{base}/performance?by=unit"));
+    assert_eq!(browser.find_all("figure.chart svg").len(), 5);
+    assert!(
+        browser.find_all("figure.chart rect").len() >= 3,
+        "bars for u1's rates"
+    );
+    let u1 = browser
+        .find("table.indicators tbody tr:nth-child(2)")
+        .text();
+    assert!(u1.starts_with("城管执法队"), "{u1}");
+    assert!(browser.text().contains("按期结案率"));
+    browser.screenshot(&shots.join("performance.png"));
+
+    // English, then back.
+    browser.find("#lang-switch").click();
+    browser.wait_for("English", "return document.documentElement.lang === 'en';");
+    assert!(
+        browser.text().contains("On-time rate"),
+        "{}",
+        browser.text()
+    );
+    browser.goto(&format!("{base}/cases"));
+    assert!(browser.text().contains("Cases"));
+    browser.find("#lang-switch").click();
+    browser.wait_for(
+        "Chinese",
+        "return document.documentElement.lang === 'zh-CN';",
+    );
+
+    // Scope: worker3 (grid g4) sees only g4's case.
+    browser.find("header form button").click();
+    browser.wait_for("sign-in", "return location.pathname === '/login';");
+    browser.find("input[name=username]").type_text("worker3");
+    browser.find("input[name=password]").type_text(PASSWORD);
+    browser.find("form.login button").click();
+    browser.wait_for("the case list", "return location.pathname === '/cases';");
+    let text = browser.text();
+    assert!(
+        text.contains("绿地被占用") && !text.contains("垃圾桶满溢"),
+        "{text}"
+    );
+    assert!(browser.try_find("a[href='/review']").is_none());
+}
