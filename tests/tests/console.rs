@@ -65,7 +65,7 @@ fn console_sessions_refuse_cross_site_posts_respect_scope_and_end_at_sign_out() 
         "POST",
         "/v1/cases",
         Some(&operator_token),
-        Some(json!({"channel": "hotline", "description": "路灯不亮", "grid": "g1"})),
+        Some(json!({"channel": "walk_in", "description": "路灯不亮", "grid": "g1"})),
     );
     assert_eq!(created.status, 201, "{}", created.text());
     let case = created.json()["case"].as_str().expect("case id").to_owned();
@@ -93,9 +93,21 @@ fn console_sessions_refuse_cross_site_posts_respect_scope_and_end_at_sign_out() 
     assert!(wrong.header("set-cookie").is_none());
 
     let cookie = sign_in(&http, "operator");
+    let hostile = http.json(
+        "POST",
+        "/v1/cases",
+        Some(&operator_token),
+        Some(json!({"channel": "walk_in", "description": "<img src=x onerror=alert(1)>", "grid": "g2"})),
+    );
+    assert_eq!(hostile.status, 201, "{}", hostile.text());
     let list = page(&http, "/cases", &cookie);
     assert_eq!(list.status, 200);
     assert!(list.text().contains("路灯不亮"), "{}", list.text());
+    assert!(
+        list.text().contains("&lt;img src=x onerror=alert(1)&gt;")
+            && !list.text().contains("<img src=x"),
+        "what people type is shown, never run"
+    );
     // The session authenticates the JSON API too (the live stream and photos need that).
     let me = page(&http, "/v1/me", &cookie);
     assert_eq!(me.json()["user"], "operator", "{}", me.text());
@@ -141,6 +153,65 @@ fn console_sessions_refuse_cross_site_posts_respect_scope_and_end_at_sign_out() 
     assert!(
         r.header("location").is_some_and(|l| l.contains("refused=")),
         "unit missing"
+    );
+
+    // Filing and evaluating from the page's forms, through the same commands as the API.
+    let file = "kind=file&category=C0105&level=urgent&unit=u1";
+    let r = form_post(&http, &act, Some(&cookie), Some(&origin), file);
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/cases/{case}?done=file").as_str())
+    );
+    let state = &http
+        .get(&format!("/v1/cases/{case}"), Some(&operator_token))
+        .json()["state"];
+    assert_eq!(
+        (state["status"].as_str(), state["category"].as_str()),
+        (Some("filed"), Some("C0105"))
+    );
+    assert_eq!(state["level"], "urgent");
+    assert!(page(&http, "/cases?step=2", &cookie)
+        .text()
+        .contains("路灯不亮"));
+    assert!(!page(&http, "/cases?step=1", &cookie)
+        .text()
+        .contains("路灯不亮"));
+    let unit1 = http.login("unit1");
+    for (token, action) in [
+        (
+            &operator_token,
+            json!({"kind": "dispatch", "payload": {"unit": "u1"}}),
+        ),
+        (
+            &unit1,
+            json!({"kind": "feedback", "payload": {"resolved": true}}),
+        ),
+        (
+            &operator_token,
+            json!({"kind": "verify", "payload": {"resolved": true}}),
+        ),
+        (&operator_token, json!({"kind": "close", "payload": {}})),
+    ] {
+        let r = http.json(
+            "POST",
+            &format!("/v1/cases/{case}/events"),
+            Some(token),
+            Some(action),
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+    let evaluate = "kind=evaluate&satisfaction=basic&solved=true&note=";
+    let r = form_post(&http, &act, Some(&cookie), Some(&origin), evaluate);
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/cases/{case}?done=evaluate").as_str())
+    );
+    let state = &http
+        .get(&format!("/v1/cases/{case}"), Some(&operator_token))
+        .json()["state"];
+    assert_eq!(
+        (state["status"].as_str(), state["satisfaction"].as_str()),
+        (Some("evaluated"), Some("basic"))
     );
 
     // Scope: a grid worker of g4 sees neither the g1 case nor the review queue.
@@ -395,6 +466,9 @@ fn the_console_in_chromium_signs_in_filters_resolves_a_conflict_and_updates_live
 
     browser.goto(&format!("{base}/review"));
     assert_eq!(browser.find_all("table.review tbody tr").len(), 1);
+    assert!(browser
+        .text()
+        .contains("核查（worker2）是在未看到结案（worker1）的情况下做出的"));
     browser.screenshot(&shots.join("review.png"));
 
     browser.goto(&format!("{base}/cases/{conflicted}"));

@@ -1,7 +1,7 @@
 //! The case list (the API's filters as a form, overdue and conflicted cases marked) and the
 //! case page: derived state, the merged timeline, conflicts, and the actions the rules allow.
 
-use super::i18n::Lang;
+use super::i18n::{Authors, Lang};
 use super::layout::{page, Live, Nav};
 use super::{given, parse_date, place, when, Form, PageError, Place, Viewer};
 use crate::auth::now_millis;
@@ -11,7 +11,7 @@ use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use gridcase_sync_core::event::{Filing, Satisfaction};
-use gridcase_sync_core::fold::{Conflict, ConflictReason, Disposition};
+use gridcase_sync_core::fold::Disposition;
 use gridcase_sync_core::org::Org;
 use gridcase_sync_core::rules::permits;
 use gridcase_sync_core::{
@@ -24,6 +24,7 @@ use serde::Deserialize;
 #[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {
     pub status: Option<String>,
+    pub step: Option<String>,
     pub street: Option<String>,
     pub community: Option<String>,
     pub grid: Option<String>,
@@ -63,7 +64,12 @@ impl ListQuery {
             q: given(&self.q),
             limit: Some(50),
             cursor: given(&self.cursor),
-            step: None,
+            step: given(&self.step)
+                .map(|s| {
+                    s.parse()
+                        .map_err(|_| Error::BadRequest(format!("bad step {s}")))
+                })
+                .transpose()?,
         })
     }
 
@@ -71,6 +77,7 @@ impl ListQuery {
     fn with_cursor(&self, cursor: &str) -> String {
         let mut pairs: Vec<(&str, String)> = [
             ("status", &self.status),
+            ("step", &self.step),
             ("street", &self.street),
             ("community", &self.community),
             ("grid", &self.grid),
@@ -188,12 +195,16 @@ pub async fn list(
             )
         })
         .collect();
+    let steps: Vec<(String, String)> = (1..=7u8)
+        .map(|n| (n.to_string(), format!("{n} {}", lang.step(n))))
+        .collect();
     let levels: Vec<(String, String)> = Level::ALL
         .iter()
         .map(|l| (l.as_str().to_owned(), lang.level(*l).to_owned()))
         .collect();
     let body = html! {
         form #filters .filters method="get" action="/cases" {
+            (select("step", t.step, t.any, &steps, &q.step))
             (select("status", t.status, t.any, &statuses, &q.status))
             (select("street", t.street, t.any, &places.streets, &q.street))
             (select("community", t.community, t.any, &places.communities, &q.community))
@@ -390,6 +401,16 @@ fn case_page(v: &Viewer, view: &CaseView, org: &Org, notice: &Notice) -> Markup 
         .iter()
         .filter(|c| c.resolved_by.is_none())
         .collect();
+    let authors: Authors = view
+        .history
+        .iter()
+        .map(|h| {
+            (
+                h.event.id.clone(),
+                (h.event.kind(), h.event.author.to_string()),
+            )
+        })
+        .collect();
     let body = html! {
         @if let Some(kind) = notice.done.as_deref().and_then(ActionKind::parse) {
             p.notice.done role="status" { (t.done) ": " (lang.kind(kind)) }
@@ -432,7 +453,7 @@ fn case_page(v: &Viewer, view: &CaseView, org: &Org, notice: &Notice) -> Markup 
                     div class={ "conflict-card" @if c.resolved_by.is_some() { " resolved" } } data-event=(c.event) {
                         p {
                             strong { (lang.conflict_reason(&c.reason)) } ": "
-                            span title=(c.message) { (explain(lang, c, &view.history)) }
+                            span title=(c.message) { (lang.conflict(c, &authors)) }
                             @if c.resolved_by.is_some() { " " span.badge.done { (t.resolved) } }
                         }
                         p.small { (t.event) " " code { (c.event) } " · " (t.against) " "
@@ -500,40 +521,6 @@ fn case_page(v: &Viewer, view: &CaseView, org: &Org, notice: &Notice) -> Markup 
         }
     };
     page(v, &title, Nav::Cases, Live::Case(&view.id), body)
-}
-
-/// A conflict in the reader's language, from the events it names; the fold's own message (in
-/// English, for logs and the API) stays as the tooltip.
-fn explain(lang: Lang, conflict: &Conflict, history: &[HistoryEntry]) -> String {
-    let name = |id: &EventId| {
-        history
-            .iter()
-            .find(|h| h.event.id == *id)
-            .map(|h| format!("{}（{}）", lang.kind(h.event.kind()), h.event.author))
-    };
-    let Some(event) = name(&conflict.event) else {
-        return conflict.message.clone();
-    };
-    let against: Vec<String> = conflict.against.iter().filter_map(name).collect();
-    let against = against.join(lang.pick("、", ", "));
-    match (&conflict.reason, lang) {
-        (ConflictReason::Concurrent, Lang::Zh) => {
-            format!("{event}是在未看到{against}的情况下做出的，合并后被覆盖")
-        }
-        (ConflictReason::Concurrent, Lang::En) => {
-            format!("{event} was made without seeing {against}, which now precedes it")
-        }
-        (ConflictReason::Rule(code), Lang::Zh) => {
-            format!("{event}在合并后的顺序中违反规则（{}）", code.as_str())
-        }
-        (ConflictReason::Rule(code), Lang::En) => {
-            format!(
-                "{event} breaks a rule at its place in the merged order ({})",
-                code.as_str()
-            )
-        }
-        (ConflictReason::DuplicateId, _) => conflict.message.clone(),
-    }
 }
 
 fn options(pairs: impl IntoIterator<Item = (String, String)>) -> Markup {

@@ -2,8 +2,12 @@
 //! Every string lives in one `Text` per language, so a missing translation is a compile error.
 
 use gridcase_sync_core::event::{Channel, Satisfaction};
-use gridcase_sync_core::fold::{ConflictReason, Disposition};
-use gridcase_sync_core::{ActionKind, Level, Role, Status};
+use gridcase_sync_core::fold::{Conflict, ConflictReason, Disposition};
+use gridcase_sync_core::{ActionKind, EventId, Level, Role, Status};
+use std::collections::HashMap;
+
+/// The kind and author of a case's events, by id: what a conflict is explained with.
+pub type Authors = HashMap<EventId, (ActionKind, String)>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -50,6 +54,21 @@ impl Lang {
             Status::Closed => ("已结案", "Closed"),
             Status::Evaluated => ("已评价", "Evaluated"),
             Status::Voided => ("已作废", "Voided"),
+        };
+        self.pick(zh, en)
+    }
+
+    /// A step of the seven-step loop, 1–7.
+    pub fn step(self, n: u8) -> &'static str {
+        let (zh, en) = match n {
+            1 => ("采集受理", "Intake"),
+            2 => ("案卷建立", "Filing"),
+            3 => ("指挥派遣", "Dispatch"),
+            4 => ("任务处理", "Handling"),
+            5 => ("处理反馈", "Feedback"),
+            6 => ("核查结案", "Verification and closing"),
+            7 => ("综合评价", "Evaluation"),
+            _ => ("—", "—"),
         };
         self.pick(zh, en)
     }
@@ -113,6 +132,37 @@ impl Lang {
             ConflictReason::DuplicateId => ("重复编号", "duplicate id"),
         };
         self.pick(zh, en)
+    }
+
+    /// A conflict in the reader's language, from the kinds and authors of the events it names;
+    /// the fold's own message (English, for logs and the API) is the fallback.
+    pub fn conflict(self, conflict: &Conflict, authors: &Authors) -> String {
+        let name = |id: &EventId| {
+            authors
+                .get(id)
+                .map(|(kind, author)| format!("{}（{author}）", self.kind(*kind)))
+        };
+        let Some(event) = name(&conflict.event) else {
+            return conflict.message.clone();
+        };
+        let against: Vec<String> = conflict.against.iter().filter_map(name).collect();
+        let against = against.join(self.pick("、", ", "));
+        match (&conflict.reason, self) {
+            (ConflictReason::Concurrent, Lang::Zh) => {
+                format!("{event}是在未看到{against}的情况下做出的，合并后被覆盖")
+            }
+            (ConflictReason::Concurrent, Lang::En) => {
+                format!("{event} was made without seeing {against}, which now precedes it")
+            }
+            (ConflictReason::Rule(code), Lang::Zh) => {
+                format!("{event}在合并后的顺序中违反规则（{}）", code.as_str())
+            }
+            (ConflictReason::Rule(code), Lang::En) => format!(
+                "{event} breaks a rule at its place in the merged order ({})",
+                code.as_str()
+            ),
+            (ConflictReason::DuplicateId, _) => conflict.message.clone(),
+        }
     }
 
     pub fn level(self, l: Level) -> &'static str {
@@ -179,6 +229,7 @@ pub struct Text {
     pub clear: &'static str,
     pub any: &'static str,
     pub status: &'static str,
+    pub step: &'static str,
     pub street: &'static str,
     pub community: &'static str,
     pub grid: &'static str,
@@ -273,6 +324,7 @@ pub static ZH: Text = Text {
     clear: "清除",
     any: "全部",
     status: "状态",
+    step: "环节",
     street: "街道",
     community: "社区",
     grid: "网格",
@@ -367,6 +419,7 @@ pub static EN: Text = Text {
     clear: "Clear",
     any: "Any",
     status: "Status",
+    step: "Step",
     street: "Street",
     community: "Community",
     grid: "Grid",
