@@ -214,6 +214,34 @@ fn console_sessions_refuse_cross_site_posts_respect_scope_and_end_at_sign_out() 
         (Some("evaluated"), Some("basic"))
     );
 
+    // Pages of 50, the next one linked with the filters kept.
+    for i in 0..53 {
+        let r = http.json(
+            "POST",
+            "/v1/cases",
+            Some(&operator_token),
+            Some(
+                json!({"channel": "walk_in", "description": format!("井盖缺失 {i}"), "grid": "g3"}),
+            ),
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+    let first = page(&http, "/cases?grid=g3", &cookie).text();
+    assert_eq!(first.matches("<tr data-case=").count(), 50);
+    let next = first
+        .split("class=\"next\" href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a next-page link")
+        .replace("&amp;", "&");
+    assert!(
+        next.contains("grid=g3") && next.contains("cursor="),
+        "{next}"
+    );
+    let second = page(&http, &next, &cookie).text();
+    assert_eq!(second.matches("<tr data-case=").count(), 3);
+    assert!(!second.contains("class=\"next\""));
+
     // Scope: a grid worker of g4 sees neither the g1 case nor the review queue.
     let worker = sign_in(&http, "worker3");
     assert!(!page(&http, "/cases", &worker).text().contains("路灯不亮"));

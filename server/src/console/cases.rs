@@ -15,7 +15,7 @@ use gridcase_sync_core::fold::Disposition;
 use gridcase_sync_core::org::Org;
 use gridcase_sync_core::rules::permits;
 use gridcase_sync_core::{
-    Action, ActionKind, CaseId, Catalog, CategoryCode, EventId, Level, Scope, Status,
+    Action, ActionKind, CaseId, Catalog, CategoryCode, EventId, Level, Scope, Status, WorkCalendar,
 };
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -567,7 +567,7 @@ fn action_form(lang: Lang, org: &Org, case: &str, kind: ActionKind) -> Markup {
                     label { (t.note) input name="note"; }
                 }
                 ActionKind::Extend => {
-                    label { (t.deadline_hours) input type="number" name="hours" min="1" max="8760" required; }
+                    label { (t.extend_hours) input type="number" name="hours" min="1" max="8760" required; }
                     label { (t.reason) input name="reason" required; }
                 }
                 ActionKind::Reopen => {
@@ -609,8 +609,8 @@ pub struct ActForm {
 
 impl ActForm {
     /// The events the form asks for, in order.
-    fn actions(&self, now: i64) -> Result<Vec<Action>, Error> {
-        let action = self.action(now)?;
+    fn actions(&self, now: i64, calendar: &WorkCalendar) -> Result<Vec<Action>, Error> {
+        let action = self.action(now, calendar)?;
         if matches!(action, Action::Resolve { .. })
             && given(&self.decision).as_deref() == Some("reopen")
         {
@@ -621,7 +621,7 @@ impl ActForm {
         Ok(vec![action])
     }
 
-    fn action(&self, now: i64) -> Result<Action, Error> {
+    fn action(&self, now: i64, calendar: &WorkCalendar) -> Result<Action, Error> {
         let missing = |field: &str| Error::BadRequest(format!("{field} is required"));
         let hours = || -> Result<Option<u32>, Error> {
             given(&self.hours)
@@ -655,7 +655,8 @@ impl ActForm {
                     .as_str()
                     .into(),
                 responsible: None,
-                deadline: hours()?.map(|h| now + i64::from(h) * 3_600_000),
+                // Working hours, as the catalog's deadlines and extensions count them.
+                deadline: hours()?.map(|h| calendar.add_working_minutes(now, u64::from(h) * 60)),
             },
             Some(ActionKind::Reopen) => Action::Reopen { reason: reason()? },
             Some(ActionKind::Extend) => Action::Extend {
@@ -704,7 +705,7 @@ pub async fn act(
         let query = serde_urlencoded::to_string([(key, value)]).unwrap_or_default();
         Redirect::to(&format!("/cases/{id}?{query}")).into_response()
     };
-    let actions = match form.actions(now_millis()) {
+    let actions = match form.actions(now_millis(), &state.ledger.calendar) {
         Ok(a) => a,
         Err(e) => return Ok(back("refused", &e.to_string())),
     };
