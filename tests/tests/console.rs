@@ -155,6 +155,20 @@ fn console_sessions_refuse_cross_site_posts_respect_scope_and_end_at_sign_out() 
         "unit missing"
     );
 
+    // Nothing a request names reaches a Location header unchecked.
+    let r = form_post(
+        &http,
+        "/cases/x%0D%0ASet-Cookie:%20a=b/act",
+        Some(&cookie),
+        Some(&origin),
+        comment,
+    );
+    assert_eq!(r.status, 404, "{}", r.text());
+    let form =
+        format!("username=operator&password={PASSWORD}&next=%2Fcases%0D%0ASet-Cookie:%20a=b");
+    let r = form_post(&http, "/login", None, None, &form);
+    assert_eq!((r.status, r.header("location")), (303, Some("/cases")));
+
     // Filing and evaluating from the page's forms, through the same commands as the API.
     let file = "kind=file&category=C0105&level=urgent&unit=u1";
     let r = form_post(&http, &act, Some(&cookie), Some(&origin), file);

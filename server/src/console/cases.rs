@@ -701,6 +701,14 @@ pub async fn act(
     Path(id): Path<String>,
     Form(form): Form<ActForm>,
 ) -> Result<Response, PageError> {
+    // The id goes into a Location header: anything but an id's characters names no case.
+    if id.is_empty()
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(Error::NotFound(format!("no case {id:?}")).into());
+    }
     let back = |key: &str, value: &str| {
         let query = serde_urlencoded::to_string([(key, value)]).unwrap_or_default();
         Redirect::to(&format!("/cases/{id}?{query}")).into_response()

@@ -234,6 +234,8 @@ mod tests {
         assert_eq!(local_path(Some("//evil.example/")), "/cases");
         assert_eq!(local_path(Some("https://evil.example/")), "/cases");
         assert_eq!(local_path(Some("/\\evil.example")), "/cases");
+        assert_eq!(local_path(Some("/cases\r\nSet-Cookie: x=1")), "/cases");
+        assert_eq!(local_path(Some("/cases?q=井")), "/cases");
         assert_eq!(local_path(None), "/cases");
     }
 }

@@ -94,10 +94,18 @@ fn clear_cookie(name: &str) -> HeaderValue {
     .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-/// Where to go after signing in: only a path of this site, never another host.
+/// Where to go after signing in: only a path of this site, never another host, and only
+/// printable ASCII (a `Location` header can carry nothing else; browsers send paths encoded).
 pub fn local_path(next: Option<&str>) -> String {
     match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_owned(),
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && !p.contains('\\')
+                && p.chars().all(|c| c.is_ascii_graphic()) =>
+        {
+            p.to_owned()
+        }
         _ => "/cases".to_owned(),
     }
 }
