@@ -183,6 +183,7 @@ pub fn issue(
             user: user.clone(),
             device: device.cloned(),
             expires_at: (now_secs() + keys.refresh_ttl) as i64,
+            session: false,
         },
     )?;
     Ok(Tokens {
@@ -198,6 +199,7 @@ pub fn rotate(keys: &Keys, dir: &Directory, refresh: &str) -> Result<Tokens> {
     let hash = token_hash(refresh);
     let record = dir
         .refresh(&hash)?
+        .filter(|r| !r.session)
         .ok_or_else(|| Error::Unauthorized("unknown refresh token".into()))?;
     dir.delete_refresh(&hash)?;
     if record.expires_at < now_secs() as i64 {
@@ -217,9 +219,10 @@ pub fn revoke(dir: &Directory, refresh: &str) -> Result<()> {
     dir.delete_refresh(&token_hash(refresh))
 }
 
-/// Console sessions live beside refresh tokens, hashed under their own prefix so that a session
-/// cookie never works as a refresh token. They do not rotate: a page, its live stream and its
-/// photos renew nothing concurrently, and signing out deletes the record.
+/// Console sessions live beside refresh tokens, hashed under their own prefix and marked, so
+/// that a session cookie never works as a refresh token nor a refresh token as a session. They
+/// do not rotate: a page, its live stream and its photos renew nothing concurrently, and
+/// signing out deletes the record.
 fn session_hash(token: &str) -> String {
     token_hash(&format!("console-session:{token}"))
 }
@@ -233,6 +236,7 @@ pub fn open_session(dir: &Directory, user: &UserId, ttl: u64) -> Result<String> 
             user: user.clone(),
             device: None,
             expires_at: (now_secs() + ttl) as i64,
+            session: true,
         },
     )?;
     Ok(token)
@@ -243,6 +247,7 @@ pub fn session_user(dir: &Directory, token: &str) -> Result<UserId> {
     let hash = session_hash(token);
     let record = dir
         .refresh(&hash)?
+        .filter(|r| r.session)
         .ok_or_else(|| Error::Unauthorized("the session has ended".into()))?;
     if record.expires_at < now_secs() as i64 {
         dir.delete_refresh(&hash)?;

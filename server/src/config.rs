@@ -32,6 +32,9 @@ pub struct Config {
     /// Lifetime of a console sign-in, in seconds (a working shift by default).
     #[arg(long, env = "GRIDCASE_CONSOLE_SESSION_TTL", default_value_t = 12 * 3600)]
     pub console_session_ttl: u64,
+    /// Mark the console's session cookie `Secure` (when HTTPS is terminated in front).
+    #[arg(long, env = "GRIDCASE_CONSOLE_SECURE_COOKIE")]
+    pub console_secure_cookie: bool,
     /// Largest request body accepted, in bytes (compressed, as sent).
     #[arg(long, env = "GRIDCASE_MAX_BODY", default_value_t = 16 * 1024 * 1024)]
     pub max_body: usize,

@@ -57,12 +57,15 @@ pub struct Device {
     pub registered_at: i64,
 }
 
-/// A refresh token, stored by the sha-256 of its value.
+/// A refresh token or a console session, stored by the sha-256 of its value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Refresh {
     pub user: UserId,
     pub device: Option<DeviceId>,
     pub expires_at: i64,
+    /// A console session: never traded for tokens at `/v1/auth/refresh`.
+    #[serde(default)]
+    pub session: bool,
 }
 
 #[derive(Clone)]

@@ -360,18 +360,19 @@ fn an_offer_delivers_a_case_in_one_message() {
     );
 }
 
-/// A server answers each request with a fresh session. When a change arrives before the one
-/// it depends on, that session queues it and then ends, forgetting it; the device must send
-/// it again when the server names it as needed.
-#[test]
-fn a_change_the_server_forgot_is_sent_again_when_it_is_needed() {
+/// A server answers each request with a fresh session. When changes arrive before the one
+/// they depend on, that session queues them and then ends, forgetting them; the device must
+/// send them again when the server names what it needs.
+fn forgotten_changes_are_sent_again(comments: usize) {
     use automerge::sync::{ChunkList, Message};
     let (_d, device) = store();
     let (_s, server) = store();
     let (case, _) = new_local_case(&device, 0);
     exchange(&device, &server, &AcceptClean);
-    comment(&device, &case, "first");
-    comment(&device, &case, "second");
+    let texts: Vec<String> = (0..comments).map(|i| format!("comment {i}")).collect();
+    for text in &texts {
+        comment(&device, &case, text);
+    }
     let cases = vec![case.clone()];
 
     let mut d = SyncSession::new(&device, "server").tracking_dirty(true);
@@ -382,16 +383,22 @@ fn a_change_the_server_forgot_is_sent_again_when_it_is_needed() {
     };
     let answer = request(d.generate(cases.clone()).expect("heads and bloom"));
     d.receive(&answer, &AcceptClean).expect("device receives");
-    // The device sends both comments; only the second arrives, as if the server's bloom
-    // filter had claimed the first.
+    // The device sends every comment; the first is lost on the way, as if the server's bloom
+    // filter had claimed it, so all the others wait on it.
     let mut sent = d.generate(cases.clone()).expect("changes");
     assert_eq!(sent.len(), 1);
     let mut message = Message::decode(&sent[0].1).expect("a sync message");
     assert!(!message.changes.is_empty());
     let mut doc = device.load_automerge(&case).expect("load").expect("case");
-    let head = doc.get_heads()[0];
-    let second = doc.get_change_by_hash(&head).expect("the second comment");
-    message.changes = ChunkList::from(vec![second.raw_bytes().to_vec()]);
+    let mut chain = Vec::new();
+    let mut head = doc.get_heads()[0];
+    for _ in 0..comments {
+        let change = doc.get_change_by_hash(&head).expect("a comment").clone();
+        chain.push(change.raw_bytes().to_vec());
+        head = change.deps()[0];
+    }
+    chain.pop();
+    message.changes = ChunkList::from(chain);
     sent[0].1 = message.encode();
     let mut answer = request(sent);
     let mut rounds = 0;
@@ -403,14 +410,14 @@ fn a_change_the_server_forgot_is_sent_again_when_it_is_needed() {
         }
         answer = request(up);
         rounds += 1;
-        assert!(rounds < 10, "the forgotten change was never sent again");
+        assert!(rounds < 10, "the forgotten changes were never sent again");
     }
     assert!(
         device.dirty_cases().expect("dirty").is_empty(),
         "all acknowledged"
     );
     let held = server.load(&case).expect("load").expect("case");
-    let texts: Vec<String> = held
+    let stored: Vec<String> = held
         .events()
         .expect("events")
         .into_iter()
@@ -419,5 +426,15 @@ fn a_change_the_server_forgot_is_sent_again_when_it_is_needed() {
             _ => None,
         })
         .collect();
-    assert_eq!(texts, ["first", "second"]);
+    assert_eq!(stored, texts);
+}
+
+#[test]
+fn a_change_the_server_forgot_is_sent_again_when_it_is_needed() {
+    forgotten_changes_are_sent_again(2);
+}
+
+#[test]
+fn a_chain_the_server_forgot_is_sent_again_whole() {
+    forgotten_changes_are_sent_again(5);
 }

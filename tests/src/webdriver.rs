@@ -24,7 +24,8 @@ pub struct Browser {
     agent: ureq::Agent,
     session: String,
     base: String,
-    _profile: tempfile::TempDir,
+    /// The browser's fresh profile, removed with it.
+    profile: tempfile::TempDir,
 }
 
 /// A found element.
@@ -52,11 +53,19 @@ impl Browser {
             .timeout_global(Some(Duration::from_secs(60)))
             .build()
             .into();
-        let base = format!("http://127.0.0.1:{port}");
+        // Built before anything can fail, so that dropping it stops the driver.
+        let mut browser = Browser {
+            driver: child,
+            agent,
+            session: String::new(),
+            base: format!("http://127.0.0.1:{port}"),
+            profile: tempfile::tempdir().expect("profile dir"),
+        };
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            let ready = agent
-                .get(format!("{base}/status"))
+            let ready = browser
+                .agent
+                .get(format!("{}/status", browser.base))
                 .call()
                 .ok()
                 .and_then(|mut r| r.body_mut().read_json::<Value>().ok())
@@ -67,7 +76,7 @@ impl Browser {
             assert!(Instant::now() < deadline, "chromedriver did not start");
             std::thread::sleep(Duration::from_millis(100));
         }
-        let profile = tempfile::tempdir().expect("profile dir");
+        let profile = format!("--user-data-dir={}", browser.profile.path().display());
         let args = [
             "--headless",
             "--no-sandbox",
@@ -79,15 +88,8 @@ impl Browser {
             "--disable-component-update",
             "--disable-sync",
             "--window-size=1400,1000",
-            &format!("--user-data-dir={}", profile.path().display()),
+            profile.as_str(),
         ];
-        let mut browser = Browser {
-            driver: child,
-            agent,
-            session: String::new(),
-            base,
-            _profile: profile,
-        };
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {"binary": chromium.display().to_string(), "args": args},

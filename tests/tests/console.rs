@@ -102,6 +102,13 @@ fn console_sessions_refuse_cross_site_posts_respect_scope_and_end_at_sign_out() 
     assert_eq!(hostile.status, 201, "{}", hostile.text());
     let list = page(&http, "/cases", &cookie);
     assert_eq!(list.status, 200);
+    assert!(
+        list.header("content-security-policy").is_some_and(
+            |p| p.contains("script-src 'self'") && p.contains("frame-ancestors 'none'")
+        ),
+        "pages run only the server's own script and cannot be framed"
+    );
+    assert_eq!(list.header("x-content-type-options"), Some("nosniff"));
     assert!(list.text().contains("路灯不亮"), "{}", list.text());
     assert!(
         list.text().contains("&lt;img src=x onerror=alert(1)&gt;")
@@ -119,6 +126,28 @@ fn console_sessions_refuse_cross_site_posts_respect_scope_and_end_at_sign_out() 
         let r = form_post(&http, &act, Some(&cookie), bad_origin, comment);
         assert_eq!(r.status, 403, "{bad_origin:?}: {}", r.text());
     }
+    let fetched = |site: &str| {
+        let headers = [
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("cookie", cookie.as_str()),
+            ("sec-fetch-site", site),
+        ];
+        http.send(
+            "POST",
+            &act,
+            None,
+            &headers,
+            Some(comment.as_bytes().to_vec()),
+        )
+        .expect("HTTP request")
+        .status
+    };
+    assert_eq!(fetched("cross-site"), 403);
+    assert_eq!(
+        fetched("same-site"),
+        403,
+        "a sibling subdomain is another site's page"
+    );
     assert_eq!(
         history_len(&http, &operator_token, &case),
         before,
@@ -154,6 +183,79 @@ fn console_sessions_refuse_cross_site_posts_respect_scope_and_end_at_sign_out() 
         r.header("location").is_some_and(|l| l.contains("refused=")),
         "unit missing"
     );
+
+    // Without Origin, a same-origin Sec-Fetch-Site will do; behind a proxy the forwarded
+    // host counts as ours.
+    let before = history_len(&http, &operator_token, &case);
+    let via = |extra: (&'static str, &'static str)| {
+        let headers = [
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("cookie", cookie.as_str()),
+            extra,
+        ];
+        http.send(
+            "POST",
+            &act,
+            None,
+            &headers,
+            Some(comment.as_bytes().to_vec()),
+        )
+        .expect("HTTP request")
+        .status
+    };
+    assert_eq!(via(("sec-fetch-site", "same-origin")), 303);
+    let proxied = [
+        ("content-type", "application/x-www-form-urlencoded"),
+        ("cookie", cookie.as_str()),
+        ("origin", "https://console.district.example"),
+        ("x-forwarded-host", "console.district.example"),
+    ];
+    let r = http
+        .send(
+            "POST",
+            &act,
+            None,
+            &proxied,
+            Some(comment.as_bytes().to_vec()),
+        )
+        .expect("HTTP request");
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(history_len(&http, &operator_token, &case), before + 2);
+
+    // A link cannot put words on the page: a refusal is named by code only.
+    let spoof = page(
+        &http,
+        &format!("/cases/{case}?refused=%E8%B4%A6%E5%8F%B7%E5%B7%B2%E5%86%BB%E7%BB%93"),
+        &cookie,
+    )
+    .text();
+    assert!(
+        spoof.contains("操作未能完成") && !spoof.contains("账号已冻结"),
+        "{spoof}"
+    );
+
+    // The session cookie is no refresh token, whichever way it is presented.
+    let token = cookie.trim_start_matches("gc_session=");
+    for presented in [token.to_owned(), format!("console-session:{token}")] {
+        let r = http.json(
+            "POST",
+            "/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": presented})),
+        );
+        assert_eq!(r.status, 401, "{}", r.text());
+    }
+    assert_eq!(
+        page(&http, "/cases", &cookie).status,
+        200,
+        "and it still works"
+    );
+
+    // Another site cannot sign a browser in.
+    let form = format!("username=operator&password={PASSWORD}");
+    let r = form_post(&http, "/login", None, Some("http://evil.example"), &form);
+    assert_eq!(r.status, 403);
+    assert!(r.header("set-cookie").is_none());
 
     // Nothing a request names reaches a Location header unchecked.
     let r = form_post(

@@ -165,6 +165,39 @@ impl Lang {
         }
     }
 
+    /// Why an action from a form was refused, from the error's stable code (never text from
+    /// the address bar: a link cannot put words in the console's mouth).
+    pub fn refusal(self, code: &str) -> &'static str {
+        let (zh, en) = match code {
+            "wrong_status" => (
+                "案件当前状态不允许此操作",
+                "the case's status does not allow this",
+            ),
+            "not_permitted" => ("您的角色无权进行此操作", "your role may not do this"),
+            "out_of_scope" => ("案件不在您的管辖范围内", "the case is outside your scope"),
+            "not_assigned" => (
+                "案件未派遣给您的单位",
+                "the case is not dispatched to your unit",
+            ),
+            "invalid_payload" => ("填写的内容无效", "what was filled in is not valid"),
+            "invalid_scope" => (
+                "您的角色与管辖范围不符",
+                "your role does not fit your scope",
+            ),
+            "bad_request" => ("表单不完整或有误", "the form is incomplete or wrong"),
+            _ => ("操作未能完成", "the action could not be done"),
+        };
+        self.pick(zh, en)
+    }
+
+    /// An extension, as the timeline shows it.
+    pub fn extension(self, hours: u32, reason: &str) -> String {
+        match self {
+            Lang::Zh => format!("延长 {hours} 工作小时 · {reason}"),
+            Lang::En => format!("+{hours} working hours · {reason}"),
+        }
+    }
+
     pub fn level(self, l: Level) -> &'static str {
         match self {
             Lang::Zh => l.name(),
@@ -247,7 +280,6 @@ pub struct Text {
     pub description: &'static str,
     pub next_page: &'static str,
     pub no_cases: &'static str,
-    pub state: &'static str,
     pub address: &'static str,
     pub channel: &'static str,
     pub reported_by: &'static str,
@@ -278,7 +310,6 @@ pub struct Text {
     pub solved: &'static str,
     pub yes: &'static str,
     pub no: &'static str,
-    pub unknown: &'static str,
     pub refused: &'static str,
     pub done: &'static str,
     pub review_empty: &'static str,
@@ -298,9 +329,8 @@ pub struct Text {
     pub satisfaction_rate: &'static str,
     pub overdue_count: &'static str,
     pub no_data: &'static str,
-    pub error: &'static str,
-    pub back: &'static str,
     pub updated: &'static str,
+    pub suggestion: &'static str,
     pub details: &'static str,
     pub unassigned: &'static str,
     pub uncategorized: &'static str,
@@ -343,7 +373,6 @@ pub static ZH: Text = Text {
     description: "问题描述",
     next_page: "下一页",
     no_cases: "没有符合条件的案件",
-    state: "案件状态",
     address: "地址",
     channel: "来源",
     reported_by: "上报人",
@@ -352,7 +381,7 @@ pub static ZH: Text = Text {
     rework: "返工次数",
     satisfaction: "满意度",
     timeline: "合并后的处置记录",
-    event: "环节",
+    event: "事件",
     author: "操作人",
     device: "设备",
     device_time: "设备时间",
@@ -374,7 +403,6 @@ pub static ZH: Text = Text {
     solved: "问题已解决",
     yes: "是",
     no: "否",
-    unknown: "未知",
     refused: "操作被拒绝",
     done: "已完成",
     review_empty: "审核队列为空",
@@ -394,9 +422,8 @@ pub static ZH: Text = Text {
     satisfaction_rate: "满意率",
     overdue_count: "超期数",
     no_data: "该时段没有数据",
-    error: "出错了",
-    back: "返回",
     updated: "已更新",
+    suggestion: "处置建议",
     details: "内容",
     unassigned: "未派遣",
     uncategorized: "未分类",
@@ -439,7 +466,6 @@ pub static EN: Text = Text {
     description: "Description",
     next_page: "Next page",
     no_cases: "No cases match",
-    state: "State",
     address: "Address",
     channel: "Channel",
     reported_by: "Reported by",
@@ -470,7 +496,6 @@ pub static EN: Text = Text {
     solved: "Solved",
     yes: "yes",
     no: "no",
-    unknown: "unknown",
     refused: "Refused",
     done: "Done",
     review_empty: "The review queue is empty",
@@ -490,9 +515,8 @@ pub static EN: Text = Text {
     satisfaction_rate: "Satisfaction",
     overdue_count: "Overdue",
     no_data: "No data for this period",
-    error: "Something went wrong",
-    back: "Back",
     updated: "updated",
+    suggestion: "Suggestion",
     details: "Details",
     unassigned: "Not dispatched",
     uncategorized: "Not filed",

@@ -41,11 +41,7 @@ pub fn page(v: &Viewer, title: &str, nav: Nav, live: Live, body: Markup) -> Mark
     let t = lang.text();
     let user = &v.caller.user;
     let reviewer = REVIEWERS.contains(&user.role);
-    let other = if lang == Lang::Zh { "en" } else { "zh" };
-    let switch = format!(
-        "/lang?{}",
-        serde_urlencoded::to_string([("to", other), ("back", v.here.as_str())]).unwrap_or_default()
-    );
+    let switch = super::session::switch_link(lang, &v.here);
     let (live_mode, case) = match live {
         Live::Off => ("", ""),
         Live::List => ("list", ""),

@@ -4,10 +4,12 @@
 //! Pages call the same functions as the JSON API (`routes::cases`, the indicator table), so the
 //! console can never show or do more than the API allows the signed-in user.
 
-pub mod cases;
+pub mod act;
+pub mod case_page;
 pub mod chart;
 pub mod i18n;
 pub mod layout;
+pub mod list;
 pub mod performance;
 pub mod review;
 pub mod session;
@@ -33,13 +35,36 @@ pub fn routes() -> Router<AppState> {
         .route("/login", get(session::login_page).post(session::login))
         .route("/logout", post(session::logout))
         .route("/lang", get(session::switch_language))
-        .route("/cases", get(cases::list))
-        .route("/cases/{id}", get(cases::show))
-        .route("/cases/{id}/act", post(cases::act))
+        .route("/cases", get(list::list))
+        .route("/cases/{id}", get(case_page::show))
+        .route("/cases/{id}/act", post(act::act))
         .route("/review", get(review::queue))
         .route("/performance", get(performance::show))
         .route("/assets/console.css", get(stylesheet))
         .route("/assets/console.js", get(script))
+        .layer(axum::middleware::map_response(security_headers))
+}
+
+/// Pages load only this server's own script, styles and images, cannot be framed, and do not
+/// send their addresses elsewhere: the session cookie opens the whole API.
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static(
+            "default-src 'self'; img-src 'self'; style-src 'self'; script-src 'self'; \
+             connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        ),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("same-origin"),
+    );
+    response
 }
 
 async fn stylesheet() -> Response {
@@ -88,6 +113,10 @@ impl FromRequestParts<AppState> for Viewer {
             .to_owned();
         match Caller::from_request_parts(parts, state).await {
             Ok(caller) => Ok(Viewer { caller, lang, here }),
+            // A form posted after the session ended returns to its page, not to the post.
+            Err(Error::Unauthorized(_)) if parts.method != axum::http::Method::GET => {
+                Err(to_login(parts.uri.path().trim_end_matches("/act")))
+            }
             Err(Error::Unauthorized(_)) => Err(to_login(&here)),
             Err(e) => Err(PageError(e).into_response()),
         }
@@ -97,6 +126,19 @@ impl FromRequestParts<AppState> for Viewer {
 fn to_login(here: &str) -> Response {
     let query = serde_urlencoded::to_string([("next", here)]).unwrap_or_default();
     Redirect::to(&format!("/login?{query}")).into_response()
+}
+
+/// A query string for a page, refused as a page (not axum's plain text) when malformed.
+pub struct PageQuery<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for PageQuery<T> {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, PageError> {
+        serde_urlencoded::from_str(parts.uri.query().unwrap_or_default())
+            .map(PageQuery)
+            .map_err(|e| PageError(Error::BadRequest(format!("bad query: {e}"))))
+    }
 }
 
 /// An HTML form body (`application/x-www-form-urlencoded`), refused with a clear 400.
@@ -152,6 +194,7 @@ impl IntoResponse for PageError {
     }
 }
 
+/// The kinds of place a page names by id.
 #[derive(Debug, Clone, Copy)]
 pub enum Place {
     Street,
@@ -190,13 +233,14 @@ pub fn date_of(ms: Millis) -> String {
     when(ms)[..10].to_owned()
 }
 
-/// A date input's "YYYY-MM-DD" to the local midnight it starts, in milliseconds.
+/// A date input's "YYYY-MM-DD" to the local midnight it starts, in milliseconds. Years are
+/// held to 1970–9999, so no arithmetic on what a user typed can overflow.
 pub fn parse_date(s: &str) -> Option<Millis> {
     let mut parts = s.trim().splitn(3, '-');
     let y: i32 = parts.next()?.parse().ok()?;
     let m: u32 = parts.next()?.parse().ok()?;
     let d: u32 = parts.next()?.parse().ok()?;
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+    if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
         return None;
     }
     Some(days_from_civil(y, m, d) * 86_400_000 - 8 * 3_600_000)
@@ -222,6 +266,8 @@ mod tests {
         assert_eq!(when(0), "1970-01-01 08:00");
         assert_eq!(parse_date("2026-13-01"), None);
         assert_eq!(parse_date("yesterday"), None);
+        assert_eq!(parse_date("2147483647-01-01"), None);
+        assert_eq!(parse_date("-2147483648-01-01"), None);
     }
 
     #[test]

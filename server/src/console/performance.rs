@@ -3,13 +3,13 @@
 
 use super::chart::{bars, count, percent};
 use super::layout::{page, Live, Nav};
-use super::{date_of, given, parse_date, place, PageError, Place, Viewer};
+use super::{date_of, given, parse_date, place, PageError, PageQuery, Place, Viewer};
 use crate::auth::now_millis;
 use crate::error::Error;
 use crate::indicators::{GroupBy, Indicators, Period, NO_GROUP};
 use crate::routes::cases::REVIEWERS;
 use crate::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -20,18 +20,10 @@ pub struct PeriodQuery {
     pub by: Option<String>,
 }
 
-const GROUPS: [(&str, &str, &str); 5] = [
-    ("unit", "处置单位", "Unit"),
-    ("street", "街道", "Street"),
-    ("community", "社区", "Community"),
-    ("grid", "网格", "Grid"),
-    ("category", "类别", "Category"),
-];
-
 pub async fn show(
     State(state): State<AppState>,
     v: Viewer,
-    Query(q): Query<PeriodQuery>,
+    PageQuery(q): PageQuery<PeriodQuery>,
 ) -> Result<Markup, PageError> {
     v.caller.require_role(REVIEWERS)?;
     let now = now_millis();
@@ -85,8 +77,8 @@ pub async fn show(
             label { (t.from) input type="date" name="from" value=(date_of(from)); }
             label { (t.to) input type="date" name="to" value=(date_of(to_day)); }
             label { (t.group_by) select name="by" {
-                @for (value, zh, en) in GROUPS {
-                    option value=(value) selected[value == by] { (lang.pick(zh, en)) }
+                @for (value, label) in [("unit", t.unit), ("street", t.street), ("community", t.community), ("grid", t.grid), ("category", t.category)] {
+                    option value=(value) selected[value == by] { (label) }
                 }
             } }
             button type="submit" { (t.show) }

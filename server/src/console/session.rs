@@ -36,14 +36,38 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-/// Whether an unsafe request comes from a page of this server.
-fn same_origin(headers: &HeaderMap) -> bool {
+/// What the browser says of where an unsafe request comes from.
+#[derive(Debug, PartialEq, Eq)]
+enum Provenance {
+    SameOrigin,
+    CrossSite,
+    /// Neither `Origin` nor `Sec-Fetch-Site`: not a browser's form or script.
+    Unknown,
+}
+
+/// Compares the browser's `Origin` with the host this server was asked for (`Host`, or
+/// `X-Forwarded-Host` behind a proxy: a cross-site form cannot set either), else reads
+/// `Sec-Fetch-Site`.
+fn provenance(headers: &HeaderMap) -> Provenance {
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     if let Some(origin) = text("origin") {
         let host = origin.split_once("://").map(|(_, h)| h);
-        return host.is_some() && host == text("host");
+        let ours = [text("host"), text("x-forwarded-host")];
+        return if host.is_some() && ours.contains(&host) {
+            Provenance::SameOrigin
+        } else {
+            Provenance::CrossSite
+        };
     }
-    matches!(text("sec-fetch-site"), Some("same-origin" | "none"))
+    match text("sec-fetch-site") {
+        Some("same-origin" | "none") => Provenance::SameOrigin,
+        Some(_) => Provenance::CrossSite,
+        None => Provenance::Unknown,
+    }
+}
+
+fn cross_site_refused() -> Response {
+    Error::Forbidden("a cross-site request to the console was refused".into()).into_response()
 }
 
 /// Authenticates requests that carry a console session cookie and no bearer header.
@@ -62,11 +86,9 @@ pub async fn middleware(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
-    if !safe && !same_origin(request.headers()) {
-        return Error::Forbidden(
-            "a cross-site request with the console's session was refused".into(),
-        )
-        .into_response();
+    // The cookie authenticates: only this site's own pages may use it to change anything.
+    if !safe && provenance(request.headers()) != Provenance::SameOrigin {
+        return cross_site_refused();
     }
     let bearer =
         auth::session_user(&state.directory, &token).and_then(|user| state.keys.sign(&user, None));
@@ -76,6 +98,11 @@ pub async fn middleware(
                 request.headers_mut().insert(AUTHORIZATION, v);
             }
             next.run(request).await
+        }
+        // A store or signing failure is not the session's end: keep the cookie for the retry.
+        Err(e) if !matches!(e, Error::Unauthorized(_)) => {
+            tracing::error!(error = %e, "console session lookup failed");
+            e.into_response()
         }
         Err(_) => {
             let mut response = next.run(request).await;
@@ -133,7 +160,7 @@ fn login_form(lang: Lang, next: &str, error: Option<&str>) -> Markup {
                 label { (t.username) input name="username" autocomplete="username" required autofocus; }
                 label { (t.password) input name="password" type="password" autocomplete="current-password" required; }
                 button type="submit" { (t.sign_in) }
-                p { a href={ "/lang?to=" (if lang == Lang::Zh { "en" } else { "zh" }) "&back=/login" } { (t.other_language) } }
+                p { a href=(switch_link(lang, &format!("/login?{}", serde_urlencoded::to_string([("next", next)]).unwrap_or_default()))) { (t.other_language) } }
             }
         },
     )
@@ -153,6 +180,10 @@ pub async fn login(
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
     let lang = Lang::parse(cookie(&headers, LANG_COOKIE));
+    // Another site must not sign a browser in (to an account of its choosing).
+    if provenance(&headers) == Provenance::CrossSite {
+        return Ok(cross_site_refused());
+    }
     let next = local_path(form.next.as_deref());
     let user = match crate::routes::auth::check_password(&state, form.username, form.password).await
     {
@@ -171,7 +202,12 @@ pub async fn login(
         .map_err(Error::internal)??;
     tracing::info!(user = %user.id, "console sign-in");
     let cookie = HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={ttl}"
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={ttl}{}",
+        if state.config.console_secure_cookie {
+            "; Secure"
+        } else {
+            ""
+        }
     ))
     .map_err(Error::internal)?;
     let mut response = Redirect::to(&next).into_response();
@@ -200,6 +236,15 @@ pub async fn logout(
 pub struct LangQuery {
     pub to: String,
     pub back: Option<String>,
+}
+
+/// The link that switches to the other language and comes back to `back`.
+pub fn switch_link(lang: Lang, back: &str) -> String {
+    let other = if lang == Lang::Zh { "en" } else { "zh" };
+    format!(
+        "/lang?{}",
+        serde_urlencoded::to_string([("to", other), ("back", back)]).unwrap_or_default()
+    )
 }
 
 /// Switches the console's language and returns to the page.

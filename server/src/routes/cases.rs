@@ -185,30 +185,43 @@ pub fn act_online(
     id: &CaseId,
     action: Action,
 ) -> Result<Written> {
+    act_online_all(state, caller, id, vec![action])
+}
+
+/// Performs actions in order, each checked against the case as the ones before it left it,
+/// and writes them in one durable batch: all of them, or none when any is refused.
+pub fn act_online_all(
+    state: &AppState,
+    caller: &Caller,
+    id: &CaseId,
+    actions: Vec<Action>,
+) -> Result<Written> {
+    let kinds: Vec<&str> = actions.iter().map(|a| a.kind().as_str()).collect();
     let _span =
-        tracing::info_span!("act", case = %id, user = %caller.user.id, kind = %action.kind())
-            .entered();
+        tracing::info_span!("act", case = %id, user = %caller.user.id, kinds = ?kinds).entered();
     let (mut doc, _) = visible_case(state, caller, id)?;
     doc.set_actor(online_writer()?);
     let since = doc.heads();
-    let event = act(
-        &mut doc,
-        &caller.actor(),
-        action,
-        now_millis(),
-        &state.ledger.calendar,
-    )?;
-    write_online(
-        state,
-        caller,
-        &mut doc,
-        &since,
-        std::slice::from_ref(&event),
-    )?;
+    let mut events = Vec::with_capacity(actions.len());
+    for action in actions {
+        events.push(act(
+            &mut doc,
+            &caller.actor(),
+            action,
+            now_millis(),
+            &state.ledger.calendar,
+        )?);
+    }
+    let last = events
+        .last()
+        .ok_or_else(|| Error::BadRequest("no action given".into()))?
+        .id
+        .to_string();
+    write_online(state, caller, &mut doc, &since, &events)?;
     let status = fold(&doc.events()?, &state.ledger.calendar).status;
     Ok(Written {
         case: id.to_string(),
-        event: event.id.to_string(),
+        event: last,
         status,
     })
 }

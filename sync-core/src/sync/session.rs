@@ -338,14 +338,14 @@ impl<'s> SyncSession<'s> {
                 reason: format!("sync message does not apply: {e}"),
             });
         }
-        // What the peer says it needs is sent again, even if this session sent it before.
-        // Automerge never resends within a session, assuming the peer keeps what it could not
-        // apply yet; the server does not (each request is a session of its own), so a change
-        // that arrived before its dependency (a bloom filter false positive left it out) was
-        // forgotten there and the two sides asked each other for it forever.
+        // When the peer needs something this session already sent, it dropped what it could
+        // not apply yet: automerge never resends within a session, assuming the peer keeps
+        // such changes, but the server does not (each request is a session of its own). So the
+        // session forgets what it sent, and automerge sends again everything the peer's bloom
+        // filter lacks: the needed change and every one that waited on it.
         if let Some(need) = &state.their_need {
-            for hash in need {
-                state.sent_hashes.remove(hash);
+            if need.iter().any(|hash| state.sent_hashes.contains(hash)) {
+                state.sent_hashes.clear();
             }
         }
         if doc.get_heads() == before {

@@ -10,10 +10,30 @@
   var timer = null;
   var opened = false;
 
+  // Someone typing in the section (a resolution's note) keeps it until they are done.
+  function busy() {
+    var live = document.getElementById('live');
+    var active = document.activeElement;
+    if (live && active && live.contains(active) && active.form) return true;
+    return !!live && Array.prototype.some.call(live.querySelectorAll('input:not([type=hidden])'), function (i) {
+      return i.value !== '';
+    });
+  }
+
   function refresh() {
     timer = null;
+    if (busy()) {
+      if (status) status.classList.add('stale');
+      timer = setTimeout(refresh, 2000);
+      return;
+    }
     fetch(location.href, { credentials: 'same-origin', headers: { Accept: 'text/html' } })
       .then(function (r) {
+        // The session ended: the page itself now leads to sign-in.
+        if (r.redirected) {
+          location.reload();
+          throw new Error('signed out');
+        }
         if (!r.ok) throw new Error('HTTP ' + r.status);
         return r.text();
       })

@@ -1,0 +1,171 @@
+//! The case page's forms turned into actions and performed through the same commands as the
+//! API; what happened is shown on the case page.
+
+use super::i18n::Lang;
+use super::{given, Form, PageError, Viewer};
+use crate::auth::now_millis;
+use crate::error::Error;
+use crate::routes::cases::act_online_all;
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use gridcase_sync_core::event::{Filing, Satisfaction};
+use gridcase_sync_core::{Action, ActionKind, CaseId, CategoryCode, EventId, Level, WorkCalendar};
+use serde::Deserialize;
+
+/// One action from the case page's forms.
+#[derive(Debug, Deserialize)]
+pub struct ActForm {
+    pub kind: String,
+    pub category: Option<String>,
+    pub level: Option<String>,
+    pub unit: Option<String>,
+    pub hours: Option<String>,
+    pub reason: Option<String>,
+    pub note: Option<String>,
+    pub satisfaction: Option<String>,
+    pub solved: Option<String>,
+    pub conflict: Option<String>,
+    /// For a resolution: `reopen` sides with the superseded event and reopens the case first.
+    pub decision: Option<String>,
+}
+
+impl ActForm {
+    /// The events the form asks for, in order.
+    /// A resolution that sides with the superseded event reopens the case first; both are
+    /// written together or not at all.
+    fn actions(&self, now: i64, calendar: &WorkCalendar, lang: Lang) -> Result<Vec<Action>, Error> {
+        let action = self.action(now, calendar)?;
+        match given(&self.decision).as_deref() {
+            Some("reopen") if matches!(action, Action::Resolve { .. }) => {
+                let reason = given(&self.note).unwrap_or_else(|| lang.text().reopen_case.into());
+                Ok(vec![Action::Reopen { reason }, action])
+            }
+            None | Some("keep") => Ok(vec![action]),
+            Some(other) => Err(Error::BadRequest(format!("bad decision {other}"))),
+        }
+    }
+
+    fn action(&self, now: i64, calendar: &WorkCalendar) -> Result<Action, Error> {
+        let missing = |field: &str| Error::BadRequest(format!("{field} is required"));
+        let hours = || -> Result<Option<u32>, Error> {
+            given(&self.hours)
+                .map(|h| match h.parse::<u32>() {
+                    Ok(n @ 1..=8760) => Ok(n),
+                    _ => Err(Error::BadRequest(format!("bad hours {h}"))),
+                })
+                .transpose()
+        };
+        let note = given(&self.note).unwrap_or_default();
+        let reason = || given(&self.reason).ok_or_else(|| missing("reason"));
+        Ok(match ActionKind::parse(&self.kind) {
+            Some(ActionKind::File) => {
+                let code = given(&self.category).ok_or_else(|| missing("category"))?;
+                Action::File(Filing {
+                    category: CategoryCode::parse(&code)
+                        .ok_or_else(|| Error::BadRequest(format!("bad category {code}")))?,
+                    level: match given(&self.level) {
+                        None => Level::General,
+                        Some(l) => Level::parse(&l)
+                            .ok_or_else(|| Error::BadRequest(format!("bad level {l}")))?,
+                    },
+                    units: given(&self.unit)
+                        .map(|u| vec![u.as_str().into()])
+                        .unwrap_or_default(),
+                    suggestion: note,
+                    callback: false,
+                })
+            }
+            Some(ActionKind::Dispatch) => Action::Dispatch {
+                unit: given(&self.unit)
+                    .ok_or_else(|| missing("unit"))?
+                    .as_str()
+                    .into(),
+                responsible: None,
+                // Working hours, as the catalog's deadlines and extensions count them.
+                deadline: hours()?.map(|h| calendar.add_working_minutes(now, u64::from(h) * 60)),
+            },
+            Some(ActionKind::Reopen) => Action::Reopen { reason: reason()? },
+            Some(ActionKind::Extend) => Action::Extend {
+                hours: hours()?.ok_or_else(|| missing("hours"))?,
+                reason: reason()?,
+            },
+            Some(ActionKind::Evaluate) => Action::Evaluate {
+                satisfaction: match given(&self.satisfaction).as_deref() {
+                    None => None,
+                    Some("satisfied") => Some(Satisfaction::Satisfied),
+                    Some("basic") => Some(Satisfaction::Basic),
+                    Some("dissatisfied") => Some(Satisfaction::Dissatisfied),
+                    Some(other) => {
+                        return Err(Error::BadRequest(format!("bad satisfaction {other}")))
+                    }
+                },
+                solved: match given(&self.solved).as_deref() {
+                    None => None,
+                    Some("true") => Some(true),
+                    Some("false") => Some(false),
+                    Some(other) => return Err(Error::BadRequest(format!("bad solved {other}"))),
+                },
+                note,
+            },
+            Some(ActionKind::Comment) => Action::Comment {
+                text: given(&self.note).ok_or_else(|| missing("note"))?,
+            },
+            Some(ActionKind::Resolve) => Action::Resolve {
+                conflict: EventId::new(given(&self.conflict).ok_or_else(|| missing("conflict"))?),
+                note,
+            },
+            _ => {
+                return Err(Error::BadRequest(format!(
+                    "the console does not offer {}",
+                    self.kind
+                )))
+            }
+        })
+    }
+}
+
+/// Performs a form's action through the same commands as the API, then shows the case again
+/// with what happened; a refusal by the rules is shown on the page, not as an error page.
+pub async fn act(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+    Form(form): Form<ActForm>,
+) -> Result<Response, PageError> {
+    // The id goes into a Location header: anything but an id's characters names no case.
+    if id.is_empty()
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(Error::NotFound(format!("no case {id:?}")).into());
+    }
+    // Only stable codes go into the address: the page words them in the reader's language.
+    let back = |key: &str, value: &str| {
+        let query = serde_urlencoded::to_string([(key, value)]).unwrap_or_default();
+        Redirect::to(&format!("/cases/{id}?{query}")).into_response()
+    };
+    let actions = match form.actions(now_millis(), &state.ledger.calendar, v.lang) {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::info!(case = %id, error = %e, "console form refused");
+            return Ok(back("refused", &e.status_and_code().1));
+        }
+    };
+    let kind = actions.last().map_or(ActionKind::Comment, Action::kind);
+    let (s, caller, case) = (state.clone(), v.caller.clone(), CaseId::new(id.as_str()));
+    let done = tokio::task::spawn_blocking(move || act_online_all(&s, &caller, &case, actions))
+        .await
+        .map_err(Error::internal)?;
+    match done {
+        Ok(_) => Ok(back("done", kind.as_str())),
+        Err(e @ (Error::Core(_) | Error::BadRequest(_) | Error::Conflict(_)))
+            if !e.status_and_code().0.is_server_error() =>
+        {
+            tracing::info!(case = %id, error = %e, "console action refused");
+            Ok(back("refused", &e.status_and_code().1))
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,262 @@
+//! The case list: the filters of `GET /v1/cases` as a form (choices limited to the viewer's
+//! scope), overdue and conflicted cases marked, pages of 50 linked with the filters kept.
+
+use super::layout::{page, Live, Nav};
+use super::{given, parse_date, place, when, PageError, PageQuery, Place, Viewer};
+use crate::error::Error;
+use crate::routes::cases::{list_page, CaseFilter};
+use crate::AppState;
+use axum::extract::State;
+use gridcase_sync_core::org::Org;
+use gridcase_sync_core::{Catalog, Level, Scope, Status};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+/// Filters as the list's form sends them: empty fields are no filter, dates are local days.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    pub status: Option<String>,
+    pub step: Option<String>,
+    pub street: Option<String>,
+    pub community: Option<String>,
+    pub grid: Option<String>,
+    pub unit: Option<String>,
+    pub category: Option<String>,
+    pub level: Option<String>,
+    pub overdue: Option<String>,
+    pub conflict: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub q: Option<String>,
+    pub cursor: Option<String>,
+}
+
+impl ListQuery {
+    fn filter(&self) -> Result<CaseFilter, Error> {
+        let day = |s: &Option<String>, what: &str| -> Result<Option<i64>, Error> {
+            given(s)
+                .map(|d| {
+                    parse_date(&d).ok_or_else(|| Error::BadRequest(format!("bad {what} date {d}")))
+                })
+                .transpose()
+        };
+        Ok(CaseFilter {
+            status: given(&self.status),
+            street: given(&self.street),
+            community: given(&self.community),
+            grid: given(&self.grid),
+            unit: given(&self.unit),
+            category: given(&self.category),
+            level: given(&self.level),
+            overdue: given(&self.overdue).map(|_| true),
+            has_conflict: given(&self.conflict).map(|_| true),
+            created_from: day(&self.from, "from")?,
+            // The "to" day is included: the filter's bound is exclusive.
+            created_to: day(&self.to, "to")?.map(|t| t + 86_400_000),
+            q: given(&self.q),
+            limit: Some(50),
+            cursor: given(&self.cursor),
+            step: given(&self.step)
+                .map(|s| {
+                    s.parse()
+                        .map_err(|_| Error::BadRequest(format!("bad step {s}")))
+                })
+                .transpose()?,
+        })
+    }
+
+    /// This query with another cursor, for the next page's link.
+    fn with_cursor(&self, cursor: &str) -> String {
+        let mut pairs: Vec<(&str, String)> = [
+            ("status", &self.status),
+            ("step", &self.step),
+            ("street", &self.street),
+            ("community", &self.community),
+            ("grid", &self.grid),
+            ("unit", &self.unit),
+            ("category", &self.category),
+            ("level", &self.level),
+            ("overdue", &self.overdue),
+            ("conflict", &self.conflict),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("q", &self.q),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| given(v).map(|v| (k, v)))
+        .collect();
+        pairs.push(("cursor", cursor.to_owned()));
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    }
+}
+
+/// The parts of the organization a scope sees, for the filter's choices.
+struct Places {
+    streets: Vec<(String, String)>,
+    communities: Vec<(String, String)>,
+    grids: Vec<(String, String)>,
+    units: Vec<(String, String)>,
+}
+
+impl Places {
+    fn of(org: &Org, scope: &Scope) -> Places {
+        let visible = |grid: &gridcase_sync_core::GridId| {
+            matches!(scope, Scope::Unit(_)) || org.territory(grid).is_some_and(|t| scope.covers(&t))
+        };
+        let grids: Vec<_> = org.grids.iter().filter(|(id, _)| visible(id)).collect();
+        let communities: Vec<(String, String)> = org
+            .communities
+            .iter()
+            .filter(|(id, _)| grids.iter().any(|(_, g)| &g.community == *id))
+            .map(|(id, c)| (id.to_string(), c.name.clone()))
+            .collect();
+        let streets = org
+            .streets
+            .iter()
+            .filter(|(id, _)| {
+                org.communities.iter().any(|(cid, c)| {
+                    &c.street == *id && communities.iter().any(|(v, _)| v == cid.as_str())
+                })
+            })
+            .map(|(id, s)| (id.to_string(), s.name.clone()))
+            .collect();
+        let units = org
+            .units
+            .iter()
+            .filter(|(id, _)| !matches!(scope, Scope::Unit(u) if u != *id))
+            .map(|(id, u)| (id.to_string(), u.name.clone()))
+            .collect();
+        Places {
+            streets,
+            communities,
+            grids: grids
+                .into_iter()
+                .map(|(id, g)| (id.to_string(), g.name.clone()))
+                .collect(),
+            units,
+        }
+    }
+}
+
+fn select(
+    name: &str,
+    label: &str,
+    any: &str,
+    options: &[(String, String)],
+    chosen: &Option<String>,
+) -> Markup {
+    html! {
+        label {
+            (label)
+            select name=(name) {
+                option value="" { (any) }
+                @for (value, text) in options {
+                    option value=(value) selected[chosen.as_deref() == Some(value.as_str())] { (text) }
+                }
+            }
+        }
+    }
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    v: Viewer,
+    PageQuery(q): PageQuery<ListQuery>,
+) -> Result<Markup, PageError> {
+    let filter = q.filter()?;
+    let (s, caller) = (state.clone(), v.caller.clone());
+    let (page_of_cases, org) = tokio::task::spawn_blocking(move || {
+        Ok::<_, Error>((list_page(&s, &caller, &filter)?, s.directory.org()?))
+    })
+    .await
+    .map_err(Error::internal)??;
+    let lang = v.lang;
+    let t = lang.text();
+    let places = Places::of(&org, &v.caller.user.scope);
+    let statuses: Vec<(String, String)> = Status::ALL
+        .iter()
+        .map(|s| (s.as_str().to_owned(), lang.status(Some(*s)).to_owned()))
+        .collect();
+    let categories: Vec<(String, String)> = Catalog::standard()
+        .small_categories()
+        .iter()
+        .map(|c| {
+            (
+                c.code().as_str().to_owned(),
+                format!("{} {}", c.code().as_str(), lang.pick(c.name, c.name_en)),
+            )
+        })
+        .collect();
+    let steps: Vec<(String, String)> = (1..=7u8)
+        .map(|n| (n.to_string(), format!("{n} {}", lang.step(n))))
+        .collect();
+    let levels: Vec<(String, String)> = Level::ALL
+        .iter()
+        .map(|l| (l.as_str().to_owned(), lang.level(*l).to_owned()))
+        .collect();
+    let body = html! {
+        form #filters .filters method="get" action="/cases" {
+            (select("step", t.step, t.any, &steps, &q.step))
+            (select("status", t.status, t.any, &statuses, &q.status))
+            (select("street", t.street, t.any, &places.streets, &q.street))
+            (select("community", t.community, t.any, &places.communities, &q.community))
+            (select("grid", t.grid, t.any, &places.grids, &q.grid))
+            (select("unit", t.unit, t.any, &places.units, &q.unit))
+            (select("category", t.category, t.any, &categories, &q.category))
+            (select("level", t.level, t.any, &levels, &q.level))
+            label { (t.created_from) input type="date" name="from" value=[given(&q.from)]; }
+            label { (t.created_to) input type="date" name="to" value=[given(&q.to)]; }
+            label { (t.search) input type="search" name="q" value=[given(&q.q)]; }
+            label.check { input type="checkbox" name="overdue" value="1" checked[given(&q.overdue).is_some()]; (t.overdue) }
+            label.check { input type="checkbox" name="conflict" value="1" checked[given(&q.conflict).is_some()]; (t.conflicted) }
+            button type="submit" { (t.filter) }
+            a.button href="/cases" { (t.clear) }
+        }
+        section #live {
+            @if page_of_cases.cases.is_empty() {
+                p.empty { (t.no_cases) }
+            } @else {
+                table.cases {
+                    thead { tr {
+                        th { (t.created) } th { (t.status) } th { (t.description) } th { (t.category) }
+                        th { (t.grid) } th { (t.unit) } th { (t.deadline) } th {}
+                    } }
+                    tbody {
+                        @for item in &page_of_cases.cases {
+                            @let s = &item.summary;
+                            tr data-case=(s.id) class={
+                                @if item.overdue { "overdue " }
+                                @if s.open_conflicts > 0 { "conflict" }
+                            } {
+                                td.time { (when(s.created_at)) }
+                                td { span class={ "status " (s.status.map_or("", Status::as_str)) } { (lang.status(s.status)) } }
+                                td.desc { a href={ "/cases/" (s.id) } { (excerpt(&s.description, 40)) } }
+                                td { (s.category.as_deref().map(|c| lang.category(c)).unwrap_or_else(|| "—".into())) }
+                                td { (place(&org, Place::Grid, s.grid.as_deref())) }
+                                td { (place(&org, Place::Unit, s.unit.as_deref())) }
+                                td.time { (s.deadline.map(when).unwrap_or_else(|| "—".into())) }
+                                td.flags {
+                                    @if item.overdue { span.badge.overdue { (t.overdue) } }
+                                    @if s.open_conflicts > 0 { span.badge.conflict { (t.conflicts) " " (s.open_conflicts) } }
+                                    @if s.flagged_events > 0 { span.badge.flagged { (t.flagged) } }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if let Some(next) = &page_of_cases.next {
+                    p { a.next href={ "/cases?" (q.with_cursor(next)) } { (t.next_page) " →" } }
+                }
+            }
+        }
+    };
+    Ok(page(&v, t.nav_cases, Nav::Cases, Live::List, body))
+}
+
+fn excerpt(text: &str, chars: usize) -> String {
+    let mut out: String = text.chars().take(chars).collect();
+    if text.chars().nth(chars).is_some() {
+        out.push('…');
+    }
+    out
+}
