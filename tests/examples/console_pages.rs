@@ -36,7 +36,7 @@ fn main() {
     };
     let list = get("/cases").text();
     let case = list
-        .split("data-case=\"")
+        .split("<tr data-case=\"")
         .nth(1)
         .and_then(|rest| rest.split('"').next())
         .expect("a case in the list")
