@@ -200,6 +200,32 @@ impl Browser {
         std::fs::write(to, png).expect("write the screenshot");
     }
 
+    /// Opens a new tab and switches to it.
+    pub fn new_tab(&self) -> String {
+        let created = self.session_command("POST", "/window/new", json!({"type": "tab"}));
+        let handle = created["handle"].as_str().expect("a tab handle").to_owned();
+        self.switch_to(&handle);
+        handle
+    }
+
+    /// The tab commands go to from now on.
+    pub fn switch_to(&self, handle: &str) {
+        self.session_command("POST", "/window", json!({ "handle": handle }));
+    }
+
+    /// The current tab's handle.
+    pub fn tab(&self) -> String {
+        self.session_command("GET", "/window", Value::Null)
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Closes the current tab (switch to another one afterwards).
+    pub fn close_tab(&self) {
+        self.session_command("DELETE", "/window", Value::Null);
+    }
+
     /// Sets the window's size (a taller window shows a whole page in a screenshot).
     pub fn resize(&self, width: u32, height: u32) {
         self.session_command(

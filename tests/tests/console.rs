@@ -774,6 +774,45 @@ fn the_console_in_chromium_signs_in_filters_resolves_a_conflict_and_updates_live
         "return document.documentElement.lang === 'zh-CN';",
     );
 
+    // Many tabs share one stream: eight live tabs and a form posted from the last one (a
+    // stream per tab would fill the browser's six connections to the server and stall it),
+    // live updates in a tab that does not hold the stream, and a handover when the one that
+    // holds it closes.
+    let first = browser.tab();
+    browser.goto(&format!("{base}/cases"));
+    let live_on = "return document.getElementById('live-status').classList.contains('on');";
+    browser.wait_for("the live stream", live_on);
+    for _ in 0..7 {
+        browser.new_tab();
+        browser.goto(&format!("{base}/cases"));
+        browser.wait_for("the shared live stream", live_on);
+    }
+    browser.goto(&format!("{base}/cases/{fresh}"));
+    browser
+        .find("form[data-kind=comment] input[name=note]")
+        .type_text("第八个标签页");
+    browser.find("form[data-kind=comment] button").click();
+    browser.wait_for(
+        "the comment from the eighth tab",
+        "return location.search.includes('done=comment');",
+    );
+    let last = browser.tab();
+    for (tab, description) in [(None, "路面塌陷"), (Some(first), "树木倒伏")] {
+        if let Some(tab) = tab {
+            browser.switch_to(&tab);
+            browser.close_tab();
+        }
+        browser.switch_to(&last);
+        browser.goto(&format!("{base}/cases"));
+        browser.wait_for("the shared live stream", live_on);
+        let case = worker2.open(patrol(description), now());
+        worker2.sync().expect("sync");
+        browser.wait_for(
+            "a new report in a tab without the stream",
+            &format!("return !!document.querySelector('tr[data-case=\"{case}\"]');"),
+        );
+    }
+
     // Scope: worker3 (grid g4) sees only g4's case.
     browser.find("header form button").click();
     browser.wait_for("sign-in", "return location.pathname === '/login';");
