@@ -6,6 +6,7 @@ pub mod config;
 pub mod console;
 pub mod demo;
 pub mod directory;
+pub mod district_time;
 pub mod error;
 pub mod indicators;
 pub mod ledger;
@@ -76,6 +77,16 @@ impl AppState {
             metrics,
         })
     }
+}
+
+/// Runs store and CPU work on a blocking thread, so the async workers keep serving; a panic
+/// there is an internal error, not a dropped connection.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(Error::internal)?
 }
 
 pub fn router(state: AppState) -> Router {
@@ -165,15 +176,11 @@ pub async fn serve(config: Config) -> Result<(), Error> {
     let open311_demo_key = config.demo && config.open311_keys.is_empty();
     let listen = config.listen;
     let data_dir = config.data_dir.clone();
-    let state = tokio::task::spawn_blocking(move || AppState::open(config))
-        .await
-        .map_err(Error::internal)??;
+    let state = blocking(move || AppState::open(config)).await?;
     if demo {
         let password = std::env::var("GRIDCASE_DEMO_PASSWORD").ok();
         let dir = state.directory.clone();
-        let generated = tokio::task::spawn_blocking(move || demo::seed(&dir, password))
-            .await
-            .map_err(Error::internal)??;
+        let generated = blocking(move || demo::seed(&dir, password)).await?;
         if let Some(p) = generated {
             println!("demo users (admin, operator, supervisor, street1, community1, worker1, worker2, worker3, unit1, open311) share the password: {p}");
         }

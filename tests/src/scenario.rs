@@ -1,7 +1,7 @@
 //! Cases the end-to-end tests share: a patrol report in grid g1, and one taken online to
 //! awaiting verification (filed, dispatched to u1, fed back as resolved).
 
-use crate::{Device, Server};
+use crate::{Device, Http, Server};
 use gridcase_sync_core::event::{Channel, Intake};
 use gridcase_sync_core::org::Territory;
 use gridcase_sync_core::{Action, CaseId};
@@ -51,31 +51,30 @@ pub fn case_awaiting_verification(server: &Server, worker1: &Device) -> CaseId {
     let operator = http.login("operator");
     let unit1 = http.login("unit1");
     let file = json!({"kind": "file", "payload": {"category": "E0102", "level": "general", "units": ["u1"]}});
-    let r = http.json(
-        "POST",
-        &format!("/v1/cases/{case}/events"),
-        Some(&operator),
-        Some(file),
-    );
-    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
-    let dispatch = json!({"kind": "dispatch", "payload": {"unit": "u1"}});
-    assert_eq!(
-        http.json(
-            "POST",
-            &format!("/v1/cases/{case}/events"),
-            Some(&operator),
-            Some(dispatch)
-        )
-        .status,
-        201
+    post_action(&http, &operator, &case, file);
+    post_action(
+        &http,
+        &operator,
+        &case,
+        json!({"kind": "dispatch", "payload": {"unit": "u1"}}),
     );
     let feedback = json!({"kind": "feedback", "payload": {"resolved": true, "note": "emptied"}});
+    post_action(&http, &unit1, &case, feedback);
+    case
+}
+
+/// Posts an action on a case through the API as a user, asserting it is written.
+pub fn post_action(
+    http: &Http,
+    token: &str,
+    case: &impl std::fmt::Display,
+    action: serde_json::Value,
+) {
     let r = http.json(
         "POST",
         &format!("/v1/cases/{case}/events"),
-        Some(&unit1),
-        Some(feedback),
+        Some(token),
+        Some(action),
     );
-    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
-    case
+    assert_eq!(r.status, 201, "{}", r.text());
 }

@@ -4,7 +4,7 @@
 
 use gridcase_sync_core::commands::Blob;
 use gridcase_sync_core::Action;
-use gridcase_tests::scenario::{case_awaiting_verification, now, patrol, verify};
+use gridcase_tests::scenario::{case_awaiting_verification, now, patrol, post_action, verify};
 use gridcase_tests::webdriver::{self, Browser};
 use gridcase_tests::{Device, Http, Reply, Server, PASSWORD};
 use serde_json::json;
@@ -32,14 +32,17 @@ fn form_post(
     origin: Option<&str>,
     form: &str,
 ) -> Reply {
-    let mut headers = vec![("content-type", "application/x-www-form-urlencoded")];
-    if let Some(c) = cookie {
-        headers.push(("cookie", c));
-    }
-    if let Some(o) = origin {
-        headers.push(("origin", o));
-    }
-    http.send("POST", path, None, &headers, Some(form.as_bytes().to_vec()))
+    let cookie = cookie.map(|c| ("cookie", c));
+    let origin = origin.map(|o| ("origin", o));
+    let headers: Vec<_> = cookie.into_iter().chain(origin).collect();
+    form_post_with(http, path, &headers, form)
+}
+
+/// A form post with exactly these headers beside its content type.
+fn form_post_with(http: &Http, path: &str, headers: &[(&str, &str)], form: &str) -> Reply {
+    let mut all = vec![("content-type", "application/x-www-form-urlencoded")];
+    all.extend_from_slice(headers);
+    http.send("POST", path, None, &all, Some(form.as_bytes().to_vec()))
         .expect("HTTP request")
 }
 
@@ -127,20 +130,8 @@ fn console_sessions_refuse_cross_site_posts_respect_scope_and_end_at_sign_out() 
         assert_eq!(r.status, 403, "{bad_origin:?}: {}", r.text());
     }
     let fetched = |site: &str| {
-        let headers = [
-            ("content-type", "application/x-www-form-urlencoded"),
-            ("cookie", cookie.as_str()),
-            ("sec-fetch-site", site),
-        ];
-        http.send(
-            "POST",
-            &act,
-            None,
-            &headers,
-            Some(comment.as_bytes().to_vec()),
-        )
-        .expect("HTTP request")
-        .status
+        let headers = [("cookie", cookie.as_str()), ("sec-fetch-site", site)];
+        form_post_with(&http, &act, &headers, comment).status
     };
     assert_eq!(fetched("cross-site"), 403);
     assert_eq!(
@@ -187,38 +178,13 @@ fn console_sessions_refuse_cross_site_posts_respect_scope_and_end_at_sign_out() 
     // Without Origin, a same-origin Sec-Fetch-Site will do; behind a proxy the forwarded
     // host counts as ours.
     let before = history_len(&http, &operator_token, &case);
-    let via = |extra: (&'static str, &'static str)| {
-        let headers = [
-            ("content-type", "application/x-www-form-urlencoded"),
-            ("cookie", cookie.as_str()),
-            extra,
-        ];
-        http.send(
-            "POST",
-            &act,
-            None,
-            &headers,
-            Some(comment.as_bytes().to_vec()),
-        )
-        .expect("HTTP request")
-        .status
-    };
-    assert_eq!(via(("sec-fetch-site", "same-origin")), 303);
+    assert_eq!(fetched("same-origin"), 303);
     let proxied = [
-        ("content-type", "application/x-www-form-urlencoded"),
         ("cookie", cookie.as_str()),
         ("origin", "https://console.district.example"),
         ("x-forwarded-host", "console.district.example"),
     ];
-    let r = http
-        .send(
-            "POST",
-            &act,
-            None,
-            &proxied,
-            Some(comment.as_bytes().to_vec()),
-        )
-        .expect("HTTP request");
+    let r = form_post_with(&http, &act, &proxied, comment);
     assert_eq!(r.status, 303, "{}", r.text());
     assert_eq!(history_len(&http, &operator_token, &case), before + 2);
 
@@ -308,13 +274,7 @@ fn console_sessions_refuse_cross_site_posts_respect_scope_and_end_at_sign_out() 
         ),
         (&operator_token, json!({"kind": "close", "payload": {}})),
     ] {
-        let r = http.json(
-            "POST",
-            &format!("/v1/cases/{case}/events"),
-            Some(token),
-            Some(action),
-        );
-        assert_eq!(r.status, 201, "{}", r.text());
+        post_action(&http, token, &case, action);
     }
     let evaluate = "kind=evaluate&satisfaction=basic&solved=true&note=";
     let r = form_post(&http, &act, Some(&cookie), Some(&origin), evaluate);
@@ -390,17 +350,6 @@ fn console_sessions_refuse_cross_site_posts_respect_scope_and_end_at_sign_out() 
     );
 }
 
-/// Posts an action as a user, asserting it is written.
-fn act(http: &Http, token: &str, case: &str, action: serde_json::Value) {
-    let r = http.json(
-        "POST",
-        &format!("/v1/cases/{case}/events"),
-        Some(token),
-        Some(action),
-    );
-    assert_eq!(r.status, 201, "{}", r.text());
-}
-
 /// Cases taken around the whole loop for unit u1 (one with a rework), so that the performance
 /// page has closings, reworks and satisfaction to show.
 fn closed_cases(http: &Http) {
@@ -421,42 +370,42 @@ fn closed_cases(http: &Http) {
         );
         assert_eq!(r.status, 201, "{}", r.text());
         let case = r.json()["case"].as_str().expect("case").to_owned();
-        act(
+        post_action(
             http,
             &operator,
             &case,
             json!({"kind": "file", "payload": {"category": category, "level": "general", "units": ["u1"]}}),
         );
-        act(
+        post_action(
             http,
             &operator,
             &case,
             json!({"kind": "dispatch", "payload": {"unit": "u1", "deadline": now() + deadline}}),
         );
         let feedback = json!({"kind": "feedback", "payload": {"resolved": true, "note": "已处理"}});
-        act(http, &unit1, &case, feedback.clone());
+        post_action(http, &unit1, &case, feedback.clone());
         if rework {
-            act(
+            post_action(
                 http,
                 &operator,
                 &case,
                 json!({"kind": "verify", "payload": {"resolved": false}}),
             );
-            act(http, &unit1, &case, feedback);
+            post_action(http, &unit1, &case, feedback);
         }
-        act(
+        post_action(
             http,
             &operator,
             &case,
             json!({"kind": "verify", "payload": {"resolved": true}}),
         );
-        act(
+        post_action(
             http,
             &operator,
             &case,
             json!({"kind": "close", "payload": {}}),
         );
-        act(
+        post_action(
             http,
             &operator,
             &case,
@@ -523,22 +472,10 @@ fn the_console_in_chromium_signs_in_filters_resolves_a_conflict_and_updates_live
         assert_eq!(r.status, 201, "{}", r.text());
     }
     let file = json!({"kind": "file", "payload": {"category": "C0105", "level": "urgent", "units": ["u2"]}});
-    let r = http.json(
-        "POST",
-        &format!("/v1/cases/{quiet}/events"),
-        Some(&operator),
-        Some(file),
-    );
-    assert_eq!(r.status, 201, "{}", r.text());
+    post_action(&http, &operator, &quiet, file);
     let dispatch =
         json!({"kind": "dispatch", "payload": {"unit": "u2", "deadline": now() - 3_600_000}});
-    let r = http.json(
-        "POST",
-        &format!("/v1/cases/{quiet}/events"),
-        Some(&operator),
-        Some(dispatch),
-    );
-    assert_eq!(r.status, 201, "{}", r.text());
+    post_action(&http, &operator, &quiet, dispatch);
 
     closed_cases(&http);
 
@@ -723,13 +660,7 @@ fn the_console_in_chromium_signs_in_filters_resolves_a_conflict_and_updates_live
 
     // Dispatch from the page, as the district center may once the case is filed.
     let file = json!({"kind": "file", "payload": {"category": "E0101", "level": "general"}});
-    let r = http.json(
-        "POST",
-        &format!("/v1/cases/{fresh}/events"),
-        Some(&operator),
-        Some(file),
-    );
-    assert_eq!(r.status, 201, "{}", r.text());
+    post_action(&http, &operator, &fresh, file);
     browser.goto(&format!("{base}/cases/{fresh}"));
     browser
         .find("form[data-kind=dispatch] select[name=unit] option[value=u3]")

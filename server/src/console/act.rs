@@ -155,9 +155,7 @@ pub async fn act(
     };
     let kind = actions.last().map_or(ActionKind::Comment, Action::kind);
     let (s, caller, case) = (state.clone(), v.caller.clone(), CaseId::new(id.as_str()));
-    let done = tokio::task::spawn_blocking(move || act_online_all(&s, &caller, &case, actions))
-        .await
-        .map_err(Error::internal)?;
+    let done = crate::blocking(move || act_online_all(&s, &caller, &case, actions)).await;
     match done {
         Ok(_) => Ok(back("done", kind.as_str())),
         Err(e @ (Error::Core(_) | Error::BadRequest(_) | Error::Conflict(_)))

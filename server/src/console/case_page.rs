@@ -1,9 +1,10 @@
 //! The case page: derived state, the merged timeline (offline-made and superseded events
 //! marked, photos shown), conflicts with their resolution, and the actions the rules allow.
 
-use super::i18n::{Authors, Lang};
+use super::i18n::{authors, Lang};
 use super::layout::{page, Live, Nav};
-use super::{place, when, PageError, PageQuery, Place, Viewer};
+use super::{place, PageError, PageQuery, Place, Viewer};
+use crate::district_time::when;
 use crate::error::Error;
 use crate::routes::cases::{case_view, CaseView, HistoryEntry};
 use crate::AppState;
@@ -127,11 +128,10 @@ pub async fn show(
 ) -> Result<Markup, PageError> {
     let (s, caller) = (state.clone(), v.caller.clone());
     let case = CaseId::new(id);
-    let (view, org) = tokio::task::spawn_blocking(move || {
+    let (view, org) = crate::blocking(move || {
         Ok::<_, Error>((case_view(&s, &caller, &case)?, s.directory.org()?))
     })
-    .await
-    .map_err(Error::internal)??;
+    .await?;
     Ok(case_page(&v, &view, &org, &notice))
 }
 
@@ -148,16 +148,7 @@ fn case_page(v: &Viewer, view: &CaseView, org: &Org, notice: &Notice) -> Markup 
         .iter()
         .filter(|c| c.resolved_by.is_none())
         .collect();
-    let authors: Authors = view
-        .history
-        .iter()
-        .map(|h| {
-            (
-                h.event.id.clone(),
-                (h.event.kind(), h.event.author.to_string()),
-            )
-        })
-        .collect();
+    let authors = authors(view.history.iter().map(|h| &h.event));
     let body = html! {
         @if let Some(kind) = notice.done.as_deref().and_then(ActionKind::parse) {
             p.notice.done role="status" { (t.done) ": " (lang.kind(kind)) }

@@ -3,11 +3,18 @@
 
 use gridcase_sync_core::event::{Channel, Satisfaction};
 use gridcase_sync_core::fold::{Conflict, ConflictReason, Disposition};
-use gridcase_sync_core::{ActionKind, EventId, Level, Role, Status};
+use gridcase_sync_core::{ActionKind, Event, EventId, Level, Role, Status};
 use std::collections::HashMap;
 
 /// The kind and author of a case's events, by id: what a conflict is explained with.
 pub type Authors = HashMap<EventId, (ActionKind, String)>;
+
+pub fn authors<'a>(events: impl IntoIterator<Item = &'a Event>) -> Authors {
+    events
+        .into_iter()
+        .map(|e| (e.id.clone(), (e.kind(), e.author.to_string())))
+        .collect()
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {

@@ -2,7 +2,8 @@
 //! scope), overdue and conflicted cases marked, pages of 50 linked with the filters kept.
 
 use super::layout::{page, Live, Nav};
-use super::{given, parse_date, place, when, PageError, PageQuery, Place, Viewer};
+use super::{given, place, PageError, PageQuery, Place, Viewer};
+use crate::district_time::{parse_iso, when, DAY};
 use crate::error::Error;
 use crate::routes::cases::{list_page, CaseFilter};
 use crate::AppState;
@@ -36,7 +37,7 @@ impl ListQuery {
         let day = |s: &Option<String>, what: &str| -> Result<Option<i64>, Error> {
             given(s)
                 .map(|d| {
-                    parse_date(&d).ok_or_else(|| Error::BadRequest(format!("bad {what} date {d}")))
+                    parse_iso(&d).ok_or_else(|| Error::BadRequest(format!("bad {what} date {d}")))
                 })
                 .transpose()
         };
@@ -52,7 +53,7 @@ impl ListQuery {
             has_conflict: given(&self.conflict).map(|_| true),
             created_from: day(&self.from, "from")?,
             // The "to" day is included: the filter's bound is exclusive.
-            created_to: day(&self.to, "to")?.map(|t| t + 86_400_000),
+            created_to: day(&self.to, "to")?.map(|t| t + DAY),
             q: given(&self.q),
             limit: Some(50),
             cursor: given(&self.cursor),
@@ -64,30 +65,19 @@ impl ListQuery {
                 .transpose()?,
         })
     }
+}
 
-    /// This query with another cursor, for the next page's link.
-    fn with_cursor(&self, cursor: &str) -> String {
-        let mut pairs: Vec<(&str, String)> = [
-            ("status", &self.status),
-            ("step", &self.step),
-            ("street", &self.street),
-            ("community", &self.community),
-            ("grid", &self.grid),
-            ("unit", &self.unit),
-            ("category", &self.category),
-            ("level", &self.level),
-            ("overdue", &self.overdue),
-            ("conflict", &self.conflict),
-            ("from", &self.from),
-            ("to", &self.to),
-            ("q", &self.q),
-        ]
-        .into_iter()
-        .filter_map(|(k, v)| given(v).map(|v| (k, v)))
-        .collect();
-        pairs.push(("cursor", cursor.to_owned()));
+/// The link to the next page: this page's query (filters kept, blank ones dropped) with the
+/// cursor replaced.
+fn next_page(here: &str, cursor: &str) -> String {
+    let query = here.split_once('?').map_or("", |(_, q)| q);
+    let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+    pairs.retain(|(k, v)| k != "cursor" && !v.trim().is_empty());
+    pairs.push(("cursor".into(), cursor.into()));
+    format!(
+        "/cases?{}",
         serde_urlencoded::to_string(pairs).unwrap_or_default()
-    }
+    )
 }
 
 /// The parts of the organization a scope sees, for the filter's choices.
@@ -165,11 +155,10 @@ pub async fn list(
 ) -> Result<Markup, PageError> {
     let filter = q.filter()?;
     let (s, caller) = (state.clone(), v.caller.clone());
-    let (page_of_cases, org) = tokio::task::spawn_blocking(move || {
+    let (page_of_cases, org) = crate::blocking(move || {
         Ok::<_, Error>((list_page(&s, &caller, &filter)?, s.directory.org()?))
     })
-    .await
-    .map_err(Error::internal)??;
+    .await?;
     let lang = v.lang;
     let t = lang.text();
     let places = Places::of(&org, &v.caller.user.scope);
@@ -245,7 +234,7 @@ pub async fn list(
                     }
                 }
                 @if let Some(next) = &page_of_cases.next {
-                    p { a.next href={ "/cases?" (q.with_cursor(next)) } { (t.next_page) " →" } }
+                    p { a.next href=(next_page(&v.here, next)) { (t.next_page) " →" } }
                 }
             }
         }

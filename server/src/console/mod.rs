@@ -23,9 +23,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use gridcase_sync_core::calendar::{civil_from_days, days_from_civil};
 use gridcase_sync_core::org::Org;
-use gridcase_sync_core::Millis;
 use i18n::Lang;
 
 /// The console's routes; `lib::router` merges them beside the API.
@@ -215,37 +213,6 @@ pub fn place(org: &Org, kind: Place, id: Option<&str>) -> String {
     name.cloned().unwrap_or_else(|| id.to_owned())
 }
 
-/// Milliseconds to a local (UTC+8, the district's) "YYYY-MM-DD HH:MM".
-pub fn when(ms: Millis) -> String {
-    let local = ms + 8 * 3_600_000;
-    let days = local.div_euclid(86_400_000);
-    let minutes = local.rem_euclid(86_400_000) / 60_000;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
-        minutes / 60,
-        minutes % 60
-    )
-}
-
-/// Milliseconds to a local date, as a date input shows it.
-pub fn date_of(ms: Millis) -> String {
-    when(ms)[..10].to_owned()
-}
-
-/// A date input's "YYYY-MM-DD" to the local midnight it starts, in milliseconds. Years are
-/// held to 1970–9999, so no arithmetic on what a user typed can overflow.
-pub fn parse_date(s: &str) -> Option<Millis> {
-    let mut parts = s.trim().splitn(3, '-');
-    let y: i32 = parts.next()?.parse().ok()?;
-    let m: u32 = parts.next()?.parse().ok()?;
-    let d: u32 = parts.next()?.parse().ok()?;
-    if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
-    }
-    Some(days_from_civil(y, m, d) * 86_400_000 - 8 * 3_600_000)
-}
-
 /// An empty form field is no filter.
 pub fn given(s: &Option<String>) -> Option<String> {
     s.as_deref()
@@ -257,18 +224,6 @@ pub fn given(s: &Option<String>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates_round_trip_in_district_time() {
-        let midnight = parse_date("2026-11-26").expect("a date");
-        assert_eq!(when(midnight), "2026-11-26 00:00");
-        assert_eq!(date_of(midnight + 86_399_999), "2026-11-26");
-        assert_eq!(when(0), "1970-01-01 08:00");
-        assert_eq!(parse_date("2026-13-01"), None);
-        assert_eq!(parse_date("yesterday"), None);
-        assert_eq!(parse_date("2147483647-01-01"), None);
-        assert_eq!(parse_date("-2147483648-01-01"), None);
-    }
 
     #[test]
     fn sign_in_returns_only_to_this_site() {

@@ -3,8 +3,9 @@
 
 use super::chart::{bars, count, percent};
 use super::layout::{page, Live, Nav};
-use super::{date_of, given, parse_date, place, PageError, PageQuery, Place, Viewer};
+use super::{given, place, PageError, PageQuery, Place, Viewer};
 use crate::auth::now_millis;
+use crate::district_time::{date_of, parse_iso, DAY};
 use crate::error::Error;
 use crate::indicators::{GroupBy, Indicators, Period, NO_GROUP};
 use crate::routes::cases::REVIEWERS;
@@ -29,28 +30,27 @@ pub async fn show(
     let now = now_millis();
     let bad = |d: &str| Error::BadRequest(format!("bad date {d}"));
     let to_day = match given(&q.to) {
-        Some(d) => parse_date(&d).ok_or_else(|| bad(&d))?,
-        None => parse_date(&date_of(now)).ok_or_else(|| bad("today"))?,
+        Some(d) => parse_iso(&d).ok_or_else(|| bad(&d))?,
+        None => parse_iso(&date_of(now)).ok_or_else(|| bad("today"))?,
     };
     let from = match given(&q.from) {
-        Some(d) => parse_date(&d).ok_or_else(|| bad(&d))?,
-        None => to_day - 29 * 86_400_000,
+        Some(d) => parse_iso(&d).ok_or_else(|| bad(&d))?,
+        None => to_day - 29 * DAY,
     };
     // The "to" day is included.
-    let to = to_day + 86_400_000;
+    let to = to_day + DAY;
     let by = given(&q.by).unwrap_or_else(|| "unit".into());
     let group =
         GroupBy::parse(&by).ok_or_else(|| Error::BadRequest(format!("cannot group by {by}")))?;
     let scope = v.caller.user.scope.clone();
     let s = state.clone();
-    let (groups, total, org) = tokio::task::spawn_blocking(move || {
+    let (groups, total, org) = crate::blocking(move || {
         let (groups, total) = s
             .ledger
             .indicators(&scope, group, Period { from, to, now })?;
         Ok::<_, Error>((groups, total, s.directory.org()?))
     })
-    .await
-    .map_err(Error::internal)??;
+    .await?;
     let lang = v.lang;
     let t = lang.text();
     let name = |key: &str| -> String {

@@ -1,34 +1,21 @@
 //! The review queue: cases with open conflicts or events flagged on arrival, in the viewer's
 //! scope, each linking to its case page where the conflict is resolved.
 
-use super::i18n::Authors;
+use super::i18n::authors;
 use super::layout::{page, Live, Nav};
-use super::{when, PageError, Viewer};
-use crate::error::Error;
-use crate::routes::cases::review_items;
+use super::{PageError, Viewer};
+use crate::district_time::when;
+use crate::routes::cases::review_entries;
 use crate::AppState;
 use axum::extract::State;
-use gridcase_sync_core::{CaseId, Status};
+use gridcase_sync_core::Status;
 use maud::{html, Markup};
 
 pub async fn queue(State(state): State<AppState>, v: Viewer) -> Result<Markup, PageError> {
     let (s, caller) = (state.clone(), v.caller.clone());
-    let (items, authors) = tokio::task::spawn_blocking(move || {
-        let items = review_items(&s, &caller)?;
-        // The queue is short and its documents were just loaded: cheap to read again.
-        let mut authors = Authors::new();
-        for item in &items {
-            let Some(doc) = s.ledger.load(&CaseId::new(item.case.id.as_str()))? else {
-                continue;
-            };
-            for e in doc.events()? {
-                authors.insert(e.id.clone(), (e.kind(), e.author.to_string()));
-            }
-        }
-        Ok::<_, Error>((items, authors))
-    })
-    .await
-    .map_err(Error::internal)??;
+    let entries = crate::blocking(move || review_entries(&s, &caller)).await?;
+    let authors = authors(entries.iter().flat_map(|(_, events)| events));
+    let items: Vec<_> = entries.into_iter().map(|(item, _)| item).collect();
     let lang = v.lang;
     let t = lang.text();
     let body = html! {

@@ -197,9 +197,7 @@ pub async fn login(
     let ttl = state.config.console_session_ttl;
     let directory = state.directory.clone();
     let id: UserId = user.id.clone();
-    let token = tokio::task::spawn_blocking(move || auth::open_session(&directory, &id, ttl))
-        .await
-        .map_err(Error::internal)??;
+    let token = crate::blocking(move || auth::open_session(&directory, &id, ttl)).await?;
     tracing::info!(user = %user.id, "console sign-in");
     let cookie = HeaderValue::from_str(&format!(
         "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={ttl}{}",
@@ -221,9 +219,7 @@ pub async fn logout(
 ) -> Result<Response, PageError> {
     if let Some(token) = cookie(&headers, SESSION_COOKIE).map(str::to_owned) {
         let directory = state.directory.clone();
-        tokio::task::spawn_blocking(move || auth::close_session(&directory, &token))
-            .await
-            .map_err(Error::internal)??;
+        crate::blocking(move || auth::close_session(&directory, &token)).await?;
     }
     let mut response = Redirect::to("/login").into_response();
     response

@@ -92,9 +92,7 @@ pub async fn put_user(
                 .acquire()
                 .await
                 .map_err(Error::internal)?;
-            tokio::task::spawn_blocking(move || hash_password(&p))
-                .await
-                .map_err(Error::internal)??
+            crate::blocking(move || hash_password(&p)).await?
         }
         (Some(_), _) => {
             return Err(Error::BadRequest(

@@ -31,7 +31,7 @@ pub async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<Tokens>> {
     let user = check_password(&state, req.username, req.password).await?;
-    let tokens = tokio::task::spawn_blocking(move || {
+    let tokens = crate::blocking(move || {
         let device = match req.device_id {
             Some(id) => {
                 let d = state
@@ -47,8 +47,7 @@ pub async fn login(
         };
         auth::issue(&state.keys, &state.directory, &user.id, device.as_ref())
     })
-    .await
-    .map_err(Error::internal)??;
+    .await?;
     Ok(Json(tokens))
 }
 
@@ -61,7 +60,7 @@ pub async fn check_password(state: &AppState, username: String, password: String
         .await
         .map_err(Error::internal)?;
     let directory = state.directory.clone();
-    tokio::task::spawn_blocking(move || {
+    crate::blocking(move || {
         let denied = || Error::Unauthorized("wrong username or password".into());
         let user = directory
             .user(&UserId::new(username.as_str()))?
@@ -75,7 +74,6 @@ pub async fn check_password(state: &AppState, username: String, password: String
         Ok(user)
     })
     .await
-    .map_err(Error::internal)?
 }
 
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,

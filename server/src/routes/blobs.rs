@@ -101,12 +101,11 @@ pub async fn upload_status(
     Path(sha): Path<String>,
 ) -> Result<Json<UploadState>> {
     check_sha(&sha)?;
-    tokio::task::spawn_blocking(move || {
+    crate::blocking(move || {
         authorize(&state, &caller, &sha)?;
         Ok(Json(upload_state(&state, &sha)))
     })
     .await
-    .map_err(Error::internal)?
 }
 
 fn header_u64(headers: &HeaderMap, name: &str) -> Result<u64> {
@@ -142,7 +141,7 @@ pub async fn put_blob(
             state.config.max_blob
         )));
     }
-    tokio::task::spawn_blocking(move || {
+    crate::blocking(move || {
         authorize(&state, &caller, &sha)?;
         // Two writers of one blob (two handhelds with the same photo, or a retry while the
         // first attempt is still being written) take turns, so each appends at the offset it
@@ -207,7 +206,6 @@ pub async fn put_blob(
             .into_response())
     })
     .await
-    .map_err(Error::internal)?
 }
 
 /// The blob's bytes; `Range: bytes=N-` resumes a cut download.
@@ -232,7 +230,7 @@ pub async fn get_blob(
         ),
         None => None,
     };
-    tokio::task::spawn_blocking(move || {
+    crate::blocking(move || {
         authorize(&state, &caller, &sha)?;
         let path = complete_path(&state, &sha);
         let mut file = std::fs::File::open(&path)
@@ -264,5 +262,4 @@ pub async fn get_blob(
         Ok(response)
     })
     .await
-    .map_err(Error::internal)?
 }

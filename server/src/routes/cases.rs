@@ -106,9 +106,7 @@ pub async fn create_case(
     caller: Caller,
     ApiJson(req): ApiJson<CreateCase>,
 ) -> Result<(StatusCode, Json<Written>)> {
-    let written = tokio::task::spawn_blocking(move || open_online(&state, &caller, req))
-        .await
-        .map_err(Error::internal)??;
+    let written = crate::blocking(move || open_online(&state, &caller, req)).await?;
     Ok((StatusCode::CREATED, Json(written)))
 }
 
@@ -240,9 +238,7 @@ pub async fn post_event(
     ApiJson(action): ApiJson<Action>,
 ) -> Result<(StatusCode, Json<Written>)> {
     let written =
-        tokio::task::spawn_blocking(move || act_online(&state, &caller, &CaseId::new(id), action))
-            .await
-            .map_err(Error::internal)??;
+        crate::blocking(move || act_online(&state, &caller, &CaseId::new(id), action)).await?;
     Ok((StatusCode::CREATED, Json(written)))
 }
 
@@ -352,9 +348,7 @@ pub async fn list_cases(
     caller: Caller,
     ApiQuery(filter): ApiQuery<CaseFilter>,
 ) -> Result<Json<CasePage>> {
-    let page = tokio::task::spawn_blocking(move || list_page(&state, &caller, &filter))
-        .await
-        .map_err(Error::internal)??;
+    let page = crate::blocking(move || list_page(&state, &caller, &filter)).await?;
     Ok(Json(page))
 }
 
@@ -431,9 +425,7 @@ pub async fn get_case(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<CaseView>> {
-    let view = tokio::task::spawn_blocking(move || case_view(&state, &caller, &CaseId::new(id)))
-        .await
-        .map_err(Error::internal)??;
+    let view = crate::blocking(move || case_view(&state, &caller, &CaseId::new(id))).await?;
     Ok(Json(view))
 }
 
@@ -503,14 +495,20 @@ pub async fn review_queue(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Vec<ReviewItem>>> {
-    let items = tokio::task::spawn_blocking(move || review_items(&state, &caller))
-        .await
-        .map_err(Error::internal)??;
+    let items = crate::blocking(move || review_items(&state, &caller)).await?;
     Ok(Json(items))
 }
 
 /// The review queue in the caller's scope: cases with open conflicts or flagged events.
 pub fn review_items(state: &AppState, caller: &Caller) -> Result<Vec<ReviewItem>> {
+    Ok(review_entries(state, caller)?
+        .into_iter()
+        .map(|(item, _)| item)
+        .collect())
+}
+
+/// The review queue with each case's events, which the console names its conflicts with.
+pub fn review_entries(state: &AppState, caller: &Caller) -> Result<Vec<(ReviewItem, Vec<Event>)>> {
     caller.require_role(REVIEWERS)?;
     let mut items = Vec::new();
     for entry in state.ledger.index_scan("review", "true", None) {
@@ -526,7 +524,8 @@ pub fn review_items(state: &AppState, caller: &Caller) -> Result<Vec<ReviewItem>
         let Some(doc) = state.ledger.load(&id)? else {
             continue;
         };
-        let folded = fold(&doc.events()?, &state.ledger.calendar);
+        let events = doc.events()?;
+        let folded = fold(&events, &state.ledger.calendar);
         let flagged = state
             .ledger
             .receipts(&id)?
@@ -534,7 +533,7 @@ pub fn review_items(state: &AppState, caller: &Caller) -> Result<Vec<ReviewItem>
             .filter(|(_, r)| r.flag.is_some())
             .map(|(e, _)| e)
             .collect();
-        items.push(ReviewItem {
+        let item = ReviewItem {
             case: s,
             conflicts: folded
                 .conflicts
@@ -542,7 +541,8 @@ pub fn review_items(state: &AppState, caller: &Caller) -> Result<Vec<ReviewItem>
                 .filter(|c| c.resolved_by.is_none())
                 .collect(),
             flagged,
-        });
+        };
+        items.push((item, events));
     }
     Ok(items)
 }
@@ -569,10 +569,7 @@ pub async fn resolve_conflict(
         conflict: EventId::new(event),
         note: body.note,
     };
-    let written = tokio::task::spawn_blocking(move || {
-        act_online(&state, &caller, &CaseId::new(case), action)
-    })
-    .await
-    .map_err(Error::internal)??;
+    let written =
+        crate::blocking(move || act_online(&state, &caller, &CaseId::new(case), action)).await?;
     Ok((StatusCode::CREATED, Json(written)))
 }

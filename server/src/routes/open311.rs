@@ -7,6 +7,7 @@
 //! phone) is kept on the case for the center and never appears in an answer.
 
 use crate::auth::{now_millis, Caller};
+use crate::district_time::{iso, parse_iso, DAY};
 use crate::error::Error;
 use crate::routes::cases::{open_online, CreateCase};
 use crate::summary::CaseSummary;
@@ -15,7 +16,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use gridcase_sync_core::calendar::{civil_from_days, days_from_civil};
 use gridcase_sync_core::category::CaseKind;
 use gridcase_sync_core::event::Channel;
 use gridcase_sync_core::org::Org;
@@ -28,9 +28,6 @@ pub const DEMO_KEY: &str = "demo-open311-key";
 /// GeoReport v2's limits on `GET requests`.
 const MAX_DAYS: i64 = 90;
 const MAX_RESULTS: usize = 1_000;
-const DAY: Millis = 86_400_000;
-/// Beijing time, the district's, in which every datetime is written.
-const OFFSET: Millis = 8 * 3_600_000;
 
 /// The answer format, named by the path's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,87 +195,6 @@ impl IntoResponse for Failure {
 }
 
 type Answer = std::result::Result<Response, Failure>;
-
-/// ISO 8601 in Beijing time, as GeoReport v2 writes datetimes.
-fn iso(ms: Millis) -> String {
-    let local = ms + OFFSET;
-    let (y, m, d) = civil_from_days(local.div_euclid(DAY));
-    let secs = local.rem_euclid(DAY) / 1_000;
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}+08:00",
-        secs / 3_600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
-/// Reads `2026-11-26`, `2026-11-26T10:00:00Z` or `...+08:00` (no zone: Beijing time; a `+`
-/// left unencoded in a query arrives as a space and is read as `+`). Anything else is `None`.
-fn parse_iso(text: &str) -> Option<Millis> {
-    if !text.is_ascii() {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let part = text.get(r)?;
-        part.bytes()
-            .all(|b| b.is_ascii_digit())
-            .then(|| part.parse().ok())?
-    };
-    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    if text.get(4..5)? != "-" || text.get(7..8)? != "-" || !(1..=12).contains(&m) {
-        return None;
-    }
-    let day = days_from_civil(y as i32, m as u32, d as u32);
-    // A day its month does not have (02-31) comes back as another date.
-    if civil_from_days(day) != (y, m as u32, d as u32) {
-        return None;
-    }
-    let (mut secs, rest) = match text.get(10..11) {
-        None => (0, ""),
-        Some("T") | Some(" ") => {
-            let (h, mi) = (num(11..13)?, num(14..16)?);
-            if text.get(13..14)? != ":" || h > 23 || mi > 59 {
-                return None;
-            }
-            let (sec, rest) = match text.get(16..17) {
-                Some(":") => (num(17..19)?, text.get(19..)?),
-                _ => (0, text.get(16..)?),
-            };
-            if sec > 59 {
-                return None;
-            }
-            // Fractions of a second are allowed and dropped.
-            let rest = match rest.strip_prefix('.') {
-                Some(fraction) => fraction.trim_start_matches(|c: char| c.is_ascii_digit()),
-                None => rest,
-            };
-            (h * 3_600 + mi * 60 + sec, rest)
-        }
-        Some(_) => return None,
-    };
-    let offset = match rest {
-        "" => OFFSET / 1_000,
-        "Z" => 0,
-        zone => {
-            let (sign, hhmm) = match zone.split_at_checked(1)? {
-                ("+" | " ", hhmm) => (1, hhmm),
-                ("-", hhmm) => (-1, hhmm),
-                _ => return None,
-            };
-            let digits: String = hhmm.chars().filter(|c| *c != ':').collect();
-            if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
-            let (h, mi): (i64, i64) = (digits[..2].parse().ok()?, digits[2..].parse().ok()?);
-            if h > 14 || mi > 59 {
-                return None;
-            }
-            sign * (h * 3_600 + mi * 60)
-        }
-    };
-    secs -= offset;
-    Some(day * DAY + secs * 1_000)
-}
 
 /// The URL this server is reached at, for discovery.
 fn base_url(headers: &HeaderMap) -> String {
@@ -815,42 +731,6 @@ fn request_record(org: &Org, case: &CaseSummary) -> V {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn datetimes_round_trip_in_beijing_time() {
-        let t = parse_iso("2026-11-26T10:55:19+08:00").expect("parse");
-        assert_eq!(iso(t), "2026-11-26T10:55:19+08:00");
-        assert_eq!(parse_iso("2026-11-26T02:55:19Z"), Some(t));
-        assert_eq!(parse_iso("2026-11-26T10:55:19"), Some(t));
-        assert_eq!(parse_iso("2026-11-26T10:55:19.250+08:00"), Some(t));
-        assert_eq!(parse_iso("2026-11-25T21:55:19-05:00"), Some(t));
-        assert_eq!(
-            parse_iso("2026-11-26T10:55:19 08:00"),
-            Some(t),
-            "a + decoded as a space"
-        );
-        assert_eq!(
-            parse_iso("2026-11-26"),
-            parse_iso("2026-11-26T00:00:00+08:00")
-        );
-        for bad in [
-            "",
-            "2026",
-            "2026-13-01",
-            "2026-02-31",
-            "2026-11-26T1",
-            "26-11-2026",
-            "2026-11-26Tab:cd",
-            "2026-11-26T10:00+0800x",
-            "2026-11-26é",
-            "2026-11-26T10x00",
-            "2026-11-26T10:0012",
-            "2026-11-26T24:00",
-            "2026-11-26T10:61",
-        ] {
-            assert_eq!(parse_iso(bad), None, "{bad}");
-        }
-    }
 
     #[test]
     fn xml_is_escaped_and_nulls_are_empty_elements() {

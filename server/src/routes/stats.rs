@@ -4,10 +4,10 @@
 use crate::auth::{now_millis, Caller};
 use crate::error::{ApiQuery, Error, Result};
 use crate::indicators::{GroupBy, Indicators, Period};
+use crate::routes::cases::REVIEWERS;
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
-use gridcase_sync_core::Role;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -40,12 +40,7 @@ pub async fn stats(
     caller: Caller,
     ApiQuery(q): ApiQuery<StatsQuery>,
 ) -> Result<Json<Stats>> {
-    caller.require_role(&[
-        Role::DistrictCenter,
-        Role::StreetCenter,
-        Role::CommunityWorkstation,
-        Role::Supervisor,
-    ])?;
+    caller.require_role(REVIEWERS)?;
     let now = now_millis();
     let to = q.to.unwrap_or(now);
     let from = q.from.unwrap_or(to - 30 * 86_400_000);
@@ -56,10 +51,7 @@ pub async fn stats(
     // Blocking: right after start-up it waits for the indicator table to load.
     let scope = caller.user.scope.clone();
     let ledger = state.ledger.clone();
-    let (groups, total) =
-        tokio::task::spawn_blocking(move || ledger.indicators(&scope, group, period))
-            .await
-            .map_err(Error::internal)??;
+    let (groups, total) = crate::blocking(move || ledger.indicators(&scope, group, period)).await?;
     Ok(Json(Stats {
         from,
         to,

@@ -235,7 +235,7 @@ pub async fn sync(
         .await
         .map_err(|_| Error::Internal("the server is shutting down".into()))?;
     let worker = state.clone();
-    let (body, org_tag) = tokio::task::spawn_blocking(move || {
+    let (body, org_tag) = crate::blocking(move || {
         let raw = if compressed {
             decompress(&body, worker.config.max_batch_bytes)?
         } else {
@@ -267,8 +267,7 @@ pub async fn sync(
         worker.metrics.sync_bytes(raw.len(), body.len());
         Ok((body, org_tag))
     })
-    .await
-    .map_err(Error::internal)??;
+    .await?;
     let mut response = (StatusCode::OK, body).into_response();
     let h = response.headers_mut();
     h.insert(
