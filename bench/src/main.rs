@@ -5,6 +5,7 @@
 //!
 //! cargo build --release --workspace && target/release/gridcase-bench --size medium
 
+mod convergence;
 mod field;
 mod ledger_fill;
 mod probe;
@@ -50,6 +51,20 @@ struct Args {
     /// Fill the ledger-scale ledger and stop, without measuring (to copy or profile it).
     #[arg(long)]
     fill_only: bool,
+    /// Run the convergence check (online writers beside syncing handhelds) for this many
+    /// seconds (0: skip).
+    #[arg(long, default_value_t = 0)]
+    convergence_secs: u64,
+    /// Cases, online writers and handhelds of the convergence check.
+    #[arg(long, default_value_t = 150)]
+    convergence_cases: usize,
+    #[arg(long, default_value_t = 3)]
+    convergence_writers: usize,
+    #[arg(long, default_value_t = 4)]
+    convergence_handhelds: usize,
+    /// Extra server flags for the convergence check (e.g. "--cache-cases 64").
+    #[arg(long, default_value = "")]
+    convergence_server_flags: String,
     /// Where the public 311 samples are.
     #[arg(long, env = "GRIDCASE_DATA", default_value = "../shared/data")]
     data: PathBuf,
@@ -96,6 +111,31 @@ fn main() {
     }
     let mut out = Map::new();
     let tmp = tempfile::tempdir().expect("tempdir");
+
+    if args.convergence_secs > 0 {
+        progress(&format!(
+            "convergence: {} writers and {} handhelds on {} cases for {} s",
+            args.convergence_writers,
+            args.convergence_handhelds,
+            args.convergence_cases,
+            args.convergence_secs
+        ));
+        let dir = tmp.path().join("convergence");
+        let flags: Vec<&str> = args.convergence_server_flags.split_whitespace().collect();
+        let server = Server::start_in(&dir.join("ledger"), &flags);
+        let figures = convergence::run(
+            &server,
+            &dir,
+            &convergence::Plan {
+                seconds: args.convergence_secs,
+                cases: args.convergence_cases,
+                writers: args.convergence_writers,
+                handhelds: args.convergence_handhelds,
+            },
+        );
+        progress(&format!("convergence: {} gaps", figures["gaps"]));
+        out.insert("convergence".into(), figures);
+    }
 
     if !args.no_field {
         progress(&format!(

@@ -54,7 +54,8 @@ pub fn disk_bytes(dir: &Path) -> u64 {
 
 /// Total HTTP requests the server has answered, from its /metrics.
 pub fn requests(http: &gridcase_tests::Http) -> u64 {
-    let text = String::from_utf8_lossy(&http.get("/metrics", None).body).into_owned();
+    let metrics = http.get("/metrics", Some(gridcase_tests::METRICS_TOKEN));
+    let text = String::from_utf8_lossy(&metrics.body).into_owned();
     text.lines()
         .filter(|l| l.starts_with("gridcase_http_requests_total{"))
         .filter_map(|l| l.rsplit_once(' ').and_then(|(_, n)| n.parse::<u64>().ok()))

@@ -5,12 +5,12 @@
 use crate::error::{ClientError, Result};
 use crate::transport::{HttpHeader, HttpRequest, HttpResponse, HttpTransport, TransportError};
 use crate::views::*;
-use gridcase_sync_core::commands::{act_with, open_case_with, Blob};
+use gridcase_sync_core::commands::{act_with_org, open_case_with_org, Blob};
 use gridcase_sync_core::event::{Channel, DeclineReason, Filing, Intake, Satisfaction};
 use gridcase_sync_core::fold::{fold, CaseState};
 use gridcase_sync_core::org::Org;
 use gridcase_sync_core::store::{Batch, DocStore, SledStore, Store};
-use gridcase_sync_core::sync::{AcceptClean, Outcome, SyncBatch, SyncSession};
+use gridcase_sync_core::sync::{AcceptClean, Outcome, RefusalCode, SyncBatch, SyncSession};
 use gridcase_sync_core::{
     Action, Actor, ActorId, CaseDoc, CaseId, CategoryCode, Level, Role, Scope, UnitId, WorkCalendar,
 };
@@ -36,7 +36,10 @@ const CHUNK: usize = 1024 * 1024;
 mod trees {
     pub const META: &str = "client_meta";
     pub const REFUSED: &str = "client_refused";
+    /// sha-256 → the case that named the photo (empty in stores from before it was kept).
     pub const UPLOADS: &str = "client_uploads";
+    /// sha-256 → a [`super::PhotoRefusal`]: photos the server will not take (too large).
+    pub const REFUSED_PHOTOS: &str = "client_refused_photos";
     pub const DOWNLOADS: &str = "client_downloads";
 }
 
@@ -64,6 +67,14 @@ struct Refusal {
     message: String,
     /// The case's heads when refused: changed heads mean new work, worth one more try.
     heads: Vec<String>,
+}
+
+/// A photo the server refused for good; it stays on the device and is not offered again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PhotoRefusal {
+    case: String,
+    code: String,
+    message: String,
 }
 
 /// Retries of transport failures and 5xx answers.
@@ -441,7 +452,13 @@ impl Client {
     }
 
     fn org(&self) -> Result<Org> {
-        Ok(self.meta::<Org>("org")?.unwrap_or_default())
+        Ok(self.cached_org()?.unwrap_or_default())
+    }
+
+    /// The organization fetched at login and refreshed when the server's changes; `None`
+    /// before the first fetch.
+    fn cached_org(&self) -> Result<Option<Org>> {
+        self.meta::<Org>("org")
     }
 
     // ---- photos ----
@@ -493,10 +510,14 @@ impl Client {
         photos.iter().map(|p| self.import_photo(p)).collect()
     }
 
-    fn queue_uploads(&self, blobs: &[Blob]) -> Result<()> {
+    fn queue_uploads(&self, case: &CaseId, blobs: &[Blob]) -> Result<()> {
         let mut b = Batch::new();
         for blob in blobs {
-            b.put(trees::UPLOADS, blob.sha256.as_bytes().to_vec(), Vec::new());
+            b.put(
+                trees::UPLOADS,
+                blob.sha256.as_bytes().to_vec(),
+                case.as_str().as_bytes().to_vec(),
+            );
         }
         self.store.commit(b).map_err(storage)
     }
@@ -541,17 +562,25 @@ impl Client {
             category,
             photos: Vec::new(),
         };
-        let (mut doc, _) =
-            open_case_with(&actor, self.writer()?, intake, blobs.clone(), self.now())?;
+        let (mut doc, _) = open_case_with_org(
+            &actor,
+            self.writer()?,
+            intake,
+            blobs.clone(),
+            self.now(),
+            Some(&org),
+        )?;
         let case = doc.header()?.case;
         self.docs.save_local(&case, &mut doc, &[])?;
-        self.queue_uploads(&blobs)?;
+        self.queue_uploads(&case, &blobs)?;
         Ok(case.to_string())
     }
 
-    /// Any action on a case, offline, checked by the same rules the server runs.
+    /// Any action on a case, offline, checked by the same rules the server runs and against
+    /// the cached organization (a unit it does not know is refused here, not on arrival).
     pub fn act(&self, case: &str, action: Action, photos: &[String]) -> Result<String> {
         let actor = self.actor()?;
+        let org = self.cached_org()?;
         let case = CaseId::new(case);
         let mut doc = self
             .docs
@@ -562,16 +591,17 @@ impl Client {
         doc.set_actor(self.writer()?);
         let since = doc.heads();
         let blobs = self.import_all(photos)?;
-        let event = act_with(
+        let event = act_with_org(
             &mut doc,
             &actor,
             action,
             blobs.clone(),
             self.now(),
             &self.calendar,
+            org.as_ref(),
         )?;
         self.docs.save_local(&case, &mut doc, &since)?;
-        self.queue_uploads(&blobs)?;
+        self.queue_uploads(&case, &blobs)?;
         Ok(event.id.to_string())
     }
 
@@ -907,6 +937,15 @@ impl Client {
                 message: r.message,
             });
         }
+        for entry in self.store.range(trees::REFUSED_PHOTOS, &[], None) {
+            let (_, v) = entry.map_err(storage)?;
+            let r: PhotoRefusal = serde_json::from_slice(&v).map_err(storage)?;
+            out.push(RefusalItem {
+                case_id: r.case,
+                code: r.code,
+                message: r.message,
+            });
+        }
         Ok(out)
     }
 
@@ -1051,6 +1090,10 @@ impl Client {
             let mut batch = Batch::new();
             for n in &answer.notices {
                 refused.insert(n.case.clone());
+                if n.code == RefusalCode::DeliveredOutOfScope.as_str() {
+                    // Stored on the server, and nothing more of the case will come: done.
+                    self.docs.stage_dirty(&mut batch, &n.case, false);
+                }
                 let r = Refusal {
                     code: n.code.clone(),
                     message: n.text.clone(),
@@ -1121,7 +1164,7 @@ impl Client {
         }
         self.store.commit(wanted).map_err(storage)?;
         drop(session);
-        report.blobs_uploaded = self.upload_blobs(progress)?;
+        report.blobs_uploaded = self.upload_blobs(progress, &mut report.refusals)?;
         report.blobs_downloaded = self.download_blobs(progress)?;
         if self.org_changed(org_tag.as_deref())? {
             if let Err(e) = self.refresh_org() {
@@ -1131,10 +1174,16 @@ impl Client {
         Ok(report)
     }
 
-    fn upload_blobs(&self, progress: &dyn Fn(&str, u64, u64)) -> Result<u32> {
+    /// Uploads queued photos. One the server refuses for good (too large) is set aside and
+    /// reported, and the others still go.
+    fn upload_blobs(
+        &self,
+        progress: &dyn Fn(&str, u64, u64),
+        refusals: &mut Vec<RefusalItem>,
+    ) -> Result<u32> {
         let pending = self.keys(trees::UPLOADS)?;
         let mut done = 0;
-        for (i, sha) in pending.iter().enumerate() {
+        'photos: for (i, sha) in pending.iter().enumerate() {
             progress("upload", i as u64, pending.len() as u64);
             let path = self.blob_path(sha);
             let mut file = std::fs::File::open(&path)?;
@@ -1167,6 +1216,10 @@ impl Client {
                 let r = self.authed("PUT", &format!("/v1/blobs/{sha}"), headers, chunk)?;
                 state = match r.status {
                     200 | 409 => serde_json::from_slice(&r.body)?,
+                    413 => {
+                        self.refuse_photo(sha, &r, refusals)?;
+                        continue 'photos;
+                    }
                     s => {
                         return Err(ClientError::Server {
                             status: s,
@@ -1181,6 +1234,44 @@ impl Client {
             done += 1;
         }
         Ok(done)
+    }
+
+    fn refuse_photo(
+        &self,
+        sha: &str,
+        answer: &HttpResponse,
+        refusals: &mut Vec<RefusalItem>,
+    ) -> Result<()> {
+        let case = self
+            .store
+            .get(trees::UPLOADS, sha.as_bytes())
+            .map_err(storage)?
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+            .unwrap_or_default();
+        let said = serde_json::from_slice::<serde_json::Value>(&answer.body)
+            .ok()
+            .and_then(|v| v["message"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let refusal = PhotoRefusal {
+            case,
+            code: "photo_too_large".into(),
+            message: format!("photo {sha} was refused: {said}"),
+        };
+        tracing::warn!(blob = %sha, case = %refusal.case, "the server refused a photo");
+        let mut b = Batch::new();
+        b.delete(trees::UPLOADS, sha.as_bytes().to_vec());
+        b.put(
+            trees::REFUSED_PHOTOS,
+            sha.as_bytes().to_vec(),
+            serde_json::to_vec(&refusal).map_err(storage)?,
+        );
+        self.store.commit(b).map_err(storage)?;
+        refusals.push(RefusalItem {
+            case_id: refusal.case,
+            code: refusal.code,
+            message: refusal.message,
+        });
+        Ok(())
     }
 
     fn download_blobs(&self, progress: &dyn Fn(&str, u64, u64)) -> Result<u32> {
@@ -1205,16 +1296,24 @@ impl Client {
                 vec![]
             };
             let r = self.authed("GET", &format!("/v1/blobs/{sha}"), headers, vec![])?;
-            let mut file = match r.status {
-                206 => std::fs::OpenOptions::new()
-                    .append(true)
-                    .create(true)
-                    .open(&partial)?,
-                200 => std::fs::File::create(&partial)?,
+            match r.status {
+                206 => {
+                    let mut file = std::fs::OpenOptions::new()
+                        .append(true)
+                        .create(true)
+                        .open(&partial)?;
+                    file.write_all(&r.body)?;
+                    file.sync_all()?;
+                }
+                200 => {
+                    let mut file = std::fs::File::create(&partial)?;
+                    file.write_all(&r.body)?;
+                    file.sync_all()?;
+                }
+                // Nothing past what we hold: the partial file is whole (cut before its rename).
+                416 if have > 0 => {}
                 _ => continue,
-            };
-            file.write_all(&r.body)?;
-            file.sync_all()?;
+            }
             let bytes = std::fs::read(&partial)?;
             if (bytes.len() as u64) < expected {
                 // Cut short: keep what came, the next sync asks for the rest with a Range.

@@ -124,7 +124,10 @@ fn photos_travel_after_their_cases_and_resume_after_a_cut() {
     let http = server.http();
     let worker3 = http.login("worker3");
     let r = http.get(&format!("/v1/blobs/{sha}"), Some(&worker3));
-    assert_eq!(r.status, 403, "worker3's grid does not see the case");
+    assert_eq!(
+        r.status, 404,
+        "worker3's grid does not see the case, and cannot tell it from a blob nobody names"
+    );
     let operator = http.login("operator");
     assert_eq!(
         http.get(&format!("/v1/blobs/{sha}"), Some(&operator))
@@ -132,6 +135,26 @@ fn photos_travel_after_their_cases_and_resume_after_a_cut() {
             .len(),
         bytes.len()
     );
+    let ranged = |range: String| {
+        http.send(
+            "GET",
+            &format!("/v1/blobs/{sha}"),
+            Some(&operator),
+            &[("range", range.as_str())],
+            None,
+        )
+        .expect("get")
+    };
+    let last = ranged(format!("bytes={}-", bytes.len() - 1));
+    assert_eq!((last.status, last.body.len()), (206, 1));
+    for past in [bytes.len(), bytes.len() + 10] {
+        let r = ranged(format!("bytes={past}-"));
+        assert_eq!(r.status, 416, "a range from {past} is past the end");
+        assert_eq!(
+            r.header("content-range"),
+            Some(format!("bytes */{}", bytes.len()).as_str())
+        );
+    }
     assert_eq!(
         http.get(&format!("/v1/blobs/{}", "0".repeat(64)), Some(&operator))
             .status,
@@ -505,4 +528,105 @@ fn two_handhelds_uploading_the_same_photo_at_once_both_finish() {
             "round {round}: the stored photo is intact"
         );
     }
+}
+
+#[test]
+fn an_offline_dispatch_to_a_unit_the_cached_organization_lacks_is_refused_on_the_device() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let c = open(&tmp.path().join("d"), &url(&server));
+    c.login("operator", PASSWORD)
+        .expect("login caches the organization");
+    // From here on the device is offline: only its cached organization can answer.
+    server.kill();
+    let case = c
+        .report(NewReport {
+            channel: "walk_in".into(),
+            description: "lamp out".into(),
+            grid: Some("g1".into()),
+            ..NewReport::default()
+        })
+        .expect("report");
+    let refused_as_unknown = |r: Result<String, ClientError>, what: &str| match r {
+        Err(ClientError::NotAllowed { code, .. }) => {
+            assert_eq!(code, "unknown_reference", "{what}")
+        }
+        other => panic!("{what}: {other:?}"),
+    };
+    refused_as_unknown(
+        c.file_case(
+            &case,
+            "E0102",
+            "general",
+            vec!["u999".into()],
+            String::new(),
+            false,
+        ),
+        "a filing naming u999",
+    );
+    refused_as_unknown(
+        c.act_json(
+            &case,
+            &format!(r#"{{"kind": "mark_duplicate", "payload": {{"of": "{case}"}}}}"#),
+        ),
+        "a case marked a duplicate of itself",
+    );
+    c.file_case(
+        &case,
+        "E0102",
+        "general",
+        vec!["u1".into()],
+        String::new(),
+        false,
+    )
+    .expect("file");
+    for unit in ["u999", ""] {
+        refused_as_unknown(c.dispatch(&case, unit, None, None), unit);
+    }
+    c.dispatch(&case, "u1", None, None)
+        .expect("a unit the device knows");
+    let view = c.case(&case).expect("case");
+    assert_eq!(view.case.status, "dispatched");
+}
+
+#[test]
+fn a_photo_over_the_servers_limit_is_reported_and_everything_else_still_syncs() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &["--max-blob", "4096"]);
+    let small = tmp.path().join("small.jpg");
+    let big = tmp.path().join("big.jpg");
+    let other = tmp.path().join("other.jpg");
+    std::fs::write(&small, vec![1u8; 1000]).expect("photo");
+    std::fs::write(&big, vec![2u8; 10_000]).expect("photo");
+    std::fs::write(&other, vec![3u8; 2000]).expect("photo");
+    let w1 = open(&tmp.path().join("w1"), &url(&server));
+    w1.login("worker1", PASSWORD).expect("login");
+    let path = |p: &Path| p.to_string_lossy().into_owned();
+    let first = report(
+        &w1,
+        "two photos, one too big",
+        vec![path(&small), path(&big)],
+    );
+    let second = report(&w1, "one photo", vec![path(&other)]);
+
+    let done = w1
+        .sync(&|_, _, _| {})
+        .expect("sync goes on past the refused photo");
+    assert_eq!(done.blobs_uploaded, 2, "{done:?}");
+    let refused: Vec<_> = done
+        .refusals
+        .iter()
+        .filter(|r| r.code == "photo_too_large")
+        .collect();
+    assert_eq!(refused.len(), 1, "{done:?}");
+    assert_eq!(refused[0].case_id, first);
+    let pending = w1.pending().expect("pending");
+    assert!(pending.cases.is_empty(), "both cases reached the server");
+    assert!(pending.uploads.is_empty(), "{pending:?}");
+    assert!(pending.refused.iter().any(|r| r.code == "photo_too_large"));
+    // The next sync neither fails nor offers the photo again.
+    let again = w1.sync(&|_, _, _| {}).expect("sync again");
+    assert_eq!(again.blobs_uploaded, 0);
+    assert!(again.refusals.is_empty(), "{again:?}");
+    let _ = second;
 }

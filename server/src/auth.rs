@@ -72,6 +72,8 @@ impl Keys {
         }
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
+        // A token that says it is not valid yet is refused (none of ours carries `nbf`).
+        validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp", "sub"]);
         let keys = Keys {
             encoding: EncodingKey::from_secret(&secret),
@@ -105,7 +107,17 @@ impl Keys {
     pub fn verify(&self, token: &str) -> Result<Claims> {
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|d| d.claims)
-            .map_err(|e| Error::Unauthorized(format!("invalid token: {e}")))
+            .map_err(|e| {
+                use jsonwebtoken::errors::ErrorKind;
+                // Say what a client can act on, never the library's view of the token.
+                let why = match e.kind() {
+                    ErrorKind::ExpiredSignature => "the token has expired",
+                    ErrorKind::ImmatureSignature => "the token is not valid yet",
+                    _ => "the token is invalid",
+                };
+                tracing::debug!(error = %e, "token refused");
+                Error::Unauthorized(why.into())
+            })
     }
 }
 
@@ -260,7 +272,7 @@ pub fn close_session(dir: &Directory, token: &str) -> Result<()> {
     dir.delete_refresh(&session_hash(token))
 }
 
-fn usable_device(dir: &Directory, id: &DeviceId, user: &UserId) -> Result<Device> {
+pub(crate) fn usable_device(dir: &Directory, id: &DeviceId, user: &UserId) -> Result<Device> {
     let device = dir
         .device(id)?
         .ok_or_else(|| Error::Unauthorized(format!("unknown device {id}")))?;
@@ -295,6 +307,35 @@ impl Caller {
             role: self.user.role,
             scope: self.user.scope.clone(),
         }
+    }
+
+    /// Whether this caller still holds as the directory stands now: the user enabled, with
+    /// the same role and scope, and the device (if any) still theirs and not revoked. Long
+    /// answers (the live stream) ask again as they go.
+    pub fn still_holds(&self, dir: &Directory) -> Result<bool> {
+        let Some(now) = dir.user(&self.user.id)? else {
+            return Ok(false);
+        };
+        if now.disabled || now.role != self.user.role || now.scope != self.user.scope {
+            return Ok(false);
+        }
+        Ok(match &self.device {
+            Some(d) => usable_device(dir, &d.id, &self.user.id).is_ok(),
+            None => true,
+        })
+    }
+
+    /// Refuses callers that file cases but read none: an intake channel (Open311's `open311`
+    /// user) answers its requesters from the public summaries, never from `/v1/cases`, the
+    /// feed or the live stream.
+    pub fn require_reader(&self) -> Result<()> {
+        if self.user.role == gridcase_sync_core::Role::IntakeChannel {
+            return Err(Error::Forbidden(format!(
+                "{} is an intake channel: it files cases and reads none",
+                self.user.id
+            )));
+        }
+        Ok(())
     }
 
     pub fn require_role(&self, allowed: &[gridcase_sync_core::Role]) -> Result<()> {

@@ -67,9 +67,71 @@ pub struct Config {
     /// user. With `--demo` and none given, the key is `demo-open311-key`.
     #[arg(long, env = "GRIDCASE_OPEN311_KEYS", value_delimiter = ',')]
     pub open311_keys: Vec<String>,
+    /// Seconds a connection may take to send a request's headers, counted from when it starts
+    /// waiting for one (so a kept-alive connection that stays silent is closed too).
+    #[arg(long, env = "GRIDCASE_HEADER_READ_TIMEOUT", default_value_t = 10)]
+    pub header_read_timeout: u64,
+    /// Seconds without a byte moving either way before a connection is closed (a client that
+    /// stops reading its answer or sending its body). Kept above the request timeout.
+    #[arg(long, env = "GRIDCASE_IDLE_TIMEOUT", default_value_t = 90)]
+    pub idle_timeout: u64,
+    /// Connections open at once; more are closed on arrival. Kept below the open-file limit.
+    #[arg(long, env = "GRIDCASE_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+
+    // Throttles (server/src/throttle.rs), the client address, and who reads /metrics.
+    /// Failed sign-ins an account may have before it is locked; each further failure doubles
+    /// the lock (0: no per-account lock).
+    #[arg(long, env = "GRIDCASE_LOGIN_FREE_FAILURES", default_value_t = 5)]
+    pub login_free_failures: u32,
+    /// An account's first lock after its free failures, in seconds.
+    #[arg(long, env = "GRIDCASE_LOGIN_LOCK_SECS", default_value_t = 2)]
+    pub login_lock_secs: u64,
+    /// The longest lock of an account, in seconds: no guessing locks a user out for longer
+    /// than this after the last guess.
+    #[arg(long, env = "GRIDCASE_LOGIN_LOCK_MAX_SECS", default_value_t = 300)]
+    pub login_lock_max_secs: u64,
+    /// Failed sign-ins one client address may make at once, over all accounts (0: no limit).
+    #[arg(long, env = "GRIDCASE_LOGIN_ADDRESS_BURST", default_value_t = 20)]
+    pub login_address_burst: u32,
+    /// Failed sign-ins a client address regains per minute.
+    #[arg(long, env = "GRIDCASE_LOGIN_ADDRESS_PER_MINUTE", default_value_t = 10)]
+    pub login_address_per_minute: u32,
+    /// Open311 filings one api_key may make at once (0: no limit).
+    #[arg(long, env = "GRIDCASE_OPEN311_BURST", default_value_t = 60)]
+    pub open311_burst: u32,
+    /// Open311 filings an api_key regains per minute.
+    #[arg(long, env = "GRIDCASE_OPEN311_PER_MINUTE", default_value_t = 60)]
+    pub open311_per_minute: u32,
+    /// Most accounts, addresses or api_keys each throttle table tracks (bounded memory).
+    #[arg(long, env = "GRIDCASE_THROTTLE_ENTRIES", default_value_t = 50_000)]
+    pub throttle_entries: usize,
+    /// Reverse proxies (addresses, comma-separated) whose `X-Forwarded-For` names the client.
+    /// None by default: the header is ignored and the connection's peer is the client.
+    #[arg(long, env = "GRIDCASE_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// A bearer token that reads `/metrics` (besides admin and supervisor access tokens).
+    #[arg(long, env = "GRIDCASE_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// A second address serving only `/metrics`, for a scraper on a private network (it asks
+    /// for the metrics token when one is set).
+    #[arg(long, env = "GRIDCASE_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Config {
+    /// The listener's limits (see `connections`).
+    pub fn connection_limits(&self) -> crate::connections::Limits {
+        crate::connections::Limits {
+            header_read: std::time::Duration::from_secs(self.header_read_timeout.max(1)),
+            idle: std::time::Duration::from_secs(
+                self.idle_timeout
+                    .max(self.request_timeout.saturating_add(5)),
+            ),
+            max_connections: self.max_connections.max(1),
+        }
+    }
+
     /// The defaults, rooted at a data directory (for tests and tools).
     pub fn for_dir(dir: impl Into<PathBuf>) -> Config {
         let mut c = Config::parse_from(["gridcase-server"]);

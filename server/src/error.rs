@@ -1,5 +1,10 @@
 //! The server's one error type, and how it reaches a client: JSON with a stable `code` and a
 //! human `message`.
+//!
+//! Public errors (the client's request was refused) say what went wrong. Internal errors
+//! (the store, automerge, a corrupt record, a bug) are logged with their detail and the
+//! request's id, and answered only with the code `internal` and that id: a client learns
+//! nothing of how the server is built, and an operator can find the log line.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -23,6 +28,8 @@ pub enum Error {
     Conflict(String),
     #[error("the request took too long")]
     Timeout,
+    #[error("too many attempts: try again in {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
     #[error("ledger: {0}")]
     Core(#[from] gridcase_sync_core::Error),
     #[error("io: {0}")]
@@ -40,11 +47,35 @@ pub struct ErrorBody {
     pub code: String,
     /// For people.
     pub message: String,
+    /// For internal errors: the id the server's log line carries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+tokio::task_local! {
+    /// The id of the request being served (set by the request layer in `lib.rs`).
+    pub static REQUEST_ID: String;
+}
+
+/// The current request's id, if there is one.
+pub fn request_id() -> Option<String> {
+    REQUEST_ID.try_with(|id| id.clone()).ok()
 }
 
 impl Error {
     pub fn internal(e: impl std::fmt::Display) -> Error {
         Error::Internal(e.to_string())
+    }
+
+    /// The `Retry-After` header this error's answer carries, if any.
+    pub fn retry_after(&self) -> Option<(axum::http::HeaderName, axum::http::HeaderValue)> {
+        match self {
+            Error::TooManyRequests { retry_after_secs } => Some((
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(*retry_after_secs),
+            )),
+            _ => None,
+        }
     }
 
     /// The status and stable code of this error.
@@ -58,7 +89,12 @@ impl Error {
             Error::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large".into()),
             Error::Conflict(_) => (StatusCode::CONFLICT, "conflict".into()),
             Error::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout".into()),
-            Error::Json(_) => (StatusCode::BAD_REQUEST, "bad_json".into()),
+            Error::TooManyRequests { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_requests".into())
+            }
+            // Client JSON is read through `ApiJson` (a `BadRequest`); a serde_json error that
+            // reaches here came from a stored record.
+            Error::Json(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal".into()),
             Error::Core(Core::Rule(v)) => {
                 let status = match v.code {
                     ViolationCode::NotPermitted
@@ -66,9 +102,9 @@ impl Error {
                     | ViolationCode::NotAssigned
                     | ViolationCode::InvalidScope => StatusCode::FORBIDDEN,
                     ViolationCode::WrongStatus | ViolationCode::CaseExists => StatusCode::CONFLICT,
-                    ViolationCode::NoCase | ViolationCode::InvalidPayload => {
-                        StatusCode::UNPROCESSABLE_ENTITY
-                    }
+                    ViolationCode::NoCase
+                    | ViolationCode::InvalidPayload
+                    | ViolationCode::UnknownReference => StatusCode::UNPROCESSABLE_ENTITY,
                 };
                 (status, v.code.as_str().into())
             }
@@ -89,14 +125,29 @@ impl Error {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        if status.is_server_error() {
-            tracing::error!(error = %self, "request failed");
-        }
-        let body = ErrorBody {
-            code,
-            message: self.to_string(),
+        let retry_after = self.retry_after();
+        let body = if status.is_server_error() && !matches!(self, Error::Timeout) {
+            let id = request_id().unwrap_or_else(|| "-".into());
+            tracing::error!(request_id = %id, error = %self, "request failed");
+            ErrorBody {
+                code,
+                message: format!(
+                    "the server could not complete the request; the operators can find it by request id {id}"
+                ),
+                request_id: Some(id),
+            }
+        } else {
+            ErrorBody {
+                code,
+                message: self.to_string(),
+                request_id: None,
+            }
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Some((name, value)) = retry_after {
+            response.headers_mut().insert(name, value);
+        }
+        response
     }
 }
 
@@ -119,8 +170,24 @@ where
             Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 Err(Error::TooLarge("the request body is too large".into()))
             }
-            Err(r) => Err(Error::BadRequest(r.body_text())),
+            Err(r) => Err(Error::BadRequest(json_rejection(&r))),
         }
+    }
+}
+
+/// What a client needs to know of a JSON body that was refused: which field and why, in
+/// serde's words for the field, but not axum's framing.
+fn json_rejection(r: &axum::extract::rejection::JsonRejection) -> String {
+    use axum::extract::rejection::JsonRejection as J;
+    use std::error::Error as _;
+    match r {
+        J::MissingJsonContentType(_) => "send the body as application/json".into(),
+        J::JsonSyntaxError(_) => "the body is not valid JSON".into(),
+        J::JsonDataError(e) => match e.source() {
+            Some(inner) => format!("the body does not fit: {inner}"),
+            None => "the body does not fit".into(),
+        },
+        _ => "the body could not be read".into(),
     }
 }
 

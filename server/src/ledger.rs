@@ -14,7 +14,7 @@ use crate::summary::CaseSummary;
 use gridcase_sync_core::fold::{fold, CaseState};
 use gridcase_sync_core::store::{Batch, DocStore, Store};
 use gridcase_sync_core::{
-    CaseDoc, CaseId, ChangeHash, EventId, GridId, Millis, UnitId, WorkCalendar,
+    AutoCommit, CaseDoc, CaseId, ChangeHash, EventId, GridId, Millis, UnitId, WorkCalendar,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -91,9 +91,14 @@ fn seq_at_end(key: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(tail.try_into().ok()?))
 }
 
+/// Committed documents of one write, for the document cache.
+pub type Noted = Vec<(CaseId, AutoCommit)>;
+
 struct Job {
     batch: Batch,
     feed: Vec<FeedEntry>,
+    /// The documents the batch saves, put in the cache before the feed position is published.
+    docs: Noted,
     reply: mpsc::Sender<std::result::Result<u64, String>>,
 }
 
@@ -107,6 +112,7 @@ pub struct Committer {
 impl Committer {
     fn start(
         store: Arc<dyn Store>,
+        docs: DocStore,
         metrics: Arc<Metrics>,
         table: Arc<LiveTable>,
         announce: broadcast::Sender<Change>,
@@ -121,7 +127,9 @@ impl Committer {
         let published = committed.clone();
         let thread = std::thread::Builder::new()
             .name("gridcase-commit".into())
-            .spawn(move || commit_loop(store, rx, published, metrics, table, slot, announce))?;
+            .spawn(move || {
+                commit_loop(store, docs, rx, published, metrics, table, slot, announce)
+            })?;
         Ok(Committer {
             tx: Some(tx),
             committed,
@@ -130,12 +138,17 @@ impl Committer {
     }
 
     /// Commits durably (with whatever else is waiting) and returns the last feed sequence.
-    fn commit(&self, batch: Batch, feed: Vec<FeedEntry>) -> Result<u64> {
+    fn commit(&self, batch: Batch, feed: Vec<FeedEntry>, docs: Noted) -> Result<u64> {
         let (reply, answer) = mpsc::channel();
         self.tx
             .as_ref()
             .ok_or_else(|| Error::Internal("the ledger is shut down".into()))?
-            .send(Job { batch, feed, reply })
+            .send(Job {
+                batch,
+                feed,
+                docs,
+                reply,
+            })
             .map_err(|_| Error::Internal("the commit thread is gone".into()))?;
         answer
             .recv()
@@ -153,8 +166,10 @@ impl Drop for Committer {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn commit_loop(
     store: Arc<dyn Store>,
+    docs: DocStore,
     rx: mpsc::Receiver<Job>,
     committed: Arc<AtomicU64>,
     metrics: Arc<Metrics>,
@@ -219,6 +234,14 @@ fn commit_loop(
                 slot = facts.next;
                 table.apply(facts.staged);
                 next = seq;
+                // The cache first, then the position: a sync that reads the new position must
+                // find these changes in the documents it loads, or it would move a device's
+                // cursor past a change it never offered.
+                for job in &mut jobs {
+                    for (case, doc) in std::mem::take(&mut job.docs) {
+                        docs.note_committed_owned(&case, doc);
+                    }
+                }
                 committed.store(seq, Ordering::SeqCst);
                 for change in changes {
                     // No one listening is not an error.
@@ -414,7 +437,13 @@ impl Ledger {
         ensure_indicator_facts(&*store)?;
         let table = Arc::new(LiveTable::loading());
         let (announce, _) = broadcast::channel(1024);
-        let committer = Committer::start(store.clone(), metrics, table.clone(), announce.clone())?;
+        let committer = Committer::start(
+            store.clone(),
+            docs.clone(),
+            metrics,
+            table.clone(),
+            announce.clone(),
+        )?;
         let table_loader = {
             let (store, table) = (store.clone(), table.clone());
             std::thread::Builder::new()
@@ -485,10 +514,16 @@ impl Ledger {
 
     /// Commits a batch with the feed moves of the cases it changed; durable on return.
     pub fn commit(&self, batch: Batch, feed: Vec<FeedEntry>) -> Result<u64> {
+        self.commit_docs(batch, feed, Vec::new())
+    }
+
+    /// [`Ledger::commit`] for a batch that saves case documents: `docs` are those documents
+    /// as committed, cached before the feed moves (see `commit_loop`).
+    pub fn commit_docs(&self, batch: Batch, feed: Vec<FeedEntry>, docs: Noted) -> Result<u64> {
         if batch.is_empty() && feed.is_empty() {
             return Ok(self.committed_seq());
         }
-        self.committer.commit(batch, feed)
+        self.committer.commit(batch, feed, docs)
     }
 
     pub fn compact_later(&self, cases: Vec<CaseId>) {
@@ -677,9 +712,27 @@ impl Ledger {
         Ok(out)
     }
 
+    /// Whether the server ever accepted an event of this case from `device`.
+    pub fn authored_by(&self, case: &CaseId, device: &str) -> Result<bool> {
+        Ok(self.receipts(case)?.values().any(|r| r.via == device))
+    }
+
     /// Cases changed after `cursor` in a scope, oldest change first, at most `limit`.
     pub fn feed(&self, scope: &FeedScope, cursor: u64, limit: usize) -> Result<FeedPage> {
-        let high = self.committed_seq();
+        self.feed_until(scope, cursor, limit, self.committed_seq())
+    }
+
+    /// [`Ledger::feed`] up to `high`, a position read before the caller loaded any document:
+    /// every change up to it is then in what the caller offers, so the cursor it hands out
+    /// never passes a change the device was not offered.
+    pub fn feed_until(
+        &self,
+        scope: &FeedScope,
+        cursor: u64,
+        limit: usize,
+        high: u64,
+    ) -> Result<FeedPage> {
+        let high = high.min(self.committed_seq());
         let mut found: Vec<(u64, CaseId)> = Vec::new();
         let from = cursor.saturating_add(1);
         let mut read = |tree: &'static str, prefix: Vec<u8>| -> Result<()> {

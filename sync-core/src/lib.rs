@@ -12,13 +12,15 @@ pub mod event;
 pub mod fold;
 pub mod ids;
 pub mod inspect;
+pub mod limits;
 pub mod org;
+pub mod references;
 pub mod role;
 pub mod rules;
 pub mod store;
 pub mod sync;
 
-pub use automerge::{ActorId, ChangeHash};
+pub use automerge::{ActorId, AutoCommit, ChangeHash};
 pub use calendar::{Millis, WorkCalendar};
 pub use category::{Catalog, CategoryCode, Level};
 pub use document::{Attachment, CaseDoc, Header};

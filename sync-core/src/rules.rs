@@ -264,8 +264,12 @@ pub enum ViolationCode {
     CaseExists,
     /// An action on a case without an intake.
     NoCase,
-    /// The payload is inconsistent (an unknown category, zero hours, an unknown conflict).
+    /// The payload is inconsistent (an unknown category, zero hours, an unknown conflict) or a
+    /// field is out of its bounds (`limits`).
     InvalidPayload,
+    /// The action names a unit, grid, category or case the writer's organization does not
+    /// know (`references`). Refused when written; never by the fold.
+    UnknownReference,
 }
 
 impl ViolationCode {
@@ -279,6 +283,7 @@ impl ViolationCode {
             ViolationCode::CaseExists => "case_exists",
             ViolationCode::NoCase => "no_case",
             ViolationCode::InvalidPayload => "invalid_payload",
+            ViolationCode::UnknownReference => "unknown_reference",
         }
     }
 }
@@ -458,6 +463,7 @@ fn party_admits(
 }
 
 fn check_payload(state: &CaseState, action: &Action) -> Result<(), Violation> {
+    crate::limits::check_action(action)?;
     let bad = |m: &str| Err(violation(ViolationCode::InvalidPayload, m));
     match action {
         Action::File(f)

@@ -8,7 +8,9 @@ use gridcase_sync_core::commands::open_case;
 use gridcase_sync_core::event::Channel;
 use gridcase_sync_core::inspect::Inspection;
 use gridcase_sync_core::store::{DocStore, SledStore};
-use gridcase_sync_core::sync::{AcceptClean, Admission, Gate, Outcome, SyncBatch, SyncSession};
+use gridcase_sync_core::sync::{
+    AcceptClean, Admission, Gate, Outcome, Refusal, RefusalCode, SyncBatch, SyncSession,
+};
 use gridcase_sync_core::{Action, ActorId, CaseDoc, CaseId};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -26,9 +28,10 @@ struct Bound(BTreeSet<ActorId>);
 impl Gate for Bound {
     fn admit(&self, case: &CaseId, inspection: &Inspection, _: &CaseDoc) -> Admission {
         match inspection.actors.iter().find(|a| !self.0.contains(a)) {
-            Some(a) => {
-                Admission::Refuse(format!("case {case}: actor {a} is not bound to the device"))
-            }
+            Some(a) => Admission::Refuse(Refusal::new(
+                RefusalCode::ActorNotBound,
+                format!("case {case}: actor {a} is not bound to the device"),
+            )),
             None => Admission::Accept,
         }
     }
@@ -219,10 +222,9 @@ fn tampered_cases_are_refused_and_the_rest_of_the_batch_goes_through() {
     device.save_local(&bad, &mut doc, &before).expect("save");
 
     let totals = exchange(&device, &server, &AcceptClean);
-    assert!(totals
-        .outcomes
-        .iter()
-        .any(|o| matches!(o, Outcome::Refused { reason } if reason.starts_with("event_edited"))));
+    assert!(totals.outcomes.iter().any(
+        |o| matches!(o, Outcome::Refused { reason, .. } if reason.starts_with("event_edited"))
+    ));
     assert!(totals
         .outcomes
         .iter()
@@ -249,7 +251,7 @@ fn a_gate_refuses_unbound_actors_and_stores_nothing() {
     assert!(totals
         .outcomes
         .iter()
-        .any(|o| matches!(o, Outcome::Refused { reason } if reason.contains("not bound"))));
+        .any(|o| matches!(o, Outcome::Refused { reason, .. } if reason.contains("not bound"))));
     assert!(server.load(&case).expect("load").is_none());
     let gate = Bound([writer("worker1-device")].into_iter().collect());
     exchange(&device, &server, &gate);

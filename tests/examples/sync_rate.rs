@@ -93,7 +93,9 @@ fn main() {
             secs
         );
     }
-    let metrics = server.http().get("/metrics", None);
+    let metrics = server
+        .http()
+        .get("/metrics", Some(gridcase_tests::METRICS_TOKEN));
     let text = String::from_utf8_lossy(&metrics.body);
     for line in text.lines().filter(|l| l.starts_with("gridcase_commit_")) {
         println!("{line}");

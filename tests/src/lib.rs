@@ -22,6 +22,9 @@ use std::time::{Duration, Instant};
 /// The password of every demo user in tests.
 pub const PASSWORD: &str = "demo-password";
 
+/// The bearer token that reads `/metrics` of a test server (`GRIDCASE_METRICS_TOKEN`).
+pub const METRICS_TOKEN: &str = "test-metrics-token";
+
 /// The built server binary, next to the test binaries in the shared target directory.
 pub fn server_binary() -> PathBuf {
     if let Some(path) = std::env::var_os("GRIDCASE_SERVER_BIN") {
@@ -66,6 +69,7 @@ impl Server {
             .arg(data_dir)
             .args(extra)
             .env("GRIDCASE_DEMO_PASSWORD", PASSWORD)
+            .env("GRIDCASE_METRICS_TOKEN", METRICS_TOKEN)
             .env("RUST_LOG", if log.is_some() { "info" } else { "warn" })
             .stdout(Stdio::piped())
             .stderr(stderr)

@@ -78,3 +78,16 @@ pub fn post_action(
     );
     assert_eq!(r.status, 201, "{}", r.text());
 }
+
+/// The administrator moves a demo grid worker to another grid (their old scope stays "held",
+/// so what they wrote offline under it is stored and flagged).
+pub fn move_to_grid(http: &Http, user: &str, name: &str, grid: &str) {
+    let admin = http.login("admin");
+    let r = http.json(
+        "POST",
+        "/v1/admin/users",
+        Some(&admin),
+        Some(json!({"id": user, "name": name, "role": "grid_worker", "scope": {"level": "grids", "id": [grid]}})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+}

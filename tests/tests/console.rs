@@ -321,7 +321,7 @@ fn console_sessions_refuse_cross_site_posts_respect_scope_and_end_at_sign_out() 
     // Scope: a grid worker of g4 sees neither the g1 case nor the review queue.
     let worker = sign_in(&http, "worker3");
     assert!(!page(&http, "/cases", &worker).text().contains("路灯不亮"));
-    assert_eq!(page(&http, &format!("/cases/{case}"), &worker).status, 403);
+    assert_eq!(page(&http, &format!("/cases/{case}"), &worker).status, 404);
     assert_eq!(page(&http, "/review", &worker).status, 403);
     assert_eq!(page(&http, "/performance", &worker).status, 403);
 

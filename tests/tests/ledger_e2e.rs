@@ -254,51 +254,6 @@ fn forged_authors_are_refused() {
 }
 
 #[test]
-fn events_written_under_a_scope_the_author_lost_while_offline_are_kept_and_flagged() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
-    let worker2 = Device::register(&server, "worker2");
-    let case = worker2.open(patrol("blocked drain"), now());
-    worker2.sync().expect("sync");
-    worker2
-        .act(
-            &case,
-            Action::Comment {
-                text: "water rising".into(),
-            },
-            now(),
-        )
-        .expect("offline note");
-    // Meanwhile the administrator moves worker2 to grid g4.
-    let http = server.http();
-    let admin = http.login("admin");
-    let r = http.json(
-        "POST",
-        "/v1/admin/users",
-        Some(&admin),
-        Some(json!({"id": "worker2", "name": "网格员二", "role": "grid_worker", "scope": {"level": "grids", "id": ["g4"]}})),
-    );
-    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    let report = worker2.sync().expect("sync");
-    assert!(report.notices.is_empty(), "{:?}", report.notices);
-    let operator = http.login("operator");
-    let view = http
-        .get(&format!("/v1/cases/{case}"), Some(&operator))
-        .json();
-    let history = view["history"].as_array().expect("history");
-    assert_eq!(history.len(), 2, "the offline event is stored");
-    assert!(history[1]["flag"]
-        .as_str()
-        .is_some_and(|f| f.starts_with("author_permission_changed")));
-    let queue = http.get("/v1/review/conflicts", Some(&operator)).json();
-    assert!(queue
-        .as_array()
-        .expect("queue")
-        .iter()
-        .any(|i| i["case"]["id"] == case.as_str()));
-}
-
-#[test]
 fn expired_tampered_and_missing_tokens_get_401() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let server = Server::start_in(&tmp.path().join("ledger"), &["--access-ttl", "1"]);

@@ -94,3 +94,56 @@ fn listeners_hear_durable_changes_in_their_scope_only() {
         "open event streams end when the server stops"
     );
 }
+
+/// Waits for the stream to end; fails if it delivers a case meanwhile.
+fn ends_without_delivering(rx: &mpsc::Receiver<Value>, who: &str) {
+    match rx.recv_timeout(Duration::from_secs(10)) {
+        Err(mpsc::RecvTimeoutError::Disconnected) => {}
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{who}: the stream stayed open"),
+        Ok(v) => panic!("{who}: the stream still named a case: {v}"),
+    }
+}
+
+#[test]
+fn streams_end_when_their_user_is_disabled_moved_or_their_device_revoked() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let http = server.http();
+    let operator = http.login("operator");
+    let admin = http.login("admin");
+    let worker1 = http.login("worker1");
+    let worker2 = http.login("worker2");
+    let device = gridcase_tests::Device::register(&server, "community1");
+    let moved = listen(&server, &worker1);
+    let disabled = listen(&server, &worker2);
+    let revoked = listen(&server, &device.token);
+    std::thread::sleep(Duration::from_millis(300));
+    let first = open(&http, &operator, "g1", "first");
+    for rx in [&moved, &disabled, &revoked] {
+        assert_eq!(
+            rx.recv_timeout(Duration::from_secs(10)).expect("heard")["case"],
+            first.as_str()
+        );
+    }
+
+    gridcase_tests::scenario::move_to_grid(&http, "worker1", "网格员一", "g4");
+    let r = http.json(
+        "POST",
+        "/v1/admin/users/worker2/disable",
+        Some(&admin),
+        None,
+    );
+    assert!(r.status < 300, "{}", r.text());
+    let r = http.json(
+        "POST",
+        &format!("/v1/admin/devices/{}/revoke", device.device_id),
+        Some(&admin),
+        None,
+    );
+    assert!(r.status < 300, "{}", r.text());
+
+    open(&http, &operator, "g1", "after the change");
+    ends_without_delivering(&moved, "moved to g4");
+    ends_without_delivering(&disabled, "disabled");
+    ends_without_delivering(&revoked, "device revoked");
+}

@@ -33,8 +33,14 @@ pub struct ActForm {
 impl ActForm {
     /// The events the form asks for, in order.
     /// A resolution that sides with the superseded event reopens the case first; both are
-    /// written together or not at all.
-    fn actions(&self, now: i64, calendar: &WorkCalendar, lang: Lang) -> Result<Vec<Action>, Error> {
+    /// written together or not at all. Public for the fuzz crate (`fuzz/`) only.
+    #[doc(hidden)]
+    pub fn actions(
+        &self,
+        now: i64,
+        calendar: &WorkCalendar,
+        lang: Lang,
+    ) -> Result<Vec<Action>, Error> {
         let action = self.action(now, calendar)?;
         match given(&self.decision).as_deref() {
             Some("reopen") if matches!(action, Action::Resolve { .. }) => {
@@ -51,7 +57,7 @@ impl ActForm {
         let hours = || -> Result<Option<u32>, Error> {
             given(&self.hours)
                 .map(|h| match h.parse::<u32>() {
-                    Ok(n @ 1..=8760) => Ok(n),
+                    Ok(n) if (1..=gridcase_sync_core::limits::EXTEND_HOURS).contains(&n) => Ok(n),
                     _ => Err(Error::BadRequest(format!("bad hours {h}"))),
                 })
                 .transpose()

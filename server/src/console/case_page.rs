@@ -291,7 +291,7 @@ fn action_form(lang: Lang, org: &Org, case: &str, kind: ActionKind) -> Markup {
                 }
                 ActionKind::Dispatch => {
                     label { (t.unit) select name="unit" required { (units()) } }
-                    label { (t.deadline_hours) input type="number" name="hours" min="1" max="8760"; }
+                    label { (t.deadline_hours) input type="number" name="hours" min="1" max=(gridcase_sync_core::limits::EXTEND_HOURS); }
                 }
                 ActionKind::Evaluate => {
                     label { (t.satisfaction) select name="satisfaction" {
@@ -306,7 +306,7 @@ fn action_form(lang: Lang, org: &Org, case: &str, kind: ActionKind) -> Markup {
                     label { (t.note) input name="note"; }
                 }
                 ActionKind::Extend => {
-                    label { (t.extend_hours) input type="number" name="hours" min="1" max="8760" required; }
+                    label { (t.extend_hours) input type="number" name="hours" min="1" max=(gridcase_sync_core::limits::EXTEND_HOURS) required; }
                     label { (t.reason) input name="reason" required; }
                 }
                 ActionKind::Reopen => {

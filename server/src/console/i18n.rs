@@ -186,7 +186,14 @@ impl Lang {
                 "案件未派遣给您的单位",
                 "the case is not dispatched to your unit",
             ),
-            "invalid_payload" => ("填写的内容无效", "what was filled in is not valid"),
+            "invalid_payload" => (
+                "填写的内容无效或超出长度限制",
+                "what was filled in is not valid or too long",
+            ),
+            "unknown_reference" => (
+                "所填的单位、网格、类别或案件不存在",
+                "the unit, grid, category or case named does not exist",
+            ),
             "invalid_scope" => (
                 "您的角色与管辖范围不符",
                 "your role does not fit your scope",
@@ -263,6 +270,8 @@ pub struct Text {
     pub username: &'static str,
     pub password: &'static str,
     pub wrong_password: &'static str,
+    /// `{seconds}` is replaced by the wait.
+    pub too_many_sign_ins: &'static str,
     pub other_language: &'static str,
     pub live: &'static str,
     pub filter: &'static str,
@@ -356,6 +365,7 @@ pub static ZH: Text = Text {
     username: "用户名",
     password: "密码",
     wrong_password: "用户名或密码错误",
+    too_many_sign_ins: "登录失败次数过多，请 {seconds} 秒后再试",
     other_language: "English",
     live: "实时",
     filter: "筛选",
@@ -449,6 +459,7 @@ pub static EN: Text = Text {
     username: "Username",
     password: "Password",
     wrong_password: "Wrong username or password",
+    too_many_sign_ins: "Too many failed sign-ins: try again in {seconds} seconds",
     other_language: "中文",
     live: "live",
     filter: "Filter",

@@ -11,6 +11,7 @@ use super::i18n::Lang;
 use super::{layout, Form, PageError};
 use crate::auth;
 use crate::error::Error;
+use crate::throttle::ClientAddr;
 use crate::AppState;
 use axum::extract::{Query, Request, State};
 use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
@@ -176,6 +177,7 @@ pub struct LoginForm {
 
 pub async fn login(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
@@ -185,12 +187,25 @@ pub async fn login(
         return Ok(cross_site_refused());
     }
     let next = local_path(form.next.as_deref());
-    let user = match crate::routes::auth::check_password(&state, form.username, form.password).await
-    {
+    let checked =
+        crate::routes::auth::check_password(&state, client, form.username, form.password).await;
+    let user = match checked {
         Ok(user) => user,
         Err(Error::Unauthorized(_)) => {
             let page = login_form(lang, &next, Some(lang.text().wrong_password));
             return Ok((StatusCode::UNAUTHORIZED, page).into_response());
+        }
+        Err(e @ Error::TooManyRequests { retry_after_secs }) => {
+            let message = lang
+                .text()
+                .too_many_sign_ins
+                .replace("{seconds}", &retry_after_secs.to_string());
+            let page = login_form(lang, &next, Some(&message));
+            let mut response = (StatusCode::TOO_MANY_REQUESTS, page).into_response();
+            if let Some((name, value)) = e.retry_after() {
+                response.headers_mut().insert(name, value);
+            }
+            return Ok(response);
         }
         Err(e) => return Err(e.into()),
     };

@@ -9,11 +9,27 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use gridcase_sync_core::org::{Community, Grid, Org, Street, Unit};
-use gridcase_sync_core::{DeviceId, Role, Scope, UserId};
+use gridcase_sync_core::{limits, DeviceId, Role, Scope, UserId};
 use serde::{Deserialize, Serialize};
 
 fn admin(caller: &Caller) -> Result<()> {
     caller.require_role(&[Role::Admin])
+}
+
+/// The longest password accepted (argon2 hashes any length; nobody types more).
+const MAX_PASSWORD: usize = 1024;
+
+/// A bound from `limits` broken by a directory form: a bad request naming the field.
+fn bounded(v: gridcase_sync_core::Violation) -> Error {
+    Error::BadRequest(v.message)
+}
+
+/// An id given to the directory: not blank, at most `limits::ID` characters.
+fn check_id(field: &str, id: &str) -> Result<()> {
+    if id.trim().is_empty() {
+        return Err(Error::BadRequest(format!("{field} must not be empty")));
+    }
+    limits::check_text(field, id, limits::ID).map_err(bounded)
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -81,6 +97,11 @@ pub async fn put_user(
     ApiJson(req): ApiJson<PutUser>,
 ) -> Result<Json<UserView>> {
     admin(&caller)?;
+    check_id("id", &req.id)?;
+    limits::check_text("name", &req.name, limits::NAME).map_err(bounded)?;
+    if let Some(p) = &req.password {
+        limits::check_text("password", p, MAX_PASSWORD).map_err(bounded)?;
+    }
     let role = Role::parse(&req.role)
         .ok_or_else(|| Error::BadRequest(format!("unknown role {}", req.role)))?;
     let id = UserId::new(req.id.as_str());
@@ -227,6 +248,20 @@ pub async fn put_org_node(
     ApiJson(node): ApiJson<OrgNode>,
 ) -> Result<Json<Org>> {
     admin(&caller)?;
+    check_id("id", &id)?;
+    let name = match &node {
+        OrgNode::Street { name }
+        | OrgNode::Community { name, .. }
+        | OrgNode::Grid { name, .. }
+        | OrgNode::Unit { name } => name,
+    };
+    limits::check_text("name", name, limits::NAME).map_err(bounded)?;
+    if let OrgNode::Grid { polygon, .. } = &node {
+        limits::check_count("polygon", polygon.len(), limits::POLYGON_POINTS).map_err(bounded)?;
+        for point in polygon {
+            limits::check_point("polygon", *point).map_err(bounded)?;
+        }
+    }
     let mut org = state.directory.org()?;
     match node {
         OrgNode::Street { name } => {

@@ -3,11 +3,12 @@
 use crate::auth::{self, now_millis, password_matches, Caller, Tokens};
 use crate::directory::{Device, User};
 use crate::error::{ApiJson, Error, Result};
+use crate::throttle::ClientAddr;
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use gridcase_sync_core::{DeviceId, UserId};
+use gridcase_sync_core::{limits, DeviceId, UserId};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -25,12 +26,15 @@ pub struct RefreshRequest {
 }
 
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = Tokens), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Tokens), (status = 401, body = crate::error::ErrorBody),
+        (status = 429, body = crate::error::ErrorBody,
+            description = "Too many failed sign-ins for this account or from this address; see Retry-After")))]
 pub async fn login(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<Tokens>> {
-    let user = check_password(&state, req.username, req.password).await?;
+    let user = check_password(&state, client, req.username, req.password).await?;
     let tokens = crate::blocking(move || {
         let device = match req.device_id {
             Some(id) => {
@@ -52,7 +56,17 @@ pub async fn login(
 }
 
 /// The enabled user with this name and password, checked in turn with other argon2 hashes.
-pub async fn check_password(state: &AppState, username: String, password: String) -> Result<User> {
+/// Behind the throttle (`crate::throttle`): a locked account or a client address out of
+/// failures is refused with `Error::TooManyRequests` before any hash is computed.
+pub async fn check_password(
+    state: &AppState,
+    client: Option<std::net::IpAddr>,
+    username: String,
+    password: String,
+) -> Result<User> {
+    // Before the turn, so that a refused guess costs no wait and no hash; the attempt is
+    // reserved, so concurrent guesses cannot all pass a check made before any failed.
+    let attempt = state.throttle.begin_login(&username, client)?;
     let _turn = state
         .password_permits
         .clone()
@@ -60,20 +74,31 @@ pub async fn check_password(state: &AppState, username: String, password: String
         .await
         .map_err(Error::internal)?;
     let directory = state.directory.clone();
-    crate::blocking(move || {
-        let denied = || Error::Unauthorized("wrong username or password".into());
-        let user = directory
-            .user(&UserId::new(username.as_str()))?
-            .ok_or_else(denied)?;
-        if !password_matches(&password, &user.password_hash) {
-            return Err(denied());
-        }
-        if user.disabled {
-            return Err(Error::Unauthorized("the user is disabled".into()));
-        }
-        Ok(user)
+    let outcome = crate::blocking(move || {
+        let Some(user) = directory.user(&UserId::new(username.as_str()))? else {
+            return Ok(None);
+        };
+        Ok(password_matches(&password, &user.password_hash).then_some(user))
     })
-    .await
+    .await;
+    match outcome {
+        Ok(Some(user)) if user.disabled => {
+            attempt.neutral();
+            Err(Error::Unauthorized("the user is disabled".into()))
+        }
+        Ok(Some(user)) => {
+            attempt.succeeded();
+            Ok(user)
+        }
+        Ok(None) => {
+            attempt.failed();
+            Err(Error::Unauthorized("wrong username or password".into()))
+        }
+        Err(e) => {
+            attempt.neutral();
+            Err(e)
+        }
+    }
 }
 
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
@@ -104,6 +129,7 @@ pub struct RegisterDevice {
     /// The device's own id (stable across re-registrations); generated when absent.
     #[serde(default)]
     pub device_id: Option<String>,
+    /// At most 100 characters (`limits::NAME`).
     pub name: String,
     /// automerge actor ids (hex) the device will write with.
     pub actors: Vec<String>,
@@ -117,7 +143,9 @@ pub struct Registered {
 }
 
 #[utoipa::path(post, path = "/v1/devices", tag = "auth", request_body = RegisterDevice,
-    responses((status = 201, body = Registered), (status = 409, body = crate::error::ErrorBody)),
+    responses((status = 201, body = Registered), (status = 400, body = crate::error::ErrorBody,
+            description = "Bad actor ids, device id, or a name over 100 characters"),
+        (status = 409, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn register_device(
     State(state): State<AppState>,
@@ -127,6 +155,8 @@ pub async fn register_device(
     if req.actors.is_empty() || req.actors.len() > 16 {
         return Err(Error::BadRequest("a device binds 1 to 16 actor ids".into()));
     }
+    limits::check_text("name", &req.name, limits::NAME)
+        .map_err(|v| Error::BadRequest(v.message))?;
     for a in &req.actors {
         let ok = a.len() >= 2 && a.len() <= 64 && a.len() % 2 == 0 && hex::decode(a).is_ok();
         if !ok {

@@ -57,12 +57,8 @@ fn partial_path(state: &AppState, sha: &str) -> PathBuf {
 static UPLOAD_TURNS: [std::sync::Mutex<()>; 16] = [const { std::sync::Mutex::new(()) }; 16];
 
 fn authorize(state: &AppState, caller: &Caller, sha: &str) -> Result<()> {
+    caller.require_reader()?;
     let cases = state.ledger.blob_cases(sha)?;
-    if cases.is_empty() {
-        return Err(Error::NotFound(format!(
-            "no case names blob {sha}; sync the case first"
-        )));
-    }
     for case in cases {
         if let Some(s) = state.ledger.summary(&CaseId::new(case.as_str()))? {
             if summary_in_scope(&caller.user.scope, &s) {
@@ -70,9 +66,9 @@ fn authorize(state: &AppState, caller: &Caller, sha: &str) -> Result<()> {
             }
         }
     }
-    Err(Error::Forbidden(format!(
-        "no case naming blob {sha} is in the scope of {}",
-        caller.user.id
+    // Unknown and outside the scope answer alike: a hash tells nobody that a case names it.
+    Err(Error::NotFound(format!(
+        "no case in your scope names blob {sha}; sync the case first"
     )))
 }
 
@@ -212,7 +208,8 @@ pub async fn put_blob(
 #[utoipa::path(get, path = "/v1/blobs/{sha256}", tag = "blobs", params(("sha256" = String, Path)),
     responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>),
         (status = 206, content_type = "application/octet-stream", body = Vec<u8>),
-        (status = 404, body = crate::error::ErrorBody)),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 416, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get_blob(
     State(state): State<AppState>,
@@ -236,7 +233,20 @@ pub async fn get_blob(
         let mut file = std::fs::File::open(&path)
             .map_err(|_| Error::NotFound(format!("blob {sha} has not been uploaded")))?;
         let size = file.metadata()?.len();
-        let from = start.unwrap_or(0).min(size);
+        if start.is_some_and(|s| s >= size) {
+            // RFC 9110 §14.1.2: a first byte at or past the end cannot be satisfied.
+            let body = crate::error::ErrorBody {
+                code: "range_not_satisfiable".into(),
+                message: format!("the blob has {size} bytes; the range starts past its end"),
+                request_id: None,
+            };
+            let mut response = (StatusCode::RANGE_NOT_SATISFIABLE, Json(body)).into_response();
+            if let Ok(v) = header::HeaderValue::from_str(&format!("bytes */{size}")) {
+                response.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            return Ok(response);
+        }
+        let from = start.unwrap_or(0);
         file.seek(SeekFrom::Start(from))?;
         let mut bytes = Vec::with_capacity((size - from) as usize);
         file.read_to_end(&mut bytes)?;

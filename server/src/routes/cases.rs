@@ -11,7 +11,7 @@ use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use gridcase_sync_core::commands::{act, open_case};
+use gridcase_sync_core::commands::{act_with_org, open_case_with_org};
 use gridcase_sync_core::event::{Channel, Intake, Reporter};
 use gridcase_sync_core::fold::{fold, CaseState, Conflict, Disposition};
 use gridcase_sync_core::rules::in_scope;
@@ -52,10 +52,10 @@ fn write_online(
         })
         .collect();
     let feed = ledger.stage_index(&mut batch, doc, &receipts, now)?;
-    let committed = ledger.commit(batch, vec![feed]);
+    let noted = vec![(case.clone(), doc.automerge().clone())];
+    let committed = ledger.commit_docs(batch, vec![feed], noted);
     ledger.docs.release([&case]);
     committed?;
-    ledger.docs.note_committed(&case, doc.automerge());
     ledger.settle(vec![(case.clone(), doc.heads())], now)?;
     if due {
         ledger.compact_later(vec![case]);
@@ -148,7 +148,14 @@ pub fn open_online(state: &AppState, caller: &Caller, req: CreateCase) -> Result
         category,
         photos: vec![],
     };
-    let (mut doc, event) = open_case(&caller.actor(), online_writer()?, intake, now_millis())?;
+    let (mut doc, event) = open_case_with_org(
+        &caller.actor(),
+        online_writer()?,
+        intake,
+        Vec::new(),
+        now_millis(),
+        Some(&org),
+    )?;
     write_online(state, caller, &mut doc, &[], std::slice::from_ref(&event))?;
     let case = doc.header()?.case;
     let status = fold(&doc.events()?, &state.ledger.calendar).status;
@@ -160,18 +167,14 @@ pub fn open_online(state: &AppState, caller: &Caller, req: CreateCase) -> Result
     })
 }
 
-/// Loads a case the caller may see: 404 when unknown, 403 when outside the caller's scope.
+/// Loads a case the caller may see. Unknown and outside the caller's scope answer alike
+/// (404), so that a case id tells nobody outside its scope that it exists.
 fn visible_case(state: &AppState, caller: &Caller, id: &CaseId) -> Result<(CaseDoc, CaseState)> {
-    let doc = state
-        .ledger
-        .load(id)?
-        .ok_or_else(|| Error::NotFound(format!("no case {id}")))?;
+    let unseen = || Error::NotFound(format!("no case {id} in your scope"));
+    let doc = state.ledger.load(id)?.ok_or_else(unseen)?;
     let folded = fold(&doc.events()?, &state.ledger.calendar);
     if !in_scope(&caller.user.scope, &folded) {
-        return Err(Error::Forbidden(format!(
-            "case {id} lies outside the scope of {}",
-            caller.user.id
-        )));
+        return Err(unseen());
     }
     Ok((doc, folded))
 }
@@ -198,17 +201,27 @@ pub fn act_online_all(
     let _span =
         tracing::info_span!("act", case = %id, user = %caller.user.id, kinds = ?kinds).entered();
     let (mut doc, _) = visible_case(state, caller, id)?;
+    let org = state.directory.org()?;
     doc.set_actor(online_writer()?);
     let since = doc.heads();
     let mut events = Vec::with_capacity(actions.len());
     for action in actions {
-        events.push(act(
+        let duplicate_of = match &action {
+            Action::MarkDuplicate { of } => Some(of.clone()),
+            _ => None,
+        };
+        events.push(act_with_org(
             &mut doc,
             &caller.actor(),
             action,
+            Vec::new(),
             now_millis(),
             &state.ledger.calendar,
+            Some(&org),
         )?);
+        if let Some(of) = duplicate_of {
+            check_case_named(state, caller, &of)?;
+        }
     }
     let last = events
         .last()
@@ -222,6 +235,24 @@ pub fn act_online_all(
         event: last,
         status,
     })
+}
+
+/// A case named by an action (`mark_duplicate`) must exist in the caller's scope. Unknown and
+/// outside the scope are refused alike, so that the answer tells nobody a case exists.
+fn check_case_named(state: &AppState, caller: &Caller, of: &CaseId) -> Result<()> {
+    let known = state
+        .ledger
+        .summary(of)?
+        .is_some_and(|s| summary_in_scope(&caller.user.scope, &s));
+    if known {
+        return Ok(());
+    }
+    Err(Error::Core(gridcase_sync_core::Error::Rule(
+        gridcase_sync_core::Violation {
+            code: gridcase_sync_core::rules::ViolationCode::UnknownReference,
+            message: format!("no case {of} in the scope of {}", caller.user.id),
+        },
+    )))
 }
 
 #[utoipa::path(post, path = "/v1/cases/{id}/events", tag = "cases",
@@ -354,6 +385,7 @@ pub async fn list_cases(
 
 /// One page of the cases the caller may see that match the filter, walking the query index.
 pub fn list_page(state: &AppState, caller: &Caller, filter: &CaseFilter) -> Result<CasePage> {
+    caller.require_reader()?;
     let now = now_millis();
     let limit = filter.limit.unwrap_or(50).clamp(1, 500);
     let after = match &filter.cursor {
@@ -432,6 +464,7 @@ pub async fn get_case(
 /// A case's derived state and merged history with receipts, if the caller may see it.
 pub fn case_view(state: &AppState, caller: &Caller, id: &CaseId) -> Result<CaseView> {
     let _span = tracing::info_span!("case", case = %id).entered();
+    caller.require_reader()?;
     let (doc, folded) = visible_case(state, caller, id)?;
     let mut receipts = state.ledger.receipts(id)?;
     let changes: std::collections::HashMap<EventId, Option<ChangeHash>> =

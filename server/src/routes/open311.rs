@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use gridcase_sync_core::category::CaseKind;
 use gridcase_sync_core::event::Channel;
 use gridcase_sync_core::org::Org;
-use gridcase_sync_core::{CaseId, Catalog, CategoryCode, Millis, UserId};
+use gridcase_sync_core::{limits, CaseId, Catalog, CategoryCode, Millis, UserId};
 
 /// The user every Open311 request is filed as.
 pub const USER: &str = "open311";
@@ -28,6 +28,8 @@ pub const DEMO_KEY: &str = "demo-open311-key";
 /// GeoReport v2's limits on `GET requests`.
 const MAX_DAYS: i64 = 90;
 const MAX_RESULTS: usize = 1_000;
+/// The largest filing body: room for every field at its limit (`limits`), percent-encoded.
+const MAX_FILING_BYTES: usize = 64 * 1024;
 
 /// The answer format, named by the path's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,10 +40,12 @@ enum Format {
 
 /// Splits `services.json` into the name and its format.
 fn split(file: &str) -> Result<(&str, Format), Failure> {
-    let unknown = || Failure {
-        status: StatusCode::NOT_FOUND,
-        description: format!("{file}: ask for .json or .xml"),
-        format: Format::Json,
+    let unknown = || {
+        Failure::new(
+            StatusCode::NOT_FOUND,
+            Format::Json,
+            format!("{file}: ask for .json or .xml"),
+        )
     };
     let (name, ext) = file.rsplit_once('.').ok_or_else(unknown)?;
     let format = match ext {
@@ -161,6 +165,8 @@ pub struct Failure {
     status: StatusCode,
     description: String,
     format: Format,
+    /// `Retry-After` of a refusal by the throttle.
+    retry_after: Option<(header::HeaderName, HeaderValue)>,
 }
 
 impl Failure {
@@ -169,13 +175,17 @@ impl Failure {
             status,
             description: description.into(),
             format,
+            retry_after: None,
         }
     }
 
-    /// Our own errors, with their status, in the asked format.
+    /// Our own errors, with their status (and `Retry-After`), in the asked format.
     fn of(e: Error, format: Format) -> Failure {
         let (status, _) = e.status_and_code();
-        Failure::new(status, format, e.to_string())
+        Failure {
+            retry_after: e.retry_after(),
+            ..Failure::new(status, format, e.to_string())
+        }
     }
 }
 
@@ -185,12 +195,16 @@ impl IntoResponse for Failure {
             ("code", V::Int(i64::from(self.status.as_u16()))),
             ("description", V::Str(self.description)),
         ]);
-        answer(
+        let mut response = answer(
             self.status,
             self.format,
             "errors",
             V::List("error", vec![error]),
-        )
+        );
+        if let Some((name, value)) = self.retry_after {
+            response.headers_mut().insert(name, value);
+        }
+        response
     }
 }
 
@@ -255,6 +269,13 @@ pub async fn post_root(
             StatusCode::NOT_FOUND,
             format,
             format!("cannot post to {name}"),
+        ));
+    }
+    if body.len() > MAX_FILING_BYTES {
+        return Err(Failure::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format,
+            format!("a request is at most {MAX_FILING_BYTES} bytes"),
         ));
     }
     let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).map_err(|e| {
@@ -480,6 +501,11 @@ fn create_request(state: &AppState, format: Format, fields: &[(String, String)])
             "the api_key is not valid",
         ));
     }
+    // Every filing with a valid key counts, well-formed or not.
+    state
+        .throttle
+        .open311_filing(&key)
+        .map_err(|e| Failure::of(e, format))?;
     let code = field("service_code").ok_or_else(|| bad("service_code is required".into()))?;
     let service = CategoryCode::parse(&code)
         .and_then(|c| Catalog::standard().get(&c).copied())
@@ -525,6 +551,31 @@ fn create_request(state: &AppState, format: Format, fields: &[(String, String)])
         .flatten()
         .collect::<Vec<_>>()
         .join(" ");
+    // The same bounds the intake rule holds the case to, named as the requester wrote them.
+    let address = field("address_string");
+    for (what, text, max) in [
+        (
+            "attribute[asset_id]",
+            field("attribute[asset_id]"),
+            limits::NAME,
+        ),
+        (
+            "description (with the attributes added)",
+            Some(description.clone()),
+            limits::DESCRIPTION,
+        ),
+        ("address_string", address.clone(), limits::ADDRESS),
+        (
+            "first_name and last_name",
+            Some(name.clone()),
+            limits::PERSON_NAME,
+        ),
+        ("email and phone", Some(contact.clone()), limits::CONTACT),
+    ] {
+        if let Some(text) = text {
+            limits::check_text(what, &text, max).map_err(|v| bad(v.message))?;
+        }
+    }
     let user = state
         .directory
         .user(&UserId::new(USER))
@@ -545,7 +596,7 @@ fn create_request(state: &AppState, format: Format, fields: &[(String, String)])
             description,
             grid: None,
             coordinates: Some((long, lat)),
-            address: field("address_string"),
+            address,
             category: Some(service.code().to_string()),
             reporter_name: (!name.is_empty()).then_some(name),
             reporter_contact: (!contact.is_empty()).then_some(contact),

@@ -1,10 +1,16 @@
 //! Health, readiness, metrics and the OpenAPI document.
 
+use crate::auth::Caller;
+use crate::error::{Error, Result};
 use crate::AppState;
-use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
-use axum::Json;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use gridcase_sync_core::Role;
+use sha2::{Digest, Sha256};
 use utoipa::OpenApi;
 
 #[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, body = String)))]
@@ -24,13 +30,77 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, body = String, content_type = "text/plain")))]
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// Who may read `/metrics`: the metrics token (`--metrics-token`), or the access token of an
+/// admin or a supervisor. The numbers (request rates per route, ledger size, commit timings)
+/// are not for the public.
+const METRICS_READERS: &[Role] = &[Role::Admin, Role::Supervisor];
+
+#[utoipa::path(get, path = "/metrics", tag = "ops",
+    responses((status = 200, body = String, content_type = "text/plain"),
+        (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn metrics(State(state): State<AppState>, mut parts: Parts) -> Result<Response> {
+    if !metrics_token_given(&state, &parts.headers) {
+        let caller = Caller::from_request_parts(&mut parts, &state)
+            .await
+            .map_err(|e| match e {
+                Error::Unauthorized(m) => Error::Unauthorized(format!(
+                    "/metrics needs the metrics token or an admin's or supervisor's token: {m}"
+                )),
+                other => other,
+            })?;
+        caller.require_role(METRICS_READERS)?;
+    }
+    Ok(render(&state))
+}
+
+/// Whether the request carries the configured metrics token as its bearer token.
+fn metrics_token_given(state: &AppState, headers: &HeaderMap) -> bool {
+    let Some(expected) = state
+        .config
+        .metrics_token
+        .as_deref()
+        .filter(|t| !t.is_empty())
+    else {
+        return false;
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    // Digests compared, so the comparison's time says nothing of the token.
+    given.is_some_and(|g| Sha256::digest(g.as_bytes()) == Sha256::digest(expected.as_bytes()))
+}
+
+fn render(state: &AppState) -> Response {
     let body = state.metrics.render(
         state.ledger.docs.cached_cases(),
         state.ledger.committed_seq(),
     );
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+/// The router of `--metrics-listen`: `/metrics` alone, asking for the metrics token when one
+/// is set (the address is meant to be private).
+pub fn metrics_router(state: AppState) -> Router {
+    async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
+        let open = state
+            .config
+            .metrics_token
+            .as_deref()
+            .is_none_or(str::is_empty);
+        if !open && !metrics_token_given(&state, &headers) {
+            return Err(Error::Unauthorized(
+                "/metrics needs the metrics token".into(),
+            ));
+        }
+        Ok(render(&state))
+    }
+    Router::new()
+        .route("/metrics", get(scrape))
+        .fallback(|| async { Error::NotFound("only /metrics is served here".into()) })
+        .with_state(state)
 }
 
 struct Bearer;

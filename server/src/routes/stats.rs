@@ -8,15 +8,16 @@ use crate::routes::cases::REVIEWERS;
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
+use gridcase_sync_core::limits;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct StatsQuery {
-    /// Period start, ms since the epoch (default: 30 days ago).
+    /// Period start, ms since the epoch (default: 30 days before `to`); 0 at the earliest.
     pub from: Option<i64>,
-    /// Period end, exclusive (default: now).
+    /// Period end, exclusive (default: now); 2100-01-01 (4102444800000) at the latest.
     pub to: Option<i64>,
     /// unit | street | community | grid | category (default unit).
     pub by: Option<String>,
@@ -43,7 +44,13 @@ pub async fn stats(
     caller.require_role(REVIEWERS)?;
     let now = now_millis();
     let to = q.to.unwrap_or(now);
-    let from = q.from.unwrap_or(to - 30 * 86_400_000);
+    // Checked before any arithmetic: `to` may be anything a query string holds.
+    let bounded = |from| limits::check_period(from, to).map_err(|v| Error::BadRequest(v.message));
+    bounded(limits::PERIOD_MIN)?;
+    let from = q
+        .from
+        .unwrap_or_else(|| (to - 30 * 86_400_000).max(limits::PERIOD_MIN));
+    bounded(from)?;
     let by = q.by.unwrap_or_else(|| "unit".into());
     let group =
         GroupBy::parse(&by).ok_or_else(|| Error::BadRequest(format!("cannot group by {by}")))?;

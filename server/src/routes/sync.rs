@@ -19,8 +19,11 @@ use axum::response::{IntoResponse, Response};
 use gridcase_sync_core::fold::{fold, CaseState};
 use gridcase_sync_core::inspect::Inspection;
 use gridcase_sync_core::org::{Org, Territory};
+use gridcase_sync_core::references::check_references;
 use gridcase_sync_core::rules::{covers_case, in_scope};
-use gridcase_sync_core::sync::{Admission, Gate, Notice, Outcome, SyncBatch, SyncSession};
+use gridcase_sync_core::sync::{
+    Admission, Gate, Notice, Outcome, Refusal, RefusalCode, SyncBatch, SyncSession,
+};
 use gridcase_sync_core::{CaseDoc, CaseId, EventId, Scope, WorkCalendar};
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
@@ -34,6 +37,8 @@ struct DeviceGate<'a> {
     user: &'a User,
     device: &'a Device,
     calendar: &'a WorkCalendar,
+    /// The organization events are checked against: unknown references are stored, flagged.
+    org: &'a Org,
     now: i64,
     /// Per admitted case: its receipts and its folded state (folded once, indexed later).
     receipts: Mutex<HashMap<CaseId, Admitted>>,
@@ -43,60 +48,77 @@ type Admitted = (Vec<(EventId, Receipt)>, CaseState);
 
 impl Gate for DeviceGate<'_> {
     fn admit(&self, case: &CaseId, inspection: &Inspection, doc: &CaseDoc) -> Admission {
+        let refuse = |code, text: String| Admission::Refuse(Refusal::new(code, text));
         for actor in &inspection.actors {
             let hex = actor.to_string();
             if !self.device.actors.contains(&hex) {
-                return Admission::Refuse(format!(
-                    "actor_not_bound: case {case}: a change by actor {hex} is not bound to device {}",
-                    self.device.id
-                ));
+                return refuse(
+                    RefusalCode::ActorNotBound,
+                    format!(
+                        "case {case}: a change by actor {hex} is not bound to device {}",
+                        self.device.id
+                    ),
+                );
             }
         }
         for new in &inspection.new_events {
             let e = &new.event;
             if e.device != self.device.id || e.author != self.user.id {
-                return Admission::Refuse(format!(
-                    "forged_author: case {case}: event {} names {} on {}, but {} on {} sent it",
-                    e.id, e.author, e.device, self.user.id, self.device.id
-                ));
+                return refuse(
+                    RefusalCode::ForgedAuthor,
+                    format!(
+                        "case {case}: event {} names {} on {}, but {} on {} sent it",
+                        e.id, e.author, e.device, self.user.id, self.device.id
+                    ),
+                );
             }
             if !self.user.held(e.role, &e.scope) {
                 if self.user.revoked.contains(&(e.role, e.scope.clone())) {
-                    return Admission::Refuse(format!(
-                        "scope_revoked: case {case}: event {} was written under a scope taken away from {}",
-                        e.id, self.user.id
-                    ));
+                    return refuse(
+                        RefusalCode::ScopeRevoked,
+                        format!(
+                            "case {case}: event {} was written under a scope taken away from {}",
+                            e.id, self.user.id
+                        ),
+                    );
                 }
-                return Admission::Refuse(format!(
-                    "forged_scope: case {case}: event {} claims role {} with a scope {} never held",
-                    e.id,
-                    e.role.as_str(),
-                    self.user.id
-                ));
+                return refuse(
+                    RefusalCode::ForgedScope,
+                    format!(
+                        "case {case}: event {} claims role {} with a scope {} never held",
+                        e.id,
+                        e.role.as_str(),
+                        self.user.id
+                    ),
+                );
             }
         }
         let events = match doc.events() {
             Ok(events) => events,
-            Err(e) => return Admission::Refuse(format!("bad_event: case {case}: {e}")),
+            Err(e) => return refuse(RefusalCode::BadEvent, format!("case {case}: {e}")),
         };
         let state = fold(&events, self.calendar);
         let now_in_scope = in_scope(&self.user.scope, &state);
-        let claimed_in_scope = inspection
-            .new_events
-            .iter()
-            .all(|n| n.event.scope.fits(n.event.role) && in_scope(&n.event.scope, &state));
+        // Outside the scope, only the author's own events written under a scope that covered
+        // the case get in: a change without events (or one the device merely claims to hold)
+        // proves nothing.
+        let claimed_in_scope = !inspection.new_events.is_empty()
+            && inspection
+                .new_events
+                .iter()
+                .all(|n| n.event.scope.fits(n.event.role) && in_scope(&n.event.scope, &state));
         if !now_in_scope && !claimed_in_scope {
-            return Admission::Refuse(format!(
-                "out_of_scope: case {case} lies outside the scope of {}",
-                self.user.id
-            ));
+            return refuse(
+                RefusalCode::OutOfScope,
+                format!("case {case} lies outside the scope of {}", self.user.id),
+            );
         }
         let receipts = inspection
             .new_events
             .iter()
             .map(|n| {
                 let e = &n.event;
-                let flag = if e.role != self.user.role || e.scope != self.user.scope {
+                let permission = if e.role != self.user.role || e.scope != self.user.scope {
                     Some(format!(
                         "author_permission_changed: written as {} with scope {}, the author is now {} with scope {}",
                         e.role.as_str(),
@@ -108,6 +130,15 @@ impl Gate for DeviceGate<'_> {
                     Some("author_out_of_scope: the case is outside the author's scope now".into())
                 } else {
                     None
+                };
+                // Written offline against an older organization (or a forged one): kept, and
+                // flagged for the center, never lost.
+                let reference = check_references(case, &e.action, self.org)
+                    .err()
+                    .map(|v| format!("unknown_reference: {}", v.message));
+                let flag = match (permission, reference) {
+                    (Some(p), Some(r)) => Some(format!("{p}; {r}")),
+                    (p, r) => p.or(r),
                 };
                 let receipt = Receipt {
                     received_at: self.now,
@@ -211,6 +242,7 @@ pub async fn sync(
     headers: HeaderMap,
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Result<Response> {
+    caller.require_reader()?;
     let device = caller.device.clone().ok_or_else(|| {
         Error::Forbidden(
             "sync needs a token bound to a registered device (POST /v1/devices)".into(),
@@ -291,6 +323,11 @@ pub const ORG_TAG: &str = "x-gridcase-org";
 
 /// Receive, commit durably, then answer (with the organization's fingerprint). Runs on a
 /// blocking thread: all of it is CPU and disk.
+///
+/// What the answer may carry is decided from what the server knows, never from what the
+/// device claims: a case is sent only while it lies in the user's scope now (its stored
+/// summary says so). Heads or `have` a device names prove nothing; a device that wrote to a
+/// case before it left the scope may still deliver that work, and hears only that it arrived.
 fn exchange(
     state: &AppState,
     user: &User,
@@ -298,11 +335,13 @@ fn exchange(
     request: SyncBatch,
 ) -> Result<(SyncBatch, String)> {
     let ledger = &state.ledger;
+    let org = state.directory.org()?;
     let now = now_millis();
     let gate = DeviceGate {
         user,
         device,
         calendar: &ledger.calendar,
+        org: &org,
         now,
         receipts: Mutex::new(HashMap::new()),
     };
@@ -332,13 +371,12 @@ fn exchange(
                     feed.push(entry?);
                 }
             }
-            Outcome::Refused { reason } => {
+            Outcome::Refused { code, reason } => {
                 state.metrics.sync_case("refused");
-                tracing::warn!(case = %o.case, %reason, "refused");
-                let code = reason.split(':').next().unwrap_or("refused").to_owned();
+                tracing::warn!(case = %o.case, %code, %reason, "refused");
                 notices.push(Notice {
                     case: o.case.clone(),
-                    code,
+                    code: code.as_str().into(),
                     text: reason.clone(),
                 });
             }
@@ -346,61 +384,50 @@ fn exchange(
                 state.metrics.sync_case("invalid");
                 notices.push(Notice {
                     case: o.case.clone(),
-                    code: "invalid_message".into(),
+                    code: RefusalCode::InvalidMessage.as_str().into(),
                     text: reason.clone(),
                 });
             }
             Outcome::Unchanged => state.metrics.sync_case("unchanged"),
         }
     }
-    ledger.commit(batch, feed)?;
-    session.committed();
+    let noted = session.accepted_documents();
+    let committed = ledger.commit_docs(batch, feed, noted);
+    session.committed_and_cached();
+    committed?;
     ledger.settle(indexed, now)?;
     ledger.compact_later(session.take_due_for_compaction());
 
     // The answer: cases the device spoke about that it may see, then the feed of its scope.
     let refused: HashSet<CaseId> = notices.iter().map(|n| n.case.clone()).collect();
-    let accepted: HashSet<&CaseId> = outcomes
-        .iter()
-        .filter(|o| matches!(o.outcome, Outcome::Accepted { .. }))
-        .map(|o| &o.case)
-        .collect();
     let mut answer: Vec<CaseId> = Vec::new();
+    let mut requests = Vec::new();
     let mut listed = HashSet::new();
-    for (case, _) in &request.entries {
+    for (case, message) in &request.entries {
         if refused.contains(case) {
             continue;
         }
-        // A case the device already shared with us stays in the conversation when the user
-        // leaves its scope, so that what was written offline still arrives (and is flagged).
         let visible = match ledger.summary(case)? {
-            Some(s) => {
-                summary_in_scope(&user.scope, &s)
-                    || accepted.contains(case)
-                    || !ledger
-                        .docs
-                        .sync_state(device.id.as_str(), case)?
-                        .shared_heads
-                        .is_empty()
-            }
+            Some(s) => summary_in_scope(&user.scope, &s),
+            // Nothing stored: there is nothing to leak, and the answer asks for the changes.
             None => true,
         };
         if visible {
             listed.insert(case.clone());
             answer.push(case.clone());
         } else {
-            notices.push(Notice {
-                case: case.clone(),
-                code: "out_of_scope".into(),
-                text: format!("case {case} lies outside the scope of {}", user.id),
-            });
+            match out_of_scope(ledger, user, case, message, &mut session)? {
+                Ok(request) => requests.push((case.clone(), request)),
+                Err(notice) => notices.push(notice),
+            }
         }
     }
-    let org = state.directory.org()?;
-    let page = ledger.feed(
+    let high = ledger.committed_seq();
+    let page = ledger.feed_until(
         &feed_scope(&user.scope, &org),
         request.cursor,
         state.config.max_answer_cases,
+        high,
     )?;
     let mut offers = Vec::new();
     for case in page.cases {
@@ -408,7 +435,13 @@ fn exchange(
             offers.push(case);
         }
     }
+    // The cursor handed out may pass only changes this answer offers. The commit thread caches
+    // a document before it publishes its position, so after reading the position here, the
+    // cases answered are brought up to the cache (a concurrent writer may have committed since
+    // they were loaded), and the feed's cases are loaded afresh.
+    session.catch_up(answer.iter().chain(&offers))?;
     let mut entries = session.generate(answer)?;
+    entries.extend(requests);
     entries.extend(session.offer(offers)?);
     let answer = SyncBatch {
         cursor: page.cursor,
@@ -417,4 +450,47 @@ fn exchange(
         notices,
     };
     Ok((answer, crate::directory::Directory::org_tag(&org)))
+}
+
+/// What a device hears of a case it spoke about but may not read. A device that never wrote
+/// to it gets `out_of_scope`, whatever hashes it names. One that did (it left the scope with
+/// work not yet delivered) gets a message asking for its changes and carrying none
+/// ([`SyncSession::request_only`]) until the ledger holds every head it names, then
+/// `delivered_out_of_scope`.
+fn out_of_scope(
+    ledger: &crate::ledger::Ledger,
+    user: &User,
+    case: &CaseId,
+    message: &[u8],
+    session: &mut SyncSession<'_>,
+) -> Result<std::result::Result<Vec<u8>, Notice>> {
+    let notice = |code: RefusalCode, text: String| Notice {
+        case: case.clone(),
+        code: code.as_str().into(),
+        text,
+    };
+    if !ledger.authored_by(case, session.peer())? {
+        return Ok(Err(notice(
+            RefusalCode::OutOfScope,
+            format!("case {case} lies outside the scope of {}", user.id),
+        )));
+    }
+    let (heads, named) = match automerge::sync::Message::decode(message) {
+        Ok(m) => {
+            let mut named = m.heads.clone();
+            named.extend(m.have.into_iter().flat_map(|h| h.last_sync));
+            (m.heads, named)
+        }
+        Err(_) => (Vec::new(), Vec::new()),
+    };
+    if !heads.is_empty() && session.holds_all(case, &heads) {
+        return Ok(Err(notice(
+            RefusalCode::DeliveredOutOfScope,
+            format!(
+                "case {case} lies outside the scope of {}: what this device wrote to it is stored and flagged; nothing more of it is sent",
+                user.id
+            ),
+        )));
+    }
+    Ok(Ok(session.request_only(case, &named)?))
 }

@@ -111,9 +111,18 @@ impl DocStore {
 
     /// Tells the cache about a document whose changes are now committed.
     pub fn note_committed(&self, case: &CaseId, doc: &mut AutoCommit) {
+        if self.cache.is_some() {
+            self.note_committed_owned(case, doc.clone());
+        }
+    }
+
+    /// [`DocStore::note_committed`] for a document the caller no longer needs. The server's
+    /// commit thread calls it before it publishes the commit's feed position, so that a
+    /// reader who sees the position finds the change in the cache.
+    pub fn note_committed_owned(&self, case: &CaseId, doc: AutoCommit) {
         if let Some(cache) = &self.cache {
             if let Ok(mut c) = cache.lock() {
-                c.put(case, doc);
+                c.committed(case, doc);
             }
         }
     }
@@ -179,26 +188,45 @@ impl DocStore {
         if let Some(doc) = self.cached(case) {
             return Ok(Some(doc));
         }
-        let Some((mut doc, _)) = self.load_parts(case)? else {
-            return Ok(None);
+        let Some(cache) = &self.cache else {
+            return Ok(self.load_parts(case)?.map(|(doc, _)| doc));
         };
-        self.note_committed(case, &mut doc);
-        Ok(Some(doc))
+        let ticket = cache.lock().map(|mut c| c.begin_load()).ok();
+        let loaded = self.load_parts(case);
+        let copy = match &loaded {
+            Ok(Some((doc, _))) => Some(doc.clone()),
+            _ => None,
+        };
+        if let (Some(ticket), Ok(mut c)) = (ticket, cache.lock()) {
+            match copy {
+                Some(doc) => c.loaded(case, doc, ticket),
+                None => c.abandon(ticket),
+            }
+        }
+        Ok(loaded?.map(|(doc, _)| doc))
     }
 
     /// The document and the keys of the increments it was built from.
+    ///
+    /// The increments are read before the snapshot: a compaction committing in between has
+    /// then put every increment it deleted into the snapshot read after. (Snapshot first
+    /// could miss increments folded and deleted between the two reads.)
     fn load_parts(&self, case: &CaseId) -> Result<Option<Loaded>, Error> {
         let key = case_key(case);
+        let mut keys = Vec::new();
+        let mut increments = Vec::new();
+        for entry in self.store.scan_prefix(trees::CHANGES, &key) {
+            let (k, bytes) = entry?;
+            increments.push(bytes);
+            keys.push(k);
+        }
         let snapshot = self.store.get(trees::SNAPSHOTS, &key)?;
         let mut doc = match &snapshot {
             Some(bytes) => decode_snapshot(bytes)?,
             None => AutoCommit::new(),
         };
-        let mut keys = Vec::new();
-        for entry in self.store.scan_prefix(trees::CHANGES, &key) {
-            let (k, bytes) = entry?;
-            doc.load_incremental(&bytes)?;
-            keys.push(k);
+        for bytes in &increments {
+            doc.load_incremental(bytes)?;
         }
         if snapshot.is_none() && keys.is_empty() {
             return Ok(None);

@@ -2,8 +2,10 @@
 //! whatever transport it has; [`SyncSession`] runs automerge's sync protocol per case and keeps
 //! the store durable and consistent.
 
+mod refusal;
 mod session;
 pub mod wire;
 
+pub use refusal::{Refusal, RefusalCode};
 pub use session::{AcceptClean, Admission, CaseOutcome, Gate, Outcome, SyncSession};
 pub use wire::{Notice, SyncBatch};

@@ -9,6 +9,7 @@ use crate::document::CaseDoc;
 use crate::ids::CaseId;
 use crate::inspect::{Inspection, Snapshot};
 use crate::store::{Batch, DocStore};
+use crate::sync::{Refusal, RefusalCode};
 use crate::Error;
 use automerge::sync::{
     BloomFilter, Capability, ChunkList, Have, Message, MessageVersion, State, SyncDoc,
@@ -45,7 +46,7 @@ pub trait Gate {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Admission {
     Accept,
-    Refuse(String),
+    Refuse(Refusal),
 }
 
 /// Accepts every change that keeps the case append-only; the handheld's gate.
@@ -64,7 +65,7 @@ pub enum Outcome {
     /// New changes are stored durably.
     Accepted { new_events: usize },
     /// The changes broke a rule; nothing of them was stored.
-    Refused { reason: String },
+    Refused { code: RefusalCode, reason: String },
     /// The message could not be read or applied.
     Invalid { reason: String },
 }
@@ -281,6 +282,86 @@ impl<'s> SyncSession<'s> {
         }
     }
 
+    /// Whether this session's copy of a case holds every one of `heads` (false for a case it
+    /// never loaded).
+    pub fn holds_all(&mut self, case: &CaseId, heads: &[automerge::ChangeHash]) -> bool {
+        self.loaded
+            .get_mut(case)
+            .is_some_and(|doc| heads.iter().all(|h| doc.get_change_by_hash(h).is_some()))
+    }
+
+    /// A message for a case the peer may deliver its own work to but not read (it wrote to
+    /// the case before leaving its scope): it carries no changes, names as heads only those of
+    /// `named` (hashes the peer itself sent) that this side holds, and says this side has
+    /// nothing after them, so the peer answers with every change it made since.
+    pub fn request_only(
+        &mut self,
+        case: &CaseId,
+        named: &[automerge::ChangeHash],
+    ) -> Result<Vec<u8>, Error> {
+        let doc = self.doc(case)?;
+        let mut held: Vec<automerge::ChangeHash> = named
+            .iter()
+            .filter(|h| doc.get_change_by_hash(h).is_some())
+            .copied()
+            .collect();
+        held.sort();
+        held.dedup();
+        let message = Message {
+            heads: held.clone(),
+            need: Vec::new(),
+            have: vec![Have {
+                last_sync: held,
+                bloom: BloomFilter::default(),
+            }],
+            changes: ChunkList::empty(),
+            flags: None,
+            version: MessageVersion::V1,
+        };
+        Ok(message.encode())
+    }
+
+    /// Brings this session's copies of `cases` up to what the store has committed now (a
+    /// concurrent writer may have committed since they were loaded). Costs one heads
+    /// comparison per case when nothing happened meanwhile. A server that calls it after
+    /// reading its published feed position may hand the peer a cursor up to that position.
+    pub fn catch_up<'c>(
+        &mut self,
+        cases: impl IntoIterator<Item = &'c CaseId>,
+    ) -> Result<(), Error> {
+        for case in cases {
+            let Some(doc) = self.loaded.get_mut(case) else {
+                continue;
+            };
+            let Some(committed) = self.docs.current_heads(case)? else {
+                continue;
+            };
+            if committed == doc.get_heads() {
+                continue;
+            }
+            if let Some(mut fresh) = self.docs.load_automerge(case)? {
+                doc.merge(&mut fresh)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Copies of the documents accepted in this session, for a caller that caches them as
+    /// part of its commit (the server's commit thread); then call
+    /// [`SyncSession::committed_and_cached`] instead of [`SyncSession::committed`].
+    pub fn accepted_documents(&self) -> Vec<(CaseId, AutoCommit)> {
+        self.accepted
+            .iter()
+            .filter_map(|case| Some((case.clone(), self.loaded.get(case)?.clone())))
+            .collect()
+    }
+
+    /// Records that the staged writes are durable and their documents already cached.
+    pub fn committed_and_cached(&mut self) {
+        self.docs.release(&self.accepted);
+        self.accepted.clear();
+    }
+
     /// Cases whose increments piled up past the compaction threshold in this session.
     pub fn take_due_for_compaction(&mut self) -> Vec<CaseId> {
         std::mem::take(&mut self.due)
@@ -361,9 +442,9 @@ impl<'s> SyncSession<'s> {
         };
         let inspection = snapshot.inspect(&mut doc);
         let verdict = match inspection.breaches.first() {
-            Some(breach) => Err(breach.to_string()),
+            Some(breach) => Err(Refusal::from(breach)),
             None => match CaseDoc::from_automerge(doc) {
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(Refusal::new(RefusalCode::BadEvent, e.to_string())),
                 Ok(case_doc) => match gate.admit(case, &inspection, &case_doc) {
                     Admission::Accept => Ok(case_doc.into_automerge()),
                     Admission::Refuse(reason) => Err(reason),
@@ -372,10 +453,13 @@ impl<'s> SyncSession<'s> {
         };
         let mut fresh = match verdict {
             Ok(doc) => doc,
-            Err(reason) => {
+            Err(refusal) => {
                 // Drop the changed document and keep the old state: nothing refused stays.
                 self.states.insert(case.clone(), previous);
-                return Ok(Outcome::Refused { reason });
+                return Ok(Outcome::Refused {
+                    code: refusal.code,
+                    reason: refusal.text,
+                });
             }
         };
         if self.docs.stage_save(batch, case, &mut fresh, &before)? {
