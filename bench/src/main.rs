@@ -63,7 +63,7 @@ struct Args {
     #[arg(long, default_value_t = 4)]
     convergence_handhelds: usize,
     /// Extra server flags for the convergence check (e.g. "--cache-cases 64").
-    #[arg(long, default_value = "")]
+    #[arg(long, default_value = "", allow_hyphen_values = true)]
     convergence_server_flags: String,
     /// Where the public 311 samples are.
     #[arg(long, env = "GRIDCASE_DATA", default_value = "../shared/data")]

@@ -10,7 +10,7 @@ const OFFSET: Millis = 8 * 3_600_000;
 
 /// ISO 8601 in district time, as GeoReport v2 writes datetimes.
 pub fn iso(ms: Millis) -> String {
-    let local = ms + OFFSET;
+    let local = ms.saturating_add(OFFSET);
     let (y, m, d) = civil_from_days(local.div_euclid(DAY));
     let secs = local.rem_euclid(DAY) / 1_000;
     format!(

@@ -363,7 +363,7 @@ pub(crate) fn read_event(doc: &AutoCommit, e: &ObjId) -> Result<Event, Error> {
     })
 }
 
-fn read_attachment(doc: &AutoCommit, a: &ObjId) -> Result<Attachment, Error> {
+pub(crate) fn read_attachment(doc: &AutoCommit, a: &ObjId) -> Result<Attachment, Error> {
     Ok(Attachment {
         sha256: string(doc, a, "sha256")?,
         mime: string(doc, a, "mime")?,

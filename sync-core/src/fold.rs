@@ -388,20 +388,33 @@ fn apply(state: &mut CaseState, event: &Event, calendar: &WorkCalendar) {
     }
 }
 
-/// Keeps the first event of each id (by the order key) and returns the different events that
-/// reused an id. Exact copies are dropped silently: delivery may duplicate.
+/// Keeps the first event of each id and returns the different events that reused an id, each
+/// once. Exact copies are dropped silently: delivery may duplicate. The order is total (id,
+/// device time, then the whole event), so which event of a reused id counts never depends on
+/// the order the events came in (found by fuzzing `fold`).
 fn dedupe(events: &[Event]) -> (Vec<&Event>, Vec<&Event>) {
     let mut sorted: Vec<&Event> = events.iter().collect();
-    sorted.sort_by(|a, b| (&a.id, a.at).cmp(&(&b.id, b.at)));
+    sorted.sort_by(|a, b| {
+        (&a.id, a.at).cmp(&(&b.id, b.at)).then_with(|| {
+            if a == b {
+                std::cmp::Ordering::Equal
+            } else {
+                // Rare (an id reused at the same device time): the serialized events decide.
+                let text = |e: &Event| serde_json::to_string(e).unwrap_or_default();
+                text(a).cmp(&text(b))
+            }
+        })
+    });
     let mut unique: Vec<&Event> = Vec::with_capacity(sorted.len());
     let mut duplicates = Vec::new();
+    let mut previous: Option<&Event> = None;
     for e in sorted {
+        if previous == Some(e) {
+            continue;
+        }
+        previous = Some(e);
         match unique.last() {
-            Some(last) if last.id == e.id => {
-                if *last != e {
-                    duplicates.push(e);
-                }
-            }
+            Some(last) if last.id == e.id => duplicates.push(e),
             _ => unique.push(e),
         }
     }

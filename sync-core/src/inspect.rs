@@ -63,6 +63,9 @@ pub enum Breach {
     EventForged { event: String, field: String },
     /// A new entry in `events` does not decode as an event.
     BadEvent { index: usize, reason: String },
+    /// A new attachment record does not read (it would make the case's attachments
+    /// unreadable from then on).
+    BadAttachment { index: usize, reason: String },
     /// An existing attachment record was edited or deleted.
     AttachmentEdited { index: usize },
 }
@@ -78,6 +81,7 @@ impl Breach {
             Breach::EventEdited { .. } => "event_edited",
             Breach::EventForged { .. } => "event_forged",
             Breach::BadEvent { .. } => "bad_event",
+            Breach::BadAttachment { .. } => "bad_attachment",
             Breach::AttachmentEdited { .. } => "attachment_edited",
         }
     }
@@ -104,6 +108,9 @@ impl std::fmt::Display for Breach {
                 "{rule}: field {field:?} of new event {event:?} was written by a second actor"
             ),
             Breach::BadEvent { index, reason } => write!(f, "{rule}: entry {index}: {reason}"),
+            Breach::BadAttachment { index, reason } => {
+                write!(f, "{rule}: attachment {index}: {reason}")
+            }
             Breach::AttachmentEdited { index } => {
                 write!(f, "{rule}: attachment {index} was edited or deleted")
             }
@@ -237,7 +244,20 @@ impl Snapshot {
             }
         }
 
-        let now: HashSet<ObjId> = list_entries(am, ATTACHMENTS).into_iter().collect();
+        let listed = list_entries(am, ATTACHMENTS);
+        let known: HashSet<&ObjId> = self.attachments.iter().map(|(entry, _)| entry).collect();
+        for (index, entry) in listed.iter().enumerate() {
+            if known.contains(entry) {
+                continue;
+            }
+            if let Err(e) = crate::document::read_attachment(am, entry) {
+                out.breaches.push(Breach::BadAttachment {
+                    index,
+                    reason: e.to_string(),
+                });
+            }
+        }
+        let now: HashSet<ObjId> = listed.into_iter().collect();
         for (index, (entry, fields)) in self.attachments.iter().enumerate() {
             let edited = !now.contains(entry)
                 || !compare_fields(am, entry, fields, |field| Breach::HeaderEdited { field })

@@ -254,7 +254,32 @@ impl<'s> SyncSession<'s> {
             let _case = tracing::debug_span!("case", case = %case).entered();
             // A second message for a case in one batch could undo what the first staged.
             let outcome = if seen.insert(case) {
-                self.receive_one(case, bytes, gate, &mut batch)?
+                // automerge 0.12 panics on some malformed input (a truncated bundle chunk, a
+                // change naming an actor the document lacks: found by fuzzing, see
+                // fuzz/README.md). A peer's bytes must not take the request down: the case's
+                // message is invalid, and what it touched is dropped. Nothing is staged for a
+                // case before its changes are inspected and admitted, so the batch holds only
+                // other cases' writes.
+                let staged = batch.len();
+                let received = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    self.receive_one(case, bytes, gate, &mut batch)
+                }));
+                match received {
+                    Ok(outcome) => outcome?,
+                    Err(_) => {
+                        tracing::warn!(case = %case, peer = %self.peer, "a sync message made automerge panic");
+                        if batch.len() != staged {
+                            return Err(Error::Store(
+                                "a sync message failed after its case was staged".into(),
+                            ));
+                        }
+                        self.loaded.remove(case);
+                        self.states.remove(case);
+                        Outcome::Invalid {
+                            reason: "the sync message could not be read".into(),
+                        }
+                    }
+                }
             } else {
                 Outcome::Invalid {
                     reason: "the case appears twice in one batch".into(),

@@ -1,0 +1,2 @@
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| gridcase_fuzz::run(gridcase_fuzz::console_form, data));
