@@ -352,7 +352,8 @@ pub struct Attempt<'a> {
 }
 
 impl Attempt<'_> {
-    fn finish(&mut self, f: impl FnOnce(&mut Account, Instant)) {
+    /// Ends the attempt on its account; `f` answers whether the account can be forgotten.
+    fn finish(&mut self, f: impl FnOnce(&mut Account, Instant) -> bool) {
         self.settled = true;
         let now = Instant::now();
         let mut map = self
@@ -362,35 +363,26 @@ impl Attempt<'_> {
             .unwrap_or_else(|e| e.into_inner());
         if let Some(a) = map.get_mut(&self.name) {
             a.pending = a.pending.saturating_sub(1);
-            f(a, now);
+            if f(a, now) {
+                map.remove(&self.name);
+            }
         }
     }
 
     /// The password was right: the account's failures are forgotten, the address's token
     /// given back.
     pub fn succeeded(mut self) {
-        self.settled = true;
-        {
-            let mut map = self
-                .throttle
-                .accounts
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            if let Some(a) = map.get_mut(&self.name) {
-                a.pending = a.pending.saturating_sub(1);
-                a.failures = 0;
-                a.locked_until = None;
-                if a.pending == 0 {
-                    map.remove(&self.name);
-                }
-            }
-        }
+        self.finish(|a, _| {
+            a.failures = 0;
+            a.locked_until = None;
+            a.pending == 0
+        });
         self.give_back_token();
     }
 
     /// No password failure (a disabled user, a store error): nothing counts.
     pub fn neutral(mut self) {
-        self.finish(|_, _| {});
+        self.finish(|_, _| false);
         self.give_back_token();
     }
 
@@ -410,6 +402,7 @@ impl Attempt<'_> {
                 a.locked_until = Some(now + lock);
                 locked = Some(lock);
             }
+            false
         });
         match locked {
             Some(lock) => tracing::warn!(user = ?self.name, client = ?self.client, failures,
@@ -437,7 +430,7 @@ impl Attempt<'_> {
 impl Drop for Attempt<'_> {
     fn drop(&mut self) {
         if !self.settled {
-            self.finish(|_, _| {});
+            self.finish(|_, _| false);
         }
     }
 }
