@@ -51,6 +51,7 @@ fn build(seed: &Seed, calendar: &WorkCalendar) -> Option<gridcase_sync_core::Cas
         Scope::Unit(seed.unit.as_str().into()),
     );
     let intake = Intake {
+        media_url: None,
         channel: Channel::WalkIn,
         reporter: None,
         description: seed.description.clone(),

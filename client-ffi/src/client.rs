@@ -553,6 +553,7 @@ impl Client {
         };
         let blobs = self.import_all(&report.photos)?;
         let intake = Intake {
+            media_url: None,
             channel,
             reporter: None,
             description: report.description,
@@ -867,13 +868,12 @@ impl Client {
                 let payload = events
                     .iter()
                     .find(|e| e.id == t.event)
-                    .and_then(|e| serde_json::to_value(&e.action).ok())
-                    .and_then(|v| v.get("payload").cloned())
-                    .map(|p| p.to_string())
+                    .map(|e| e.action.stored_form().1)
                     .unwrap_or_else(|| "{}".into());
                 TimelineItem {
                     event: t.event.to_string(),
                     kind: t.kind.as_str().into(),
+                    stored_kind: t.stored_kind.clone(),
                     author: t.author.to_string(),
                     device: t.device.to_string(),
                     at: t.at,

@@ -62,7 +62,11 @@ pub struct CaseItem {
 #[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize)]
 pub struct TimelineItem {
     pub event: String,
+    /// The event kind; `unknown` for one written by a later release, which this release keeps
+    /// and shows but does not apply ("an action this version does not know").
     pub kind: String,
+    /// For an `unknown` event, the kind it was stored under.
+    pub stored_kind: Option<String>,
     pub author: String,
     pub device: String,
     /// Device time (ms since the epoch).
@@ -70,7 +74,7 @@ pub struct TimelineItem {
     /// applied | concurred | superseded
     pub disposition: String,
     pub status_after: String,
-    /// The event's payload as JSON.
+    /// The event's payload as stored (JSON; for an `unknown` event, exactly as written).
     pub payload: String,
 }
 

@@ -15,7 +15,7 @@
 //! (one operation per field) while staying readable by any automerge peer.
 
 use crate::calendar::Millis;
-use crate::event::{Action, ActionKind, Event};
+use crate::event::{Action, ActionKind, Event, UnknownAction};
 use crate::ids::{CaseId, DeviceId, EventId, UserId};
 use crate::role::Role;
 use crate::Error;
@@ -27,6 +27,12 @@ use automerge::{
 use serde::{Deserialize, Serialize};
 
 /// The document layout version written in every header.
+///
+/// Additive changes keep it: a new event kind, a new field in a payload, a new value of a
+/// payload's enum, a new scalar field in an event map. Readers keep what they do not know
+/// (see [`Action::Unknown`]). It is raised only when a release changes what an existing field
+/// means or where it lives; a release refuses to read a document of a later schema
+/// ([`Error::NewerSchema`]) rather than misread it. ARCHITECTURE.md, "Persisted formats".
 pub const SCHEMA: u64 = 1;
 
 pub(crate) const HEADER: &str = "header";
@@ -112,7 +118,10 @@ impl CaseDoc {
             events,
             attachments,
         };
-        case.header()?;
+        let found = case.header()?.schema;
+        if found > SCHEMA {
+            return Err(Error::NewerSchema { found });
+        }
         Ok(case)
     }
 
@@ -182,7 +191,7 @@ impl CaseDoc {
     }
 
     fn write_event(&mut self, event: &Event) -> Result<(), Error> {
-        let (kind, payload) = encode_action(&event.action)?;
+        let (kind, payload) = event.action.stored_form();
         let len = self.doc.length(&self.events);
         let e = self.doc.insert_object(&self.events, len, ObjType::Map)?;
         self.doc.put(&e, "id", event.id.as_str())?;
@@ -253,30 +262,29 @@ impl CaseDoc {
     }
 }
 
-/// The kind and the payload JSON of an action.
-fn encode_action(action: &Action) -> Result<(&'static str, String), Error> {
-    let kind = action.kind().as_str();
-    let mut value = serde_json::to_value(action)?;
-    let payload = value
-        .get_mut("payload")
-        .map(serde_json::Value::take)
-        .unwrap_or(serde_json::Value::Object(Default::default()));
-    Ok((kind, payload.to_string()))
-}
-
-fn decode_action(event: &EventId, kind: &str, payload: &str) -> Result<Action, Error> {
-    if ActionKind::parse(kind).is_none() {
-        return Err(Error::UnknownEventKind {
-            event: event.clone(),
+/// Reads a stored kind and payload. Never fails: what this release cannot read becomes
+/// [`Action::Unknown`], so a case holding a later release's events still loads, folds and
+/// syncs (fields a payload has beyond what its kind reads are ignored here and stay stored).
+pub(crate) fn decode_action(kind: &str, payload: &str) -> Action {
+    let unknown = |reason: String| {
+        Action::Unknown(UnknownAction {
             kind: kind.to_owned(),
-        });
+            payload: payload.to_owned(),
+            reason,
+        })
+    };
+    if ActionKind::parse(kind).is_none() {
+        return unknown(format!("{kind:?} is not an event kind this release knows"));
     }
-    let payload: serde_json::Value = serde_json::from_str(payload)?;
-    let tagged = serde_json::json!({ "kind": kind, "payload": payload });
-    serde_json::from_value(tagged).map_err(|e| Error::InvalidEvent {
-        event: event.clone(),
-        reason: e.to_string(),
-    })
+    let payload_value: serde_json::Value = match serde_json::from_str(payload) {
+        Ok(value) => value,
+        Err(e) => return unknown(format!("the payload is not JSON: {e}")),
+    };
+    let tagged = serde_json::json!({ "kind": kind, "payload": payload_value });
+    match serde_json::from_value(tagged) {
+        Ok(action) => action,
+        Err(e) => unknown(format!("the payload does not read as {kind}: {e}")),
+    }
 }
 
 /// The scalar fields of an event map, read in one pass over the map (one lookup per field
@@ -346,11 +354,7 @@ pub(crate) fn read_event(doc: &AutoCommit, e: &ObjId) -> Result<Event, Error> {
         .map_err(|err| invalid(format!("scope: {err}")))?;
     let parents = serde_json::from_str(&required(f.parents, "parents")?)
         .map_err(|err| invalid(format!("parents: {err}")))?;
-    let action = decode_action(
-        &id,
-        &required(f.kind, "kind")?,
-        &required(f.payload, "payload")?,
-    )?;
+    let action = decode_action(&required(f.kind, "kind")?, &required(f.payload, "payload")?);
     Ok(Event {
         author: UserId::new(required(f.author, "author")?),
         device: DeviceId::new(required(f.device, "device")?),

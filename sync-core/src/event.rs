@@ -87,6 +87,10 @@ pub struct Intake {
     /// sha-256 hex of photo blobs.
     #[serde(default)]
     pub photos: Vec<String>,
+    /// A picture the reporter published elsewhere (Open311's `media_url`): an http(s) URL,
+    /// kept as given. Omitted when absent, so intakes without one read as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_url: Option<String>,
 }
 
 /// 案卷建立.
@@ -232,22 +236,42 @@ pub enum Action {
         #[serde(default)]
         note: String,
     },
+    /// An event this release cannot read: a kind added by a later release, or a payload that
+    /// does not read as its kind (a later release's new value in a field). Kept verbatim,
+    /// carried by sync, shown in the timeline, and without effect on the fold. No command
+    /// writes one: the rule table permits it to nobody.
+    Unknown(UnknownAction),
+}
+
+/// What a stored event held, as stored, when this release cannot read it as an [`Action`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnknownAction {
+    /// The stored kind, as written.
+    pub kind: String,
+    /// The stored payload text, as written (normally JSON).
+    pub payload: String,
+    /// Why this release does not understand it, for people.
+    pub reason: String,
 }
 
 macro_rules! action_kinds {
     ($($variant:ident => $name:literal),* $(,)?) => {
-        /// The kind of an event, without its payload.
+        /// The kind of an event, without its payload. `Unknown` stands for every kind this
+        /// release does not know; it is always last (the rule table is indexed by kind).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case")]
-        pub enum ActionKind { $($variant),* }
+        pub enum ActionKind { $($variant,)* Unknown }
 
         impl ActionKind {
-            pub const ALL: &'static [ActionKind] = &[$(ActionKind::$variant),*];
+            /// Every kind, `Unknown` last.
+            pub const ALL: &'static [ActionKind] = &[$(ActionKind::$variant,)* ActionKind::Unknown];
 
             pub fn as_str(self) -> &'static str {
-                match self { $(ActionKind::$variant => $name),* }
+                match self { $(ActionKind::$variant => $name,)* ActionKind::Unknown => "unknown" }
             }
 
+            /// A kind this release knows by its stored name. `"unknown"` is not one: it names
+            /// no kind anyone may write.
             pub fn parse(s: &str) -> Option<ActionKind> {
                 match s { $($name => Some(ActionKind::$variant),)* _ => None }
             }
@@ -255,7 +279,10 @@ macro_rules! action_kinds {
 
         impl Action {
             pub fn kind(&self) -> ActionKind {
-                match self { $(Action::$variant { .. } => ActionKind::$variant),* }
+                match self {
+                    $(Action::$variant { .. } => ActionKind::$variant,)*
+                    Action::Unknown(_) => ActionKind::Unknown,
+                }
             }
         }
     };
@@ -293,6 +320,30 @@ impl std::fmt::Display for ActionKind {
 }
 
 impl Action {
+    /// The name this action is stored under: its kind's, or for an unknown action the name it
+    /// was stored under.
+    pub fn stored_kind(&self) -> &str {
+        match self {
+            Action::Unknown(unknown) => &unknown.kind,
+            known => known.kind().as_str(),
+        }
+    }
+
+    /// The stored kind and payload text of this action (the document's `kind` and `payload`
+    /// fields). An unknown action gives back exactly what was read.
+    pub fn stored_form(&self) -> (String, String) {
+        if let Action::Unknown(unknown) = self {
+            return (unknown.kind.clone(), unknown.payload.clone());
+        }
+        let payload = match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(mut tagged)) => tagged
+                .remove("payload")
+                .unwrap_or(serde_json::Value::Object(Default::default())),
+            _ => serde_json::Value::Object(Default::default()),
+        };
+        (self.kind().as_str().to_owned(), payload.to_string())
+    }
+
     /// Whether two transitions reach the same outcome, so that making both concurrently is
     /// agreement (two workers verifying "resolved"), not a conflict.
     pub fn agrees_with(&self, other: &Action) -> bool {
@@ -307,6 +358,7 @@ impl Action {
             (MarkDuplicate { of: a }, MarkDuplicate { of: b }) => a == b,
             (Evaluate { .. }, Evaluate { .. }) => false,
             (Intake(_), Intake(_)) => false,
+            (Unknown(_), _) | (_, Unknown(_)) => false,
             (a, b) => a.kind() == b.kind(),
         }
     }

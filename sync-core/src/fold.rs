@@ -25,7 +25,11 @@ pub enum Disposition {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimelineEntry {
     pub event: EventId,
+    /// `unknown` for an event this release cannot read; `stored_kind` then names it.
     pub kind: ActionKind,
+    /// The kind as stored, when this release does not know it (written by a later release).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored_kind: Option<String>,
     pub author: UserId,
     pub device: DeviceId,
     pub at: Millis,
@@ -158,11 +162,16 @@ pub fn fold(events: &[Event], calendar: &WorkCalendar) -> CaseState {
 
     for &i in &order {
         let event = unique[i];
-        let disposition = judge(&state, event, &unique, &index, &ancestors[i]);
+        // An event this release cannot read has no effect and raises no conflict: it is a
+        // later release's, and that release judges it. It still orders the events after it.
+        let disposition = match &event.action {
+            Action::Unknown(_) => Err(None),
+            _ => judge(&state, event, &unique, &index, &ancestors[i]).map_err(Some),
+        };
         match &disposition {
             Ok(true) => apply(&mut state, event, calendar),
-            Ok(false) => {}
-            Err((reason, message)) => {
+            Ok(false) | Err(None) => {}
+            Err(Some((reason, message))) => {
                 state.conflicts.push(Conflict {
                     event: event.id.clone(),
                     against: state.last_transition.iter().cloned().collect(),
@@ -175,6 +184,10 @@ pub fn fold(events: &[Event], calendar: &WorkCalendar) -> CaseState {
         state.timeline.push(TimelineEntry {
             event: event.id.clone(),
             kind: event.kind(),
+            stored_kind: match &event.action {
+                Action::Unknown(unknown) => Some(unknown.kind.clone()),
+                _ => None,
+            },
             author: event.author.clone(),
             device: event.device.clone(),
             at: event.at,
@@ -380,7 +393,7 @@ fn apply(state: &mut CaseState, event: &Event, calendar: &WorkCalendar) {
                 c.resolved_by = Some(event.id.clone());
             }
         }
-        Action::Comment { .. } | Action::Attach { .. } => {}
+        Action::Comment { .. } | Action::Attach { .. } | Action::Unknown(_) => {}
     }
     state.status = to;
     if rules::rule(event.kind()).transition {

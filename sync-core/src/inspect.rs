@@ -29,11 +29,6 @@ use automerge::{ActorId, AutoCommit, ChangeHash, ObjId, ReadDoc, ROOT};
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-/// Field keys of an event map, in the document layout.
-const EVENT_KEYS: [&str; 9] = [
-    "id", "kind", "author", "device", "role", "scope", "at", "parents", "payload",
-];
-
 /// Operation ids of what existed before the incoming changes.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
@@ -309,20 +304,42 @@ fn new_event(am: &AutoCommit, entry: &ObjId) -> Result<NewEvent, Breach> {
             reason: "not an object".into(),
         });
     };
-    // One pass over the map: each field must be a single value written by the inserting actor.
+    // One pass over the map: each field must be a single scalar written by the inserting
+    // actor. Fields this release does not know are a later release's and are kept, within
+    // a bound on their number and on the event's stored size.
     let mut label = String::new();
     let mut forged = None;
+    let mut fields = 0usize;
+    let mut size = 0usize;
     for item in am.map_range(entry, ..) {
         let key = item.key.as_ref();
-        if key == "id" {
-            if let automerge::ValueRef::Scalar(automerge::ScalarValueRef::Str(v)) = &item.value {
-                label = v.to_string();
+        fields += 1;
+        size += key.len();
+        match &item.value {
+            automerge::ValueRef::Scalar(automerge::ScalarValueRef::Str(v)) => {
+                size += v.len();
+                if key == "id" {
+                    label = v.to_string();
+                }
             }
+            automerge::ValueRef::Scalar(_) => size += 8,
+            automerge::ValueRef::Object(_) if forged.is_none() => forged = Some(key.to_owned()),
+            automerge::ValueRef::Object(_) => {}
         }
         let own = matches!(item.id(), automerge::ObjId::Id(_, ref a, _) if a == actor);
-        if forged.is_none() && (item.conflict || !own || !EVENT_KEYS.contains(&key)) {
+        if forged.is_none() && (item.conflict || !own) {
             forged = Some(key.to_owned());
         }
+    }
+    if fields > crate::limits::EVENT_FIELDS || size > crate::limits::EVENT_BYTES {
+        return Err(Breach::BadEvent {
+            index: 0,
+            reason: format!(
+                "an event is at most {} fields and {} bytes ({fields} fields, {size} bytes given)",
+                crate::limits::EVENT_FIELDS,
+                crate::limits::EVENT_BYTES
+            ),
+        });
     }
     if let Some(field) = forged {
         return Err(Breach::EventForged {

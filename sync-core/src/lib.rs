@@ -24,7 +24,7 @@ pub use automerge::{ActorId, AutoCommit, ChangeHash};
 pub use calendar::{Millis, WorkCalendar};
 pub use category::{Catalog, CategoryCode, Level};
 pub use document::{Attachment, CaseDoc, Header};
-pub use event::{Action, ActionKind, Event};
+pub use event::{Action, ActionKind, Event, UnknownAction};
 pub use fold::{fold, CaseState};
 pub use ids::*;
 pub use role::{Actor, Role, Scope};
@@ -45,8 +45,8 @@ pub enum Error {
     MalformedField(&'static str),
     #[error("malformed: {0}")]
     Malformed(&'static str),
-    #[error("event {event} has an unknown kind {kind:?}")]
-    UnknownEventKind { event: EventId, kind: String },
+    #[error("the case is written in document schema {found}; this release reads schema {known} and earlier", known = document::SCHEMA)]
+    NewerSchema { found: u64 },
     #[error("event {event} is invalid: {reason}")]
     InvalidEvent { event: EventId, reason: String },
     #[error("refused: {0}")]

@@ -28,6 +28,8 @@ pub const SUGGESTION: usize = 2000;
 pub const NAME: usize = 100;
 /// An id named by an event or given to the directory (unit, grid, case, event, user, node).
 pub const ID: usize = 128;
+/// A link to a picture published elsewhere (Open311's `media_url`).
+pub const MEDIA_URL: usize = 2048;
 /// A blob reference (the sha-256 hex of a photo, 64 characters, with room to spare).
 pub const BLOB_REF: usize = 128;
 /// Photos (or attached files) per event.
@@ -37,6 +39,12 @@ pub const UNITS: usize = 20;
 /// A blob's file name and media type, as recorded beside the event.
 pub const FILE_NAME: usize = 255;
 pub const MIME: usize = 100;
+/// Fields of one event map: the nine of schema 1 and room for a later release's additions.
+pub const EVENT_FIELDS: usize = 32;
+/// Stored size of one event map (its keys and scalar values), in bytes. Well above the
+/// largest event this release writes (an intake at every text limit is about 30 KB), and a
+/// bound on what an event of a kind this release does not know may carry.
+pub const EVENT_BYTES: usize = 64 * 1024;
 /// Points of a grid's outline.
 pub const POLYGON_POINTS: usize = 10_000;
 /// The longest extension of a deadline, in working hours.
@@ -144,6 +152,12 @@ fn check_intake(intake: &Intake) -> Result<(), Violation> {
     check_text("street", t.street.as_str(), ID)?;
     check_text("community", t.community.as_str(), ID)?;
     check_text("grid", t.grid.as_str(), ID)?;
+    if let Some(url) = &intake.media_url {
+        check_text("media_url", url, MEDIA_URL)?;
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(invalid("media_url must be an http or https URL".into()));
+        }
+    }
     check_photos("photos", &intake.photos)
 }
 
@@ -205,6 +219,8 @@ pub fn check_action(action: &Action) -> Result<(), Violation> {
             check_text("conflict", conflict.as_str(), ID)?;
             check_text("note", note, NOTE)
         }
+        // Bounded by its stored size when it arrives (inspect); nobody may write one.
+        Action::Unknown(_) => Ok(()),
     }
 }
 

@@ -239,6 +239,8 @@ pub const RULES: &[Rule] = &[
         false
     ),
     rule!(Resolve, CENTERS, From::Any, false),
+    // What this release cannot read, nobody may write; the fold gives it no effect.
+    rule!(Unknown, &[], From::Any, false),
 ];
 
 /// The table row of a kind. `RULES` lists the kinds in declaration order (a test checks it).
@@ -340,6 +342,26 @@ pub fn check(state: &CaseState, actor: &Actor, action: &Action) -> Result<(), Vi
 /// turns out to be: what a screen asks before it offers the action at all.
 pub fn permits(state: &CaseState, actor: &Actor, kind: ActionKind) -> Result<(), Violation> {
     check_standing(state, actor, kind, state.territory.as_ref())
+}
+
+/// Whether a role may ever perform a kind of action, on any case, in any status: false for a
+/// grid worker filing or a unit dispatching. An event that fails this cannot come from an
+/// offline race, only from a broken or hostile client, so the server refuses it at the gate
+/// instead of storing a conflict for the review queue. A kind this release does not know is
+/// a later release's to judge: always true here.
+pub fn may_ever(role: Role, kind: ActionKind) -> bool {
+    if kind == ActionKind::Unknown {
+        return true;
+    }
+    rule(kind).who.iter().any(|party| match party {
+        Party::Center => role.is_center(),
+        Party::DistrictCenter => role == Role::DistrictCenter,
+        Party::GridWorker => role == Role::GridWorker,
+        Party::AssignedUnit => role == Role::UnitHandler,
+        Party::Supervisor => role == Role::Supervisor,
+        Party::IntakeChannel => role == Role::IntakeChannel,
+        Party::Involved => role != Role::Admin,
+    })
 }
 
 /// Role, scope, party and status: everything of [`check`] but the payload.

@@ -416,8 +416,10 @@ fn the_table_has_one_row_per_kind_in_declaration_order() {
     for (row, kind) in RULES.iter().zip(ActionKind::ALL) {
         assert_eq!(row.kind, *kind);
         assert_eq!(rule(*kind).kind, *kind);
-        assert!(!row.who.is_empty(), "{kind} has nobody allowed");
+        // Only what this release cannot read is permitted to nobody.
+        assert_eq!(row.who.is_empty(), *kind == ActionKind::Unknown, "{kind}");
     }
+    assert_eq!(ActionKind::ALL.last(), Some(&ActionKind::Unknown));
 }
 
 #[test]
@@ -489,4 +491,62 @@ fn decline_reason_and_timeline_are_kept() {
     assert_eq!(s.duplicate_of.as_ref().map(|c| c.as_str()), Some("other"));
     let kinds: Vec<ActionKind> = s.timeline.iter().map(|t| t.kind).collect();
     assert_eq!(kinds, vec![ActionKind::Intake, ActionKind::MarkDuplicate]);
+}
+
+/// `may_ever` is the rule table read for a role alone: whatever it rules out, no case at any
+/// stage permits, and what it allows some stage does.
+#[test]
+fn may_ever_agrees_with_the_table() {
+    use gridcase_sync_core::rules::{may_ever, permits};
+    let stages = [
+        "reported",
+        "filed",
+        "dispatched",
+        "in_progress",
+        "awaiting_verification",
+        "verified",
+        "closed",
+        "evaluated",
+    ];
+    let states: Vec<_> = stages.iter().map(|s| state(&case_at(s))).collect();
+    let actors = [
+        operator(),
+        street1(),
+        community1(),
+        worker1(),
+        unit1(),
+        supervisor(),
+        open311(),
+        admin(),
+    ];
+    for kind in ActionKind::ALL
+        .iter()
+        .filter(|k| **k != ActionKind::Unknown)
+    {
+        for actor in &actors {
+            let somewhere = states.iter().any(|s| permits(s, actor, *kind).is_ok());
+            if !may_ever(actor.role, *kind) {
+                assert!(
+                    !somewhere,
+                    "{} may never {kind}, yet a case permits it",
+                    actor.user
+                );
+            }
+            if somewhere {
+                assert!(may_ever(actor.role, *kind), "{} {kind}", actor.user);
+            }
+        }
+    }
+    assert!(!may_ever(
+        gridcase_sync_core::Role::GridWorker,
+        ActionKind::File
+    ));
+    assert!(!may_ever(
+        gridcase_sync_core::Role::UnitHandler,
+        ActionKind::Dispatch
+    ));
+    assert!(may_ever(
+        gridcase_sync_core::Role::GridWorker,
+        ActionKind::Unknown
+    ));
 }

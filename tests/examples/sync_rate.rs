@@ -18,6 +18,7 @@ fn now() -> i64 {
 
 fn intake(i: usize) -> Intake {
     Intake {
+        media_url: None,
         channel: Channel::Patrol,
         reporter: None,
         description: format!("measurement case {i}"),

@@ -391,6 +391,50 @@ impl Device {
         Ok(event)
     }
 
+    /// Appends an event the way a later release would: `kind` and `payload` exactly as given
+    /// (a kind this release may not know), the envelope of schema 1, parents the frontier of
+    /// what the device holds, and one event field no release of today reads. Bypasses the
+    /// rules, as a release with other rules would.
+    pub fn write_later_release(&self, case: &CaseId, kind: &str, payload: &str, at: i64) -> String {
+        use automerge::transaction::Transactable;
+        use automerge::{ObjType, ReadDoc, ROOT};
+        let mut doc = self
+            .docs
+            .load(case)
+            .expect("load")
+            .expect("case on the device");
+        let since = doc.heads();
+        let parents = gridcase_sync_core::fold::frontier(&doc.events().expect("events"));
+        let id = uuid::Uuid::now_v7().simple().to_string();
+        let am = doc.automerge();
+        am.set_actor(self.writer.clone());
+        let events = am.get(ROOT, "events").expect("get").expect("events").1;
+        let len = am.length(&events);
+        let e = am
+            .insert_object(&events, len, ObjType::Map)
+            .expect("insert");
+        for (k, v) in [
+            ("id", id.clone()),
+            ("kind", kind.to_owned()),
+            ("author", self.actor.user.to_string()),
+            ("device", self.actor.device.to_string()),
+            ("role", self.actor.role.as_str().to_owned()),
+            (
+                "scope",
+                serde_json::to_string(&self.actor.scope).expect("scope"),
+            ),
+            ("parents", serde_json::to_string(&parents).expect("parents")),
+            ("payload", payload.to_owned()),
+            ("written_by", "gridcase 9.0".to_owned()),
+        ] {
+            am.put(&e, k, v).expect("put");
+        }
+        am.put(&e, "at", at).expect("put");
+        am.commit();
+        self.docs.save_local(case, &mut doc, &since).expect("save");
+        id
+    }
+
     /// Sends one raw batch; returns the status and the decoded answer on 200.
     pub fn post_batch(&self, batch: &SyncBatch) -> Result<(u16, Option<SyncBatch>), ureq::Error> {
         let body = zstd::bulk::compress(&batch.encode(), 3).expect("compress");

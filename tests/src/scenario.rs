@@ -24,6 +24,7 @@ pub fn g1() -> Territory {
 
 pub fn patrol(description: &str) -> Intake {
     Intake {
+        media_url: None,
         channel: Channel::Patrol,
         reporter: None,
         description: description.into(),

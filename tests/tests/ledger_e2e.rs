@@ -152,6 +152,7 @@ fn out_of_scope_forged_and_unbound_changes_are_refused_and_the_rest_goes_through
     // An honest case of worker3's own grid in the same sync.
     let own = worker3.open(
         Intake {
+            media_url: None,
             territory: Territory {
                 street: "s2".into(),
                 community: "c3".into(),

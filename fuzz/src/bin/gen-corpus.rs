@@ -74,6 +74,7 @@ fn reload(doc: &mut CaseDoc) -> CaseDoc {
 /// The fixtures: one case as reported, then filed and dispatched, then closed with photos.
 fn fixtures() -> [CaseDoc; 3] {
     let intake = Intake {
+        media_url: None,
         channel: Channel::Patrol,
         reporter: None,
         description: "garbage piled at the corner".into(),

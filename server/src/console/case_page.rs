@@ -107,6 +107,8 @@ fn detail(lang: Lang, org: &Org, action: &Action) -> String {
         Action::Attach { blobs } => format!("{} × {}", t.photos, blobs.len()),
         Action::MarkDuplicate { of } => of.to_string(),
         Action::Resolve { note, .. } => note.clone(),
+        // Written by a later release: its stored name, for whoever upgrades to read it.
+        Action::Unknown(unknown) => unknown.kind.clone(),
     }
 }
 
@@ -222,8 +224,9 @@ fn case_page(v: &Viewer, view: &CaseView, org: &Org, notice: &Notice) -> Markup 
                     } }
                     tbody {
                         @for entry in &view.history {
-                            @let superseded = entry.disposition == Some(Disposition::Superseded);
-                            tr class={ @if superseded { "superseded" } } data-event=(entry.event.id) {
+                            @let unknown = matches!(entry.event.action, Action::Unknown(_));
+                            @let superseded = !unknown && entry.disposition == Some(Disposition::Superseded);
+                            tr class={ @if superseded { "superseded" } @else if unknown { "unknown" } } data-event=(entry.event.id) {
                                 td { (lang.kind(entry.event.kind())) }
                                 td {
                                     (detail(lang, org, &entry.event.action))
@@ -239,7 +242,9 @@ fn case_page(v: &Viewer, view: &CaseView, org: &Org, notice: &Notice) -> Markup 
                                 td.time { (when(entry.event.at)) }
                                 td.time { (entry.received_at.map(when).unwrap_or_else(|| "—".into())) }
                                 td.flags {
-                                    @if let Some(d) = entry.disposition.filter(|d| *d != Disposition::Applied) {
+                                    @if unknown {
+                                        span.badge.unknown { (t.not_understood) }
+                                    } @else if let Some(d) = entry.disposition.filter(|d| *d != Disposition::Applied) {
                                         span class={ "badge " (if superseded { "superseded" } else { "concurred" }) } { (lang.disposition(d)) }
                                     }
                                     @if offline(entry) { span.badge.offline { (t.offline) } }

@@ -105,6 +105,7 @@ impl Lang {
             K::Reopen => ("重新打开", "Reopen"),
             K::Escalate => ("上报升级", "Escalate"),
             K::Resolve => ("冲突裁定", "Resolve"),
+            K::Unknown => ("本版本不认识的操作", "An action this version does not know"),
         };
         self.pick(zh, en)
     }
@@ -311,6 +312,8 @@ pub struct Text {
     pub received: &'static str,
     pub offline: &'static str,
     pub flagged: &'static str,
+    /// The badge of an event written by a later release.
+    pub not_understood: &'static str,
     pub photos: &'static str,
     pub conflicts: &'static str,
     pub no_conflicts: &'static str,
@@ -405,6 +408,7 @@ pub static ZH: Text = Text {
     received: "到达中心",
     offline: "离线",
     flagged: "已标记",
+    not_understood: "需更新版本",
     photos: "照片",
     conflicts: "冲突",
     no_conflicts: "没有未裁定的冲突",
@@ -499,6 +503,7 @@ pub static EN: Text = Text {
     received: "Received",
     offline: "offline",
     flagged: "flagged",
+    not_understood: "needs a newer version",
     photos: "Photos",
     conflicts: "Conflicts",
     no_conflicts: "No open conflicts",

@@ -139,6 +139,7 @@ pub fn open_online(state: &AppState, caller: &Caller, req: CreateCase) -> Result
         }),
     };
     let intake = Intake {
+        media_url: None,
         channel: req.channel,
         reporter,
         description: req.description,

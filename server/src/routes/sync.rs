@@ -20,7 +20,7 @@ use gridcase_sync_core::fold::{fold, CaseState};
 use gridcase_sync_core::inspect::Inspection;
 use gridcase_sync_core::org::{Org, Territory};
 use gridcase_sync_core::references::check_references;
-use gridcase_sync_core::rules::{covers_case, in_scope};
+use gridcase_sync_core::rules::{covers_case, in_scope, may_ever};
 use gridcase_sync_core::sync::{
     Admission, Gate, Notice, Outcome, Refusal, RefusalCode, SyncBatch, SyncSession,
 };
@@ -69,6 +69,19 @@ impl Gate for DeviceGate<'_> {
                     format!(
                         "case {case}: event {} names {} on {}, but {} on {} sent it",
                         e.id, e.author, e.device, self.user.id, self.device.id
+                    ),
+                );
+            }
+            // A kind the role may never write is no offline race but a broken or hostile
+            // client: refused here rather than stored as a conflict for the review queue.
+            if !may_ever(e.role, e.kind()) {
+                return refuse(
+                    RefusalCode::NotPermitted,
+                    format!(
+                        "case {case}: event {}: {} may never {}",
+                        e.id,
+                        e.role.as_str(),
+                        e.kind()
                     ),
                 );
             }

@@ -18,6 +18,10 @@ pub enum RefusalCode {
     ForgedScope,
     /// An event does not read.
     BadEvent,
+    /// An event's kind is one its author's role may never write (a grid worker filing).
+    NotPermitted,
+    /// The case is written in a document schema later than this release reads: update.
+    NewerSchema,
     /// The case lies outside the sender's scope: nothing of it is sent back.
     OutOfScope,
     /// The case lies outside the sender's scope now, but what the sender wrote to it is
@@ -36,6 +40,8 @@ impl RefusalCode {
             RefusalCode::ScopeRevoked => "scope_revoked",
             RefusalCode::ForgedScope => "forged_scope",
             RefusalCode::BadEvent => "bad_event",
+            RefusalCode::NotPermitted => "not_permitted",
+            RefusalCode::NewerSchema => "newer_schema",
             RefusalCode::OutOfScope => "out_of_scope",
             RefusalCode::DeliveredOutOfScope => "delivered_out_of_scope",
             RefusalCode::InvalidMessage => "invalid_message",
