@@ -189,3 +189,34 @@ fn a_case_of_a_later_schema_is_refused_by_name() {
     let r = http.get(&format!("/v1/cases/{case}"), Some(&operator));
     assert_eq!(r.status, 404, "nothing of the case is stored");
 }
+
+/// A broken device reuses an event id: the history shows the event the fold judged (the
+/// first under the fold's order), and the other is named by a `duplicate_id` conflict.
+#[test]
+fn a_reused_event_id_shows_the_event_the_fold_kept() {
+    let (_tmp, server) = start();
+    let worker = Device::register(&server, "worker1");
+    let case = worker.open(patrol("reused id"), now());
+    let intake = worker.events(&case)[0].id.to_string();
+    worker.write_raw_event(
+        &case,
+        &intake,
+        "comment",
+        r#"{"text":"same id"}"#,
+        now() + 60_000,
+    );
+    let report = worker.sync().expect("sync");
+    assert!(report.notices.is_empty(), "{:?}", report.notices);
+    let http = server.http();
+    let operator = http.login("operator");
+    let view = http
+        .get(&format!("/v1/cases/{case}"), Some(&operator))
+        .json();
+    let history = view["history"].as_array().expect("history");
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0]["event"]["action"]["kind"], "intake");
+    let conflicts = view["state"]["conflicts"].as_array().expect("conflicts");
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0]["reason"], "duplicate_id");
+    assert_eq!(view["state"]["status"], "reported");
+}

@@ -67,6 +67,17 @@ pub struct Config {
     /// user. With `--demo` and none given, the key is `demo-open311-key`.
     #[arg(long, env = "GRIDCASE_OPEN311_KEYS", value_delimiter = ',')]
     pub open311_keys: Vec<String>,
+    /// The server's address as its clients reach it (`https://311.example.cn`, with a path if
+    /// a proxy serves it under one), named by Open311's discovery document. Without it, the
+    /// address the server listens on. Never taken from a request's `Host` header.
+    #[arg(long, env = "GRIDCASE_PUBLIC_URL", value_parser = public_url)]
+    pub public_url: Option<String>,
+    /// The district's address register (地址库): a CSV file whose header is
+    /// `id,street,road,number,building,grid` (see `src/addresses.rs`). Open311 requests that
+    /// give only an `address_string` or an `address_id` are located with it. With `--demo` and
+    /// none given, a generated register of the demo district.
+    #[arg(long, env = "GRIDCASE_ADDRESSES")]
+    pub addresses: Option<PathBuf>,
     /// Seconds a connection may take to send a request's headers, counted from when it starts
     /// waiting for one (so a kept-alive connection that stays silent is closed too).
     #[arg(long, env = "GRIDCASE_HEADER_READ_TIMEOUT", default_value_t = 10)]
@@ -119,7 +130,35 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
 }
 
+/// `--public-url`: an http(s) URL without query or fragment; kept without its trailing `/`.
+fn public_url(text: &str) -> Result<String, String> {
+    let url = text.trim().trim_end_matches('/');
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or("give an http:// or https:// URL")?;
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() {
+        return Err("the URL names no host".into());
+    }
+    if url
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '?' | '#' | '"' | '<' | '>'))
+    {
+        return Err("the URL may have no spaces, query or fragment".into());
+    }
+    Ok(url.to_owned())
+}
+
 impl Config {
+    /// The URL clients reach this server at: `--public-url`, or else the listening address.
+    pub fn base_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.clone(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+
     /// The listener's limits (see `connections`).
     pub fn connection_limits(&self) -> crate::connections::Limits {
         crate::connections::Limits {
@@ -137,5 +176,31 @@ impl Config {
         let mut c = Config::parse_from(["gridcase-server"]);
         c.data_dir = dir.into();
         c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_public_url_is_checked_and_the_base_url_falls_back_to_the_listener() {
+        assert_eq!(
+            public_url("https://311.example.cn/city/").as_deref(),
+            Ok("https://311.example.cn/city")
+        );
+        for bad in [
+            "311.example.cn",
+            "ftp://x",
+            "https://",
+            "https://a b",
+            "https://x/?q=1",
+        ] {
+            assert!(public_url(bad).is_err(), "{bad}");
+        }
+        let mut c = Config::for_dir("/tmp/x");
+        assert_eq!(c.base_url(), "http://127.0.0.1:8080");
+        c.public_url = Some("https://311.example.cn".into());
+        assert_eq!(c.base_url(), "https://311.example.cn");
     }
 }

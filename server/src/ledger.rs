@@ -11,10 +11,11 @@ use crate::error::{Error, Result};
 use crate::indicators::{self, CaseFacts, GroupBy, Indicators, LiveTable, Period, Table};
 use crate::metrics::Metrics;
 use crate::summary::CaseSummary;
+use gridcase_sync_core::event::Channel;
 use gridcase_sync_core::fold::{fold, CaseState};
 use gridcase_sync_core::store::{Batch, DocStore, Store};
 use gridcase_sync_core::{
-    AutoCommit, CaseDoc, CaseId, ChangeHash, EventId, GridId, Millis, UnitId, WorkCalendar,
+    AutoCommit, CaseDoc, CaseId, ChangeHash, Event, EventId, GridId, Millis, UnitId, WorkCalendar,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -546,8 +547,9 @@ impl Ledger {
         receipts: &[(EventId, Receipt)],
         now: Millis,
     ) -> Result<FeedEntry> {
-        let state = fold(&doc.events()?, &self.calendar);
-        self.stage_index_folded(batch, doc, state, receipts, now)
+        let events = doc.events()?;
+        let state = fold(&events, &self.calendar);
+        self.stage_summary(batch, doc, state, Some(&events), receipts, now)
     }
 
     /// [`Ledger::stage_index`] for a case already folded (the sync gate folds each case once).
@@ -559,12 +561,38 @@ impl Ledger {
         receipts: &[(EventId, Receipt)],
         now: Millis,
     ) -> Result<FeedEntry> {
+        self.stage_summary(batch, doc, state, None, receipts, now)
+    }
+
+    /// Stages the summary of a folded case; `events` are its events when the caller has them
+    /// (a public case's summary needs them).
+    fn stage_summary(
+        &self,
+        batch: &mut Batch,
+        doc: &CaseDoc,
+        state: CaseState,
+        events: Option<&[Event]>,
+        receipts: &[(EventId, Receipt)],
+        now: Millis,
+    ) -> Result<FeedEntry> {
         let header = doc.header()?;
         let previous = self.summary(&header.case)?;
         let previous_flags = previous.as_ref().map_or(0, |s| s.flagged_events);
         let new_flags = receipts.iter().filter(|(_, r)| r.flag.is_some()).count();
-        let summary = CaseSummary::of(&header, &state, previous_flags + new_flags, now);
+        let mut summary = CaseSummary::of(&header, &state, previous_flags + new_flags, now);
+        if summary.channel == Some(Channel::Web) {
+            let read;
+            let events = match events {
+                Some(events) => events,
+                None => {
+                    read = doc.events()?;
+                    &read
+                }
+            };
+            summary.publish(&state, events, previous.as_ref(), now);
+        }
         crate::query_index::stage(batch, previous.as_ref(), &summary);
+        crate::query_index::stage_published(batch, previous.as_ref(), &summary);
         let case_key = part(header.case.as_str());
         batch.put(
             trees::SUMMARIES,
@@ -647,6 +675,24 @@ impl Ledger {
                 let (k, _) = entry?;
                 let case = crate::query_index::case_of(&k, len).unwrap_or_default();
                 Ok((k[len..].to_vec(), CaseId::new(case)))
+            })
+    }
+
+    /// Open311's published status changes from `start` (inclusive) to `end` (exclusive), oldest
+    /// first, as (time, case, event). A superset of the truth: check each against its case's
+    /// summary ([`CaseSummary::status_changes`]).
+    pub fn published_between(
+        &self,
+        start: Millis,
+        end: Millis,
+    ) -> impl Iterator<Item = Result<(Millis, CaseId, String)>> + '_ {
+        use crate::query_index::{published_key, published_of, PUBLISHED};
+        let (from, to) = (published_key(start, "", ""), published_key(end, "", ""));
+        self.store
+            .range(PUBLISHED, &from, Some(&to))
+            .filter_map(|entry| match entry {
+                Ok((k, _)) => published_of(&k).map(Ok),
+                Err(e) => Some(Err(e.into())),
             })
     }
 

@@ -1,6 +1,7 @@
 //! The central case ledger: axum over the sync-core store. Authentication, the sync endpoint,
 //! online actions, queries and the central office's views.
 
+pub mod addresses;
 pub mod auth;
 pub mod config;
 pub mod connections;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub closing: Arc<tokio::sync::watch::Sender<bool>>,
     /// Failed sign-ins per account and client address, Open311 filings per api_key.
     pub throttle: Arc<throttle::Throttle>,
+    /// The district's address register (`--addresses`, or the demo's).
+    pub addresses: Arc<addresses::Register>,
 }
 
 impl AppState {
@@ -65,6 +68,11 @@ impl AppState {
         let metrics = Arc::new(metrics::Metrics::default());
         let ledger = ledger::Ledger::open(store.clone(), config.cache_cases, metrics.clone())?;
         ledger.ensure_query_index()?;
+        let addresses = match &config.addresses {
+            Some(path) => addresses::Register::load_csv(path)?,
+            None if config.demo => addresses::Register::demo(),
+            None => addresses::Register::default(),
+        };
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let workers = match config.sync_workers {
             0 => cores * 2,
@@ -82,6 +90,7 @@ impl AppState {
             directory: directory::Directory::new(store),
             keys: Arc::new(keys),
             metrics,
+            addresses: Arc::new(addresses),
         })
     }
 }
@@ -103,6 +112,10 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/v1/openapi.json", get(ops::openapi))
+        .route(
+            "/v1/schema/case-document.json",
+            get(ops::case_document_schema),
+        )
         .route("/v1/auth/login", post(auth::login))
         .route("/v1/auth/refresh", post(auth::refresh))
         .route("/v1/auth/logout", post(auth::logout))
@@ -201,10 +214,19 @@ fn next_request_id() -> String {
 
 /// Opens the ledger, seeds the demo if asked, and serves until SIGINT or SIGTERM; requests in
 /// flight (a sync mid-way included) finish before the ledger closes.
-pub async fn serve(config: Config) -> Result<(), Error> {
+pub async fn serve(mut config: Config) -> Result<(), Error> {
     let demo = config.demo;
     let open311_demo_key = config.demo && config.open311_keys.is_empty();
-    let listen = config.listen;
+    // Bound first, so that the configuration names the port the system chose for `:0` (Open311's
+    // discovery document names it when no `--public-url` is given).
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    config.listen = listener.local_addr()?;
+    if config.public_url.is_none() && config.listen.ip().is_unspecified() {
+        tracing::warn!(
+            listen = %config.listen,
+            "no --public-url: Open311's discovery document names the listening address"
+        );
+    }
     let data_dir = config.data_dir.clone();
     let state = blocking(move || AppState::open(config)).await?;
     if demo {
@@ -221,7 +243,18 @@ pub async fn serve(config: Config) -> Result<(), Error> {
             );
         }
     }
-    let listener = tokio::net::TcpListener::bind(listen).await?;
+    if !state.addresses.is_empty() {
+        let (dir, register) = (state.directory.clone(), state.addresses.clone());
+        let unknown = blocking(move || Ok(register.unknown_grids(&dir.org()?))).await?;
+        tracing::info!(addresses = state.addresses.len(), "address register loaded");
+        if !unknown.is_empty() {
+            tracing::warn!(
+                grids = ?unknown,
+                "the address register names grids the organization lacks: their addresses \
+                 cannot be located"
+            );
+        }
+    }
     let addr = listener.local_addr()?;
     tracing::info!(%addr, data_dir = %data_dir.display(), "gridcase-server listening");
     println!("gridcase-server listening on http://{addr}");

@@ -5,6 +5,7 @@
 
 use crate::summary::CaseSummary;
 use gridcase_sync_core::store::{key_part, Batch};
+use gridcase_sync_core::CaseId;
 
 pub const TREE: &str = "ledger_query_index";
 
@@ -88,4 +89,47 @@ pub fn stage_term(batch: &mut Batch, s: &CaseSummary, field: &str) {
 pub fn case_of(key: &[u8], prefix_len: usize) -> Option<String> {
     let rest = key.get(prefix_len + 8..)?;
     Some(String::from_utf8_lossy(rest).into_owned())
+}
+
+/// Open311's status changes of public cases by the time they were published
+/// ([`crate::summary::StatusChange`]): key = time (u64, big-endian) + case (key part) + event
+/// id, no value. Like the terms above, a superset of the truth that readers check against the
+/// summary.
+pub const PUBLISHED: &str = "ledger_open311_updates";
+
+/// The key of one published status change (with empty `case` and `event`: where `at` starts).
+pub fn published_key(at: gridcase_sync_core::Millis, case: &str, event: &str) -> Vec<u8> {
+    let mut k = u64::try_from(at.max(0)).unwrap_or(0).to_be_bytes().to_vec();
+    k.extend_from_slice(&key_part(case));
+    k.extend_from_slice(event.as_bytes());
+    k
+}
+
+/// (time, case, event) of a published key.
+pub fn published_of(key: &[u8]) -> Option<(gridcase_sync_core::Millis, CaseId, String)> {
+    let at = u64::from_be_bytes(key.get(..8)?.try_into().ok()?);
+    let len = usize::from(u16::from_be_bytes(key.get(8..10)?.try_into().ok()?));
+    let case = std::str::from_utf8(key.get(10..10 + len)?).ok()?;
+    let event = std::str::from_utf8(key.get(10 + len..)?).ok()?;
+    Some((i64::try_from(at).ok()?, CaseId::new(case), event.to_owned()))
+}
+
+fn published_keys(s: &CaseSummary) -> Vec<Vec<u8>> {
+    s.status_changes()
+        .iter()
+        .map(|c| published_key(c.published_at, &s.id, &c.event))
+        .collect()
+}
+
+/// Stages the published changes of a new summary, dropping those the old one had and it has not.
+pub fn stage_published(batch: &mut Batch, old: Option<&CaseSummary>, new: &CaseSummary) {
+    let keys = published_keys(new);
+    for k in old.map(published_keys).unwrap_or_default() {
+        if !keys.contains(&k) {
+            batch.delete(PUBLISHED, k);
+        }
+    }
+    for k in keys {
+        batch.put(PUBLISHED, k, Vec::new());
+    }
 }

@@ -1,10 +1,14 @@
 //! The query index: one derived summary per case, rewritten with every accepted change. Lists,
 //! filters, the review queue and the indicators read summaries, never whole documents.
 
-use gridcase_sync_core::event::{Channel, Satisfaction};
-use gridcase_sync_core::fold::CaseState;
+use gridcase_sync_core::event::{Action, Channel, DeclineReason, Event, Satisfaction};
+use gridcase_sync_core::fold::{CaseState, Disposition, TimelineEntry};
 use gridcase_sync_core::{Header, Millis, Status};
 use serde::{Deserialize, Serialize};
+
+// Summaries are stored as JSON (`Ledger::stage_index`): a field added later carries
+// `#[serde(default)]`, so rows written before it still load, and enums are stored by name,
+// never by position.
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CaseSummary {
@@ -46,6 +50,42 @@ pub struct CaseSummary {
     pub flagged_events: usize,
     /// Server time of the last accepted change.
     pub updated_at: Millis,
+    /// Why a declined case was declined (summaries written before these fields have none).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub decline_reason: Option<DeclineReason>,
+    /// The case a duplicate duplicates.
+    #[serde(default)]
+    pub duplicate_of: Option<String>,
+    /// When the case last left the open statuses (closed, declined or voided), by the time its
+    /// event gives; `None` while it is open.
+    #[serde(default)]
+    pub concluded_at: Option<Millis>,
+    /// Open311's `media_url`, for a case of the `web` channel that was given one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_url: Option<String>,
+    /// The status changes Open311 publishes of a case of the `web` channel, in the fold's
+    /// order; `None` for other cases and in summaries written before this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub published: Option<Vec<StatusChange>>,
+}
+
+/// A change of a public case's status, as Open311's `servicerequestupdates` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusChange {
+    /// The event that made it: the update's stable id.
+    pub event: String,
+    /// The status it led to.
+    pub status: Status,
+    /// Server time when the ledger first held it. A handheld's offline change counts from when
+    /// it arrived, so a client that polls by time never misses one.
+    pub published_at: Millis,
+    /// For a decline: why, and the case a duplicate duplicates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<DeclineReason>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<String>,
 }
 
 impl CaseSummary {
@@ -91,10 +131,231 @@ impl CaseSummary {
                 .count(),
             flagged_events,
             updated_at: now,
+            decline_reason: state.decline_reason,
+            duplicate_of: state.duplicate_of.as_ref().map(ToString::to_string),
+            concluded_at: concluded_at(state),
+            media_url: None,
+            published: None,
         }
+    }
+
+    /// Fills in what Open311 publishes of a case of the `web` channel: its `media_url` and its
+    /// status changes. `events` are the case's events (as folded into `state`); `previous` is
+    /// the summary this one replaces. A change the previous summary had keeps its time; a new
+    /// one is published `now`, except in a case whose previous summary predates the field,
+    /// whose changes are history and keep the time their events give.
+    pub fn publish(
+        &mut self,
+        state: &CaseState,
+        events: &[Event],
+        previous: Option<&CaseSummary>,
+        now: Millis,
+    ) {
+        let action = |t: &TimelineEntry| events.iter().find(|e| e.id == t.event).map(|e| &e.action);
+        let applied = state
+            .timeline
+            .iter()
+            .filter(|t| t.disposition == Disposition::Applied);
+        let mut changes = Vec::new();
+        let mut status = None;
+        for t in applied {
+            if let Some(Action::Intake(intake)) = action(t) {
+                self.media_url = intake.media_url.clone();
+            }
+            let (before, after) = (status, t.status);
+            status = after;
+            // The intake makes the request; every later change of status is an update.
+            let Some(after) = after.filter(|a| before.is_some() && before != Some(*a)) else {
+                continue;
+            };
+            let id = t.event.to_string();
+            let published_at = match previous {
+                Some(CaseSummary {
+                    published: Some(known),
+                    ..
+                }) => known
+                    .iter()
+                    .find(|c| c.event == id)
+                    .map_or(now, |c| c.published_at),
+                Some(_) => t.at,
+                None => now,
+            };
+            let (reason, duplicate_of) = match action(t) {
+                Some(Action::Decline { reason, .. }) => (Some(*reason), None),
+                Some(Action::Confirm { exists: false, .. }) => {
+                    (Some(DeclineReason::NotFound), None)
+                }
+                Some(Action::MarkDuplicate { of }) => {
+                    (Some(DeclineReason::Duplicate), Some(of.to_string()))
+                }
+                _ => (None, None),
+            };
+            changes.push(StatusChange {
+                event: id,
+                status: after,
+                published_at,
+                reason,
+                duplicate_of,
+            });
+        }
+        self.published = Some(changes);
+    }
+
+    /// The status changes Open311 publishes (none for a case it does not publish).
+    pub fn status_changes(&self) -> &[StatusChange] {
+        self.published.as_deref().unwrap_or_default()
     }
 
     pub fn overdue_at(&self, now: Millis) -> bool {
         gridcase_sync_core::fold::overdue(self.status, self.deadline, self.closed_at, now)
+    }
+}
+
+/// When the case last left the open statuses: the time of the applied event that moved it from
+/// an open status to one that is not (a later evaluation of a closed case does not move it).
+fn concluded_at(state: &CaseState) -> Option<Millis> {
+    let mut concluded = None;
+    let mut was_open = true;
+    for t in state
+        .timeline
+        .iter()
+        .filter(|t| t.disposition == Disposition::Applied)
+    {
+        let open = t.status.is_none_or(Status::is_open);
+        if open {
+            concluded = None;
+        } else if was_open {
+            concluded = Some(t.at);
+        }
+        was_open = open;
+    }
+    concluded
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gridcase_sync_core::commands::{act, open_case};
+    use gridcase_sync_core::event::Intake;
+    use gridcase_sync_core::org::Territory;
+    use gridcase_sync_core::{fold, Actor, ActorId, CaseDoc, Role, Scope, WorkCalendar};
+
+    fn actor(user: &str, role: Role) -> Actor {
+        Actor {
+            user: user.into(),
+            device: format!("{user}-device").as_str().into(),
+            role,
+            scope: Scope::District,
+        }
+    }
+
+    fn summarize(doc: &CaseDoc, previous: Option<&CaseSummary>, now: Millis) -> CaseSummary {
+        let events = doc.events().expect("events");
+        let state = fold(&events, &WorkCalendar::beijing());
+        let mut s = CaseSummary::of(&doc.header().expect("header"), &state, 0, now);
+        s.publish(&state, &events, previous, now);
+        s
+    }
+
+    #[test]
+    fn a_public_case_publishes_each_status_change_once_and_old_rows_still_load() {
+        let calendar = WorkCalendar::beijing();
+        let intake = Intake {
+            media_url: Some("https://pics.example.cn/a.jpg".into()),
+            channel: Channel::Web,
+            reporter: None,
+            description: "a lamp is out".into(),
+            territory: Territory {
+                street: "s1".into(),
+                community: "c1".into(),
+                grid: "g1".into(),
+            },
+            address: None,
+            coordinates: None,
+            category: None,
+            photos: vec![],
+        };
+        let (mut doc, _) = open_case(
+            &actor("open311", Role::IntakeChannel),
+            ActorId::random(),
+            intake,
+            1_000,
+        )
+        .expect("opened");
+        let operator = actor("operator", Role::DistrictCenter);
+        let filed = summarize(&doc, None, 1_500);
+        assert_eq!(filed.status_changes(), [], "filing is not an update");
+        assert_eq!(
+            filed.media_url.as_deref(),
+            Some("https://pics.example.cn/a.jpg")
+        );
+        let confirm = Action::Confirm {
+            exists: true,
+            note: "Li Lei says so".into(),
+        };
+        act(&mut doc, &operator, confirm, 2_000, &calendar).expect("confirmed");
+        let confirmed = summarize(&doc, Some(&filed), 5_000);
+        assert_eq!(confirmed.concluded_at, None);
+        let decline = Action::Decline {
+            reason: DeclineReason::OutOfJurisdiction,
+            note: "Li Lei again".into(),
+        };
+        act(&mut doc, &operator, decline, 3_000, &calendar).expect("declined");
+        let declined = summarize(&doc, Some(&confirmed), 9_000);
+        let changes = declined.status_changes();
+        assert_eq!(
+            changes
+                .iter()
+                .map(|c| (c.status, c.published_at, c.reason))
+                .collect::<Vec<_>>(),
+            [
+                (Status::Reported, 5_000, None),
+                (
+                    Status::Declined,
+                    9_000,
+                    Some(DeclineReason::OutOfJurisdiction)
+                ),
+            ],
+            "a change keeps the time it was first published"
+        );
+        assert_eq!(declined.concluded_at, Some(3_000));
+        assert_eq!(
+            declined.decline_reason,
+            Some(DeclineReason::OutOfJurisdiction)
+        );
+
+        // A summary written before these fields loads, and its case's changes are history.
+        let mut old = serde_json::to_value(&confirmed).expect("JSON");
+        for field in [
+            "decline_reason",
+            "duplicate_of",
+            "concluded_at",
+            "media_url",
+            "published",
+        ] {
+            old.as_object_mut().expect("an object").remove(field);
+        }
+        let old: CaseSummary = serde_json::from_value(old).expect("an old row loads");
+        assert_eq!((old.published.as_ref(), old.concluded_at), (None, None));
+        let after_old = summarize(&doc, Some(&old), 9_000);
+        assert_eq!(
+            after_old
+                .status_changes()
+                .iter()
+                .map(|c| c.published_at)
+                .collect::<Vec<_>>(),
+            [2_000, 3_000]
+        );
+        // Enums are stored by name.
+        let stored = serde_json::to_string(&declined).expect("JSON");
+        assert!(
+            stored.contains(r#""decline_reason":"out_of_jurisdiction""#),
+            "{stored}"
+        );
+        assert!(stored.contains(r#""status":"declined""#), "{stored}");
+        assert_eq!(
+            serde_json::from_str::<CaseSummary>(&stored).expect("loads"),
+            declined
+        );
     }
 }

@@ -50,6 +50,7 @@ impl CaseKind {
 ///
 /// Ordered from least to most pressing, so `Level::Urgent > Level::General`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     /// 一般: the ordinary deadline.
@@ -122,6 +123,11 @@ impl fmt::Display for Level {
 /// synced data is rejected instead of producing a value that breaks the
 /// accessors.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(utoipa::ToSchema),
+    schema(value_type = String, pattern = "^[CE][0-9]{4}$")
+)]
 #[serde(try_from = "String", into = "String")]
 pub struct CategoryCode(String);
 

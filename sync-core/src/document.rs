@@ -41,6 +41,7 @@ pub(crate) const ATTACHMENTS: &str = "attachments";
 
 /// The creation record of a case. Written once, in the case's first change, never edited.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Header {
     pub schema: u64,
     pub case: CaseId,
@@ -51,6 +52,7 @@ pub struct Header {
 
 /// Metadata of a content-addressed blob (a photo); the bytes travel separately.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Attachment {
     pub sha256: String,
     pub mime: String,
@@ -250,6 +252,13 @@ impl CaseDoc {
         self.doc.hash_for_opid(entry)
     }
 
+    /// The document as plain JSON, the way other automerge implementations see it (`toJS`):
+    /// what the published examples (`schema/examples/`) are made of. Scalars keep their
+    /// JSON-text fields as strings.
+    pub fn json_view(&self) -> serde_json::Value {
+        json_of(&self.doc, &ROOT, ObjType::Map)
+    }
+
     /// Each event id with the hash of the automerge change that carried it.
     pub fn event_changes(&self) -> Vec<(EventId, Option<ChangeHash>)> {
         self.event_entries()
@@ -259,6 +268,41 @@ impl CaseDoc {
                 Some((EventId::new(id), self.change_of(&entry)))
             })
             .collect()
+    }
+}
+
+fn json_of(doc: &AutoCommit, obj: &ObjId, ty: ObjType) -> serde_json::Value {
+    use serde_json::Value as J;
+    let value = |v: Value<'_>, id: ObjId| match v {
+        Value::Object(t) => json_of(doc, &id, t),
+        Value::Scalar(s) => match s.as_ref() {
+            ScalarValue::Str(t) => J::from(t.as_str()),
+            ScalarValue::Int(i) | ScalarValue::Timestamp(i) => J::from(*i),
+            ScalarValue::Uint(u) => J::from(*u),
+            ScalarValue::F64(f) => J::from(*f),
+            ScalarValue::Counter(c) => J::from(i64::from(c)),
+            ScalarValue::Boolean(b) => J::from(*b),
+            _ => J::Null,
+        },
+    };
+    match ty {
+        ObjType::Map | ObjType::Table => J::Object(
+            doc.map_range(obj, ..)
+                .map(|item| {
+                    let (key, id) = (item.key.to_string(), item.id());
+                    (key, value(item.value.into(), id))
+                })
+                .collect(),
+        ),
+        ObjType::List => J::Array(
+            doc.list_range(obj, ..)
+                .map(|item| {
+                    let id = item.id();
+                    value(item.value.into(), id)
+                })
+                .collect(),
+        ),
+        ObjType::Text => J::from(doc.text(obj).unwrap_or_default()),
     }
 }
 

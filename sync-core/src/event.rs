@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// One entry of a case's history, as written by its author's device.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Event {
     pub id: EventId,
     pub author: UserId,
@@ -42,6 +43,7 @@ impl Event {
 
 /// How a report reached the system (受理渠道).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     /// 12345 hotline call.
@@ -63,6 +65,7 @@ impl Channel {
 
 /// Who reported and how to call them back. Personal data: never indexed or logged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Reporter {
     pub name: String,
     pub contact: String,
@@ -70,6 +73,7 @@ pub struct Reporter {
 
 /// 采集受理: the first event of every case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Intake {
     pub channel: Channel,
     #[serde(default)]
@@ -80,6 +84,7 @@ pub struct Intake {
     pub address: Option<String>,
     /// (longitude, latitude).
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schema(value_type = Option<Vec<f64>>, min_items = 2, max_items = 2))]
     pub coordinates: Option<(f64, f64)>,
     /// A first guess at the category, refined when the case is filed.
     #[serde(default)]
@@ -95,6 +100,7 @@ pub struct Intake {
 
 /// 案卷建立.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Filing {
     pub category: CategoryCode,
     pub level: Level,
@@ -108,6 +114,7 @@ pub struct Filing {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DeclineReason {
     Duplicate,
@@ -119,6 +126,7 @@ pub enum DeclineReason {
 
 /// Citizen satisfaction from the callback (回访满意度).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Satisfaction {
     Satisfied,
@@ -128,6 +136,7 @@ pub enum Satisfaction {
 
 /// The payload of an event; its variant is the event kind.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
 pub enum Action {
     Intake(Intake),
@@ -245,6 +254,7 @@ pub enum Action {
 
 /// What a stored event held, as stored, when this release cannot read it as an [`Action`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct UnknownAction {
     /// The stored kind, as written.
     pub kind: String,
@@ -259,6 +269,7 @@ macro_rules! action_kinds {
         /// The kind of an event, without its payload. `Unknown` stands for every kind this
         /// release does not know; it is always last (the rule table is indexed by kind).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum ActionKind { $($variant,)* Unknown }
 

@@ -12,6 +12,7 @@ use std::collections::{BTreeSet, HashMap};
 
 /// What became of an event at its place in the merged order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Disposition {
     /// Valid; its effect is in the state.
@@ -23,6 +24,7 @@ pub enum Disposition {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct TimelineEntry {
     pub event: EventId,
     /// `unknown` for an event this release cannot read; `stored_kind` then names it.
@@ -39,6 +41,7 @@ pub struct TimelineEntry {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConflictReason {
     /// Made without seeing a transition that now precedes it, and disagreeing with it.
@@ -51,6 +54,7 @@ pub enum ConflictReason {
 
 /// A conflict for the central office's review queue (the superseded event names it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Conflict {
     pub event: EventId,
     /// The events it conflicts with (the transition that set the state it met).
@@ -62,6 +66,7 @@ pub struct Conflict {
 
 /// Everything derived from a case's events.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct CaseState {
     /// `None` until the intake is known.
     pub status: Option<Status>,
@@ -69,6 +74,7 @@ pub struct CaseState {
     /// Where the reporter said it is, as given at intake.
     pub address: Option<String>,
     /// (longitude, latitude), as given at intake.
+    #[cfg_attr(feature = "schema", schema(value_type = Option<Vec<f64>>, min_items = 2, max_items = 2))]
     pub coordinates: Option<(f64, f64)>,
     pub channel: Option<Channel>,
     pub description: String,
@@ -95,6 +101,7 @@ pub struct CaseState {
     pub escalations: u32,
     pub self_handled: bool,
     /// The status a held case returns to, and when it was parked.
+    #[cfg_attr(feature = "schema", schema(value_type = Option<Vec<Object>>, min_items = 2, max_items = 2))]
     pub held: Option<(Status, Millis)>,
     pub timeline: Vec<TimelineEntry>,
     pub conflicts: Vec<Conflict>,
@@ -404,8 +411,9 @@ fn apply(state: &mut CaseState, event: &Event, calendar: &WorkCalendar) {
 /// Keeps the first event of each id and returns the different events that reused an id, each
 /// once. Exact copies are dropped silently: delivery may duplicate. The order is total (id,
 /// device time, then the whole event), so which event of a reused id counts never depends on
-/// the order the events came in (found by fuzzing `fold`).
-fn dedupe(events: &[Event]) -> (Vec<&Event>, Vec<&Event>) {
+/// the order the events came in (found by fuzzing `fold`). Views that list events use it too,
+/// so they show the event the fold judged under a reused id.
+pub fn dedupe(events: &[Event]) -> (Vec<&Event>, Vec<&Event>) {
     let mut sorted: Vec<&Event> = events.iter().collect();
     sorted.sort_by(|a, b| {
         (&a.id, a.at).cmp(&(&b.id, b.at)).then_with(|| {

@@ -100,7 +100,9 @@ impl std::fmt::Display for Breach {
             }
             Breach::EventForged { event, field } => write!(
                 f,
-                "{rule}: field {field:?} of new event {event:?} was written by a second actor"
+                "{rule}: field {field:?} of new event {event:?} is not one scalar written by the \
+                 actor that inserted the event (a second actor, conflicting values, or an object \
+                 or text where a scalar belongs)"
             ),
             Breach::BadEvent { index, reason } => write!(f, "{rule}: entry {index}: {reason}"),
             Breach::BadAttachment { index, reason } => {

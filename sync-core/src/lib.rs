@@ -17,6 +17,8 @@ pub mod org;
 pub mod references;
 pub mod role;
 pub mod rules;
+#[cfg(feature = "schema")]
+pub mod schema;
 pub mod store;
 pub mod sync;
 

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 /// Where a case lies in the tree. Recorded in full at intake so that every replica
 /// checks scopes against the same path, whatever its copy of the directory says.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Territory {
     pub street: StreetId,
     pub community: CommunityId,
@@ -30,36 +31,46 @@ impl Territory {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Street {
     pub name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Community {
     pub name: String,
     pub street: StreetId,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Grid {
     pub name: String,
     pub community: CommunityId,
     /// Outline as (longitude, latitude) points, for placing a report by its coordinates.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schema(value_type = Vec<Vec<f64>>))]
     pub polygon: Vec<(f64, f64)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Unit {
     pub name: String,
 }
 
 /// The directory of one district.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Org {
+    #[cfg_attr(feature = "schema", schema(value_type = BTreeMap<String, Street>))]
     pub streets: BTreeMap<StreetId, Street>,
+    #[cfg_attr(feature = "schema", schema(value_type = BTreeMap<String, Community>))]
     pub communities: BTreeMap<CommunityId, Community>,
+    #[cfg_attr(feature = "schema", schema(value_type = BTreeMap<String, Grid>))]
     pub grids: BTreeMap<GridId, Grid>,
+    #[cfg_attr(feature = "schema", schema(value_type = BTreeMap<String, Unit>))]
     pub units: BTreeMap<UnitId, Unit>,
 }
 

@@ -5,6 +5,7 @@ use crate::org::Territory;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// 系统管理员: manages users and the directory, acts on no case.
@@ -65,6 +66,7 @@ impl Role {
 
 /// The node of the organization a user acts for.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "level", content = "id")]
 pub enum Scope {
     District,

@@ -10,6 +10,7 @@ use std::fmt;
 
 /// Derived status of a case. Never stored: computed by folding the events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Reported,
@@ -112,6 +113,34 @@ pub enum Party {
     IntakeChannel,
     /// Anyone with a stake: a covering scope, a unit ever involved, the supervisor.
     Involved,
+}
+
+impl Party {
+    /// The party's name in the published rule table.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Party::Center => "center",
+            Party::DistrictCenter => "district_center",
+            Party::GridWorker => "grid_worker",
+            Party::AssignedUnit => "assigned_unit",
+            Party::Supervisor => "supervisor",
+            Party::IntakeChannel => "intake_channel",
+            Party::Involved => "involved",
+        }
+    }
+
+    /// What the party means, for the published rule table.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Party::Center => "a district_center, street_center or community_workstation whose scope covers the case's grid",
+            Party::DistrictCenter => "a district_center user",
+            Party::GridWorker => "a grid_worker whose grids include the case's grid",
+            Party::AssignedUnit => "a unit_handler of the unit the case is dispatched to now",
+            Party::Supervisor => "a supervisor",
+            Party::IntakeChannel => "an intake_channel (Open311, web forms)",
+            Party::Involved => "anyone but an admin whose scope covers the case, or a unit_handler of a unit ever named in its filing or dispatch",
+        }
+    }
 }
 
 /// In which statuses an action is valid.
@@ -250,6 +279,7 @@ pub fn rule(kind: ActionKind) -> &'static Rule {
 
 /// Why an action is not allowed. `code` is stable; the message is for people.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ViolationCode {
     /// The role and scope claimed do not fit together.

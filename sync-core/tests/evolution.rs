@@ -5,18 +5,16 @@
 mod common;
 
 use automerge::transaction::Transactable;
-use automerge::{ObjType, ReadDoc, ROOT};
+use automerge::{ReadDoc, ROOT};
 use common::*;
 use gridcase_sync_core::commands::act;
-use gridcase_sync_core::fold::{frontier, Disposition};
+use gridcase_sync_core::fold::Disposition;
 use gridcase_sync_core::rules::ViolationCode;
 use gridcase_sync_core::{
     Action, ActionKind, Actor, CaseDoc, Error, EventId, Status, UnknownAction,
 };
 
-/// Appends an event the way a later release would: `kind` and `payload` as given, the
-/// envelope of schema 1, parents the frontier of what the writer holds, and one field this
-/// release has never heard of.
+/// A later release's event: one field this release has never heard of beside the envelope.
 fn later_release(
     doc: &mut CaseDoc,
     who: &Actor,
@@ -25,29 +23,14 @@ fn later_release(
     payload: &str,
     minutes: i64,
 ) {
-    let parents = frontier(&doc.events().expect("events read"));
-    let am = doc.automerge();
-    am.set_actor(writer(who.device.as_str()));
-    let events = am.get(ROOT, "events").expect("get").expect("events").1;
-    let len = am.length(&events);
-    let e = am
-        .insert_object(&events, len, ObjType::Map)
-        .expect("insert");
-    for (k, v) in [
-        ("id", id.to_owned()),
-        ("kind", kind.to_owned()),
-        ("author", who.user.to_string()),
-        ("device", who.device.to_string()),
-        ("role", who.role.as_str().to_owned()),
-        ("scope", serde_json::to_string(&who.scope).expect("scope")),
-        ("parents", serde_json::to_string(&parents).expect("parents")),
-        ("payload", payload.to_owned()),
-        ("channel_hint", "wechat".to_owned()),
-    ] {
-        am.put(&e, k, v).expect("put");
-    }
-    am.put(&e, "at", t0() + minutes * 60_000).expect("put");
-    am.commit();
+    write_raw_event(
+        doc,
+        who,
+        id,
+        (kind, payload),
+        &[("channel_hint", "wechat")],
+        minutes,
+    );
 }
 
 /// A field of the stored event map `id`, read straight from automerge.

@@ -14,12 +14,9 @@
 
 mod common;
 
-use automerge::transaction::Transactable;
-use automerge::{ObjType, ReadDoc, ROOT};
 use common::*;
 use gridcase_sync_core::commands::{act_with, attach, open_case, Blob};
 use gridcase_sync_core::event::{Channel, DeclineReason, Filing, Intake, Reporter, Satisfaction};
-use gridcase_sync_core::fold::frontier;
 use gridcase_sync_core::inspect::Snapshot;
 use gridcase_sync_core::store::{decode_snapshot, encode_snapshot};
 use gridcase_sync_core::sync::{Notice, SyncBatch};
@@ -510,27 +507,12 @@ fn later(doc: &mut CaseDoc, who: &Actor, kind: &str, payload: &str, minutes: i64
 }
 
 fn raw(doc: &mut CaseDoc, who: &Actor, id: &str, kind: &str, payload: &str, minutes: i64) {
-    let parents = frontier(&doc.events().expect("events"));
-    let am = doc.automerge();
-    am.set_actor(writer(who.device.as_str()));
-    let events = am.get(ROOT, "events").expect("get").expect("events").1;
-    let len = am.length(&events);
-    let e = am
-        .insert_object(&events, len, ObjType::Map)
-        .expect("insert");
-    for (k, v) in [
-        ("id", id.to_owned()),
-        ("kind", kind.to_owned()),
-        ("author", who.user.to_string()),
-        ("device", who.device.to_string()),
-        ("role", who.role.as_str().to_owned()),
-        ("scope", serde_json::to_string(&who.scope).expect("scope")),
-        ("parents", serde_json::to_string(&parents).expect("parents")),
-        ("payload", payload.to_owned()),
-        ("release", "9.0".to_owned()),
-    ] {
-        am.put(&e, k, v).expect("put");
-    }
-    am.put(&e, "at", t0() + minutes * 60_000).expect("put");
-    am.commit();
+    write_raw_event(
+        doc,
+        who,
+        id,
+        (kind, payload),
+        &[("release", "9.0")],
+        minutes,
+    );
 }

@@ -83,11 +83,14 @@ fn action(pick: u8, doc: &CaseDoc) -> Action {
     }
 }
 
+/// The menu entry that writes an event of a later release (a kind this one does not know).
+const LATER: u8 = 200;
+
 /// Picks from what the device's role would plausibly try, so histories get far into the loop.
 fn menu(device: usize, pick: u8) -> u8 {
     let options: &[u8] = match device {
-        0 | 1 => &[6, 7, 8, 16, 17, 20],
-        2 | 3 => &[0, 1, 2, 10, 11, 12, 13, 14, 15, 18, 19, 20],
+        0 | 1 => &[6, 7, 8, 16, 17, 20, LATER],
+        2 | 3 => &[0, 1, 2, 10, 11, 12, 13, 14, 15, 18, 19, 20, LATER],
         4 | 5 => &[3, 4, 4, 5, 20],
         _ => &[9, 20],
     };
@@ -143,7 +146,24 @@ fn run(history: &[Step], finish_order: &[usize]) -> Result<(), TestCaseError> {
                 minutes,
             } => {
                 clock += i64::from(minutes) + 1;
-                let a = action(menu(device, pick), &replicas[device]);
+                let pick = menu(device, pick);
+                if pick == LATER {
+                    // A later release's kind: kept everywhere, no effect on the fold.
+                    let id = format!("later-{device}-{clock}");
+                    let kind = ("photo_annotation", r#"{"arrows":[]}"#);
+                    write_raw_event(
+                        &mut replicas[device],
+                        &people[device],
+                        &id,
+                        kind,
+                        &[],
+                        clock,
+                    );
+                    replicas[device].set_actor(writer(people[device].device.as_str()));
+                    written.insert(EventId::new(id));
+                    continue;
+                }
+                let a = action(pick, &replicas[device]);
                 let doc = &mut replicas[device];
                 if let Ok(e) = act(doc, &people[device], a, t0() + clock * 60_000, &cal()) {
                     written.insert(e.id);

@@ -396,6 +396,13 @@ impl Device {
     /// what the device holds, and one event field no release of today reads. Bypasses the
     /// rules, as a release with other rules would.
     pub fn write_later_release(&self, case: &CaseId, kind: &str, payload: &str, at: i64) -> String {
+        let id = uuid::Uuid::now_v7().simple().to_string();
+        self.write_raw_event(case, &id, kind, payload, at);
+        id
+    }
+
+    /// [`Device::write_later_release`] under a given event id (a broken device reusing one).
+    pub fn write_raw_event(&self, case: &CaseId, id: &str, kind: &str, payload: &str, at: i64) {
         use automerge::transaction::Transactable;
         use automerge::{ObjType, ReadDoc, ROOT};
         let mut doc = self
@@ -405,7 +412,6 @@ impl Device {
             .expect("case on the device");
         let since = doc.heads();
         let parents = gridcase_sync_core::fold::frontier(&doc.events().expect("events"));
-        let id = uuid::Uuid::now_v7().simple().to_string();
         let am = doc.automerge();
         am.set_actor(self.writer.clone());
         let events = am.get(ROOT, "events").expect("get").expect("events").1;
@@ -414,7 +420,7 @@ impl Device {
             .insert_object(&events, len, ObjType::Map)
             .expect("insert");
         for (k, v) in [
-            ("id", id.clone()),
+            ("id", id.to_owned()),
             ("kind", kind.to_owned()),
             ("author", self.actor.user.to_string()),
             ("device", self.actor.device.to_string()),
@@ -432,7 +438,6 @@ impl Device {
         am.put(&e, "at", at).expect("put");
         am.commit();
         self.docs.save_local(case, &mut doc, &since).expect("save");
-        id
     }
 
     /// Sends one raw batch; returns the status and the decoded answer on 200.

@@ -457,6 +457,13 @@ fn the_console_in_chromium_signs_in_filters_resolves_a_conflict_and_updates_live
     worker2
         .act(&conflicted, verify(false), now() + 2)
         .expect("not resolved");
+    // A handheld of a later release annotated a photo: kept and shown, without effect.
+    worker1.write_later_release(
+        &conflicted,
+        "photo_annotation",
+        r#"{"arrows":[]}"#,
+        now() + 3,
+    );
     worker1.sync().expect("worker1 reconnects");
     worker2.sync().expect("worker2 reconnects");
     // Plain cases around it, one of them past its deadline.
@@ -533,8 +540,14 @@ fn the_console_in_chromium_signs_in_filters_resolves_a_conflict_and_updates_live
         "the case page",
         "return !!document.getElementById('timeline');",
     );
-    assert_eq!(browser.find_all("table.timeline tbody tr").len(), 7);
+    assert_eq!(browser.find_all("table.timeline tbody tr").len(), 8);
     assert_eq!(browser.find_all("tr.superseded").len(), 1);
+    let later = browser.find("tr.unknown");
+    assert!(
+        later.text().contains("本版本不认识的操作") && later.text().contains("photo_annotation"),
+        "{}",
+        later.text()
+    );
     let card = browser.find(".conflict-card:not(.resolved)");
     assert!(
         card.text().contains("并发操作") && card.text().contains("未看到"),
@@ -757,4 +770,26 @@ fn the_console_in_chromium_signs_in_filters_resolves_a_conflict_and_updates_live
         "{text}"
     );
     assert!(browser.try_find("a[href='/review']").is_none());
+}
+
+/// An event of a later release is on the case page as an action this version does not know,
+/// with the kind it was stored under, and nothing else on the page changes for it.
+#[test]
+fn the_case_page_shows_a_later_release_event_as_not_understood() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let worker = Device::register(&server, "worker1");
+    let case = worker.open(patrol("路灯不亮"), now());
+    worker.write_later_release(&case, "photo_annotation", r#"{"arrows":[]}"#, now() + 1_000);
+    let report = worker.sync().expect("sync");
+    assert!(report.notices.is_empty(), "{:?}", report.notices);
+    let http = Http::with_redirects(server.addr, 0);
+    let cookie = sign_in(&http, "operator");
+    let html = page(&http, &format!("/cases/{case}"), &cookie).text();
+    assert!(html.contains("本版本不认识的操作"), "{html}");
+    assert!(html.contains("photo_annotation"));
+    assert!(html.contains("需更新版本"));
+    let both = format!("{cookie}; gc_lang=en");
+    let en = page(&http, &format!("/cases/{case}"), &both).text();
+    assert!(en.contains("An action this version does not know"), "{en}");
 }

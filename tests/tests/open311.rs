@@ -47,6 +47,22 @@ fn text(reply: &gridcase_tests::Reply) -> String {
     String::from_utf8_lossy(&reply.body).into_owned()
 }
 
+/// The content type GeoReport v2 gives each format.
+fn content_type(format: &str) -> &'static str {
+    match format {
+        "json" => "application/json; charset=utf-8",
+        _ => "text/xml; charset=utf-8",
+    }
+}
+
+/// Asserts that an XML answer is well-formed to a strict parser (which also refuses the
+/// characters XML 1.0 forbids).
+fn well_formed(xml: &str) {
+    if let Err(e) = roxmltree::Document::parse(xml) {
+        panic!("not well-formed XML ({e}): {xml}");
+    }
+}
+
 fn post(http: &Http, format: &str, form: &[(&str, &str)]) -> gridcase_tests::Reply {
     let body = form
         .iter()
@@ -87,6 +103,7 @@ fn assert_error(
             _ => http.get(&path, None),
         };
         assert_eq!(r.status, code, "{method} {path}: {}", text(&r));
+        assert_eq!(r.header("content-type"), Some(content_type(format)));
         if format == "json" {
             let v = r.json();
             let errors = v.as_array().expect("a list of errors");
@@ -97,6 +114,7 @@ fn assert_error(
                 .is_some_and(|d| !d.is_empty()));
         } else {
             let body = text(&r);
+            well_formed(&body);
             assert!(body.starts_with("<?xml"), "{body}");
             assert!(
                 body.contains(&format!("<errors><error><code>{code}</code><description>")),
@@ -241,7 +259,7 @@ fn a_request_is_filed_read_back_listed_and_keeps_personal_data_to_itself() {
         "POST",
         "/open311/v2/requests.json",
         Some(&unknown),
-        400,
+        404,
     );
     let outside = [good[0], good[1], ("lat", "31.23"), ("long", "121.47")];
     assert_error(
@@ -251,7 +269,7 @@ fn a_request_is_filed_read_back_listed_and_keeps_personal_data_to_itself() {
         Some(&outside),
         400,
     );
-    let address_only = [good[0], good[1], ("address_string", "东华门大街 1 号")];
+    let address_only = [good[0], good[1], ("address_string", "西单北大街 1 号")];
     assert_error(
         &http,
         "POST",
@@ -403,4 +421,761 @@ fn a_request_is_filed_read_back_listed_and_keeps_personal_data_to_itself() {
     let case = http.get(&format!("/v1/cases/{id}"), Some(&operator)).json();
     assert_eq!(case["state"]["channel"], "web", "{case}");
     assert!(case.to_string().contains("13800138000"));
+}
+
+/// A filing with these fields, located by the demo's coordinates, in JSON; its request id.
+fn file(http: &Http, extra: &[(&str, &str)]) -> String {
+    let mut form = vec![
+        ("api_key", KEY),
+        ("service_code", "E0101"),
+        ("lat", LAT),
+        ("long", LONG),
+    ];
+    form.extend_from_slice(extra);
+    let r = post(http, "json", &form);
+    assert_eq!(r.status, 201, "{}", text(&r));
+    r.json()[0]["service_request_id"]
+        .as_str()
+        .expect("id")
+        .to_owned()
+}
+
+/// One request as `GET requests/{id}.json` answers it.
+fn request(http: &Http, id: &str) -> Value {
+    let r = http.get(&format!("/open311/v2/requests/{id}.json"), None);
+    assert_eq!(r.status, 200, "{}", text(&r));
+    r.json()[0].clone()
+}
+
+/// The description of an error answer.
+fn error_description(reply: &gridcase_tests::Reply) -> String {
+    reply.json()[0]["description"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn characters_xml_cannot_carry_are_refused_at_filing_and_never_written() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let http = server.http();
+
+    // Filing: refused, naming the field and the character, in both formats.
+    for (field, value) in [
+        ("description", "a lamp \u{FFFE} out"),
+        ("description", "a lamp \u{FFFF} out"),
+        ("description", "a lamp \u{1} out"),
+        ("address_string", "南池子大街\u{FFFF}"),
+        ("first_name", "\u{FFFE}"),
+    ] {
+        for format in ["json", "xml"] {
+            let r = post(
+                &http,
+                format,
+                &[
+                    ("api_key", KEY),
+                    ("service_code", "E0101"),
+                    ("lat", LAT),
+                    ("long", LONG),
+                    (field, value),
+                ],
+            );
+            assert_eq!(r.status, 400, "{field}: {}", text(&r));
+            let body = text(&r);
+            assert!(
+                body.contains(field) && body.contains("XML 1.0 cannot carry"),
+                "{body}"
+            );
+        }
+    }
+    // Line breaks and tabs are text.
+    let id = file(&http, &[("description", "line one\r\nline two\tend")]);
+    let xml = text(&http.get(&format!("/open311/v2/requests/{id}.xml"), None));
+    let doc = roxmltree::Document::parse(&xml).expect("well-formed");
+    let description = doc
+        .descendants()
+        .find(|n| n.has_tag_name("description"))
+        .and_then(|n| n.text())
+        .expect("a description");
+    assert_eq!(description, "line one\r\nline two\tend");
+
+    // A case of the web channel written another way (the center's API) may hold them: the
+    // XML writer puts U+FFFD in their place, JSON carries them as they are.
+    let operator = http.login("operator");
+    let r = http.json(
+        "POST",
+        "/v1/cases",
+        Some(&operator),
+        Some(serde_json::json!({"channel": "web", "grid": "g1",
+            "description": "broken \u{FFFE}\u{FFFF}\u{1} bench"})),
+    );
+    assert_eq!(r.status, 201, "{}", text(&r));
+    let other = r.json()["case"].as_str().expect("id").to_owned();
+    for path in [
+        format!("/open311/v2/requests/{other}.xml"),
+        format!("/open311/v2/requests.xml?service_request_id={other}"),
+        "/open311/v2/requests.xml".to_owned(),
+    ] {
+        let r = http.get(&path, None);
+        assert_eq!(r.status, 200);
+        let xml = text(&r);
+        well_formed(&xml);
+        assert!(
+            xml.contains("broken \u{FFFD}\u{FFFD}\u{FFFD} bench"),
+            "{path}: {xml}"
+        );
+    }
+    assert_eq!(
+        request(&http, &other)["description"],
+        "broken \u{FFFE}\u{FFFF}\u{1} bench"
+    );
+}
+
+#[test]
+fn media_url_is_kept_and_answered() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let http = server.http();
+
+    let url = "https://pics.example.cn/2026/lamp.jpg?size=large";
+    let id = file(&http, &[("media_url", url)]);
+    assert_eq!(request(&http, &id)["media_url"], url);
+    let xml = text(&http.get(&format!("/open311/v2/requests/{id}.xml"), None));
+    well_formed(&xml);
+    assert!(
+        xml.contains("<media_url>https://pics.example.cn/2026/lamp.jpg?size=large</media_url>"),
+        "{xml}"
+    );
+    let listed = http
+        .get(
+            &format!("/open311/v2/requests.json?service_request_id={id}"),
+            None,
+        )
+        .json();
+    assert_eq!(listed[0]["media_url"], url);
+    // The center sees it too.
+    let operator = http.login("operator");
+    let case = http.get(&format!("/v1/cases/{id}"), Some(&operator)).json();
+    assert!(case.to_string().contains(url), "{case}");
+    // Without one, none.
+    let plain = file(&http, &[]);
+    assert_eq!(request(&http, &plain)["media_url"], Value::Null);
+    // Only a link to the web.
+    for bad in [
+        "javascript:alert(1)",
+        "file:///etc/passwd",
+        "pics.example.cn/x.jpg",
+    ] {
+        let r = post(
+            &http,
+            "json",
+            &[
+                ("api_key", KEY),
+                ("service_code", "E0101"),
+                ("lat", LAT),
+                ("long", LONG),
+                ("media_url", bad),
+            ],
+        );
+        assert_eq!(r.status, 400, "{bad}: {}", text(&r));
+        assert!(error_description(&r).contains("media_url"), "{}", text(&r));
+    }
+    let long = format!("https://pics.example.cn/{}", "a".repeat(2100));
+    let r = post(
+        &http,
+        "json",
+        &[
+            ("api_key", KEY),
+            ("service_code", "E0101"),
+            ("lat", LAT),
+            ("long", LONG),
+            ("media_url", &long),
+        ],
+    );
+    assert_eq!(r.status, 400, "{}", text(&r));
+}
+
+#[test]
+fn a_closed_request_was_updated_when_it_was_closed_and_its_notes_say_why() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let http = server.http();
+    let operator = http.login("operator");
+    let act = |case: &str, action: Value| {
+        gridcase_tests::scenario::post_action(&http, &operator, &case, action);
+    };
+
+    let first = file(&http, &[("description", "lamp out at the lane")]);
+    let second = file(&http, &[("description", "the lamp at the lane again")]);
+    act(
+        &second,
+        serde_json::json!({"kind": "mark_duplicate", "payload": {"of": first}}),
+    );
+    let closed = request(&http, &second);
+    assert_eq!(closed["status"], "closed");
+    let notes = closed["status_notes"].as_str().expect("notes");
+    assert!(
+        notes.contains(&format!("duplicate of request {first}")),
+        "{notes}"
+    );
+    // A comment later is a change, but the request was closed before it.
+    std::thread::sleep(std::time::Duration::from_millis(1_100));
+    act(
+        &second,
+        serde_json::json!({"kind": "comment", "payload": {"text": "caller Li Lei rang again"}}),
+    );
+    let later = request(&http, &second);
+    assert_eq!(later["updated_datetime"], closed["updated_datetime"]);
+    assert!(!later.to_string().contains("Li Lei"), "{later}");
+
+    // Each reason of a decline says itself, never the note.
+    let far = file(&http, &[]);
+    act(
+        &far,
+        serde_json::json!({"kind": "decline", "payload": {"reason": "out_of_jurisdiction",
+            "note": "Wang Fang at 13911112222 says it is the next district's"}}),
+    );
+    let gone = file(&http, &[]);
+    act(
+        &gone,
+        serde_json::json!({"kind": "confirm", "payload": {"exists": false,
+            "note": "nothing there, told Mr Zhao"}}),
+    );
+    for (id, says) in [(&far, "out of jurisdiction"), (&gone, "not found on site")] {
+        let r = request(&http, id);
+        assert_eq!(r["status"], "closed");
+        let notes = r["status_notes"].as_str().expect("notes");
+        assert!(notes.contains(says), "{notes}");
+        assert!(!r.to_string().contains("Wang Fang") && !r.to_string().contains("Zhao"));
+    }
+    // An open request's notes say where it stands.
+    let open = request(&http, &first);
+    assert_eq!(open["status"], "open");
+    assert!(
+        open["status_notes"]
+            .as_str()
+            .is_some_and(|n| n.contains("awaiting on-site confirmation")),
+        "{open}"
+    );
+}
+
+#[test]
+fn an_unknown_service_code_is_not_found() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let http = server.http();
+    for code in ["E9999", "nonsense"] {
+        let form = [
+            ("api_key", KEY),
+            ("service_code", code),
+            ("lat", LAT),
+            ("long", LONG),
+        ];
+        assert_error(&http, "POST", "/open311/v2/requests.json", Some(&form), 404);
+        assert_error(
+            &http,
+            "GET",
+            &format!("/open311/v2/services/{code}.json"),
+            None,
+            404,
+        );
+    }
+    // Not given at all: a bad request.
+    let form = [("api_key", KEY), ("lat", LAT), ("long", LONG)];
+    assert_error(&http, "POST", "/open311/v2/requests.json", Some(&form), 400);
+    // As a filter of a list it finds nothing.
+    let r = http.get("/open311/v2/requests.json?service_code=E9999", None);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json(), serde_json::json!([]));
+}
+
+#[test]
+fn an_address_of_the_register_locates_a_request() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let http = server.http();
+    let operator = http.login("operator");
+    let grid_of = |id: &str| {
+        let case = http.get(&format!("/v1/cases/{id}"), Some(&operator)).json();
+        case["state"]["territory"]["grid"].clone()
+    };
+    let filed = |location: &[(&str, &str)]| {
+        let mut form = vec![("api_key", KEY), ("service_code", "E0101")];
+        form.extend_from_slice(location);
+        post(&http, "json", &form)
+    };
+
+    // The demo register: however it is spaced or written, an exact address is located.
+    for written in [
+        "南池子大街 12号",
+        "南池子大街１２号",
+        "  南池子大街12  ",
+        "东华门街道 南池子大街 12 号",
+        "南池子大街12号, 东华门街道",
+    ] {
+        let r = filed(&[("address_string", written)]);
+        assert_eq!(r.status, 201, "{written}: {}", text(&r));
+        let id = r.json()[0]["service_request_id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        let got = request(&http, &id);
+        assert_eq!(got["address"], "南池子大街12号, 东华门街道");
+        assert_eq!(got["lat"], Value::Null);
+        assert_eq!(got["long"], Value::Null);
+        assert_eq!(grid_of(&id), "g1");
+    }
+    let r = filed(&[("address_string", "吉祥胡同 3号")]);
+    assert_eq!(r.status, 201, "{}", text(&r));
+    let id = r.json()[0]["service_request_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert_eq!(grid_of(&id), "g4");
+    let r = filed(&[("address_id", "Dg3-0001")]);
+    assert_eq!(r.status, 201, "{}", text(&r));
+    let id = r.json()[0]["service_request_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert_eq!(grid_of(&id), "g3");
+    assert_eq!(request(&http, &id)["address"], "多福巷1号, 东华门街道");
+
+    // Not in the register: refused, saying what to do, never guessed.
+    for location in [
+        [("address_string", "西单北大街 1 号")],
+        [("address_string", "南池子大街")],
+        [("address_id", "nowhere")],
+    ] {
+        let r = filed(&location);
+        assert_eq!(r.status, 400, "{location:?}: {}", text(&r));
+        assert!(
+            error_description(&r).contains("not in the district's register; give lat and long"),
+            "{}",
+            text(&r)
+        );
+    }
+    // Coordinates still win, and the address is kept as written.
+    let id = file(&http, &[("address_string", "the corner by the lane")]);
+    assert_eq!(request(&http, &id)["address"], "the corner by the lane");
+    assert_eq!(request(&http, &id)["lat"], 39.912);
+    // Half a coordinate is no location.
+    let r = filed(&[("lat", LAT), ("address_string", "南池子大街12号")]);
+    assert_eq!(r.status, 400, "{}", text(&r));
+    assert!(error_description(&r).contains("lat and long must be given together"));
+    drop(server);
+
+    // A register from a file (--addresses) replaces the demo's.
+    let csv = tmp.path().join("addresses.csv");
+    std::fs::write(
+        &csv,
+        "id,street,road,number,building,grid\nX1,景山街道,沙滩北街,7号,2号楼,g4\n",
+    )
+    .expect("write the register");
+    let server = Server::start_in(
+        &tmp.path().join("ledger2"),
+        &["--addresses", csv.to_str().expect("a UTF-8 path")],
+    );
+    let http = server.http();
+    let mut form = vec![("api_key", KEY), ("service_code", "E0101")];
+    form.push(("address_string", "沙滩北街 7号 2号楼"));
+    let r = post(&http, "json", &form);
+    assert_eq!(r.status, 201, "{}", text(&r));
+    form.pop();
+    form.push(("address_string", "南池子大街12号"));
+    assert_eq!(post(&http, "json", &form).status, 400);
+}
+
+/// A `multipart/form-data` body of text parts, and a file part if given.
+fn multipart(fields: &[(&str, &str)], file: Option<(&str, &str)>) -> Vec<u8> {
+    let mut body = String::new();
+    for (name, value) in fields {
+        body.push_str(&format!(
+            "--XyZzY\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    if let Some((name, file_name)) = file {
+        body.push_str(&format!(
+            "--XyZzY\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: image/jpeg\r\n\r\nJFIF...\r\n"
+        ));
+    }
+    body.push_str("--XyZzY--\r\n");
+    body.into_bytes()
+}
+
+#[test]
+fn parameters_are_read_as_the_specification_has_them() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let http = server.http();
+    let id = file(&http, &[]);
+    let listed = |query: &str| -> Vec<String> {
+        let r = http.get(&format!("/open311/v2/requests.json{query}"), None);
+        assert_eq!(r.status, 200, "{query}: {}", text(&r));
+        r.json()
+            .as_array()
+            .expect("a list")
+            .iter()
+            .filter_map(|x| x["service_request_id"].as_str().map(str::to_owned))
+            .collect()
+    };
+
+    // A start_date alone runs to now.
+    let requested = request(&http, &id)["requested_datetime"]
+        .as_str()
+        .expect("a time")
+        .to_owned();
+    let day = &requested[..10];
+    assert!(listed(&format!("?start_date={day}")).contains(&id));
+    assert!(listed(&format!("?start_date={}", requested.replace('+', "%2B"))).contains(&id));
+    // ... and is bounded like any range: more than 90 days to now is refused, not cut short.
+    let r = http.get("/open311/v2/requests.json?start_date=2020-01-01", None);
+    assert_eq!(r.status, 400, "{}", text(&r));
+    assert!(error_description(&r).contains("90 days"), "{}", text(&r));
+
+    // Lists merge repeated values; a single value given twice differently is refused.
+    assert!(listed("?status=closed&status=open").contains(&id));
+    assert!(listed("?service_code=C0101&service_code=E0101").contains(&id));
+    assert_eq!(
+        listed(&format!("?service_request_id=nope&service_request_id={id}")),
+        vec![id.clone()]
+    );
+    assert!(listed(&format!("?start_date={day}&start_date={day}")).contains(&id));
+    assert_error(
+        &http,
+        "GET",
+        "/open311/v2/requests.json?start_date=2026-01-01&start_date=2026-02-01",
+        None,
+        400,
+    );
+    let twice = [
+        ("api_key", KEY),
+        ("service_code", "E0101"),
+        ("service_code", "C0101"),
+        ("lat", LAT),
+        ("long", LONG),
+    ];
+    // service_code names one service when filing.
+    let r = post(&http, "json", &twice);
+    assert_eq!(r.status, 400, "{}", text(&r));
+    let r = post(
+        &http,
+        "json",
+        &[
+            ("api_key", KEY),
+            ("service_code", "E0101"),
+            ("lat", LAT),
+            ("long", LONG),
+            ("description", "one"),
+            ("description", "two"),
+        ],
+    );
+    assert_eq!(r.status, 400, "{}", text(&r));
+    assert!(error_description(&r).contains("description is given more than once"));
+
+    // The api_key may come in the query string.
+    let r = http
+        .send(
+            "POST",
+            &format!("/open311/v2/requests.json?api_key={KEY}"),
+            None,
+            &[("content-type", "application/x-www-form-urlencoded")],
+            Some(format!("service_code=E0101&lat={LAT}&long={LONG}").into_bytes()),
+        )
+        .expect("HTTP request");
+    assert_eq!(r.status, 201, "{}", text(&r));
+    let r = http
+        .send(
+            "POST",
+            "/open311/v2/requests.json?api_key=guess",
+            None,
+            &[("content-type", "application/x-www-form-urlencoded")],
+            Some(format!("service_code=E0101&lat={LAT}&long={LONG}").into_bytes()),
+        )
+        .expect("HTTP request");
+    assert_eq!(r.status, 403, "{}", text(&r));
+
+    // multipart/form-data, text fields only.
+    let fields = [
+        ("api_key", KEY),
+        ("service_code", "E0101"),
+        ("lat", LAT),
+        ("long", LONG),
+        ("description", "倒伏的树 a fallen tree"),
+        ("email", "li.lei@example.cn"),
+    ];
+    let send_multipart = |body: Vec<u8>| {
+        http.send(
+            "POST",
+            "/open311/v2/requests.xml",
+            None,
+            &[("content-type", "multipart/form-data; boundary=XyZzY")],
+            Some(body),
+        )
+        .expect("HTTP request")
+    };
+    let r = send_multipart(multipart(&fields, None));
+    assert_eq!(r.status, 201, "{}", text(&r));
+    let xml = text(&r);
+    let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
+    let made = doc
+        .descendants()
+        .find(|n| n.has_tag_name("service_request_id"))
+        .and_then(|n| n.text())
+        .expect("an id")
+        .to_owned();
+    assert_eq!(
+        request(&http, &made)["description"],
+        "倒伏的树 a fallen tree"
+    );
+    let r = send_multipart(multipart(&fields, Some(("media", "tree.jpg"))));
+    assert_eq!(r.status, 400, "{}", text(&r));
+    assert!(text(&r).contains("media_url"), "{}", text(&r));
+    let r = send_multipart(b"--XyZzY\r\nnonsense".to_vec());
+    assert_eq!(r.status, 400, "{}", text(&r));
+
+    // JSON says its charset.
+    for path in [
+        "/open311/v2/discovery.json",
+        "/open311/v2/services.json",
+        "/open311/v2/services/E0101.json",
+        "/open311/v2/requests.json",
+        &format!("/open311/v2/requests/{id}.json"),
+        &format!("/open311/v2/tokens/{id}.json"),
+        "/open311/v2/servicerequestupdates.json",
+    ] {
+        let r = http.get(path, None);
+        assert_eq!(r.status, 200, "{path}");
+        assert_eq!(
+            r.header("content-type"),
+            Some(content_type("json")),
+            "{path}"
+        );
+        let xml = http.get(&path.replace(".json", ".xml"), None);
+        assert_eq!(
+            xml.header("content-type"),
+            Some(content_type("xml")),
+            "{path}"
+        );
+        well_formed(&text(&xml));
+    }
+
+    // Descriptions: at most the specification's 4,000 characters, the rest refused with 400
+    // (a body past the filing's 64 KiB is refused before it is read: 413, tests/limits.rs).
+    let at_limit = "描".repeat(4000);
+    let _ = file(&http, &[("description", &at_limit)]);
+    for n in [4001, 5000] {
+        let long = "描".repeat(n);
+        let r = post(
+            &http,
+            "json",
+            &[
+                ("api_key", KEY),
+                ("service_code", "E0101"),
+                ("lat", LAT),
+                ("long", LONG),
+                ("description", &long),
+            ],
+        );
+        assert_eq!(r.status, 400, "{n}: {}", text(&r));
+        assert_eq!(
+            error_description(&r),
+            format!("description is too long: at most 4000 characters ({n} given)")
+        );
+    }
+}
+
+/// `GET discovery.json` with this `Host` header, over a raw connection (an HTTP client sets
+/// its own).
+fn discovery_url(server: &Server, host: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(server.addr).expect("connect");
+    write!(
+        stream,
+        "GET /open311/v2/discovery.json HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    let body = answer.split("\r\n\r\n").nth(1).expect("a body");
+    let v: Value = serde_json::from_str(body).expect("JSON");
+    v["endpoints"][0]["url"].as_str().expect("url").to_owned()
+}
+
+#[test]
+fn discovery_names_the_configured_url_never_the_host_header() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    assert_eq!(
+        discovery_url(&server, "evil.example"),
+        format!("http://{}/open311/v2/", server.addr)
+    );
+    drop(server);
+    let server = Server::start_in(
+        &tmp.path().join("ledger2"),
+        &["--public-url", "https://311.example.cn/city/"],
+    );
+    assert_eq!(
+        discovery_url(&server, "evil.example"),
+        "https://311.example.cn/city/open311/v2/"
+    );
+}
+
+#[test]
+fn service_request_updates_follow_public_status_changes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let http = server.http();
+    let operator = http.login("operator");
+    let act = |case: &str, action: Value| {
+        gridcase_tests::scenario::post_action(&http, &operator, &case, action);
+    };
+    let updates = |query: &str| -> Vec<Value> {
+        let r = http.get(
+            &format!("/open311/v2/servicerequestupdates.json{query}"),
+            None,
+        );
+        assert_eq!(r.status, 200, "{query}: {}", text(&r));
+        assert_eq!(r.header("content-type"), Some(content_type("json")));
+        r.json().as_array().expect("a list").clone()
+    };
+
+    let a = file(&http, &[("description", "overflowing bin")]);
+    let start = request(&http, &a)["requested_datetime"]
+        .as_str()
+        .expect("a time")
+        .to_owned();
+    assert!(updates("").is_empty(), "filing is not an update");
+    let b = file(&http, &[]);
+    act(
+        &a,
+        serde_json::json!({"kind": "confirm", "payload": {"exists": true,
+            "note": "checked with the caller Zhang Wei, 13700001111"}}),
+    );
+    act(
+        &a,
+        serde_json::json!({"kind": "file", "payload": {"category": "E0101", "level": "general", "units": ["u1"]}}),
+    );
+    act(
+        &a,
+        serde_json::json!({"kind": "comment", "payload": {"text": "Zhang Wei called again"}}),
+    );
+    act(
+        &a,
+        serde_json::json!({"kind": "dispatch", "payload": {"unit": "u1"}}),
+    );
+    act(
+        &b,
+        serde_json::json!({"kind": "mark_duplicate", "payload": {"of": a}}),
+    );
+    // The center's own cases are not published.
+    let r = http.json(
+        "POST",
+        "/v1/cases",
+        Some(&operator),
+        Some(serde_json::json!({"channel": "hotline", "grid": "g1",
+            "description": "caller Li Lei at 13900000000 reports a blocked drain"})),
+    );
+    assert_eq!(r.status, 201);
+    let hotline = r.json()["case"].as_str().expect("id").to_owned();
+    act(
+        &hotline,
+        serde_json::json!({"kind": "decline", "payload": {"reason": "not_actionable", "note": "Li Lei"}}),
+    );
+
+    let got = updates(&format!("?start_date={}", start.replace('+', "%2B")));
+    let summary: Vec<(String, String, String)> = got
+        .iter()
+        .map(|u| {
+            assert_eq!(
+                keys(u),
+                set(&[
+                    "update_id",
+                    "service_request_id",
+                    "status",
+                    "updated_datetime",
+                    "description",
+                    "media_url"
+                ])
+            );
+            (
+                u["service_request_id"].as_str().expect("id").to_owned(),
+                u["status"].as_str().expect("status").to_owned(),
+                u["description"].as_str().expect("description").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(summary.len(), 4, "{got:?}");
+    assert_eq!(summary[0].0, a);
+    assert!(summary[0].2.contains("confirmed on site"), "{summary:?}");
+    assert!(summary[1].2.contains("filed"), "{summary:?}");
+    assert!(summary[2].2.contains("dispatched"), "{summary:?}");
+    assert_eq!(
+        (&summary[3].0, summary[3].1.as_str()),
+        (&b, "closed"),
+        "{summary:?}"
+    );
+    assert!(
+        summary[3].2.contains(&format!("duplicate of request {a}")),
+        "{summary:?}"
+    );
+    for (u, (_, status, _)) in got.iter().zip(&summary[..3]) {
+        assert_eq!(status, "open", "{u}");
+    }
+    let times: Vec<&str> = got
+        .iter()
+        .map(|u| u["updated_datetime"].as_str().expect("a time"))
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+    assert!(times.iter().all(|t| t.ends_with("+08:00") && **t >= *start));
+    // The update ids are the events': the same on every ask, and unique.
+    let ids: BTreeSet<&str> = got
+        .iter()
+        .map(|u| u["update_id"].as_str().expect("an id"))
+        .collect();
+    assert_eq!(ids.len(), 4);
+    assert_eq!(updates(""), got, "the default range is the last day");
+    let everything = serde_json::to_string(&got).expect("JSON");
+    for private in ["Zhang Wei", "13700001111", "Li Lei", &hotline] {
+        assert!(!everything.contains(private), "{private} leaked");
+    }
+
+    // In XML, as mySociety's extension has it.
+    let r = http.get(
+        &format!(
+            "/open311/v2/servicerequestupdates.xml?start_date={}&api_key={KEY}",
+            start.replace('+', "%2B")
+        ),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", text(&r));
+    let xml = text(&r);
+    well_formed(&xml);
+    assert!(
+        xml.starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?><service_request_updates><request_update><update_id>"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<media_url></media_url></request_update>"),
+        "{xml}"
+    );
+    assert_eq!(xml.matches("<request_update>").count(), 4);
+
+    // Ranges: bounded like GET requests, and the end is the latest time included.
+    assert_error(
+        &http,
+        "GET",
+        "/open311/v2/servicerequestupdates.json?start_date=2020-01-01&end_date=2020-06-01",
+        None,
+        400,
+    );
+    assert!(updates("?start_date=2020-01-01&end_date=2020-02-01").is_empty());
+    assert_error(
+        &http,
+        "GET",
+        "/open311/v2/servicerequestupdates.json?end_date=soon",
+        None,
+        400,
+    );
 }

@@ -289,13 +289,20 @@ fn run(cli: Cli) -> Result<(), ClientError> {
                     c.description
                 );
                 for t in &d.timeline {
+                    // A later release's event: its stored kind, marked as not understood.
+                    let kind = match &t.stored_kind {
+                        Some(stored) => format!("{stored}?"),
+                        None => t.kind.clone(),
+                    };
                     out.push_str(&format!(
                         "  {}  {:<12} by {:<10} → {:<22} {}{}\n",
                         t.at,
-                        t.kind,
+                        kind,
                         t.author,
                         t.status_after,
-                        if t.disposition == "applied" {
+                        if t.stored_kind.is_some() {
+                            "not understood by this version "
+                        } else if t.disposition == "applied" {
                             ""
                         } else {
                             &t.disposition

@@ -37,7 +37,6 @@ pub struct UserView {
     pub id: String,
     pub name: String,
     pub role: String,
-    #[schema(value_type = Object)]
     pub scope: Scope,
     pub disabled: bool,
 }
@@ -59,7 +58,6 @@ pub struct PutUser {
     pub id: String,
     pub name: String,
     pub role: String,
-    #[schema(value_type = Object)]
     pub scope: Scope,
     /// Required for a new user; keeps the old password when absent.
     #[serde(default)]
@@ -204,7 +202,7 @@ pub async fn revoke_device(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/v1/org", tag = "admin", responses((status = 200, body = Object)),
+#[utoipa::path(get, path = "/v1/org", tag = "admin", responses((status = 200, body = gridcase_sync_core::org::Org)),
     security(("bearer" = [])))]
 pub async fn org(State(state): State<AppState>, _caller: Caller) -> Result<Response> {
     let org = state.directory.org()?;
@@ -239,7 +237,7 @@ pub enum OrgNode {
 }
 
 #[utoipa::path(put, path = "/v1/admin/org/{id}", tag = "admin", request_body = OrgNode,
-    params(("id" = String, Path)), responses((status = 200, body = Object), (status = 400, body = crate::error::ErrorBody)),
+    params(("id" = String, Path)), responses((status = 200, body = gridcase_sync_core::org::Org), (status = 400, body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn put_org_node(
     State(state): State<AppState>,

@@ -202,8 +202,7 @@ pub async fn register_device(
 pub struct Me {
     pub user: String,
     pub name: String,
-    pub role: String,
-    #[schema(value_type = Object)]
+    pub role: gridcase_sync_core::Role,
     pub scope: gridcase_sync_core::Scope,
     pub device: Option<String>,
 }
@@ -214,7 +213,7 @@ pub async fn me(caller: Caller) -> Json<Me> {
     Json(Me {
         user: caller.user.id.to_string(),
         name: caller.user.name.clone(),
-        role: caller.user.role.as_str().into(),
+        role: caller.user.role,
         scope: caller.user.scope.clone(),
         device: caller.device.map(|d| d.id.to_string()),
     })

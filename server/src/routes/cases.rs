@@ -70,7 +70,6 @@ fn online_writer() -> Result<ActorId> {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreateCase {
-    #[schema(value_type = String, example = "hotline")]
     pub channel: Channel,
     pub description: String,
     /// The grid; or give `coordinates` and the grid is found by its polygon.
@@ -87,13 +86,15 @@ pub struct CreateCase {
     pub reporter_name: Option<String>,
     #[serde(default)]
     pub reporter_contact: Option<String>,
+    /// A picture the reporter published elsewhere: an http(s) URL.
+    #[serde(default)]
+    pub media_url: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Written {
     pub case: String,
     pub event: String,
-    #[schema(value_type = Option<String>)]
     pub status: Option<Status>,
 }
 
@@ -139,7 +140,7 @@ pub fn open_online(state: &AppState, caller: &Caller, req: CreateCase) -> Result
         }),
     };
     let intake = Intake {
-        media_url: None,
+        media_url: req.media_url,
         channel: req.channel,
         reporter,
         description: req.description,
@@ -258,7 +259,7 @@ fn check_case_named(state: &AppState, caller: &Caller, of: &CaseId) -> Result<()
 
 #[utoipa::path(post, path = "/v1/cases/{id}/events", tag = "cases",
     params(("id" = String, Path)),
-    request_body(content = Object, description = "An action: {\"kind\": \"dispatch\", \"payload\": {\"unit\": \"u1\"}}"),
+    request_body(content = Action, description = "An action: its kind and payload, e.g. {\"kind\": \"dispatch\", \"payload\": {\"unit\": \"u1\"}}. The payload of each kind is `$defs/payloads/<kind>` of GET /v1/schema/case-document.json. `unknown` is refused."),
     responses((status = 201, body = Written), (status = 403, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
         (status = 422, body = crate::error::ErrorBody)),
@@ -425,9 +426,7 @@ pub fn list_page(state: &AppState, caller: &Caller, filter: &CaseFilter) -> Resu
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HistoryEntry {
-    #[schema(value_type = Object)]
     pub event: Event,
-    #[schema(value_type = String)]
     pub disposition: Option<Disposition>,
     /// Server receipt time; absent for events the server has not seen arrive (none today).
     pub received_at: Option<i64>,
@@ -441,11 +440,9 @@ pub struct HistoryEntry {
 pub struct CaseView {
     pub id: String,
     pub overdue: bool,
-    #[schema(value_type = Object)]
     pub state: CaseState,
     /// Every event in merged (causal) order, superseded ones included.
     pub history: Vec<HistoryEntry>,
-    #[schema(value_type = Vec<Object>)]
     pub attachments: Vec<gridcase_sync_core::Attachment>,
 }
 
@@ -470,16 +467,19 @@ pub fn case_view(state: &AppState, caller: &Caller, id: &CaseId) -> Result<CaseV
     let mut receipts = state.ledger.receipts(id)?;
     let changes: std::collections::HashMap<EventId, Option<ChangeHash>> =
         doc.event_changes().into_iter().collect();
-    let events: std::collections::HashMap<EventId, Event> = doc
-        .events()?
-        .into_iter()
-        .map(|e| (e.id.clone(), e))
-        .collect();
+    let all = doc.events()?;
+    // Under a reused id, the event the fold judged (the other is named by a conflict).
+    let events: std::collections::HashMap<&EventId, &Event> =
+        gridcase_sync_core::fold::dedupe(&all)
+            .0
+            .into_iter()
+            .map(|e| (&e.id, e))
+            .collect();
     let history = folded
         .timeline
         .iter()
         .filter_map(|t| {
-            let event = events.get(&t.event)?.clone();
+            let event = (*events.get(&t.event)?).clone();
             let receipt = receipts.remove(t.event.as_str());
             Some(HistoryEntry {
                 disposition: Some(t.disposition),
@@ -509,7 +509,6 @@ pub fn case_view(state: &AppState, caller: &Caller, id: &CaseId) -> Result<CaseV
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ReviewItem {
     pub case: CaseSummary,
-    #[schema(value_type = Vec<Object>)]
     pub conflicts: Vec<Conflict>,
     /// Events flagged on arrival (author's permission changed while offline).
     pub flagged: Vec<String>,

@@ -4,8 +4,16 @@
 //!
 //! Every answer exists as JSON and as XML, chosen by the path's extension, with the fields,
 //! element names and error format the specification gives. Personal data (name, email,
-//! phone) is kept on the case for the center and never appears in an answer.
+//! phone) is kept on the case for the center and never appears in an answer, and neither do
+//! the notes staff write: a request's `status_notes` and an update's `description` are
+//! phrases made from its status and decline reason.
+//!
+//! A request is located by `lat` and `long`, or by an `address_string` or `address_id` of the
+//! district's address register ([`crate::addresses`]). Besides GeoReport v2 itself, the
+//! server answers mySociety's `servicerequestupdates` (the extension FixMyStreet follows cases
+//! with): the status changes of public requests, by the time the server received them.
 
+use crate::addresses::Lookup;
 use crate::auth::{now_millis, Caller};
 use crate::district_time::{iso, parse_iso, DAY};
 use crate::error::Error;
@@ -17,17 +25,26 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gridcase_sync_core::category::CaseKind;
-use gridcase_sync_core::event::Channel;
+use gridcase_sync_core::event::{Channel, DeclineReason};
 use gridcase_sync_core::org::Org;
-use gridcase_sync_core::{limits, CaseId, Catalog, CategoryCode, Millis, UserId};
+use gridcase_sync_core::{limits, CaseId, Catalog, CategoryCode, Millis, Status, UserId};
+use std::collections::HashMap;
 
 /// The user every Open311 request is filed as.
 pub const USER: &str = "open311";
 /// The api_key `--demo` accepts when none is configured.
 pub const DEMO_KEY: &str = "demo-open311-key";
-/// GeoReport v2's limits on `GET requests`.
+/// GeoReport v2's limits on `GET requests` (and ours on `GET servicerequestupdates`): a range
+/// of at most 90 days, at most 1,000 answers.
 const MAX_DAYS: i64 = 90;
 const MAX_RESULTS: usize = 1_000;
+/// The most updates one `GET servicerequestupdates` answers, oldest first: a client that gets
+/// this many asks again from the last one's `updated_datetime`.
+const MAX_UPDATES: usize = 1_000;
+/// The range `GET servicerequestupdates` covers without a `start_date`: the day before its end.
+const UPDATES_DEFAULT_DAYS: i64 = 1;
+/// GeoReport v2: a description is "free form text limited to 4,000 characters".
+const DESCRIPTION_CHARS: usize = 4_000;
 /// The largest filing body: room for every field at its limit (`limits`), percent-encoded.
 const MAX_FILING_BYTES: usize = 64 * 1024;
 
@@ -127,6 +144,14 @@ impl V {
     }
 }
 
+/// Whether XML 1.0 can carry a character at all (its `Char` production): not the C0 controls
+/// but tab, line feed and carriage return, not U+FFFE and U+FFFF (surrogates are no `char`).
+pub fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// Text as XML character data. A character XML 1.0 cannot carry becomes U+FFFD: filings refuse
+/// them, but a case's text may have come another way (a handheld, the console).
 fn escape(text: &str, out: &mut String) {
     for c in text.chars() {
         match c {
@@ -135,9 +160,10 @@ fn escape(text: &str, out: &mut String) {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
-            // Characters XML 1.0 cannot carry at all.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
-            c => out.push(c),
+            // A parser would read a bare CR as a line feed.
+            '\r' => out.push_str("&#13;"),
+            c if xml_char(c) => out.push(c),
+            _ => out.push(char::REPLACEMENT_CHARACTER),
         }
     }
 }
@@ -145,7 +171,7 @@ fn escape(text: &str, out: &mut String) {
 /// An answer in the asked format; `root` names the XML document element.
 fn answer(status: StatusCode, format: Format, root: &str, value: V) -> Response {
     let (body, kind) = match format {
-        Format::Json => (value.json().to_string(), "application/json"),
+        Format::Json => (value.json().to_string(), "application/json; charset=utf-8"),
         Format::Xml => {
             let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>");
             value.xml(root, &mut out);
@@ -210,18 +236,74 @@ impl IntoResponse for Failure {
 
 type Answer = std::result::Result<Response, Failure>;
 
-/// The URL this server is reached at, for discovery.
-fn base_url(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    format!("http://{host}/open311/v2/")
-}
-
 fn query_pairs(raw: Option<String>, format: Format) -> Result<Vec<(String, String)>, Failure> {
     serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
         .map_err(|e| Failure::new(StatusCode::BAD_REQUEST, format, format!("query: {e}")))
+}
+
+/// The parameters of a request (its query string, and a filing's body), read as GeoReport v2
+/// has them: an empty value is no value ("Optional Arguments"); the list-valued parameters
+/// (`lists`, and a name ending in `[]`) take every value they are given, as if comma-joined;
+/// any other parameter given twice with different values is refused rather than read as one
+/// of them.
+struct Params(Vec<(String, String)>);
+
+/// The list-valued parameters of `GET requests` (comma-separated, "can be declared multiple
+/// times"). A filing has none: its `service_code` names one service.
+const LISTS: &[&str] = &["service_request_id", "service_code", "status"];
+
+impl Params {
+    fn new(
+        pairs: Vec<(String, String)>,
+        lists: &[&str],
+        format: Format,
+    ) -> Result<Params, Failure> {
+        let pairs: Vec<(String, String)> = pairs
+            .into_iter()
+            .map(|(k, v)| (k, v.trim().to_owned()))
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        for (i, (name, value)) in pairs.iter().enumerate() {
+            if lists.contains(&name.as_str()) || name.ends_with("[]") {
+                continue;
+            }
+            if pairs[..i].iter().any(|(n, v)| n == name && v != value) {
+                return Err(Failure::new(
+                    StatusCode::BAD_REQUEST,
+                    format,
+                    format!("{name} is given more than once, with different values"),
+                ));
+            }
+        }
+        Ok(Params(pairs))
+    }
+
+    /// A single-valued parameter.
+    fn one(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A list-valued parameter: every value given, split at commas.
+    fn list(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .flat_map(|(_, v)| v.split(','))
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The first value, if any, that XML 1.0 cannot carry (and so no answer could show).
+    fn unwritable(&self) -> Option<(&str, char)> {
+        self.0
+            .iter()
+            .find_map(|(k, v)| v.chars().find(|c| !xml_char(*c)).map(|c| (k.as_str(), c)))
+    }
 }
 
 /// Runs store work on a blocking thread; a panic there is a 500 in the asked format.
@@ -234,20 +316,23 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| Failure::of(Error::internal(e), format))?
 }
 
-/// `GET /open311/v2/{discovery,services,requests}.{json,xml}`.
+/// `GET /open311/v2/{discovery,services,requests,servicerequestupdates}.{json,xml}`.
 pub async fn get_root(
     State(state): State<AppState>,
     Path(file): Path<String>,
     RawQuery(raw): RawQuery,
-    headers: HeaderMap,
 ) -> Answer {
     let (name, format) = split(&file)?;
     match name {
-        "discovery" => Ok(discovery(format, &headers)),
+        "discovery" => Ok(discovery(format, &state)),
         "services" => Ok(services(format)),
         "requests" => {
-            let pairs = query_pairs(raw, format)?;
-            blocking(format, move || list_requests(&state, format, &pairs)).await
+            let params = Params::new(query_pairs(raw, format)?, LISTS, format)?;
+            blocking(format, move || list_requests(&state, format, &params)).await
+        }
+        "servicerequestupdates" => {
+            let params = Params::new(query_pairs(raw, format)?, &[], format)?;
+            blocking(format, move || list_updates(&state, format, &params)).await
         }
         other => Err(Failure::new(
             StatusCode::NOT_FOUND,
@@ -257,10 +342,14 @@ pub async fn get_root(
     }
 }
 
-/// `POST /open311/v2/requests.{json,xml}`: creates a case.
+/// `POST /open311/v2/requests.{json,xml}`: creates a case. The fields come as
+/// `application/x-www-form-urlencoded` (the specification's) or `multipart/form-data` (text
+/// fields only), and from the query string (where some clients put the `api_key`).
 pub async fn post_root(
     State(state): State<AppState>,
     Path(file): Path<String>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Answer {
     let (name, format) = split(&file)?;
@@ -271,21 +360,80 @@ pub async fn post_root(
             format!("cannot post to {name}"),
         ));
     }
+    // Past the server's body limit, axum has refused it already.
     if body.len() > MAX_FILING_BYTES {
         return Err(Failure::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             format,
-            format!("a request is at most {MAX_FILING_BYTES} bytes"),
+            format!(
+                "a request is at most {} KiB (a description at most {DESCRIPTION_CHARS} \
+                 characters)",
+                MAX_FILING_BYTES / 1024
+            ),
         ));
     }
-    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).map_err(|e| {
-        Failure::new(
-            StatusCode::BAD_REQUEST,
-            format,
-            format!("the body must be application/x-www-form-urlencoded: {e}"),
-        )
-    })?;
-    blocking(format, move || create_request(&state, format, &fields)).await
+    let mut fields = query_pairs(raw, format)?;
+    let kind = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if kind
+        .get(..19)
+        .is_some_and(|k| k.eq_ignore_ascii_case("multipart/form-data"))
+    {
+        fields.extend(multipart_fields(kind, body, format).await?);
+    } else {
+        let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).map_err(|e| {
+            Failure::new(
+                StatusCode::BAD_REQUEST,
+                format,
+                format!("the body must be application/x-www-form-urlencoded: {e}"),
+            )
+        })?;
+        fields.extend(form);
+    }
+    let params = Params::new(fields, &[], format)?;
+    blocking(format, move || create_request(&state, format, &params)).await
+}
+
+/// The text fields of a `multipart/form-data` filing. A file part is refused: GeoReport v2
+/// takes a picture as a link (`media_url`), not as bytes.
+async fn multipart_fields(
+    kind: &str,
+    body: Bytes,
+    format: Format,
+) -> Result<Vec<(String, String)>, Failure> {
+    let bad = |text: String| Failure::new(StatusCode::BAD_REQUEST, format, text);
+    let boundary =
+        multer::parse_boundary(kind).map_err(|e| bad(format!("multipart/form-data: {e}")))?;
+    let body = futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(body) });
+    let mut parts = multer::Multipart::new(body, boundary);
+    let mut fields = Vec::new();
+    while let Some(part) = parts
+        .next_field()
+        .await
+        .map_err(|e| bad(format!("multipart/form-data: {e}")))?
+    {
+        let name = part
+            .name()
+            .map(str::to_owned)
+            .ok_or_else(|| bad("multipart/form-data: a part has no name".into()))?;
+        let text = part.content_type().is_none_or(|m| m.type_() == "text");
+        if part.file_name().is_some() || !text {
+            return Err(bad(format!(
+                "{name}: files are not accepted; publish the picture and give its address as \
+                 media_url"
+            )));
+        }
+        let bytes = part
+            .bytes()
+            .await
+            .map_err(|e| bad(format!("multipart/form-data: {e}")))?;
+        let value =
+            String::from_utf8(bytes.to_vec()).map_err(|_| bad(format!("{name} is not UTF-8")))?;
+        fields.push((name, value));
+    }
+    Ok(fields)
 }
 
 /// `GET /open311/v2/services/{service_code}.{json,xml}`: the service definition.
@@ -371,11 +519,12 @@ fn find(state: &AppState, id: &str, format: Format) -> Result<CaseSummary, Failu
         })
 }
 
-fn discovery(format: Format, headers: &HeaderMap) -> Response {
+fn discovery(format: Format, state: &AppState) -> Response {
     let changeset = "2026-11-26T00:00:00+08:00";
     let endpoint = V::Obj(vec![
         ("specification", s("http://wiki.open311.org/GeoReport_v2")),
-        ("url", s(base_url(headers))),
+        // Configured, never taken from the request's `Host` (anyone may write that).
+        ("url", s(format!("{}/open311/v2/", state.config.base_url()))),
         ("changeset", s(changeset)),
         ("type", s("production")),
         (
@@ -483,14 +632,8 @@ fn api_keys(state: &AppState) -> Vec<String> {
     state.config.open311_keys.clone()
 }
 
-fn create_request(state: &AppState, format: Format, fields: &[(String, String)]) -> Answer {
-    let field = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-    };
+fn create_request(state: &AppState, format: Format, params: &Params) -> Answer {
+    let field = |name: &str| params.one(name).map(str::to_owned);
     let bad = |text: String| Failure::new(StatusCode::BAD_REQUEST, format, text);
     let key = field("api_key")
         .ok_or_else(|| Failure::new(StatusCode::FORBIDDEN, format, "api_key is required"))?;
@@ -506,33 +649,35 @@ fn create_request(state: &AppState, format: Format, fields: &[(String, String)])
         .throttle
         .open311_filing(&key)
         .map_err(|e| Failure::of(e, format))?;
+    // Every answer must be able to show what is filed.
+    if let Some((name, c)) = params.unwritable() {
+        return Err(bad(format!(
+            "{name} contains the character U+{:04X}, which XML 1.0 cannot carry",
+            u32::from(c)
+        )));
+    }
     let code = field("service_code").ok_or_else(|| bad("service_code is required".into()))?;
     let service = CategoryCode::parse(&code)
         .and_then(|c| Catalog::standard().get(&c).copied())
-        .ok_or_else(|| bad(format!("service_code {code} is not a service")))?;
-    let number = |name: &str| -> Result<Option<f64>, Failure> {
-        field(name)
-            .map(|v| {
-                v.parse::<f64>()
-                    .ok()
-                    .filter(|n| n.is_finite())
-                    .ok_or_else(|| bad(format!("{name} is not a number")))
-            })
-            .transpose()
-    };
-    let (lat, long) = (number("lat")?, number("long")?);
-    let Some((lat, long)) = lat.zip(long) else {
-        return Err(bad(if field("address_string").is_some() {
-            "this district does not geocode addresses: give lat and long".into()
-        } else {
-            "a location is required: lat and long".into()
-        }));
-    };
+        .ok_or_else(|| {
+            Failure::new(
+                StatusCode::NOT_FOUND,
+                format,
+                format!("service_code {code} not found (GET services lists them)"),
+            )
+        })?;
     let org = state.directory.org().map_err(|e| Failure::of(e, format))?;
-    if org.grid_at(long, lat).is_none() {
-        return Err(bad(format!(
-            "the location {lat},{long} lies outside the district"
-        )));
+    let place = locate(state, &org, params, format)?;
+    if let Some(d) = field("description") {
+        limits::check_text("description", &d, DESCRIPTION_CHARS).map_err(|v| bad(v.message))?;
+    }
+    let media_url = field("media_url");
+    if let Some(url) = &media_url {
+        limits::check_text("media_url", url, limits::MEDIA_URL).map_err(|v| bad(v.message))?;
+        // As the intake rule has it (`limits::check_intake`).
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(bad("media_url must be an http or https URL".into()));
+        }
     }
     let mut description = field("description").unwrap_or_else(|| service.name.to_owned());
     if field("attribute[urgent]").as_deref() == Some("yes") {
@@ -552,7 +697,6 @@ fn create_request(state: &AppState, format: Format, fields: &[(String, String)])
         .collect::<Vec<_>>()
         .join(" ");
     // The same bounds the intake rule holds the case to, named as the requester wrote them.
-    let address = field("address_string");
     for (what, text, max) in [
         (
             "attribute[asset_id]",
@@ -564,7 +708,6 @@ fn create_request(state: &AppState, format: Format, fields: &[(String, String)])
             Some(description.clone()),
             limits::DESCRIPTION,
         ),
-        ("address_string", address.clone(), limits::ADDRESS),
         (
             "first_name and last_name",
             Some(name.clone()),
@@ -594,12 +737,13 @@ fn create_request(state: &AppState, format: Format, fields: &[(String, String)])
         CreateCase {
             channel: Channel::Web,
             description,
-            grid: None,
-            coordinates: Some((long, lat)),
-            address,
+            grid: place.grid,
+            coordinates: place.coordinates,
+            address: place.address,
             category: Some(service.code().to_string()),
             reporter_name: (!name.is_empty()).then_some(name),
             reporter_contact: (!contact.is_empty()).then_some(contact),
+            media_url,
         },
     )
     .map_err(|e| Failure::of(e, format))?;
@@ -622,23 +766,138 @@ fn create_request(state: &AppState, format: Format, fields: &[(String, String)])
     ))
 }
 
-fn list_requests(state: &AppState, format: Format, pairs: &[(String, String)]) -> Answer {
-    let param = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.trim())
-            .filter(|v| !v.is_empty())
-    };
+/// Where a filing says the request is.
+struct Place {
+    grid: Option<String>,
+    /// (longitude, latitude)
+    coordinates: Option<(f64, f64)>,
+    address: Option<String>,
+}
+
+/// Locates a filing by GeoReport v2's location parameter: `lat` and `long` (which must fall in
+/// a grid), or else an `address_id` or `address_string` of the district's address register,
+/// matched exactly after normalizing (never a guess: a text that names no address, or several,
+/// is refused). A register address gives the grid and its own wording, no coordinates.
+fn locate(state: &AppState, org: &Org, params: &Params, format: Format) -> Result<Place, Failure> {
     let bad = |text: String| Failure::new(StatusCode::BAD_REQUEST, format, text);
-    let list = |name: &str| -> Vec<String> {
-        param(name)
-            .map(|v| v.split(',').map(|x| x.trim().to_owned()).collect())
-            .unwrap_or_default()
+    let number = |name: &str| -> Result<Option<f64>, Failure> {
+        params
+            .one(name)
+            .map(|v| {
+                v.parse::<f64>()
+                    .ok()
+                    .filter(|n| n.is_finite())
+                    .ok_or_else(|| bad(format!("{name} is not a number")))
+            })
+            .transpose()
     };
+    let address = params.one("address_string").map(str::to_owned);
+    if let Some(a) = &address {
+        limits::check_text("address_string", a, limits::ADDRESS).map_err(|v| bad(v.message))?;
+    }
+    match (number("lat")?, number("long")?) {
+        (Some(lat), Some(long)) => {
+            if org.grid_at(long, lat).is_none() {
+                return Err(bad(format!(
+                    "the location {lat},{long} lies outside the district"
+                )));
+            }
+            return Ok(Place {
+                grid: None,
+                coordinates: Some((long, lat)),
+                address,
+            });
+        }
+        (None, None) => {}
+        _ => return Err(bad("lat and long must be given together".into())),
+    }
+    let found = match (params.one("address_id"), &address) {
+        (Some(id), _) => state.addresses.get(id).ok_or_else(|| {
+            bad(format!(
+                "address_id {id} is not in the district's register; give lat and long"
+            ))
+        })?,
+        (None, Some(text)) => match state.addresses.lookup(text) {
+            Lookup::Found(a) => a,
+            Lookup::Ambiguous(n) => {
+                return Err(bad(format!(
+                    "address_string names {n} addresses of the district's register: add the \
+                     street (街道), or give lat and long"
+                )))
+            }
+            Lookup::NotFound => {
+                return Err(bad(
+                    "address_string: address not in the district's register; give lat and long"
+                        .into(),
+                ))
+            }
+        },
+        (None, None) => {
+            return Err(bad(
+                "a location is required: lat and long, address_string or address_id".into(),
+            ))
+        }
+    };
+    if org.territory(&found.grid).is_none() {
+        return Err(bad(format!(
+            "the register places {} in grid {}, which the district lacks; give lat and long",
+            found.text(),
+            found.grid
+        )));
+    }
+    Ok(Place {
+        grid: Some(found.grid.to_string()),
+        coordinates: None,
+        address: Some(found.text()),
+    })
+}
+
+/// The range `start_date` and `end_date` ask for, as [start, end) in milliseconds: both
+/// given, the two; only `start_date`, from it to now; only `end_date`, the `default_days`
+/// before it; neither, the `default_days` before now. At most [`MAX_DAYS`] long. `end_date`
+/// is the latest datetime to include, and a bare date includes its whole day.
+fn window(params: &Params, format: Format, default_days: i64) -> Result<(Millis, Millis), Failure> {
+    let bad = |text: String| Failure::new(StatusCode::BAD_REQUEST, format, text);
+    let date = |name: &str| -> Result<Option<Millis>, Failure> {
+        params
+            .one(name)
+            .map(|v| parse_iso(v).ok_or_else(|| bad(format!("{name} is not an ISO 8601 date"))))
+            .transpose()
+    };
+    let now = now_millis();
+    let (start, end) = match (date("start_date")?, date("end_date")?) {
+        (Some(s), Some(e)) => (s, e),
+        // A start in the future asks for nothing yet.
+        (Some(s), None) => (s, now.max(s)),
+        (None, Some(e)) => (e.saturating_sub(default_days * DAY), e),
+        (None, None) => (now - default_days * DAY, now),
+    };
+    if end < start {
+        return Err(bad("end_date is before start_date".into()));
+    }
+    if end - start > MAX_DAYS * DAY {
+        return Err(bad(if params.one("end_date").is_some() {
+            format!("start_date and end_date may be at most {MAX_DAYS} days apart")
+        } else {
+            format!(
+                "from start_date to now is more than {MAX_DAYS} days: give an end_date at most \
+                 {MAX_DAYS} days after it"
+            )
+        }));
+    }
+    let end = if params.one("end_date").is_some_and(|v| v.len() == 10) {
+        end.saturating_add(DAY)
+    } else {
+        end.saturating_add(1)
+    };
+    Ok((start, end))
+}
+
+fn list_requests(state: &AppState, format: Format, params: &Params) -> Answer {
+    let bad = |text: String| Failure::new(StatusCode::BAD_REQUEST, format, text);
     let org = state.directory.org().map_err(|e| Failure::of(e, format))?;
     let mut records = Vec::new();
-    let ids = list("service_request_id");
+    let ids = params.list("service_request_id");
     if !ids.is_empty() {
         // Ids given: the other filters do not apply (GeoReport v2).
         for id in ids.iter().take(MAX_RESULTS) {
@@ -652,33 +911,9 @@ fn list_requests(state: &AppState, format: Format, pairs: &[(String, String)]) -
         }
         return Ok(requests_answer(format, records));
     }
-    let date = |name: &str| -> Result<Option<Millis>, Failure> {
-        param(name)
-            .map(|v| parse_iso(v).ok_or_else(|| bad(format!("{name} is not an ISO 8601 date"))))
-            .transpose()
-    };
-    let (start, end) = match (date("start_date")?, date("end_date")?) {
-        (Some(s), Some(e)) => (s, e),
-        (Some(s), None) => (s, s + MAX_DAYS * DAY),
-        (None, Some(e)) => (e - MAX_DAYS * DAY, e),
-        (None, None) => (now_millis() - MAX_DAYS * DAY, now_millis()),
-    };
-    if end < start {
-        return Err(bad("end_date is before start_date".into()));
-    }
-    if end - start > MAX_DAYS * DAY {
-        return Err(bad(format!(
-            "start_date and end_date may be at most {MAX_DAYS} days apart"
-        )));
-    }
-    // `end_date` is the latest datetime to include: a bare date includes its whole day.
-    let end = if param("end_date").is_some_and(|v| v.len() == 10) {
-        end + DAY
-    } else {
-        end + 1
-    };
-    let codes = list("service_code");
-    let statuses = list("status");
+    let (start, end) = window(params, format, MAX_DAYS)?;
+    let codes = params.list("service_code");
+    let statuses = params.list("status");
     if let Some(s) = statuses.iter().find(|s| *s != "open" && *s != "closed") {
         return Err(bad(format!("status {s}: open or closed")));
     }
@@ -733,12 +968,131 @@ fn status_of(s: &CaseSummary) -> &'static str {
     }
 }
 
-/// Where the case stands, for people: its status and step of the seven.
+/// What a status means to the person who reported, in Chinese and English; a decline says
+/// why. Made from the status and the decline reason only: never from notes staff wrote.
+fn status_phrase(
+    status: Option<Status>,
+    reason: Option<DeclineReason>,
+    duplicate_of: Option<&str>,
+) -> String {
+    let Some(status) = status else {
+        return "已受理 (received)".into();
+    };
+    let phrase = match status {
+        Status::Reported => "已核实, 待立案 (confirmed on site; awaiting filing)",
+        Status::AwaitingConfirmation => {
+            "已受理, 待现场核实 (received; awaiting on-site confirmation)"
+        }
+        Status::Filed => "已立案, 待派遣 (filed; awaiting dispatch)",
+        Status::Dispatched => "已派遣至责任单位 (dispatched to the responsible unit)",
+        Status::InProgress => "处理中 (being handled)",
+        Status::AwaitingVerification => {
+            "已处理, 待现场核查 (handled; awaiting on-site verification)"
+        }
+        Status::Verified => "核查已解决, 待结案 (verified as resolved; awaiting closing)",
+        Status::Rework => "核查未解决, 返工中 (not resolved when verified; being reworked)",
+        Status::Held => "挂账 (on hold)",
+        Status::Closed => "已结案 (resolved and closed)",
+        Status::Evaluated => "已结案并回访评价 (resolved, closed and evaluated)",
+        Status::Voided => "已作废 (voided by the center)",
+        Status::Declined => match (reason, duplicate_of) {
+            (Some(DeclineReason::Duplicate), Some(of)) => {
+                return format!("重复案件 (duplicate of request {of})")
+            }
+            (Some(DeclineReason::Duplicate), None) => "重复案件 (duplicate of an earlier request)",
+            (Some(DeclineReason::OutOfJurisdiction), _) => "不属本区管辖 (out of jurisdiction)",
+            (Some(DeclineReason::NotFound), _) => "现场未发现问题 (not found on site)",
+            (Some(DeclineReason::NotActionable), _) => "不予受理 (not actionable)",
+            (None, _) => "不予受理 (declined)",
+        },
+    };
+    phrase.to_owned()
+}
+
+/// Where the case stands, for people: what its status means, then the status and its step of
+/// the seven.
 fn status_notes(s: &CaseSummary) -> String {
+    let phrase = status_phrase(s.status, s.decline_reason, s.duplicate_of.as_deref());
     match s.status {
-        None => "received".into(),
-        Some(status) => format!("{} (step {} of 7)", status.as_str(), s.step),
+        None => phrase,
+        Some(status) => format!("{phrase}; {status}, step {} of 7", s.step),
     }
+}
+
+/// When the request last changed; for a closed one, when it was closed (GeoReport v2).
+fn updated_datetime(s: &CaseSummary) -> Millis {
+    match status_of(s) {
+        "closed" => s.concluded_at.or(s.closed_at).unwrap_or(s.updated_at),
+        _ => s.updated_at,
+    }
+}
+
+/// mySociety's `GET servicerequestupdates`: the status changes of public requests in the
+/// range (see [`window`]; without `start_date`, the day before its end), oldest first, at most
+/// [`MAX_UPDATES`]. Each update's id is its event's; its time is when the server received it
+/// (an offline handheld's change counts from when it arrived); its description is the phrase
+/// of its status. `api_key` and `jurisdiction_id` are accepted and not needed.
+fn list_updates(state: &AppState, format: Format, params: &Params) -> Answer {
+    let (start, end) = window(params, format, UPDATES_DEFAULT_DAYS)?;
+    let mut summaries: HashMap<CaseId, Option<CaseSummary>> = HashMap::new();
+    let mut records = Vec::new();
+    for entry in state.ledger.published_between(start, end) {
+        let (at, case, event) = entry.map_err(|e| Failure::of(e, format))?;
+        let summary = match summaries.get(&case) {
+            Some(s) => s,
+            None => {
+                let s = state
+                    .ledger
+                    .summary(&case)
+                    .map_err(|e| Failure::of(e, format))?
+                    .filter(public);
+                summaries.entry(case).or_insert(s)
+            }
+        };
+        let Some(summary) = summary else {
+            continue;
+        };
+        // The index may hold a change the case no longer has (a merge reordered its events).
+        let Some(change) = summary
+            .status_changes()
+            .iter()
+            .find(|c| c.event == event && c.published_at == at)
+        else {
+            continue;
+        };
+        records.push(V::Obj(vec![
+            ("update_id", s(change.event.clone())),
+            ("service_request_id", s(summary.id.clone())),
+            (
+                "status",
+                s(if change.status.is_open() {
+                    "open"
+                } else {
+                    "closed"
+                }),
+            ),
+            ("updated_datetime", s(iso(change.published_at))),
+            (
+                "description",
+                s(status_phrase(
+                    Some(change.status),
+                    change.reason,
+                    change.duplicate_of.as_deref(),
+                )),
+            ),
+            // Updates carry no media of their own.
+            ("media_url", s("")),
+        ]));
+        if records.len() >= MAX_UPDATES {
+            break;
+        }
+    }
+    Ok(answer(
+        StatusCode::OK,
+        format,
+        "service_request_updates",
+        V::List("request_update", records),
+    ))
 }
 
 /// One request as GeoReport v2 lists it, without any personal data.
@@ -768,14 +1122,14 @@ fn request_record(org: &Org, case: &CaseSummary) -> V {
         ("agency_responsible", opt(agency)),
         ("service_notice", V::Null),
         ("requested_datetime", s(iso(case.created_at))),
-        ("updated_datetime", s(iso(case.updated_at))),
+        ("updated_datetime", s(iso(updated_datetime(case)))),
         ("expected_datetime", opt(case.deadline.map(iso))),
         ("address", opt(case.address.clone())),
         ("address_id", V::Null),
         ("zipcode", V::Null),
         ("lat", lat),
         ("long", long),
-        ("media_url", V::Null),
+        ("media_url", opt(case.media_url.clone())),
     ])
 }
 
@@ -788,7 +1142,7 @@ mod tests {
         let v = V::List(
             "request",
             vec![V::Obj(vec![
-                ("description", s("<b>\"A&B\"</b>\u{1}")),
+                ("description", s("<b>\"A&B\"</b>\u{1}\u{FFFE}\u{FFFF}\r\n")),
                 ("address", V::Null),
                 ("lat", V::Num(39.9)),
             ])],
@@ -797,11 +1151,85 @@ mod tests {
         v.xml("service_requests", &mut out);
         assert_eq!(
             out,
-            "<service_requests><request><description>&lt;b&gt;&quot;A&amp;B&quot;&lt;/b&gt;</description><address/><lat>39.9</lat></request></service_requests>"
+            "<service_requests><request><description>&lt;b&gt;&quot;A&amp;B&quot;&lt;/b&gt;\u{FFFD}\u{FFFD}\u{FFFD}&#13;\n</description><address/><lat>39.9</lat></request></service_requests>"
         );
         assert_eq!(
             v.json().to_string(),
-            r#"[{"address":null,"description":"<b>\"A&B\"</b>\u0001","lat":39.9}]"#
+            "[{\"address\":null,\"description\":\"<b>\\\"A&B\\\"</b>\\u0001\u{FFFE}\u{FFFF}\\r\\n\",\"lat\":39.9}]",
+            "JSON carries every character"
         );
+    }
+
+    #[test]
+    fn xml_chars_are_those_of_xml_1_0() {
+        for c in [
+            '\t',
+            '\n',
+            '\r',
+            ' ',
+            '\u{D7FF}',
+            '\u{E000}',
+            '\u{FFFD}',
+            '\u{10000}',
+            '\u{10FFFF}',
+        ] {
+            assert!(xml_char(c), "{c:?}");
+        }
+        for c in ['\u{0}', '\u{8}', '\u{B}', '\u{1F}', '\u{FFFE}', '\u{FFFF}'] {
+            assert!(!xml_char(c), "{c:?}");
+        }
+    }
+
+    fn params(query: &str) -> Result<Params, Failure> {
+        Params::new(
+            serde_urlencoded::from_str(query).expect("a query"),
+            LISTS,
+            Format::Json,
+        )
+    }
+
+    #[test]
+    fn lists_merge_repeated_values_and_other_parameters_may_not_disagree() {
+        let p = params("status=open&status=closed,&service_code=E0101&start_date=&start_date=2026-01-01&start_date=2026-01-01").expect("valid");
+        assert_eq!(p.list("status"), ["open", "closed"]);
+        assert_eq!(p.list("service_code"), ["E0101"]);
+        assert_eq!(
+            p.one("start_date"),
+            Some("2026-01-01"),
+            "an empty value is no value"
+        );
+        assert_eq!(p.one("end_date"), None);
+        let e = params("start_date=2026-01-01&start_date=2026-02-01")
+            .err()
+            .expect("refused");
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        assert!(
+            e.description.contains("start_date is given more than once"),
+            "{e:?}"
+        );
+        assert!(params("attribute[colours][]=red&attribute[colours][]=blue").is_ok());
+    }
+
+    #[test]
+    fn a_start_date_alone_runs_to_now() {
+        let now = now_millis();
+        let day_ago = iso(now - DAY);
+        let (start, end) = window(
+            &params(&format!("start_date={day_ago}")).expect("valid"),
+            Format::Json,
+            MAX_DAYS,
+        )
+        .expect("a window");
+        assert!(start <= now - DAY + 1000 && end > now, "{start}..{end}");
+        let long_ago = iso(now - 100 * DAY);
+        let e = window(
+            &params(&format!("start_date={long_ago}")).expect("valid"),
+            Format::Json,
+            MAX_DAYS,
+        )
+        .expect_err("over 90 days");
+        assert!(e.description.contains("give an end_date"), "{e:?}");
+        let (start, end) = window(&params("").expect("valid"), Format::Json, 1).expect("a window");
+        assert_eq!(end - start, DAY + 1);
     }
 }

@@ -126,7 +126,7 @@ impl utoipa::Modify for Bearer {
     info(title = "gridcase", description = "The central case ledger of gridcase"),
     modifiers(&Bearer),
     paths(
-        healthz, readyz, metrics, openapi,
+        healthz, readyz, metrics, openapi, case_document_schema,
         crate::routes::auth::login, crate::routes::auth::refresh, crate::routes::auth::logout,
         crate::routes::auth::register_device, crate::routes::auth::me,
         crate::routes::admin::list_users, crate::routes::admin::put_user, crate::routes::admin::disable_user,
@@ -141,6 +141,25 @@ impl utoipa::Modify for Bearer {
     )
 )]
 pub struct ApiDoc;
+
+/// The JSON Schema of a case document (sync-core's `schema`): the layout, every event kind's
+/// payload, the rule table and the notice codes, for clients in any language. Public, like
+/// the OpenAPI document: it describes the format, never a case.
+#[utoipa::path(get, path = "/v1/schema/case-document.json", tag = "ops",
+    responses((status = 200, body = Object, content_type = "application/schema+json",
+        description = "JSON Schema (draft 2020-12) of a case document; also schema/case-document.schema.json in the repository")))]
+pub async fn case_document_schema() -> Response {
+    static SCHEMA: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let body = SCHEMA.get_or_init(|| {
+        serde_json::to_string_pretty(&gridcase_sync_core::schema::case_document())
+            .unwrap_or_default()
+    });
+    (
+        [(header::CONTENT_TYPE, "application/schema+json")],
+        body.clone(),
+    )
+        .into_response()
+}
 
 #[utoipa::path(get, path = "/v1/openapi.json", tag = "ops", responses((status = 200, body = Object)))]
 pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {

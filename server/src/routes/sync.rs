@@ -31,6 +31,12 @@ use std::sync::Mutex;
 
 pub const CONTENT_TYPE: &str = "application/x-gridcase-sync";
 
+/// A sync batch's bytes, for the OpenAPI document.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+pub struct SyncBody(Vec<u8>);
+
 /// Admits a device's changes: actors bound to it, events authored by its user, the case in
 /// the user's scope now or in the scope the events were written under (then flagged).
 struct DeviceGate<'a> {
@@ -238,10 +244,10 @@ pub fn body_bytes(body: std::result::Result<Bytes, BytesRejection>) -> Result<By
     post,
     path = "/v1/sync",
     tag = "sync",
-    request_body(content = Vec<u8>, content_type = "application/x-gridcase-sync",
-        description = "A sync batch (sync-core/src/sync/wire.rs), optionally zstd-compressed (Content-Encoding: zstd)"),
+    request_body(content = SyncBody, content_type = "application/x-gridcase-sync",
+        description = "A sync batch (format: schema/README.md, \"The sync batch\"), optionally zstd-compressed (Content-Encoding: zstd)"),
     responses(
-        (status = 200, content_type = "application/x-gridcase-sync", body = Vec<u8>, description = "The server's batch: messages, new cursor, notices"),
+        (status = 200, content_type = "application/x-gridcase-sync", body = SyncBody, description = "The server's batch: messages, new cursor, notices (codes: x-gridcase-notice-codes of GET /v1/schema/case-document.json)"),
         (status = 400, body = crate::error::ErrorBody),
         (status = 401, body = crate::error::ErrorBody),
         (status = 403, body = crate::error::ErrorBody),

@@ -6,6 +6,6 @@ mod refusal;
 mod session;
 pub mod wire;
 
-pub use refusal::{Refusal, RefusalCode};
+pub use refusal::{Refusal, RefusalCode, NOTICE_CODES};
 pub use session::{AcceptClean, Admission, CaseOutcome, Gate, Outcome, SyncSession};
 pub use wire::{Notice, SyncBatch};

@@ -469,10 +469,14 @@ impl<'s> SyncSession<'s> {
         let verdict = match inspection.breaches.first() {
             Some(breach) => Err(Refusal::from(breach)),
             None => match CaseDoc::from_automerge(doc) {
-                Err(e @ Error::NewerSchema { .. }) => {
-                    Err(Refusal::new(RefusalCode::NewerSchema, e.to_string()))
-                }
-                Err(e) => Err(Refusal::new(RefusalCode::BadEvent, e.to_string())),
+                Err(e @ Error::NewerSchema { .. }) => Err(Refusal::new(
+                    RefusalCode::NewerSchema,
+                    format!("newer_schema: case {case}: {e}"),
+                )),
+                Err(e) => Err(Refusal::new(
+                    RefusalCode::BadEvent,
+                    format!("bad_event: case {case}: {e}"),
+                )),
                 Ok(case_doc) => match gate.admit(case, &inspection, &case_doc) {
                     Admission::Accept => Ok(case_doc.into_automerge()),
                     Admission::Refuse(reason) => Err(reason),

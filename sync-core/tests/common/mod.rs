@@ -222,3 +222,42 @@ pub fn merge(doc: &mut CaseDoc, other: &mut CaseDoc) {
 pub fn state(doc: &CaseDoc) -> gridcase_sync_core::CaseState {
     gridcase_sync_core::fold(&doc.events().expect("events decode"), &cal())
 }
+
+/// Appends an event the way another release would, bypassing the rules: `kind` and
+/// `payload` exactly as given, the envelope of schema 1 with parents the frontier of what
+/// `doc` holds, `extra` event fields beside it, at `minutes` after t0, by `who`'s device.
+pub fn write_raw_event(
+    doc: &mut CaseDoc,
+    who: &Actor,
+    id: &str,
+    (kind, payload): (&str, &str),
+    extra: &[(&str, &str)],
+    minutes: i64,
+) {
+    use automerge::transaction::Transactable;
+    use automerge::{ObjType, ReadDoc, ROOT};
+    let parents = gridcase_sync_core::fold::frontier(&doc.events().expect("events read"));
+    let am = doc.automerge();
+    am.set_actor(writer(who.device.as_str()));
+    let events = am.get(ROOT, "events").expect("get").expect("events").1;
+    let len = am.length(&events);
+    let e = am
+        .insert_object(&events, len, ObjType::Map)
+        .expect("insert");
+    let envelope = [
+        ("id", id.to_owned()),
+        ("kind", kind.to_owned()),
+        ("author", who.user.to_string()),
+        ("device", who.device.to_string()),
+        ("role", who.role.as_str().to_owned()),
+        ("scope", serde_json::to_string(&who.scope).expect("scope")),
+        ("parents", serde_json::to_string(&parents).expect("parents")),
+        ("payload", payload.to_owned()),
+    ];
+    let extra = extra.iter().map(|(k, v)| (*k, (*v).to_owned()));
+    for (k, v) in envelope.into_iter().chain(extra) {
+        am.put(&e, k, v).expect("put");
+    }
+    am.put(&e, "at", t0() + minutes * 60_000).expect("put");
+    am.commit();
+}
