@@ -7,7 +7,7 @@ use crate::transport::{HttpHeader, HttpRequest, HttpResponse, HttpTransport, Tra
 use crate::views::*;
 use gridcase_sync_core::commands::{act_with_org, open_case_with_org, Blob};
 use gridcase_sync_core::event::{Channel, DeclineReason, Filing, Intake, Satisfaction};
-use gridcase_sync_core::fold::{fold, CaseState};
+use gridcase_sync_core::fold::{self, fold, CaseState};
 use gridcase_sync_core::org::Org;
 use gridcase_sync_core::store::{Batch, DocStore, SledStore, Store};
 use gridcase_sync_core::sync::{AcceptClean, Outcome, RefusalCode, SyncBatch, SyncSession};
@@ -861,13 +861,18 @@ impl Client {
         let events = doc.events()?;
         let state = fold(&events, &self.calendar);
         let dirty: BTreeSet<CaseId> = self.docs.dirty_cases()?.into_iter().collect();
+        // Under a reused id, the event the fold judged.
+        let by_id: std::collections::HashMap<_, _> = fold::dedupe(&events)
+            .0
+            .into_iter()
+            .map(|e| (&e.id, e))
+            .collect();
         let timeline = state
             .timeline
             .iter()
             .map(|t| {
-                let payload = events
-                    .iter()
-                    .find(|e| e.id == t.event)
+                let payload = by_id
+                    .get(&t.event)
                     .map(|e| e.action.stored_form().1)
                     .unwrap_or_else(|| "{}".into());
                 TimelineItem {

@@ -74,7 +74,8 @@ pub struct TimelineItem {
     /// applied | concurred | superseded
     pub disposition: String,
     pub status_after: String,
-    /// The event's payload as stored (JSON; for an `unknown` event, exactly as written).
+    /// The event's payload as JSON (for an `unknown` event, exactly as stored; for a known
+    /// kind, as this release reads it, without fields only a later release knows).
     pub payload: String,
 }
 

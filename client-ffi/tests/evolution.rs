@@ -9,10 +9,19 @@
 use gridcase_client::client::{Client, Retry};
 use gridcase_client::transport::BuiltinTransport;
 use gridcase_sync_core::sync::SyncBatch;
-use gridcase_tests::scenario::{now, patrol};
+use gridcase_tests::scenario::{demo_server, now, operator_view, patrol};
 use gridcase_tests::{Device, Server, PASSWORD};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// The notice codes a sync gave one case.
+fn codes_for(
+    report: &gridcase_tests::SyncReport,
+    case: &gridcase_sync_core::CaseId,
+) -> Vec<String> {
+    let codes = report.notices.iter().filter(|n| n.case == *case);
+    codes.map(|n| n.code.clone()).collect()
+}
 
 fn handheld(dir: &std::path::Path, server: &Server, user: &str) -> Client {
     let client = Client::open(
@@ -29,15 +38,9 @@ fn handheld(dir: &std::path::Path, server: &Server, user: &str) -> Client {
     client
 }
 
-fn start() -> (tempfile::TempDir, Server) {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
-    (tmp, server)
-}
-
 #[test]
 fn a_later_kind_travels_through_server_and_handheld() {
-    let (_tmp, server) = start();
+    let (_tmp, server) = demo_server();
     let newer = Device::register(&server, "worker1");
     let case = newer.open(patrol("井盖缺失 manhole cover missing"), now());
     let later = newer.write_later_release(
@@ -50,11 +53,7 @@ fn a_later_kind_travels_through_server_and_handheld() {
     assert!(report.notices.is_empty(), "refused: {:?}", report.notices);
 
     // The server keeps it and shows it as not understood, without a conflict.
-    let http = server.http();
-    let operator = http.login("operator");
-    let view = http
-        .get(&format!("/v1/cases/{case}"), Some(&operator))
-        .json();
+    let view = operator_view(&server, &case);
     let entry = view["state"]["timeline"]
         .as_array()
         .expect("timeline")
@@ -94,9 +93,7 @@ fn a_later_kind_travels_through_server_and_handheld() {
         .expect("comment after a later event");
     older.sync(&|_, _, _| {}).expect("sync again");
     assert!(older.pending().expect("pending").refused.is_empty());
-    let view = http
-        .get(&format!("/v1/cases/{case}"), Some(&operator))
-        .json();
+    let view = operator_view(&server, &case);
     let last = view["history"].as_array().expect("history").last().cloned();
     assert_eq!(
         last.as_ref()
@@ -111,7 +108,7 @@ fn a_later_kind_travels_through_server_and_handheld() {
 /// storing a conflict for the review queue.
 #[test]
 fn a_kind_the_role_may_never_write_is_refused_at_the_gate() {
-    let (_tmp, server) = start();
+    let (_tmp, server) = demo_server();
     let worker = Device::register(&server, "worker1");
     let case = worker.open(patrol("占道经营"), now());
     worker.sync().expect("first sync");
@@ -121,16 +118,43 @@ fn a_kind_the_role_may_never_write_is_refused_at_the_gate() {
     let report = worker.sync().expect("sync");
     let codes: Vec<&str> = report.notices.iter().map(|n| n.code.as_str()).collect();
     assert_eq!(codes, ["not_permitted"], "{:?}", report.notices);
-    let http = server.http();
-    let operator = http.login("operator");
-    let view = http
-        .get(&format!("/v1/cases/{case}"), Some(&operator))
-        .json();
+    let view = operator_view(&server, &case);
     assert_eq!(
         view["history"].as_array().map(Vec::len),
         Some(1),
         "nothing stored"
     );
+
+    // A payload that does not read is no way around it: the stored kind decides.
+    let other = worker.open(patrol("占道经营 again"), now());
+    worker.sync().expect("sync the new case");
+    worker.write_later_release(&other, "file", r#"{"category":1}"#, now() + 2_000);
+    let report = worker.sync().expect("sync");
+    assert_eq!(codes_for(&report, &other), ["not_permitted"]);
+}
+
+/// While handhelds too old to keep a later release's events still sync, the server can be
+/// told to refuse those events (`--refuse-later-events`): a later kind and a later field
+/// are refused with `later_event`; today's events pass.
+#[test]
+fn later_events_can_be_refused_while_old_handhelds_sync() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &["--refuse-later-events"]);
+    let worker = Device::register(&server, "worker1");
+    for (kind, payload) in [
+        ("photo_annotation", "{}"),
+        ("comment", r#"{"text":"an ordinary comment"}"#),
+    ] {
+        let case = worker.open(patrol("井盖缺失"), now());
+        let report = worker.sync().expect("sync");
+        assert!(codes_for(&report, &case).is_empty(), "today's events pass");
+        // write_later_release adds a field no release of today has: both are a later release's.
+        worker.write_later_release(&case, kind, payload, now() + 1_000);
+        let report = worker.sync().expect("sync");
+        assert_eq!(codes_for(&report, &case), ["later_event"], "{kind}");
+        let view = operator_view(&server, &case);
+        assert_eq!(view["history"].as_array().map(Vec::len), Some(1), "{kind}");
+    }
 }
 
 /// A document of a later schema is refused by name, whole: the server answers
@@ -140,7 +164,7 @@ fn a_case_of_a_later_schema_is_refused_by_name() {
     use automerge::sync::SyncDoc;
     use automerge::transaction::Transactable;
     use automerge::ReadDoc;
-    let (_tmp, server) = start();
+    let (_tmp, server) = demo_server();
     let worker = Device::register(&server, "worker1");
     let case = worker.open(patrol("later schema"), now());
     let mut am = worker
@@ -194,7 +218,7 @@ fn a_case_of_a_later_schema_is_refused_by_name() {
 /// first under the fold's order), and the other is named by a `duplicate_id` conflict.
 #[test]
 fn a_reused_event_id_shows_the_event_the_fold_kept() {
-    let (_tmp, server) = start();
+    let (_tmp, server) = demo_server();
     let worker = Device::register(&server, "worker1");
     let case = worker.open(patrol("reused id"), now());
     let intake = worker.events(&case)[0].id.to_string();
@@ -207,11 +231,7 @@ fn a_reused_event_id_shows_the_event_the_fold_kept() {
     );
     let report = worker.sync().expect("sync");
     assert!(report.notices.is_empty(), "{:?}", report.notices);
-    let http = server.http();
-    let operator = http.login("operator");
-    let view = http
-        .get(&format!("/v1/cases/{case}"), Some(&operator))
-        .json();
+    let view = operator_view(&server, &case);
     let history = view["history"].as_array().expect("history");
     assert_eq!(history.len(), 1);
     assert_eq!(history[0]["event"]["action"]["kind"], "intake");

@@ -102,7 +102,7 @@ pub const CSV_HEADER: &str = "id,street,road,number,building,grid";
 
 impl Register {
     /// A register of these addresses. Ids must be unique and every part within its bounds.
-    pub fn new(addresses: Vec<Address>) -> std::result::Result<Register, String> {
+    pub fn new(addresses: Vec<Address>) -> Result<Register> {
         let mut register = Register::default();
         for a in addresses {
             for (what, text, max) in [
@@ -118,7 +118,7 @@ impl Register {
                 ),
             ] {
                 limits::check_text(what, text, max)
-                    .map_err(|v| format!("{}: {}", a.id, v.message))?;
+                    .map_err(|v| Error::Config(format!("{}: {}", a.id, v.message)))?;
             }
             for (what, text) in [
                 ("id", a.id.as_str()),
@@ -127,12 +127,12 @@ impl Register {
                 ("grid", a.grid.as_str()),
             ] {
                 if text.trim().is_empty() {
-                    return Err(format!("{}: the {what} is empty", a.id));
+                    return Err(Error::Config(format!("{}: the {what} is empty", a.id)));
                 }
             }
             let index = register.addresses.len();
             if register.by_id.insert(a.id.clone(), index).is_some() {
-                return Err(format!("the id {} is given twice", a.id));
+                return Err(Error::Config(format!("the id {} is given twice", a.id)));
             }
             for key in a.keys() {
                 register.by_key.entry(key).or_default().push(index);
@@ -145,7 +145,7 @@ impl Register {
     /// Reads a register from CSV with the header [`CSV_HEADER`] (UTF-8; an empty `building` is
     /// none). A refusal names the line, or the address's id.
     pub fn load_csv(path: &Path) -> Result<Register> {
-        let fail = |e: String| Error::Internal(format!("address register {}: {e}", path.display()));
+        let fail = |e: String| Error::Config(format!("address register {}: {e}", path.display()));
         let mut reader = csv::ReaderBuilder::new()
             .trim(csv::Trim::All)
             .from_path(path)
@@ -162,7 +162,10 @@ impl Register {
                 grid: row.grid.as_str().into(),
             });
         }
-        Register::new(addresses).map_err(fail)
+        Register::new(addresses).map_err(|e| match e {
+            Error::Config(message) => fail(message),
+            other => other,
+        })
     }
 
     /// The `--demo` district's register: a few hundred doorplates on the roads and hutongs of

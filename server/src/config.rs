@@ -78,6 +78,13 @@ pub struct Config {
     /// none given, a generated register of the demo district.
     #[arg(long, env = "GRIDCASE_ADDRESSES")]
     pub addresses: Option<PathBuf>,
+    /// Refuse, at sync, events of a later release (a kind this release does not know, a
+    /// payload that does not read as its kind, fields beyond schema 1's) with the notice
+    /// `later_event`. Handhelds of releases before evolvable events (all before 2026-11-30)
+    /// refuse a whole case that holds one and stop updating it: keep this on while any of them
+    /// still syncs, and off afterwards, so nothing is refused for being newer.
+    #[arg(long, env = "GRIDCASE_REFUSE_LATER_EVENTS")]
+    pub refuse_later_events: bool,
     /// Seconds a connection may take to send a request's headers, counted from when it starts
     /// waiting for one (so a kept-alive connection that stays silent is closed too).
     #[arg(long, env = "GRIDCASE_HEADER_READ_TIMEOUT", default_value_t = 10)]

@@ -38,6 +38,10 @@ pub enum Error {
     Json(#[from] serde_json::Error),
     #[error("{0}")]
     Internal(String),
+    /// A configuration the server cannot start with (a flag's file that does not read); never
+    /// the answer to a request.
+    #[error("configuration: {0}")]
+    Config(String),
 }
 
 /// The JSON body of every error answer.
@@ -115,7 +119,7 @@ impl Error {
             Error::Core(Core::BatchVersion(_)) => {
                 (StatusCode::BAD_REQUEST, "unsupported_batch_version".into())
             }
-            Error::Core(_) | Error::Io(_) | Error::Internal(_) => {
+            Error::Core(_) | Error::Io(_) | Error::Internal(_) | Error::Config(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal".into())
             }
         }

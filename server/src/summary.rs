@@ -151,7 +151,14 @@ impl CaseSummary {
         previous: Option<&CaseSummary>,
         now: Millis,
     ) {
-        let action = |t: &TimelineEntry| events.iter().find(|e| e.id == t.event).map(|e| &e.action);
+        // Under a reused id, the event the fold judged; one map, not a search per entry.
+        let by_id: std::collections::HashMap<&gridcase_sync_core::EventId, &Event> =
+            gridcase_sync_core::fold::dedupe(events)
+                .0
+                .into_iter()
+                .map(|e| (&e.id, e))
+                .collect();
+        let action = |t: &TimelineEntry| by_id.get(&t.event).map(|e| &e.action);
         let applied = state
             .timeline
             .iter()

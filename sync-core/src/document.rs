@@ -28,11 +28,13 @@ use serde::{Deserialize, Serialize};
 
 /// The document layout version written in every header.
 ///
-/// Additive changes keep it: a new event kind, a new field in a payload, a new value of a
-/// payload's enum, a new scalar field in an event map. Readers keep what they do not know
-/// (see [`Action::Unknown`]). It is raised only when a release changes what an existing field
-/// means or where it lives; a release refuses to read a document of a later schema
-/// ([`Error::NewerSchema`]) rather than misread it. ARCHITECTURE.md, "Persisted formats".
+/// Additive changes keep it: a new event kind, a new field in a payload, a new scalar field in
+/// an event map; older readers keep what they do not know without effect
+/// ([`Action::Unknown`]). A new value of a payload's enum also keeps it, but older readers
+/// then do not understand that one event at all. A new role or scope level, or a change to
+/// what an existing field means or where it lives, raises it: a release refuses to read a
+/// document of a later schema ([`Error::NewerSchema`]) rather than misread it.
+/// ARCHITECTURE.md, "Persisted formats and evolution".
 pub const SCHEMA: u64 = 1;
 
 pub(crate) const HEADER: &str = "header";

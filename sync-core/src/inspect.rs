@@ -58,6 +58,9 @@ pub enum Breach {
     EventForged { event: String, field: String },
     /// A new entry in `events` does not decode as an event.
     BadEvent { index: usize, reason: String },
+    /// A new case's header does not read: a field missing, of the wrong type, or not a plain
+    /// scalar (a text object, a map, a counter).
+    BadHeader { reason: String },
     /// A new attachment record does not read (it would make the case's attachments
     /// unreadable from then on).
     BadAttachment { index: usize, reason: String },
@@ -76,6 +79,7 @@ impl Breach {
             Breach::EventEdited { .. } => "event_edited",
             Breach::EventForged { .. } => "event_forged",
             Breach::BadEvent { .. } => "bad_event",
+            Breach::BadHeader { .. } => "bad_header",
             Breach::BadAttachment { .. } => "bad_attachment",
             Breach::AttachmentEdited { .. } => "attachment_edited",
         }
@@ -105,6 +109,7 @@ impl std::fmt::Display for Breach {
                  or text where a scalar belongs)"
             ),
             Breach::BadEvent { index, reason } => write!(f, "{rule}: entry {index}: {reason}"),
+            Breach::BadHeader { reason } => write!(f, "{rule}: the new case's header: {reason}"),
             Breach::BadAttachment { index, reason } => {
                 write!(f, "{rule}: attachment {index}: {reason}")
             }
@@ -121,7 +126,14 @@ pub struct NewEvent {
     pub event: Event,
     pub change: Option<ChangeHash>,
     pub actor: ActorId,
+    /// Fields of the event map beyond schema 1's nine: a later release's.
+    pub later_fields: Vec<String>,
 }
+
+/// The fields of an event map in schema 1.
+pub const SCHEMA_1_FIELDS: [&str; 9] = [
+    "id", "kind", "author", "device", "role", "scope", "at", "parents", "payload",
+];
 
 /// What the incoming changes did.
 #[derive(Debug, Clone, Default)]
@@ -232,11 +244,18 @@ impl Snapshot {
                     .for_each(|b| out.breaches.push(b));
             }
             Some(h) => {
-                // A new case: its header must be one actor's, without conflicting values.
+                // A new case: its header must be one actor's plain values, without conflicts.
                 for key in am.keys(&h) {
                     if am.get_all(&h, key.as_str()).map_or(true, |v| v.len() != 1) {
                         out.breaches.push(Breach::HeaderEdited { field: key });
                     }
+                }
+                if let Some(field) = first_not_plain(am, &h) {
+                    out.breaches.push(Breach::BadHeader {
+                        reason: format!(
+                            "field {field:?} is not a plain scalar (a text object, map or counter)"
+                        ),
+                    });
                 }
             }
         }
@@ -251,6 +270,11 @@ impl Snapshot {
                 out.breaches.push(Breach::BadAttachment {
                     index,
                     reason: e.to_string(),
+                });
+            } else if let Some(field) = first_not_plain(am, entry) {
+                out.breaches.push(Breach::BadAttachment {
+                    index,
+                    reason: format!("field {field:?} is not a plain scalar"),
                 });
             }
         }
@@ -311,25 +335,25 @@ fn new_event(am: &AutoCommit, entry: &ObjId) -> Result<NewEvent, Breach> {
     // a bound on their number and on the event's stored size.
     let mut label = String::new();
     let mut forged = None;
+    let mut later_fields = Vec::new();
     let mut fields = 0usize;
     let mut size = 0usize;
     for item in am.map_range(entry, ..) {
         let key = item.key.as_ref();
         fields += 1;
         size += key.len();
-        match &item.value {
-            automerge::ValueRef::Scalar(automerge::ScalarValueRef::Str(v)) => {
-                size += v.len();
-                if key == "id" {
-                    label = v.to_string();
-                }
-            }
-            automerge::ValueRef::Scalar(_) => size += 8,
-            automerge::ValueRef::Object(_) if forged.is_none() => forged = Some(key.to_owned()),
-            automerge::ValueRef::Object(_) => {}
+        if !SCHEMA_1_FIELDS.contains(&key) && later_fields.len() < crate::limits::EVENT_FIELDS {
+            later_fields.push(key.to_owned());
         }
+        if let ("id", automerge::ValueRef::Scalar(automerge::ScalarValueRef::Str(v))) =
+            (key, &item.value)
+        {
+            label = v.to_string();
+        }
+        let plain = plain_size(&item.value);
+        size += plain.unwrap_or(0);
         let own = matches!(item.id(), automerge::ObjId::Id(_, ref a, _) if a == actor);
-        if forged.is_none() && (item.conflict || !own) {
+        if forged.is_none() && (item.conflict || !own || plain.is_none()) {
             forged = Some(key.to_owned());
         }
     }
@@ -357,7 +381,31 @@ fn new_event(am: &AutoCommit, entry: &ObjId) -> Result<NewEvent, Breach> {
         event,
         change: am.hash_for_opid(entry),
         actor: actor.clone(),
+        later_fields,
     })
+}
+
+/// The stored size of a value that may stand in a case's maps: a string, number, boolean or
+/// null. `None` for an object or text (a field is one scalar), a counter (its increments
+/// would edit the field without a new operation, past the append-only check), bytes and
+/// types automerge does not know.
+fn plain_size(value: &automerge::ValueRef<'_>) -> Option<usize> {
+    use automerge::ScalarValueRef as S;
+    match value {
+        automerge::ValueRef::Scalar(S::Str(v)) => Some(v.len()),
+        automerge::ValueRef::Scalar(
+            S::Int(_) | S::Uint(_) | S::F64(_) | S::Timestamp(_) | S::Boolean(_) | S::Null,
+        ) => Some(8),
+        _ => None,
+    }
+}
+
+/// A new map (a case's header, an attachment record) whose fields are all plain scalars;
+/// the first that is not, otherwise.
+fn first_not_plain(am: &AutoCommit, obj: &ObjId) -> Option<String> {
+    am.map_range(obj, ..)
+        .find(|item| plain_size(&item.value).is_none())
+        .map(|item| item.key.to_string())
 }
 
 fn list_entries(am: &AutoCommit, key: &str) -> Vec<ObjId> {

@@ -129,6 +129,20 @@ impl Party {
         }
     }
 
+    /// Whether a role can be this party on some case: the half of the party's test that
+    /// needs no case (scope and assignment are the other half, in `party_admits`).
+    pub fn admits_role(self, role: Role) -> bool {
+        match self {
+            Party::Center => role.is_center(),
+            Party::DistrictCenter => role == Role::DistrictCenter,
+            Party::GridWorker => role == Role::GridWorker,
+            Party::AssignedUnit => role == Role::UnitHandler,
+            Party::Supervisor => role == Role::Supervisor,
+            Party::IntakeChannel => role == Role::IntakeChannel,
+            Party::Involved => role != Role::Admin,
+        }
+    }
+
     /// What the party means, for the published rule table.
     pub fn meaning(self) -> &'static str {
         match self {
@@ -383,15 +397,7 @@ pub fn may_ever(role: Role, kind: ActionKind) -> bool {
     if kind == ActionKind::Unknown {
         return true;
     }
-    rule(kind).who.iter().any(|party| match party {
-        Party::Center => role.is_center(),
-        Party::DistrictCenter => role == Role::DistrictCenter,
-        Party::GridWorker => role == Role::GridWorker,
-        Party::AssignedUnit => role == Role::UnitHandler,
-        Party::Supervisor => role == Role::Supervisor,
-        Party::IntakeChannel => role == Role::IntakeChannel,
-        Party::Involved => role != Role::Admin,
-    })
+    rule(kind).who.iter().any(|party| party.admits_role(role))
 }
 
 /// Role, scope, party and status: everything of [`check`] but the payload.
@@ -488,29 +494,27 @@ fn party_admits(
             Err(not_permitted())
         }
     };
+    if !party.admits_role(actor.role) {
+        return Err(not_permitted());
+    }
     match party {
-        Party::Center if actor.role.is_center() => covering(true),
-        Party::DistrictCenter if actor.role == Role::DistrictCenter => Ok(()),
-        Party::GridWorker if actor.role == Role::GridWorker => covering(true),
-        Party::Supervisor if actor.role == Role::Supervisor => Ok(()),
-        Party::IntakeChannel if actor.role == Role::IntakeChannel => Ok(()),
-        Party::AssignedUnit if actor.role == Role::UnitHandler => match &actor.scope {
+        Party::Center | Party::GridWorker => covering(true),
+        Party::DistrictCenter | Party::Supervisor | Party::IntakeChannel => Ok(()),
+        Party::AssignedUnit => match &actor.scope {
             Scope::Unit(u) if state.assigned_unit.as_ref() == Some(u) => Ok(()),
             _ => Err(violation(
                 ViolationCode::NotAssigned,
                 "the case is not dispatched to the actor's unit",
             )),
         },
-        Party::Involved => match (&actor.scope, actor.role) {
-            (_, Role::Admin) => Err(not_permitted()),
-            (Scope::Unit(u), _) if state.units_involved.contains(u) => Ok(()),
-            (Scope::Unit(_), _) => Err(violation(
+        Party::Involved => match &actor.scope {
+            Scope::Unit(u) if state.units_involved.contains(u) => Ok(()),
+            Scope::Unit(_) => Err(violation(
                 ViolationCode::NotAssigned,
                 "the actor's unit was never involved in the case",
             )),
             _ => covering(true),
         },
-        _ => Err(not_permitted()),
     }
 }
 

@@ -177,10 +177,12 @@ pub fn case_document() -> Value {
         .collect();
     let stored_event = json!({
         "type": "object",
-        "description": "One event, appended to `events` by its author's device in one automerge \
+        "description": format!("One event, appended to `events` by its author's device in one automerge \
             change that also writes every field below. Never edited or deleted. Fields this \
-            release does not know may follow (a later release's); they must be scalars \
-            written in the same change. At most 32 fields and 64 KiB (keys and values).",
+            release does not know may follow (a later release's); they must be plain scalars \
+            (string, number, boolean, null; never an object, text or counter) written in the \
+            same change. At most {} fields and {} bytes (keys and values).",
+            crate::limits::EVENT_FIELDS, crate::limits::EVENT_BYTES),
         "required": ["id", "kind", "author", "device", "role", "scope", "at", "parents", "payload"],
         "properties": {
             "id": id_text("The event id: a UUIDv7 as 32 lowercase hex digits, no dashes. Unique across all devices."),

@@ -351,7 +351,7 @@ fn what_a_new_event_may_carry() {
         i.breaches
     );
 
-    let huge = format!(r#"{{"blob":"{}"}}"#, "x".repeat(70_000));
+    let huge = format!(r#"{{"blob":"{}"}}"#, "x".repeat(600_000));
     let i = inspect_after(|doc| raw_event(doc, "teleport", &huge));
     assert!(
         i.breaches.iter().any(

@@ -193,3 +193,98 @@ fn a_later_schema_is_refused_by_name() {
         other => panic!("expected NewerSchema, got {:?}", other.map(|_| ())),
     }
 }
+
+/// The event-size bound leaves room for the largest event the field limits allow, so the
+/// bound meant for a later release's unknown events never refuses a legitimate one.
+#[test]
+fn the_largest_event_the_limits_allow_is_far_within_the_event_bound() {
+    use gridcase_sync_core::commands::open_case;
+    use gridcase_sync_core::event::{Channel, Intake, Reporter};
+    use gridcase_sync_core::inspect::Snapshot;
+    use gridcase_sync_core::limits::{self, EVENT_BYTES};
+    use gridcase_sync_core::org::Territory;
+    use gridcase_sync_core::{Role, Scope};
+    // Control characters: each is escaped to six bytes in the payload's JSON.
+    let text = |n: usize| "\u{1}".repeat(n);
+    let id = |n: usize| text(limits::ID - 4) + &format!("{n:04}");
+    let grids: Vec<gridcase_sync_core::GridId> = (0..50).map(|n| id(n).into()).collect();
+    let territory = Territory {
+        street: id(100).into(),
+        community: id(101).into(),
+        grid: grids[0].clone(),
+    };
+    let who = Actor {
+        user: "worker1".into(),
+        device: "worker1-device".into(),
+        role: Role::GridWorker,
+        scope: Scope::Grids(grids),
+    };
+    let intake = Intake {
+        channel: Channel::Hotline,
+        reporter: Some(Reporter {
+            name: text(limits::PERSON_NAME),
+            contact: text(limits::CONTACT),
+        }),
+        description: text(limits::DESCRIPTION),
+        territory,
+        address: Some(text(limits::ADDRESS)),
+        coordinates: Some((116.4, 39.9)),
+        category: Some(garbage()),
+        photos: (0..limits::PHOTOS)
+            .map(|_| "f".repeat(limits::BLOB_REF))
+            .collect(),
+        media_url: Some(format!("https://{}", text(limits::MEDIA_URL - 8))),
+    };
+    let (mut doc, _) = open_case(&who, writer("worker1"), intake, t0()).expect("within limits");
+    let json = doc.json_view();
+    let size: usize = json["events"][0]
+        .as_object()
+        .expect("event")
+        .iter()
+        .map(|(k, v)| k.len() + v.as_str().map_or(8, str::len))
+        .sum();
+    assert!(
+        size > 80_000,
+        "the case is as large as the limits allow: {size}"
+    );
+    assert!(
+        size * 4 <= EVENT_BYTES,
+        "{size} bytes leave too little room"
+    );
+    let breaches = Snapshot::empty().inspect(doc.automerge()).breaches;
+    assert!(breaches.is_empty(), "{breaches:?}");
+}
+
+/// A counter in an event map could be incremented later without a new operation on the
+/// field, past the append-only check: a breach, like an object.
+#[test]
+fn a_counter_in_an_event_is_a_breach() {
+    use automerge::ScalarValue;
+    use gridcase_sync_core::inspect::{Breach, Snapshot};
+    let mut stored = case_at("dispatched");
+    let snapshot = Snapshot::of(&mut stored);
+    let mut incoming = replica(&mut stored);
+    later_release(
+        &mut incoming,
+        &unit1(),
+        "later-c",
+        "callback_made",
+        "{}",
+        30,
+    );
+    let am = incoming.automerge();
+    let events = am.get(ROOT, "events").expect("get").expect("events").1;
+    let last = am.length(&events) - 1;
+    let e = am.get(&events, last).expect("get").expect("event").1;
+    am.put(&e, "votes", ScalarValue::counter(1)).expect("put");
+    am.commit();
+    let mut after = stored.automerge().clone();
+    after.merge(incoming.automerge()).expect("merge");
+    let breaches = snapshot.inspect(&mut after).breaches;
+    assert!(
+        breaches
+            .iter()
+            .any(|b| matches!(b, Breach::EventForged { field, .. } if field == "votes")),
+        "{breaches:?}"
+    );
+}

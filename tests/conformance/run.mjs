@@ -710,7 +710,7 @@ async function scenarios(server) {
       d.attachments = [];
       d.events.push(event);
     });
-    seen.push(await refused("header field `case` as text", caseId, "bad_event"));
+    seen.push(await refused("header field `case` as text", caseId, "bad_header"));
     await notStored(caseId, 0);
     return seen;
   });
@@ -734,7 +734,7 @@ async function scenarios(server) {
     const lastOps = (id) => A.decodeChange(A.getLastLocalChange(worker.docs.get(id))).ops;
     const schemaOp = lastOps(caseId).find((op) => op.key === "schema");
     if (schemaOp.action === "makeMap") {
-      seen.push(await refused("header as one literal holding a Uint (written as a map)", caseId, "bad_event"));
+      seen.push(await refused("header as one literal holding a Uint (written as a map)", caseId, "bad_header"));
       await notStored(caseId, 0);
     } else {
       expect((await worker.sync()).length === 0, "header literal with a scalar uint: notices");

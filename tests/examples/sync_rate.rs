@@ -3,9 +3,9 @@
 //!
 //! cargo build --release -p gridcase-server && cargo run --release -p gridcase-tests --example sync_rate
 
-use gridcase_sync_core::event::{Channel, Intake};
-use gridcase_sync_core::org::Territory;
+use gridcase_sync_core::event::Intake;
 use gridcase_sync_core::Action;
+use gridcase_tests::scenario::patrol;
 use gridcase_tests::{Device, Server};
 use std::time::Instant;
 
@@ -17,21 +17,7 @@ fn now() -> i64 {
 }
 
 fn intake(i: usize) -> Intake {
-    Intake {
-        media_url: None,
-        channel: Channel::Patrol,
-        reporter: None,
-        description: format!("measurement case {i}"),
-        territory: Territory {
-            street: "s1".into(),
-            community: "c1".into(),
-            grid: "g1".into(),
-        },
-        address: None,
-        coordinates: None,
-        category: None,
-        photos: vec![],
-    }
+    patrol(&format!("measurement case {i}"))
 }
 
 fn main() {

@@ -7,6 +7,14 @@ use gridcase_sync_core::org::Territory;
 use gridcase_sync_core::{Action, CaseId};
 use serde_json::json;
 
+/// A server of the demo district on a fresh ledger, and the temporary directory that holds
+/// it (keep it as long as the server runs).
+pub fn demo_server() -> (tempfile::TempDir, Server) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    (tmp, server)
+}
+
 pub fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -78,6 +86,17 @@ pub fn post_action(
         Some(action),
     );
     assert_eq!(r.status, 201, "{}", r.text());
+}
+
+/// A case as `GET /v1/cases/{case}` shows it to this user: its state and history.
+pub fn case_view(http: &Http, token: &str, case: &impl std::fmt::Display) -> serde_json::Value {
+    http.get(&format!("/v1/cases/{case}"), Some(token)).json()
+}
+
+/// A case as the district center's operator sees it (signing in for it).
+pub fn operator_view(server: &Server, case: &impl std::fmt::Display) -> serde_json::Value {
+    let http = server.http();
+    case_view(&http, &http.login("operator"), case)
 }
 
 /// The administrator moves a demo grid worker to another grid (their old scope stays "held",

@@ -4,7 +4,9 @@
 use gridcase_sync_core::event::Intake;
 use gridcase_sync_core::org::Territory;
 use gridcase_sync_core::{Action, CaseId};
-use gridcase_tests::scenario::{case_awaiting_verification, now, patrol, verify};
+use gridcase_tests::scenario::{
+    case_awaiting_verification, case_view, now, operator_view, patrol, verify,
+};
 use gridcase_tests::{Device, Server};
 use serde_json::json;
 
@@ -66,9 +68,7 @@ fn two_grid_workers_offline_on_one_case_merge_into_one_history_with_the_conflict
 
     let http = server.http();
     let operator = http.login("operator");
-    let view = http
-        .get(&format!("/v1/cases/{case}"), Some(&operator))
-        .json();
+    let view = case_view(&http, &operator, &case);
     let history = view["history"].as_array().expect("history");
     assert_eq!(history.len(), 7);
     assert!(history
@@ -217,9 +217,7 @@ fn out_of_scope_forged_and_unbound_changes_are_refused_and_the_rest_goes_through
         "{:?}",
         report.notices
     );
-    let view = http
-        .get(&format!("/v1/cases/{case}"), Some(&operator))
-        .json();
+    let view = case_view(&http, &operator, &case);
     assert_eq!(
         view["history"].as_array().map(Vec::len),
         Some(1),
@@ -508,11 +506,7 @@ fn a_retried_sync_request_is_harmless() {
         assert_eq!(status, 200, "a retry is answered like the first try");
         assert!(answer.expect("answer").notices.is_empty());
     }
-    let http = server.http();
-    let operator = http.login("operator");
-    let view = http
-        .get(&format!("/v1/cases/{case}"), Some(&operator))
-        .json();
+    let view = operator_view(&server, &case);
     assert_eq!(
         view["history"].as_array().map(Vec::len),
         Some(2),

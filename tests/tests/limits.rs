@@ -5,7 +5,7 @@
 
 use gridcase_sync_core::event::Filing;
 use gridcase_sync_core::{Action, CategoryCode, Level};
-use gridcase_tests::scenario::{now, patrol};
+use gridcase_tests::scenario::{case_view, now, patrol};
 use gridcase_tests::{Device, Http, Reply, Server};
 use serde_json::{json, Value};
 
@@ -154,9 +154,7 @@ fn a_handheld_writing_against_an_older_organization_is_stored_and_flagged() {
 
     let http = server.http();
     let operator = http.login("operator");
-    let view = http
-        .get(&format!("/v1/cases/{case}"), Some(&operator))
-        .json();
+    let view = case_view(&http, &operator, &case);
     assert_eq!(view["state"]["assigned_unit"], "u-retired", "never lost");
     let entry = view["history"]
         .as_array()

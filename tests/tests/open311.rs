@@ -3,7 +3,8 @@
 //! (http://wiki.open311.org/GeoReport_v2), the error format, the limits, and that personal
 //! data never comes back.
 
-use gridcase_tests::{Http, Server};
+use gridcase_tests::scenario::{demo_server, post_action};
+use gridcase_tests::{Http, Reply, Server};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -11,6 +12,16 @@ const KEY: &str = "demo-open311-key";
 /// Inside grid g1 of the demo district.
 const LAT: &str = "39.912";
 const LONG: &str = "116.402";
+/// A filing's form in the demo district: the key, service E0101 and coordinates in grid g1.
+const FILING: [(&str, &str); 4] = [
+    ("api_key", KEY),
+    ("service_code", "E0101"),
+    ("lat", LAT),
+    ("long", LONG),
+];
+
+/// What a hotline caller said, as staff wrote it: a name and a number never to be published.
+const HOTLINE_CALL: &str = "caller Li Lei at 13900000000 reports a blocked drain";
 
 /// The fields of one service request in the specification's `GET requests` example.
 const REQUEST_FIELDS: [&str; 17] = [
@@ -43,7 +54,7 @@ fn set(names: &[&str]) -> BTreeSet<String> {
     names.iter().map(|s| (*s).to_owned()).collect()
 }
 
-fn text(reply: &gridcase_tests::Reply) -> String {
+fn text(reply: &Reply) -> String {
     String::from_utf8_lossy(&reply.body).into_owned()
 }
 
@@ -63,7 +74,7 @@ fn well_formed(xml: &str) {
     }
 }
 
-fn post(http: &Http, format: &str, form: &[(&str, &str)]) -> gridcase_tests::Reply {
+fn post(http: &Http, format: &str, form: &[(&str, &str)]) -> Reply {
     let body = form
         .iter()
         .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
@@ -88,46 +99,90 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
-/// An error exactly as GeoReport v2 has it, in both formats.
-fn assert_error(
-    http: &Http,
-    method: &str,
-    path_json: &str,
-    form: Option<&[(&str, &str)]>,
-    code: u16,
-) {
+/// A filing of the demo's form ([`FILING`]) with these fields added.
+fn post_filing(http: &Http, format: &str, extra: &[(&str, &str)]) -> Reply {
+    let mut form = FILING.to_vec();
+    form.extend_from_slice(extra);
+    post(http, format, &form)
+}
+
+/// An error answer exactly as GeoReport v2 has it, in this format; `what` names the request.
+fn assert_error_answer(r: &Reply, format: &str, code: u16, what: &str) {
+    assert_eq!(r.status, code, "{what}: {}", text(r));
+    assert_eq!(r.header("content-type"), Some(content_type(format)));
+    if format == "json" {
+        let v = r.json();
+        let errors = v.as_array().expect("a list of errors");
+        assert_eq!(keys(&errors[0]), set(&["code", "description"]));
+        assert_eq!(errors[0]["code"], u64::from(code));
+        assert!(errors[0]["description"]
+            .as_str()
+            .is_some_and(|d| !d.is_empty()));
+    } else {
+        let body = text(r);
+        well_formed(&body);
+        assert!(body.starts_with("<?xml"), "{body}");
+        assert!(
+            body.contains(&format!("<errors><error><code>{code}</code><description>")),
+            "{body}"
+        );
+    }
+}
+
+/// `GET` of this path (written with `.json`) is refused with this code, in both formats.
+fn assert_get_error(http: &Http, path_json: &str, code: u16) {
     for format in ["json", "xml"] {
         let path = path_json.replace(".json", &format!(".{format}"));
-        let r = match (method, form) {
-            ("POST", Some(f)) => post(http, format, f),
-            _ => http.get(&path, None),
-        };
-        assert_eq!(r.status, code, "{method} {path}: {}", text(&r));
-        assert_eq!(r.header("content-type"), Some(content_type(format)));
-        if format == "json" {
-            let v = r.json();
-            let errors = v.as_array().expect("a list of errors");
-            assert_eq!(keys(&errors[0]), set(&["code", "description"]));
-            assert_eq!(errors[0]["code"], u64::from(code));
-            assert!(errors[0]["description"]
-                .as_str()
-                .is_some_and(|d| !d.is_empty()));
-        } else {
-            let body = text(&r);
-            well_formed(&body);
-            assert!(body.starts_with("<?xml"), "{body}");
-            assert!(
-                body.contains(&format!("<errors><error><code>{code}</code><description>")),
-                "{body}"
-            );
-        }
+        let r = http.get(&path, None);
+        assert_error_answer(&r, format, code, &format!("GET {path}"));
     }
+}
+
+/// A filing of this form is refused with this code, in both formats.
+fn assert_post_error(http: &Http, form: &[(&str, &str)], code: u16) {
+    for format in ["json", "xml"] {
+        let r = post(http, format, form);
+        let what = format!("POST /open311/v2/requests.{format}");
+        assert_error_answer(&r, format, code, &what);
+    }
+}
+
+/// The id of the request a filing's answer (in JSON) made.
+fn request_id(reply: &Reply) -> String {
+    reply.json()[0]["service_request_id"]
+        .as_str()
+        .expect("id")
+        .to_owned()
+}
+
+/// The ids `GET requests.json` lists with this query string.
+fn listed(http: &Http, query: &str) -> Vec<String> {
+    let r = http.get(&format!("/open311/v2/requests.json{query}"), None);
+    assert_eq!(r.status, 200, "{query}: {}", text(&r));
+    r.json()
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|x| x["service_request_id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// A case the center opens itself through `POST /v1/cases` (not through Open311), in grid
+/// g1; its id.
+fn staff_case(http: &Http, operator: &str, channel: &str, description: &str) -> String {
+    let r = http.json(
+        "POST",
+        "/v1/cases",
+        Some(operator),
+        Some(serde_json::json!({"channel": channel, "grid": "g1", "description": description})),
+    );
+    assert_eq!(r.status, 201, "{}", text(&r));
+    r.json()["case"].as_str().expect("id").to_owned()
 }
 
 #[test]
 fn discovery_and_services_in_json_and_xml() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let (_tmp, server) = demo_server();
     let http = server.http();
 
     let d = http.get("/open311/v2/discovery.json", None);
@@ -211,72 +266,30 @@ fn discovery_and_services_in_json_and_xml() {
     assert!(xml.contains("<service_definition><service_code>E0101</service_code><attributes><attribute><variable>true</variable>"), "{xml}");
     assert!(xml.contains("<values><value><key>yes</key>"));
 
-    assert_error(&http, "GET", "/open311/v2/services/E9999.json", None, 404);
-    assert_error(&http, "GET", "/open311/v2/nothing.json", None, 404);
+    assert_get_error(&http, "/open311/v2/services/E9999.json", 404);
+    assert_get_error(&http, "/open311/v2/nothing.json", 404);
     assert_eq!(http.get("/open311/v2/services.csv", None).status, 404);
 }
 
 #[test]
 fn a_request_is_filed_read_back_listed_and_keeps_personal_data_to_itself() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let (_tmp, server) = demo_server();
     let http = server.http();
 
     // Refusals, each in the specification's error format.
-    let good = [
-        ("api_key", KEY),
-        ("service_code", "E0101"),
-        ("lat", LAT),
-        ("long", LONG),
-    ];
-    assert_error(
-        &http,
-        "POST",
-        "/open311/v2/requests.json",
-        Some(&good[1..]),
-        403,
-    );
+    let good = FILING;
+    assert_post_error(&http, &good[1..], 403);
     let mut wrong_key = good;
     wrong_key[0] = ("api_key", "guess");
-    assert_error(
-        &http,
-        "POST",
-        "/open311/v2/requests.json",
-        Some(&wrong_key),
-        403,
-    );
-    assert_error(
-        &http,
-        "POST",
-        "/open311/v2/requests.json",
-        Some(&[good[0], good[2], good[3]]),
-        400,
-    );
+    assert_post_error(&http, &wrong_key, 403);
+    assert_post_error(&http, &[good[0], good[2], good[3]], 400);
     let mut unknown = good;
     unknown[1] = ("service_code", "E9999");
-    assert_error(
-        &http,
-        "POST",
-        "/open311/v2/requests.json",
-        Some(&unknown),
-        404,
-    );
+    assert_post_error(&http, &unknown, 404);
     let outside = [good[0], good[1], ("lat", "31.23"), ("long", "121.47")];
-    assert_error(
-        &http,
-        "POST",
-        "/open311/v2/requests.json",
-        Some(&outside),
-        400,
-    );
+    assert_post_error(&http, &outside, 400);
     let address_only = [good[0], good[1], ("address_string", "西单北大街 1 号")];
-    assert_error(
-        &http,
-        "POST",
-        "/open311/v2/requests.json",
-        Some(&address_only),
-        400,
-    );
+    assert_post_error(&http, &address_only, 400);
 
     // Filed, in JSON: the answer has the example's fields.
     let personal = [
@@ -299,10 +312,7 @@ fn a_request_is_filed_read_back_listed_and_keeps_personal_data_to_itself() {
         keys(&filed[0]),
         set(&["service_request_id", "service_notice", "account_id"])
     );
-    let id = filed[0]["service_request_id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let id = request_id(&r);
 
     // And in XML.
     let r = post(&http, "xml", &good);
@@ -334,7 +344,7 @@ fn a_request_is_filed_read_back_listed_and_keeps_personal_data_to_itself() {
     let xml = text(&http.get(&format!("/open311/v2/requests/{id}.xml"), None));
     assert!(xml.contains(&format!("<service_requests><request><service_request_id>{id}</service_request_id><status>open</status>")), "{xml}");
     assert!(xml.contains("&lt;entrance&gt; &amp; not cleared"));
-    assert_error(&http, "GET", "/open311/v2/requests/nope.json", None, 404);
+    assert_get_error(&http, "/open311/v2/requests/nope.json", 404);
 
     let token = http
         .get(&format!("/open311/v2/tokens/{id}.json"), None)
@@ -343,46 +353,22 @@ fn a_request_is_filed_read_back_listed_and_keeps_personal_data_to_itself() {
     assert_eq!(token[0]["service_request_id"], id.as_str());
 
     // Lists and their filters.
-    let listed = |query: &str| -> Vec<String> {
-        let r = http.get(&format!("/open311/v2/requests.json{query}"), None);
-        assert_eq!(r.status, 200, "{query}: {}", text(&r));
-        r.json()
-            .as_array()
-            .expect("a list")
-            .iter()
-            .filter_map(|x| x["service_request_id"].as_str().map(str::to_owned))
-            .collect()
-    };
-    assert!(listed("").contains(&id));
-    assert!(listed("?service_code=E0101&status=open").contains(&id));
-    assert!(!listed("?status=closed").contains(&id));
-    assert!(!listed("?service_code=C0101").contains(&id));
+    assert!(listed(&http, "").contains(&id));
+    assert!(listed(&http, "?service_code=E0101&status=open").contains(&id));
+    assert!(!listed(&http, "?status=closed").contains(&id));
+    assert!(!listed(&http, "?service_code=C0101").contains(&id));
     assert_eq!(
-        listed(&format!("?service_request_id={id},nope")),
+        listed(&http, &format!("?service_request_id={id},nope")),
         vec![id.clone()]
     );
-    assert!(!listed("?start_date=2020-01-01&end_date=2020-02-01").contains(&id));
-    assert_error(
+    assert!(!listed(&http, "?start_date=2020-01-01&end_date=2020-02-01").contains(&id));
+    assert_get_error(
         &http,
-        "GET",
         "/open311/v2/requests.json?start_date=2020-01-01&end_date=2020-06-01",
-        None,
         400,
     );
-    assert_error(
-        &http,
-        "GET",
-        "/open311/v2/requests.json?start_date=yesterday",
-        None,
-        400,
-    );
-    assert_error(
-        &http,
-        "GET",
-        "/open311/v2/requests.json?status=pending",
-        None,
-        400,
-    );
+    assert_get_error(&http, "/open311/v2/requests.json?start_date=yesterday", 400);
+    assert_get_error(&http, "/open311/v2/requests.json?status=pending", 400);
     let xml = text(&http.get("/open311/v2/requests.xml?status=open", None));
     assert!(xml.contains(&format!("<service_request_id>{id}</service_request_id>")));
 
@@ -400,24 +386,10 @@ fn a_request_is_filed_read_back_listed_and_keeps_personal_data_to_itself() {
     // The center sees the case, and who to call back.
     let operator = http.login("operator");
     // Cases that did not come through Open311 are not published: staff wrote their text.
-    let hotline = http.json(
-        "POST",
-        "/v1/cases",
-        Some(&operator),
-        Some(serde_json::json!({"channel": "hotline", "grid": "g1",
-            "description": "caller Li Lei at 13900000000 reports a blocked drain"})),
-    );
-    assert_eq!(hotline.status, 201);
-    let hotline = hotline.json()["case"].as_str().expect("id").to_owned();
-    assert_error(
-        &http,
-        "GET",
-        &format!("/open311/v2/requests/{hotline}.json"),
-        None,
-        404,
-    );
-    assert!(!listed("").contains(&hotline));
-    assert!(listed(&format!("?service_request_id={hotline}")).is_empty());
+    let hotline = staff_case(&http, &operator, "hotline", HOTLINE_CALL);
+    assert_get_error(&http, &format!("/open311/v2/requests/{hotline}.json"), 404);
+    assert!(!listed(&http, "").contains(&hotline));
+    assert!(listed(&http, &format!("?service_request_id={hotline}")).is_empty());
     let case = http.get(&format!("/v1/cases/{id}"), Some(&operator)).json();
     assert_eq!(case["state"]["channel"], "web", "{case}");
     assert!(case.to_string().contains("13800138000"));
@@ -425,19 +397,9 @@ fn a_request_is_filed_read_back_listed_and_keeps_personal_data_to_itself() {
 
 /// A filing with these fields, located by the demo's coordinates, in JSON; its request id.
 fn file(http: &Http, extra: &[(&str, &str)]) -> String {
-    let mut form = vec![
-        ("api_key", KEY),
-        ("service_code", "E0101"),
-        ("lat", LAT),
-        ("long", LONG),
-    ];
-    form.extend_from_slice(extra);
-    let r = post(http, "json", &form);
+    let r = post_filing(http, "json", extra);
     assert_eq!(r.status, 201, "{}", text(&r));
-    r.json()[0]["service_request_id"]
-        .as_str()
-        .expect("id")
-        .to_owned()
+    request_id(&r)
 }
 
 /// One request as `GET requests/{id}.json` answers it.
@@ -447,8 +409,25 @@ fn request(http: &Http, id: &str) -> Value {
     r.json()[0].clone()
 }
 
+/// When a request was filed, as `GET requests/{id}.json` says.
+fn requested_at(http: &Http, id: &str) -> String {
+    request(http, id)["requested_datetime"]
+        .as_str()
+        .expect("a time")
+        .to_owned()
+}
+
+/// A `GET` answered 200 with well-formed XML; its text.
+fn get_xml(http: &Http, path: &str) -> String {
+    let r = http.get(path, None);
+    assert_eq!(r.status, 200, "{path}: {}", text(&r));
+    let xml = text(&r);
+    well_formed(&xml);
+    xml
+}
+
 /// The description of an error answer.
-fn error_description(reply: &gridcase_tests::Reply) -> String {
+fn error_description(reply: &Reply) -> String {
     reply.json()[0]["description"]
         .as_str()
         .unwrap_or_default()
@@ -457,8 +436,7 @@ fn error_description(reply: &gridcase_tests::Reply) -> String {
 
 #[test]
 fn characters_xml_cannot_carry_are_refused_at_filing_and_never_written() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let (_tmp, server) = demo_server();
     let http = server.http();
 
     // Filing: refused, naming the field and the character, in both formats.
@@ -470,17 +448,7 @@ fn characters_xml_cannot_carry_are_refused_at_filing_and_never_written() {
         ("first_name", "\u{FFFE}"),
     ] {
         for format in ["json", "xml"] {
-            let r = post(
-                &http,
-                format,
-                &[
-                    ("api_key", KEY),
-                    ("service_code", "E0101"),
-                    ("lat", LAT),
-                    ("long", LONG),
-                    (field, value),
-                ],
-            );
+            let r = post_filing(&http, format, &[(field, value)]);
             assert_eq!(r.status, 400, "{field}: {}", text(&r));
             let body = text(&r);
             assert!(
@@ -503,24 +471,18 @@ fn characters_xml_cannot_carry_are_refused_at_filing_and_never_written() {
     // A case of the web channel written another way (the center's API) may hold them: the
     // XML writer puts U+FFFD in their place, JSON carries them as they are.
     let operator = http.login("operator");
-    let r = http.json(
-        "POST",
-        "/v1/cases",
-        Some(&operator),
-        Some(serde_json::json!({"channel": "web", "grid": "g1",
-            "description": "broken \u{FFFE}\u{FFFF}\u{1} bench"})),
+    let other = staff_case(
+        &http,
+        &operator,
+        "web",
+        "broken \u{FFFE}\u{FFFF}\u{1} bench",
     );
-    assert_eq!(r.status, 201, "{}", text(&r));
-    let other = r.json()["case"].as_str().expect("id").to_owned();
     for path in [
         format!("/open311/v2/requests/{other}.xml"),
         format!("/open311/v2/requests.xml?service_request_id={other}"),
         "/open311/v2/requests.xml".to_owned(),
     ] {
-        let r = http.get(&path, None);
-        assert_eq!(r.status, 200);
-        let xml = text(&r);
-        well_formed(&xml);
+        let xml = get_xml(&http, &path);
         assert!(
             xml.contains("broken \u{FFFD}\u{FFFD}\u{FFFD} bench"),
             "{path}: {xml}"
@@ -534,8 +496,7 @@ fn characters_xml_cannot_carry_are_refused_at_filing_and_never_written() {
 
 #[test]
 fn media_url_is_kept_and_answered() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let (_tmp, server) = demo_server();
     let http = server.http();
 
     let url = "https://pics.example.cn/2026/lamp.jpg?size=large";
@@ -567,44 +528,21 @@ fn media_url_is_kept_and_answered() {
         "file:///etc/passwd",
         "pics.example.cn/x.jpg",
     ] {
-        let r = post(
-            &http,
-            "json",
-            &[
-                ("api_key", KEY),
-                ("service_code", "E0101"),
-                ("lat", LAT),
-                ("long", LONG),
-                ("media_url", bad),
-            ],
-        );
+        let r = post_filing(&http, "json", &[("media_url", bad)]);
         assert_eq!(r.status, 400, "{bad}: {}", text(&r));
         assert!(error_description(&r).contains("media_url"), "{}", text(&r));
     }
     let long = format!("https://pics.example.cn/{}", "a".repeat(2100));
-    let r = post(
-        &http,
-        "json",
-        &[
-            ("api_key", KEY),
-            ("service_code", "E0101"),
-            ("lat", LAT),
-            ("long", LONG),
-            ("media_url", &long),
-        ],
-    );
+    let r = post_filing(&http, "json", &[("media_url", &long)]);
     assert_eq!(r.status, 400, "{}", text(&r));
 }
 
 #[test]
 fn a_closed_request_was_updated_when_it_was_closed_and_its_notes_say_why() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let (_tmp, server) = demo_server();
     let http = server.http();
     let operator = http.login("operator");
-    let act = |case: &str, action: Value| {
-        gridcase_tests::scenario::post_action(&http, &operator, &case, action);
-    };
+    let act = |case: &str, action: Value| post_action(&http, &operator, &case, action);
 
     let first = file(&http, &[("description", "lamp out at the lane")]);
     let second = file(&http, &[("description", "the lamp at the lane again")]);
@@ -628,6 +566,17 @@ fn a_closed_request_was_updated_when_it_was_closed_and_its_notes_say_why() {
     let later = request(&http, &second);
     assert_eq!(later["updated_datetime"], closed["updated_datetime"]);
     assert!(!later.to_string().contains("Li Lei"), "{later}");
+
+    // A duplicate of a staff case does not name it (its id would be published).
+    let staff = staff_case(&http, &operator, "hotline", HOTLINE_CALL);
+    let third = file(&http, &[("description", "the drain again")]);
+    act(
+        &third,
+        serde_json::json!({"kind": "mark_duplicate", "payload": {"of": staff}}),
+    );
+    let notes = request(&http, &third)["status_notes"].to_string();
+    assert!(notes.contains("duplicate of an earlier request"), "{notes}");
+    assert!(!notes.contains(&staff), "{notes}");
 
     // Each reason of a decline says itself, never the note.
     let far = file(&http, &[]);
@@ -662,28 +611,17 @@ fn a_closed_request_was_updated_when_it_was_closed_and_its_notes_say_why() {
 
 #[test]
 fn an_unknown_service_code_is_not_found() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let (_tmp, server) = demo_server();
     let http = server.http();
     for code in ["E9999", "nonsense"] {
-        let form = [
-            ("api_key", KEY),
-            ("service_code", code),
-            ("lat", LAT),
-            ("long", LONG),
-        ];
-        assert_error(&http, "POST", "/open311/v2/requests.json", Some(&form), 404);
-        assert_error(
-            &http,
-            "GET",
-            &format!("/open311/v2/services/{code}.json"),
-            None,
-            404,
-        );
+        let mut form = FILING;
+        form[1] = ("service_code", code);
+        assert_post_error(&http, &form, 404);
+        assert_get_error(&http, &format!("/open311/v2/services/{code}.json"), 404);
     }
     // Not given at all: a bad request.
     let form = [("api_key", KEY), ("lat", LAT), ("long", LONG)];
-    assert_error(&http, "POST", "/open311/v2/requests.json", Some(&form), 400);
+    assert_post_error(&http, &form, 400);
     // As a filter of a list it finds nothing.
     let r = http.get("/open311/v2/requests.json?service_code=E9999", None);
     assert_eq!(r.status, 200);
@@ -692,8 +630,7 @@ fn an_unknown_service_code_is_not_found() {
 
 #[test]
 fn an_address_of_the_register_locates_a_request() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let (tmp, server) = demo_server();
     let http = server.http();
     let operator = http.login("operator");
     let grid_of = |id: &str| {
@@ -716,10 +653,7 @@ fn an_address_of_the_register_locates_a_request() {
     ] {
         let r = filed(&[("address_string", written)]);
         assert_eq!(r.status, 201, "{written}: {}", text(&r));
-        let id = r.json()[0]["service_request_id"]
-            .as_str()
-            .expect("id")
-            .to_owned();
+        let id = request_id(&r);
         let got = request(&http, &id);
         assert_eq!(got["address"], "南池子大街12号, 东华门街道");
         assert_eq!(got["lat"], Value::Null);
@@ -728,17 +662,11 @@ fn an_address_of_the_register_locates_a_request() {
     }
     let r = filed(&[("address_string", "吉祥胡同 3号")]);
     assert_eq!(r.status, 201, "{}", text(&r));
-    let id = r.json()[0]["service_request_id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let id = request_id(&r);
     assert_eq!(grid_of(&id), "g4");
     let r = filed(&[("address_id", "Dg3-0001")]);
     assert_eq!(r.status, 201, "{}", text(&r));
-    let id = r.json()[0]["service_request_id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let id = request_id(&r);
     assert_eq!(grid_of(&id), "g3");
     assert_eq!(request(&http, &id)["address"], "多福巷1号, 东华门街道");
 
@@ -806,105 +734,79 @@ fn multipart(fields: &[(&str, &str)], file: Option<(&str, &str)>) -> Vec<u8> {
 
 #[test]
 fn parameters_are_read_as_the_specification_has_them() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let (_tmp, server) = demo_server();
     let http = server.http();
     let id = file(&http, &[]);
-    let listed = |query: &str| -> Vec<String> {
-        let r = http.get(&format!("/open311/v2/requests.json{query}"), None);
-        assert_eq!(r.status, 200, "{query}: {}", text(&r));
-        r.json()
-            .as_array()
-            .expect("a list")
-            .iter()
-            .filter_map(|x| x["service_request_id"].as_str().map(str::to_owned))
-            .collect()
-    };
 
     // A start_date alone runs to now.
-    let requested = request(&http, &id)["requested_datetime"]
-        .as_str()
-        .expect("a time")
-        .to_owned();
+    let requested = requested_at(&http, &id);
     let day = &requested[..10];
-    assert!(listed(&format!("?start_date={day}")).contains(&id));
-    assert!(listed(&format!("?start_date={}", requested.replace('+', "%2B"))).contains(&id));
+    assert!(listed(&http, &format!("?start_date={day}")).contains(&id));
+    let to_the_second = requested.replace('+', "%2B");
+    assert!(listed(&http, &format!("?start_date={to_the_second}")).contains(&id));
     // ... and is bounded like any range: more than 90 days to now is refused, not cut short.
     let r = http.get("/open311/v2/requests.json?start_date=2020-01-01", None);
     assert_eq!(r.status, 400, "{}", text(&r));
     assert!(error_description(&r).contains("90 days"), "{}", text(&r));
 
     // Lists merge repeated values; a single value given twice differently is refused.
-    assert!(listed("?status=closed&status=open").contains(&id));
-    assert!(listed("?service_code=C0101&service_code=E0101").contains(&id));
+    assert!(listed(&http, "?status=closed&status=open").contains(&id));
+    assert!(listed(&http, "?service_code=C0101&service_code=E0101").contains(&id));
     assert_eq!(
-        listed(&format!("?service_request_id=nope&service_request_id={id}")),
+        listed(
+            &http,
+            &format!("?service_request_id=nope&service_request_id={id}")
+        ),
         vec![id.clone()]
     );
-    assert!(listed(&format!("?start_date={day}&start_date={day}")).contains(&id));
-    assert_error(
+    assert!(listed(&http, &format!("?start_date={day}&start_date={day}")).contains(&id));
+    assert_get_error(
         &http,
-        "GET",
         "/open311/v2/requests.json?start_date=2026-01-01&start_date=2026-02-01",
-        None,
         400,
     );
-    let twice = [
-        ("api_key", KEY),
-        ("service_code", "E0101"),
-        ("service_code", "C0101"),
-        ("lat", LAT),
-        ("long", LONG),
-    ];
-    // service_code names one service when filing.
-    let r = post(&http, "json", &twice);
+    // A flood of parameters is refused before any work (it was a quadratic scan).
+    let flood = "x=1&".repeat(5_000);
+    let r = http.get(&format!("/open311/v2/requests.json?{flood}"), None);
     assert_eq!(r.status, 400, "{}", text(&r));
-    let r = post(
+    assert!(
+        error_description(&r).contains("at most 100 parameters"),
+        "{}",
+        text(&r)
+    );
+    // service_code names one service when filing.
+    let r = post_filing(&http, "json", &[("service_code", "C0101")]);
+    assert_eq!(r.status, 400, "{}", text(&r));
+    let r = post_filing(
         &http,
         "json",
-        &[
-            ("api_key", KEY),
-            ("service_code", "E0101"),
-            ("lat", LAT),
-            ("long", LONG),
-            ("description", "one"),
-            ("description", "two"),
-        ],
+        &[("description", "one"), ("description", "two")],
     );
     assert_eq!(r.status, 400, "{}", text(&r));
     assert!(error_description(&r).contains("description is given more than once"));
 
     // The api_key may come in the query string.
-    let r = http
-        .send(
+    let key_in_query = |key: &str| {
+        http.send(
             "POST",
-            &format!("/open311/v2/requests.json?api_key={KEY}"),
+            &format!("/open311/v2/requests.json?api_key={key}"),
             None,
             &[("content-type", "application/x-www-form-urlencoded")],
             Some(format!("service_code=E0101&lat={LAT}&long={LONG}").into_bytes()),
         )
-        .expect("HTTP request");
+        .expect("HTTP request")
+    };
+    let r = key_in_query(KEY);
     assert_eq!(r.status, 201, "{}", text(&r));
-    let r = http
-        .send(
-            "POST",
-            "/open311/v2/requests.json?api_key=guess",
-            None,
-            &[("content-type", "application/x-www-form-urlencoded")],
-            Some(format!("service_code=E0101&lat={LAT}&long={LONG}").into_bytes()),
-        )
-        .expect("HTTP request");
+    let r = key_in_query("guess");
     assert_eq!(r.status, 403, "{}", text(&r));
 
     // multipart/form-data, text fields only.
-    let fields = [
-        ("api_key", KEY),
-        ("service_code", "E0101"),
-        ("lat", LAT),
-        ("long", LONG),
+    let mut fields = FILING.to_vec();
+    fields.extend([
         ("description", "倒伏的树 a fallen tree"),
         ("email", "li.lei@example.cn"),
-    ];
+    ]);
     let send_multipart = |body: Vec<u8>| {
         http.send(
             "POST",
@@ -967,17 +869,7 @@ fn parameters_are_read_as_the_specification_has_them() {
     let _ = file(&http, &[("description", &at_limit)]);
     for n in [4001, 5000] {
         let long = "描".repeat(n);
-        let r = post(
-            &http,
-            "json",
-            &[
-                ("api_key", KEY),
-                ("service_code", "E0101"),
-                ("lat", LAT),
-                ("long", LONG),
-                ("description", &long),
-            ],
-        );
+        let r = post_filing(&http, "json", &[("description", &long)]);
         assert_eq!(r.status, 400, "{n}: {}", text(&r));
         assert_eq!(
             error_description(&r),
@@ -1005,8 +897,7 @@ fn discovery_url(server: &Server, host: &str) -> String {
 
 #[test]
 fn discovery_names_the_configured_url_never_the_host_header() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let (tmp, server) = demo_server();
     assert_eq!(
         discovery_url(&server, "evil.example"),
         format!("http://{}/open311/v2/", server.addr)
@@ -1024,13 +915,10 @@ fn discovery_names_the_configured_url_never_the_host_header() {
 
 #[test]
 fn service_request_updates_follow_public_status_changes() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let (_tmp, server) = demo_server();
     let http = server.http();
     let operator = http.login("operator");
-    let act = |case: &str, action: Value| {
-        gridcase_tests::scenario::post_action(&http, &operator, &case, action);
-    };
+    let act = |case: &str, action: Value| post_action(&http, &operator, &case, action);
     let updates = |query: &str| -> Vec<Value> {
         let r = http.get(
             &format!("/open311/v2/servicerequestupdates.json{query}"),
@@ -1042,10 +930,7 @@ fn service_request_updates_follow_public_status_changes() {
     };
 
     let a = file(&http, &[("description", "overflowing bin")]);
-    let start = request(&http, &a)["requested_datetime"]
-        .as_str()
-        .expect("a time")
-        .to_owned();
+    let start = requested_at(&http, &a);
     assert!(updates("").is_empty(), "filing is not an update");
     let b = file(&http, &[]);
     act(
@@ -1070,15 +955,7 @@ fn service_request_updates_follow_public_status_changes() {
         serde_json::json!({"kind": "mark_duplicate", "payload": {"of": a}}),
     );
     // The center's own cases are not published.
-    let r = http.json(
-        "POST",
-        "/v1/cases",
-        Some(&operator),
-        Some(serde_json::json!({"channel": "hotline", "grid": "g1",
-            "description": "caller Li Lei at 13900000000 reports a blocked drain"})),
-    );
-    assert_eq!(r.status, 201);
-    let hotline = r.json()["case"].as_str().expect("id").to_owned();
+    let hotline = staff_case(&http, &operator, "hotline", HOTLINE_CALL);
     act(
         &hotline,
         serde_json::json!({"kind": "decline", "payload": {"reason": "not_actionable", "note": "Li Lei"}}),
@@ -1142,16 +1019,13 @@ fn service_request_updates_follow_public_status_changes() {
     }
 
     // In XML, as mySociety's extension has it.
-    let r = http.get(
+    let xml = get_xml(
+        &http,
         &format!(
             "/open311/v2/servicerequestupdates.xml?start_date={}&api_key={KEY}",
             start.replace('+', "%2B")
         ),
-        None,
     );
-    assert_eq!(r.status, 200, "{}", text(&r));
-    let xml = text(&r);
-    well_formed(&xml);
     assert!(
         xml.starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?><service_request_updates><request_update><update_id>"),
         "{xml}"
@@ -1163,19 +1037,15 @@ fn service_request_updates_follow_public_status_changes() {
     assert_eq!(xml.matches("<request_update>").count(), 4);
 
     // Ranges: bounded like GET requests, and the end is the latest time included.
-    assert_error(
+    assert_get_error(
         &http,
-        "GET",
         "/open311/v2/servicerequestupdates.json?start_date=2020-01-01&end_date=2020-06-01",
-        None,
         400,
     );
     assert!(updates("?start_date=2020-01-01&end_date=2020-02-01").is_empty());
-    assert_error(
+    assert_get_error(
         &http,
-        "GET",
         "/open311/v2/servicerequestupdates.json?end_date=soon",
-        None,
         400,
     );
 }

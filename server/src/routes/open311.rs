@@ -252,22 +252,34 @@ struct Params(Vec<(String, String)>);
 /// times"). A filing has none: its `service_code` names one service.
 const LISTS: &[&str] = &["service_request_id", "service_code", "status"];
 
+/// Parameters one request may give: GeoReport v2 names about fifteen, and a service's
+/// attributes a few more. A bound before any work, on an endpoint anyone may call.
+const MAX_PARAMS: usize = 100;
+
 impl Params {
     fn new(
         pairs: Vec<(String, String)>,
         lists: &[&str],
         format: Format,
     ) -> Result<Params, Failure> {
+        if pairs.len() > MAX_PARAMS {
+            return Err(Failure::new(
+                StatusCode::BAD_REQUEST,
+                format,
+                format!("at most {MAX_PARAMS} parameters ({} given)", pairs.len()),
+            ));
+        }
         let pairs: Vec<(String, String)> = pairs
             .into_iter()
             .map(|(k, v)| (k, v.trim().to_owned()))
             .filter(|(_, v)| !v.is_empty())
             .collect();
-        for (i, (name, value)) in pairs.iter().enumerate() {
+        let mut first: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+        for (name, value) in &pairs {
             if lists.contains(&name.as_str()) || name.ends_with("[]") {
                 continue;
             }
-            if pairs[..i].iter().any(|(n, v)| n == name && v != value) {
+            if first.entry(name).or_insert(value) != value {
                 return Err(Failure::new(
                     StatusCode::BAD_REQUEST,
                     format,
@@ -463,7 +475,7 @@ pub async fn get_request(State(state): State<AppState>, Path(file): Path<String>
     blocking(format, move || {
         let summary = find(&state, &id, format)?;
         let org = state.directory.org().map_err(|e| Failure::of(e, format))?;
-        let record = request_record(&org, &summary);
+        let record = request_record(&org, &summary, &shown_duplicate(&state, &summary));
         Ok(answer(
             StatusCode::OK,
             format,
@@ -906,7 +918,8 @@ fn list_requests(state: &AppState, format: Format, params: &Params) -> Answer {
                 .summary(&CaseId::new(id.as_str()))
                 .map_err(|e| Failure::of(e, format))?;
             if let Some(summary) = summary.filter(public) {
-                records.push(request_record(&org, &summary));
+                let duplicate = shown_duplicate(state, &summary);
+                records.push(request_record(&org, &summary, &duplicate));
             }
         }
         return Ok(requests_answer(format, records));
@@ -943,7 +956,8 @@ fn list_requests(state: &AppState, format: Format, params: &Params) -> Answer {
         if !statuses.is_empty() && !statuses.iter().any(|s| s == status_of(&summary)) {
             continue;
         }
-        records.push(request_record(&org, &summary));
+        let duplicate = shown_duplicate(state, &summary);
+        records.push(request_record(&org, &summary, &duplicate));
         if records.len() >= MAX_RESULTS {
             break;
         }
@@ -1011,18 +1025,28 @@ fn status_phrase(
 
 /// Where the case stands, for people: what its status means, then the status and its step of
 /// the seven.
-fn status_notes(s: &CaseSummary) -> String {
-    let phrase = status_phrase(s.status, s.decline_reason, s.duplicate_of.as_deref());
+fn status_notes(s: &CaseSummary, duplicate_of: &Option<String>) -> String {
+    let phrase = status_phrase(s.status, s.decline_reason, duplicate_of.as_deref());
     match s.status {
         None => phrase,
         Some(status) => format!("{phrase}; {status}, step {} of 7", s.step),
     }
 }
 
-/// When the request last changed; for a closed one, when it was closed (GeoReport v2).
+/// When the request last changed; for a closed one, when it was closed (GeoReport v2): when
+/// the server received its closing, as `servicerequestupdates` has it (a handheld's clock and
+/// an offline closing synced late would put it in a past a poller has already read), or for
+/// a case published before that was kept, the closing event's own time.
 fn updated_datetime(s: &CaseSummary) -> Millis {
     match status_of(s) {
-        "closed" => s.concluded_at.or(s.closed_at).unwrap_or(s.updated_at),
+        "closed" => s
+            .published
+            .as_ref()
+            .and_then(|changes| changes.iter().rev().find(|c| !c.status.is_open()))
+            .map(|c| c.published_at)
+            .or(s.concluded_at)
+            .or(s.closed_at)
+            .unwrap_or(s.updated_at),
         _ => s.updated_at,
     }
 }
@@ -1077,7 +1101,10 @@ fn list_updates(state: &AppState, format: Format, params: &Params) -> Answer {
                 s(status_phrase(
                     Some(change.status),
                     change.reason,
-                    change.duplicate_of.as_deref(),
+                    change
+                        .duplicate_of
+                        .as_deref()
+                        .filter(|of| shown_duplicate_id(state, of)),
                 )),
             ),
             // Updates carry no media of their own.
@@ -1096,7 +1123,19 @@ fn list_updates(state: &AppState, format: Format, params: &Params) -> Answer {
 }
 
 /// One request as GeoReport v2 lists it, without any personal data.
-fn request_record(org: &Org, case: &CaseSummary) -> V {
+/// Whether a case may be named in a public answer: it came through Open311 itself.
+fn shown_duplicate_id(state: &AppState, of: &str) -> bool {
+    matches!(state.ledger.summary(&CaseId::new(of)), Ok(Some(original)) if public(&original))
+}
+
+/// The request a declined duplicate repeats, when that one is public too: naming a staff case
+/// would publish its id (and, a UUIDv7, when it was opened).
+fn shown_duplicate(state: &AppState, case: &CaseSummary) -> Option<String> {
+    let of = case.duplicate_of.as_deref()?;
+    shown_duplicate_id(state, of).then(|| of.to_owned())
+}
+
+fn request_record(org: &Org, case: &CaseSummary, duplicate_of: &Option<String>) -> V {
     let catalog = Catalog::standard();
     let service = case
         .category
@@ -1115,7 +1154,7 @@ fn request_record(org: &Org, case: &CaseSummary) -> V {
     V::Obj(vec![
         ("service_request_id", s(case.id.clone())),
         ("status", s(status_of(case))),
-        ("status_notes", s(status_notes(case))),
+        ("status_notes", s(status_notes(case, duplicate_of))),
         ("service_name", opt(service.map(|c| c.name.to_owned()))),
         ("service_code", opt(case.category.clone())),
         ("description", s(case.description.clone())),

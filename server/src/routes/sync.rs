@@ -24,7 +24,7 @@ use gridcase_sync_core::rules::{covers_case, in_scope, may_ever};
 use gridcase_sync_core::sync::{
     Admission, Gate, Notice, Outcome, Refusal, RefusalCode, SyncBatch, SyncSession,
 };
-use gridcase_sync_core::{CaseDoc, CaseId, EventId, Scope, WorkCalendar};
+use gridcase_sync_core::{Action, ActionKind, CaseDoc, CaseId, EventId, Scope, WorkCalendar};
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::sync::Mutex;
@@ -46,6 +46,9 @@ struct DeviceGate<'a> {
     /// The organization events are checked against: unknown references are stored, flagged.
     org: &'a Org,
     now: i64,
+    /// `--refuse-later-events`: a later release's events are refused while older handhelds,
+    /// which would refuse the whole case, still sync.
+    refuse_later: bool,
     /// Per admitted case: its receipts and its folded state (folded once, indexed later).
     receipts: Mutex<HashMap<CaseId, Admitted>>,
 }
@@ -80,14 +83,30 @@ impl Gate for DeviceGate<'_> {
             }
             // A kind the role may never write is no offline race but a broken or hostile
             // client: refused here rather than stored as a conflict for the review queue.
-            if !may_ever(e.role, e.kind()) {
+            // Judged by the stored name, so a payload that does not read is no way around it.
+            let kind = ActionKind::parse(e.action.stored_kind()).unwrap_or(ActionKind::Unknown);
+            if !may_ever(e.role, kind) {
                 return refuse(
                     RefusalCode::NotPermitted,
                     format!(
-                        "case {case}: event {}: {} may never {}",
+                        "case {case}: event {}: {} may never {kind}",
                         e.id,
                         e.role.as_str(),
-                        e.kind()
+                    ),
+                );
+            }
+            let later = matches!(e.action, Action::Unknown(_)) || !new.later_fields.is_empty();
+            if later && self.refuse_later {
+                return refuse(
+                    RefusalCode::LaterEvent,
+                    format!(
+                        "case {case}: event {} is a later release's ({}); this server does \
+                         not take those yet (--refuse-later-events)",
+                        e.id,
+                        match &e.action {
+                            Action::Unknown(u) => u.reason.clone(),
+                            _ => format!("fields {}", new.later_fields.join(", ")),
+                        }
                     ),
                 );
             }
@@ -362,6 +381,7 @@ fn exchange(
         calendar: &ledger.calendar,
         org: &org,
         now,
+        refuse_later: state.config.refuse_later_events,
         receipts: Mutex::new(HashMap::new()),
     };
     let mut session = SyncSession::new(&ledger.docs, device.id.as_str());

@@ -22,6 +22,9 @@ pub enum RefusalCode {
     NotPermitted,
     /// The case is written in a document schema later than this release reads: update.
     NewerSchema,
+    /// An event of a later release, refused while older handhelds still sync
+    /// (`--refuse-later-events`).
+    LaterEvent,
     /// The case lies outside the sender's scope: nothing of it is sent back.
     OutOfScope,
     /// The case lies outside the sender's scope now, but what the sender wrote to it is
@@ -42,6 +45,7 @@ impl RefusalCode {
             RefusalCode::BadEvent => "bad_event",
             RefusalCode::NotPermitted => "not_permitted",
             RefusalCode::NewerSchema => "newer_schema",
+            RefusalCode::LaterEvent => "later_event",
             RefusalCode::OutOfScope => "out_of_scope",
             RefusalCode::DeliveredOutOfScope => "delivered_out_of_scope",
             RefusalCode::InvalidMessage => "invalid_message",
@@ -58,7 +62,8 @@ pub const NOTICE_CODES: &[(&str, &str)] = &[
     ("event_deleted", "An existing event was deleted: events are append-only."),
     ("event_edited", "A field of an existing event was written, overwritten or removed."),
     ("event_forged", "A new event has a field written by another actor than the one that inserted it, a conflicting value, or an object where a scalar belongs."),
-    ("bad_event", "A new event, or the header of a new case, does not read: a missing or mistyped field (a text object where a string belongs), or an event past its size bound."),
+    ("bad_event", "A new event does not read: a missing or mistyped envelope field (a timestamp where an int belongs), or an event past its size bound."),
+    ("bad_header", "A new case's header (or its layout) does not read: a missing or mistyped field, or one that is not a plain scalar (a text object, map or counter)."),
     ("bad_attachment", "A new attachment record does not read."),
     ("attachment_edited", "An existing attachment record was edited or deleted."),
     ("actor_not_bound", "A change came from an automerge actor not bound to the sending device (POST /v1/devices binds them)."),
@@ -67,6 +72,7 @@ pub const NOTICE_CODES: &[(&str, &str)] = &[
     ("forged_scope", "An event claims a role or scope its author never held."),
     ("not_permitted", "An event's kind is one its author's role may never write (a grid worker filing)."),
     ("newer_schema", "The case is written in a document schema later than the receiver reads: update it."),
+    ("later_event", "An event of a later release (a kind or fields the server does not know), refused while handhelds too old to keep such events still sync (the server's --refuse-later-events)."),
     ("out_of_scope", "The case lies outside the sender's scope: nothing of it is sent back."),
     ("delivered_out_of_scope", "The case lies outside the sender's scope now; what the sender wrote is stored (flagged), nothing else of it is sent back."),
     ("invalid_message", "The sync message could not be read or applied."),
@@ -150,6 +156,7 @@ mod tests {
                 RefusalCode::BadEvent,
                 RefusalCode::NotPermitted,
                 RefusalCode::NewerSchema,
+                RefusalCode::LaterEvent,
                 RefusalCode::OutOfScope,
                 RefusalCode::DeliveredOutOfScope,
                 RefusalCode::InvalidMessage,
@@ -165,7 +172,8 @@ mod tests {
         use RefusalCode::*;
         match code {
             Breach(_) | ActorNotBound | ForgedAuthor | ScopeRevoked | ForgedScope | BadEvent
-            | NotPermitted | NewerSchema | OutOfScope | DeliveredOutOfScope | InvalidMessage => {}
+            | NotPermitted | NewerSchema | LaterEvent | OutOfScope | DeliveredOutOfScope
+            | InvalidMessage => {}
         }
     }
 }

@@ -7,7 +7,7 @@
 
 use crate::document::CaseDoc;
 use crate::ids::CaseId;
-use crate::inspect::{Inspection, Snapshot};
+use crate::inspect::{Breach, Inspection, Snapshot};
 use crate::store::{Batch, DocStore};
 use crate::sync::{Refusal, RefusalCode};
 use crate::Error;
@@ -473,10 +473,10 @@ impl<'s> SyncSession<'s> {
                     RefusalCode::NewerSchema,
                     format!("newer_schema: case {case}: {e}"),
                 )),
-                Err(e) => Err(Refusal::new(
-                    RefusalCode::BadEvent,
-                    format!("bad_event: case {case}: {e}"),
-                )),
+                // Only the header and the layout are read here: the events are read later.
+                Err(e) => Err(Refusal::from(&Breach::BadHeader {
+                    reason: format!("case {case}: {e}"),
+                })),
                 Ok(case_doc) => match gate.admit(case, &inspection, &case_doc) {
                     Admission::Accept => Ok(case_doc.into_automerge()),
                     Admission::Refuse(reason) => Err(reason),
