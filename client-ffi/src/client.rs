@@ -527,24 +527,14 @@ impl Client {
     /// Reports a new case (采集), offline.
     pub fn report(&self, report: NewReport) -> Result<String> {
         let actor = self.actor()?;
-        let channel: Channel =
-            serde_json::from_value(serde_json::Value::String(report.channel.clone()))
-                .map_err(|_| invalid(format!("unknown channel {}", report.channel)))?;
+        let channel = Channel::parse(&report.channel)
+            .ok_or_else(|| invalid(format!("unknown channel {}", report.channel)))?;
         let org = self.org()?;
-        let grid = match (&report.grid, report.longitude.zip(report.latitude)) {
-            (Some(g), _) => g.as_str().into(),
-            (None, Some((lon, lat))) => org
-                .grid_at(lon, lat)
-                .cloned()
-                .ok_or_else(|| invalid("no grid contains those coordinates"))?,
-            (None, None) => match &actor.scope {
-                Scope::Grids(gs) if gs.len() == 1 => gs[0].clone(),
-                _ => return Err(invalid("name the grid")),
-            },
-        };
+        let grid = report.grid.as_deref().map(gridcase_sync_core::GridId::from);
+        let point = report.longitude.zip(report.latitude);
         let territory = org
-            .territory(&grid)
-            .ok_or_else(|| invalid(format!("unknown grid {grid}")))?;
+            .locate(grid.as_ref(), point, &actor.scope)
+            .map_err(|v| invalid(v.message))?;
         let category = match &report.category {
             Some(c) => {
                 Some(CategoryCode::parse(c).ok_or_else(|| invalid(format!("bad category {c}")))?)
@@ -633,9 +623,8 @@ impl Client {
     }
 
     pub fn decline(&self, case: &str, reason: &str, note: String) -> Result<String> {
-        let reason: DeclineReason =
-            serde_json::from_value(serde_json::Value::String(reason.into()))
-                .map_err(|_| invalid(format!("unknown decline reason {reason}")))?;
+        let reason = DeclineReason::parse(reason)
+            .ok_or_else(|| invalid(format!("unknown decline reason {reason}")))?;
         self.act(case, Action::Decline { reason, note }, &[])
     }
 
@@ -732,8 +721,8 @@ impl Client {
     ) -> Result<String> {
         let satisfaction = match satisfaction {
             Some(s) => Some(
-                serde_json::from_value::<Satisfaction>(serde_json::Value::String(s.clone()))
-                    .map_err(|_| invalid(format!("unknown satisfaction {s}")))?,
+                Satisfaction::parse(&s)
+                    .ok_or_else(|| invalid(format!("unknown satisfaction {s}")))?,
             ),
             None => None,
         };
@@ -793,11 +782,7 @@ impl Client {
             deadline: state.deadline,
             overdue: state.overdue_at(self.now()),
             events: state.timeline.len() as u32,
-            open_conflicts: state
-                .conflicts
-                .iter()
-                .filter(|c| c.resolved_by.is_none())
-                .count() as u32,
+            open_conflicts: u32::try_from(state.open_conflicts().count()).unwrap_or(u32::MAX),
             pending_sync: dirty.contains(case),
             refused: self.refusal(case)?.map(|r| r.code),
         })
@@ -837,12 +822,7 @@ impl Client {
                 case_id: case.to_string(),
                 event: c.event.to_string(),
                 against: c.against.iter().map(ToString::to_string).collect(),
-                reason: serde_json::to_value(c.reason)
-                    .map(|v| match v {
-                        serde_json::Value::String(s) => s,
-                        other => other.to_string(),
-                    })
-                    .unwrap_or_default(),
+                reason: c.reason.as_str().into(),
                 message: c.message.clone(),
                 resolved: c.resolved_by.is_some(),
             })
@@ -882,10 +862,7 @@ impl Client {
                     author: t.author.to_string(),
                     device: t.device.to_string(),
                     at: t.at,
-                    disposition: serde_json::to_value(t.disposition)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
+                    disposition: t.disposition.as_str().into(),
                     status_after: t.status.map_or("unknown", |s| s.as_str()).into(),
                     payload,
                 }
@@ -1152,11 +1129,7 @@ impl Client {
             })?;
             let Some(seen) = seen else { continue };
             let (state, attachments) = seen?;
-            report.conflicts += state
-                .conflicts
-                .iter()
-                .filter(|c| c.resolved_by.is_none())
-                .count() as u32;
+            report.conflicts += u32::try_from(state.open_conflicts().count()).unwrap_or(u32::MAX);
             for a in attachments {
                 if !self.blob_path(&a.sha256).exists() {
                     wanted.put(

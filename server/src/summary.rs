@@ -124,11 +124,7 @@ impl CaseSummary {
             extensions: state.extensions,
             satisfaction: state.satisfaction,
             events: state.timeline.len(),
-            open_conflicts: state
-                .conflicts
-                .iter()
-                .filter(|c| c.resolved_by.is_none())
-                .count(),
+            open_conflicts: state.open_conflicts().count(),
             flagged_events,
             updated_at: now,
             decline_reason: state.decline_reason,

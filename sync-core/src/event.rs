@@ -8,6 +8,29 @@ use crate::org::Territory;
 use crate::role::{Actor, Role, Scope};
 use serde::{Deserialize, Serialize};
 
+/// `as_str` and `parse` for an enum whose serde names are its `snake_case` variant names: the
+/// names forms, the CLI and the handheld's FFI take and show, written once (a test in each
+/// module holds them equal to serde's).
+#[macro_export]
+macro_rules! snake_names {
+    ($ty:ty { $($variant:ident => $name:literal),* $(,)? }) => {
+        impl $ty {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$ty] = &[$(<$ty>::$variant),*];
+
+            /// The value's name, as serde writes it.
+            pub fn as_str(self) -> &'static str {
+                match self { $(<$ty>::$variant => $name),* }
+            }
+
+            /// The value named `name`, if there is one.
+            pub fn parse(name: &str) -> Option<$ty> {
+                match name { $($name => Some(<$ty>::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
 /// One entry of a case's history, as written by its author's device.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
@@ -55,6 +78,26 @@ pub enum Channel {
     /// Web form or Open311.
     Web,
 }
+
+crate::snake_names!(Channel {
+    Hotline => "hotline",
+    Patrol => "patrol",
+    WalkIn => "walk_in",
+    Web => "web",
+});
+
+crate::snake_names!(DeclineReason {
+    Duplicate => "duplicate",
+    OutOfJurisdiction => "out_of_jurisdiction",
+    NotActionable => "not_actionable",
+    NotFound => "not_found",
+});
+
+crate::snake_names!(Satisfaction {
+    Satisfied => "satisfied",
+    Basic => "basic",
+    Dissatisfied => "dissatisfied",
+});
 
 impl Channel {
     /// Reports from the public must be confirmed on site before they are filed (核实).
@@ -372,5 +415,28 @@ impl Action {
             (Unknown(_), _) | (_, Unknown(_)) => false,
             (a, b) => a.kind() == b.kind(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The names written once by `snake_names!` are serde's.
+    #[test]
+    fn names_are_serdes() {
+        fn check<T: Serialize + Copy>(all: &[T], name: fn(T) -> &'static str) {
+            for v in all {
+                assert_eq!(
+                    serde_json::to_value(v).ok(),
+                    Some(serde_json::json!(name(*v)))
+                );
+            }
+        }
+        check(Channel::ALL, Channel::as_str);
+        check(DeclineReason::ALL, DeclineReason::as_str);
+        check(Satisfaction::ALL, Satisfaction::as_str);
+        assert_eq!(Channel::parse("walk_in"), Some(Channel::WalkIn));
+        assert_eq!(Channel::parse("Walk_in"), None);
     }
 }

@@ -23,6 +23,23 @@ pub enum Disposition {
     Superseded,
 }
 
+crate::snake_names!(Disposition {
+    Applied => "applied",
+    Concurred => "concurred",
+    Superseded => "superseded",
+});
+
+impl ConflictReason {
+    /// The reason's name: `concurrent`, `duplicate_id`, or the broken rule's code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConflictReason::Concurrent => "concurrent",
+            ConflictReason::Rule(code) => code.as_str(),
+            ConflictReason::DuplicateId => "duplicate_id",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct TimelineEntry {
@@ -121,8 +138,14 @@ impl CaseState {
         closed_on_time(self.closed_at, self.deadline)
     }
 
+    /// The conflicts the central office has not resolved yet: what review queues, lists and
+    /// handhelds count.
+    pub fn open_conflicts(&self) -> impl Iterator<Item = &Conflict> {
+        self.conflicts.iter().filter(|c| c.resolved_by.is_none())
+    }
+
     pub fn has_open_conflict(&self) -> bool {
-        self.conflicts.iter().any(|c| c.resolved_by.is_none())
+        self.open_conflicts().next().is_some()
     }
 
     /// The disposition the fold gave an event.
@@ -516,4 +539,23 @@ pub fn frontier(events: &[Event]) -> Vec<EventId> {
     heads.sort();
     heads.dedup();
     heads
+}
+
+#[cfg(test)]
+mod names {
+    use super::*;
+
+    #[test]
+    fn disposition_and_reason_names_are_serdes() {
+        for d in Disposition::ALL {
+            assert_eq!(
+                serde_json::to_value(d).ok(),
+                Some(serde_json::json!(d.as_str()))
+            );
+        }
+        assert_eq!(ConflictReason::Concurrent.as_str(), "concurrent");
+        assert_eq!(ConflictReason::DuplicateId.as_str(), "duplicate_id");
+        let rule = ConflictReason::Rule(crate::rules::ViolationCode::WrongStatus);
+        assert_eq!(rule.as_str(), "wrong_status");
+    }
 }

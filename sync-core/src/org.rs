@@ -2,6 +2,8 @@
 //! → grid (网格), and the flat list of handling units (处置单位) beside it.
 
 use crate::ids::{CommunityId, GridId, StreetId, UnitId};
+use crate::role::Scope;
+use crate::rules::{Violation, ViolationCode};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -84,6 +86,45 @@ impl Org {
             street: c.street.clone(),
             community: g.community.clone(),
             grid: grid.clone(),
+        })
+    }
+
+    /// The grids a scope covers: all of them for the district, those under a street or a
+    /// community, a grid worker's own; none for a unit (units reach cases by dispatch).
+    pub fn grids_in<'a>(&'a self, scope: &'a Scope) -> impl Iterator<Item = &'a GridId> + 'a {
+        self.grids.keys().filter(move |grid| {
+            !matches!(scope, Scope::Unit(_))
+                && self.territory(grid).is_some_and(|t| scope.covers(&t))
+        })
+    }
+
+    /// Where a new report lies: the grid it names, else the grid whose outline holds its
+    /// (longitude, latitude), else the reporter's only grid. The one rule for the server's
+    /// intake forms and the handheld's.
+    pub fn locate(
+        &self,
+        grid: Option<&GridId>,
+        point: Option<(f64, f64)>,
+        reporter: &Scope,
+    ) -> Result<Territory, Violation> {
+        let bad = |message: String| Violation {
+            code: ViolationCode::InvalidPayload,
+            message,
+        };
+        let grid = match (grid, point) {
+            (Some(g), _) => g.clone(),
+            (None, Some((lon, lat))) => self
+                .grid_at(lon, lat)
+                .cloned()
+                .ok_or_else(|| bad("no grid contains those coordinates".into()))?,
+            (None, None) => match reporter {
+                Scope::Grids(gs) if gs.len() == 1 => gs[0].clone(),
+                _ => return Err(bad("give a grid or coordinates".into())),
+            },
+        };
+        self.territory(&grid).ok_or_else(|| Violation {
+            code: ViolationCode::UnknownReference,
+            message: format!("unknown grid {grid}"),
         })
     }
 

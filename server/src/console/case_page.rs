@@ -145,11 +145,7 @@ fn case_page(v: &Viewer, view: &CaseView, org: &Org, notice: &Notice) -> Markup 
     let may = |kind: ActionKind| permits(st, &actor, kind).is_ok();
     let territory = st.territory.as_ref();
     let title = format!("{} {}", t.case, view.id);
-    let open_conflicts: Vec<_> = st
-        .conflicts
-        .iter()
-        .filter(|c| c.resolved_by.is_none())
-        .collect();
+    let open_conflicts: Vec<_> = st.open_conflicts().collect();
     let authors = authors(view.history.iter().map(|h| &h.event));
     let body = html! {
         @if let Some(kind) = notice.done.as_deref().and_then(ActionKind::parse) {

@@ -90,10 +90,14 @@ struct Places {
 
 impl Places {
     fn of(org: &Org, scope: &Scope) -> Places {
-        let visible = |grid: &gridcase_sync_core::GridId| {
-            matches!(scope, Scope::Unit(_)) || org.territory(grid).is_some_and(|t| scope.covers(&t))
+        // A unit's people filter by any place (their cases come by dispatch, anywhere).
+        let grids: Vec<_> = match scope {
+            Scope::Unit(_) => org.grids.iter().collect(),
+            _ => org
+                .grids_in(scope)
+                .filter_map(|id| org.grids.get_key_value(id))
+                .collect(),
         };
-        let grids: Vec<_> = org.grids.iter().filter(|(id, _)| visible(id)).collect();
         let communities: Vec<(String, String)> = org
             .communities
             .iter()

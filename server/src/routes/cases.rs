@@ -115,17 +115,10 @@ pub async fn create_case(
 /// fresh automerge actor, written and indexed like any synced case.
 pub fn open_online(state: &AppState, caller: &Caller, req: CreateCase) -> Result<Written> {
     let org = state.directory.org()?;
-    let grid = match (&req.grid, req.coordinates) {
-        (Some(g), _) => g.as_str().into(),
-        (None, Some((lon, lat))) => org
-            .grid_at(lon, lat)
-            .cloned()
-            .ok_or_else(|| Error::BadRequest("no grid contains those coordinates".into()))?,
-        (None, None) => return Err(Error::BadRequest("give a grid or coordinates".into())),
-    };
+    let grid = req.grid.as_deref().map(gridcase_sync_core::GridId::from);
     let territory = org
-        .territory(&grid)
-        .ok_or_else(|| Error::BadRequest(format!("unknown grid {grid}")))?;
+        .locate(grid.as_ref(), req.coordinates, &caller.user.scope)
+        .map_err(|v| Error::BadRequest(v.message))?;
     let category = match &req.category {
         Some(c) => Some(
             CategoryCode::parse(c).ok_or_else(|| Error::BadRequest(format!("bad category {c}")))?,
@@ -568,11 +561,7 @@ pub fn review_entries(state: &AppState, caller: &Caller) -> Result<Vec<(ReviewIt
             .collect();
         let item = ReviewItem {
             case: s,
-            conflicts: folded
-                .conflicts
-                .into_iter()
-                .filter(|c| c.resolved_by.is_none())
-                .collect(),
+            conflicts: folded.open_conflicts().cloned().collect(),
             flagged,
         };
         items.push((item, events));

@@ -194,30 +194,12 @@ impl Gate for DeviceGate<'_> {
     }
 }
 
-/// Where a scope's feed is read: the grids under a street or community, a worker's grids, a unit.
+/// Where a scope's feed is read: the grids it covers (`Org::grids_in`), or a unit.
 pub fn feed_scope(scope: &Scope, org: &Org) -> FeedScope {
     match scope {
         Scope::District => FeedScope::All,
-        Scope::Street(s) => FeedScope::Grids(
-            org.grids
-                .iter()
-                .filter(|(_, g)| {
-                    org.communities
-                        .get(&g.community)
-                        .is_some_and(|c| c.street == *s)
-                })
-                .map(|(id, _)| id.clone())
-                .collect(),
-        ),
-        Scope::Community(c) => FeedScope::Grids(
-            org.grids
-                .iter()
-                .filter(|(_, g)| g.community == *c)
-                .map(|(id, _)| id.clone())
-                .collect(),
-        ),
-        Scope::Grids(gs) => FeedScope::Grids(gs.clone()),
         Scope::Unit(u) => FeedScope::Unit(u.clone()),
+        _ => FeedScope::Grids(org.grids_in(scope).cloned().collect()),
     }
 }
 
