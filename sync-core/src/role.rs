@@ -1,4 +1,5 @@
-//! Roles and scopes. Every user has exactly one role and one scope (DESIGN.md, "The hierarchy").
+//! Roles and scopes. Every user has exactly one role and one scope (ARCHITECTURE.md, "The
+//! domain in short").
 
 use crate::ids::{CommunityId, DeviceId, GridId, StreetId, UnitId, UserId};
 use crate::org::Territory;

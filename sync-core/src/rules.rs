@@ -20,7 +20,7 @@ pub enum Status {
     Dispatched,
     InProgress,
     AwaitingVerification,
-    /// Verified as resolved on site, waiting to be closed. DESIGN.md folds this into
+    /// Verified as resolved on site, waiting to be closed. The original design folded this into
     /// `awaiting_verification`; a status of its own makes "close only after a resolved
     /// verification" a plain status rule.
     Verified,
