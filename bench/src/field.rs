@@ -2,6 +2,7 @@
 //! (the real client library), some cases shared by two workers and edited by both, some with
 //! photos; then all reconnect at once, and later sync a steady-state round.
 
+use crate::phase::{progress, Phase};
 use crate::probe;
 use gridcase_client::client::Client;
 use gridcase_client::transport::BuiltinTransport;
@@ -33,10 +34,6 @@ pub struct Round {
     pub refusals: u64,
 }
 
-fn progress(msg: &str) {
-    eprintln!("[gridcase-bench] {msg}");
-}
-
 /// Grids, users and logged-in clients: two workers per grid, so partners share cases.
 fn workers(server: &Server, dir: &Path, n: usize) -> Vec<Client> {
     let http = server.http();
@@ -51,7 +48,8 @@ fn workers(server: &Server, dir: &Path, n: usize) -> Vec<Client> {
         assert_eq!(r.status, 200, "grid");
     }
     let url = format!("http://{}", server.addr);
-    (0..n)
+    let phase = Phase::new("workers logged in", n as u64, 20);
+    let clients = (0..n)
         .map(|i| {
             let r = http.json(
                 "POST",
@@ -64,12 +62,12 @@ fn workers(server: &Server, dir: &Path, n: usize) -> Vec<Client> {
             let client = Client::open(dir.join(format!("w{i}")), &url, Arc::new(BuiltinTransport::new()))
                 .expect("client store");
             client.login(&format!("bw{i}"), PASSWORD).expect("login");
-            if i % 20 == 19 {
-                progress(&format!("{} workers logged in", i + 1));
-            }
+            phase.inc(1);
             client
         })
-        .collect()
+        .collect();
+    phase.finish();
+    clients
 }
 
 fn report(client: &Client, grid: &str, n: usize, photo: Option<&Path>) -> String {
@@ -190,10 +188,11 @@ pub fn run(server: &Server, dir: &Path, plan: &Plan) -> Rounds {
     progress("building offline histories");
     let t = Instant::now();
     let mut total_cases = 0;
+    let phase = Phase::new("offline cases", (plan.workers * plan.cases) as u64, 0);
     std::thread::scope(|s| {
         for (i, c) in clients.iter().enumerate() {
             let mine = &shared_cases[i];
-            let photo = &photo;
+            let (photo, phase) = (&photo, &phase);
             s.spawn(move || {
                 for n in 0..plan.cases - mine.len() {
                     let with_photo = plan.photo_pct > 0 && n % (100 / plan.photo_pct.max(1)) == 0;
@@ -204,6 +203,7 @@ pub fn run(server: &Server, dir: &Path, plan: &Plan) -> Rounds {
                         with_photo.then_some(photo.as_path()),
                     );
                     work_on(c, &case, plan.events, 1);
+                    phase.inc(1);
                 }
                 for case in mine {
                     // Both partners verify and close concurrently: disagreements become conflicts.
@@ -211,10 +211,12 @@ pub fn run(server: &Server, dir: &Path, plan: &Plan) -> Rounds {
                         let _ = c.verify(case, false, "not fixed".into(), vec![]);
                     }
                     work_on(c, case, plan.events / 2 + 1, 1);
+                    phase.inc(1);
                 }
             });
         }
     });
+    phase.finish();
     total_cases += plan.workers * (plan.cases - shared) + plan.workers.div_ceil(2) * shared;
     progress(&format!(
         "built {total_cases} cases in {:.1} s",

@@ -1,6 +1,7 @@
 //! Writes cases straight into a ledger directory through the server's own ledger code (store,
 //! summaries, feed), before the server starts: the 311 replay and the million-case ledger.
 
+use crate::phase::Phase;
 use gridcase_server::{demo, AppState, Config};
 use gridcase_sync_core::commands::{act, open_case};
 use gridcase_sync_core::event::{Channel, Filing, Intake, Satisfaction};
@@ -154,7 +155,9 @@ pub fn fill(dir: &Path, seeds: impl Iterator<Item = Seed>, total_hint: usize) ->
     let mut batch = Batch::new();
     let mut feed = Vec::new();
     let now = seeds_now();
+    let phase = Phase::new("ledger cases", total_hint as u64, 20_000);
     for seed in seeds {
+        phase.inc(1);
         org.units
             .entry(seed.unit.as_str().into())
             .or_insert_with(|| gridcase_sync_core::org::Unit {
@@ -177,12 +180,10 @@ pub fn fill(dir: &Path, seeds: impl Iterator<Item = Seed>, total_hint: usize) ->
             ledger
                 .commit(std::mem::take(&mut batch), std::mem::take(&mut feed))
                 .expect("commit");
-            if total_hint >= 20_000 && written % 20_000 == 0 {
-                eprintln!("[gridcase-bench] ledger: {written} / {total_hint} cases");
-            }
         }
     }
     ledger.commit(batch, feed).expect("commit");
+    phase.finish();
     state.directory.put_org(&org).expect("org");
     written
 }

@@ -8,11 +8,13 @@
 mod convergence;
 mod field;
 mod ledger_fill;
+mod phase;
 mod probe;
 mod replay;
 
 use clap::Parser;
 use gridcase_tests::Server;
+use phase::progress;
 use serde_json::{json, Map, Value};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -68,10 +70,6 @@ struct Args {
     /// Where the public 311 samples are.
     #[arg(long, env = "GRIDCASE_DATA", default_value = "../shared/data")]
     data: PathBuf,
-}
-
-fn progress(msg: &str) {
-    eprintln!("[gridcase-bench] {msg}");
 }
 
 fn percentile(samples: &mut [f64], p: f64) -> f64 {

@@ -6,44 +6,44 @@ use gridcase_sync_core::calendar::days_from_civil;
 use gridcase_sync_core::Millis;
 use std::path::Path;
 
-/// Splits one CSV line into fields ("" escapes a quote inside a quoted field).
-fn fields(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => out.push(std::mem::take(&mut field)),
-            (c, _) => field.push(c),
-        }
+/// A CSV file's rows, each field found by its column's name in the header.
+struct Csv {
+    header: csv::StringRecord,
+    rows: Vec<csv::StringRecord>,
+}
+
+impl Csv {
+    /// Reads a whole CSV text (quoted fields may hold commas, quotes and line breaks; a row may
+    /// have fewer or more fields than the header).
+    fn read(text: impl std::io::Read) -> Result<Csv, csv::Error> {
+        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text);
+        let header = reader.headers()?.clone();
+        let rows = reader.records().collect::<Result<_, _>>()?;
+        Ok(Csv { header, rows })
     }
-    out.push(field);
-    out
-}
 
-/// Rows of a CSV file as (header → value) lookups.
-fn rows(path: &Path) -> Vec<Vec<(String, String)>> {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        eprintln!("[gridcase-bench] cannot read {}", path.display());
-        return Vec::new();
-    };
-    let mut lines = text.lines();
-    let header = lines.next().map(fields).unwrap_or_default();
-    lines
-        .map(|l| header.iter().cloned().zip(fields(l)).collect())
-        .collect()
-}
+    /// The file's rows; none, said on stderr, when it cannot be read.
+    fn open(path: &Path) -> Csv {
+        let read = std::fs::File::open(path)
+            .map_err(csv::Error::from)
+            .and_then(Csv::read);
+        read.unwrap_or_else(|e| {
+            eprintln!("[gridcase-bench] cannot read {}: {e}", path.display());
+            Csv {
+                header: csv::StringRecord::new(),
+                rows: Vec::new(),
+            }
+        })
+    }
 
-fn get<'a>(row: &'a [(String, String)], key: &str) -> &'a str {
-    row.iter()
-        .find(|(k, _)| k == key)
-        .map_or("", |(_, v)| v.trim())
+    /// The field of `row` in the column named `key`, trimmed; "" when there is none.
+    fn get<'a>(&self, row: &'a csv::StringRecord, key: &str) -> &'a str {
+        self.header
+            .iter()
+            .position(|k| k == key)
+            .and_then(|i| row.get(i))
+            .map_or("", str::trim)
+    }
 }
 
 /// "03/01/2011 02:27:57 PM" (NYC) or "2022-01-21 13:47:00" (Boston), read as district local time.
@@ -122,45 +122,39 @@ fn category(kind: &str) -> &'static str {
 /// Both samples, NYC then Boston.
 pub fn seeds(data: &Path) -> Vec<Seed> {
     let mut out = Vec::new();
-    for row in rows(&data.join("nyc311_tuplex_micro_2000.csv")) {
-        let Some(created) = parse_time(get(&row, "Created Date")) else {
+    let nyc = Csv::open(&data.join("nyc311_tuplex_micro_2000.csv"));
+    for row in &nyc.rows {
+        let get = |key| nyc.get(row, key);
+        let Some(created) = parse_time(get("Created Date")) else {
             continue;
         };
-        let zip = get(&row, "Incident Zip")
-            .bytes()
-            .map(usize::from)
-            .sum::<usize>();
+        let zip = get("Incident Zip").bytes().map(usize::from).sum::<usize>();
         out.push(Seed {
             grid: zip,
-            category: category(get(&row, "Complaint Type")),
-            unit: format!("nyc-{}", get(&row, "Agency").to_ascii_lowercase()),
-            description: format!(
-                "{}: {}",
-                get(&row, "Complaint Type"),
-                get(&row, "Descriptor")
-            ),
+            category: category(get("Complaint Type")),
+            unit: format!("nyc-{}", get("Agency").to_ascii_lowercase()),
+            description: format!("{}: {}", get("Complaint Type"), get("Descriptor")),
             created,
-            deadline: parse_time(get(&row, "Due Date")),
-            closed: parse_time(get(&row, "Closed Date")),
+            deadline: parse_time(get("Due Date")),
+            closed: parse_time(get("Closed Date")),
             satisfied: None,
         });
     }
-    for row in rows(&data.join("boston311_qsv_100.csv")) {
-        let Some(created) = parse_time(get(&row, "open_dt")) else {
+    let boston = Csv::open(&data.join("boston311_qsv_100.csv"));
+    for row in &boston.rows {
+        let get = |key| boston.get(row, key);
+        let Some(created) = parse_time(get("open_dt")) else {
             continue;
         };
-        let hood = get(&row, "neighborhood")
-            .bytes()
-            .map(usize::from)
-            .sum::<usize>();
+        let hood = get("neighborhood").bytes().map(usize::from).sum::<usize>();
         out.push(Seed {
             grid: hood,
-            category: category(get(&row, "type")),
-            unit: format!("bos-{}", get(&row, "department").to_ascii_lowercase()),
-            description: format!("{}: {}", get(&row, "type"), get(&row, "case_title")),
+            category: category(get("type")),
+            unit: format!("bos-{}", get("department").to_ascii_lowercase()),
+            description: format!("{}: {}", get("type"), get("case_title")),
             created,
-            deadline: parse_time(get(&row, "target_dt")),
-            closed: parse_time(get(&row, "closed_dt")),
+            deadline: parse_time(get("target_dt")),
+            closed: parse_time(get("closed_dt")),
             satisfied: None,
         });
     }
@@ -173,10 +167,18 @@ mod tests {
 
     #[test]
     fn csv_fields_and_times() {
+        let csv = Csv::read(&b"a,b,c,d,e\na,\"b, c\",\"say \"\"hi\"\"\",,\n1,\"two\nlines\"\n"[..])
+            .expect("csv");
+        let fields: Vec<&str> = csv.rows[0].iter().collect();
+        assert_eq!(fields, vec!["a", "b, c", r#"say "hi""#, "", ""]);
+        assert_eq!(csv.get(&csv.rows[0], "c"), r#"say "hi""#);
+        assert_eq!(csv.get(&csv.rows[1], "b"), "two\nlines");
         assert_eq!(
-            fields(r#"a,"b, c","say ""hi""",,"#),
-            vec!["a", "b, c", r#"say "hi""#, "", ""]
+            csv.get(&csv.rows[1], "e"),
+            "",
+            "a short row lacks the last fields"
         );
+        assert_eq!(csv.get(&csv.rows[0], "z"), "", "no such column");
         let nyc = parse_time("03/01/2011 02:27:57 PM").expect("nyc");
         let boston = parse_time("2011-03-01 14:27:57").expect("boston");
         assert_eq!(nyc, boston);

@@ -3,6 +3,7 @@
 
 pub mod addresses;
 pub mod auth;
+pub mod cases;
 pub mod config;
 pub mod connections;
 pub mod console;
@@ -165,6 +166,13 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// A span per request, the request timeout, and the request metrics.
+///
+/// Ours rather than tower-http's layers, which answer differently: its `TimeoutLayer` with an
+/// empty 408 (ours: 503 and the JSON `timeout` error, counted in the metrics like any answer),
+/// its `RequestBodyLimitLayer` with a plain-text 413 before the handler (axum's
+/// `DefaultBodyLimit` lets each extractor answer `too_large` in its own format, JSON or
+/// Open311's), and its `TraceLayer` would neither scope the request id that internal errors
+/// name nor count requests by route.
 async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let route = request
         .extensions()

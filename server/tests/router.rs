@@ -630,21 +630,26 @@ async fn listing_filters_pages_and_indicators() {
     assert!(app.state.ledger.committed_seq() >= 11);
 }
 
-#[tokio::test]
-async fn concurrent_writers_of_one_case_leave_a_complete_summary() {
-    use gridcase_sync_core::commands::act;
-    use gridcase_sync_core::store::Batch;
-    use gridcase_sync_core::{Action, Actor, ActorId, CaseId, Role, Scope};
-    let app = app();
-    let operator = app.token("operator").await;
-    let case = CaseId::new(app.new_case(&operator, "g1").await);
-    let ledger = app.state.ledger.clone();
-    let who = Actor {
+/// The operator as the server writes for it online.
+fn online_operator() -> gridcase_sync_core::Actor {
+    use gridcase_sync_core::{Role, Scope};
+    gridcase_sync_core::Actor {
         user: "operator".into(),
         device: "online:operator".into(),
         role: Role::DistrictCenter,
         scope: Scope::District,
-    };
+    }
+}
+
+#[tokio::test]
+async fn concurrent_writers_of_one_case_leave_a_complete_summary() {
+    use gridcase_sync_core::commands::act;
+    use gridcase_sync_core::{Action, ActorId, CaseId};
+    let app = app();
+    let operator = app.token("operator").await;
+    let case = CaseId::new(app.new_case(&operator, "g1").await);
+    let ledger = app.state.ledger.clone();
+    let who = online_operator();
     // Two writers load the same version and each add a comment, unaware of the other.
     let mut first = ledger.load(&case).expect("load").expect("case");
     let mut second = ledger.load(&case).expect("load").expect("case");
@@ -669,39 +674,57 @@ async fn concurrent_writers_of_one_case_leave_a_complete_summary() {
     )
     .expect("second");
     // The second indexes its own view before the first commits, and commits last.
-    let mut second_batch = Batch::new();
-    ledger
-        .docs
-        .stage_save(&mut second_batch, &case, second.automerge(), &since)
-        .expect("stage");
-    let second_feed = ledger
-        .stage_index(&mut second_batch, &second, &[], 2)
-        .expect("index");
-    for (doc, batch, feed) in [
-        (&mut first, None, None),
-        (&mut second, Some(second_batch), Some(second_feed)),
-    ] {
-        let (batch, feed) = match (batch, feed) {
-            (Some(b), Some(f)) => (b, f),
-            _ => {
-                let mut b = Batch::new();
-                ledger
-                    .docs
-                    .stage_save(&mut b, &case, doc.automerge(), &since)
-                    .expect("stage");
-                let f = ledger.stage_index(&mut b, doc, &[], 1).expect("index");
-                (b, f)
-            }
-        };
-        ledger.commit(batch, vec![feed]).expect("commit");
-        ledger.docs.note_committed(&case, doc.automerge());
-        ledger
-            .settle(vec![(case.clone(), doc.heads())], 3)
-            .expect("settle");
-    }
+    let mut second_write = ledger.write(2);
+    second_write
+        .save(&mut second, &since, &[])
+        .expect("second staged");
+    let mut first_write = ledger.write(1);
+    first_write
+        .save(&mut first, &since, &[])
+        .expect("first staged");
+    first_write.commit().expect("first committed");
+    second_write.commit().expect("second committed");
     let summary = ledger.summary(&case).expect("summary").expect("indexed");
     assert_eq!(
         summary.events, 3,
         "intake and both comments are in the summary"
+    );
+}
+
+#[test]
+fn an_abandoned_write_releases_its_claim_on_a_new_case() {
+    use gridcase_sync_core::commands::open_case;
+    use gridcase_sync_core::ActorId;
+    let app = app();
+    let ledger = app.state.ledger.clone();
+    let who = online_operator();
+    let intake = serde_json::from_value(json!({
+        "channel": "walk_in",
+        "description": "lamp out",
+        "territory": {"street": "s1", "community": "c1", "grid": "g1"},
+    }))
+    .expect("an intake");
+    let (mut doc, _) = open_case(&who, ActorId::from(&[7u8; 16][..]), intake, 1).expect("opened");
+    let case = doc.header().expect("header").case;
+    // A write that claims the new case and is dropped uncommitted (an error on the way)...
+    let mut abandoned = ledger.write(1);
+    abandoned.save(&mut doc, &[], &[]).expect("staged");
+    drop(abandoned);
+    // ...leaves the next writer the claim: it writes the case whole, as its snapshot, rather
+    // than an increment that would wait for compaction (`stage_save` says it is not due).
+    let mut probe = gridcase_sync_core::store::Batch::new();
+    let due = ledger
+        .docs
+        .stage_save(&mut probe, &case, doc.automerge(), &[])
+        .expect("probed");
+    assert!(!due, "the abandoned write still holds its claim");
+    ledger.docs.release([&case]);
+    let mut write = ledger.write(2);
+    write.save(&mut doc, &[], &[]).expect("staged");
+    write.commit().expect("committed");
+    assert_eq!(ledger.docs.pending_increments(&case).expect("count"), 0);
+    assert_eq!(
+        ledger.summary(&case).expect("summary").map(|s| s.events),
+        Some(1)
     );
 }

@@ -7,11 +7,10 @@ pub mod webdriver;
 
 use gridcase_sync_core::commands::{act, open_case};
 use gridcase_sync_core::event::Intake;
-use gridcase_sync_core::store::{Batch, DocStore, SledStore};
-use gridcase_sync_core::sync::{AcceptClean, Notice, SyncBatch, SyncSession};
+use gridcase_sync_core::store::{DocStore, SledStore};
+use gridcase_sync_core::sync::{DeviceSync, Next, Notice, Opening, SyncBatch};
 use gridcase_sync_core::{Action, Actor, ActorId, CaseId, Event, Role, Scope};
 use serde_json::{json, Value};
-use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -465,55 +464,41 @@ impl Device {
     }
 
     /// Syncs until this device has nothing more to send and the server nothing more to page
-    /// through. Cases the server offers from the feed arrive whole in one answer and need no
-    /// reply. Refused cases are reported and not resent in this session. The cursor is saved
-    /// only when the session completes.
+    /// through, with sync-core's [`DeviceSync`] driver, as the handheld library does. Cases the
+    /// server offers from the feed arrive whole in one answer and need no reply. Refused cases
+    /// are reported and not resent in this session. The cursor is saved only when the session
+    /// completes.
+    ///
+    /// Unlike the handheld, the device opens with automerge's own have/need
+    /// ([`Opening::HaveNeed`]), as any automerge implementation would: the server's answers to
+    /// that opening (asking for changes without sending any) stay under test.
     pub fn sync(&self) -> Result<SyncReport, String> {
-        let mut session = SyncSession::new(&self.docs, "server").tracking_dirty(true);
-        let mut cursor = self.docs.cursor("server").map_err(|e| e.to_string())?;
-        let mut active: BTreeSet<CaseId> = self
-            .docs
-            .dirty_cases()
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .collect();
-        let mut refused = BTreeSet::new();
+        let text = |e: gridcase_sync_core::Error| e.to_string();
+        let mut driver = DeviceSync::start(&self.docs, "server")
+            .map_err(text)?
+            .with_opening(Opening::HaveNeed)
+            .with_round_limit(50);
         let mut report = SyncReport::default();
-        let mut more = true;
         loop {
-            let live: Vec<CaseId> = active.difference(&refused).cloned().collect();
-            let entries = session.generate(live).map_err(|e| e.to_string())?;
-            if entries.is_empty() && !more {
-                let mut b = Batch::new();
-                self.docs.stage_cursor(&mut b, "server", cursor);
-                self.docs.commit(b).map_err(|e| e.to_string())?;
-                return Ok(report);
-            }
-            let request = SyncBatch {
-                cursor,
-                more: false,
-                entries,
-                notices: vec![],
+            let request = match driver.next_request().map_err(text)? {
+                Next::Send(request) => request,
+                Next::Finished => break,
+                Next::Stalled { .. } => return Err("sync did not converge in 50 rounds".into()),
             };
             report.bytes_up += request.encode().len();
             let (status, answer) = self.post_batch(&request).map_err(|e| e.to_string())?;
             let answer = answer.ok_or_else(|| format!("sync answered {status}"))?;
             report.rounds += 1;
             report.bytes_down += answer.encode().len();
-            for n in &answer.notices {
-                refused.insert(n.case.clone());
-            }
-            report.notices.extend(answer.notices.iter().cloned());
-            session
-                .receive(&answer.entries, &AcceptClean)
-                .map_err(|e| e.to_string())?;
-            active.extend(session.incomplete());
-            cursor = answer.cursor;
-            more = answer.more;
-            if report.rounds > 50 {
-                return Err("sync did not converge in 50 rounds".into());
-            }
+            let answered = driver.take_answer(&answer).map_err(text)?;
+            report
+                .notices
+                .extend(answered.refused.into_iter().map(|r| r.notice));
+            self.docs.commit(answered.persist).map_err(text)?;
         }
+        let finished = driver.finish().map_err(text)?;
+        self.docs.commit(finished.persist).map_err(text)?;
+        Ok(report)
     }
 
     /// The device's copy of a case's events.

@@ -1,5 +1,11 @@
 //! A small W3C WebDriver client for the console tests: Debian's `chromedriver` driving
 //! headless `chromium`, spoken to in JSON over HTTP. Just the commands the tests use.
+//!
+//! Ours rather than a maintained crate: fantoccini and thirtyfour are async (a tokio runtime
+//! and a `block_on` around every command in a synchronous test) and bring Mozilla's `webdriver`
+//! crate with ICU segmentation tables, or reqwest; and starting chromedriver with the flags
+//! this closed network needs would stay ours either way. This is synchronous, on the `ureq`
+//! the tests already use, and each command is one call.
 
 use serde_json::{json, Value};
 use std::net::TcpListener;

@@ -4,8 +4,8 @@
 use super::i18n::Lang;
 use super::{given, Form, PageError, Viewer};
 use crate::auth::now_millis;
+use crate::cases::act_online_all;
 use crate::error::Error;
-use crate::routes::cases::act_online_all;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};

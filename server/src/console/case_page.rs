@@ -4,9 +4,9 @@
 use super::i18n::{authors, Lang};
 use super::layout::{page, Live, Nav};
 use super::{place, PageError, PageQuery, Place, Viewer};
+use crate::cases::{case_view, CaseView, HistoryEntry};
 use crate::district_time::when;
 use crate::error::Error;
-use crate::routes::cases::{case_view, CaseView, HistoryEntry};
 use crate::AppState;
 use axum::extract::{Path, State};
 use gridcase_sync_core::event::Satisfaction;

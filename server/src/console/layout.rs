@@ -3,7 +3,7 @@
 
 use super::i18n::Lang;
 use super::Viewer;
-use crate::routes::cases::REVIEWERS;
+use crate::cases::REVIEWERS;
 use axum::http::StatusCode;
 use maud::{html, Markup, DOCTYPE};
 

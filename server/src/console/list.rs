@@ -3,9 +3,9 @@
 
 use super::layout::{page, Live, Nav};
 use super::{given, place, PageError, PageQuery, Place, Viewer};
+use crate::cases::{list_page, CaseFilter};
 use crate::district_time::{parse_iso, when, DAY};
 use crate::error::Error;
-use crate::routes::cases::{list_page, CaseFilter};
 use crate::AppState;
 use axum::extract::State;
 use gridcase_sync_core::org::Org;

@@ -1,8 +1,8 @@
 //! The central office's web console, served by the server itself: server-rendered HTML (maud,
 //! escaped by construction), one small vendored script for live updates, no front-end build.
 //!
-//! Pages call the same functions as the JSON API (`routes::cases`, the indicator table), so the
-//! console can never show or do more than the API allows the signed-in user.
+//! Pages call the same case service as the JSON API (`crate::cases`, the indicator table), so
+//! the console can never show or do more than the API allows the signed-in user.
 
 pub mod act;
 pub mod case_page;

@@ -4,8 +4,8 @@
 use super::i18n::authors;
 use super::layout::{page, Live, Nav};
 use super::{PageError, Viewer};
+use crate::cases::review_entries;
 use crate::district_time::when;
-use crate::routes::cases::review_entries;
 use crate::AppState;
 use axum::extract::State;
 use gridcase_sync_core::Status;

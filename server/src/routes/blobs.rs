@@ -3,8 +3,9 @@
 //! names it in its attachments, so cases sync before their blobs.
 
 use crate::auth::Caller;
+use crate::cases::summary_in_scope;
 use crate::error::{Error, Result};
-use crate::routes::sync::{body_bytes, summary_in_scope};
+use crate::routes::sync::body_bytes;
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;

@@ -7,6 +7,7 @@
 //! since its cursor, the new cursor, and a notice for every case refused.
 
 use crate::auth::{now_millis, Caller};
+use crate::cases::summary_in_scope;
 use crate::directory::{Device, User};
 use crate::error::{Error, Result};
 use crate::ledger::{FeedScope, Receipt};
@@ -18,9 +19,9 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gridcase_sync_core::fold::{fold, CaseState};
 use gridcase_sync_core::inspect::Inspection;
-use gridcase_sync_core::org::{Org, Territory};
+use gridcase_sync_core::org::Org;
 use gridcase_sync_core::references::check_references;
-use gridcase_sync_core::rules::{covers_case, in_scope, may_ever};
+use gridcase_sync_core::rules::{in_scope, may_ever};
 use gridcase_sync_core::sync::{
     Admission, Gate, Notice, Outcome, Refusal, RefusalCode, SyncBatch, SyncSession,
 };
@@ -203,17 +204,6 @@ pub fn feed_scope(scope: &Scope, org: &Org) -> FeedScope {
     }
 }
 
-/// Whether a stored case summary is inside a scope.
-pub fn summary_in_scope(scope: &Scope, s: &crate::summary::CaseSummary) -> bool {
-    let territory = Territory::from_parts(
-        s.street.as_deref(),
-        s.community.as_deref(),
-        s.grid.as_deref(),
-    );
-    let units = s.units.iter().map(|u| u.as_str().into()).collect();
-    covers_case(scope, territory.as_ref(), &units)
-}
-
 fn decompress(body: &[u8], limit: usize) -> Result<Vec<u8>> {
     let decoder = zstd::stream::read::Decoder::new(body)
         .map_err(|e| Error::BadRequest(format!("zstd: {e}")))?;
@@ -367,12 +357,19 @@ fn exchange(
         receipts: Mutex::new(HashMap::new()),
     };
     let mut session = SyncSession::new(&ledger.docs, device.id.as_str());
-    let (outcomes, mut batch) = session.receive_staged(&request.entries, &gate)?;
+    let (outcomes, staged) = session.receive_staged(&request.entries, &gate)?;
+    // The session claimed the new cases it accepted: from here the write holds those claims
+    // and releases them when it ends, committed or not (so the session's own
+    // `committed_and_cached`, which would release them again, is not called).
+    let mut write = ledger.write(now);
+    write.adopt(
+        staged,
+        session.accepted_documents(),
+        session.take_due_for_compaction(),
+    );
     let mut receipts = gate.receipts.into_inner().map_err(Error::internal)?;
 
     let mut notices = Vec::new();
-    let mut feed = Vec::new();
-    let mut indexed = Vec::new();
     for o in &outcomes {
         match &o.outcome {
             Outcome::Accepted { .. } => {
@@ -380,16 +377,15 @@ fn exchange(
                 let Some(doc) = session.document(&o.case) else {
                     continue;
                 };
-                indexed.push((o.case.clone(), doc.get_heads()));
-                let admitted = receipts.remove(&o.case);
-                let entry = session.with_case(&o.case, |doc| match admitted {
-                    Some((mine, state)) => {
-                        ledger.stage_index_folded(&mut batch, doc, state, &mine, now)
-                    }
-                    None => ledger.stage_index(&mut batch, doc, &[], now),
-                })?;
-                if let Some(entry) = entry {
-                    feed.push(entry?);
+                let heads = doc.get_heads();
+                let (mine, folded) = match receipts.remove(&o.case) {
+                    Some((mine, folded)) => (mine, Some(folded)),
+                    None => (Vec::new(), None),
+                };
+                let indexed =
+                    session.with_case(&o.case, |doc| write.index(doc, heads, folded, &mine))?;
+                if let Some(indexed) = indexed {
+                    indexed?;
                 }
             }
             Outcome::Refused { code, reason } => {
@@ -412,12 +408,7 @@ fn exchange(
             Outcome::Unchanged => state.metrics.sync_case("unchanged"),
         }
     }
-    let noted = session.accepted_documents();
-    let committed = ledger.commit_docs(batch, feed, noted);
-    session.committed_and_cached();
-    committed?;
-    ledger.settle(indexed, now)?;
-    ledger.compact_later(session.take_due_for_compaction());
+    write.commit()?;
 
     // The answer: cases the device spoke about that it may see, then the feed of its scope.
     let refused: HashSet<CaseId> = notices.iter().map(|n| n.case.clone()).collect();

@@ -1,0 +1,164 @@
+//! The glue between the client and its [`HttpTransport`](crate::transport::HttpTransport):
+//! every request the client makes goes through here, retried with backoff on transport
+//! failures and 5xx answers, authenticated with the kept token (renewed once when it has
+//! expired), and sync batches travel as zstd-compressed bodies.
+
+use super::{storage, Client};
+use crate::error::{ClientError, Result};
+use crate::transport::{HttpHeader, HttpRequest, HttpResponse, TransportError};
+use crate::views::SyncReport;
+use gridcase_sync_core::sync::SyncBatch;
+use std::io::Read;
+
+impl Client {
+    /// One request to the server, retried with backoff on transport failures and 5xx answers.
+    pub(super) fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: Vec<HttpHeader>,
+        body: Vec<u8>,
+        token: Option<&str>,
+    ) -> Result<HttpResponse> {
+        let mut headers = headers;
+        if let Some(t) = token {
+            headers.push(HttpHeader {
+                name: "authorization".into(),
+                value: format!("Bearer {t}"),
+            });
+        }
+        let request = HttpRequest {
+            method: method.into(),
+            url: format!("{}{path}", self.server),
+            headers,
+            body,
+        };
+        let mut delay = self.retry.first_delay;
+        let mut attempt = 1;
+        loop {
+            let outcome = self.transport.send(request.clone());
+            let retryable = match &outcome {
+                Err(_) => true,
+                Ok(r) => r.status >= 500,
+            };
+            if !retryable || attempt >= self.retry.attempts.max(1) {
+                return match outcome {
+                    Ok(r) if r.status >= 500 => Err(ClientError::Server {
+                        status: r.status,
+                        message: String::from_utf8_lossy(&r.body).chars().take(500).collect(),
+                    }),
+                    Ok(r) => Ok(r),
+                    Err(TransportError::Unreachable { message }) => {
+                        Err(ClientError::Unreachable { message })
+                    }
+                    Err(TransportError::Interrupted { message }) => {
+                        Err(ClientError::BadAnswer { message })
+                    }
+                };
+            }
+            tracing::debug!(attempt, ?delay, path, "retrying");
+            std::thread::sleep(delay);
+            delay *= 4;
+            attempt += 1;
+        }
+    }
+
+    pub(super) fn json_body(value: &serde_json::Value) -> (Vec<HttpHeader>, Vec<u8>) {
+        (
+            vec![HttpHeader {
+                name: "content-type".into(),
+                value: "application/json".into(),
+            }],
+            value.to_string().into_bytes(),
+        )
+    }
+
+    /// An authenticated call; renews the access token once when it has expired.
+    pub(super) fn authed(
+        &self,
+        method: &str,
+        path: &str,
+        headers: Vec<HttpHeader>,
+        body: Vec<u8>,
+    ) -> Result<HttpResponse> {
+        let id = self.identity()?;
+        let r = self.send(
+            method,
+            path,
+            headers.clone(),
+            body.clone(),
+            Some(&id.access_token),
+        )?;
+        if r.status != 401 {
+            return Ok(r);
+        }
+        let id = self.renew(id)?;
+        self.send(method, path, headers, body, Some(&id.access_token))
+    }
+
+    /// The JSON body of a 2xx answer; any other status as the error it means.
+    pub(super) fn expect_json(r: HttpResponse, what: &str) -> Result<serde_json::Value> {
+        match r.status {
+            200..=299 => Ok(serde_json::from_slice(&r.body)?),
+            401 => Err(ClientError::Unauthorized {
+                message: String::from_utf8_lossy(&r.body).into(),
+            }),
+            s => Err(ClientError::Server {
+                status: s,
+                message: format!("{what}: {}", String::from_utf8_lossy(&r.body)),
+            }),
+        }
+    }
+
+    /// Sends one round; returns the server's batch and the organization fingerprint it carried.
+    pub(super) fn post_batch(
+        &self,
+        batch: &SyncBatch,
+        report: &mut SyncReport,
+    ) -> Result<(SyncBatch, Option<String>)> {
+        let body = zstd::bulk::compress(&batch.encode(), 3).map_err(storage)?;
+        report.bytes_sent += body.len() as u64;
+        let headers = vec![
+            HttpHeader {
+                name: "content-type".into(),
+                value: "application/x-gridcase-sync".into(),
+            },
+            HttpHeader {
+                name: "content-encoding".into(),
+                value: "zstd".into(),
+            },
+        ];
+        let r = self.authed("POST", "/v1/sync", headers, body)?;
+        report.bytes_received += r.body.len() as u64;
+        match r.status {
+            200 => {}
+            401 => {
+                return Err(ClientError::Unauthorized {
+                    message: String::from_utf8_lossy(&r.body).into(),
+                })
+            }
+            s => {
+                return Err(ClientError::Server {
+                    status: s,
+                    message: String::from_utf8_lossy(&r.body).into(),
+                })
+            }
+        }
+        let org_tag = r.header("x-gridcase-org").map(str::to_owned);
+        let raw = if r.header("content-encoding") == Some("zstd") {
+            let mut out = Vec::new();
+            zstd::stream::read::Decoder::new(r.body.as_slice())
+                .and_then(|mut d| d.read_to_end(&mut out))
+                .map_err(|e| ClientError::BadAnswer {
+                    message: format!("the answer does not decompress: {e}"),
+                })?;
+            out
+        } else {
+            r.body
+        };
+        let answer = SyncBatch::decode(&raw).map_err(|e| ClientError::BadAnswer {
+            message: e.to_string(),
+        })?;
+        Ok((answer, org_tag))
+    }
+}

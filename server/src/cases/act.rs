@@ -1,0 +1,199 @@
+//! Writing online: opening a case (hotline desk, web, Open311) and acting on one, through the
+//! sync-core commands with a fresh automerge actor per request, written like any synced case.
+
+use super::{summary_in_scope, visible_case, Written};
+use crate::auth::{now_millis, Caller};
+use crate::error::{Error, Result};
+use crate::ledger::Receipt;
+use crate::AppState;
+use gridcase_sync_core::commands::{act_with_org, open_case_with_org};
+use gridcase_sync_core::event::{Channel, Intake, Reporter};
+use gridcase_sync_core::fold::fold;
+use gridcase_sync_core::{
+    Action, ActorId, CaseDoc, CaseId, CategoryCode, ChangeHash, Event, EventId,
+};
+use serde::Deserialize;
+use std::collections::HashMap;
+
+/// Writes events made on the server durably, with their summary, feed move and receipts.
+fn write_online(
+    state: &AppState,
+    caller: &Caller,
+    doc: &mut CaseDoc,
+    since: &[ChangeHash],
+    events: &[Event],
+) -> Result<()> {
+    let now = now_millis();
+    let changes: HashMap<EventId, Option<ChangeHash>> = doc.event_changes().into_iter().collect();
+    let via = caller.actor().device.to_string();
+    let receipts: Vec<(EventId, Receipt)> = events
+        .iter()
+        .map(|e| {
+            let receipt = Receipt {
+                received_at: now,
+                via: via.clone(),
+                change: changes.get(&e.id).copied().flatten().map(|h| h.to_string()),
+                flag: None,
+            };
+            (e.id.clone(), receipt)
+        })
+        .collect();
+    let mut write = state.ledger.write(now);
+    write.save(doc, since, &receipts)?;
+    write.commit()
+}
+
+/// A fresh automerge actor for one online write: concurrent requests never share a sequence.
+fn online_writer() -> Result<ActorId> {
+    Ok(ActorId::from(crate::auth::random_bytes::<16>()?.as_slice()))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct CreateCase {
+    pub channel: Channel,
+    pub description: String,
+    /// The grid; or give `coordinates` and the grid is found by its polygon.
+    #[serde(default)]
+    pub grid: Option<String>,
+    /// (longitude, latitude)
+    #[serde(default)]
+    pub coordinates: Option<(f64, f64)>,
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub reporter_name: Option<String>,
+    #[serde(default)]
+    pub reporter_contact: Option<String>,
+    /// A picture the reporter published elsewhere: an http(s) URL.
+    #[serde(default)]
+    pub media_url: Option<String>,
+}
+
+/// Opens a case through the server (hotline desk, web, Open311): the intake command with a
+/// fresh automerge actor, written and indexed like any synced case.
+pub fn open_online(state: &AppState, caller: &Caller, req: CreateCase) -> Result<Written> {
+    let org = state.directory.org()?;
+    let grid = req.grid.as_deref().map(gridcase_sync_core::GridId::from);
+    let territory = org
+        .locate(grid.as_ref(), req.coordinates, &caller.user.scope)
+        .map_err(|v| Error::BadRequest(v.message))?;
+    let category = match &req.category {
+        Some(c) => Some(
+            CategoryCode::parse(c).ok_or_else(|| Error::BadRequest(format!("bad category {c}")))?,
+        ),
+        None => None,
+    };
+    let reporter = match (req.reporter_name, req.reporter_contact) {
+        (None, None) => None,
+        (name, contact) => Some(Reporter {
+            name: name.unwrap_or_default(),
+            contact: contact.unwrap_or_default(),
+        }),
+    };
+    let intake = Intake {
+        media_url: req.media_url,
+        channel: req.channel,
+        reporter,
+        description: req.description,
+        territory,
+        address: req.address,
+        coordinates: req.coordinates,
+        category,
+        photos: vec![],
+    };
+    let (mut doc, event) = open_case_with_org(
+        &caller.actor(),
+        online_writer()?,
+        intake,
+        Vec::new(),
+        now_millis(),
+        Some(&org),
+    )?;
+    write_online(state, caller, &mut doc, &[], std::slice::from_ref(&event))?;
+    let case = doc.header()?.case;
+    let status = fold(&doc.events()?, &state.ledger.calendar).status;
+    tracing::info!(case = %case, user = %caller.user.id, "case opened online");
+    Ok(Written {
+        case: case.to_string(),
+        event: event.id.to_string(),
+        status,
+    })
+}
+
+/// Performs one action on a case through the sync-core commands and writes it durably.
+pub fn act_online(
+    state: &AppState,
+    caller: &Caller,
+    id: &CaseId,
+    action: Action,
+) -> Result<Written> {
+    act_online_all(state, caller, id, vec![action])
+}
+
+/// Performs actions in order, each checked against the case as the ones before it left it,
+/// and writes them in one durable batch: all of them, or none when any is refused.
+pub fn act_online_all(
+    state: &AppState,
+    caller: &Caller,
+    id: &CaseId,
+    actions: Vec<Action>,
+) -> Result<Written> {
+    let kinds: Vec<&str> = actions.iter().map(|a| a.kind().as_str()).collect();
+    let _span =
+        tracing::info_span!("act", case = %id, user = %caller.user.id, kinds = ?kinds).entered();
+    let (mut doc, _) = visible_case(state, caller, id)?;
+    let org = state.directory.org()?;
+    doc.set_actor(online_writer()?);
+    let since = doc.heads();
+    let mut events = Vec::with_capacity(actions.len());
+    for action in actions {
+        let duplicate_of = match &action {
+            Action::MarkDuplicate { of } => Some(of.clone()),
+            _ => None,
+        };
+        events.push(act_with_org(
+            &mut doc,
+            &caller.actor(),
+            action,
+            Vec::new(),
+            now_millis(),
+            &state.ledger.calendar,
+            Some(&org),
+        )?);
+        if let Some(of) = duplicate_of {
+            check_case_named(state, caller, &of)?;
+        }
+    }
+    let last = events
+        .last()
+        .ok_or_else(|| Error::BadRequest("no action given".into()))?
+        .id
+        .to_string();
+    write_online(state, caller, &mut doc, &since, &events)?;
+    let status = fold(&doc.events()?, &state.ledger.calendar).status;
+    Ok(Written {
+        case: id.to_string(),
+        event: last,
+        status,
+    })
+}
+
+/// A case named by an action (`mark_duplicate`) must exist in the caller's scope. Unknown and
+/// outside the scope are refused alike, so that the answer tells nobody a case exists.
+fn check_case_named(state: &AppState, caller: &Caller, of: &CaseId) -> Result<()> {
+    let known = state
+        .ledger
+        .summary(of)?
+        .is_some_and(|s| summary_in_scope(&caller.user.scope, &s));
+    if known {
+        return Ok(());
+    }
+    Err(Error::Core(gridcase_sync_core::Error::Rule(
+        gridcase_sync_core::Violation {
+            code: gridcase_sync_core::rules::ViolationCode::UnknownReference,
+            message: format!("no case {of} in the scope of {}", caller.user.id),
+        },
+    )))
+}

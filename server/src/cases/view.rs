@@ -1,0 +1,78 @@
+//! A case as the caller sees it: its derived state and its merged history, each event with
+//! the receipt of its arrival.
+
+use super::visible_case;
+use crate::auth::{now_millis, Caller};
+use crate::error::Result;
+use crate::AppState;
+use gridcase_sync_core::fold::{CaseState, Disposition};
+use gridcase_sync_core::{CaseId, ChangeHash, Event, EventId};
+use serde::Serialize;
+use std::collections::HashMap;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HistoryEntry {
+    pub event: Event,
+    pub disposition: Option<Disposition>,
+    /// Server receipt time; absent for events the server has not seen arrive (none today).
+    pub received_at: Option<i64>,
+    pub via: Option<String>,
+    /// The automerge change behind the event (hex).
+    pub change: Option<String>,
+    pub flag: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CaseView {
+    pub id: String,
+    pub overdue: bool,
+    pub state: CaseState,
+    /// Every event in merged (causal) order, superseded ones included.
+    pub history: Vec<HistoryEntry>,
+    pub attachments: Vec<gridcase_sync_core::Attachment>,
+}
+
+/// A case's derived state and merged history with receipts, if the caller may see it.
+pub fn case_view(state: &AppState, caller: &Caller, id: &CaseId) -> Result<CaseView> {
+    let _span = tracing::info_span!("case", case = %id).entered();
+    caller.require_reader()?;
+    let (doc, folded) = visible_case(state, caller, id)?;
+    let mut receipts = state.ledger.receipts(id)?;
+    let changes: HashMap<EventId, Option<ChangeHash>> = doc.event_changes().into_iter().collect();
+    let all = doc.events()?;
+    // Under a reused id, the event the fold judged (the other is named by a conflict).
+    let events: HashMap<&EventId, &Event> = gridcase_sync_core::fold::dedupe(&all)
+        .0
+        .into_iter()
+        .map(|e| (&e.id, e))
+        .collect();
+    let history = folded
+        .timeline
+        .iter()
+        .filter_map(|t| {
+            let event = (*events.get(&t.event)?).clone();
+            let receipt = receipts.remove(t.event.as_str());
+            Some(HistoryEntry {
+                disposition: Some(t.disposition),
+                received_at: receipt.as_ref().map(|r| r.received_at),
+                via: receipt.as_ref().map(|r| r.via.clone()),
+                change: receipt.as_ref().and_then(|r| r.change.clone()).or_else(|| {
+                    changes
+                        .get(&t.event)
+                        .copied()
+                        .flatten()
+                        .map(|h| h.to_string())
+                }),
+                flag: receipt.and_then(|r| r.flag),
+                event,
+            })
+        })
+        .collect();
+    Ok(CaseView {
+        id: id.to_string(),
+        overdue: folded.overdue_at(now_millis()),
+        attachments: doc.attachments()?,
+        history,
+        state: folded,
+    })
+}

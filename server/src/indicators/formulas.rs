@@ -1,0 +1,117 @@
+//! The formulas of the 综合评价 indicators: what one case adds to a group's counts in a period,
+//! how groups add up, and the rates made from the counts.
+
+use super::row::{satisfaction_of_code, status_of_code, NONE};
+use super::table::Row;
+use gridcase_sync_core::event::Satisfaction;
+use gridcase_sync_core::fold;
+use gridcase_sync_core::{Millis, Status};
+use serde::Serialize;
+
+/// Counts and rates for one group.
+#[derive(Debug, Default, Clone, Serialize, utoipa::ToSchema)]
+pub struct Indicators {
+    /// 立案数: filed in the period.
+    pub filed: u64,
+    /// 应结案数: deadline in the period, not held or voided.
+    pub due: u64,
+    /// 结案数: closed in the period.
+    pub closed: u64,
+    /// 按期结案数: closed in the period by the deadline.
+    pub closed_on_time: u64,
+    /// 返工数: failed verifications of the cases closed in the period.
+    pub rework: u64,
+    /// 超期数: deadline in the period and overdue now (or closed late).
+    pub overdue: u64,
+    /// 延期数.
+    pub extended: u64,
+    /// 作废数: created in the period and voided.
+    pub voided: u64,
+    /// Callbacks with a satisfaction answer, and those satisfied or basically satisfied.
+    pub evaluated: u64,
+    pub satisfied: u64,
+    pub dissatisfied: u64,
+    /// 结案率 = closed / due.
+    pub closing_rate: Option<f64>,
+    /// 按期结案率 = closed_on_time / due.
+    pub on_time_rate: Option<f64>,
+    /// 返工率 = rework / closed.
+    pub rework_rate: Option<f64>,
+    /// 满意率 = satisfied / evaluated.
+    pub satisfaction_rate: Option<f64>,
+}
+
+/// Where one period begins and ends, and the instant "overdue" is judged at.
+#[derive(Debug, Clone, Copy)]
+pub struct Period {
+    pub from: Millis,
+    /// Exclusive.
+    pub to: Millis,
+    pub now: Millis,
+}
+
+impl Indicators {
+    /// Adds what one case counts for in the period.
+    pub(super) fn count(&mut self, f: &Row, p: Period) {
+        let within = |t: i64| t != NONE && t >= p.from && t < p.to;
+        let time = |t: i64| (t != NONE).then_some(t);
+        let status = status_of_code(f.status);
+        if within(f.filed_at) {
+            self.filed += 1;
+        }
+        let held_or_void = matches!(status, Some(Status::Held | Status::Voided));
+        if within(f.deadline) && !held_or_void {
+            self.due += 1;
+            if fold::overdue(status, time(f.deadline), time(f.closed_at), p.now) {
+                self.overdue += 1;
+            }
+            self.extended += u64::from(f.extensions);
+        }
+        if within(f.closed_at) {
+            self.closed += 1;
+            self.rework += u64::from(f.rework_count);
+            if fold::closed_on_time(time(f.closed_at), time(f.deadline)) == Some(true) {
+                self.closed_on_time += 1;
+            }
+            match satisfaction_of_code(f.satisfaction) {
+                Some(Satisfaction::Satisfied | Satisfaction::Basic) => {
+                    self.evaluated += 1;
+                    self.satisfied += 1;
+                }
+                Some(Satisfaction::Dissatisfied) => {
+                    self.evaluated += 1;
+                    self.dissatisfied += 1;
+                }
+                None => {}
+            }
+        }
+        if status == Some(Status::Voided) && f.created_at >= p.from && f.created_at < p.to {
+            self.voided += 1;
+        }
+    }
+
+    /// Adds another group's counts (rates are made afterwards, by [`Indicators::rates`]).
+    pub(super) fn add(&mut self, o: &Indicators) {
+        self.filed += o.filed;
+        self.due += o.due;
+        self.closed += o.closed;
+        self.closed_on_time += o.closed_on_time;
+        self.rework += o.rework;
+        self.overdue += o.overdue;
+        self.extended += o.extended;
+        self.voided += o.voided;
+        self.evaluated += o.evaluated;
+        self.satisfied += o.satisfied;
+        self.dissatisfied += o.dissatisfied;
+    }
+
+    /// The rates of the counts; `None` where the denominator is zero.
+    pub(super) fn rates(mut self) -> Self {
+        let rate = |a: u64, b: u64| (b > 0).then(|| a as f64 / b as f64);
+        self.closing_rate = rate(self.closed, self.due);
+        self.on_time_rate = rate(self.closed_on_time, self.due);
+        self.rework_rate = rate(self.rework, self.closed);
+        self.satisfaction_rate = rate(self.satisfied, self.evaluated);
+        self
+    }
+}

@@ -1,0 +1,320 @@
+//! The facts of every case in memory ([`Table`]): one fixed-width [`Row`] a case, in the slot
+//! its stored row names, with times as milliseconds, status and satisfaction as their stored
+//! codes, and strings interned. A query ([`Table::compute`]) is one pass over the rows.
+
+use super::formulas::{Indicators, Period};
+use super::row::{read_stored, satisfaction_code, status_code, CaseFacts, NONE, NO_CODE};
+use gridcase_sync_core::org::Territory;
+use gridcase_sync_core::rules::covers_case;
+use gridcase_sync_core::{Scope, UnitId};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// The group of cases without the grouping's value (not yet dispatched, not yet filed).
+pub const NO_GROUP: &str = "none";
+
+/// What the groups of a stats answer are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupBy {
+    Unit,
+    Street,
+    Community,
+    Grid,
+    Category,
+}
+
+impl GroupBy {
+    pub fn parse(s: &str) -> Option<GroupBy> {
+        Some(match s {
+            "unit" => GroupBy::Unit,
+            "street" => GroupBy::Street,
+            "community" => GroupBy::Community,
+            "grid" => GroupBy::Grid,
+            "category" => GroupBy::Category,
+            _ => return None,
+        })
+    }
+}
+
+/// One case in memory: times as ms (or [`NONE`]), codes as stored (or [`NO_CODE`]), strings
+/// interned.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Row {
+    pub(super) created_at: i64,
+    pub(super) filed_at: i64,
+    pub(super) deadline: i64,
+    pub(super) closed_at: i64,
+    /// Index into [`Table::territories`].
+    territory: u32,
+    /// Index into [`Table::unit_sets`].
+    units: u32,
+    /// Indexes into [`Table::names`], or [`NO_NAME`].
+    unit: u32,
+    category: u32,
+    pub(super) extensions: u16,
+    pub(super) rework_count: u16,
+    pub(super) status: u8,
+    pub(super) satisfaction: u8,
+}
+
+impl Row {
+    /// A slot no case has (yet): skipped by every count.
+    const EMPTY: Row = Row {
+        created_at: NONE,
+        filed_at: NONE,
+        deadline: NONE,
+        closed_at: NONE,
+        territory: u32::MAX,
+        units: 0,
+        unit: NO_NAME,
+        category: NO_NAME,
+        extensions: 0,
+        rework_count: 0,
+        status: NO_CODE,
+        satisfaction: NO_CODE,
+    };
+}
+
+const NO_NAME: u32 = u32::MAX;
+/// More slots than any district has cases: a stored row naming one is corrupt, not a case
+/// (it would make the table allocate gigabytes).
+const MAX_SLOTS: u32 = 1 << 27;
+
+/// A distinct (street, community, grid), with their name indexes for grouping.
+struct Place {
+    territory: Option<Territory>,
+    street: u32,
+    community: u32,
+    grid: u32,
+}
+
+/// The facts of every case, in memory, each in the slot its stored row names.
+#[derive(Default)]
+pub struct Table {
+    rows: Vec<Row>,
+    names: Vec<Box<str>>,
+    name_ids: HashMap<Box<str>, u32>,
+    territories: Vec<Place>,
+    territory_ids: HashMap<[u32; 3], u32>,
+    unit_sets: Vec<BTreeSet<UnitId>>,
+    unit_set_ids: HashMap<Vec<u32>, u32>,
+}
+
+impl Table {
+    /// Rebuilds the table from the stored rows.
+    pub fn load(
+        rows: impl Iterator<Item = Result<Vec<u8>, gridcase_sync_core::Error>>,
+    ) -> Result<Table, gridcase_sync_core::Error> {
+        let mut table = Table::default();
+        for stored in rows {
+            match read_stored(&stored?) {
+                Some((slot, facts)) if slot < MAX_SLOTS => table.put(slot, &facts),
+                _ => tracing::warn!("skipping an unreadable indicator row"),
+            }
+        }
+        Ok(table)
+    }
+
+    /// The number of slots (one past the highest in use).
+    pub fn slots(&self) -> u32 {
+        self.rows.len() as u32
+    }
+
+    fn name(&mut self, s: Option<&str>) -> u32 {
+        let Some(s) = s else { return NO_NAME };
+        if let Some(id) = self.name_ids.get(s) {
+            return *id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(s.into());
+        self.name_ids.insert(s.into(), id);
+        id
+    }
+
+    fn place(&mut self, f: &CaseFacts) -> u32 {
+        let street = self.name(f.street.as_deref());
+        let community = self.name(f.community.as_deref());
+        let grid = self.name(f.grid.as_deref());
+        let key = [street, community, grid];
+        if let Some(id) = self.territory_ids.get(&key) {
+            return *id;
+        }
+        let id = self.territories.len() as u32;
+        let territory = Territory::from_parts(
+            f.street.as_deref(),
+            f.community.as_deref(),
+            f.grid.as_deref(),
+        );
+        self.territories.push(Place {
+            territory,
+            street,
+            community,
+            grid,
+        });
+        self.territory_ids.insert(key, id);
+        id
+    }
+
+    fn unit_set(&mut self, units: &[String]) -> u32 {
+        let names: Vec<u32> = units.iter().map(|u| self.name(Some(u))).collect();
+        if let Some(id) = self.unit_set_ids.get(&names) {
+            return *id;
+        }
+        let id = self.unit_sets.len() as u32;
+        self.unit_sets
+            .push(units.iter().map(|u| u.as_str().into()).collect());
+        self.unit_set_ids.insert(names, id);
+        id
+    }
+
+    /// Sets the facts of the case in `slot`.
+    pub fn put(&mut self, slot: u32, f: &CaseFacts) {
+        let row = Row {
+            created_at: f.created_at,
+            filed_at: f.filed_at.unwrap_or(NONE),
+            deadline: f.deadline.unwrap_or(NONE),
+            closed_at: f.closed_at.unwrap_or(NONE),
+            territory: self.place(f),
+            units: self.unit_set(&f.units),
+            unit: self.name(f.unit.as_deref()),
+            category: self.name(f.category.as_deref()),
+            extensions: u16::try_from(f.extensions).unwrap_or(u16::MAX),
+            rework_count: u16::try_from(f.rework_count).unwrap_or(u16::MAX),
+            status: f.status.map_or(NO_CODE, status_code),
+            satisfaction: f.satisfaction.map_or(NO_CODE, satisfaction_code),
+        };
+        let slot = slot as usize;
+        if slot >= self.rows.len() {
+            self.rows.resize(slot + 1, Row::EMPTY);
+        }
+        self.rows[slot] = row;
+    }
+
+    /// The indicators of the cases in `scope`, grouped, with their total. A group appears
+    /// when a case in scope falls in it, even with nothing to count in the period.
+    pub fn compute(
+        &self,
+        scope: &Scope,
+        by: GroupBy,
+        period: Period,
+    ) -> (BTreeMap<String, Indicators>, Indicators) {
+        // Scope is judged once per distinct (place, unit set), by sync-core's rule.
+        let mut covered: HashMap<(u32, u32), bool> = HashMap::new();
+        let none = self.names.len();
+        let mut groups: Vec<Option<Indicators>> = vec![None; none + 1];
+        for row in &self.rows {
+            if row.territory == Row::EMPTY.territory {
+                continue;
+            }
+            let place = &self.territories[row.territory as usize];
+            let in_scope = *covered
+                .entry((row.territory, row.units))
+                .or_insert_with(|| {
+                    covers_case(
+                        scope,
+                        place.territory.as_ref(),
+                        &self.unit_sets[row.units as usize],
+                    )
+                });
+            if !in_scope {
+                continue;
+            }
+            let group = match by {
+                GroupBy::Unit => row.unit,
+                GroupBy::Street => place.street,
+                GroupBy::Community => place.community,
+                GroupBy::Grid => place.grid,
+                GroupBy::Category => row.category,
+            };
+            let slot = if group == NO_NAME {
+                none
+            } else {
+                group as usize
+            };
+            groups[slot]
+                .get_or_insert_with(Indicators::default)
+                .count(row, period);
+        }
+        let mut total = Indicators::default();
+        let mut out = BTreeMap::new();
+        for (i, g) in groups.into_iter().enumerate() {
+            let Some(g) = g else { continue };
+            total.add(&g);
+            let name = self.names.get(i).map_or(NO_GROUP, |n| n);
+            out.insert(name.to_owned(), g.rates());
+        }
+        (out, total.rates())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{facts, ALL_TIME};
+    use super::super::row::stored;
+    use super::*;
+
+    #[test]
+    fn counts_follow_the_period_scope_and_latest_facts() {
+        let mut t = Table::default();
+        t.put(0, &facts("g1", Some("u1"), Some(9_000)));
+        t.put(1, &facts("g2", Some("u2"), None));
+        t.put(2, &facts("g1", Some("u1"), None));
+        // Slot 2's case is closed late: its newer facts replace the old ones.
+        t.put(2, &facts("g1", Some("u1"), Some(20_000)));
+        t.put(4, &facts("g1", None, None));
+
+        let (groups, total) = t.compute(&Scope::District, GroupBy::Unit, ALL_TIME);
+        assert_eq!(total.filed, 4);
+        assert_eq!(total.due, 4);
+        assert_eq!(total.closed, 2);
+        assert_eq!(total.closed_on_time, 1);
+        assert_eq!(
+            total.overdue, 3,
+            "one closed late, two open past the deadline"
+        );
+        assert_eq!(total.dissatisfied, 2);
+        assert_eq!(total.rework, 4);
+        assert_eq!(total.extended, 4);
+        assert_eq!(groups["u1"].closed, 2);
+        assert_eq!(groups["u2"].filed, 1);
+        assert_eq!(
+            groups["none"].filed, 1,
+            "a case without a unit is grouped as none"
+        );
+        assert_eq!(groups.len(), 3, "the empty slot 3 counts nowhere");
+
+        let grid = Scope::Grids(vec!["g2".into()]);
+        let (groups, total) = t.compute(&grid, GroupBy::Grid, ALL_TIME);
+        assert_eq!(total.filed, 1);
+        assert_eq!(groups.keys().collect::<Vec<_>>(), ["g2"]);
+        let (_, total) = t.compute(&Scope::Unit("u1".into()), GroupBy::Category, ALL_TIME);
+        assert_eq!(total.filed, 2);
+
+        let early = Period {
+            from: 0,
+            to: 9_500,
+            now: 50_000,
+        };
+        let (_, total) = t.compute(&Scope::District, GroupBy::Street, early);
+        assert_eq!((total.filed, total.due, total.closed), (4, 0, 1));
+    }
+
+    #[test]
+    fn a_loaded_table_counts_like_the_one_it_was_stored_from() {
+        let cases = [
+            facts("g1", Some("u1"), Some(9_000)),
+            facts("g3", Some("u2"), None),
+        ];
+        let mut built = Table::default();
+        let mut rows = Vec::new();
+        for (slot, f) in cases.iter().enumerate() {
+            built.put(slot as u32, f);
+            rows.push(Ok(stored(slot as u32, f)));
+        }
+        rows.push(Ok(vec![1, 2]));
+        let loaded = Table::load(rows.into_iter()).expect("load");
+        assert_eq!(loaded.slots(), 2);
+        let a = built.compute(&Scope::District, GroupBy::Grid, ALL_TIME);
+        let b = loaded.compute(&Scope::District, GroupBy::Grid, ALL_TIME);
+        assert_eq!(format!("{a:?}"), format!("{b:?}"));
+    }
+}

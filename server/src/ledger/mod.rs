@@ -1,0 +1,205 @@
+//! The central case ledger: case documents (snapshot + increments, compacted in the
+//! background), the change feed indexed by grid and unit, the summaries the queries read, and
+//! the receipts that record when and from whom each event arrived.
+//!
+//! Every write goes through [`Ledger::write`] (`write.rs`): a [`Write`] stages documents and
+//! their index rows, holds the claims on new cases until it is dropped, and commits through
+//! the commit thread (`committer.rs`): one thread merges the batches of all requests waiting
+//! at that moment into one atomic, flushed commit (group commit), assigns feed sequence
+//! numbers in commit order, and publishes the highest durable sequence. Feed readers
+//! (`feed.rs`) never look past that point, so a device's cursor can only pass what is on disk.
+
+mod committer;
+mod compactor;
+mod facts;
+mod feed;
+mod index;
+mod write;
+
+pub use feed::{FeedPage, FeedScope};
+pub use write::{Noted, Write};
+
+use crate::error::{Error, Result};
+use crate::indicators::{GroupBy, Indicators, LiveTable, Period};
+use crate::metrics::Metrics;
+use crate::summary::CaseSummary;
+use committer::Committer;
+use compactor::Compactor;
+use gridcase_sync_core::store::{key_part as part, DocStore, Store};
+use gridcase_sync_core::{CaseDoc, CaseId, GridId, Millis, UnitId, WorkCalendar};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use tokio::sync::broadcast;
+
+/// The ledger's trees besides the documents' (`DocStore`), the indicator rows
+/// (`indicators::TREE`) and the query index (`query_index`).
+mod trees {
+    pub const SUMMARIES: &str = "ledger_summaries";
+    pub const FEED: &str = "ledger_feed";
+    pub const FEED_GRID: &str = "ledger_feed_grid";
+    pub const FEED_UNIT: &str = "ledger_feed_unit";
+    pub const FEED_LAST: &str = "ledger_feed_last";
+    pub const RECEIPTS: &str = "ledger_receipts";
+    pub const META: &str = "ledger_meta";
+    pub const BLOB_REFS: &str = "ledger_blob_refs";
+}
+
+/// When and how the server received one event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Receipt {
+    /// Server time of receipt: the audit trail device times cannot be.
+    pub received_at: Millis,
+    /// The device that delivered it.
+    pub via: String,
+    /// The automerge change that carried it (hex).
+    pub change: Option<String>,
+    /// Why the central office should look at it, if it should.
+    pub flag: Option<String>,
+}
+
+/// A case whose change became durable, announced to live listeners (`GET /v1/changes`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// Its position in the feed.
+    pub seq: u64,
+    pub case: CaseId,
+    pub grid: Option<GridId>,
+    pub units: Vec<UnitId>,
+}
+
+/// What a commit changes about one case: where its feed position is indexed, and the facts
+/// the indicators count.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedEntry {
+    pub case: CaseId,
+    pub grid: Option<GridId>,
+    pub units: Vec<UnitId>,
+    pub facts: Option<crate::indicators::CaseFacts>,
+}
+
+pub struct Ledger {
+    pub docs: DocStore,
+    store: Arc<dyn Store>,
+    // Dropped in this order after `Drop for Ledger`: compaction ends, then the commit thread.
+    compactor: Compactor,
+    committer: Committer,
+    pub calendar: WorkCalendar,
+    table: Arc<LiveTable>,
+    table_loader: Option<JoinHandle<()>>,
+    announce: broadcast::Sender<Change>,
+}
+
+impl Ledger {
+    pub fn open(
+        store: Arc<dyn Store>,
+        cache_cases: usize,
+        metrics: Arc<Metrics>,
+    ) -> Result<Ledger> {
+        let docs = DocStore::new(store.clone()).with_cache(cache_cases);
+        facts::ensure_rows(&*store)?;
+        let table = Arc::new(LiveTable::loading());
+        let (announce, _) = broadcast::channel(1024);
+        let committer = Committer::start(
+            store.clone(),
+            docs.clone(),
+            metrics,
+            table.clone(),
+            announce.clone(),
+        )?;
+        let table_loader = facts::load_table(store.clone(), table.clone())?;
+        let compactor = Compactor::start(docs.clone())?;
+        Ok(Ledger {
+            docs,
+            store,
+            compactor,
+            committer,
+            calendar: WorkCalendar::beijing(),
+            table,
+            table_loader: Some(table_loader),
+            announce,
+        })
+    }
+
+    /// Every durable case change from now on; a listener that falls 1,024 behind is told how
+    /// many it missed.
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.announce.subscribe()
+    }
+
+    /// The highest feed sequence that is on disk.
+    pub fn committed_seq(&self) -> u64 {
+        self.committer.committed()
+    }
+
+    pub fn load(&self, case: &CaseId) -> Result<Option<CaseDoc>> {
+        Ok(self.docs.load(case)?)
+    }
+
+    pub fn summary(&self, case: &CaseId) -> Result<Option<CaseSummary>> {
+        match self.store.get(trees::SUMMARIES, &part(case.as_str()))? {
+            Some(b) => Ok(Some(serde_json::from_slice(&b)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every summary, in case-id order.
+    pub fn summaries(&self) -> impl Iterator<Item = Result<CaseSummary>> + '_ {
+        self.store
+            .range(trees::SUMMARIES, &[], None)
+            .map(|e| Ok(serde_json::from_slice(&e?.1)?))
+    }
+
+    /// The indicators of the cases in `scope` over a period, grouped, with their total.
+    pub fn indicators(
+        &self,
+        scope: &gridcase_sync_core::Scope,
+        by: GroupBy,
+        period: Period,
+    ) -> Result<(BTreeMap<String, Indicators>, Indicators)> {
+        self.table
+            .compute(scope, by, period)
+            .map_err(|e| Error::Internal(format!("the indicators are unavailable: {e}")))
+    }
+
+    pub fn receipts(&self, case: &CaseId) -> Result<BTreeMap<String, Receipt>> {
+        let prefix = part(case.as_str());
+        let mut out = BTreeMap::new();
+        for entry in self.store.scan_prefix(trees::RECEIPTS, &prefix) {
+            let (k, v) = entry?;
+            let event = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
+            out.insert(event, serde_json::from_slice(&v)?);
+        }
+        Ok(out)
+    }
+
+    /// Whether the server ever accepted an event of this case from `device`.
+    pub fn authored_by(&self, case: &CaseId, device: &str) -> Result<bool> {
+        Ok(self.receipts(case)?.values().any(|r| r.via == device))
+    }
+
+    /// The cases whose attachments name a blob.
+    pub fn blob_cases(&self, sha256: &str) -> Result<Vec<CaseId>> {
+        let prefix = sha256.as_bytes();
+        let mut out = Vec::new();
+        for entry in self.store.scan_prefix(trees::BLOB_REFS, prefix) {
+            let (k, _) = entry?;
+            let rest = &k[prefix.len()..];
+            if rest.len() >= 2 {
+                out.push(CaseId::new(
+                    String::from_utf8_lossy(&rest[2..]).into_owned(),
+                ));
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Drop for Ledger {
+    fn drop(&mut self) {
+        if let Some(t) = self.table_loader.take() {
+            let _ = t.join();
+        }
+    }
+}
