@@ -44,6 +44,52 @@ pub enum Error {
     Config(String),
 }
 
+/// The public side of an error: the stable code a client switches on. A closed set (the
+/// published list is this enum), apart from the internal enum above, whose text is logged and
+/// never answered for server faults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    BadRequest,
+    TooLarge,
+    Conflict,
+    Timeout,
+    TooManyRequests,
+    MalformedBatch,
+    UnsupportedBatchVersion,
+    /// A rule of the case's lifecycle (`not_permitted`, `wrong_status`, …).
+    Rule(ViolationCode),
+    /// A fault of the server's own: the answer carries a request id, never the detail.
+    Internal,
+}
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Unauthorized => "unauthorized",
+            Code::Forbidden => "forbidden",
+            Code::NotFound => "not_found",
+            Code::BadRequest => "bad_request",
+            Code::TooLarge => "too_large",
+            Code::Conflict => "conflict",
+            Code::Timeout => "timeout",
+            Code::TooManyRequests => "too_many_requests",
+            Code::MalformedBatch => "malformed_batch",
+            Code::UnsupportedBatchVersion => "unsupported_batch_version",
+            Code::Rule(v) => v.as_str(),
+            Code::Internal => "internal",
+        }
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The JSON body of every error answer.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
@@ -83,22 +129,20 @@ impl Error {
     }
 
     /// The status and stable code of this error.
-    pub fn status_and_code(&self) -> (StatusCode, String) {
+    pub fn status_and_code(&self) -> (StatusCode, Code) {
         use gridcase_sync_core::Error as Core;
         match self {
-            Error::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized".into()),
-            Error::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden".into()),
-            Error::NotFound(_) => (StatusCode::NOT_FOUND, "not_found".into()),
-            Error::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request".into()),
-            Error::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large".into()),
-            Error::Conflict(_) => (StatusCode::CONFLICT, "conflict".into()),
-            Error::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout".into()),
-            Error::TooManyRequests { .. } => {
-                (StatusCode::TOO_MANY_REQUESTS, "too_many_requests".into())
-            }
+            Error::Unauthorized(_) => (StatusCode::UNAUTHORIZED, Code::Unauthorized),
+            Error::Forbidden(_) => (StatusCode::FORBIDDEN, Code::Forbidden),
+            Error::NotFound(_) => (StatusCode::NOT_FOUND, Code::NotFound),
+            Error::BadRequest(_) => (StatusCode::BAD_REQUEST, Code::BadRequest),
+            Error::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, Code::TooLarge),
+            Error::Conflict(_) => (StatusCode::CONFLICT, Code::Conflict),
+            Error::Timeout => (StatusCode::SERVICE_UNAVAILABLE, Code::Timeout),
+            Error::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, Code::TooManyRequests),
             // Client JSON is read through `ApiJson` (a `BadRequest`); a serde_json error that
             // reaches here came from a stored record.
-            Error::Json(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal".into()),
+            Error::Json(_) => (StatusCode::INTERNAL_SERVER_ERROR, Code::Internal),
             Error::Core(Core::Rule(v)) => {
                 let status = match v.code {
                     ViolationCode::NotPermitted
@@ -110,17 +154,15 @@ impl Error {
                     | ViolationCode::InvalidPayload
                     | ViolationCode::UnknownReference => StatusCode::UNPROCESSABLE_ENTITY,
                 };
-                (status, v.code.as_str().into())
+                (status, Code::Rule(v.code))
             }
-            Error::Core(Core::UnknownCase(_)) => (StatusCode::NOT_FOUND, "not_found".into()),
-            Error::Core(Core::MalformedBatch(_)) => {
-                (StatusCode::BAD_REQUEST, "malformed_batch".into())
-            }
+            Error::Core(Core::UnknownCase(_)) => (StatusCode::NOT_FOUND, Code::NotFound),
+            Error::Core(Core::MalformedBatch(_)) => (StatusCode::BAD_REQUEST, Code::MalformedBatch),
             Error::Core(Core::BatchVersion(_)) => {
-                (StatusCode::BAD_REQUEST, "unsupported_batch_version".into())
+                (StatusCode::BAD_REQUEST, Code::UnsupportedBatchVersion)
             }
             Error::Core(_) | Error::Io(_) | Error::Internal(_) | Error::Config(_) => {
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal".into())
+                (StatusCode::INTERNAL_SERVER_ERROR, Code::Internal)
             }
         }
     }
@@ -134,7 +176,7 @@ impl IntoResponse for Error {
             let id = request_id().unwrap_or_else(|| "-".into());
             tracing::error!(request_id = %id, error = %self, "request failed");
             ErrorBody {
-                code,
+                code: code.as_str().into(),
                 message: format!(
                     "the server could not complete the request; the operators can find it by request id {id}"
                 ),
@@ -142,7 +184,7 @@ impl IntoResponse for Error {
             }
         } else {
             ErrorBody {
-                code,
+                code: code.as_str().into(),
                 message: self.to_string(),
                 request_id: None,
             }
@@ -210,5 +252,39 @@ where
             .await
             .map(|axum::extract::Query(v)| ApiQuery(v))
             .map_err(|r| Error::BadRequest(r.body_text()))
+    }
+}
+
+#[cfg(test)]
+mod codes {
+    use super::*;
+
+    /// Every public code names one thing, and rule codes are the fold's own names.
+    #[test]
+    fn codes_are_distinct_and_stable() {
+        let codes = [
+            Code::Unauthorized,
+            Code::Forbidden,
+            Code::NotFound,
+            Code::BadRequest,
+            Code::TooLarge,
+            Code::Conflict,
+            Code::Timeout,
+            Code::TooManyRequests,
+            Code::MalformedBatch,
+            Code::UnsupportedBatchVersion,
+            Code::Rule(ViolationCode::WrongStatus),
+            Code::Internal,
+        ];
+        let mut names: Vec<&str> = codes.iter().map(|c| c.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), codes.len());
+        assert_eq!(
+            Code::Rule(ViolationCode::NotPermitted).as_str(),
+            "not_permitted"
+        );
+        let (status, code) = Error::Internal("disk on fire".into()).status_and_code();
+        assert_eq!((status.as_u16(), code), (500, Code::Internal));
     }
 }

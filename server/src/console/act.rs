@@ -156,7 +156,7 @@ pub async fn act(
         Ok(a) => a,
         Err(e) => {
             tracing::info!(case = %id, error = %e, "console form refused");
-            return Ok(back("refused", &e.status_and_code().1));
+            return Ok(back("refused", e.status_and_code().1.as_str()));
         }
     };
     let kind = actions.last().map_or(ActionKind::Comment, Action::kind);
@@ -168,7 +168,7 @@ pub async fn act(
             if !e.status_and_code().0.is_server_error() =>
         {
             tracing::info!(case = %id, error = %e, "console action refused");
-            Ok(back("refused", &e.status_and_code().1))
+            Ok(back("refused", e.status_and_code().1.as_str()))
         }
         Err(e) => Err(e.into()),
     }

@@ -187,7 +187,7 @@ impl IntoResponse for PageError {
         if status.is_server_error() {
             tracing::error!(error = %self.0, "console page failed");
         }
-        let page = layout::error_page(status, &code, &self.0.to_string());
+        let page = layout::error_page(status, code.as_str(), &self.0.to_string());
         (status, page).into_response()
     }
 }
