@@ -3,7 +3,7 @@
 
 use gridcase_sync_core::event::{Action, Channel, DeclineReason, Event, Satisfaction};
 use gridcase_sync_core::fold::{CaseState, Disposition, TimelineEntry};
-use gridcase_sync_core::{Header, Millis, Status};
+use gridcase_sync_core::{CaseOutline, Millis, Status};
 use serde::{Deserialize, Serialize};
 
 // Summaries are stored as JSON (`Ledger::stage_index`): a field added later carries
@@ -89,17 +89,17 @@ pub struct StatusChange {
 }
 
 impl CaseSummary {
-    pub fn of(
-        header: &Header,
-        state: &CaseState,
-        flagged_events: usize,
-        now: Millis,
-    ) -> CaseSummary {
+    /// The summary of a case: its outline (every derived value is the outline's) in the
+    /// stored representation, with what only the server knows: how many of its events were
+    /// flagged on arrival, and when it last changed here. Open311's fields are filled in by
+    /// [`CaseSummary::publish`].
+    pub fn of(outline: &CaseOutline<'_>, flagged_events: usize, now: Millis) -> CaseSummary {
+        let state = outline.state;
         let t = state.territory.as_ref();
         CaseSummary {
-            id: header.case.to_string(),
+            id: outline.id.to_string(),
             status: state.status,
-            step: state.status.map_or(1, Status::step),
+            step: outline.step,
             street: t.map(|t| t.street.to_string()),
             community: t.map(|t| t.community.to_string()),
             grid: t.map(|t| t.grid.to_string()),
@@ -115,7 +115,7 @@ impl CaseSummary {
             description: state.description.clone(),
             address: state.address.clone(),
             coordinates: state.coordinates,
-            created_at: header.created_at,
+            created_at: outline.created_at,
             filed_at: state.filed_at,
             dispatched_at: state.dispatched_at,
             deadline: state.deadline,
@@ -123,13 +123,13 @@ impl CaseSummary {
             rework_count: state.rework_count,
             extensions: state.extensions,
             satisfaction: state.satisfaction,
-            events: state.timeline.len(),
-            open_conflicts: state.open_conflicts().count(),
+            events: outline.events,
+            open_conflicts: outline.open_conflicts,
             flagged_events,
             updated_at: now,
             decline_reason: state.decline_reason,
             duplicate_of: state.duplicate_of.as_ref().map(ToString::to_string),
-            concluded_at: concluded_at(state),
+            concluded_at: outline.concluded_at,
             media_url: None,
             published: None,
         }
@@ -214,27 +214,6 @@ impl CaseSummary {
     }
 }
 
-/// When the case last left the open statuses: the time of the applied event that moved it from
-/// an open status to one that is not (a later evaluation of a closed case does not move it).
-fn concluded_at(state: &CaseState) -> Option<Millis> {
-    let mut concluded = None;
-    let mut was_open = true;
-    for t in state
-        .timeline
-        .iter()
-        .filter(|t| t.disposition == Disposition::Applied)
-    {
-        let open = t.status.is_none_or(Status::is_open);
-        if open {
-            concluded = None;
-        } else if was_open {
-            concluded = Some(t.at);
-        }
-        was_open = open;
-    }
-    concluded
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,7 +234,8 @@ mod tests {
     fn summarize(doc: &CaseDoc, previous: Option<&CaseSummary>, now: Millis) -> CaseSummary {
         let events = doc.events().expect("events");
         let state = fold(&events, &WorkCalendar::beijing());
-        let mut s = CaseSummary::of(&doc.header().expect("header"), &state, 0, now);
+        let header = doc.header().expect("header");
+        let mut s = CaseSummary::of(&CaseOutline::of(&header, &state), 0, now);
         s.publish(&state, &events, previous, now);
         s
     }

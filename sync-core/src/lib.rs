@@ -14,6 +14,7 @@ pub mod ids;
 pub mod inspect;
 pub mod limits;
 pub mod org;
+pub mod outline;
 pub mod references;
 pub mod role;
 pub mod rules;
@@ -29,6 +30,7 @@ pub use document::{Attachment, CaseDoc, Header};
 pub use event::{Action, ActionKind, Event, UnknownAction};
 pub use fold::{fold, CaseState};
 pub use ids::*;
+pub use outline::CaseOutline;
 pub use role::{Actor, Role, Scope};
 pub use rules::{Status, Violation};
 

@@ -7,7 +7,7 @@ use super::{storage, trees, Client};
 use crate::error::{ClientError, Result};
 use crate::views::*;
 use gridcase_sync_core::fold::{self, fold, CaseState};
-use gridcase_sync_core::{CaseDoc, CaseId};
+use gridcase_sync_core::{CaseDoc, CaseId, CaseOutline};
 use std::collections::BTreeSet;
 
 impl Client {
@@ -19,23 +19,12 @@ impl Client {
         state: &CaseState,
         dirty: &BTreeSet<CaseId>,
     ) -> Result<CaseItem> {
-        let header = doc.header()?;
-        Ok(CaseItem {
-            id: case.to_string(),
-            status: state.status.map_or("unknown", |s| s.as_str()).into(),
-            step: state.status.map_or(1, |s| s.step()),
-            grid: state.territory.as_ref().map(|t| t.grid.to_string()),
-            description: state.description.clone(),
-            category: state.category.as_ref().map(ToString::to_string),
-            unit: state.assigned_unit.as_ref().map(ToString::to_string),
-            created_at: header.created_at,
-            deadline: state.deadline,
-            overdue: state.overdue_at(self.now()),
-            events: state.timeline.len() as u32,
-            open_conflicts: u32::try_from(state.open_conflicts().count()).unwrap_or(u32::MAX),
-            pending_sync: dirty.contains(case),
-            refused: self.refusal(case)?.map(|r| r.code),
-        })
+        Ok(case_item(
+            &CaseOutline::of(&doc.header()?, state),
+            self.now(),
+            dirty.contains(case),
+            self.refusal(case)?.map(|r| r.code),
+        ))
     }
 
     /// The cases on this device, newest first.
@@ -194,5 +183,101 @@ impl Client {
             downloads: self.keys(trees::DOWNLOADS)?,
             refused: self.refusals()?,
         })
+    }
+}
+
+/// A case as the lists show it: its outline (every derived value is the outline's) as the app
+/// reads it, with what only this device knows: whether its changes wait for the next sync, and
+/// why the server refused the last ones.
+fn case_item(
+    outline: &CaseOutline<'_>,
+    now: i64,
+    pending_sync: bool,
+    refused: Option<String>,
+) -> CaseItem {
+    let state = outline.state;
+    CaseItem {
+        id: outline.id.to_string(),
+        status: state.status.map_or("unknown", |s| s.as_str()).into(),
+        step: outline.step,
+        grid: state.territory.as_ref().map(|t| t.grid.to_string()),
+        description: state.description.clone(),
+        category: state.category.as_ref().map(ToString::to_string),
+        unit: state.assigned_unit.as_ref().map(ToString::to_string),
+        created_at: outline.created_at,
+        deadline: state.deadline,
+        overdue: state.overdue_at(now),
+        events: u32::try_from(outline.events).unwrap_or(u32::MAX),
+        open_conflicts: u32::try_from(outline.open_conflicts).unwrap_or(u32::MAX),
+        pending_sync,
+        refused,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gridcase_sync_core::store::decode_snapshot;
+    use gridcase_sync_core::WorkCalendar;
+
+    /// A golden case (`sync-core/tests/golden/`) as a handheld lists it at `now`, as JSON.
+    fn listed(name: &str, now: i64, pending_sync: bool, refused: Option<&str>) -> String {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../sync-core/tests/golden")
+            .join(format!("{name}.snapshot"));
+        let bytes = std::fs::read(path).expect("a golden case");
+        let doc = CaseDoc::from_automerge(decode_snapshot(&bytes).expect("loads")).expect("a case");
+        let state = fold(&doc.events().expect("events"), &WorkCalendar::beijing());
+        let header = doc.header().expect("a header");
+        let outline = CaseOutline::of(&header, &state);
+        let item = case_item(&outline, now, pending_sync, refused.map(Into::into));
+        serde_json::to_string(&item).expect("JSON")
+    }
+
+    /// What the app sees of a case (the Python tests and the generated bindings read these
+    /// fields), pinned for golden cases: an open one past its deadline, one with an open
+    /// conflict, a reopened one and a declined one.
+    #[test]
+    fn list_items_of_golden_cases_are_pinned() {
+        for (name, now, pending, refused, expected) in [
+            (
+                "v1-attachments",
+                1_800_000_000_000,
+                true,
+                None,
+                r#"{"id":"01a22bcfae927183a871bd6f250a801a","status":"in_progress","step":4,"grid":"g1","description":"garbage piled at the corner","category":"E0102","unit":"u1","created_at":1772413200000,"deadline":1772432400000,"overdue":true,"events":5,"open_conflicts":0,"pending_sync":true,"refused":null}"#,
+            ),
+            (
+                "v1-attachments",
+                1_772_420_000_000,
+                false,
+                None,
+                r#"{"id":"01a22bcfae927183a871bd6f250a801a","status":"in_progress","step":4,"grid":"g1","description":"garbage piled at the corner","category":"E0102","unit":"u1","created_at":1772413200000,"deadline":1772432400000,"overdue":false,"events":5,"open_conflicts":0,"pending_sync":false,"refused":null}"#,
+            ),
+            (
+                "v1-conflicts",
+                1_772_420_000_000,
+                false,
+                Some("out_of_scope"),
+                r#"{"id":"01a22bcfae87707c9ea18cea4a20ee0e","status":"verified","step":6,"grid":"g1","description":"garbage piled at the corner","category":"E0102","unit":"u1","created_at":1772413200000,"deadline":1772432400000,"overdue":false,"events":8,"open_conflicts":1,"pending_sync":false,"refused":"out_of_scope"}"#,
+            ),
+            (
+                "v1-lifecycle",
+                1_800_000_000_000,
+                false,
+                None,
+                r#"{"id":"01a22bcfae7a738489465f1ef7925589","status":"filed","step":2,"grid":"g1","description":"地锁又装回来了 ground locks are back","category":"E0102","unit":null,"created_at":1772413200000,"deadline":null,"overdue":false,"events":19,"open_conflicts":0,"pending_sync":false,"refused":null}"#,
+            ),
+            (
+                "v1-duplicate",
+                1_800_000_000_000,
+                false,
+                None,
+                r#"{"id":"01a22bcfae8e72f296fbb717bf3780ef","status":"declined","step":2,"grid":"g1","description":"garbage piled at the corner","category":null,"unit":null,"created_at":1772413200000,"deadline":null,"overdue":false,"events":2,"open_conflicts":0,"pending_sync":false,"refused":null}"#,
+            ),
+        ] {
+            let got = listed(name, now, pending, refused);
+            assert_eq!(got, expected, "{name} at {now}");
+        }
     }
 }

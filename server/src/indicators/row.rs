@@ -103,6 +103,11 @@ pub(super) fn satisfaction_of_code(code: u8) -> Option<Satisfaction> {
 }
 
 impl CaseFacts {
+    /// The facts of a case, read from its summary: the summary is the stored form of the
+    /// case's outline (`sync_core::outline`, where each value is derived), and rows are also
+    /// rebuilt from stored summaries alone (`ledger::facts::ensure_rows`), so one constructor
+    /// serves both. What the facts add is the unit a case is counted against: the one it is
+    /// dispatched to, else the last of the units named (in order of id).
     pub fn of(s: &CaseSummary) -> CaseFacts {
         CaseFacts {
             status: s.status,

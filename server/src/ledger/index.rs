@@ -10,7 +10,7 @@ use crate::summary::CaseSummary;
 use gridcase_sync_core::event::Channel;
 use gridcase_sync_core::fold::{fold, CaseState};
 use gridcase_sync_core::store::{key_part as part, Batch};
-use gridcase_sync_core::{CaseDoc, CaseId, Event, EventId, Millis};
+use gridcase_sync_core::{CaseDoc, CaseId, CaseOutline, Event, EventId, Millis};
 
 impl Ledger {
     /// Stages the summary and receipts of a changed case; returns its feed entry.
@@ -44,7 +44,8 @@ impl Ledger {
         let previous = self.summary(&header.case)?;
         let previous_flags = previous.as_ref().map_or(0, |s| s.flagged_events);
         let new_flags = receipts.iter().filter(|(_, r)| r.flag.is_some()).count();
-        let mut summary = CaseSummary::of(&header, &state, previous_flags + new_flags, now);
+        let outline = CaseOutline::of(&header, &state);
+        let mut summary = CaseSummary::of(&outline, previous_flags + new_flags, now);
         if summary.channel == Some(Channel::Web) {
             let read;
             let events = match events {

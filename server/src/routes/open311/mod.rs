@@ -13,13 +13,17 @@
 //! server answers mySociety's `servicerequestupdates` (the extension FixMyStreet follows cases
 //! with): the status changes of public requests, by the time the server received them.
 //!
-//! The handlers are here; `write` writes answers and errors as JSON or XML, `params` reads
-//! the parameters and date windows, and `record` is what a public request shows of a case.
+//! The handlers of requests and their updates are here; `services` answers discovery, the
+//! services and their definitions; `write` writes answers and errors as JSON or XML, `params`
+//! reads the parameters (a filing's fields too) and date windows, and `record` is what a
+//! public request shows of a case.
 
 mod params;
 mod record;
+mod services;
 mod write;
 
+pub use services::get_service;
 pub use write::{xml_char, Failure};
 
 use crate::addresses::Lookup;
@@ -34,11 +38,10 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
-use gridcase_sync_core::category::CaseKind;
 use gridcase_sync_core::event::Channel;
 use gridcase_sync_core::org::Org;
 use gridcase_sync_core::{limits, CaseId, Catalog, CategoryCode, UserId};
-use params::{query_pairs, window, Params, LISTS};
+use params::{multipart_fields, query_pairs, window, Params, LISTS};
 use record::{
     public, request_record, shown_duplicate, shown_duplicate_id, status_of, status_phrase,
 };
@@ -81,8 +84,8 @@ pub async fn get_root(
 ) -> Answer {
     let (name, format) = split(&file)?;
     match name {
-        "discovery" => Ok(discovery(format, &state)),
-        "services" => Ok(services(format)),
+        "discovery" => Ok(services::discovery(format, &state)),
+        "services" => Ok(services::services(format)),
         "requests" => {
             let params = Params::new(query_pairs(raw, format)?, LISTS, format)?;
             blocking(format, move || list_requests(&state, format, &params)).await
@@ -153,66 +156,6 @@ pub async fn post_root(
     blocking(format, move || create_request(&state, format, &params)).await
 }
 
-/// The text fields of a `multipart/form-data` filing. A file part is refused: GeoReport v2
-/// takes a picture as a link (`media_url`), not as bytes.
-async fn multipart_fields(
-    kind: &str,
-    body: Bytes,
-    format: Format,
-) -> Result<Vec<(String, String)>, Failure> {
-    let bad = |text: String| Failure::new(StatusCode::BAD_REQUEST, format, text);
-    let boundary =
-        multer::parse_boundary(kind).map_err(|e| bad(format!("multipart/form-data: {e}")))?;
-    let body = futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(body) });
-    let mut parts = multer::Multipart::new(body, boundary);
-    let mut fields = Vec::new();
-    while let Some(part) = parts
-        .next_field()
-        .await
-        .map_err(|e| bad(format!("multipart/form-data: {e}")))?
-    {
-        let name = part
-            .name()
-            .map(str::to_owned)
-            .ok_or_else(|| bad("multipart/form-data: a part has no name".into()))?;
-        let text = part.content_type().is_none_or(|m| m.type_() == "text");
-        if part.file_name().is_some() || !text {
-            return Err(bad(format!(
-                "{name}: files are not accepted; publish the picture and give its address as \
-                 media_url"
-            )));
-        }
-        let bytes = part
-            .bytes()
-            .await
-            .map_err(|e| bad(format!("multipart/form-data: {e}")))?;
-        let value =
-            String::from_utf8(bytes.to_vec()).map_err(|_| bad(format!("{name} is not UTF-8")))?;
-        fields.push((name, value));
-    }
-    Ok(fields)
-}
-
-/// `GET /open311/v2/services/{service_code}.{json,xml}`: the service definition.
-pub async fn get_service(Path(file): Path<String>) -> Answer {
-    let (code, format) = split(&file)?;
-    let category = CategoryCode::parse(code)
-        .and_then(|c| Catalog::standard().get(&c).map(|s| (c, *s)))
-        .ok_or_else(|| Failure::new(StatusCode::NOT_FOUND, format, format!("no service {code}")))?;
-    Ok(answer(
-        StatusCode::OK,
-        format,
-        "service_definition",
-        V::Obj(vec![
-            ("service_code", s(category.0.to_string())),
-            (
-                "attributes",
-                V::List("attribute", attributes(category.1.kind)),
-            ),
-        ]),
-    ))
-}
-
 /// `GET /open311/v2/requests/{service_request_id}.{json,xml}`.
 pub async fn get_request(State(state): State<AppState>, Path(file): Path<String>) -> Answer {
     let (id, format) = split(&file)?;
@@ -268,112 +211,6 @@ fn find(state: &AppState, id: &str, format: Format) -> Result<CaseSummary, Failu
                 format!("no service request {id}"),
             )
         })
-}
-
-fn discovery(format: Format, state: &AppState) -> Response {
-    let changeset = "2026-11-26T00:00:00+08:00";
-    let endpoint = V::Obj(vec![
-        ("specification", s("http://wiki.open311.org/GeoReport_v2")),
-        // Configured, never taken from the request's `Host` (anyone may write that).
-        ("url", s(format!("{}/open311/v2/", state.config.base_url()))),
-        ("changeset", s(changeset)),
-        ("type", s("production")),
-        (
-            "formats",
-            V::List("format", vec![s("text/xml"), s("application/json")]),
-        ),
-    ]);
-    answer(
-        StatusCode::OK,
-        format,
-        "discovery",
-        V::Obj(vec![
-            ("changeset", s(changeset)),
-            (
-                "contact",
-                s("The district's city management center (12345)"),
-            ),
-            (
-                "key_service",
-                s("api_keys are issued by the district's administrator"),
-            ),
-            ("endpoints", V::List("endpoint", vec![endpoint])),
-        ]),
-    )
-}
-
-fn services(format: Format) -> Response {
-    let catalog = Catalog::standard();
-    let list = catalog
-        .small_categories()
-        .iter()
-        .map(|small| {
-            let big = catalog
-                .big_categories()
-                .iter()
-                .find(|b| b.kind == small.kind && b.code == small.big);
-            V::Obj(vec![
-                ("service_code", s(small.code().to_string())),
-                ("service_name", s(small.name)),
-                (
-                    "description",
-                    s(format!(
-                        "{} ({}): {}",
-                        small.name,
-                        small.kind.name(),
-                        small.name_en
-                    )),
-                ),
-                ("metadata", V::Bool(true)),
-                ("type", s("realtime")),
-                ("keywords", s(small.name_en)),
-                ("group", s(big.map_or("", |b| b.name))),
-            ])
-        })
-        .collect();
-    answer(StatusCode::OK, format, "services", V::List("service", list))
-}
-
-/// The questions a requester may answer: whether anyone is in danger, and for a facility
-/// (部件) the number painted on it.
-fn attributes(kind: CaseKind) -> Vec<V> {
-    let mut list = vec![V::Obj(vec![
-        ("variable", V::Bool(true)),
-        ("code", s("urgent")),
-        ("datatype", s("singlevaluelist")),
-        ("required", V::Bool(false)),
-        ("datatype_description", s("yes or no")),
-        ("order", V::Int(1)),
-        (
-            "description",
-            s("是否有人身危险? Is anyone in danger right now?"),
-        ),
-        (
-            "values",
-            V::List(
-                "value",
-                vec![
-                    V::Obj(vec![("key", s("yes")), ("name", s("是 yes"))]),
-                    V::Obj(vec![("key", s("no")), ("name", s("否 no"))]),
-                ],
-            ),
-        ),
-    ])];
-    if kind == CaseKind::Component {
-        list.push(V::Obj(vec![
-            ("variable", V::Bool(true)),
-            ("code", s("asset_id")),
-            ("datatype", s("string")),
-            ("required", V::Bool(false)),
-            (
-                "datatype_description",
-                s("the number painted on the facility"),
-            ),
-            ("order", V::Int(2)),
-            ("description", s("部件编号, if you can read it")),
-        ]));
-    }
-    list
 }
 
 fn api_keys(state: &AppState) -> Vec<String> {

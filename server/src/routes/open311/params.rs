@@ -1,10 +1,12 @@
 //! How Open311 parameters are read: the query string and a filing's fields as GeoReport v2
-//! has them ([`Params`]), and the date window `start_date` and `end_date` ask for ([`window`]).
+//! has them ([`Params`]; a `multipart/form-data` filing's text fields, [`multipart_fields`]),
+//! and the date window `start_date` and `end_date` ask for ([`window`]).
 
 use super::write::{xml_char, Failure, Format};
 use super::MAX_DAYS;
 use crate::auth::now_millis;
 use crate::district_time::{parse_iso, DAY};
+use axum::body::Bytes;
 use axum::http::StatusCode;
 use gridcase_sync_core::Millis;
 
@@ -137,6 +139,46 @@ pub(super) fn window(
         end.saturating_add(1)
     };
     Ok((start, end))
+}
+
+/// The text fields of a `multipart/form-data` filing. A file part is refused: GeoReport v2
+/// takes a picture as a link (`media_url`), not as bytes.
+pub(super) async fn multipart_fields(
+    kind: &str,
+    body: Bytes,
+    format: Format,
+) -> Result<Vec<(String, String)>, Failure> {
+    let bad = |text: String| Failure::new(StatusCode::BAD_REQUEST, format, text);
+    let boundary =
+        multer::parse_boundary(kind).map_err(|e| bad(format!("multipart/form-data: {e}")))?;
+    let body = futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(body) });
+    let mut parts = multer::Multipart::new(body, boundary);
+    let mut fields = Vec::new();
+    while let Some(part) = parts
+        .next_field()
+        .await
+        .map_err(|e| bad(format!("multipart/form-data: {e}")))?
+    {
+        let name = part
+            .name()
+            .map(str::to_owned)
+            .ok_or_else(|| bad("multipart/form-data: a part has no name".into()))?;
+        let text = part.content_type().is_none_or(|m| m.type_() == "text");
+        if part.file_name().is_some() || !text {
+            return Err(bad(format!(
+                "{name}: files are not accepted; publish the picture and give its address as \
+                 media_url"
+            )));
+        }
+        let bytes = part
+            .bytes()
+            .await
+            .map_err(|e| bad(format!("multipart/form-data: {e}")))?;
+        let value =
+            String::from_utf8(bytes.to_vec()).map_err(|_| bad(format!("{name} is not UTF-8")))?;
+        fields.push((name, value));
+    }
+    Ok(fields)
 }
 
 #[cfg(test)]
