@@ -11,9 +11,6 @@ use axum::Json;
 use gridcase_sync_core::{Action, CaseId, EventId};
 use serde::Deserialize;
 
-/// Kept here for `routes::stats`, which still names it by this path.
-pub use crate::cases::REVIEWERS;
-
 #[utoipa::path(post, path = "/v1/cases", tag = "cases", request_body = CreateCase,
     responses((status = 201, body = Written), (status = 400, body = crate::error::ErrorBody),
         (status = 403, body = crate::error::ErrorBody)),

@@ -2,9 +2,9 @@
 //! grid or category, computed over the indicator table (see `indicators`) in the caller's scope.
 
 use crate::auth::{now_millis, Caller};
+use crate::cases::REVIEWERS;
 use crate::error::{ApiQuery, Error, Result};
 use crate::indicators::{GroupBy, Indicators, Period};
-use crate::routes::cases::REVIEWERS;
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
