@@ -711,14 +711,30 @@ fn an_abandoned_write_releases_its_claim_on_a_new_case() {
     abandoned.save(&mut doc, &[], &[]).expect("staged");
     drop(abandoned);
     // ...leaves the next writer the claim: it writes the case whole, as its snapshot, rather
-    // than an increment that would wait for compaction (`stage_save` says it is not due).
+    // than an increment that would wait for compaction.
     let mut probe = gridcase_sync_core::store::Batch::new();
-    let due = ledger
+    let staged = ledger
         .docs
         .stage_save(&mut probe, &case, doc.automerge(), &[])
         .expect("probed");
-    assert!(!due, "the abandoned write still holds its claim");
+    assert!(staged.claimed, "the abandoned write still holds its claim");
     ledger.docs.release([&case]);
+
+    // A write that did not win the claim (a second writer of the same new case, say a
+    // handheld's retried sync) releases nothing when it ends: the winner keeps its claim.
+    let mut winner = ledger.write(2);
+    winner.save(&mut doc, &[], &[]).expect("staged");
+    let mut loser = ledger.write(2);
+    loser.save(&mut doc, &[], &[]).expect("staged as an increment");
+    drop(loser);
+    let mut probe = gridcase_sync_core::store::Batch::new();
+    let staged = ledger
+        .docs
+        .stage_save(&mut probe, &case, doc.automerge(), &[])
+        .expect("probed");
+    assert!(!staged.claimed, "the loser released the winner's claim");
+    drop(winner);
+
     let mut write = ledger.write(2);
     write.save(&mut doc, &[], &[]).expect("staged");
     write.commit().expect("committed");

@@ -90,12 +90,29 @@ impl Org {
     }
 
     /// The grids a scope covers: all of them for the district, those under a street or a
-    /// community, a grid worker's own; none for a unit (units reach cases by dispatch).
-    pub fn grids_in<'a>(&'a self, scope: &'a Scope) -> impl Iterator<Item = &'a GridId> + 'a {
-        self.grids.keys().filter(move |grid| {
-            !matches!(scope, Scope::Unit(_))
-                && self.territory(grid).is_some_and(|t| scope.covers(&t))
-        })
+    /// community, a grid worker's own as listed (even one the organization no longer has: its
+    /// cases still belong to the worker's feed); none for a unit (units reach cases by
+    /// dispatch). The feed reads from these, so a grid must never drop out of it because a
+    /// node above it is missing.
+    pub fn grids_in(&self, scope: &Scope) -> Vec<GridId> {
+        let under = |keep: &dyn Fn(&Grid) -> bool| {
+            self.grids
+                .iter()
+                .filter(|(_, g)| keep(g))
+                .map(|(id, _)| id.clone())
+                .collect()
+        };
+        match scope {
+            Scope::District => self.grids.keys().cloned().collect(),
+            Scope::Street(s) => under(&|g| {
+                self.communities
+                    .get(&g.community)
+                    .is_some_and(|c| c.street == *s)
+            }),
+            Scope::Community(c) => under(&|g| g.community == *c),
+            Scope::Grids(gs) => gs.clone(),
+            Scope::Unit(_) => Vec::new(),
+        }
     }
 
     /// Where a new report lies: the grid it names, else the grid whose outline holds its
@@ -207,5 +224,41 @@ mod tests {
         let org = org();
         assert_eq!(org.grid_at(0.5, 0.5).map(|g| g.as_str()), Some("g1"));
         assert_eq!(org.grid_at(1.5, 0.5), None);
+    }
+}
+
+#[cfg(test)]
+mod scopes {
+    use super::*;
+
+    /// The feed's grids: a grid worker's listed grids stand even when the organization lacks
+    /// one; a street's are those whose community lies in it.
+    #[test]
+    fn the_grids_a_scope_covers() {
+        let mut org = Org::default();
+        org.streets
+            .insert("s1".into(), Street { name: "s1".into() });
+        let community = |street: &str| Community {
+            name: "c".into(),
+            street: street.into(),
+        };
+        org.communities.insert("c1".into(), community("s1"));
+        org.communities.insert("c2".into(), community("s2"));
+        let grid = |c: &str| Grid {
+            name: "g".into(),
+            community: c.into(),
+            polygon: vec![],
+        };
+        org.grids.insert("g1".into(), grid("c1"));
+        org.grids.insert("g2".into(), grid("c2"));
+        let ids = |v: Vec<GridId>| v.iter().map(|g| g.to_string()).collect::<Vec<_>>();
+        assert_eq!(ids(org.grids_in(&Scope::District)), ["g1", "g2"]);
+        assert_eq!(ids(org.grids_in(&Scope::Street("s1".into()))), ["g1"]);
+        // Street s2 is not in the organization; its community's grids still are its own.
+        assert_eq!(ids(org.grids_in(&Scope::Street("s2".into()))), ["g2"]);
+        assert_eq!(ids(org.grids_in(&Scope::Community("c2".into()))), ["g2"]);
+        let worker = Scope::Grids(vec!["g1".into(), "gone".into()]);
+        assert_eq!(ids(org.grids_in(&worker)), ["g1", "gone"]);
+        assert!(org.grids_in(&Scope::Unit("u1".into())).is_empty());
     }
 }

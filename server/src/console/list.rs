@@ -95,7 +95,8 @@ impl Places {
             Scope::Unit(_) => org.grids.iter().collect(),
             _ => org
                 .grids_in(scope)
-                .filter_map(|id| org.grids.get_key_value(id))
+                .into_iter()
+                .filter_map(|id| org.grids.get_key_value(&id))
                 .collect(),
         };
         let communities: Vec<(String, String)> = org

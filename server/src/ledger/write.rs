@@ -115,13 +115,16 @@ impl Write<'_> {
         receipts: &[(EventId, Receipt)],
     ) -> Result<()> {
         let case = doc.header()?.case;
-        // Held before staging, so that no path out of `stage_save` keeps a claim.
-        self.claim.cases.push(case.clone());
-        if self
+        let staged = self
             .ledger
             .docs
-            .stage_save(&mut self.batch, &case, doc.automerge(), since)?
-        {
+            .stage_save(&mut self.batch, &case, doc.automerge(), since)?;
+        // Only a claim this write won is this write's to release (`stage_save` has no way
+        // out after claiming, so nothing claimed escapes the guard).
+        if staged.claimed {
+            self.claim.cases.push(case.clone());
+        }
+        if staged.compact {
             self.due.push(case.clone());
         }
         let heads = doc.heads();
@@ -132,12 +135,16 @@ impl Write<'_> {
 
     /// Takes over the writes a sync session staged (`SyncSession::receive_staged`): its
     /// batch; the documents it accepted (`SyncSession::accepted_documents`), cached before the
-    /// commit is published, whose new-case claims this write now holds and releases; and the
-    /// cases it found due for compaction. Then index each accepted case with [`Write::index`].
-    pub fn adopt(&mut self, staged: Batch, accepted: Noted, due: Vec<CaseId>) {
-        self.claim
-            .cases
-            .extend(accepted.iter().map(|(case, _)| case.clone()));
+    /// commit is published; the new cases it claimed (`SyncSession::take_claimed`), which this
+    /// write now holds and releases; and the cases it found due for compaction. Then index each accepted case with [`Write::index`].
+    pub fn adopt(
+        &mut self,
+        staged: Batch,
+        accepted: Noted,
+        claimed: Vec<CaseId>,
+        due: Vec<CaseId>,
+    ) {
+        self.claim.cases.extend(claimed);
         self.docs.extend(accepted);
         self.batch.extend(staged);
         self.due.extend(due);

@@ -200,7 +200,7 @@ pub fn feed_scope(scope: &Scope, org: &Org) -> FeedScope {
     match scope {
         Scope::District => FeedScope::All,
         Scope::Unit(u) => FeedScope::Unit(u.clone()),
-        _ => FeedScope::Grids(org.grids_in(scope).cloned().collect()),
+        _ => FeedScope::Grids(org.grids_in(scope)),
     }
 }
 
@@ -358,13 +358,15 @@ fn exchange(
     };
     let mut session = SyncSession::new(&ledger.docs, device.id.as_str());
     let (outcomes, staged) = session.receive_staged(&request.entries, &gate)?;
-    // The session claimed the new cases it accepted: from here the write holds those claims
-    // and releases them when it ends, committed or not (so the session's own
-    // `committed_and_cached`, which would release them again, is not called).
+    // The new cases the session claimed (and only those: a case another writer claimed is
+    // not this request's to release): from here the write holds those claims and releases
+    // them when it ends, committed or not.
     let mut write = ledger.write(now);
+    let claimed = session.take_claimed();
     write.adopt(
         staged,
         session.accepted_documents(),
+        claimed,
         session.take_due_for_compaction(),
     );
     let mut receipts = gate.receipts.into_inner().map_err(Error::internal)?;

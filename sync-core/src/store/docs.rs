@@ -75,6 +75,17 @@ fn peer_case_key(peer: &str, case: &CaseId) -> Vec<u8> {
     k
 }
 
+/// What [`DocStore::stage_save`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Staged {
+    /// Enough increments piled up: compact the case after the commit.
+    pub compact: bool,
+    /// The case was new and this writer claimed it (it writes the snapshot): the writer, and
+    /// only it, releases the claim once the batch is committed or abandoned. Releasing a
+    /// claim one did not win would let a third writer write a second snapshot over the first.
+    pub claimed: bool,
+}
+
 /// A document and the keys of the increments it was built from.
 type Loaded = (AutoCommit, Vec<Vec<u8>>);
 
@@ -249,7 +260,7 @@ impl DocStore {
         case: &CaseId,
         doc: &mut AutoCommit,
         since: &[ChangeHash],
-    ) -> Result<bool, Error> {
+    ) -> Result<Staged, Error> {
         let prefix = case_key(case);
         let is_new = since.is_empty()
             && self.store.get(trees::SNAPSHOTS, &prefix)?.is_none()
@@ -261,11 +272,18 @@ impl DocStore {
         if is_new && self.claim(case) {
             // A new case is written whole, as its snapshot: no compaction to follow.
             batch.put(trees::SNAPSHOTS, prefix, encode_snapshot(doc));
-            return Ok(false);
+            return Ok(Staged {
+                compact: false,
+                claimed: true,
+            });
         }
         let increment = doc.save_after(since);
+        let increment_only = |compact| Staged {
+            compact,
+            claimed: false,
+        };
         if increment.is_empty() {
-            return Ok(false);
+            return Ok(increment_only(false));
         }
         let mut key = case_key(case);
         let prefix_len = key.len();
@@ -278,17 +296,17 @@ impl DocStore {
             .get(trees::SNAPSHOTS, &key[..prefix_len])?
             .is_none()
         {
-            return Ok(true);
+            return Ok(increment_only(true));
         }
         let mut pending = 1;
         for entry in self.store.scan_prefix(trees::CHANGES, &key[..prefix_len]) {
             entry?;
             pending += 1;
             if pending > self.compact_after {
-                return Ok(true);
+                return Ok(increment_only(true));
             }
         }
-        Ok(false)
+        Ok(increment_only(false))
     }
 
     /// Stages a whole case as its snapshot, for bulk imports that are the case's only writer
@@ -412,13 +430,15 @@ impl DocStore {
         since: &[ChangeHash],
     ) -> Result<(), Error> {
         let mut batch = Batch::new();
-        let due = self.stage_save(&mut batch, case, doc.automerge(), since)?;
+        let staged = self.stage_save(&mut batch, case, doc.automerge(), since)?;
         self.stage_dirty(&mut batch, case, true);
         let committed = self.commit(batch);
-        self.release([case]);
+        if staged.claimed {
+            self.release([case]);
+        }
         committed?;
         self.note_committed(case, doc.automerge());
-        if due {
+        if staged.compact {
             self.compact(case)?;
         }
         Ok(())

@@ -6,7 +6,7 @@ mod cache;
 mod docs;
 mod sled_store;
 
-pub use docs::{decode_snapshot, encode_snapshot, DocStore};
+pub use docs::{decode_snapshot, encode_snapshot, DocStore, Staged};
 pub use sled_store::SledStore;
 
 use crate::Error;

@@ -83,6 +83,9 @@ pub struct SyncSession<'s> {
     loaded: HashMap<CaseId, AutoCommit>,
     track_dirty: bool,
     accepted: Vec<CaseId>,
+    /// New cases this session claimed when staging (`Staged::claimed`): only these are
+    /// released, never a claim another writer holds.
+    claimed: Vec<CaseId>,
     due: Vec<CaseId>,
 }
 
@@ -97,6 +100,7 @@ impl<'s> SyncSession<'s> {
             loaded: HashMap::new(),
             track_dirty: false,
             accepted: Vec::new(),
+            claimed: Vec::new(),
             due: Vec::new(),
         }
     }
@@ -299,7 +303,7 @@ impl<'s> SyncSession<'s> {
 
     /// Records that the staged writes are durable: accepted documents go to the store's cache.
     pub fn committed(&mut self) {
-        self.docs.release(&self.accepted);
+        self.docs.release(&std::mem::take(&mut self.claimed));
         for case in std::mem::take(&mut self.accepted) {
             if let Some(doc) = self.loaded.get_mut(&case) {
                 self.docs.note_committed(&case, doc);
@@ -383,8 +387,14 @@ impl<'s> SyncSession<'s> {
 
     /// Records that the staged writes are durable and their documents already cached.
     pub fn committed_and_cached(&mut self) {
-        self.docs.release(&self.accepted);
+        self.docs.release(&std::mem::take(&mut self.claimed));
         self.accepted.clear();
+    }
+
+    /// The new cases this session claimed while staging, handed to a caller that releases
+    /// them itself (the server's write, whose guard releases them when it ends).
+    pub fn take_claimed(&mut self) -> Vec<CaseId> {
+        std::mem::take(&mut self.claimed)
     }
 
     /// Cases whose increments piled up past the compaction threshold in this session.
@@ -494,8 +504,12 @@ impl<'s> SyncSession<'s> {
                 });
             }
         };
-        if self.docs.stage_save(batch, case, &mut fresh, &before)? {
+        let staged = self.docs.stage_save(batch, case, &mut fresh, &before)?;
+        if staged.compact {
             self.due.push(case.clone());
+        }
+        if staged.claimed {
+            self.claimed.push(case.clone());
         }
         let new_events = inspection.new_events.len();
         self.keep(case, fresh, state, &previous, batch);
