@@ -725,7 +725,9 @@ fn an_abandoned_write_releases_its_claim_on_a_new_case() {
     let mut winner = ledger.write(2);
     winner.save(&mut doc, &[], &[]).expect("staged");
     let mut loser = ledger.write(2);
-    loser.save(&mut doc, &[], &[]).expect("staged as an increment");
+    loser
+        .save(&mut doc, &[], &[])
+        .expect("staged as an increment");
     drop(loser);
     let mut probe = gridcase_sync_core::store::Batch::new();
     let staged = ledger
