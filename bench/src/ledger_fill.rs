@@ -53,6 +53,7 @@ fn build(seed: &Seed, calendar: &WorkCalendar) -> Option<gridcase_sync_core::Cas
     );
     let intake = Intake {
         media_url: None,
+        business_type: None,
         channel: Channel::WalkIn,
         reporter: None,
         description: seed.description.clone(),

@@ -47,6 +47,8 @@ mod trees {
     /// sha-256 → a [`super::photos::PhotoRefusal`]: photos the server will not take (too large).
     pub const REFUSED_PHOTOS: &str = "client_refused_photos";
     pub const DOWNLOADS: &str = "client_downloads";
+    /// case id → the number the server gave it (`DC-20261130-0042`), learned after a sync.
+    pub const NUMBERS: &str = "client_case_numbers";
 }
 
 /// Retries of transport failures and 5xx answers.

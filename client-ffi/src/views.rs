@@ -32,7 +32,7 @@ pub struct NewReport {
 #[derive(Debug, Clone, Default, uniffi::Record)]
 pub struct CaseFilter {
     pub status: Option<String>,
-    /// Text in the description.
+    /// Text in the description or the case number.
     pub text: Option<String>,
     pub only_pending_sync: bool,
     pub only_conflicts: bool,
@@ -57,6 +57,10 @@ pub struct CaseItem {
     pub pending_sync: bool,
     /// The server refused this case's last changes (see `refusals`).
     pub refused: Option<String>,
+    /// The number the server gave the case when it first received it (`DC-20261130-0042`), to
+    /// read over the phone; `None` until this device has synced and learned it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize)]

@@ -630,3 +630,60 @@ fn a_photo_over_the_servers_limit_is_reported_and_everything_else_still_syncs() 
     assert!(again.refusals.is_empty(), "{again:?}");
     let _ = second;
 }
+
+/// A case's number is the server's: none on the device until a sync, then the one the ledger
+/// gave when it first received the case, on the device that made it and on one that received
+/// it, and searchable in the device's list. A device that left the case's scope learns none.
+#[test]
+fn the_handheld_learns_the_number_of_a_case_after_a_sync() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let w1 = open(&tmp.path().join("w1"), &url(&server));
+    w1.login("worker1", PASSWORD).expect("login");
+    let case = report(&w1, "manhole cover missing", vec![]);
+    assert_eq!(w1.case(&case).expect("case").case.number, None, "offline");
+    w1.sync_quiet();
+    let number = w1
+        .case(&case)
+        .expect("case")
+        .case
+        .number
+        .expect("learned with the sync");
+    let http = server.http();
+    let operator = http.login("operator");
+    let view = http
+        .get(&format!("/v1/cases/{case}"), Some(&operator))
+        .json();
+    assert_eq!(view["number"].as_str(), Some(number.as_str()), "{view}");
+    assert!(number.starts_with("DC-"), "{number}");
+
+    // Received from the server: numbered with the sync that brings it.
+    let w2 = open(&tmp.path().join("w2"), &url(&server));
+    w2.login("worker2", PASSWORD).expect("login");
+    w2.sync_quiet();
+    let listed = w2
+        .cases(&CaseFilter {
+            text: Some(number.clone()),
+            ..CaseFilter::default()
+        })
+        .expect("list");
+    assert_eq!(listed.len(), 1, "found by its number");
+    assert_eq!(listed[0].id, case);
+    assert_eq!(listed[0].number.as_deref(), Some(number.as_str()));
+
+    // A case made while the user's scope is elsewhere (refused at sync) gets none.
+    let admin = http.login("admin");
+    let moved = http.json(
+        "POST",
+        "/v1/admin/users",
+        Some(&admin),
+        Some(
+            serde_json::json!({"id": "worker2", "name": "网格员二", "role": "grid_worker",
+            "scope": {"level": "grids", "id": ["g4"]}, "revoke_previous_scopes": true}),
+        ),
+    );
+    assert_eq!(moved.status, 200, "{}", moved.text());
+    let stranded = report(&w2, "bench broken", vec![]);
+    w2.sync_quiet();
+    assert_eq!(w2.case(&stranded).expect("case").case.number, None);
+}

@@ -66,6 +66,14 @@ fn the_field_cli_works_offline_and_syncs() {
     let (ok, report, _) = field.run(&["sync"]);
     assert!(ok, "{report}");
     assert_eq!(report["cases_sent"], 1);
+    // The number the server gave, learned with the sync, in the list and on the case.
+    let (_, list, _) = field.run(&["list"]);
+    let number = list[0]["number"].as_str().expect("a number").to_owned();
+    assert!(number.starts_with("DC-"), "{number}");
+    assert!(field.human(&["list"]).contains(&number));
+    assert!(field
+        .human(&["show", &case])
+        .contains(&format!("number {number}")));
 
     // The server goes away: everything but sync still works.
     drop(server);

@@ -96,6 +96,11 @@ pub struct Config {
     /// Connections open at once; more are closed on arrival. Kept below the open-file limit.
     #[arg(long, env = "GRIDCASE_MAX_CONNECTIONS", default_value_t = 4096)]
     pub max_connections: usize,
+    /// The prefix of new case numbers (`DC-20261130-0042`): 1 to 8 ASCII letters and digits,
+    /// read in upper case. Numbers already given keep the prefix they were given with.
+    #[arg(long, env = "GRIDCASE_CASE_NUMBER_PREFIX", default_value = "DC",
+        value_parser = crate::case_number::prefix)]
+    pub case_number_prefix: String,
 
     // Throttles (server/src/throttle.rs), the client address, and who reads /metrics.
     /// Failed sign-ins an account may have before it is locked; each further failure doubles

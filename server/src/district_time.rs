@@ -100,6 +100,11 @@ pub fn date_of(ms: Millis) -> String {
     iso(ms)[..10].to_owned()
 }
 
+/// "YYYYMMDD" in district time: the date in a case number (`case_number`).
+pub fn compact_date(ms: Millis) -> String {
+    date_of(ms).replace('-', "")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

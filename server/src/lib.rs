@@ -3,6 +3,7 @@
 
 pub mod addresses;
 pub mod auth;
+pub mod case_number;
 pub mod cases;
 pub mod config;
 pub mod connections;
@@ -67,7 +68,12 @@ impl AppState {
             config.refresh_ttl,
         )?;
         let metrics = Arc::new(metrics::Metrics::default());
-        let ledger = ledger::Ledger::open(store.clone(), config.cache_cases, metrics.clone())?;
+        let ledger = ledger::Ledger::open(
+            store.clone(),
+            config.cache_cases,
+            metrics.clone(),
+            &config.case_number_prefix,
+        )?;
         ledger.ensure_query_index()?;
         let addresses = match &config.addresses {
             Some(path) => addresses::Register::load_csv(path)?,
@@ -131,8 +137,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/admin/devices/{id}/revoke", post(admin::revoke_device))
         .route("/v1/admin/org/{id}", put(admin::put_org_node))
         .route("/v1/org", get(admin::org))
+        .route("/v1/addresses", get(addresses::search))
         .route("/v1/sync", post(sync::sync))
         .route("/v1/cases", get(cases::list_cases).post(cases::create_case))
+        .route("/v1/cases/numbers", post(cases::case_numbers))
         .route("/v1/cases/{id}", get(cases::get_case))
         .route("/v1/cases/{id}/events", post(cases::post_event))
         .route("/v1/review/conflicts", get(cases::review_queue))

@@ -69,6 +69,11 @@ pub struct CaseSummary {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<Object>>)]
     pub published: Option<Vec<StatusChange>>,
+    /// The case's number (`DC-20261130-0042`), which the ledger gives when it first receives
+    /// the case (`case_number`); absent only from a case of a ledger from before numbers that
+    /// the background numbering has not reached yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
 }
 
 /// A change of a public case's status, as Open311's `servicerequestupdates` lists it.
@@ -132,6 +137,7 @@ impl CaseSummary {
             concluded_at: outline.concluded_at,
             media_url: None,
             published: None,
+            number: None,
         }
     }
 
@@ -245,6 +251,7 @@ mod tests {
         let calendar = WorkCalendar::beijing();
         let intake = Intake {
             media_url: Some("https://pics.example.cn/a.jpg".into()),
+            business_type: None,
             channel: Channel::Web,
             reporter: None,
             description: "a lamp is out".into(),

@@ -118,6 +118,7 @@ fn the_rows_of_golden_cases_are_pinned() {
 fn an_old_summary_reads_with_its_defaults() {
     let old = r#"{"id":"01a22bcfae87707c9ea18cea4a20ee0e","status":"verified","step":6,"street":"s1","community":"c1","grid":"g1","unit":"u1","units":["u1"],"category":"E0102","level":"general","channel":"patrol","description":"garbage piled at the corner","created_at":1772413200000,"filed_at":1772413800000,"dispatched_at":1772414400000,"deadline":1772432400000,"closed_at":null,"rework_count":0,"extensions":0,"satisfaction":null,"events":8,"open_conflicts":1,"flagged_events":1,"updated_at":1800000000000}"#;
     let summary: CaseSummary = serde_json::from_str(old).expect("an old row reads");
+    assert_eq!(summary.number, None, "numbered at start-up, not by reading");
     assert_eq!(
         serde_json::to_string(&summary).expect("JSON"),
         r#"{"id":"01a22bcfae87707c9ea18cea4a20ee0e","status":"verified","step":6,"street":"s1","community":"c1","grid":"g1","unit":"u1","units":["u1"],"category":"E0102","level":"general","channel":"patrol","description":"garbage piled at the corner","address":null,"coordinates":null,"created_at":1772413200000,"filed_at":1772413800000,"dispatched_at":1772414400000,"deadline":1772432400000,"closed_at":null,"rework_count":0,"extensions":0,"satisfaction":null,"events":8,"open_conflicts":1,"flagged_events":1,"updated_at":1800000000000,"decline_reason":null,"duplicate_of":null,"concluded_at":null}"#,
@@ -126,5 +127,28 @@ fn an_old_summary_reads_with_its_defaults() {
     assert_eq!(
         hex::encode(stored(7, &CaseFacts::of(&summary))),
         "070000000180260fac9c010000404e18ac9c010000801e34ad9c010000000000000000008007ff000000000000000002007331020063310200673102007531050045303130320100000002007531"
+    );
+}
+
+/// A summary with its case number (which the commit thread gives, `ledger/numbers.rs`): the
+/// field is last and written only when there is one, so every row above, written before
+/// numbers, stays byte for byte what it was.
+#[test]
+fn a_numbered_summary_is_pinned() {
+    let (header, events) = golden("v1-duplicate");
+    let state = fold(&events, &WorkCalendar::beijing());
+    let mut summary = CaseSummary::of(&CaseOutline::of(&header, &state), 0, NOW);
+    summary.number = Some("DC-20260302-0007".into());
+    let json = serde_json::to_string(&summary).expect("JSON");
+    assert_eq!(
+        json,
+        r#"{"id":"01a22bcfae8e72f296fbb717bf3780ef","status":"declined","step":2,"street":"s1","community":"c1","grid":"g1","unit":null,"units":[],"category":null,"level":null,"channel":"patrol","description":"garbage piled at the corner","address":"1 Example Lane","coordinates":[116.4,39.9],"created_at":1772413200000,"filed_at":null,"dispatched_at":null,"deadline":null,"closed_at":null,"rework_count":0,"extensions":0,"satisfaction":null,"events":2,"open_conflicts":0,"flagged_events":0,"updated_at":1800000000000,"decline_reason":"duplicate","duplicate_of":"01a22bcfae8d71c8a1d02016a42d7479","concluded_at":1772413800000,"number":"DC-20260302-0007"}"#
+    );
+    let read: CaseSummary = serde_json::from_str(&json).expect("reads back");
+    assert_eq!(read, summary);
+    assert_eq!(
+        hex::encode(stored(7, &CaseFacts::of(&summary))),
+        "070000000180260fac9c01000000000000000000800000000000000080000000000000008003ff0000000000000000020073310200633102006731ffffffff00000000",
+        "the number is no fact of the indicators"
     );
 }

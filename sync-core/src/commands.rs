@@ -81,6 +81,21 @@ pub fn open_case_with(
 pub fn open_case_with_org(
     actor: &Actor,
     writer: ActorId,
+    intake: Intake,
+    blobs: Vec<Blob>,
+    at: Millis,
+    org: Option<&Org>,
+) -> Result<(CaseDoc, Event), Error> {
+    open_case_as(actor, writer, CaseId::generate(), intake, blobs, at, org)
+}
+
+/// [`open_case_with_org`] under a case id minted beforehand ([`CaseId::generate`]): a form
+/// that carries its case id from the moment it is shown can be sent twice and still open one
+/// case, since the second sending finds the id taken.
+pub fn open_case_as(
+    actor: &Actor,
+    writer: ActorId,
+    case: CaseId,
     mut intake: Intake,
     blobs: Vec<Blob>,
     at: Millis,
@@ -90,7 +105,6 @@ pub fn open_case_with_org(
     intake.photos.extend(blobs.iter().map(|b| b.sha256.clone()));
     let action = Action::Intake(intake);
     rules::check(&CaseState::default(), actor, &action).map_err(Error::Rule)?;
-    let case = CaseId::generate();
     if let Some(org) = org {
         references::check_references(&case, &action, org).map_err(Error::Rule)?;
     }

@@ -3,7 +3,7 @@
 
 use crate::calendar::{Millis, WorkCalendar};
 use crate::category::{Catalog, CategoryCode, Level};
-use crate::event::{Action, ActionKind, Channel, DeclineReason, Event, Satisfaction};
+use crate::event::{Action, ActionKind, BusinessType, Channel, DeclineReason, Event, Satisfaction};
 use crate::ids::{CaseId, DeviceId, EventId, UnitId, UserId};
 use crate::org::Territory;
 use crate::rules::{self, Status, Violation, ViolationCode};
@@ -94,6 +94,9 @@ pub struct CaseState {
     #[cfg_attr(feature = "schema", schema(value_type = Option<Vec<f64>>, min_items = 2, max_items = 2))]
     pub coordinates: Option<(f64, f64)>,
     pub channel: Option<Channel>,
+    /// What the caller wants (诉求类型), as given at intake.
+    #[serde(default)]
+    pub business_type: Option<BusinessType>,
     pub description: String,
     pub reported_by: Option<UserId>,
     pub reported_at: Option<Millis>,
@@ -289,6 +292,7 @@ fn apply(state: &mut CaseState, event: &Event, calendar: &WorkCalendar) {
             state.address = intake.address.clone();
             state.coordinates = intake.coordinates;
             state.channel = Some(intake.channel);
+            state.business_type = intake.business_type;
             state.description = intake.description.clone();
             state.category = intake.category.clone();
             state.reported_by = Some(event.author.clone());

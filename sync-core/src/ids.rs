@@ -85,11 +85,45 @@ impl CaseId {
     pub fn generate() -> Self {
         Self(uuid::Uuid::now_v7().simple().to_string())
     }
+
+    /// A case id as [`CaseId::generate`] writes one (a UUIDv7, 32 lower-case hex digits), read
+    /// back from where it was handed out (a form's hidden field); `None` for anything else.
+    pub fn parse_generated(text: &str) -> Option<CaseId> {
+        let uuid = uuid::Uuid::try_parse(text).ok()?;
+        let written = uuid.simple().to_string();
+        (uuid.get_version_num() == 7 && written == text).then_some(CaseId(written))
+    }
 }
 
 impl EventId {
     /// A fresh event id, safe to mint offline; time-ordered like [`CaseId::generate`].
     pub fn generate() -> Self {
         Self(uuid::Uuid::now_v7().simple().to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_generated_case_id_reads_back_and_nothing_else_does() {
+        let id = CaseId::generate();
+        assert_eq!(CaseId::parse_generated(id.as_str()), Some(id.clone()));
+        assert_eq!(
+            CaseId::parse_generated(&id.as_str().to_uppercase()),
+            None,
+            "one spelling"
+        );
+        for other in [
+            "",
+            "new",
+            "0190f6b2-8a5e-7c3a-9b1d-2f4e6a8c0d1e",
+            // A version 4 UUID.
+            "9b2f6c1e4d7a4e3b8c5a1f0e2d3c4b5a",
+            "../../etc/passwd",
+        ] {
+            assert_eq!(CaseId::parse_generated(other), None, "{other}");
+        }
     }
 }

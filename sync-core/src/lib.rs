@@ -15,6 +15,7 @@ pub mod inspect;
 pub mod limits;
 pub mod org;
 pub mod outline;
+pub mod phone;
 pub mod references;
 pub mod role;
 pub mod rules;

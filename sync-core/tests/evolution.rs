@@ -163,6 +163,33 @@ fn a_later_value_makes_one_event_not_understood() {
     assert!(s.conflicts.is_empty());
 }
 
+/// A business type added by a later release costs an older reader that one field of an
+/// intake, never the intake (which would leave the case without its first event).
+#[test]
+fn a_later_business_type_reads_as_none_and_keeps_the_intake() {
+    let mut doc = new_case();
+    let first = doc.events().expect("events")[0].clone();
+    let (_, payload) = first.action.stored_form();
+    let later = payload.replacen('{', r#"{"business_type":"petition","#, 1);
+    write_raw_event(
+        &mut doc,
+        &first.actor(),
+        "later-intake",
+        ("intake", &later),
+        &[],
+        1,
+    );
+    let events = doc.events().expect("events");
+    let read = events
+        .iter()
+        .find(|e| e.id.as_str() == "later-intake")
+        .expect("the later intake");
+    match &read.action {
+        Action::Intake(intake) => assert_eq!(intake.business_type, None),
+        other => panic!("not read as an intake: {other:?}"),
+    }
+}
+
 /// What this release cannot read, it cannot write either.
 #[test]
 fn nobody_writes_an_unknown_action() {
@@ -199,7 +226,7 @@ fn a_later_schema_is_refused_by_name() {
 #[test]
 fn the_largest_event_the_limits_allow_is_far_within_the_event_bound() {
     use gridcase_sync_core::commands::open_case;
-    use gridcase_sync_core::event::{Channel, Intake, Reporter};
+    use gridcase_sync_core::event::{BusinessType, Channel, Intake, Reporter};
     use gridcase_sync_core::inspect::Snapshot;
     use gridcase_sync_core::limits::{self, EVENT_BYTES};
     use gridcase_sync_core::org::Territory;
@@ -234,6 +261,8 @@ fn the_largest_event_the_limits_allow_is_far_within_the_event_bound() {
             .map(|_| "f".repeat(limits::BLOB_REF))
             .collect(),
         media_url: Some(format!("https://{}", text(limits::MEDIA_URL - 8))),
+        // The longest name.
+        business_type: Some(BusinessType::RequestForHelp),
     };
     let (mut doc, _) = open_case(&who, writer("worker1"), intake, t0()).expect("within limits");
     let json = doc.json_view();

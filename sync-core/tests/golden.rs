@@ -17,7 +17,9 @@ mod common;
 
 use common::*;
 use gridcase_sync_core::commands::{act_with, attach, open_case, Blob};
-use gridcase_sync_core::event::{Channel, DeclineReason, Filing, Intake, Reporter, Satisfaction};
+use gridcase_sync_core::event::{
+    BusinessType, Channel, DeclineReason, Filing, Intake, Reporter, Satisfaction,
+};
 use gridcase_sync_core::inspect::Snapshot;
 use gridcase_sync_core::store::{decode_snapshot, encode_snapshot};
 use gridcase_sync_core::sync::{Notice, SyncBatch};
@@ -32,7 +34,7 @@ fn dir() -> PathBuf {
 /// Every golden case by name. Names are never reused. `r088568d-*` were written by release
 /// 088568d's own code (the release before evolvable events), the same cases but the later
 /// release's; `v1-*` by the release that froze them first.
-const NAMES: [&str; 17] = [
+const NAMES: [&str; 18] = [
     "r088568d-lifecycle",
     "r088568d-conflicts",
     "r088568d-not-found",
@@ -50,6 +52,7 @@ const NAMES: [&str; 17] = [
     "v1-voided",
     "v1-attachments",
     "v1-later-release",
+    "v1-desk-call",
 ];
 
 #[test]
@@ -202,9 +205,10 @@ fn cases() -> Vec<(&'static str, CaseDoc)> {
         category: Some(garbage()),
         photos: vec![],
         media_url: None,
+        business_type: None,
     };
     let (mut doc, _) =
-        open_case(&operator(), writer("operator"), hotline, t0()).expect("hotline intake");
+        open_case(&operator(), writer("operator"), hotline.clone(), t0()).expect("hotline intake");
     go(
         &mut doc,
         &worker1(),
@@ -217,13 +221,7 @@ fn cases() -> Vec<(&'static str, CaseDoc)> {
     go(
         &mut doc,
         &operator(),
-        Action::File(Filing {
-            category: garbage(),
-            level: Level::Urgent,
-            units: vec!["u1".into(), "u2".into()],
-            suggestion: note("remove the locks"),
-            callback: true,
-        }),
+        urgent_to_u1_and_u2("remove the locks"),
         20,
     );
     go(
@@ -500,7 +498,54 @@ fn cases() -> Vec<(&'static str, CaseDoc)> {
         60,
     );
     out.push(("v1-later-release", doc));
+
+    // A call taken at the hotline desk: an intake with its business type (诉求类型), then the
+    // confirmation, the filing and the dispatch the desk writes with it in one batch.
+    let call = Intake {
+        reporter: Some(Reporter {
+            name: "王女士".into(),
+            contact: "13812345678".into(),
+        }),
+        description: "井盖松动，车辆经过有响声".into(),
+        address: Some("韶九胡同8号, 东华门街道".into()),
+        coordinates: None,
+        business_type: Some(BusinessType::Complaint),
+        ..hotline
+    };
+    let (mut doc, _) = open_case(&operator(), writer("operator"), call, t0()).expect("call intake");
+    go(
+        &mut doc,
+        &operator(),
+        Action::Confirm {
+            exists: true,
+            note: String::new(),
+        },
+        0,
+    );
+    go(&mut doc, &operator(), urgent_to_u1_and_u2("尽快加固"), 0);
+    go(
+        &mut doc,
+        &operator(),
+        Action::Dispatch {
+            unit: "u1".into(),
+            responsible: Some("张队长".into()),
+            deadline: None,
+        },
+        0,
+    );
+    out.push(("v1-desk-call", doc));
     out
+}
+
+/// An urgent filing for units u1 and u2, with a callback.
+fn urgent_to_u1_and_u2(suggestion: &str) -> Action {
+    Action::File(Filing {
+        category: garbage(),
+        level: Level::Urgent,
+        units: vec!["u1".into(), "u2".into()],
+        suggestion: note(suggestion),
+        callback: true,
+    })
 }
 
 /// A comment that reuses the id of the case's first event (a broken device's doing).

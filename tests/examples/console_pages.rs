@@ -5,7 +5,7 @@
 //! target/release/gridcase-bench --no-field --ledger-cases 100000 --ledger-dir /tmp/l100k --fill-only
 //! cargo run --release -p gridcase-tests --example console_pages -- /tmp/l100k
 
-use gridcase_tests::{Http, Server, PASSWORD};
+use gridcase_tests::{Http, Server};
 use std::time::Instant;
 
 fn main() {
@@ -15,21 +15,7 @@ fn main() {
     };
     let server = Server::start_in(std::path::Path::new(&dir), &[]);
     let http = Http::with_redirects(server.addr, 0);
-    let form = format!("username=operator&password={PASSWORD}");
-    let login = http
-        .send(
-            "POST",
-            "/login",
-            None,
-            &[("content-type", "application/x-www-form-urlencoded")],
-            Some(form.into_bytes()),
-        )
-        .expect("sign in");
-    let cookie = login
-        .header("set-cookie")
-        .and_then(|c| c.split(';').next())
-        .expect("a session cookie")
-        .to_owned();
+    let cookie = http.console_sign_in("operator");
     let get = |path: &str| {
         http.send("GET", path, None, &[("cookie", cookie.as_str())], None)
             .expect("GET")

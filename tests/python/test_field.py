@@ -148,3 +148,19 @@ def test_an_app_can_hand_in_its_own_http_stack(server, tmp_path):
     operator = server.login("operator")
     status, view = server.request("GET", "/v1/cases/" + case, operator)
     assert status == 200 and view["state"]["description"] == "sinkhole on the pavement"
+
+
+def test_a_case_gets_its_number_from_the_server_with_a_sync(server, handheld):
+    worker1 = handheld("worker1")
+    case = report(worker1, "manhole cover missing")
+    assert worker1.case_detail(case).case.number is None, "not numbered offline"
+    worker1.sync()
+    number = worker1.case_detail(case).case.number
+    assert number.startswith("DC-"), number
+    operator = server.login("operator")
+    status, page = server.request("GET", "/v1/cases?number=" + number, operator)
+    assert status == 200, page
+    assert [c["id"] for c in page["cases"]] == [case]
+    assert [c.id for c in worker1.cases(gc.CaseFilter(
+        status=None, text=number, only_pending_sync=False, only_conflicts=False,
+        only_overdue=False))] == [case]

@@ -47,6 +47,19 @@ pub struct Server {
 impl Server {
     /// Starts the server with the demo district on `data_dir`, plus extra flags.
     pub fn start_in(data_dir: &Path, extra: &[&str]) -> Server {
+        Server::start_on("127.0.0.1:0", data_dir, extra)
+    }
+
+    /// Stops the server (SIGKILL, as a crash would) and starts it again on the same address
+    /// and data directory: what a browser sees as the same site coming back.
+    pub fn restart(self, extra: &[&str]) -> Server {
+        let (addr, data_dir) = (self.addr.to_string(), self.data_dir.clone());
+        self.kill();
+        Server::start_on(&addr, &data_dir, extra)
+    }
+
+    /// [`Server::start_in`] listening on `listen`.
+    fn start_on(listen: &str, data_dir: &Path, extra: &[&str]) -> Server {
         let binary = server_binary();
         assert!(
             binary.exists(),
@@ -64,7 +77,7 @@ impl Server {
             None => Stdio::null(),
         };
         let mut child = Command::new(binary)
-            .args(["--listen", "127.0.0.1:0", "--demo", "--data-dir"])
+            .args(["--listen", listen, "--demo", "--data-dir"])
             .arg(data_dir)
             .args(extra)
             .env("GRIDCASE_DEMO_PASSWORD", PASSWORD)
@@ -257,6 +270,37 @@ impl Http {
         );
         r.json()["access_token"].as_str().expect("token").to_owned()
     }
+
+    /// Signs in through the console's form and returns the session cookie (`gc_session=…`).
+    /// Needs a client that shows redirects (`Http::with_redirects(addr, 0)`): the cookie comes
+    /// with the redirect.
+    pub fn console_sign_in(&self, user: &str) -> String {
+        let form = format!("username={user}&password={PASSWORD}");
+        let r = self
+            .send(
+                "POST",
+                "/login",
+                None,
+                &[("content-type", "application/x-www-form-urlencoded")],
+                Some(form.into_bytes()),
+            )
+            .expect("sign in");
+        assert_eq!(r.status, 303, "sign in {user}: {}", r.text());
+        r.header("set-cookie")
+            .and_then(|c| c.split(';').next())
+            .expect("a session cookie")
+            .to_owned()
+    }
+}
+
+/// Percent-encodes text for a query string or a form (all but unreserved ASCII).
+pub fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// What one `Device::sync` did.

@@ -33,6 +33,7 @@ pub fn g1() -> Territory {
 pub fn patrol(description: &str) -> Intake {
     Intake {
         media_url: None,
+        business_type: None,
         channel: Channel::Patrol,
         reporter: None,
         description: description.into(),

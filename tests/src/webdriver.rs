@@ -15,6 +15,15 @@ use std::time::{Duration, Instant};
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
+/// WebDriver's codes for the keys that type no character, for [`Browser::keys`].
+pub mod key {
+    pub const TAB: &str = "\u{E004}";
+    pub const ENTER: &str = "\u{E007}";
+    pub const ESCAPE: &str = "\u{E00C}";
+    pub const ARROW_UP: &str = "\u{E013}";
+    pub const ARROW_DOWN: &str = "\u{E015}";
+}
+
 /// Where Debian puts the browser and its driver; `None` when they are not installed.
 pub fn installed() -> Option<(PathBuf, PathBuf)> {
     let chromium = std::env::var_os("GRIDCASE_CHROMIUM")
@@ -230,6 +239,31 @@ impl Browser {
     /// Closes the current tab (switch to another one afterwards).
     pub fn close_tab(&self) {
         self.session_command("DELETE", "/window", Value::Null);
+    }
+
+    /// Types on the keyboard into whatever has the focus, as a person would: a key press per
+    /// character, the keys of [`key`] included (Tab moves the focus as it does for people).
+    pub fn keys(&self, text: &str) {
+        let presses: Vec<Value> = text
+            .chars()
+            .flat_map(|c| {
+                let c = c.to_string();
+                [
+                    json!({"type": "keyDown", "value": c}),
+                    json!({"type": "keyUp", "value": c}),
+                ]
+            })
+            .collect();
+        let actions = json!({"actions": [{"type": "key", "id": "keyboard", "actions": presses}]});
+        self.session_command("POST", "/actions", actions);
+    }
+
+    /// The `id` of the element that has the focus (empty when it has none).
+    pub fn focused(&self) -> String {
+        self.script("return document.activeElement ? document.activeElement.id : '';")
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 
     /// Sets the window's size (a taller window shows a whole page in a screenshot).

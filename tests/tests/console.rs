@@ -51,10 +51,15 @@ fn page(http: &Http, path: &str, cookie: &str) -> Reply {
         .expect("HTTP request")
 }
 
-fn history_len(http: &Http, token: &str, case: &str) -> usize {
-    http.get(&format!("/v1/cases/{case}"), Some(token)).json()["history"]
+/// How many items the JSON answer at `path` lists under `key`.
+fn listed(http: &Http, path: &str, token: &str, key: &str) -> usize {
+    http.get(path, Some(token)).json()[key]
         .as_array()
         .map_or(0, Vec::len)
+}
+
+fn history_len(http: &Http, token: &str, case: &str) -> usize {
+    listed(http, &format!("/v1/cases/{case}"), token, "history")
 }
 
 #[test]
@@ -423,15 +428,29 @@ fn screenshot_dir(tmp: &std::path::Path) -> PathBuf {
     }
 }
 
+/// What a browser test starts from: headless Chromium (or a clear failure when it is not
+/// installed), a server with the demo district in `tmp`, and where screenshots go.
+fn browser_test(tmp: &std::path::Path) -> (Browser, Server, PathBuf) {
+    let Some((chromium, driver)) = webdriver::installed() else {
+        panic!("the console's browser tests need Debian's chromium and chromium-driver: run ./scripts/setup");
+    };
+    let shots = screenshot_dir(tmp);
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    let server = Server::start_in(&tmp.join("ledger"), &[]);
+    (Browser::start(&chromium, &driver), server, shots)
+}
+
+/// Signs in on the sign-in page the browser shows.
+fn sign_in_page(browser: &Browser, user: &str) {
+    browser.find("input[name=username]").type_text(user);
+    browser.find("input[name=password]").type_text(PASSWORD);
+    browser.find("form.login button").click();
+}
+
 #[test]
 fn the_console_in_chromium_signs_in_filters_resolves_a_conflict_and_updates_live() {
-    let Some((chromium, driver)) = webdriver::installed() else {
-        panic!("the console's browser test needs Debian's chromium and chromium-driver: run ./scripts/setup");
-    };
     let tmp = tempfile::tempdir().expect("tempdir");
-    let shots = screenshot_dir(tmp.path());
-    std::fs::create_dir_all(&shots).expect("screenshot dir");
-    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let (browser, server, shots) = browser_test(tmp.path());
     let base = format!("http://{}", server.addr);
     let http = server.http();
     let operator = http.login("operator");
@@ -486,12 +505,9 @@ fn the_console_in_chromium_signs_in_filters_resolves_a_conflict_and_updates_live
 
     closed_cases(&http);
 
-    let browser = Browser::start(&chromium, &driver);
     browser.goto(&format!("{base}/cases"));
     assert!(browser.url().contains("/login?next="), "{}", browser.url());
-    browser.find("input[name=username]").type_text("operator");
-    browser.find("input[name=password]").type_text(PASSWORD);
-    browser.find("form.login button").click();
+    sign_in_page(&browser, "operator");
     browser.wait_for(
         "the case list",
         "return !!document.querySelector('table.cases');",
@@ -595,6 +611,28 @@ fn the_console_in_chromium_signs_in_filters_resolves_a_conflict_and_updates_live
         .find("p.empty")
         .text()
         .contains("没有符合条件的案件"));
+
+    // The search box finds a case by the number a caller reads out, however it is typed.
+    let view = http
+        .get(&format!("/v1/cases/{quiet}"), Some(&operator))
+        .json();
+    let number = view["number"].as_str().expect("numbered").to_owned();
+    browser.goto(&format!("{base}/cases"));
+    browser
+        .find("input[name=q]")
+        .type_text(&number.to_lowercase());
+    browser.find("#filters button[type=submit]").click();
+    browser.wait_for(
+        "the number search",
+        "return location.search.includes('q=');",
+    );
+    let rows = browser.find_all("table.cases tbody tr");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        rows[0].attribute("data-case").as_deref(),
+        Some(quiet.as_str())
+    );
+    assert!(rows[0].text().contains(&number), "{}", rows[0].text());
 
     // Live: a handheld's sync shows up in the open list without a reload.
     browser.goto(&format!("{base}/cases"));
@@ -760,9 +798,7 @@ fn the_console_in_chromium_signs_in_filters_resolves_a_conflict_and_updates_live
     // Scope: worker3 (grid g4) sees only g4's case.
     browser.find("header form button").click();
     browser.wait_for("sign-in", "return location.pathname === '/login';");
-    browser.find("input[name=username]").type_text("worker3");
-    browser.find("input[name=password]").type_text(PASSWORD);
-    browser.find("form.login button").click();
+    sign_in_page(&browser, "worker3");
     browser.wait_for("the case list", "return location.pathname === '/cases';");
     let text = browser.text();
     assert!(
@@ -792,4 +828,386 @@ fn the_case_page_shows_a_later_release_event_as_not_understood() {
     let both = format!("{cookie}; gc_lang=en");
     let en = page(&http, &format!("/cases/{case}"), &both).text();
     assert!(en.contains("An action this version does not know"), "{en}");
+}
+
+/// The desk's new-case form for one whole call, as the page posts it.
+fn call_form(token: &str) -> Vec<(&'static str, String)> {
+    [
+        ("token", token),
+        ("caller_name", "王女士"),
+        ("phone", "138 1234 5678"),
+        ("callback", "yes"),
+        ("business_type", "complaint"),
+        ("address", "韶九胡同8号, 东华门街道"),
+        ("grid", "g1"),
+        ("lon", ""),
+        ("lat", ""),
+        ("category", "C0101"),
+        ("level", "urgent"),
+        ("description", "井盖松动，车辆经过有响声"),
+        ("suggestion", "尽快加固"),
+        ("lead", "u1 城管执法队"),
+        ("cooperating", "u2"),
+        ("responsible", "张队长"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k, v.to_owned()))
+    .collect()
+}
+
+/// The form with one field replaced.
+fn with(
+    mut form: Vec<(&'static str, String)>,
+    name: &str,
+    value: &str,
+) -> Vec<(&'static str, String)> {
+    for (k, v) in &mut form {
+        if *k == name {
+            *v = value.to_owned();
+        }
+    }
+    form
+}
+
+fn post_call(http: &Http, cookie: &str, origin: &str, form: &[(&'static str, String)]) -> Reply {
+    let body = serde_urlencoded::to_string(form).expect("a form body");
+    form_post(http, "/cases/new", Some(cookie), Some(origin), &body)
+}
+
+/// The token (the case id to be) of a rendered new-case form.
+fn token_of(html: &str) -> String {
+    html.split("name=\"token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a form token")
+        .to_owned()
+}
+
+fn case_count(http: &Http, token: &str) -> usize {
+    listed(http, "/v1/cases?limit=500", token, "cases")
+}
+
+#[test]
+fn the_desk_opens_one_case_per_form_and_names_each_bad_field() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let http = Http::with_redirects(server.addr, 0);
+    let origin = format!("http://{}", server.addr);
+    let operator = http.login("operator");
+    let cookie = sign_in(&http, "operator");
+
+    // One click from every page, for a center.
+    assert!(page(&http, "/cases", &cookie)
+        .text()
+        .contains(r#"id="new-case" href="/cases/new""#));
+    let blank = page(&http, "/cases/new", &cookie);
+    assert_eq!(blank.status, 200, "{}", blank.text());
+    let token = token_of(&blank.text());
+    assert_ne!(
+        token,
+        token_of(&page(&http, "/cases/new", &cookie).text()),
+        "a token per form"
+    );
+
+    // One save: intake, confirmation, filing and dispatch, written together.
+    let form = call_form(&token);
+    let r = post_call(&http, &cookie, &origin, &form);
+    assert_eq!(r.status, 303, "{}", r.text());
+    let saved = format!("/cases/new?saved={token}");
+    assert_eq!(r.header("location"), Some(saved.as_str()));
+    let view = http
+        .get(&format!("/v1/cases/{token}"), Some(&operator))
+        .json();
+    let kinds: Vec<&str> = view["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|h| h["event"]["action"]["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["intake", "confirm", "file", "dispatch"], "{view}");
+    let state = &view["state"];
+    assert_eq!(state["status"], "dispatched");
+    assert_eq!(state["business_type"], "complaint");
+    assert_eq!(state["channel"], "hotline");
+    assert_eq!(state["category"], "C0101");
+    assert_eq!(state["level"], "urgent");
+    assert_eq!(
+        state["assigned_unit"], "u1",
+        "the dispatch goes to the lead"
+    );
+    assert_eq!(state["units_involved"], json!(["u1", "u2"]));
+    assert_eq!(state["responsible"], "张队长");
+    assert_eq!(state["callback"], true);
+    assert_eq!(state["territory"]["grid"], "g1");
+    let intake = &view["history"][0]["event"]["action"]["payload"];
+    assert_eq!(intake["business_type"], "complaint");
+    assert_eq!(
+        intake["reporter"],
+        json!({"name": "王女士", "contact": "13812345678"})
+    );
+    let shown = page(&http, &saved, &cookie).text();
+    assert!(
+        shown.contains("已受理") && shown.contains(&format!("id=\"saved-case\">{token}<")),
+        "{shown}"
+    );
+    let case_page = page(&http, &format!("/cases/{token}"), &cookie).text();
+    assert!(
+        case_page.contains("id=\"business-type\">投诉<"),
+        "{case_page}"
+    );
+
+    // The same form again (a resend, a restored draft) answers with the same case.
+    let again = post_call(&http, &cookie, &origin, &form);
+    assert_eq!(again.status, 303, "{}", again.text());
+    assert_eq!(
+        again.header("location"),
+        Some(format!("{saved}&again=1").as_str())
+    );
+    assert!(page(&http, &format!("{saved}&again=1"), &cookie)
+        .text()
+        .contains("此表单已保存过"));
+    // A double click: two sends at once, one case.
+    let token2 = token_of(&page(&http, "/cases/new", &cookie).text());
+    let form2 = call_form(&token2);
+    let sends: Vec<_> = (0..2)
+        .map(|_| {
+            let (http, cookie, origin, form) =
+                (http.clone(), cookie.clone(), origin.clone(), form2.clone());
+            std::thread::spawn(move || post_call(&http, &cookie, &origin, &form).status)
+        })
+        .collect();
+    for send in sends {
+        assert_eq!(send.join().expect("a send"), 303);
+    }
+    assert_eq!(case_count(&http, &operator), 2, "two forms, two cases");
+    assert_eq!(history_len(&http, &operator, &token2), 4);
+
+    // Each bad input: a message beside its field, every value as typed, nothing written.
+    let token3 = token_of(&page(&http, "/cases/new", &cookie).text());
+    let good = call_form(&token3);
+    for (field, value, message) in [
+        ("phone", "12345", "不是有效的电话号码"),
+        ("phone", "62345678", "固定电话须带区号"),
+        ("category", "C9999", "类别目录中没有这个类别"),
+        ("lead", "u9", "没有这个单位"),
+        ("description", " ", "此项必填"),
+        ("business_type", "", "此项必填"),
+        ("address", "不存在的路1号", "地址库中找不到这个地址"),
+    ] {
+        let mut bad = with(good.clone(), field, value);
+        if field == "address" {
+            bad = with(bad, "grid", "");
+        }
+        let r = post_call(&http, &cookie, &origin, &bad);
+        assert_eq!(r.status, 422, "{field}: {}", r.text());
+        let html = r.text();
+        assert!(
+            html.contains(&format!("aria-describedby=\"e-{field}\""))
+                && html.contains(&format!(
+                    "<span class=\"field-error\" id=\"e-{field}\">{message}"
+                )),
+            "{field}: {html}"
+        );
+        assert!(html.contains("请修改下面标出的内容"), "{field}");
+        assert_eq!(token_of(&html), token3, "{field}: the same form");
+        for kept in ["王女士", "尽快加固", "张队长"] {
+            assert!(html.contains(kept), "{field}: {kept} was lost");
+        }
+        if field != "description" {
+            assert!(html.contains("井盖松动，车辆经过有响声"), "{field}");
+        }
+        if !value.trim().is_empty() {
+            assert!(
+                html.contains(&format!("value=\"{value}\"")),
+                "{field}: {value} was lost"
+            );
+        }
+    }
+    assert_eq!(case_count(&http, &operator), 2, "nothing written");
+    // In English too.
+    let en = format!("{cookie}; gc_lang=en");
+    let r = post_call(&http, &en, &origin, &with(good.clone(), "phone", "12345"));
+    assert!(r.text().contains("Not a phone number"), "{}", r.text());
+
+    // Another user's token opens nothing and reveals nothing: a fresh form comes back.
+    let community = sign_in(&http, "community1");
+    let r = post_call(
+        &http,
+        &community,
+        &origin,
+        &with(form.clone(), "description", "冒用"),
+    );
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert!(r.text().contains("此表单已失效"), "{}", r.text());
+    assert_ne!(token_of(&r.text()), token);
+    assert_eq!(history_len(&http, &operator, &token), 4);
+
+    // Only a center takes calls at the desk.
+    for user in ["worker1", "unit1", "supervisor"] {
+        let c = sign_in(&http, user);
+        assert_eq!(page(&http, "/cases/new", &c).status, 403, "{user}");
+        assert!(
+            !page(&http, "/cases", &c).text().contains("id=\"new-case\""),
+            "{user}"
+        );
+    }
+
+    // The address search behind the address box: scoped to the caller's grids.
+    let query = |q: &str| serde_urlencoded::to_string([("q", q)]).expect("query");
+    let found = http
+        .get(
+            &format!("/v1/addresses?{}", query("韶九胡同 8")),
+            Some(&operator),
+        )
+        .json();
+    assert_eq!(found[0]["text"], "韶九胡同8号, 东华门街道", "{found}");
+    assert_eq!(found[0]["grid"], "g1");
+    assert_eq!(found[0]["community_name"], "韶九社区");
+    let community_token = http.login("community1");
+    let all = http
+        .get(
+            &format!("/v1/addresses?limit=50&{}", query("号")),
+            Some(&community_token),
+        )
+        .json();
+    let grids: std::collections::BTreeSet<&str> = all
+        .as_array()
+        .expect("matches")
+        .iter()
+        .filter_map(|a| a["grid"].as_str())
+        .collect();
+    assert!(
+        !grids.is_empty() && grids.iter().all(|g| ["g1", "g2"].contains(g)),
+        "{grids:?}"
+    );
+    let unit = http.login("unit1");
+    assert_eq!(http.get("/v1/addresses?q=x", Some(&unit)).status, 403);
+    assert_eq!(http.get("/v1/addresses?q=x", None).status, 401);
+    assert_eq!(
+        http.get("/v1/addresses?q=x&limit=0", Some(&operator))
+            .status,
+        400
+    );
+    let long = query(&"路".repeat(501));
+    assert_eq!(
+        http.get(&format!("/v1/addresses?{long}"), Some(&operator))
+            .status,
+        400
+    );
+}
+
+#[test]
+fn the_desk_in_chromium_takes_a_call_by_keyboard_and_keeps_a_draft() {
+    use webdriver::key::{ARROW_DOWN, ENTER, ESCAPE, TAB};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (browser, server, shots) = browser_test(tmp.path());
+    let base = format!("http://{}", server.addr);
+    let http = server.http();
+    let operator = http.login("operator");
+    browser.goto(&format!("{base}/login"));
+    sign_in_page(&browser, "operator");
+    browser.wait_for("the case list", "return location.pathname === '/cases';");
+
+    // `n` from any page opens the desk, the caller's name first.
+    browser.keys("n");
+    browser.wait_for("the desk", "return location.pathname === '/cases/new';");
+    assert_eq!(browser.focused(), "f-caller_name");
+
+    // The call, in its order, on the keyboard alone.
+    browser.keys(&format!("王女士{TAB}138 1234 5678{TAB}"));
+    assert_eq!(browser.focused(), "f-anonymous");
+    browser.keys(&format!(
+        "{TAB}{TAB}{ARROW_DOWN}{ARROW_DOWN}{ARROW_DOWN}{ENTER}"
+    ));
+    assert_eq!(browser.focused(), "f-address", "Enter moves on");
+    browser.keys("韶九胡同8");
+    browser.wait_for(
+        "the register's matches",
+        "return document.querySelectorAll('#address-options li[role=option]').length > 0;",
+    );
+    assert!(browser
+        .find("#address-options li[role=option]")
+        .text()
+        .starts_with("韶九胡同8号"));
+    browser.keys(&format!("{ARROW_DOWN}{ENTER}"));
+    assert_eq!(
+        browser.focused(),
+        "f-category",
+        "a picked address moves on to what"
+    );
+    assert_eq!(
+        browser.script("return [document.getElementById('f-address').value, document.getElementById('f-grid').value, document.getElementById('place').textContent];"),
+        json!(["韶九胡同8号, 东华门街道", "g1", "东华门街道 / 韶九社区 / 韶九第一网格"])
+    );
+    browser.keys("上水井盖");
+    browser.wait_for(
+        "the category's matches",
+        "return document.querySelectorAll('#categories-options li[role=option]').length > 0;",
+    );
+    browser.keys(ENTER);
+    assert_eq!(browser.focused(), "f-level");
+    browser.keys(&format!(
+        "{ARROW_DOWN}{ARROW_DOWN}{ENTER}井盖松动，车辆经过有响声{TAB}尽快加固{TAB}城管"
+    ));
+    browser.wait_for(
+        "the units' matches",
+        "return document.querySelectorAll('#units-options li[role=option]').length > 0;",
+    );
+    browser.keys(ENTER);
+    assert_eq!(browser.focused(), "f-cooperating");
+    browser.keys(&format!("{ARROW_DOWN}{ARROW_DOWN}{ENTER}张队长"));
+    assert_eq!(
+        browser.script("const f = document.getElementById('call-form').elements; return [f.category.value, f.level.value, f.lead.value, [...f.cooperating.selectedOptions].map(o => o.value), f.business_type.value];"),
+        json!(["C0101 上水井盖", "urgent", "u1 城管执法队", ["u2"], "complaint"])
+    );
+    // Esc clears a field; the draft keeps everything else.
+    browser.keys(&format!("{ESCAPE}张队长"));
+    browser.resize(1400, 900);
+    browser.screenshot(&shots.join("new-case.png"));
+    browser.resize(1400, 1000);
+
+    // Enter in the last field saves; the page shows the case to read to the caller.
+    browser.keys(ENTER);
+    browser.wait_for("the save", "return location.search.includes('saved=');");
+    let case = browser.find("#saved-case").text();
+    assert_eq!(case.len(), 32, "{case}");
+    let view = http
+        .get(&format!("/v1/cases/{case}"), Some(&operator))
+        .json();
+    assert_eq!(view["state"]["status"], "dispatched", "{view}");
+    assert_eq!(view["state"]["business_type"], "complaint");
+    assert_eq!(view["state"]["responsible"], "张队长");
+    assert_eq!(view["state"]["territory"]["grid"], "g1");
+    assert_eq!(
+        browser.focused(),
+        "f-caller_name",
+        "ready for the next call"
+    );
+    assert!(browser.try_find("#draft-restored:not([hidden])").is_none());
+    browser.find("#saved-link").click();
+    browser.wait_for(
+        "the case page",
+        "return !!document.getElementById('timeline');",
+    );
+    assert_eq!(browser.find("#business-type").text(), "投诉");
+
+    // Nothing typed is lost: a draft outlives leaving the page and a server restart.
+    browser.keys("n");
+    browser.wait_for("the desk", "return location.pathname === '/cases/new';");
+    browser.keys(&format!("李先生{TAB}010-6234 5678"));
+    browser.find("#f-description").type_text("路灯不亮");
+    browser.goto(&format!("{base}/cases"));
+    let _server = server.restart(&[]);
+    browser.goto(&format!("{base}/cases"));
+    browser.wait_for("the case list", "return location.pathname === '/cases';");
+    browser.keys("n");
+    browser.wait_for("the desk", "return location.pathname === '/cases/new';");
+    browser.wait_for(
+        "the restored draft",
+        "return !document.getElementById('draft-restored').hidden;",
+    );
+    assert_eq!(
+        browser.script("const f = document.getElementById('call-form').elements; return [f.caller_name.value, f.phone.value, f.description.value];"),
+        json!(["李先生", "010-6234 5678", "路灯不亮"])
+    );
 }

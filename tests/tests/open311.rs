@@ -4,7 +4,7 @@
 //! data never comes back.
 
 use gridcase_tests::scenario::{demo_server, post_action};
-use gridcase_tests::{Http, Reply, Server};
+use gridcase_tests::{url_encode as encode, Http, Reply, Server};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -88,15 +88,6 @@ fn post(http: &Http, format: &str, form: &[(&str, &str)]) -> Reply {
         Some(body.into_bytes()),
     )
     .expect("HTTP request")
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// A filing of the demo's form ([`FILING`]) with these fields added.

@@ -262,8 +262,10 @@ fn run(cli: Cli) -> Result<(), ClientError> {
                     .collect::<Vec<_>>()
                     .join(",");
                     out.push_str(&format!(
-                        "{}  {:<22} step {}  {:<4} {}  {}\n",
+                        "{}  {:<16} {:<22} step {}  {:<4} {}  {}\n",
                         c.id,
+                        // Until the device has synced and learned it.
+                        c.number.as_deref().unwrap_or("-"),
                         c.status,
                         c.step,
                         c.grid.as_deref().unwrap_or("-"),
@@ -279,8 +281,9 @@ fn run(cli: Cli) -> Result<(), ClientError> {
             print(json, &detail, |d| {
                 let c = &d.case;
                 let mut out = format!(
-                    "case {}\nstatus {} (step {}), grid {}, category {}, unit {}\n{}\n\ntimeline:\n",
+                    "case {}\nnumber {}\nstatus {} (step {}), grid {}, category {}, unit {}\n{}\n\ntimeline:\n",
                     c.id,
+                    c.number.as_deref().unwrap_or("- (not yet synced)"),
                     c.status,
                     c.step,
                     c.grid.as_deref().unwrap_or("-"),

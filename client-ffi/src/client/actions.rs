@@ -30,6 +30,7 @@ impl Client {
         let blobs = self.import_all(&report.photos)?;
         let intake = Intake {
             media_url: None,
+            business_type: None,
             channel,
             reporter: None,
             description: report.description,

@@ -24,6 +24,7 @@ impl Client {
             self.now(),
             dirty.contains(case),
             self.refusal(case)?.map(|r| r.code),
+            self.number(case)?,
         ))
     }
 
@@ -38,10 +39,13 @@ impl Client {
             let state = fold(&doc.events()?, &self.calendar);
             let item = self.item(&case, &doc, &state, &dirty)?;
             let keep = filter.status.as_ref().is_none_or(|s| *s == item.status)
-                && filter
-                    .text
-                    .as_ref()
-                    .is_none_or(|t| item.description.contains(t.as_str()))
+                && filter.text.as_ref().is_none_or(|t| {
+                    item.description.contains(t.as_str())
+                        || item
+                            .number
+                            .as_deref()
+                            .is_some_and(|n| n.contains(t.as_str()))
+                })
                 && (!filter.only_pending_sync || item.pending_sync)
                 && (!filter.only_conflicts || item.open_conflicts > 0)
                 && (!filter.only_overdue || item.overdue);
@@ -187,13 +191,14 @@ impl Client {
 }
 
 /// A case as the lists show it: its outline (every derived value is the outline's) as the app
-/// reads it, with what only this device knows: whether its changes wait for the next sync, and
-/// why the server refused the last ones.
+/// reads it, with what only this device knows: whether its changes wait for the next sync, why
+/// the server refused the last ones, and the number the server gave it.
 fn case_item(
     outline: &CaseOutline<'_>,
     now: i64,
     pending_sync: bool,
     refused: Option<String>,
+    number: Option<String>,
 ) -> CaseItem {
     let state = outline.state;
     CaseItem {
@@ -211,6 +216,7 @@ fn case_item(
         open_conflicts: u32::try_from(outline.open_conflicts).unwrap_or(u32::MAX),
         pending_sync,
         refused,
+        number,
     }
 }
 
@@ -221,7 +227,13 @@ mod tests {
     use gridcase_sync_core::WorkCalendar;
 
     /// A golden case (`sync-core/tests/golden/`) as a handheld lists it at `now`, as JSON.
-    fn listed(name: &str, now: i64, pending_sync: bool, refused: Option<&str>) -> String {
+    fn listed(
+        name: &str,
+        now: i64,
+        pending_sync: bool,
+        refused: Option<&str>,
+        number: Option<&str>,
+    ) -> String {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../sync-core/tests/golden")
             .join(format!("{name}.snapshot"));
@@ -230,7 +242,13 @@ mod tests {
         let state = fold(&doc.events().expect("events"), &WorkCalendar::beijing());
         let header = doc.header().expect("a header");
         let outline = CaseOutline::of(&header, &state);
-        let item = case_item(&outline, now, pending_sync, refused.map(Into::into));
+        let item = case_item(
+            &outline,
+            now,
+            pending_sync,
+            refused.map(Into::into),
+            number.map(Into::into),
+        );
         serde_json::to_string(&item).expect("JSON")
     }
 
@@ -276,8 +294,24 @@ mod tests {
                 r#"{"id":"01a22bcfae8e72f296fbb717bf3780ef","status":"declined","step":2,"grid":"g1","description":"garbage piled at the corner","category":null,"unit":null,"created_at":1772413200000,"deadline":null,"overdue":false,"events":2,"open_conflicts":0,"pending_sync":false,"refused":null}"#,
             ),
         ] {
-            let got = listed(name, now, pending, refused);
+            let got = listed(name, now, pending, refused, None);
             assert_eq!(got, expected, "{name} at {now}");
         }
+    }
+
+    /// A case whose number the device has learned lists it last; one without a number lists as
+    /// before numbers existed (above).
+    #[test]
+    fn a_learned_number_is_listed() {
+        assert_eq!(
+            listed(
+                "v1-duplicate",
+                1_800_000_000_000,
+                false,
+                None,
+                Some("DC-20260302-0007")
+            ),
+            r#"{"id":"01a22bcfae8e72f296fbb717bf3780ef","status":"declined","step":2,"grid":"g1","description":"garbage piled at the corner","category":null,"unit":null,"created_at":1772413200000,"deadline":null,"overdue":false,"events":2,"open_conflicts":0,"pending_sync":false,"refused":null,"number":"DC-20260302-0007"}"#
+        );
     }
 }

@@ -2,7 +2,8 @@
 //! each request carries, what each answer means and when the conversation is over; this side
 //! moves the batches (with the transport's retries and token renewal), keeps the server's
 //! refusals so that a refused case is not resent until it changes, reads the cases received
-//! for conflicts and photos to fetch, moves photos, and refreshes the organization when the
+//! for conflicts and photos to fetch, moves photos, learns the numbers the server gave the
+//! cases (which no document holds: `learn_numbers`), and refreshes the organization when the
 //! server's fingerprint of it changed.
 
 use super::{storage, trees, Client};
@@ -17,6 +18,14 @@ use std::collections::BTreeSet;
 
 /// The peer name the server's sync states and cursor are kept under.
 const SERVER: &str = "server";
+/// The most cases one `POST /v1/cases/numbers` asks about (the server's limit).
+const NUMBERS_PER_REQUEST: usize = 500;
+
+/// The server's answer to `POST /v1/cases/numbers`: case id → number.
+#[derive(Debug, Deserialize)]
+struct Numbers {
+    numbers: std::collections::BTreeMap<String, String>,
+}
 
 /// The server's last refusal of a case, kept until the case is sent again and stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -82,6 +91,10 @@ impl Client {
         report.cases_received = u32::try_from(finished.received.len()).unwrap_or(u32::MAX);
         self.take_in_received(&mut driver, &finished.received, &mut report)?;
         drop(driver);
+        // A number is a convenience: the sync stands without it, and the next one asks again.
+        if let Err(e) = self.learn_numbers() {
+            tracing::debug!(error = %e, "case numbers not learned");
+        }
         report.blobs_uploaded = self.upload_blobs(progress, &mut report.refusals)?;
         report.blobs_downloaded = self.download_blobs(progress)?;
         if self.org_changed(org_tag.as_deref())? {
@@ -135,6 +148,42 @@ impl Client {
             return Ok(());
         }
         self.store.commit(batch).map_err(storage)
+    }
+
+    /// Asks the server the numbers of the cases on this device that have none here yet and that
+    /// it holds (not waiting to be sent, not refused), and keeps them. The server gives a case
+    /// its number when it first receives it and answers only for cases this user may see.
+    fn learn_numbers(&self) -> Result<()> {
+        let unsent: BTreeSet<CaseId> = self.docs.dirty_cases()?.into_iter().collect();
+        let mut wanted = Vec::new();
+        for case in self.docs.case_ids()? {
+            let key = case.as_str().as_bytes();
+            let known = self.store.get(trees::NUMBERS, key).map_err(storage)?;
+            let refused = self.store.get(trees::REFUSED, key).map_err(storage)?;
+            if known.is_none() && refused.is_none() && !unsent.contains(&case) {
+                wanted.push(case.to_string());
+            }
+        }
+        for chunk in wanted.chunks(NUMBERS_PER_REQUEST) {
+            let (headers, body) = Self::json_body(&serde_json::json!({ "cases": chunk }));
+            let r = self.authed("POST", "/v1/cases/numbers", headers, body)?;
+            let answer: Numbers = serde_json::from_value(Self::expect_json(r, "case numbers")?)?;
+            let mut batch = Batch::new();
+            for (case, number) in answer.numbers {
+                batch.put(trees::NUMBERS, case.into_bytes(), number.into_bytes());
+            }
+            self.store.commit(batch).map_err(storage)?;
+        }
+        Ok(())
+    }
+
+    /// The number the server gave a case, once this device has learned it.
+    pub(super) fn number(&self, case: &CaseId) -> Result<Option<String>> {
+        Ok(self
+            .store
+            .get(trees::NUMBERS, case.as_str().as_bytes())
+            .map_err(storage)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned()))
     }
 
     /// Counts the open conflicts of the cases received and queues the photos they name that

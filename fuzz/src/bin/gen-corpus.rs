@@ -75,6 +75,7 @@ fn reload(doc: &mut CaseDoc) -> CaseDoc {
 fn fixtures() -> [CaseDoc; 3] {
     let intake = Intake {
         media_url: None,
+        business_type: None,
         channel: Channel::Patrol,
         reporter: None,
         description: "garbage piled at the corner".into(),

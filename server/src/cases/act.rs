@@ -6,9 +6,10 @@ use crate::auth::{now_millis, Caller};
 use crate::error::{Error, Result};
 use crate::ledger::Receipt;
 use crate::AppState;
-use gridcase_sync_core::commands::{act_with_org, open_case_with_org};
-use gridcase_sync_core::event::{Channel, Intake, Reporter};
+use gridcase_sync_core::commands::{act_with_org, open_case_as};
+use gridcase_sync_core::event::{BusinessType, Channel, Intake, Reporter};
 use gridcase_sync_core::fold::fold;
+use gridcase_sync_core::org::Org;
 use gridcase_sync_core::{
     Action, ActorId, CaseDoc, CaseId, CategoryCode, ChangeHash, Event, EventId,
 };
@@ -69,6 +70,9 @@ pub struct CreateCase {
     /// A picture the reporter published elsewhere: an http(s) URL.
     #[serde(default)]
     pub media_url: Option<String>,
+    /// What the caller wants (诉求类型).
+    #[serde(default)]
+    pub business_type: Option<BusinessType>,
 }
 
 /// Opens a case through the server (hotline desk, web, Open311): the intake command with a
@@ -102,20 +106,14 @@ pub fn open_online(state: &AppState, caller: &Caller, req: CreateCase) -> Result
         coordinates: req.coordinates,
         category,
         photos: vec![],
+        business_type: req.business_type,
     };
-    let (mut doc, event) = open_case_with_org(
-        &caller.actor(),
-        online_writer()?,
-        intake,
-        Vec::new(),
-        now_millis(),
-        Some(&org),
-    )?;
-    write_online(state, caller, &mut doc, &[], std::slice::from_ref(&event))?;
+    let (doc, event) = open_with(state, caller, &org, CaseId::generate(), intake, Vec::new())?;
     let case = doc.header()?.case;
     let status = fold(&doc.events()?, &state.ledger.calendar).status;
     tracing::info!(case = %case, user = %caller.user.id, "case opened online");
     Ok(Written {
+        number: state.ledger.number(&case)?,
         case: case.to_string(),
         event: event.id.to_string(),
         status,
@@ -147,25 +145,7 @@ pub fn act_online_all(
     let org = state.directory.org()?;
     doc.set_actor(online_writer()?);
     let since = doc.heads();
-    let mut events = Vec::with_capacity(actions.len());
-    for action in actions {
-        let duplicate_of = match &action {
-            Action::MarkDuplicate { of } => Some(of.clone()),
-            _ => None,
-        };
-        events.push(act_with_org(
-            &mut doc,
-            &caller.actor(),
-            action,
-            Vec::new(),
-            now_millis(),
-            &state.ledger.calendar,
-            Some(&org),
-        )?);
-        if let Some(of) = duplicate_of {
-            check_case_named(state, caller, &of)?;
-        }
-    }
+    let events = act_all(state, caller, &mut doc, &org, actions)?;
     let last = events
         .last()
         .ok_or_else(|| Error::BadRequest("no action given".into()))?
@@ -177,7 +157,65 @@ pub fn act_online_all(
         case: id.to_string(),
         event: last,
         status,
+        number: state.ledger.number(id)?,
     })
+}
+
+/// Opens a case under `case` with its intake and the actions that follow it, each checked
+/// against the case as the ones before it left it, and writes them in one durable batch: all
+/// of them, or none when any is refused. Returns the document and its intake event.
+pub(super) fn open_with(
+    state: &AppState,
+    caller: &Caller,
+    org: &Org,
+    case: CaseId,
+    intake: Intake,
+    then: Vec<Action>,
+) -> Result<(CaseDoc, Event)> {
+    let (mut doc, event) = open_case_as(
+        &caller.actor(),
+        online_writer()?,
+        case,
+        intake,
+        Vec::new(),
+        now_millis(),
+        Some(org),
+    )?;
+    let mut events = vec![event.clone()];
+    events.extend(act_all(state, caller, &mut doc, org, then)?);
+    write_online(state, caller, &mut doc, &[], &events)?;
+    Ok((doc, event))
+}
+
+/// Performs actions in order on a case in memory, each checked against the case as the ones
+/// before it left it; nothing is written yet.
+fn act_all(
+    state: &AppState,
+    caller: &Caller,
+    doc: &mut CaseDoc,
+    org: &Org,
+    actions: Vec<Action>,
+) -> Result<Vec<Event>> {
+    let mut events = Vec::with_capacity(actions.len());
+    for action in actions {
+        let duplicate_of = match &action {
+            Action::MarkDuplicate { of } => Some(of.clone()),
+            _ => None,
+        };
+        events.push(act_with_org(
+            doc,
+            &caller.actor(),
+            action,
+            Vec::new(),
+            now_millis(),
+            &state.ledger.calendar,
+            Some(org),
+        )?);
+        if let Some(of) = duplicate_of {
+            check_case_named(state, caller, &of)?;
+        }
+    }
+    Ok(events)
 }
 
 /// A case named by an action (`mark_duplicate`) must exist in the caller's scope. Unknown and

@@ -1,15 +1,18 @@
 //! Finding cases: filtered pages of the cases a caller may see, walking the query index
-//! (`query_index`), and the review queue of conflicts and flagged events.
+//! (`query_index`) or looking a case number up, the numbers of cases a device holds, and the
+//! review queue of conflicts and flagged events.
 
 use super::{summary_in_scope, REVIEWERS};
 use crate::auth::{now_millis, Caller};
+use crate::case_number;
 use crate::error::{Error, Result};
 use crate::query_index::{self, Term};
 use crate::summary::CaseSummary;
 use crate::AppState;
 use gridcase_sync_core::fold::{fold, Conflict};
-use gridcase_sync_core::{CategoryCode, Event, Level, Scope, Status};
+use gridcase_sync_core::{CaseId, CategoryCode, Event, Level, Scope, Status};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -30,6 +33,10 @@ pub struct CaseFilter {
     pub created_to: Option<i64>,
     /// Text in the description.
     pub q: Option<String>,
+    /// A case number (`DC-20261130-0042`; spacing, width, case and the sequence's leading
+    /// zeros do not matter): the case given it, if the caller may see it and it passes the
+    /// other filters. An exact lookup, on one page.
+    pub number: Option<String>,
     /// Page size, 1–500 (default 50).
     pub limit: Option<usize>,
     /// The `next` of the previous page.
@@ -127,6 +134,9 @@ pub fn list_page(state: &AppState, caller: &Caller, filter: &CaseFilter) -> Resu
         Some(c) => Some(hex::decode(c).map_err(|_| Error::BadRequest("bad cursor".into()))?),
         None => None,
     };
+    if let Some(number) = &filter.number {
+        return by_number(state, caller, filter, number, now);
+    }
     let mut cases = Vec::new();
     let Some(term) = filter.driver(&caller.user.scope) else {
         return Ok(CasePage { cases, next: None });
@@ -157,6 +167,76 @@ pub fn list_page(state: &AppState, caller: &Caller, filter: &CaseFilter) -> Resu
     }
     let next = if more { last.map(hex::encode) } else { None };
     Ok(CasePage { cases, next })
+}
+
+/// The page of a number search: the one case given the number, when the caller may see it
+/// and it passes the other filters. Text that does not read as a number finds nothing.
+fn by_number(
+    state: &AppState,
+    caller: &Caller,
+    filter: &CaseFilter,
+    number: &str,
+    now: i64,
+) -> Result<CasePage> {
+    let mut cases = Vec::new();
+    let found = match case_number::parse(number) {
+        Some(number) => state.ledger.numbered(&number)?,
+        None => None,
+    };
+    if let Some(s) = found
+        .map(|c| state.ledger.summary(&c))
+        .transpose()?
+        .flatten()
+    {
+        if summary_in_scope(&caller.user.scope, &s) && filter.matches(&s, now) {
+            cases.push(CaseListItem {
+                overdue: s.overdue_at(now),
+                summary: s,
+            });
+        }
+    }
+    Ok(CasePage { cases, next: None })
+}
+
+/// The most cases one request may ask the numbers of.
+pub const NUMBERS_MAX: usize = 500;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct NumbersQuery {
+    /// Case ids, at most 500.
+    pub cases: Vec<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CaseNumbers {
+    /// Case id → its number, for each case asked about that the caller may see and the
+    /// ledger has numbered. The others are left out alike, unknown or not.
+    pub numbers: BTreeMap<String, String>,
+}
+
+/// The numbers of cases, for a handheld that made or received them before the ledger numbered
+/// them: only those of cases the caller may see now, so that an id names no case outside it.
+pub fn numbers_of(state: &AppState, caller: &Caller, cases: &[String]) -> Result<CaseNumbers> {
+    caller.require_reader()?;
+    if cases.len() > NUMBERS_MAX {
+        return Err(Error::TooLarge(format!(
+            "{} cases in one request; the limit is {NUMBERS_MAX}",
+            cases.len()
+        )));
+    }
+    let mut numbers = BTreeMap::new();
+    for id in cases {
+        let Some(s) = state.ledger.summary(&CaseId::new(id.as_str()))? else {
+            continue;
+        };
+        if !summary_in_scope(&caller.user.scope, &s) {
+            continue;
+        }
+        if let Some(number) = s.number {
+            numbers.insert(id.clone(), number);
+        }
+    }
+    Ok(CaseNumbers { numbers })
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -6,12 +6,15 @@
 
 mod act;
 mod list;
+mod open;
 mod view;
 
 pub use act::{act_online, act_online_all, open_online, CreateCase};
 pub use list::{
-    list_page, review_entries, review_items, CaseFilter, CaseListItem, CasePage, ReviewItem,
+    list_page, numbers_of, review_entries, review_items, CaseFilter, CaseListItem, CaseNumbers,
+    CasePage, NumbersQuery, ReviewItem,
 };
+pub use open::{open_call, Call, Opened};
 pub use view::{case_view, CaseView, HistoryEntry};
 
 use crate::auth::Caller;
@@ -31,6 +34,8 @@ pub struct Written {
     pub case: String,
     pub event: String,
     pub status: Option<Status>,
+    /// The case's number, to read to the caller (`DC-20261130-0042`).
+    pub number: Option<String>,
 }
 
 /// The roles that work the review queue.

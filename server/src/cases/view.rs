@@ -25,6 +25,8 @@ pub struct HistoryEntry {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CaseView {
     pub id: String,
+    /// The number the ledger gave the case when it first received it (`DC-20261130-0042`).
+    pub number: Option<String>,
     pub overdue: bool,
     pub state: CaseState,
     /// Every event in merged (causal) order, superseded ones included.
@@ -70,6 +72,7 @@ pub fn case_view(state: &AppState, caller: &Caller, id: &CaseId) -> Result<CaseV
         .collect();
     Ok(CaseView {
         id: id.to_string(),
+        number: state.ledger.number(id)?,
         overdue: folded.overdue_at(now_millis()),
         attachments: doc.attachments()?,
         history,

@@ -54,7 +54,15 @@ fn detail(lang: Lang, org: &Org, action: &Action) -> String {
     let t = lang.text();
     let yes_no = |b: bool| if b { t.yes } else { t.no };
     match action {
-        Action::Intake(i) => format!("{} · {}", lang.channel(i.channel), i.description),
+        Action::Intake(i) => match i.business_type {
+            Some(b) => format!(
+                "{} · {} · {}",
+                lang.channel(i.channel),
+                lang.business_type(b),
+                i.description
+            ),
+            None => format!("{} · {}", lang.channel(i.channel), i.description),
+        },
         Action::Confirm { exists, note } => format!("{} {}", yes_no(*exists), note),
         Action::File(f) => format!(
             "{} · {} · {}",
@@ -144,7 +152,7 @@ fn case_page(v: &Viewer, view: &CaseView, org: &Org, notice: &Notice) -> Markup 
     let actor = v.caller.actor();
     let may = |kind: ActionKind| permits(st, &actor, kind).is_ok();
     let territory = st.territory.as_ref();
-    let title = format!("{} {}", t.case, view.id);
+    let title = format!("{} {}", t.case, view.number.as_deref().unwrap_or(&view.id));
     let open_conflicts: Vec<_> = st.open_conflicts().collect();
     let authors = authors(view.history.iter().map(|h| &h.event));
     let body = html! {
@@ -161,6 +169,10 @@ fn case_page(v: &Viewer, view: &CaseView, org: &Org, notice: &Notice) -> Markup 
                 @if !open_conflicts.is_empty() { span.badge.conflict { (t.conflicts) " " (open_conflicts.len()) } }
             }
             dl.facts {
+                dt { (t.number) } dd {
+                    span.number { (view.number.as_deref().unwrap_or("—")) } " "
+                    code.small { (view.id) }
+                }
                 dt { (t.description) } dd { (st.description) }
                 dt { (t.category) } dd { (st.category.as_ref().map(|c| lang.category(c.as_str())).unwrap_or_else(|| "—".into())) }
                 dt { (t.level) } dd { (st.level.map(|l| lang.level(l)).unwrap_or("—")) }
@@ -171,6 +183,7 @@ fn case_page(v: &Viewer, view: &CaseView, org: &Org, notice: &Notice) -> Markup 
                 }
                 dt { (t.address) } dd { (st.address.as_deref().unwrap_or("—")) }
                 dt { (t.channel) } dd { (st.channel.map(|c| lang.channel(c)).unwrap_or("—")) }
+                dt { (lang.desk().business_type) } dd #business-type { (st.business_type.map(|b| lang.business_type(b)).unwrap_or("—")) }
                 dt { (t.reported_by) } dd {
                     (st.reported_by.as_ref().map(|u| u.to_string()).unwrap_or_default()) " "
                     (st.reported_at.map(when).unwrap_or_default())

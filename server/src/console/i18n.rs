@@ -1,7 +1,7 @@
 //! The console's words in Chinese (the default: the district center works in it) and English.
 //! Every string lives in one `Text` per language, so a missing translation is a compile error.
 
-use gridcase_sync_core::event::{Channel, Satisfaction};
+use gridcase_sync_core::event::{BusinessType, Channel, Satisfaction};
 use gridcase_sync_core::fold::{Conflict, ConflictReason, Disposition};
 use gridcase_sync_core::{ActionKind, Event, EventId, Level, Role, Status};
 use std::collections::HashMap;
@@ -290,6 +290,7 @@ pub struct Text {
     pub conflicted: &'static str,
     pub created_from: &'static str,
     pub created_to: &'static str,
+    /// The list's search box: a case number, or text in the description.
     pub search: &'static str,
     pub case: &'static str,
     pub created: &'static str,
@@ -356,6 +357,8 @@ pub struct Text {
     pub decision: &'static str,
     pub keep_outcome: &'static str,
     pub reopen_case: &'static str,
+    /// A case's number (`DC-20261130-0042`).
+    pub number: &'static str,
 }
 
 pub static ZH: Text = Text {
@@ -386,7 +389,7 @@ pub static ZH: Text = Text {
     conflicted: "有冲突",
     created_from: "受理起",
     created_to: "受理止",
-    search: "描述包含",
+    search: "案件编号或描述",
     case: "案件",
     created: "受理时间",
     deadline: "处置时限",
@@ -451,6 +454,7 @@ pub static ZH: Text = Text {
     decision: "裁定结果",
     keep_outcome: "维持当前结果",
     reopen_case: "采纳被覆盖的操作，重新打开案件",
+    number: "案件编号",
 };
 
 pub static EN: Text = Text {
@@ -481,7 +485,7 @@ pub static EN: Text = Text {
     conflicted: "Conflicted",
     created_from: "Created from",
     created_to: "Created to",
-    search: "Description has",
+    search: "Case number or description",
     case: "Case",
     created: "Created",
     deadline: "Deadline",
@@ -546,4 +550,189 @@ pub static EN: Text = Text {
     decision: "Decision",
     keep_outcome: "Keep the current outcome",
     reopen_case: "Side with the superseded event: reopen the case",
+    number: "Case number",
+};
+
+impl Lang {
+    /// The words of the new-case page.
+    pub fn desk(self) -> &'static DeskText {
+        match self {
+            Lang::Zh => &DESK_ZH,
+            Lang::En => &DESK_EN,
+        }
+    }
+
+    pub fn business_type(self, b: BusinessType) -> &'static str {
+        let (zh, en) = match b {
+            BusinessType::Consultation => ("咨询", "Consultation"),
+            BusinessType::RequestForHelp => ("求助", "Request for help"),
+            BusinessType::Complaint => ("投诉", "Complaint"),
+            BusinessType::Report => ("举报", "Report"),
+            BusinessType::Suggestion => ("建议", "Suggestion"),
+            BusinessType::Praise => ("表扬", "Praise"),
+        };
+        self.pick(zh, en)
+    }
+}
+
+/// The words of the hotline desk's new-case page (`new_case.rs`), once per language: kept
+/// beside [`Text`] rather than in it, so that the page's many words stay together.
+pub struct DeskText {
+    /// The header's link and the page's title.
+    pub new_case: &'static str,
+    pub keys: &'static str,
+    pub caller: &'static str,
+    pub name: &'static str,
+    pub phone: &'static str,
+    pub anonymous: &'static str,
+    pub callback: &'static str,
+    pub business_type: &'static str,
+    pub choose: &'static str,
+    pub place: &'static str,
+    pub address_hint: &'static str,
+    pub no_address: &'static str,
+    pub grid_from_address: &'static str,
+    pub longitude: &'static str,
+    pub latitude: &'static str,
+    pub what: &'static str,
+    pub category_hint: &'static str,
+    pub lead_unit: &'static str,
+    pub lead_hint: &'static str,
+    pub cooperating_units: &'static str,
+    pub cooperating_hint: &'static str,
+    pub save: &'static str,
+    pub saved: &'static str,
+    pub saved_again: &'static str,
+    pub read_to_caller: &'static str,
+    pub case_id: &'static str,
+    pub case_number: &'static str,
+    pub open_case: &'static str,
+    pub draft_restored: &'static str,
+    pub fix_below: &'static str,
+    pub missing: &'static str,
+    /// `{max}` is replaced by the limit.
+    pub too_long: &'static str,
+    pub phone_invalid: &'static str,
+    pub phone_no_area_code: &'static str,
+    pub phone_needed: &'static str,
+    pub anonymous_callback: &'static str,
+    pub unknown_business_type: &'static str,
+    pub place_needed: &'static str,
+    pub address_unknown: &'static str,
+    pub address_ambiguous: &'static str,
+    pub grid_unknown: &'static str,
+    pub coordinates_bad: &'static str,
+    pub coordinates_outside: &'static str,
+    pub category_unknown: &'static str,
+    pub level_unknown: &'static str,
+    pub unit_unknown: &'static str,
+    pub lead_needed: &'static str,
+    pub too_many_units: &'static str,
+    pub form_outdated: &'static str,
+}
+
+pub static DESK_ZH: DeskText = DeskText {
+    new_case: "新建案件",
+    keys:
+        "Tab / Enter 下一项 · 最后一项 Enter 或 Ctrl+Enter 保存 · Esc 清空本项 · 任意页面按 N 新建",
+    caller: "来电人",
+    name: "姓名",
+    phone: "联系电话",
+    anonymous: "匿名来电（不记录姓名和电话）",
+    callback: "回访",
+    business_type: "诉求类型",
+    choose: "请选择",
+    place: "发生地点",
+    address_hint: "输入地址，从地址库中选择",
+    no_address: "地址库中没有匹配的地址",
+    grid_from_address: "（按所选地址）",
+    longitude: "经度",
+    latitude: "纬度",
+    what: "诉求内容",
+    category_hint: "输入类别名称或编码",
+    lead_unit: "主办单位",
+    lead_hint: "输入单位名称；不填则只立案不派遣",
+    cooperating_units: "协办单位",
+    cooperating_hint: "可多选（Ctrl 或 Shift 加方向键）",
+    save: "保存受理",
+    saved: "已受理",
+    saved_again: "此表单已保存过，以下是当时受理的案件",
+    read_to_caller: "请向来电人告知：",
+    case_id: "案件标识",
+    case_number: "案件编号",
+    open_case: "查看案件",
+    draft_restored: "已恢复本标签页未保存的草稿",
+    fix_below: "请修改下面标出的内容，已填写的内容均已保留",
+    missing: "此项必填",
+    too_long: "内容过长，最多 {max} 字",
+    phone_invalid:
+        "不是有效的电话号码：手机号为 1 开头的 11 位数字，固定电话须带区号（如 010-62345678）",
+    phone_no_area_code: "固定电话须带区号，如 010-62345678",
+    phone_needed: "请填写来电人电话，或勾选匿名来电",
+    anonymous_callback: "匿名来电无法回访",
+    unknown_business_type: "没有这种诉求类型",
+    place_needed: "请从地址库中选择地址，或选择网格，或填写坐标",
+    address_unknown: "地址库中找不到这个地址：请从搜索结果中选择，或选择网格",
+    address_ambiguous: "地址库中有多处同名地址：请从搜索结果中选择，或选择网格",
+    grid_unknown: "没有这个网格，或不在您的管辖范围内",
+    coordinates_bad: "坐标须为经度（-180 至 180）和纬度（-90 至 90）两个数字",
+    coordinates_outside: "这个坐标不在您管辖的任何网格内",
+    category_unknown: "类别目录中没有这个类别",
+    level_unknown: "没有这个问题等级",
+    unit_unknown: "没有这个单位",
+    lead_needed: "请先指定主办单位",
+    too_many_units: "单位过多",
+    form_outdated: "此表单已失效，已换用新表单：请核对后再次保存",
+};
+
+pub static DESK_EN: DeskText = DeskText {
+    new_case: "New case",
+    keys: "Tab / Enter: next field · Enter in the last field or Ctrl+Enter: save · Esc: clear the field · N on any page: new case",
+    caller: "Caller",
+    name: "Name",
+    phone: "Phone",
+    anonymous: "Anonymous (no name or phone kept)",
+    callback: "Call back",
+    business_type: "Business type",
+    choose: "Choose",
+    place: "Where",
+    address_hint: "Type an address and pick it from the register",
+    no_address: "No address in the register matches",
+    grid_from_address: "(from the address)",
+    longitude: "Longitude",
+    latitude: "Latitude",
+    what: "What",
+    category_hint: "Type a category's name or code",
+    lead_unit: "Lead unit",
+    lead_hint: "A unit's name; none: filed, not dispatched",
+    cooperating_units: "Cooperating units",
+    cooperating_hint: "Choose any number (Ctrl or Shift with the arrows)",
+    save: "Save",
+    saved: "Saved",
+    saved_again: "This form was saved before: here is the case it opened",
+    read_to_caller: "Read to the caller:",
+    case_id: "Case id",
+    case_number: "Case number",
+    open_case: "Open the case",
+    draft_restored: "An unsaved draft of this tab was restored",
+    fix_below: "Please fix what is marked below; everything typed is kept",
+    missing: "Required",
+    too_long: "Too long: at most {max} characters",
+    phone_invalid: "Not a phone number: a mobile number has 11 digits starting with 1; a landline needs its area code (010-62345678)",
+    phone_no_area_code: "Add the area code to the landline, as in 010-62345678",
+    phone_needed: "Give the caller's phone, or mark the call anonymous",
+    anonymous_callback: "An anonymous caller cannot be called back",
+    unknown_business_type: "No such business type",
+    place_needed: "Pick an address from the register, choose a grid, or give coordinates",
+    address_unknown: "The register does not know this address: pick one from the search, or choose a grid",
+    address_ambiguous: "The register has several such addresses: pick one from the search, or choose a grid",
+    grid_unknown: "No such grid in your scope",
+    coordinates_bad: "Coordinates are two numbers: a longitude (-180 to 180) and a latitude (-90 to 90)",
+    coordinates_outside: "No grid of your scope contains these coordinates",
+    category_unknown: "The catalog has no such category",
+    level_unknown: "No such level",
+    unit_unknown: "No such unit",
+    lead_needed: "Choose the lead unit first",
+    too_many_units: "Too many units",
+    form_outdated: "This form was out of date and has been replaced: check it and save again",
 };

@@ -12,6 +12,7 @@ pub enum Nav {
     Cases,
     Review,
     Performance,
+    NewCase,
 }
 
 /// What the live script refreshes on this page when a change arrives.
@@ -59,6 +60,11 @@ pub fn page(v: &Viewer, title: &str, nav: Nav, live: Live, body: Markup) -> Mark
                         @if reviewer {
                             a href="/review" class=[(nav == Nav::Review).then_some("active")] { (t.nav_review) }
                             a href="/performance" class=[(nav == Nav::Performance).then_some("active")] { (t.nav_performance) }
+                        }
+                        // The desk's page, one click (or the `n` key) from every page.
+                        @if user.role.is_center() {
+                            a #new-case href="/cases/new" aria-keyshortcuts="n" title="N"
+                                class=[(nav == Nav::NewCase).then_some("active")] { "+ " (lang.desk().new_case) }
                         }
                     }
                     span.spacer {}

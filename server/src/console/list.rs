@@ -1,8 +1,10 @@
 //! The case list: the filters of `GET /v1/cases` as a form (choices limited to the viewer's
-//! scope), overdue and conflicted cases marked, pages of 50 linked with the filters kept.
+//! scope), overdue and conflicted cases marked, pages of 50 linked with the filters kept. The
+//! search box finds a case by its number (an exact lookup) or else by its description.
 
 use super::layout::{page, Live, Nav};
 use super::{given, place, PageError, PageQuery, Place, Viewer};
+use crate::case_number;
 use crate::cases::{list_page, CaseFilter};
 use crate::district_time::{parse_iso, when, DAY};
 use crate::error::Error;
@@ -41,6 +43,9 @@ impl ListQuery {
                 })
                 .transpose()
         };
+        // What reads as a case number is one: an operator reading it off a slip wants that case.
+        let q = given(&self.q);
+        let number = q.as_deref().and_then(case_number::parse);
         Ok(CaseFilter {
             status: given(&self.status),
             street: given(&self.street),
@@ -54,7 +59,8 @@ impl ListQuery {
             created_from: day(&self.from, "from")?,
             // The "to" day is included: the filter's bound is exclusive.
             created_to: day(&self.to, "to")?.map(|t| t + DAY),
-            q: given(&self.q),
+            q: if number.is_some() { None } else { q },
+            number,
             limit: Some(50),
             cursor: given(&self.cursor),
             step: given(&self.step)
@@ -212,7 +218,7 @@ pub async fn list(
             } @else {
                 table.cases {
                     thead { tr {
-                        th { (t.created) } th { (t.status) } th { (t.description) } th { (t.category) }
+                        th { (t.number) } th { (t.created) } th { (t.status) } th { (t.description) } th { (t.category) }
                         th { (t.grid) } th { (t.unit) } th { (t.deadline) } th {}
                     } }
                     tbody {
@@ -222,6 +228,7 @@ pub async fn list(
                                 @if item.overdue { "overdue " }
                                 @if s.open_conflicts > 0 { "conflict" }
                             } {
+                                td.number { a href={ "/cases/" (s.id) } { (s.number.as_deref().unwrap_or("—")) } }
                                 td.time { (when(s.created_at)) }
                                 td { span class={ "status " (s.status.map_or("", Status::as_str)) } { (lang.status(s.status)) } }
                                 td.desc { a href={ "/cases/" (s.id) } { (excerpt(&s.description, 40)) } }

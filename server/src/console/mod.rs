@@ -5,11 +5,13 @@
 //! the console can never show or do more than the API allows the signed-in user.
 
 pub mod act;
+pub mod call_form;
 pub mod case_page;
 pub mod chart;
 pub mod i18n;
 pub mod layout;
 pub mod list;
+pub mod new_case;
 pub mod performance;
 pub mod review;
 pub mod session;
@@ -34,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/logout", post(session::logout))
         .route("/lang", get(session::switch_language))
         .route("/cases", get(list::list))
+        .route("/cases/new", get(new_case::show).post(new_case::save))
         .route("/cases/{id}", get(case_page::show))
         .route("/cases/{id}/act", post(act::act))
         .route("/review", get(review::queue))

@@ -1,5 +1,5 @@
 //! The group-commit thread: the only place a ledger batch reaches the disk, and the only
-//! place feed sequence numbers and indicator slots are assigned and published.
+//! place feed sequence numbers, indicator slots and case numbers are assigned and published.
 //!
 //! What it keeps (ARCHITECTURE.md, "Invariants"):
 //! - *Durable before acknowledged*: a writer's call returns only after the flush of the group
@@ -10,15 +10,18 @@
 //!   before the commit's sequence is published.
 //! - *Stats never disagree with the summaries*: a case's indicator row is in the same batch as
 //!   its summary, and the in-memory table is updated only once that batch is durable.
+//! - *One number, one case*: a case new to the ledger gets its number here, in the same batch
+//!   as its first commit (`numbers.rs`), so concurrent writers never share one.
 
 use super::facts::{self, FactSlots};
 use super::feed::{self, seq_at_end, FeedLast};
+use super::numbers::Numbering;
 use super::{trees, Change, FeedEntry, Noted};
 use crate::error::{Error, Result};
 use crate::indicators::LiveTable;
 use crate::metrics::Metrics;
 use gridcase_sync_core::store::{Batch, DocStore, Store};
-use gridcase_sync_core::CaseId;
+use gridcase_sync_core::{CaseId, Millis};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
@@ -34,7 +37,45 @@ struct Job {
     feed: Vec<FeedEntry>,
     /// The documents the batch saves, put in the cache before the feed position is published.
     docs: Noted,
-    reply: mpsc::Sender<std::result::Result<u64, String>>,
+    /// Cases of a ledger from before numbers to number, with when the ledger first received
+    /// them (`numbers::number_older`).
+    older: Vec<(CaseId, Millis)>,
+    reply: Reply,
+}
+
+/// Where the commit thread answers a job: the last feed sequence, or why the commit failed.
+type Reply = mpsc::Sender<std::result::Result<u64, String>>;
+
+/// Hands a job to the commit thread and waits until it is durable (or failed).
+fn send(tx: Option<&mpsc::Sender<Job>>, job: impl FnOnce(Reply) -> Job) -> Result<u64> {
+    let (reply, answer) = mpsc::channel();
+    tx.ok_or_else(|| Error::Internal("the ledger is shut down".into()))?
+        .send(job(reply))
+        .map_err(|_| Error::Internal("the commit thread is gone".into()))?;
+    answer
+        .recv()
+        .map_err(|_| Error::Internal("the commit thread is gone".into()))?
+        .map_err(Error::Internal)
+}
+
+/// A way to the commit thread for the numbering of older cases, which runs on a thread of its
+/// own. The commit thread ends only once every sender is gone: the ledger stops that thread
+/// before it closes.
+pub(super) struct CommitSender(mpsc::Sender<Job>);
+
+impl CommitSender {
+    /// Has the commit thread number older cases (first received at the times given), with
+    /// `batch`; durable on return.
+    pub(super) fn number_older(&self, batch: Batch, older: Vec<(CaseId, Millis)>) -> Result<()> {
+        send(Some(&self.0), |reply| Job {
+            batch,
+            feed: Vec::new(),
+            docs: Vec::new(),
+            older,
+            reply,
+        })
+        .map(drop)
+    }
 }
 
 /// The group-commit thread.
@@ -51,6 +92,7 @@ impl Committer {
         metrics: Arc<Metrics>,
         table: Arc<LiveTable>,
         announce: broadcast::Sender<Change>,
+        case_number_prefix: String,
     ) -> Result<Committer> {
         let first = match store.get(trees::META, FEED_SEQ)? {
             Some(b) => seq_at_end(&b).unwrap_or(0),
@@ -66,6 +108,7 @@ impl Committer {
             metrics,
             table,
             announce,
+            case_number_prefix,
         };
         let thread = std::thread::Builder::new()
             .name("gridcase-commit".into())
@@ -84,21 +127,21 @@ impl Committer {
 
     /// Commits durably (with whatever else is waiting) and returns the last feed sequence.
     pub(super) fn commit(&self, batch: Batch, feed: Vec<FeedEntry>, docs: Noted) -> Result<u64> {
-        let (reply, answer) = mpsc::channel();
+        send(self.tx.as_ref(), |reply| Job {
+            batch,
+            feed,
+            docs,
+            older: Vec::new(),
+            reply,
+        })
+    }
+
+    /// A sender for the numbering of older cases.
+    pub(super) fn sender(&self) -> Result<CommitSender> {
         self.tx
-            .as_ref()
-            .ok_or_else(|| Error::Internal("the ledger is shut down".into()))?
-            .send(Job {
-                batch,
-                feed,
-                docs,
-                reply,
-            })
-            .map_err(|_| Error::Internal("the commit thread is gone".into()))?;
-        answer
-            .recv()
-            .map_err(|_| Error::Internal("the commit thread is gone".into()))?
-            .map_err(Error::Internal)
+            .clone()
+            .map(CommitSender)
+            .ok_or_else(|| Error::Internal("the ledger is shut down".into()))
     }
 }
 
@@ -120,6 +163,8 @@ struct CommitLoop {
     metrics: Arc<Metrics>,
     table: Arc<LiveTable>,
     announce: broadcast::Sender<Change>,
+    /// The prefix of the case numbers this thread gives.
+    case_number_prefix: String,
 }
 
 impl CommitLoop {
@@ -140,6 +185,7 @@ impl CommitLoop {
             let mut seq = next;
             let mut last: HashMap<CaseId, FeedLast> = HashMap::new();
             let mut facts = FactSlots::starting_at(slot);
+            let mut numbering = Numbering::new(&self.case_number_prefix);
             let mut failed = None;
             let mut changes = Vec::new();
             for job in &mut jobs {
@@ -152,13 +198,28 @@ impl CommitLoop {
                         grid: entry.grid.clone(),
                         units: entry.units.clone(),
                     });
-                    let staged = match entry.facts.take() {
-                        Some(f) => facts.stage(store, &mut batch, &entry.case, f),
+                    let numbered = match entry.unnumbered.take() {
+                        Some(summary) => numbering.stage(
+                            store,
+                            &mut batch,
+                            &entry.case,
+                            *summary,
+                            entry.received_at,
+                        ),
                         None => Ok(()),
                     };
+                    let staged = numbered.and_then(|()| match entry.facts.take() {
+                        Some(f) => facts.stage(store, &mut batch, &entry.case, f),
+                        None => Ok(()),
+                    });
                     if let Err(e) = staged
                         .and_then(|()| feed::stage_move(store, &mut batch, &mut last, entry, seq))
                     {
+                        failed = Some(e.to_string());
+                    }
+                }
+                for (case, first) in std::mem::take(&mut job.older) {
+                    if let Err(e) = numbering.stage_older(store, &mut batch, &case, first) {
                         failed = Some(e.to_string());
                     }
                 }

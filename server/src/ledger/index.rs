@@ -46,6 +46,7 @@ impl Ledger {
         let new_flags = receipts.iter().filter(|(_, r)| r.flag.is_some()).count();
         let outline = CaseOutline::of(&header, &state);
         let mut summary = CaseSummary::of(&outline, previous_flags + new_flags, now);
+        summary.number = previous.as_ref().and_then(|p| p.number.clone());
         if summary.channel == Some(Channel::Web) {
             let read;
             let events = match events {
@@ -60,11 +61,17 @@ impl Ledger {
         query_index::stage(batch, previous.as_ref(), &summary);
         query_index::stage_published(batch, previous.as_ref(), &summary);
         let case_key = part(header.case.as_str());
-        batch.put(
-            trees::SUMMARIES,
-            case_key.clone(),
-            serde_json::to_vec(&summary)?,
-        );
+        // A case new to the ledger gets its number from the commit thread, which stages its
+        // summary with it. (A case of a ledger from before numbers that has none yet gets it
+        // from `numbers::number_older`.)
+        let new = previous.is_none();
+        if !new {
+            batch.put(
+                trees::SUMMARIES,
+                case_key.clone(),
+                serde_json::to_vec(&summary)?,
+            );
+        }
         for attachment in doc.attachments()? {
             let mut k = attachment.sha256.as_bytes().to_vec();
             k.extend_from_slice(&case_key);
@@ -80,6 +87,8 @@ impl Ledger {
             grid: state.territory.map(|t| t.grid),
             units: state.units_involved.into_iter().collect(),
             facts: Some(CaseFacts::of(&summary)),
+            received_at: now,
+            unnumbered: new.then(|| Box::new(summary)),
         })
     }
 

@@ -14,6 +14,7 @@ mod compactor;
 mod facts;
 mod feed;
 mod index;
+mod numbers;
 mod write;
 
 pub use feed::{FeedPage, FeedScope};
@@ -29,6 +30,7 @@ use gridcase_sync_core::store::{key_part as part, DocStore, Store};
 use gridcase_sync_core::{CaseDoc, CaseId, GridId, Millis, UnitId, WorkCalendar};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use tokio::sync::broadcast;
@@ -69,14 +71,19 @@ pub struct Change {
     pub units: Vec<UnitId>,
 }
 
-/// What a commit changes about one case: where its feed position is indexed, and the facts
-/// the indicators count.
+/// What a commit changes about one case: where its feed position is indexed, the facts the
+/// indicators count, and what its number needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeedEntry {
     pub case: CaseId,
     pub grid: Option<GridId>,
     pub units: Vec<UnitId>,
     pub facts: Option<crate::indicators::CaseFacts>,
+    /// Server time of the write: a new case's number counts on its district day.
+    pub received_at: Millis,
+    /// The summary of a case new to the ledger, which the commit thread (it alone gives
+    /// numbers) stages with the case's number.
+    pub unnumbered: Option<Box<CaseSummary>>,
 }
 
 pub struct Ledger {
@@ -88,14 +95,19 @@ pub struct Ledger {
     pub calendar: WorkCalendar,
     table: Arc<LiveTable>,
     table_loader: Option<JoinHandle<()>>,
+    /// Numbers the cases of a ledger from before numbers, in the background.
+    numbering: Option<JoinHandle<()>>,
+    stop_numbering: Arc<AtomicBool>,
     announce: broadcast::Sender<Change>,
 }
 
 impl Ledger {
+    /// Opens the ledger on a store; new cases are numbered with `case_number_prefix`.
     pub fn open(
         store: Arc<dyn Store>,
         cache_cases: usize,
         metrics: Arc<Metrics>,
+        case_number_prefix: &str,
     ) -> Result<Ledger> {
         let docs = DocStore::new(store.clone()).with_cache(cache_cases);
         facts::ensure_rows(&*store)?;
@@ -107,9 +119,14 @@ impl Ledger {
             metrics,
             table.clone(),
             announce.clone(),
+            case_number_prefix.to_owned(),
         )?;
         let table_loader = facts::load_table(store.clone(), table.clone())?;
         let compactor = Compactor::start(docs.clone())?;
+        // Last: once it runs, the commit thread ends only after it (see `Drop`).
+        let stop_numbering = Arc::new(AtomicBool::new(false));
+        let numbering =
+            numbers::number_older(store.clone(), committer.sender()?, stop_numbering.clone())?;
         Ok(Ledger {
             docs,
             store,
@@ -118,6 +135,8 @@ impl Ledger {
             calendar: WorkCalendar::beijing(),
             table,
             table_loader: Some(table_loader),
+            numbering,
+            stop_numbering,
             announce,
         })
     }
@@ -137,9 +156,34 @@ impl Ledger {
         Ok(self.docs.load(case)?)
     }
 
+    /// A case's number (`DC-20261130-0042`), once the ledger has given it one.
+    pub fn number(&self, case: &CaseId) -> Result<Option<String>> {
+        numbers::number_of(&*self.store, case)
+    }
+
+    /// The case a number was given to; `number` as stored (`case_number::parse` reads typed
+    /// ones). An exact lookup, never a scan.
+    pub fn numbered(&self, number: &str) -> Result<Option<CaseId>> {
+        numbers::case_of(&*self.store, number)
+    }
+
+    /// Whether every case has its number: a ledger from before numbers gets them in the
+    /// background after it opens, in the order it first received its cases.
+    pub fn numbers_complete(&self) -> Result<bool> {
+        numbers::complete(&*self.store)
+    }
+
+    /// A case's summary. One stored before numbers is read with the number its case was given
+    /// since (`numbers::number_older`), which its next change stores.
     pub fn summary(&self, case: &CaseId) -> Result<Option<CaseSummary>> {
         match self.store.get(trees::SUMMARIES, &part(case.as_str()))? {
-            Some(b) => Ok(Some(serde_json::from_slice(&b)?)),
+            Some(b) => {
+                let mut summary: CaseSummary = serde_json::from_slice(&b)?;
+                if summary.number.is_none() {
+                    summary.number = self.number(case)?;
+                }
+                Ok(Some(summary))
+            }
             None => Ok(None),
         }
     }
@@ -198,6 +242,11 @@ impl Ledger {
 
 impl Drop for Ledger {
     fn drop(&mut self) {
+        // Before the commit thread ends, which waits for every sender (the numbering's too).
+        self.stop_numbering.store(true, Ordering::Relaxed);
+        if let Some(t) = self.numbering.take() {
+            let _ = t.join();
+        }
         if let Some(t) = self.table_loader.take() {
             let _ = t.join();
         }

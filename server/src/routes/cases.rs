@@ -2,7 +2,10 @@
 //! (`crate::cases`) on a blocking thread, and answers.
 
 use crate::auth::Caller;
-use crate::cases::{self, CaseFilter, CasePage, CaseView, CreateCase, ReviewItem, Written};
+use crate::cases::{
+    self, CaseFilter, CaseNumbers, CasePage, CaseView, CreateCase, NumbersQuery, ReviewItem,
+    Written,
+};
 use crate::error::{ApiJson, ApiQuery, Result};
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -65,6 +68,19 @@ pub async fn get_case(
 ) -> Result<Json<CaseView>> {
     let view = crate::blocking(move || cases::case_view(&state, &caller, &CaseId::new(id))).await?;
     Ok(Json(view))
+}
+
+#[utoipa::path(post, path = "/v1/cases/numbers", tag = "cases", request_body = NumbersQuery,
+    responses((status = 200, body = CaseNumbers, description = "The numbers of the cases asked about that the caller may see; the others are left out"),
+        (status = 403, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn case_numbers(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(query): ApiJson<NumbersQuery>,
+) -> Result<Json<CaseNumbers>> {
+    let numbers = crate::blocking(move || cases::numbers_of(&state, &caller, &query.cases)).await?;
+    Ok(Json(numbers))
 }
 
 #[utoipa::path(get, path = "/v1/review/conflicts", tag = "review",

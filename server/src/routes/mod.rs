@@ -1,5 +1,6 @@
 //! HTTP routes, one module per area.
 
+pub mod addresses;
 pub mod admin;
 pub mod auth;
 pub mod blobs;

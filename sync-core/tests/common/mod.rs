@@ -107,6 +107,7 @@ pub fn writer(name: &str) -> ActorId {
 pub fn intake(channel: Channel) -> Intake {
     Intake {
         media_url: None,
+        business_type: None,
         channel,
         reporter: None,
         description: "garbage piled at the corner".into(),

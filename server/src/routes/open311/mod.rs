@@ -332,6 +332,8 @@ fn create_request(state: &AppState, format: Format, params: &Params) -> Answer {
             reporter_name: (!name.is_empty()).then_some(name),
             reporter_contact: (!contact.is_empty()).then_some(contact),
             media_url,
+            // GeoReport has no business type.
+            business_type: None,
         },
     )
     .map_err(|e| Failure::of(e, format))?;

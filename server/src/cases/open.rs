@@ -1,0 +1,112 @@
+//! Taking a call at the hotline desk: the intake and what the operator decided during the call
+//! (confirmation, filing, dispatch) written in one atomic batch, under a case id the desk's
+//! form carried since it was shown, so that a form sent twice (a double click, a resend after
+//! a lost answer, a restored draft) opens one case.
+
+use super::act::open_with;
+use super::visible_case;
+use crate::auth::Caller;
+use crate::error::{Error, Result};
+use crate::AppState;
+use gridcase_sync_core::event::Intake;
+use gridcase_sync_core::fold::fold;
+use gridcase_sync_core::{Action, CaseId, Status};
+use std::collections::BTreeSet;
+use std::sync::{Condvar, Mutex, PoisonError};
+
+/// A call as the desk took it.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// Minted when the form was shown (`CaseId::generate`): the form's token.
+    pub case: CaseId,
+    pub intake: Intake,
+    /// What follows the intake, in order (confirm, file, dispatch), each judged by the rule
+    /// table against the case as the ones before it left it.
+    pub then: Vec<Action>,
+}
+
+/// What taking a call did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opened {
+    pub case: CaseId,
+    pub status: Option<Status>,
+    /// The form had been sent before: this is the case it opened then; nothing was written.
+    pub again: bool,
+}
+
+/// Case ids being opened now, and the signal that one is done. A double click sends a form
+/// twice at once: both would find its case id free and write two documents under one id, so
+/// the second waits for the first and then finds its case. One table per process serves every
+/// ledger a process runs, since case ids are unique across ledgers.
+static OPENING: Mutex<BTreeSet<CaseId>> = Mutex::new(BTreeSet::new());
+static OPENED: Condvar = Condvar::new();
+
+/// The turn to open one case id, given back when dropped (written, refused or panicking).
+struct Turn(CaseId);
+
+impl Turn {
+    fn take(case: &CaseId) -> Turn {
+        let mut opening = OPENING.lock().unwrap_or_else(PoisonError::into_inner);
+        while opening.contains(case) {
+            opening = OPENED.wait(opening).unwrap_or_else(PoisonError::into_inner);
+        }
+        opening.insert(case.clone());
+        Turn(case.clone())
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        OPENING
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.0);
+        OPENED.notify_all();
+    }
+}
+
+/// Opens the call's case with everything that follows its intake in one durable batch (all of
+/// it, or nothing when the rules refuse any part), through the same commands and rule table as
+/// every other write. A call whose case id is already taken by a case its caller opened
+/// answers with that case and writes nothing.
+pub fn open_call(state: &AppState, caller: &Caller, call: Call) -> Result<Opened> {
+    let _turn = Turn::take(&call.case);
+    if state.ledger.load(&call.case)?.is_some() {
+        return opened_before(state, caller, &call.case);
+    }
+    let org = state.directory.org()?;
+    let (doc, _) = open_with(
+        state,
+        caller,
+        &org,
+        call.case.clone(),
+        call.intake,
+        call.then,
+    )?;
+    let status = fold(&doc.events()?, &state.ledger.calendar).status;
+    tracing::info!(case = %call.case, user = %caller.user.id, "call taken");
+    Ok(Opened {
+        case: call.case,
+        status,
+        again: false,
+    })
+}
+
+/// The case a form opened when it was sent before. Only its own author gets it back: a form's
+/// token names no other user's case (outside the scope or not, it answers alike).
+fn opened_before(state: &AppState, caller: &Caller, case: &CaseId) -> Result<Opened> {
+    let taken = || Error::Conflict("this form's case id is taken: open a new form".into());
+    let (doc, folded) = visible_case(state, caller, case).map_err(|e| match e {
+        Error::NotFound(_) => taken(),
+        other => other,
+    })?;
+    if doc.header()?.created_by != caller.user.id {
+        return Err(taken());
+    }
+    tracing::info!(case = %case, user = %caller.user.id, "call sent again: its case answers");
+    Ok(Opened {
+        case: case.clone(),
+        status: folded.status,
+        again: true,
+    })
+}
