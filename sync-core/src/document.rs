@@ -37,6 +37,11 @@ use serde::{Deserialize, Serialize};
 /// ARCHITECTURE.md, "Persisted formats and evolution".
 pub const SCHEMA: u64 = 1;
 
+/// The fields of an event map in schema 1 (a later release may add more: see `inspect`).
+pub const EVENT_FIELDS: [&str; 9] = [
+    "id", "kind", "author", "device", "role", "scope", "at", "parents", "payload",
+];
+
 pub(crate) const HEADER: &str = "header";
 pub(crate) const EVENTS: &str = "events";
 pub(crate) const ATTACHMENTS: &str = "attachments";
@@ -377,12 +382,7 @@ pub(crate) fn read_event(doc: &AutoCommit, e: &ObjId) -> Result<Event, Error> {
                 f.at = Some(i64::try_from(*v).map_err(|_| Error::MalformedField("at"))?)
             }
             _ => {
-                if let Some(known) = [
-                    "id", "kind", "author", "device", "role", "scope", "at", "parents", "payload",
-                ]
-                .into_iter()
-                .find(|k| *k == key)
-                {
+                if let Some(known) = EVENT_FIELDS.into_iter().find(|k| *k == key) {
                     return Err(Error::MalformedField(known));
                 }
             }

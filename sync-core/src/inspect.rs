@@ -6,7 +6,7 @@
 //! deletion or concurrent re-assignment shows up as a changed or extra operation id, even
 //! when the visible value did not change.
 
-use crate::document::{read_event, CaseDoc, ATTACHMENTS, EVENTS, HEADER};
+use crate::document::{read_event, CaseDoc, ATTACHMENTS, EVENTS, EVENT_FIELDS, HEADER};
 
 trait Lossy {
     fn to_str_lossy(&self) -> &str;
@@ -129,11 +129,6 @@ pub struct NewEvent {
     /// Fields of the event map beyond schema 1's nine: a later release's.
     pub later_fields: Vec<String>,
 }
-
-/// The fields of an event map in schema 1.
-pub const SCHEMA_1_FIELDS: [&str; 9] = [
-    "id", "kind", "author", "device", "role", "scope", "at", "parents", "payload",
-];
 
 /// What the incoming changes did.
 #[derive(Debug, Clone, Default)]
@@ -342,7 +337,7 @@ fn new_event(am: &AutoCommit, entry: &ObjId) -> Result<NewEvent, Breach> {
         let key = item.key.as_ref();
         fields += 1;
         size += key.len();
-        if !SCHEMA_1_FIELDS.contains(&key) && later_fields.len() < crate::limits::EVENT_FIELDS {
+        if !EVENT_FIELDS.contains(&key) && later_fields.len() < crate::limits::EVENT_FIELDS {
             later_fields.push(key.to_owned());
         }
         if let ("id", automerge::ValueRef::Scalar(automerge::ScalarValueRef::Str(v))) =

@@ -138,6 +138,16 @@ fn check_photos(field: &str, photos: &[String]) -> Result<(), Violation> {
         .try_for_each(|p| check_text(field, p, BLOB_REF))
 }
 
+/// A link to a picture published elsewhere: an http(s) URL of at most [`MEDIA_URL`]
+/// characters. The intake's rule, and Open311's before it files.
+pub fn check_media_url(url: &str) -> Result<(), Violation> {
+    check_text("media_url", url, MEDIA_URL)?;
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(invalid("media_url must be an http or https URL".into()));
+    }
+    Ok(())
+}
+
 fn check_intake(intake: &Intake) -> Result<(), Violation> {
     check_text("description", &intake.description, DESCRIPTION)?;
     if let Some(address) = &intake.address {
@@ -155,10 +165,7 @@ fn check_intake(intake: &Intake) -> Result<(), Violation> {
     check_text("community", t.community.as_str(), ID)?;
     check_text("grid", t.grid.as_str(), ID)?;
     if let Some(url) = &intake.media_url {
-        check_text("media_url", url, MEDIA_URL)?;
-        if !(url.starts_with("https://") || url.starts_with("http://")) {
-            return Err(invalid("media_url must be an http or https URL".into()));
-        }
+        check_media_url(url)?;
     }
     check_photos("photos", &intake.photos)
 }

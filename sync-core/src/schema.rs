@@ -183,7 +183,7 @@ pub fn case_document() -> Value {
             (string, number, boolean, null; never an object, text or counter) written in the \
             same change. At most {} fields and {} bytes (keys and values).",
             crate::limits::EVENT_FIELDS, crate::limits::EVENT_BYTES),
-        "required": ["id", "kind", "author", "device", "role", "scope", "at", "parents", "payload"],
+        "required": crate::document::EVENT_FIELDS,
         "properties": {
             "id": id_text("The event id: a UUIDv7 as 32 lowercase hex digits, no dashes. Unique across all devices."),
             "kind": {

@@ -261,11 +261,7 @@ fn create_request(state: &AppState, format: Format, params: &Params) -> Answer {
     }
     let media_url = field("media_url");
     if let Some(url) = &media_url {
-        limits::check_text("media_url", url, limits::MEDIA_URL).map_err(|v| bad(v.message))?;
-        // As the intake rule has it (`limits::check_intake`).
-        if !(url.starts_with("https://") || url.starts_with("http://")) {
-            return Err(bad("media_url must be an http or https URL".into()));
-        }
+        limits::check_media_url(url).map_err(|v| bad(v.message))?;
     }
     let mut description = field("description").unwrap_or_else(|| service.name.to_owned());
     if field("attribute[urgent]").as_deref() == Some("yes") {
