@@ -2,6 +2,8 @@
 //! summaries, feed), before the server starts: the 311 replay and the million-case ledger.
 
 use crate::phase::Phase;
+use gridcase_server::callers::{CallerRecord, Source};
+use gridcase_server::ledger::stage_caller;
 use gridcase_server::{demo, AppState, Config};
 use gridcase_sync_core::commands::{act, open_case};
 use gridcase_sync_core::event::{Channel, Filing, Intake, Satisfaction};
@@ -19,6 +21,10 @@ pub struct Seed {
     pub category: &'static str,
     pub unit: String,
     pub description: String,
+    /// Where, as reported (the ledger at scale's cases have both; the 311 replay's neither).
+    pub address: Option<String>,
+    /// (longitude, latitude), inside the grid's outline.
+    pub coordinates: Option<(f64, f64)>,
     pub created: Millis,
     pub deadline: Option<Millis>,
     /// When it was closed, if it was.
@@ -54,6 +60,7 @@ fn build(seed: &Seed, calendar: &WorkCalendar) -> Option<gridcase_sync_core::Cas
     let intake = Intake {
         media_url: None,
         business_type: None,
+        caller: None,
         channel: Channel::WalkIn,
         reporter: None,
         description: seed.description.clone(),
@@ -62,8 +69,8 @@ fn build(seed: &Seed, calendar: &WorkCalendar) -> Option<gridcase_sync_core::Cas
             community: community.into(),
             grid: grid.into(),
         },
-        address: None,
-        coordinates: None,
+        address: seed.address.clone(),
+        coordinates: seed.coordinates,
         category: None,
         photos: vec![],
     };
@@ -145,6 +152,14 @@ fn build(seed: &Seed, calendar: &WorkCalendar) -> Option<gridcase_sync_core::Cas
     Some(doc)
 }
 
+/// How many distinct telephone numbers the filled callers use.
+pub const PHONES: u64 = 300_000;
+
+/// The telephone number of the caller of the `i`th filled case (mobile, in its written form).
+pub fn phone_of(i: usize) -> String {
+    format!("139{:08}", (i as u64).wrapping_mul(7919) % PHONES)
+}
+
 /// Fills a fresh ledger directory with the seeded cases; returns how many were written.
 pub fn fill(dir: &Path, seeds: impl Iterator<Item = Seed>, total_hint: usize) -> usize {
     let state = AppState::open(Config::for_dir(dir)).expect("open the ledger");
@@ -171,6 +186,22 @@ pub fn fill(dir: &Path, seeds: impl Iterator<Item = Seed>, total_hint: usize) ->
         ledger
             .docs
             .stage_snapshot(&mut batch, &case, doc.automerge());
+        // Every case has a caller in the register; numbers repeat (a number calls about three
+        // cases at a million), as the repeat-caller lookup and the search by phone expect.
+        let record = CallerRecord {
+            id: format!("{:032x}", written as u128 + 1),
+            case: case.clone(),
+            source: Source::Intake,
+            name: "居民".into(),
+            phone: Some(phone_of(written)),
+            contact: None,
+            address: None,
+            callback: written % 2 == 0,
+            anonymous: false,
+            added_at: seed.created,
+            added_by: "operator".into(),
+        };
+        stage_caller(&mut batch, &record).expect("caller");
         feed.push(
             ledger
                 .stage_index(&mut batch, &doc, &[], now)
@@ -189,9 +220,229 @@ pub fn fill(dir: &Path, seeds: impl Iterator<Item = Seed>, total_hint: usize) ->
     written
 }
 
+/// The cases of the ledger at scale (`--ledger-cases N`): one every 30 s up to the fill, so
+/// that the last 30 days (the window of duplicate suggestions) hold the last 86,400; 1/3 open,
+/// the rest closed, 1/6 evaluated. Each is placed at a doorplate of the demo's address register
+/// in its grid (some doorplates far busier than others, as a market street is), a few metres
+/// from the doorplate's own point, and described in Chinese the way callers put it: a place, a
+/// time, the problem in one of five phrasings of its category, sometimes a plate number or a
+/// request; one case in 997 mentions a stray dog (流浪狗), one in 99,991 a peacock (孔雀),
+/// and one in 25 an LED lamp, for searches of rare, very rare and ASCII words.
+pub struct Scale {
+    /// The doorplates of each of the `GRIDS`: (address, longitude, latitude).
+    places: Vec<Vec<(String, f64, f64)>>,
+    end: Millis,
+    n: usize,
+}
+
+impl Scale {
+    pub fn new(n: usize) -> Scale {
+        let org = demo::org();
+        let register = gridcase_server::addresses::Register::demo();
+        let places = GRIDS
+            .iter()
+            .map(|(_, _, grid)| {
+                let outline = &org.grids[&(*grid).into()].polygon;
+                let (lon0, lat0) = outline[0];
+                let (lon1, lat1) = outline[2];
+                register
+                    .addresses()
+                    .iter()
+                    .filter(|a| a.grid.as_str() == *grid)
+                    .map(|a| {
+                        let h = mix(a
+                            .id
+                            .bytes()
+                            .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b))));
+                        // A point inside the outline, 40 m clear of its edges.
+                        let (u, v) = (unit(h), unit(mix(h)));
+                        let text = format!(
+                            "{}{}{}",
+                            a.road,
+                            a.number,
+                            a.building.as_deref().unwrap_or("")
+                        );
+                        (
+                            text,
+                            lon0 + 0.0005 + u * (lon1 - lon0 - 0.001),
+                            lat0 + 0.0005 + v * (lat1 - lat0 - 0.001),
+                        )
+                    })
+                    .collect()
+            })
+            .collect();
+        Scale {
+            places,
+            end: seeds_now(),
+            n,
+        }
+    }
+
+    /// The `i`th case (of `n`).
+    pub fn seed(&self, i: usize) -> Seed {
+        const PLACES: [&str; 10] = [
+            "小区门口",
+            "路口东侧",
+            "公交站旁",
+            "菜市场后面",
+            "学校门口",
+            "胡同里",
+            "便利店门前",
+            "停车场入口",
+            "楼下",
+            "地铁站出口",
+        ];
+        const TIMES: [&str; 6] = [
+            "今天早上",
+            "昨天晚上",
+            "这几天",
+            "已经一周了",
+            "刚才",
+            "最近",
+        ];
+        const PROBLEMS: [[&str; 5]; 5] = [
+            [
+                "有一堆垃圾没人清理",
+                "垃圾桶满了溢出来",
+                "有人乱倒生活垃圾",
+                "建筑垃圾堆在路边",
+                "垃圾发臭招苍蝇",
+            ],
+            [
+                "有人在搭建违章建筑",
+                "一楼住户私自扩建",
+                "楼顶加盖了彩钢板房",
+                "违建占用了消防通道",
+                "院内私搭棚子",
+            ],
+            [
+                "路灯不亮",
+                "路灯一直闪",
+                "路灯杆被撞歪了",
+                "LED路灯坏了好几盏",
+                "路灯白天也亮着",
+            ],
+            [
+                "有车辆乱停放堵住出口",
+                "机动车违停占用人行道",
+                "车停在消防通道上",
+                "有辆车长期停放不动",
+                "出租车乱停影响通行",
+            ],
+            [
+                "路面塌陷出现大坑",
+                "井盖旁边路面下沉",
+                "路面开裂塌了一块",
+                "下雨后路面塌陷",
+                "施工后路面塌陷很危险",
+            ],
+        ];
+        const ASKS: [&str; 5] = [
+            "请尽快处理。",
+            "希望相关部门来看看。",
+            "影响居民出行。",
+            "存在安全隐患。",
+            "",
+        ];
+        let h = mix(i as u64);
+        let kind = i % 5;
+        let grid = i % GRIDS.len();
+        let places = &self.places[grid];
+        // Busier doorplates first: the square of a uniform number leans to the start.
+        let u = unit(h);
+        let (address, lon, lat) =
+            &places[((u * u * places.len() as f64) as usize).min(places.len() - 1)];
+        // Within about 20 m of the doorplate's point.
+        let jitter = |h: u64| (unit(h) - 0.5) * 0.0005;
+        let coordinates = (lon + jitter(mix(h ^ 1)), lat + jitter(mix(h ^ 2)));
+        let pick =
+            |list: &[&'static str], salt: u64| list[(mix(h ^ salt) % list.len() as u64) as usize];
+        let mut description = format!(
+            "{}{}{}",
+            pick(&PLACES, 3),
+            pick(&TIMES, 4),
+            PROBLEMS[kind][(i / 5) % 5]
+        );
+        if kind == 3 && h.is_multiple_of(5) {
+            description.push_str(&format!("，车牌京N{:05}", h % 100_000));
+        }
+        if i.is_multiple_of(997) {
+            description.push_str("，附近还有一只流浪狗");
+        }
+        if i.is_multiple_of(99_991) {
+            description.push_str("，有只孔雀从公园跑出来了");
+        }
+        description.push('，');
+        description.push_str(pick(&ASKS, 5));
+        let created = self.end - (self.n - i) as Millis * 30_000;
+        Seed {
+            grid,
+            category: ["E0102", "E0101", "C0105", "E0504", "E0401"][kind],
+            unit: format!("u{}", 1 + i % 4),
+            description,
+            address: Some(if h.is_multiple_of(7) {
+                format!(
+                    "{}{address}",
+                    ["东华门街道", "东华门街道", "东华门街道", "景山街道"][grid]
+                )
+            } else {
+                address.clone()
+            }),
+            coordinates: Some(coordinates),
+            created,
+            deadline: None,
+            closed: (!i.is_multiple_of(3)).then_some(created + 3_600_000 * (1 + (i % 40) as i64)),
+            satisfied: (i % 6 == 1).then_some(i % 12 != 1),
+        }
+    }
+}
+
+/// A 64-bit mix (splitmix64's finalizer): the fill's repeatable randomness.
+fn mix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A number in [0, 1) from a mixed one.
+fn unit(h: u64) -> f64 {
+    (h >> 11) as f64 / (1u64 << 53) as f64
+}
+
 fn seeds_now() -> Millis {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as Millis)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scale_cases_lie_in_their_grid_near_their_doorplate_and_read_as_chinese() {
+        let org = demo::org();
+        let scale = Scale::new(10_000);
+        let mut previous = Millis::MIN;
+        for i in 0..10_000 {
+            let seed = scale.seed(i);
+            let (lon, lat) = seed.coordinates.expect("coordinates");
+            let grid = org.grid_at(lon, lat).expect("inside a grid");
+            assert_eq!(grid.as_str(), GRIDS[i % GRIDS.len()].2, "case {i}");
+            assert!(seed.address.as_deref().is_some_and(|a| a.contains('号')));
+            assert!(seed
+                .description
+                .chars()
+                .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)));
+            assert!(seed.created > previous);
+            previous = seed.created;
+        }
+        assert!(scale.seed(997).description.contains("流浪狗"));
+        assert_eq!(
+            scale.seed(17).description,
+            Scale::new(10_000).seed(17).description
+        );
+    }
 }

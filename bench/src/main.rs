@@ -228,28 +228,8 @@ fn main() {
             .unwrap_or_else(|| tmp.path().join("scale"));
         let reuse = dir.join("db").exists();
         let t = Instant::now();
-        let seeds = (0..n).map(|i| {
-            let created = 1_700_000_000_000 + (i as i64) * 30_000;
-            ledger_fill::Seed {
-                grid: i,
-                category: ["E0102", "E0101", "C0105", "E0504", "E0401"][i % 5],
-                unit: format!("u{}", 1 + i % 4),
-                description: format!(
-                    "scale case {i}: {}",
-                    [
-                        "garbage",
-                        "illegal building",
-                        "lamp out",
-                        "parked car",
-                        "road collapse"
-                    ][i % 5]
-                ),
-                created,
-                deadline: None,
-                closed: (i % 3 != 0).then_some(created + 3_600_000 * (1 + (i % 40) as i64)),
-                satisfied: (i % 6 == 1).then_some(i % 12 != 1),
-            }
-        });
+        let scale = ledger_fill::Scale::new(n);
+        let seeds = (0..n).map(|i| scale.seed(i));
         if reuse {
             progress(&format!("reusing the ledger in {}", dir.display()));
         } else {
@@ -277,7 +257,7 @@ fn main() {
                 "/v1/cases?status=dispatched&limit=50",
                 "/v1/cases?grid=g1&overdue=true&limit=50",
                 "/v1/cases?unit=u2&category=E0101&limit=50",
-                "/v1/cases?q=lamp&limit=50",
+                "/v1/cases?q=%E8%B7%AF%E7%81%AF&limit=50",
             ],
             5,
         );

@@ -138,6 +138,8 @@ pub fn seeds(data: &Path) -> Vec<Seed> {
             deadline: parse_time(get("Due Date")),
             closed: parse_time(get("Closed Date")),
             satisfied: None,
+            address: None,
+            coordinates: None,
         });
     }
     let boston = Csv::open(&data.join("boston311_qsv_100.csv"));
@@ -156,6 +158,8 @@ pub fn seeds(data: &Path) -> Vec<Seed> {
             deadline: parse_time(get("target_dt")),
             closed: parse_time(get("closed_dt")),
             satisfied: None,
+            address: None,
+            coordinates: None,
         });
     }
     out

@@ -11,12 +11,15 @@
 //! - `client/actions.rs`: offline actions through sync-core's commands;
 //! - `client/queries.rs`: lists, case detail, conflicts, refusals and what waits for a sync;
 //! - `client/photos.rs`: the content-addressed photo store, resumable upload and download;
+//! - `client/callers.rs`: callers' personal data, kept apart from the case documents until it
+//!   is uploaded to the server's caller register after its case has synced;
 //! - `client/sync.rs`: the sync adapter, which runs sync-core's [`DeviceSync`] driver over
 //!   HTTP.
 //!
 //! [`DeviceSync`]: gridcase_sync_core::sync::DeviceSync
 
 mod actions;
+mod callers;
 mod http;
 mod identity;
 mod photos;
@@ -49,6 +52,12 @@ mod trees {
     pub const DOWNLOADS: &str = "client_downloads";
     /// case id → the number the server gave it (`DC-20261130-0042`), learned after a sync.
     pub const NUMBERS: &str = "client_case_numbers";
+    /// caller id → a caller taken down here and its case, until the server's register holds it:
+    /// personal data, never in a case document.
+    pub const PENDING_CALLERS: &str = "client_pending_callers";
+    /// caller id → a [`super::callers::CallerRefusal`]: callers the server would not take
+    /// (their personal data deleted).
+    pub const REFUSED_CALLERS: &str = "client_refused_callers";
 }
 
 /// Retries of transport failures and 5xx answers.

@@ -62,6 +62,8 @@ impl FieldClient {
         self.inner.whoami()
     }
 
+    /// A new case, offline; its caller (if any) stays on this device, out of the case, until
+    /// it is uploaded after the case has synced.
     pub fn report(&self, report: NewReport) -> R<String> {
         self.inner.report(report)
     }

@@ -27,6 +27,40 @@ pub struct NewReport {
     pub category: Option<String>,
     /// Paths of photo files to attach.
     pub photos: Vec<String>,
+    /// What the caller wants (诉求类型): consultation | request_for_help | complaint | report |
+    /// suggestion | praise.
+    #[uniffi(default)]
+    pub business_type: Option<String>,
+    /// Who reported it in person (a walk-in resident at a community workstation). Kept on this
+    /// device, never in the case document, until it is uploaded after the case has synced.
+    #[uniffi(default)]
+    pub caller: Option<NewCaller>,
+}
+
+/// A caller's personal data as taken down. It never enters the replicated case document
+/// (every device in scope would hold it, and nothing written there can be taken back): the
+/// device keeps it apart and uploads it to the server's caller register once the case has
+/// reached the server, then deletes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, uniffi::Record)]
+pub struct NewCaller {
+    #[uniffi(default)]
+    pub name: String,
+    /// As typed: a mobile number or a landline with its area code, checked and written one way
+    /// before it is kept.
+    #[uniffi(default)]
+    pub phone: Option<String>,
+    /// Another way to reach the caller, such as an e-mail address.
+    #[uniffi(default)]
+    pub contact: Option<String>,
+    /// Where the caller lives or can be found (not where the problem is).
+    #[uniffi(default)]
+    pub address: Option<String>,
+    /// The caller wants to be called back: needs a phone number.
+    #[uniffi(default)]
+    pub callback: bool,
+    /// The caller gives no name: then nothing personal may be taken down.
+    #[uniffi(default)]
+    pub anonymous: bool,
 }
 
 #[derive(Debug, Clone, Default, uniffi::Record)]
@@ -61,6 +95,9 @@ pub struct CaseItem {
     /// read over the phone; `None` until this device has synced and learned it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub number: Option<String>,
+    /// What the caller wanted (诉求类型), when the intake classified it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub business_type: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, uniffi::Record, serde::Serialize)]
@@ -111,6 +148,26 @@ pub struct CaseDetail {
     pub timeline: Vec<TimelineItem>,
     pub conflicts: Vec<ConflictItem>,
     pub attachments: Vec<AttachmentItem>,
+    /// The caller this device took down for the case and has not uploaded yet, masked; `None`
+    /// when there is none or it has been uploaded (the server never sends callers back).
+    pub caller: Option<PendingCaller>,
+}
+
+/// A caller waiting on this device for upload, shown only as much as lets the user recognise
+/// the record: the first character of the name, the first three and last four digits of a
+/// mobile number.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record, serde::Serialize)]
+pub struct PendingCaller {
+    /// The caller record's id (minted on the device, kept by the server's register).
+    pub id: String,
+    /// `张*`; empty for an anonymous caller.
+    pub name: String,
+    /// `138****5678`, `010-****5678`.
+    pub phone: Option<String>,
+    pub contact: Option<String>,
+    pub has_address: bool,
+    pub callback: bool,
+    pub anonymous: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record, serde::Serialize)]
@@ -126,6 +183,8 @@ pub struct Pending {
     pub uploads: Vec<String>,
     pub downloads: Vec<String>,
     pub refused: Vec<RefusalItem>,
+    /// Cases whose caller waits on this device to be uploaded.
+    pub callers: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, uniffi::Record, serde::Serialize)]
@@ -142,4 +201,6 @@ pub struct SyncReport {
     pub refusals: Vec<RefusalItem>,
     pub blobs_uploaded: u32,
     pub blobs_downloaded: u32,
+    /// Callers uploaded to the server's register (and deleted from this device).
+    pub callers_uploaded: u32,
 }

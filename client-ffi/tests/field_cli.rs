@@ -110,3 +110,131 @@ fn the_field_cli_works_offline_and_syncs() {
         "{text}"
     );
 }
+
+/// A community workstation takes a walk-in resident's report with the caller's details and the
+/// business type; the caller stays on the workstation, masked when shown, out of the case, until
+/// the case has synced and the caller is uploaded. A grid worker's on-site check of a public
+/// report (confirm) and a center's decline, from the command line.
+#[test]
+fn the_field_cli_takes_a_walk_in_caller_and_confirms_and_declines() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let desk = Field {
+        dir: tmp.path().join("workstation"),
+        server: format!("http://{}", server.addr),
+    };
+    let (ok, who, _) = desk.run(&["login", "community1"]);
+    assert!(ok, "{who}");
+    assert_eq!(who["role"], "community_workstation");
+
+    let new = |extra: &[&str]| {
+        let mut args = vec!["new", "--description", "street lamp out", "--grid", "g1"];
+        args.extend_from_slice(extra);
+        desk.run(&args)
+    };
+    let (ok, refused, _) = new(&["--caller-name", "王小明", "--caller-phone", "8765 4321"]);
+    assert!(!ok, "a landline without its area code is refused");
+    let said = refused["error"].as_str().unwrap_or_default();
+    assert!(
+        said.contains("area code") && !said.contains("8765"),
+        "{refused}"
+    );
+    let (ok, _, _) = new(&["--anonymous", "--caller-name", "王小明"]);
+    assert!(!ok, "anonymous and a name do not go together");
+    let (ok, _, _) = new(&["--caller-name", "王", "--business-type", "gossip"]);
+    assert!(!ok, "an unknown business type is refused");
+    let (_, status, _) = desk.run(&["status"]);
+    assert_eq!(
+        status["pending"]["cases"],
+        serde_json::json!([]),
+        "nothing written"
+    );
+
+    let (ok, created, _) = new(&[
+        "--caller-name",
+        "王小明",
+        "--caller-phone",
+        "+86 138-1234-8000",
+        "--caller-address",
+        "韶九胡同 3 号",
+        "--callback",
+        "--business-type",
+        "complaint",
+    ]);
+    assert!(ok, "{created}");
+    let case = created["case"].as_str().expect("case id").to_owned();
+    assert_eq!(created["caller"]["name"], "王*");
+    assert_eq!(created["caller"]["phone"], "138****8000");
+    let (_, shown, _) = desk.run(&["show", &case]);
+    assert_eq!(shown["case"]["business_type"], "complaint");
+    assert_eq!(
+        shown["timeline"][0]["kind"], "intake",
+        "walk_in by default with a caller: {shown}"
+    );
+    let intake = shown["timeline"][0]["payload"].as_str().unwrap_or_default();
+    assert!(intake.contains(r#""channel":"walk_in""#), "{intake}");
+    for personal in ["王小明", "13812348000", "韶九胡同"] {
+        assert!(!intake.contains(personal), "{intake}");
+        assert!(!shown.to_string().contains(personal), "{shown}");
+    }
+    let text = desk.human(&["show", &case]);
+    assert!(text.contains("business type complaint"), "{text}");
+    assert!(
+        text.contains("caller 王* 138****8000, wants a callback"),
+        "{text}"
+    );
+    let (_, status, _) = desk.run(&["status"]);
+    assert_eq!(status["pending"]["callers"][0], case.as_str());
+
+    // A hotline report waits for confirmation on site; another is declined.
+    let (_, public, _) = desk.run(&[
+        "new",
+        "--description",
+        "bins overflowing",
+        "--grid",
+        "g1",
+        "--channel",
+        "hotline",
+    ]);
+    let public = public["case"].as_str().expect("case id").to_owned();
+    let (ok, _, _) = desk.run(&["confirm", &public, "--exists", "maybe"]);
+    assert!(!ok, "--exists is true or false");
+    let (ok, confirmed, _) = desk.run(&["confirm", &public, "--exists", "true", "--note", "seen"]);
+    assert!(ok, "{confirmed}");
+    let (_, shown, _) = desk.run(&["show", &public]);
+    assert_eq!(shown["case"]["status"], "reported");
+    let (_, twice, _) = desk.run(&[
+        "new",
+        "--description",
+        "bins overflowing again",
+        "--grid",
+        "g1",
+        "--channel",
+        "hotline",
+    ]);
+    let twice = twice["case"].as_str().expect("case id").to_owned();
+    let (ok, declined, _) = desk.run(&[
+        "decline",
+        &twice,
+        "--reason",
+        "duplicate",
+        "--note",
+        "same as the other",
+    ]);
+    assert!(ok, "{declined}");
+    let (_, shown, _) = desk.run(&["show", &twice]);
+    assert_eq!(shown["case"]["status"], "declined");
+    let (ok, _, _) = desk.run(&["decline", &public, "--reason", "bored"]);
+    assert!(!ok, "an unknown reason is refused");
+
+    // The sync takes the cases up, then the caller, which leaves the workstation.
+    let (ok, report, _) = desk.run(&["sync"]);
+    assert!(ok, "{report}");
+    assert_eq!(report["cases_sent"], 3, "{report}");
+    assert_eq!(report["callers_uploaded"], 1, "{report}");
+    let (_, status, _) = desk.run(&["status"]);
+    assert_eq!(status["pending"]["callers"], serde_json::json!([]));
+    let (_, shown, _) = desk.run(&["show", &case]);
+    assert_eq!(shown["caller"], serde_json::Value::Null);
+    assert!(!desk.human(&["show", &case]).contains("caller "));
+}

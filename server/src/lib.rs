@@ -3,6 +3,7 @@
 
 pub mod addresses;
 pub mod auth;
+pub mod callers;
 pub mod case_number;
 pub mod cases;
 pub mod config;
@@ -17,6 +18,7 @@ pub mod ledger;
 pub mod metrics;
 pub mod query_index;
 pub mod routes;
+pub mod search_text;
 pub mod summary;
 pub mod throttle;
 
@@ -138,11 +140,17 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/admin/org/{id}", put(admin::put_org_node))
         .route("/v1/org", get(admin::org))
         .route("/v1/addresses", get(addresses::search))
+        .route("/v1/addresses/unregistered", get(addresses::unregistered))
         .route("/v1/sync", post(sync::sync))
         .route("/v1/cases", get(cases::list_cases).post(cases::create_case))
         .route("/v1/cases/numbers", post(cases::case_numbers))
+        .route("/v1/cases/duplicates", get(cases::duplicates))
         .route("/v1/cases/{id}", get(cases::get_case))
         .route("/v1/cases/{id}/events", post(cases::post_event))
+        .route("/v1/cases/{id}/callers/{caller}", put(callers::put_caller))
+        .route("/v1/cases/{id}/callback", post(callers::record_callback))
+        .route("/v1/callers/cases", get(callers::cases_of_phone))
+        .route("/v1/callbacks", get(callers::callback_worklist))
         .route("/v1/review/conflicts", get(cases::review_queue))
         .route(
             "/v1/review/conflicts/{case}/{event}/resolve",

@@ -3,12 +3,14 @@
 //! and checks each candidate against its summary, so stale entries cost a lookup, never a
 //! wrong answer; the index only has to be a superset of the truth.
 
+use crate::search_text;
 use crate::summary::CaseSummary;
 use gridcase_sync_core::store::{key_part, Batch};
 use gridcase_sync_core::{
-    CaseId, CategoryCode, CommunityId, GridId, Level, Status, StreetId, UnitId,
+    CaseId, CategoryCode, CommunityId, GridId, Level, Millis, Status, StreetId, UnitId,
 };
 use std::borrow::Cow;
+use std::collections::BTreeSet;
 
 pub const TREE: &str = "ledger_query_index";
 
@@ -35,6 +37,21 @@ pub enum Term {
     Conflict(bool),
     /// `review` = `true`: open conflicts or flagged events (the review queue); never `false`.
     Review,
+    /// `text`: a token of the description ([`search_text::tokens`]): a CJK character or pair,
+    /// or a lower-case word.
+    Text(String),
+    /// `address`: a token of the address as reported, like [`Term::Text`]; a field of its own,
+    /// so that a street named in a description does not find cases at that street.
+    Address(String),
+    /// `open_cell`: while the case is open, the [`GeoCell`] of its coordinates (`row/col`),
+    /// alone and with its category (`row/col/C0101`): duplicates are looked up near a place.
+    OpenCell(GeoCell, Option<CategoryCode>),
+    /// `open_place`: while the case is open, its address as the address register compares
+    /// addresses ([`place_key`]).
+    OpenPlace(String),
+    /// `callback_due` = `true`: a closed case with callers waiting for their callback (回访):
+    /// the desk's callback worklist; never `false`.
+    CallbackDue,
 }
 
 impl Term {
@@ -52,7 +69,22 @@ impl Term {
             Term::Unit(_) => "unit",
             Term::Conflict(_) => "conflict",
             Term::Review => "review",
+            Term::Text(_) => "text",
+            Term::Address(_) => "address",
+            Term::OpenCell(..) => "open_cell",
+            Term::OpenPlace(_) => "open_place",
+            Term::CallbackDue => "callback_due",
         }
+    }
+
+    /// Whether the term is one of those search added (index version 3): text, address and the
+    /// places of open cases. A ledger written before them gets them in the background
+    /// (`Ledger::ensure_query_index`).
+    pub fn is_search(&self) -> bool {
+        matches!(
+            self,
+            Term::Text(_) | Term::Address(_) | Term::OpenCell(..) | Term::OpenPlace(_)
+        )
     }
 
     /// The value's text in stored keys.
@@ -67,8 +99,13 @@ impl Term {
             Term::Category(c) => Cow::Borrowed(c.as_str()),
             Term::Level(l) => Cow::Borrowed(l.as_str()),
             Term::Unit(id) => Cow::Borrowed(id.as_str()),
-            Term::Conflict(true) | Term::Review => Cow::Borrowed("true"),
+            Term::Conflict(true) | Term::Review | Term::CallbackDue => Cow::Borrowed("true"),
             Term::Conflict(false) => Cow::Borrowed("false"),
+            Term::Text(t) | Term::Address(t) | Term::OpenPlace(t) => Cow::Borrowed(t),
+            Term::OpenCell(cell, None) => Cow::Owned(format!("{}/{}", cell.row, cell.col)),
+            Term::OpenCell(cell, Some(c)) => {
+                Cow::Owned(format!("{}/{}/{}", cell.row, cell.col, c.as_str()))
+            }
         }
     }
 
@@ -107,11 +144,113 @@ pub fn terms(s: &CaseSummary) -> Vec<Term> {
     for u in &s.units {
         t.push(Term::Unit(u.as_str().into()));
     }
+    if s.callbacks_due > 0 {
+        t.push(Term::CallbackDue);
+    }
     t.push(Term::Conflict(s.open_conflicts > 0));
     if s.open_conflicts > 0 || s.flagged_events > 0 {
         t.push(Term::Review);
     }
+    t.extend(
+        search_text::tokens(&s.description)
+            .into_iter()
+            .map(Term::Text),
+    );
+    if let Some(address) = &s.address {
+        t.extend(search_text::tokens(address).into_iter().map(Term::Address));
+    }
+    // Only open cases can be suggested as duplicates: a closed one leaves these terms.
+    if s.status.is_some_and(Status::is_open) {
+        if let Some(cell) = s.coordinates.and_then(|(lon, lat)| GeoCell::of(lon, lat)) {
+            t.push(Term::OpenCell(cell, None));
+            if let Some(c) = s.category.as_deref().and_then(CategoryCode::parse) {
+                t.push(Term::OpenCell(cell, Some(c)));
+            }
+        }
+        if let Some(place) = s.address.as_deref().and_then(place_key) {
+            t.push(Term::OpenPlace(place));
+        }
+    }
     t
+}
+
+/// An address as duplicates compare it: normalized as the address register compares addresses
+/// (spacing, width, case and commas do not matter); `None` when nothing is left. The index
+/// keeps its first [`PLACE_CHARS`] characters (a superset: the summary decides).
+pub fn place_key(address: &str) -> Option<String> {
+    let normalized = crate::addresses::normalize(address);
+    (!normalized.is_empty()).then(|| normalized.chars().take(PLACE_CHARS).collect())
+}
+
+/// How much of a normalized address the `open_place` term keeps, in characters.
+pub const PLACE_CHARS: usize = 64;
+
+/// A cell of the coarse grid that duplicates are looked up in: rows of 0.0005° of latitude
+/// (55.6 m), each cut into columns at least as wide. A row's column width comes from a table
+/// by the 10° band of its edge farther from the equator, never from a cosine computed at run
+/// time, so a point's cell is the same on every platform and in every release.
+///
+/// Every point within 50 m of another lies in one of the 9 cells around it ([`GeoCell::around`]):
+/// at most one row away, and in that row at most one column away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GeoCell {
+    pub row: i32,
+    pub col: i32,
+}
+
+/// The height of a row, in degrees of latitude.
+const ROW_DEGREES: f64 = 0.0005;
+
+/// Rows in 10° of latitude.
+const ROWS_PER_BAND: i64 = 20_000;
+
+/// Column widths in degrees of longitude, by band (0°–10°, 10°–20°, …, 80°–90°): 0.0005° over
+/// the cosine of the band's upper latitude, rounded up, so no column of the band is narrower
+/// than a row is high. The last band is one column around the world.
+const COL_DEGREES: [f64; 9] = [
+    0.00051, 0.00054, 0.00058, 0.00066, 0.00078, 0.001, 0.00147, 0.0029, 360.0,
+];
+
+impl GeoCell {
+    /// The cell of (longitude, latitude); `None` for coordinates that are no place.
+    pub fn of(lon: f64, lat: f64) -> Option<GeoCell> {
+        if !(lon.is_finite() && lat.is_finite() && lon.abs() <= 180.0 && lat.abs() <= 90.0) {
+            return None;
+        }
+        let row = (lat / ROW_DEGREES).floor() as i32;
+        Some(GeoCell {
+            row,
+            col: column(row, lon),
+        })
+    }
+
+    /// The 9 cells around a point (its own among them), which hold every point within 50 m.
+    pub fn around(lon: f64, lat: f64) -> Vec<GeoCell> {
+        let Some(centre) = GeoCell::of(lon, lat) else {
+            return Vec::new();
+        };
+        let mut cells = Vec::with_capacity(9);
+        for row in centre.row - 1..=centre.row + 1 {
+            let col = column(row, lon);
+            for col in col - 1..=col + 1 {
+                cells.push(GeoCell { row, col });
+            }
+        }
+        cells
+    }
+}
+
+/// The column of a longitude in a row.
+fn column(row: i32, lon: f64) -> i32 {
+    // The row's edge farther from the equator, in rows, and its 10° band.
+    let edge = if row >= 0 {
+        i64::from(row) + 1
+    } else {
+        -i64::from(row)
+    };
+    let band = usize::try_from((edge - 1).max(0) / ROWS_PER_BAND).unwrap_or(usize::MAX);
+    let width = COL_DEGREES[band.min(COL_DEGREES.len() - 1)];
+    (lon / width).floor() as i32
 }
 
 /// Newest first: the creation time inverted, then the case id.
@@ -122,23 +261,36 @@ pub fn suffix(s: &CaseSummary) -> Vec<u8> {
     k
 }
 
+/// The creation time an index-key suffix ([`suffix`]) starts with.
+pub fn created_of(suffix: &[u8]) -> Option<Millis> {
+    let inverted = u64::from_be_bytes(suffix.get(..8)?.try_into().ok()?);
+    i64::try_from(u64::MAX - inverted).ok()
+}
+
+/// The index key of a term for a summary with this suffix.
+pub fn key(term: &Term, suffix: &[u8]) -> Vec<u8> {
+    let mut k = term.prefix();
+    k.extend_from_slice(suffix);
+    k
+}
+
 /// Stages the index entries of a new summary, dropping those the old one had and it has not.
+/// Every entry of the new one is put again, even one the old had: a concurrent writer that
+/// indexed from the same old summary may have dropped it (`Ledger::settle` re-indexes after).
 pub fn stage(batch: &mut Batch, old: Option<&CaseSummary>, new: &CaseSummary) {
-    let new_terms = terms(new);
     let new_suffix = suffix(new);
+    // A set: a summary has dozens of terms once its text is indexed.
+    let new_keys: BTreeSet<Vec<u8>> = terms(new).iter().map(|t| key(t, &new_suffix)).collect();
     if let Some(old) = old {
         let old_suffix = suffix(old);
         for term in terms(old) {
-            if old_suffix != new_suffix || !new_terms.contains(&term) {
-                let mut k = term.prefix();
-                k.extend_from_slice(&old_suffix);
+            let k = key(&term, &old_suffix);
+            if !new_keys.contains(&k) {
                 batch.delete(TREE, k);
             }
         }
     }
-    for term in new_terms {
-        let mut k = term.prefix();
-        k.extend_from_slice(&new_suffix);
+    for k in new_keys {
         batch.put(TREE, k, Vec::new());
     }
 }
@@ -265,7 +417,14 @@ mod tests {
 
     #[test]
     fn a_summary_is_found_under_the_terms_it_always_was() {
-        let prefixes = |s: &CaseSummary| terms(s).iter().map(Term::prefix).collect::<Vec<_>>();
+        // The terms of index versions 1 and 2, unchanged; version 3's follow them.
+        let prefixes = |s: &CaseSummary| {
+            terms(s)
+                .iter()
+                .filter(|t| !t.is_search())
+                .map(Term::prefix)
+                .collect::<Vec<_>>()
+        };
         let common: [&[u8]; 10] = [
             b"\x00\x03all\x00\x00",
             b"\x00\x06status\x00\x0bin_progress",
@@ -292,5 +451,135 @@ mod tests {
         let mut want = (u64::MAX - 1_000).to_be_bytes().to_vec();
         want.extend_from_slice(b"019a-case");
         assert_eq!(suffix(&summary(0, 0)), want);
+    }
+
+    /// An open case with an address and coordinates.
+    fn placed(status: &str) -> CaseSummary {
+        let mut s = summary(0, 0);
+        s.status = Status::parse(status);
+        s.description = "路灯不亮 LED".into();
+        s.address = Some("南池子大街 12号".into());
+        s.coordinates = Some((116.4021, 39.9123));
+        s
+    }
+
+    #[test]
+    fn search_terms_encode_byte_for_byte() {
+        let pinned: [(Term, &[u8]); 5] = [
+            (
+                Term::Text("路灯".into()),
+                b"\x00\x04text\x00\x06\xe8\xb7\xaf\xe7\x81\xaf",
+            ),
+            (Term::Address("12".into()), b"\x00\x07address\x00\x0212"),
+            (
+                Term::OpenCell(
+                    GeoCell {
+                        row: 79824,
+                        col: -3,
+                    },
+                    None,
+                ),
+                b"\x00\x09open_cell\x00\x0879824/-3",
+            ),
+            (
+                Term::OpenCell(
+                    GeoCell { row: 1, col: 2 },
+                    Some(CategoryCode::parse("C0101").expect("a code")),
+                ),
+                b"\x00\x09open_cell\x00\x091/2/C0101",
+            ),
+            (
+                Term::OpenPlace("x号".into()),
+                b"\x00\x0aopen_place\x00\x04x\xe5\x8f\xb7",
+            ),
+        ];
+        for (term, bytes) in pinned {
+            assert_eq!(term.prefix(), bytes, "{term:?}");
+        }
+    }
+
+    #[test]
+    fn text_address_and_the_place_of_an_open_case_are_terms() {
+        let s = placed("in_progress");
+        let search: Vec<Term> = terms(&s).into_iter().filter(Term::is_search).collect();
+        let cell = GeoCell::of(116.4021, 39.9123).expect("a place");
+        let category = CategoryCode::parse("E0101").expect("a code");
+        for want in [
+            Term::Text("路灯".into()),
+            Term::Text("亮".into()),
+            Term::Text("led".into()),
+            Term::Address("南池".into()),
+            Term::Address("12".into()),
+            Term::OpenCell(cell, None),
+            Term::OpenCell(cell, Some(category)),
+            Term::OpenPlace("南池子大街12号".into()),
+        ] {
+            assert!(search.contains(&want), "{want:?} in {search:?}");
+        }
+        assert!(!search.contains(&Term::Address("路灯".into())));
+        assert!(!search.contains(&Term::Text("南池".into())));
+        // A closed case keeps its text and address, and leaves the places of open cases.
+        let closed = placed("closed");
+        let mut batch = Batch::new();
+        stage(&mut batch, Some(&s), &closed);
+        let closed_terms = terms(&closed);
+        assert!(closed_terms.contains(&Term::Text("路灯".into())));
+        assert!(!closed_terms
+            .iter()
+            .any(|t| matches!(t, Term::OpenCell(..) | Term::OpenPlace(_))));
+        assert_eq!(
+            batch.len(),
+            closed_terms.len() + 4,
+            "the old status and 3 places go"
+        );
+    }
+
+    #[test]
+    fn a_suffix_gives_back_its_creation_time() {
+        let s = summary(0, 0);
+        assert_eq!(created_of(&suffix(&s)), Some(1_000));
+        assert_eq!(created_of(b"short"), None);
+    }
+
+    /// Metres between two points (the haversine, on a sphere of 6,371 km).
+    fn metres(a: (f64, f64), b: (f64, f64)) -> f64 {
+        let (la1, la2) = (a.1.to_radians(), b.1.to_radians());
+        let (dla, dlo) = (la2 - la1, (b.0 - a.0).to_radians());
+        let h = (dla / 2.0).sin().powi(2) + la1.cos() * la2.cos() * (dlo / 2.0).sin().powi(2);
+        2.0 * 6_371_000.0 * h.sqrt().asin()
+    }
+
+    #[test]
+    fn every_point_within_fifty_metres_is_in_the_nine_cells_around() {
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for _ in 0..200_000 {
+            let lat = next() * 170.0 - 85.0;
+            let lon = next() * 359.0 - 179.5;
+            let (bearing, distance) = (next() * std::f64::consts::TAU, next() * 50.0);
+            // A point at `distance` metres (on the sphere, near enough at 50 m).
+            let dlat = distance * bearing.cos() / 111_194.9;
+            let dlon = distance * bearing.sin() / (111_194.9 * (lat + dlat).to_radians().cos());
+            let other = (lon + dlon, lat + dlat);
+            if metres((lon, lat), other) > 50.0 {
+                continue;
+            }
+            let cell = GeoCell::of(other.0, other.1).expect("a place");
+            assert!(
+                GeoCell::around(lon, lat).contains(&cell),
+                "({lon}, {lat}) and {other:?}"
+            );
+        }
+        assert_eq!(GeoCell::around(f64::NAN, 1.0), []);
+        assert_eq!(GeoCell::of(181.0, 1.0), None);
+        // Columns are as wide as rows are high, or wider: about 56 m at Beijing's latitude.
+        let a = GeoCell::of(116.4, 39.9).expect("a place");
+        let b = GeoCell::of(116.4 + 0.00066, 39.9).expect("a place");
+        assert_eq!(b.col, a.col + 1);
     }
 }

@@ -1,7 +1,9 @@
 //! The query index: one derived summary per case, rewritten with every accepted change. Lists,
 //! filters, the review queue and the indicators read summaries, never whole documents.
 
-use gridcase_sync_core::event::{Action, Channel, DeclineReason, Event, Satisfaction};
+use gridcase_sync_core::event::{
+    Action, BusinessType, Channel, DeclineReason, Event, Satisfaction,
+};
 use gridcase_sync_core::fold::{CaseState, Disposition, TimelineEntry};
 use gridcase_sync_core::{CaseOutline, Millis, Status};
 use serde::{Deserialize, Serialize};
@@ -74,6 +76,35 @@ pub struct CaseSummary {
     /// the background numbering has not reached yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub number: Option<String>,
+    /// What the caller wants (诉求类型), when the intake said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub business_type: Option<BusinessType>,
+    /// 直接答复: a consultation answered and closed at intake.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub answered_directly: bool,
+    /// How many callers wait for their callback (回访) on this closed case.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub callbacks_due: u32,
+    /// The public evaluation (社会公众外评价): what the last caller reached since the case was
+    /// last closed said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub public_satisfaction: Option<Satisfaction>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_solved: Option<bool>,
+    /// Whether any callback, in any round, found the caller dissatisfied or the problem not
+    /// solved: held against the unit even when a later round ends well.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub ever_dissatisfied: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A change of a public case's status, as Open311's `servicerequestupdates` lists it.
@@ -138,6 +169,12 @@ impl CaseSummary {
             media_url: None,
             published: None,
             number: None,
+            business_type: state.business_type,
+            answered_directly: state.answered_directly,
+            callbacks_due: u32::try_from(state.callbacks_due().len()).unwrap_or(u32::MAX),
+            public_satisfaction: state.public_evaluation().and_then(|e| e.satisfaction),
+            public_solved: state.public_evaluation().and_then(|e| e.solved),
+            ever_dissatisfied: state.ever_dissatisfied(),
         }
     }
 
@@ -252,6 +289,7 @@ mod tests {
         let intake = Intake {
             media_url: Some("https://pics.example.cn/a.jpg".into()),
             business_type: None,
+            caller: None,
             channel: Channel::Web,
             reporter: None,
             description: "a lamp is out".into(),

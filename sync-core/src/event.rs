@@ -192,6 +192,11 @@ pub struct Intake {
         deserialize_with = "business_type_or_none"
     )]
     pub business_type: Option<BusinessType>,
+    /// The caller's record in the center's caller register (32 hex, like a case id): the
+    /// document refers to the caller, the register holds the personal data. Omitted when
+    /// absent (patrol findings, intakes written before the register).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<String>,
 }
 
 /// 案卷建立.
@@ -231,6 +236,9 @@ pub enum Satisfaction {
 }
 
 /// The payload of an event; its variant is the event kind.
+// The intake is much the largest variant; actions are few and short-lived (one per event being
+// written or folded), and boxing it would change the public shape every front matches on.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
@@ -335,6 +343,39 @@ pub enum Action {
     Escalate {
         reason: String,
     },
+    /// 直接答复: a consultation answered on the phone, closed at intake with the answer given.
+    /// It counts toward the first-contact resolution rate.
+    Answer {
+        answer: String,
+    },
+    /// Another caller reported this case (a duplicate call attached to it). The caller's
+    /// personal data stays in the center's caller register under `caller`; the replicated
+    /// document carries only that reference.
+    CallerAdded {
+        /// The caller record's id in the register (32 hex, like a case id).
+        caller: String,
+        #[serde(default)]
+        note: String,
+        /// Whether this caller wants a callback (回访) once the case is closed.
+        #[serde(default)]
+        callback: bool,
+    },
+    /// 回访: the center called a caller back after closing: the public evaluation
+    /// (社会公众外评价), kept apart from the center's own `evaluate`.
+    Callback {
+        /// The caller record called back, when the register has one.
+        #[serde(default)]
+        caller: Option<String>,
+        /// Whether the caller was reached; an unreached callback is tried again later.
+        reached: bool,
+        /// Whether the caller says the problem is solved.
+        #[serde(default)]
+        solved: Option<bool>,
+        #[serde(default)]
+        satisfaction: Option<Satisfaction>,
+        #[serde(default)]
+        note: String,
+    },
     /// The central office's answer to a conflict record, named by its superseded event.
     Resolve {
         conflict: EventId,
@@ -417,6 +458,9 @@ action_kinds! {
     MarkDuplicate => "mark_duplicate",
     Reopen => "reopen",
     Escalate => "escalate",
+    Answer => "answer",
+    CallerAdded => "caller_added",
+    Callback => "callback",
     Resolve => "resolve",
 }
 

@@ -127,6 +127,35 @@ pub struct CaseState {
     pub conflicts: Vec<Conflict>,
     /// The transition that set the current course; a later transition must have seen it.
     pub last_transition: Option<EventId>,
+    /// 直接答复: a consultation answered at intake.
+    #[serde(default)]
+    pub answered_directly: bool,
+    /// The intake's caller in the caller register, when it names one.
+    #[serde(default)]
+    pub intake_caller: Option<String>,
+    /// Callers attached after the first (`caller_added`).
+    #[serde(default)]
+    pub callers_added: u32,
+    /// The attached callers who want a callback (by register id).
+    #[serde(default)]
+    pub callback_wanted: Vec<String>,
+    /// The callbacks that reached a caller, in the fold's order (回访: the public evaluation).
+    #[serde(default)]
+    pub callbacks: Vec<CallbackOutcome>,
+    /// Callback attempts that reached nobody.
+    #[serde(default)]
+    pub callbacks_unreached: u32,
+}
+
+/// What a caller said when called back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct CallbackOutcome {
+    /// The caller called back; `None`: the intake's caller.
+    pub caller: Option<String>,
+    pub at: Millis,
+    pub solved: Option<bool>,
+    pub satisfaction: Option<Satisfaction>,
 }
 
 impl CaseState {
@@ -134,6 +163,47 @@ impl CaseState {
     /// A held case's clock is stopped.
     pub fn overdue_at(&self, now: Millis) -> bool {
         overdue(self.status, self.deadline, self.closed_at, now)
+    }
+
+    /// The public evaluation of the case as it stands: the last callback that reached a
+    /// caller since the case was last closed (a reopened case is judged again), else `None`.
+    pub fn public_evaluation(&self) -> Option<&CallbackOutcome> {
+        let since = self.closed_at?;
+        self.callbacks.iter().rev().find(|c| c.at >= since)
+    }
+
+    /// The callers still waiting for their callback (回访): on a closed case, each caller who
+    /// wants one (the intake's when its filing asked for a callback, and every attached caller
+    /// who asked) and has not been reached since the case was last closed. `None` stands for
+    /// the intake's caller when the intake names no register record. An evaluated case waits
+    /// for nobody: its loop is concluded (releases before the callback recorded the caller's
+    /// answer as the evaluation).
+    pub fn callbacks_due(&self) -> Vec<Option<String>> {
+        if self.status != Some(Status::Closed) {
+            return Vec::new();
+        }
+        let since = self.closed_at.unwrap_or(Millis::MIN);
+        let mut wanted: Vec<Option<String>> = Vec::new();
+        if self.callback {
+            wanted.push(self.intake_caller.clone());
+        }
+        wanted.extend(self.callback_wanted.iter().cloned().map(Some));
+        wanted.dedup();
+        wanted.retain(|who| {
+            !self.callbacks.iter().any(|c| {
+                c.at >= since
+                    && (c.caller == *who || (c.caller.is_none() && *who == self.intake_caller))
+            })
+        });
+        wanted
+    }
+
+    /// Whether any caller, in any round, said the problem was not solved or was dissatisfied:
+    /// the unit is held to account for it even when a later round ends well.
+    pub fn ever_dissatisfied(&self) -> bool {
+        self.callbacks
+            .iter()
+            .any(|c| c.solved == Some(false) || c.satisfaction == Some(Satisfaction::Dissatisfied))
     }
 
     /// Closed by the deadline (按期结案); `None` while not closed or without a deadline.
@@ -293,6 +363,7 @@ fn apply(state: &mut CaseState, event: &Event, calendar: &WorkCalendar) {
             state.coordinates = intake.coordinates;
             state.channel = Some(intake.channel);
             state.business_type = intake.business_type;
+            state.intake_caller = intake.caller.clone();
             state.description = intake.description.clone();
             state.category = intake.category.clone();
             state.reported_by = Some(event.author.clone());
@@ -418,6 +489,37 @@ fn apply(state: &mut CaseState, event: &Event, calendar: &WorkCalendar) {
             to = Some(Status::Filed);
         }
         Action::Escalate { .. } => state.escalations += 1,
+        Action::Answer { .. } => {
+            state.answered_directly = true;
+            state.closed_at = Some(at);
+            to = Some(Status::Closed);
+        }
+        Action::CallerAdded {
+            caller, callback, ..
+        } => {
+            state.callers_added += 1;
+            if *callback {
+                state.callback_wanted.push(caller.clone());
+            }
+        }
+        Action::Callback {
+            caller,
+            reached,
+            solved,
+            satisfaction,
+            ..
+        } => {
+            if *reached {
+                state.callbacks.push(CallbackOutcome {
+                    caller: caller.clone(),
+                    at,
+                    solved: *solved,
+                    satisfaction: *satisfaction,
+                });
+            } else {
+                state.callbacks_unreached += 1;
+            }
+        }
         Action::Resolve { conflict, .. } => {
             if let Some(c) = state
                 .conflicts

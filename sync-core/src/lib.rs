@@ -5,6 +5,7 @@
 //! nothing about HTTP, async runtimes or FFI.
 
 pub mod calendar;
+pub mod caller;
 pub mod category;
 pub mod commands;
 pub mod document;

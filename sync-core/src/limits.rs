@@ -160,6 +160,9 @@ fn check_intake(intake: &Intake) -> Result<(), Violation> {
     if let Some(point) = intake.coordinates {
         check_point("coordinates", point)?;
     }
+    if let Some(caller) = &intake.caller {
+        check_text("caller", caller, ID)?;
+    }
     let t = &intake.territory;
     check_text("street", t.street.as_str(), ID)?;
     check_text("community", t.community.as_str(), ID)?;
@@ -208,6 +211,17 @@ pub fn check_action(action: &Action) -> Result<(), Violation> {
         | Action::Evaluate { note, .. }
         | Action::Release { note } => check_text("note", note, NOTE),
         Action::Comment { text } => check_text("comment", text, NOTE),
+        Action::Answer { answer } => check_text("answer", answer, NOTE),
+        Action::CallerAdded { caller, note, .. } => {
+            check_text("caller", caller, ID)?;
+            check_text("note", note, NOTE)
+        }
+        Action::Callback { caller, note, .. } => {
+            if let Some(caller) = caller {
+                check_text("caller", caller, ID)?;
+            }
+            check_text("note", note, NOTE)
+        }
         Action::Return { reason }
         | Action::Hold { reason }
         | Action::Void { reason }

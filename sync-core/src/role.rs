@@ -56,6 +56,12 @@ impl Role {
         Role::ALL.into_iter().find(|r| r.as_str() == s)
     }
 
+    /// The hotline desk (区中心, 街道分中心): takes calls, answers consultations, calls callers
+    /// back, and sees callers' personal data.
+    pub fn takes_calls(self) -> bool {
+        matches!(self, Role::DistrictCenter | Role::StreetCenter)
+    }
+
     /// Centers file, dispatch, approve and review (区中心, 街道分中心, 社区工作站).
     pub fn is_center(self) -> bool {
         matches!(

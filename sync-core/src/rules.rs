@@ -1,7 +1,7 @@
 //! The rule table: who may do what, in which status. One table, read by the commands
 //! (to refuse an action before it is written) and by the fold (to judge every merged event).
 
-use crate::event::{Action, ActionKind};
+use crate::event::{Action, ActionKind, BusinessType};
 use crate::fold::CaseState;
 use crate::org::Territory;
 use crate::role::{Actor, Role, Scope};
@@ -105,6 +105,9 @@ pub enum Party {
     Center,
     /// The district center only (hotline operators after the callback).
     DistrictCenter,
+    /// The hotline desk: a district or street center whose scope covers the case, the
+    /// centers that take and return calls.
+    CallDesk,
     /// A grid worker whose grids include the case's grid.
     GridWorker,
     /// A handler of the unit the case is currently dispatched to.
@@ -121,6 +124,7 @@ impl Party {
         match self {
             Party::Center => "center",
             Party::DistrictCenter => "district_center",
+            Party::CallDesk => "call_desk",
             Party::GridWorker => "grid_worker",
             Party::AssignedUnit => "assigned_unit",
             Party::Supervisor => "supervisor",
@@ -135,6 +139,7 @@ impl Party {
         match self {
             Party::Center => role.is_center(),
             Party::DistrictCenter => role == Role::DistrictCenter,
+            Party::CallDesk => role.takes_calls(),
             Party::GridWorker => role == Role::GridWorker,
             Party::AssignedUnit => role == Role::UnitHandler,
             Party::Supervisor => role == Role::Supervisor,
@@ -148,6 +153,7 @@ impl Party {
         match self {
             Party::Center => "a district_center, street_center or community_workstation whose scope covers the case's grid",
             Party::DistrictCenter => "a district_center user",
+            Party::CallDesk => "a district_center or street_center whose scope covers the case's grid",
             Party::GridWorker => "a grid_worker whose grids include the case's grid",
             Party::AssignedUnit => "a unit_handler of the unit the case is dispatched to now",
             Party::Supervisor => "a supervisor",
@@ -275,10 +281,37 @@ pub const RULES: &[Rule] = &[
         From::These(&[S::Closed, S::Evaluated, S::Declined]),
         true
     ),
+    // A closed case escalates too: a caller dissatisfied at the callback is sent to the
+    // supervisor.
     rule!(
         Escalate,
         &[Party::GridWorker, Party::Center],
-        From::Open,
+        From::These(&[
+            S::Reported,
+            S::AwaitingConfirmation,
+            S::Filed,
+            S::Dispatched,
+            S::InProgress,
+            S::AwaitingVerification,
+            S::Verified,
+            S::Rework,
+            S::Held,
+            S::Closed,
+            S::Evaluated,
+        ]),
+        false
+    ),
+    rule!(
+        Answer,
+        &[Party::CallDesk],
+        From::These(&[S::Reported, S::AwaitingConfirmation]),
+        true
+    ),
+    rule!(CallerAdded, CENTERS, From::Open, false),
+    rule!(
+        Callback,
+        &[Party::CallDesk],
+        From::These(&[S::Closed, S::Evaluated]),
         false
     ),
     rule!(Resolve, CENTERS, From::Any, false),
@@ -498,7 +531,7 @@ fn party_admits(
         return Err(not_permitted());
     }
     match party {
-        Party::Center | Party::GridWorker => covering(true),
+        Party::Center | Party::CallDesk | Party::GridWorker => covering(true),
         Party::DistrictCenter | Party::Supervisor | Party::IntakeChannel => Ok(()),
         Party::AssignedUnit => match &actor.scope {
             Scope::Unit(u) if state.assigned_unit.as_ref() == Some(u) => Ok(()),
@@ -530,6 +563,17 @@ fn check_payload(state: &CaseState, action: &Action) -> Result<(), Violation> {
             bad("unknown category")
         }
         Action::Extend { hours: 0, .. } => bad("an extension needs at least one hour"),
+        Action::Answer { .. } if state.business_type != Some(BusinessType::Consultation) => {
+            bad("only a consultation (business type consultation) is answered directly")
+        }
+        Action::Callback {
+            reached: false,
+            solved,
+            satisfaction,
+            ..
+        } if solved.is_some() || satisfaction.is_some() => {
+            bad("a caller not reached gave no answer: leave solved and satisfaction empty")
+        }
         Action::Resolve { conflict, .. }
             if !state
                 .conflicts

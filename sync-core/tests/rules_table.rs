@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use gridcase_sync_core::commands::open_case;
-use gridcase_sync_core::event::{Channel, DeclineReason, Filing};
+use gridcase_sync_core::event::{Channel, DeclineReason, Filing, Satisfaction};
 use gridcase_sync_core::rules::{rule, ViolationCode as V, RULES};
 use gridcase_sync_core::{
     Action, ActionKind, Actor, CaseDoc, CategoryCode, Error, Level, Role, Scope, Status,
@@ -37,6 +37,13 @@ fn stage(name: &str) -> CaseDoc {
         "declined" => {
             let mut doc = case_at("reported");
             step(&mut doc, &operator(), decline(), 500).expect("decline");
+            doc
+        }
+        "consultation" => {
+            let mut call = intake(Channel::Hotline);
+            call.business_type = Some(gridcase_sync_core::event::BusinessType::Consultation);
+            let (doc, _) = open_case(&operator(), writer("operator"), call, t0())
+                .expect("operator takes a consultation");
             doc
         }
         "voided" => {
@@ -126,6 +133,39 @@ fn reopen() -> Action {
 fn escalate() -> Action {
     Action::Escalate {
         reason: "too big".into(),
+    }
+}
+fn answer() -> Action {
+    Action::Answer {
+        answer: "the office opens at nine".into(),
+    }
+}
+fn caller_added() -> Action {
+    Action::CallerAdded {
+        caller: "ab".repeat(16),
+        note: String::new(),
+        callback: true,
+    }
+}
+fn callback(satisfaction: Satisfaction) -> Action {
+    Action::Callback {
+        caller: None,
+        reached: true,
+        solved: Some(true),
+        satisfaction: Some(satisfaction),
+        note: String::new(),
+    }
+}
+fn callback_satisfied() -> Action {
+    callback(Satisfaction::Satisfied)
+}
+fn callback_unreached_with_answer() -> Action {
+    Action::Callback {
+        caller: None,
+        reached: false,
+        solved: None,
+        satisfaction: Some(Satisfaction::Satisfied),
+        note: String::new(),
     }
 }
 fn resolve() -> Action {
@@ -341,7 +381,51 @@ const ROWS: &[Row] = &[
     ("dispatched", operator, reopen, Err(V::WrongStatus)),
     ("dispatched", worker1, escalate, Ok(S::Dispatched)),
     ("dispatched", unit1, escalate, Err(V::NotPermitted)),
-    ("closed", worker1, escalate, Err(V::WrongStatus)),
+    ("closed", worker1, escalate, Ok(S::Closed)),
+    ("voided", operator, escalate, Err(V::WrongStatus)),
+    // 直接答复: a consultation answered on the phone, by the call desk only
+    ("consultation", operator, answer, Ok(S::Closed)),
+    ("consultation", street1, answer, Ok(S::Closed)),
+    ("consultation", community1, answer, Err(V::NotPermitted)),
+    (
+        "awaiting_confirmation",
+        operator,
+        answer,
+        Err(V::InvalidPayload),
+    ),
+    ("filed", operator, answer, Err(V::WrongStatus)),
+    // a caller added to an open case
+    ("dispatched", operator, caller_added, Ok(S::Dispatched)),
+    ("dispatched", community1, caller_added, Ok(S::Dispatched)),
+    ("dispatched", worker1, caller_added, Err(V::NotPermitted)),
+    ("closed", operator, caller_added, Err(V::WrongStatus)),
+    // 回访 after closing, by the call desk
+    ("closed", operator, callback_satisfied, Ok(S::Closed)),
+    ("evaluated", street1, callback_satisfied, Ok(S::Evaluated)),
+    (
+        "closed",
+        community1,
+        callback_satisfied,
+        Err(V::NotPermitted),
+    ),
+    (
+        "closed",
+        supervisor,
+        callback_satisfied,
+        Err(V::NotPermitted),
+    ),
+    (
+        "dispatched",
+        operator,
+        callback_satisfied,
+        Err(V::WrongStatus),
+    ),
+    (
+        "closed",
+        operator,
+        callback_unreached_with_answer,
+        Err(V::InvalidPayload),
+    ),
     ("dispatched", operator, resolve, Err(V::InvalidPayload)),
     ("reported", rogue, comment, Err(V::InvalidScope)),
     (

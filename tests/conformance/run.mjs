@@ -557,6 +557,9 @@ async function scenarios(server) {
     expect(doc.events[0].id === r.body.event, "the intake is the event POST /v1/cases named");
     const intake = JSON.parse(doc.events[0].payload);
     expect(intake.territory.grid === "g1", "intake in g1");
+    expect(!intake.reporter, "the caller's personal data stays out of the replicated document");
+    expect(/^[0-9a-f]{32}$/.test(intake.caller ?? ""), `the intake names its caller record: ${intake.caller}`);
+    expect(!JSON.stringify(doc).includes("13800000000"), "no phone number anywhere in the document");
     return `case ${ctx.hotline} arrived in ${worker.lastRounds} round(s); cursor ${worker.cursor}`;
   });
 

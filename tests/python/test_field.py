@@ -164,3 +164,43 @@ def test_a_case_gets_its_number_from_the_server_with_a_sync(server, handheld):
     assert [c.id for c in worker1.cases(gc.CaseFilter(
         status=None, text=number, only_pending_sync=False, only_conflicts=False,
         only_overdue=False))] == [case]
+
+
+def test_a_public_report_is_confirmed_on_site_and_another_declined(server, handheld):
+    worker1 = handheld("worker1")
+    desk = handheld("community1")
+
+    def hotline(client, description):
+        return client.report(gc.NewReport(
+            channel="hotline", description=description, grid="g1", address=None,
+            longitude=None, latitude=None, category=None, photos=[]))
+
+    seen = hotline(worker1, "water pipe leaking")
+    assert worker1.case_detail(seen).case.status == "awaiting_confirmation"
+    worker1.confirm(seen, True, "leaking at the corner")
+    assert worker1.case_detail(seen).case.status == "reported"
+    gone = hotline(worker1, "abandoned car")
+    worker1.confirm(gone, False, "no car there")
+    assert worker1.case_detail(gone).case.status == "declined"
+    worker1.sync()
+
+    # Declining is a center's: the grid worker is refused on the device, the workstation is not.
+    twice = hotline(desk, "water pipe leaking again")
+    try:
+        worker1.decline(seen, "duplicate", "")
+        raise AssertionError("a grid worker does not decline")
+    except gc.ClientError.NotAllowed as e:
+        assert e.code == "not_permitted"
+    try:
+        desk.decline(twice, "bored", "")
+        raise AssertionError("an unknown reason is refused")
+    except gc.ClientError.Invalid:
+        pass
+    desk.decline(twice, "duplicate", "same leak as " + seen)
+    assert desk.case_detail(twice).case.status == "declined"
+    assert desk.sync().refusals == []
+
+    operator = server.login("operator")
+    for case, status in [(seen, "reported"), (gone, "declined"), (twice, "declined")]:
+        code, view = server.request("GET", "/v1/cases/" + case, operator)
+        assert code == 200 and view["state"]["status"] == status, (case, view["state"])

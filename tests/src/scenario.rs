@@ -34,6 +34,7 @@ pub fn patrol(description: &str) -> Intake {
     Intake {
         media_url: None,
         business_type: None,
+        caller: None,
         channel: Channel::Patrol,
         reporter: None,
         description: description.into(),

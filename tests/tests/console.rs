@@ -941,10 +941,10 @@ fn the_desk_opens_one_case_per_form_and_names_each_bad_field() {
     assert_eq!(state["territory"]["grid"], "g1");
     let intake = &view["history"][0]["event"]["action"]["payload"];
     assert_eq!(intake["business_type"], "complaint");
-    assert_eq!(
-        intake["reporter"],
-        json!({"name": "王女士", "contact": "13812345678"})
-    );
+    // The caller is in the register beside the case, never in the replicated document.
+    assert_eq!(intake["reporter"], serde_json::Value::Null);
+    assert_eq!(view["callers"][0]["name"], "王女士");
+    assert_eq!(view["callers"][0]["phone"], "13812345678");
     let shown = page(&http, &saved, &cookie).text();
     assert!(
         shown.contains("已受理") && shown.contains(&format!("id=\"saved-case\">{token}<")),
@@ -1115,6 +1115,8 @@ fn the_desk_in_chromium_takes_a_call_by_keyboard_and_keeps_a_draft() {
 
     // The call, in its order, on the keyboard alone.
     browser.keys(&format!("王女士{TAB}138 1234 5678{TAB}"));
+    assert_eq!(browser.focused(), "f-caller_address", "optional: passed by");
+    browser.keys(TAB);
     assert_eq!(browser.focused(), "f-anonymous");
     browser.keys(&format!(
         "{TAB}{TAB}{ARROW_DOWN}{ARROW_DOWN}{ARROW_DOWN}{ENTER}"

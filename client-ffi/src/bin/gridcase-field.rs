@@ -5,7 +5,7 @@ use clap::{Args, Parser, Subcommand};
 use gridcase_client::client::Client;
 use gridcase_client::error::ClientError;
 use gridcase_client::transport::BuiltinTransport;
-use gridcase_client::views::{CaseFilter, NewReport};
+use gridcase_client::views::{CaseFilter, NewCaller, NewReport};
 use serde::Serialize;
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
@@ -51,16 +51,61 @@ impl Outcome {
     }
 }
 
+/// Who reported a case in person. Kept on this device, never in the case, until the case has
+/// synced and the caller is uploaded to the server's caller register.
+#[derive(Args)]
+struct CallerArgs {
+    #[arg(long)]
+    caller_name: Option<String>,
+    /// A mobile number or a landline with its area code, however typed.
+    #[arg(long)]
+    caller_phone: Option<String>,
+    /// Where the caller lives or can be found.
+    #[arg(long)]
+    caller_address: Option<String>,
+    /// The caller wants to be called back (needs --caller-phone).
+    #[arg(long)]
+    callback: bool,
+    /// The caller gives no name: nothing personal is taken down.
+    #[arg(long, conflicts_with_all = ["caller_name", "caller_phone", "caller_address", "callback"])]
+    anonymous: bool,
+}
+
+impl CallerArgs {
+    /// The caller, when any caller field was given.
+    fn caller(self) -> Option<NewCaller> {
+        let given = self.caller_name.is_some()
+            || self.caller_phone.is_some()
+            || self.caller_address.is_some()
+            || self.callback
+            || self.anonymous;
+        given.then(|| NewCaller {
+            name: self.caller_name.unwrap_or_default(),
+            phone: self.caller_phone,
+            contact: None,
+            address: self.caller_address,
+            callback: self.callback,
+            anonymous: self.anonymous,
+        })
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Log in (the password comes from GRIDCASE_PASSWORD or a prompt) and register this device.
     Login { user: String },
-    /// Report a new case.
+    /// Report a new case; with caller fields, a resident's report taken in person.
     New {
         #[arg(long)]
         description: String,
-        #[arg(long, default_value = "patrol")]
-        channel: String,
+        /// patrol | hotline | walk_in | web; walk_in when a caller is given, else patrol.
+        #[arg(long)]
+        channel: Option<String>,
+        /// consultation | request_for_help | complaint | report | suggestion | praise
+        #[arg(long)]
+        business_type: Option<String>,
+        #[command(flatten)]
+        caller: CallerArgs,
         #[arg(long)]
         category: Option<String>,
         #[arg(long)]
@@ -102,6 +147,23 @@ enum Command {
         suggestion: String,
         #[arg(long)]
         callback: bool,
+    },
+    /// Confirm on site whether a reported problem exists (核实).
+    Confirm {
+        id: String,
+        #[arg(long, action = clap::ArgAction::Set, value_name = "true|false")]
+        exists: bool,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Decline a case (不予立案).
+    Decline {
+        id: String,
+        /// duplicate | out_of_jurisdiction | not_actionable | not_found
+        #[arg(long)]
+        reason: String,
+        #[arg(long, default_value = "")]
+        note: String,
     },
     /// Dispatch a case to a unit.
     Dispatch {
@@ -211,6 +273,8 @@ fn run(cli: Cli) -> Result<(), ClientError> {
         Command::New {
             description,
             channel,
+            business_type,
+            caller,
             category,
             grid,
             address,
@@ -218,6 +282,15 @@ fn run(cli: Cli) -> Result<(), ClientError> {
             lat,
             photos,
         } => {
+            let caller = caller.caller();
+            let channel = channel.unwrap_or_else(|| {
+                if caller.is_some() {
+                    "walk_in"
+                } else {
+                    "patrol"
+                }
+                .to_owned()
+            });
             let id = client.report(NewReport {
                 channel,
                 description,
@@ -227,10 +300,23 @@ fn run(cli: Cli) -> Result<(), ClientError> {
                 latitude: lat,
                 category,
                 photos,
+                business_type,
+                caller,
             })?;
-            print(json, &serde_json::json!({ "case": id }), |_| {
-                format!("case {id} reported (not yet synced)")
-            });
+            let waiting = client.case(&id)?.caller;
+            print(
+                json,
+                &serde_json::json!({ "case": id, "caller": waiting }),
+                |_| {
+                    let mut out = format!("case {id} reported (not yet synced)");
+                    if waiting.is_some() {
+                        out.push_str(
+                            "\nthe caller is kept on this device until the case has synced, then uploaded",
+                        );
+                    }
+                    out
+                },
+            );
         }
         Command::List {
             status,
@@ -281,7 +367,7 @@ fn run(cli: Cli) -> Result<(), ClientError> {
             print(json, &detail, |d| {
                 let c = &d.case;
                 let mut out = format!(
-                    "case {}\nnumber {}\nstatus {} (step {}), grid {}, category {}, unit {}\n{}\n\ntimeline:\n",
+                    "case {}\nnumber {}\nstatus {} (step {}), grid {}, category {}, unit {}, business type {}\n{}\n",
                     c.id,
                     c.number.as_deref().unwrap_or("- (not yet synced)"),
                     c.status,
@@ -289,8 +375,21 @@ fn run(cli: Cli) -> Result<(), ClientError> {
                     c.grid.as_deref().unwrap_or("-"),
                     c.category.as_deref().unwrap_or("-"),
                     c.unit.as_deref().unwrap_or("-"),
+                    c.business_type.as_deref().unwrap_or("-"),
                     c.description
                 );
+                if let Some(k) = &d.caller {
+                    let who = if k.anonymous {
+                        "anonymous".to_owned()
+                    } else {
+                        format!("{} {}", k.name, k.phone.as_deref().unwrap_or("-"))
+                    };
+                    out.push_str(&format!(
+                        "caller {who}{} (on this device until uploaded)\n",
+                        if k.callback { ", wants a callback" } else { "" }
+                    ));
+                }
+                out.push_str("\ntimeline:\n");
                 for t in &d.timeline {
                     // A later release's event: its stored kind, marked as not understood.
                     let kind = match &t.stored_kind {
@@ -342,6 +441,8 @@ fn run(cli: Cli) -> Result<(), ClientError> {
             suggestion,
             callback,
         } => event(client.file_case(&id, &category, &level, units, suggestion, callback)?),
+        Command::Confirm { id, exists, note } => event(client.confirm(&id, exists, note)?),
+        Command::Decline { id, reason, note } => event(client.decline(&id, &reason, note)?),
         Command::Dispatch {
             id,
             unit,
@@ -384,8 +485,8 @@ fn run(cli: Cli) -> Result<(), ClientError> {
             }
             print(json, &report, |r| {
                 let mut out = format!(
-                    "synced in {} round(s): {} case(s) sent, {} received, {} B up, {} B down, {} open conflict(s), {} photo(s) up, {} down",
-                    r.rounds, r.cases_sent, r.cases_received, r.bytes_sent, r.bytes_received, r.conflicts, r.blobs_uploaded, r.blobs_downloaded
+                    "synced in {} round(s): {} case(s) sent, {} received, {} B up, {} B down, {} open conflict(s), {} photo(s) up, {} down, {} caller(s) up",
+                    r.rounds, r.cases_sent, r.cases_received, r.bytes_sent, r.bytes_received, r.conflicts, r.blobs_uploaded, r.blobs_downloaded, r.callers_uploaded
                 );
                 for f in &r.refusals {
                     out.push_str(&format!(
@@ -411,10 +512,11 @@ fn run(cli: Cli) -> Result<(), ClientError> {
                         None => "not logged in\n".to_owned(),
                     };
                     out.push_str(&format!(
-                        "{} case(s) to send, {} photo(s) to upload, {} to download, {} refused",
+                        "{} case(s) to send, {} photo(s) to upload, {} to download, {} caller(s) to upload, {} refused",
                         pending.cases.len(),
                         pending.uploads.len(),
                         pending.downloads.len(),
+                        pending.callers.len(),
                         pending.refused.len()
                     ));
                     for r in &pending.refused {

@@ -1,20 +1,43 @@
 //! Offline actions: each one folds the case, checks it with sync-core's commands (the same rule
 //! table the server runs, and the cached organization), appends the event, and marks the case
-//! for the next sync. Photos named by an action are imported and queued for upload.
+//! for the next sync. Photos named by an action are imported and queued for upload; a caller
+//! taken down with a new case is kept apart from it (`callers.rs`).
 
-use super::{invalid, Client};
+use super::{callers, invalid, Client};
 use crate::error::{ClientError, Result};
 use crate::views::NewReport;
 use gridcase_sync_core::commands::{act_with_org, open_case_with_org};
-use gridcase_sync_core::event::{Channel, DeclineReason, Filing, Intake, Satisfaction};
+use gridcase_sync_core::event::{
+    BusinessType, Channel, DeclineReason, Filing, Intake, Satisfaction,
+};
 use gridcase_sync_core::{Action, CaseId, CategoryCode, Level, UnitId};
 
 impl Client {
-    /// Reports a new case (采集), offline.
+    /// Reports a new case (采集), offline. A caller taken down with it is checked (its phone
+    /// written one way) and kept on this device beside the case, never in it: the intake
+    /// names no reporter, only the id of the caller's record-to-be in the server's register.
     pub fn report(&self, report: NewReport) -> Result<String> {
         let actor = self.actor()?;
         let channel = Channel::parse(&report.channel)
             .ok_or_else(|| invalid(format!("unknown channel {}", report.channel)))?;
+        let business_type = match report.business_type.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(b) => Some(BusinessType::parse(b).ok_or_else(|| {
+                invalid(format!(
+                    "unknown business type {b}: consultation, request_for_help, complaint, report, suggestion or praise"
+                ))
+            })?),
+        };
+        let caller = report
+            .caller
+            .map(callers::checked)
+            .transpose()?
+            .map(|body| (callers::new_id(), body));
+        if caller.is_some() && channel == Channel::Patrol {
+            return Err(invalid(
+                "a patrol report has no caller: take a resident's report as walk_in (or hotline)",
+            ));
+        }
         let org = self.org()?;
         let grid = report.grid.as_deref().map(gridcase_sync_core::GridId::from);
         let point = report.longitude.zip(report.latitude);
@@ -30,7 +53,8 @@ impl Client {
         let blobs = self.import_all(&report.photos)?;
         let intake = Intake {
             media_url: None,
-            business_type: None,
+            business_type,
+            caller: caller.as_ref().map(|(id, _)| id.clone()),
             channel,
             reporter: None,
             description: report.description,
@@ -49,7 +73,10 @@ impl Client {
             Some(&org),
         )?;
         let case = doc.header()?.case;
-        self.docs.save_local(&case, &mut doc, &[])?;
+        match caller {
+            Some((id, body)) => self.save_with_caller(&case, &mut doc, &id, body)?,
+            None => self.docs.save_local(&case, &mut doc, &[])?,
+        }
         self.queue_uploads(&case, &blobs)?;
         Ok(case.to_string())
     }

@@ -1,5 +1,6 @@
 //! What the app shows: the cases on the device (folded with the same code as the server),
-//! one case in detail, open conflicts, refusals, and what waits for the next sync.
+//! one case in detail (with its caller, masked, while it waits here for upload), open
+//! conflicts, refusals, and what waits for the next sync.
 
 use super::photos::PhotoRefusal;
 use super::sync::Refusal;
@@ -131,6 +132,7 @@ impl Client {
             conflicts: Self::conflict_items(&case, &state),
             timeline,
             attachments,
+            caller: self.pending_caller(&case)?,
         })
     }
 
@@ -171,6 +173,7 @@ impl Client {
                 message: r.message,
             });
         }
+        out.extend(self.caller_refusals()?);
         Ok(out)
     }
 
@@ -186,6 +189,7 @@ impl Client {
             uploads: self.keys(trees::UPLOADS)?,
             downloads: self.keys(trees::DOWNLOADS)?,
             refused: self.refusals()?,
+            callers: self.cases_with_waiting_callers()?,
         })
     }
 }
@@ -217,6 +221,7 @@ fn case_item(
         pending_sync,
         refused,
         number,
+        business_type: state.business_type.map(|b| b.as_str().into()),
     }
 }
 

@@ -2,9 +2,10 @@
 //! each request carries, what each answer means and when the conversation is over; this side
 //! moves the batches (with the transport's retries and token renewal), keeps the server's
 //! refusals so that a refused case is not resent until it changes, reads the cases received
-//! for conflicts and photos to fetch, moves photos, learns the numbers the server gave the
-//! cases (which no document holds: `learn_numbers`), and refreshes the organization when the
-//! server's fingerprint of it changed.
+//! for conflicts and photos to fetch, uploads the callers and photos of cases the server now
+//! holds, downloads photos, learns the numbers the server gave the cases (which no document
+//! holds: `learn_numbers`), and refreshes the organization when the server's fingerprint of it
+//! changed.
 
 use super::{storage, trees, Client};
 use crate::error::{ClientError, Result};
@@ -95,6 +96,8 @@ impl Client {
         if let Err(e) = self.learn_numbers() {
             tracing::debug!(error = %e, "case numbers not learned");
         }
+        // Callers before photos: a few small requests, and the callback depends on them.
+        report.callers_uploaded = self.upload_callers(&mut report.refusals)?;
         report.blobs_uploaded = self.upload_blobs(progress, &mut report.refusals)?;
         report.blobs_downloaded = self.download_blobs(progress)?;
         if self.org_changed(org_tag.as_deref())? {

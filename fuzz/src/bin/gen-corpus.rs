@@ -76,6 +76,7 @@ fn fixtures() -> [CaseDoc; 3] {
     let intake = Intake {
         media_url: None,
         business_type: None,
+        caller: None,
         channel: Channel::Patrol,
         reporter: None,
         description: "garbage piled at the corner".into(),

@@ -1,15 +1,18 @@
 //! Writing online: opening a case (hotline desk, web, Open311) and acting on one, through the
 //! sync-core commands with a fresh automerge actor per request, written like any synced case.
 
+use super::callers::open_with_caller;
 use super::{summary_in_scope, visible_case, Written};
 use crate::auth::{now_millis, Caller};
+use crate::callers::{CallerInput, CallerRecord};
 use crate::error::{Error, Result};
 use crate::ledger::Receipt;
 use crate::AppState;
 use gridcase_sync_core::commands::{act_with_org, open_case_as};
-use gridcase_sync_core::event::{BusinessType, Channel, Intake, Reporter};
+use gridcase_sync_core::event::{BusinessType, Channel, Intake};
 use gridcase_sync_core::fold::fold;
 use gridcase_sync_core::org::Org;
+use gridcase_sync_core::phone::Phone;
 use gridcase_sync_core::{
     Action, ActorId, CaseDoc, CaseId, CategoryCode, ChangeHash, Event, EventId,
 };
@@ -23,6 +26,7 @@ fn write_online(
     doc: &mut CaseDoc,
     since: &[ChangeHash],
     events: &[Event],
+    record: Option<&CallerRecord>,
 ) -> Result<()> {
     let now = now_millis();
     let changes: HashMap<EventId, Option<ChangeHash>> = doc.event_changes().into_iter().collect();
@@ -41,6 +45,9 @@ fn write_online(
         .collect();
     let mut write = state.ledger.write(now);
     write.save(doc, since, &receipts)?;
+    if let Some(record) = record {
+        write.add_caller(record)?;
+    }
     write.commit()
 }
 
@@ -89,17 +96,24 @@ pub fn open_online(state: &AppState, caller: &Caller, req: CreateCase) -> Result
         ),
         None => None,
     };
+    // The reporter goes to the caller register, never into the replicated document.
     let reporter = match (req.reporter_name, req.reporter_contact) {
         (None, None) => None,
-        (name, contact) => Some(Reporter {
-            name: name.unwrap_or_default(),
-            contact: contact.unwrap_or_default(),
-        }),
+        (name, contact) => {
+            let contact = contact.unwrap_or_default();
+            let is_phone = Phone::parse(&contact).is_ok();
+            Some(CallerInput {
+                name: name.unwrap_or_default(),
+                phone: is_phone.then(|| contact.clone()),
+                contact: (!is_phone).then_some(contact),
+                ..CallerInput::default()
+            })
+        }
     };
     let intake = Intake {
         media_url: req.media_url,
         channel: req.channel,
-        reporter,
+        reporter: None,
         description: req.description,
         territory,
         address: req.address,
@@ -107,8 +121,17 @@ pub fn open_online(state: &AppState, caller: &Caller, req: CreateCase) -> Result
         category,
         photos: vec![],
         business_type: req.business_type,
+        caller: None,
     };
-    let (doc, event) = open_with(state, caller, &org, CaseId::generate(), intake, Vec::new())?;
+    let (doc, event) = open_with_caller(
+        state,
+        caller,
+        &org,
+        CaseId::generate(),
+        intake,
+        Vec::new(),
+        reporter,
+    )?;
     let case = doc.header()?.case;
     let status = fold(&doc.events()?, &state.ledger.calendar).status;
     tracing::info!(case = %case, user = %caller.user.id, "case opened online");
@@ -138,27 +161,43 @@ pub fn act_online_all(
     id: &CaseId,
     actions: Vec<Action>,
 ) -> Result<Written> {
-    let kinds: Vec<&str> = actions.iter().map(|a| a.kind().as_str()).collect();
-    let _span =
-        tracing::info_span!("act", case = %id, user = %caller.user.id, kinds = ?kinds).entered();
-    let (mut doc, _) = visible_case(state, caller, id)?;
-    let org = state.directory.org()?;
-    doc.set_actor(online_writer()?);
-    let since = doc.heads();
-    let events = act_all(state, caller, &mut doc, &org, actions)?;
+    let events = act_with_record(state, caller, id, actions, None)?;
     let last = events
         .last()
         .ok_or_else(|| Error::BadRequest("no action given".into()))?
         .id
         .to_string();
-    write_online(state, caller, &mut doc, &since, &events)?;
-    let status = fold(&doc.events()?, &state.ledger.calendar).status;
+    let status = state.ledger.summary(id)?.and_then(|s| s.status);
     Ok(Written {
         case: id.to_string(),
         event: last,
         status,
         number: state.ledger.number(id)?,
     })
+}
+
+/// [`act_online_all`] with a caller record written in the same batch (the caller a
+/// `caller_added` event names). Returns the events written.
+pub(super) fn act_with_record(
+    state: &AppState,
+    caller: &Caller,
+    id: &CaseId,
+    actions: Vec<Action>,
+    record: Option<&CallerRecord>,
+) -> Result<Vec<Event>> {
+    let kinds: Vec<&str> = actions.iter().map(|a| a.kind().as_str()).collect();
+    let _span =
+        tracing::info_span!("act", case = %id, user = %caller.user.id, kinds = ?kinds).entered();
+    if actions.is_empty() {
+        return Err(Error::BadRequest("no action given".into()));
+    }
+    let (mut doc, _) = visible_case(state, caller, id)?;
+    let org = state.directory.org()?;
+    doc.set_actor(online_writer()?);
+    let since = doc.heads();
+    let events = act_all(state, caller, &mut doc, &org, actions)?;
+    write_online(state, caller, &mut doc, &since, &events, record)?;
+    Ok(events)
 }
 
 /// Opens a case under `case` with its intake and the actions that follow it, each checked
@@ -171,6 +210,7 @@ pub(super) fn open_with(
     case: CaseId,
     intake: Intake,
     then: Vec<Action>,
+    record: Option<&CallerRecord>,
 ) -> Result<(CaseDoc, Event)> {
     let (mut doc, event) = open_case_as(
         &caller.actor(),
@@ -183,7 +223,7 @@ pub(super) fn open_with(
     )?;
     let mut events = vec![event.clone()];
     events.extend(act_all(state, caller, &mut doc, org, then)?);
-    write_online(state, caller, &mut doc, &[], &events)?;
+    write_online(state, caller, &mut doc, &[], &events, record)?;
     Ok((doc, event))
 }
 

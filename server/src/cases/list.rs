@@ -7,6 +7,7 @@ use crate::auth::{now_millis, Caller};
 use crate::case_number;
 use crate::error::{Error, Result};
 use crate::query_index::{self, Term};
+use crate::search_text::TextQuery;
 use crate::summary::CaseSummary;
 use crate::AppState;
 use gridcase_sync_core::fold::{fold, Conflict};
@@ -14,6 +15,13 @@ use gridcase_sync_core::{CaseId, CategoryCode, Event, Level, Scope, Status};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// The filters of a case list. All given filters must hold.
+///
+/// To add one: its field here (build it elsewhere with `..CaseFilter::default()`), its check in
+/// [`CaseFilter::matches`], and, when the query index has a term every matching case is found
+/// under, that term in [`CaseFilter::implied_terms`] (the planner then walks it when it is the
+/// most selective). A filter answered by a lookup of its own (like `number`) gets a branch in
+/// [`list_page`] like [`by_number`].
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CaseFilter {
@@ -31,62 +39,102 @@ pub struct CaseFilter {
     pub created_from: Option<i64>,
     /// Created before (ms since the epoch).
     pub created_to: Option<i64>,
-    /// Text in the description.
+    /// Text in the description: Chinese anywhere in it ("路灯" finds "小区路灯不亮"), letters
+    /// and digits as whole words ("led" finds "LED屏", not "sled"); width and case do not
+    /// matter. Only the first 2,000 characters of a description are searched.
     pub q: Option<String>,
+    /// Text in the address as reported, matched like `q`.
+    pub address: Option<String>,
     /// A case number (`DC-20261130-0042`; spacing, width, case and the sequence's leading
     /// zeros do not matter): the case given it, if the caller may see it and it passes the
     /// other filters. An exact lookup, on one page.
     pub number: Option<String>,
+    /// A caller's telephone number, as typed: the cases it called about (newest first, one
+    /// page of at most `limit`) that pass the other filters. Only the hotline desk (district
+    /// and street centers), which sees callers, may search by phone.
+    pub phone: Option<String>,
     /// Page size, 1–500 (default 50).
     pub limit: Option<usize>,
     /// The `next` of the previous page.
     pub cursor: Option<String>,
 }
 
+/// The text filters of a [`CaseFilter`], tokenized once per request.
+struct Texts {
+    q: Option<TextQuery>,
+    address: Option<TextQuery>,
+}
+
+impl Texts {
+    fn of(filter: &CaseFilter) -> Texts {
+        Texts {
+            q: filter.q.as_deref().map(TextQuery::new),
+            address: filter.address.as_deref().map(TextQuery::new),
+        }
+    }
+}
+
 impl CaseFilter {
-    /// The index term to walk: the most selective filter given, else the caller's scope.
-    /// `None` when the filter names a status, category or level no case can have (only its
-    /// exact stored name matches), so that nothing matches.
-    fn driver(&self, scope: &Scope) -> Option<Term> {
+    /// Index terms that every case passing the filter in this scope is found under: each a
+    /// superset of the answer, any one of them enough to walk. The filter's own terms, the
+    /// scope's (else `all`), and, once the ledger's search index is complete (`search`), the
+    /// tokens of the text filters. `None` when the filter names a status, category or level no
+    /// case can have (only its exact stored name matches), so that nothing matches.
+    fn implied_terms(&self, scope: &Scope, texts: &Texts, search: bool) -> Option<Vec<Term>> {
+        let mut terms = Vec::new();
         if let Some(grid) = &self.grid {
-            return Some(Term::Grid(grid.as_str().into()));
+            terms.push(Term::Grid(grid.as_str().into()));
         }
         if let Some(unit) = &self.unit {
-            return Some(Term::Unit(unit.as_str().into()));
+            terms.push(Term::Unit(unit.as_str().into()));
         }
         if let Some(community) = &self.community {
-            return Some(Term::Community(community.as_str().into()));
+            terms.push(Term::Community(community.as_str().into()));
         }
         if let Some(street) = &self.street {
-            return Some(Term::Street(street.as_str().into()));
+            terms.push(Term::Street(street.as_str().into()));
         }
         if let Some(category) = &self.category {
-            return CategoryCode::parse(category).map(Term::Category);
+            terms.push(Term::Category(CategoryCode::parse(category)?));
         }
-        if self.has_conflict == Some(true) {
-            return Some(Term::Conflict(true));
+        if let Some(conflict) = self.has_conflict {
+            terms.push(Term::Conflict(conflict));
         }
         if let Some(status) = &self.status {
-            return Status::parse(status).map(Term::Status);
+            terms.push(Term::Status(Status::parse(status)?));
         }
         if let Some(level) = &self.level {
-            return Level::parse(level)
-                .filter(|l| l.as_str() == level)
-                .map(Term::Level);
+            terms.push(Term::Level(
+                Level::parse(level).filter(|l| l.as_str() == level)?,
+            ));
         }
         if let Some(step) = self.step {
-            return Some(Term::Step(step));
+            terms.push(Term::Step(step));
         }
-        Some(match scope {
+        terms.push(match scope {
             Scope::Grids(gs) if gs.len() == 1 => Term::Grid(gs[0].clone()),
             Scope::Community(c) => Term::Community(c.clone()),
             Scope::Street(s) => Term::Street(s.clone()),
             Scope::Unit(u) => Term::Unit(u.clone()),
             _ => Term::All,
-        })
+        });
+        if search {
+            let probes = |q: Option<&TextQuery>, term: fn(String) -> Term| {
+                q.map_or_else(Vec::new, |q| {
+                    q.probes()
+                        .into_iter()
+                        .take(TEXT_PROBES)
+                        .map(|t| term(t.to_owned()))
+                        .collect()
+                })
+            };
+            terms.extend(probes(texts.q.as_ref(), Term::Text));
+            terms.extend(probes(texts.address.as_ref(), Term::Address));
+        }
+        Some(terms)
     }
 
-    fn matches(&self, s: &CaseSummary, now: i64) -> bool {
+    fn matches(&self, s: &CaseSummary, now: i64, texts: &Texts) -> bool {
         let eq = |want: &Option<String>, have: Option<&str>| {
             want.as_deref().is_none_or(|w| have == Some(w))
         };
@@ -107,9 +155,85 @@ impl CaseFilter {
                 .is_none_or(|c| c == (s.open_conflicts > 0))
             && self.created_from.is_none_or(|f| s.created_at >= f)
             && self.created_to.is_none_or(|t| s.created_at < t)
-            && self.q.as_deref().is_none_or(|q| s.description.contains(q))
+            && texts.q.as_ref().is_none_or(|q| q.matches(&s.description))
+            && texts
+                .address
+                .as_ref()
+                .is_none_or(|a| s.address.as_deref().is_some_and(|have| a.matches(have)))
     }
 }
+
+/// The most tokens of one text filter the planner weighs (a long query has many; any one is
+/// enough to walk, and weighing each costs a short scan).
+const TEXT_PROBES: usize = 12;
+
+/// How many entries of each candidate term the planner reads to weigh it.
+const PROBE_ENTRIES: usize = 256;
+
+/// What the planner learned of one term from where the walk starts: how many entries it read
+/// (all of them when `exhausted`), and the suffix of the last one (how far back in time
+/// [`PROBE_ENTRIES`] entries reach: the farther, the sparser the term).
+struct Weight {
+    exhausted: bool,
+    entries: usize,
+    reach: Vec<u8>,
+}
+
+impl Weight {
+    /// Rarer first: a term with few entries in all, fewest first, then the others by how far
+    /// back their first entries reach, farthest first (suffixes grow older).
+    fn rarer(&self, other: &Weight) -> std::cmp::Ordering {
+        use std::cmp::Ordering::*;
+        match (self.exhausted, other.exhausted) {
+            (true, true) => self.entries.cmp(&other.entries),
+            (true, false) => Less,
+            (false, true) => Greater,
+            (false, false) => other.reach.cmp(&self.reach),
+        }
+    }
+}
+
+/// The terms to walk, rarest first: the planner reads up to [`PROBE_ENTRIES`] entries of
+/// each from `after` and orders them by [`Weight::rarer`]. `all` is never weighed (every other
+/// term is rarer); an empty term makes the answer empty (`None`).
+fn plan(state: &AppState, terms: Vec<Term>, after: Option<&[u8]>) -> Result<Option<Vec<Term>>> {
+    let mut terms: Vec<Term> = terms.into_iter().filter(|t| *t != Term::All).collect();
+    terms.sort_by_key(Term::prefix);
+    terms.dedup();
+    if terms.is_empty() {
+        return Ok(Some(vec![Term::All]));
+    }
+    if terms.len() == 1 {
+        return Ok(Some(terms));
+    }
+    let mut weighed = Vec::with_capacity(terms.len());
+    for term in terms {
+        let mut weight = Weight {
+            exhausted: true,
+            entries: 0,
+            reach: Vec::new(),
+        };
+        for entry in state
+            .ledger
+            .index_scan(&term, after.map(<[u8]>::to_vec))
+            .take(PROBE_ENTRIES)
+        {
+            weight.reach = entry?.0;
+            weight.entries += 1;
+        }
+        weight.exhausted = weight.entries < PROBE_ENTRIES;
+        if weight.exhausted && weight.entries == 0 {
+            return Ok(None);
+        }
+        weighed.push((weight, term));
+    }
+    weighed.sort_by(|a, b| a.0.rarer(&b.0));
+    Ok(Some(weighed.into_iter().map(|(_, t)| t).collect()))
+}
+
+/// How many terms besides the one walked a candidate's index entries are checked under before
+/// its summary is read (a point lookup each, cheaper than reading and parsing the summary).
+const CHECKED_TERMS: usize = 2;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CasePage {
@@ -125,33 +249,65 @@ pub struct CaseListItem {
     pub overdue: bool,
 }
 
-/// One page of the cases the caller may see that match the filter, walking the query index.
+/// One page of the cases the caller may see that match the filter, walking the query index:
+/// the rarest of the terms every match is found under ([`plan`]), newest first, each candidate
+/// checked under the next rarest and then against its summary.
 pub fn list_page(state: &AppState, caller: &Caller, filter: &CaseFilter) -> Result<CasePage> {
     caller.require_reader()?;
     let now = now_millis();
     let limit = filter.limit.unwrap_or(50).clamp(1, 500);
-    let after = match &filter.cursor {
+    let texts = Texts::of(filter);
+    let mut after = match &filter.cursor {
         Some(c) => Some(hex::decode(c).map_err(|_| Error::BadRequest("bad cursor".into()))?),
         None => None,
     };
     if let Some(number) = &filter.number {
-        return by_number(state, caller, filter, number, now);
+        return by_number(state, caller, filter, number, now, &texts);
+    }
+    if let Some(phone) = &filter.phone {
+        return by_phone(state, caller, filter, phone, limit, now, &texts);
+    }
+    // Entries run newest first: those created at or after `created_to` come before any match.
+    if let Some(to) = filter.created_to {
+        let newest = u64::MAX - u64::try_from(to.max(0)).unwrap_or(0);
+        let start = newest.to_be_bytes().to_vec();
+        if after.as_ref().is_none_or(|a| *a < start) {
+            after = Some(start);
+        }
     }
     let mut cases = Vec::new();
-    let Some(term) = filter.driver(&caller.user.scope) else {
+    let search = state.ledger.search_index_complete()?;
+    let Some(terms) = filter.implied_terms(&caller.user.scope, &texts, search) else {
         return Ok(CasePage { cases, next: None });
     };
+    let Some(terms) = plan(state, terms, after.as_deref())? else {
+        return Ok(CasePage { cases, next: None });
+    };
+    let (walked, checked) = terms.split_at(1);
+    let checked = &checked[..checked.len().min(CHECKED_TERMS)];
     let mut last = None;
     let mut more = false;
-    for entry in state.ledger.index_scan(&term, after) {
+    'walk: for entry in state.ledger.index_scan(&walked[0], after) {
         let (suffix, case) = entry?;
+        // Older than the window: so is every entry after it.
+        if let (Some(from), Some(created)) = (filter.created_from, query_index::created_of(&suffix))
+        {
+            if created < from {
+                break;
+            }
+        }
+        for term in checked {
+            if !state.ledger.index_has(term, &suffix)? {
+                continue 'walk;
+            }
+        }
         let Some(s) = state.ledger.summary(&case)? else {
             continue;
         };
         // Entries may be stale (the index is a superset): the summary decides.
         if suffix != query_index::suffix(&s)
             || !summary_in_scope(&caller.user.scope, &s)
-            || !filter.matches(&s, now)
+            || !filter.matches(&s, now, &texts)
         {
             continue;
         }
@@ -177,6 +333,7 @@ fn by_number(
     filter: &CaseFilter,
     number: &str,
     now: i64,
+    texts: &Texts,
 ) -> Result<CasePage> {
     let mut cases = Vec::new();
     let found = match case_number::parse(number) {
@@ -188,13 +345,36 @@ fn by_number(
         .transpose()?
         .flatten()
     {
-        if summary_in_scope(&caller.user.scope, &s) && filter.matches(&s, now) {
+        if summary_in_scope(&caller.user.scope, &s) && filter.matches(&s, now, texts) {
             cases.push(CaseListItem {
                 overdue: s.overdue_at(now),
                 summary: s,
             });
         }
     }
+    Ok(CasePage { cases, next: None })
+}
+
+/// The cases a telephone number called about that pass the filter: one page, newest first,
+/// through the caller register's phone index (`cases::cases_of_phone` decides who may ask).
+fn by_phone(
+    state: &AppState,
+    caller: &Caller,
+    filter: &CaseFilter,
+    phone: &str,
+    limit: usize,
+    now: i64,
+    texts: &Texts,
+) -> Result<CasePage> {
+    let query = super::PhoneQuery {
+        phone: phone.to_owned(),
+        limit: Some(super::callers::PHONE_CASES_MAX),
+    };
+    let cases = super::cases_of_phone(state, caller, &query)?
+        .into_iter()
+        .filter(|item| filter.matches(&item.summary, now, texts))
+        .take(limit)
+        .collect();
     Ok(CasePage { cases, next: None })
 }
 
@@ -289,4 +469,63 @@ pub fn review_entries(state: &AppState, caller: &Caller) -> Result<Vec<(ReviewIt
         items.push((item, events));
     }
     Ok(items)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn weight(exhausted: bool, entries: usize, reach: u8) -> Weight {
+        Weight {
+            exhausted,
+            entries,
+            reach: vec![reach],
+        }
+    }
+
+    #[test]
+    fn a_term_with_few_entries_is_rarer_then_one_reaching_farther_back() {
+        let mut weights = [
+            weight(false, 256, 10),
+            weight(true, 40, 200),
+            weight(false, 256, 90),
+            weight(true, 3, 5),
+        ];
+        weights.sort_by(Weight::rarer);
+        let order: Vec<(usize, u8)> = weights.iter().map(|w| (w.entries, w.reach[0])).collect();
+        assert_eq!(order, [(3, 5), (40, 200), (256, 90), (256, 10)]);
+    }
+
+    #[test]
+    fn a_filter_implies_its_terms_its_scope_and_once_indexed_its_tokens() {
+        let filter = CaseFilter {
+            status: Some("dispatched".into()),
+            q: Some("路灯 LED".into()),
+            address: Some("大街12号".into()),
+            ..CaseFilter::default()
+        };
+        let texts = Texts::of(&filter);
+        let scope = Scope::Street("s1".into());
+        let before = filter.implied_terms(&scope, &texts, false).expect("terms");
+        assert_eq!(
+            before,
+            [Term::Status(Status::Dispatched), Term::Street("s1".into())]
+        );
+        let after = filter.implied_terms(&scope, &texts, true).expect("terms");
+        for t in [
+            Term::Text("路灯".into()),
+            Term::Text("led".into()),
+            Term::Address("街12".into()),
+            Term::Address("12号".into()),
+        ] {
+            assert!(after.contains(&t), "{t:?} in {after:?}");
+        }
+        assert!(!after.contains(&Term::Text("路".into())), "inside a pair");
+        // A status no case can have: nothing matches.
+        let nothing = CaseFilter {
+            status: Some("DISPATCHED".into()),
+            ..CaseFilter::default()
+        };
+        assert_eq!(nothing.implied_terms(&scope, &texts, true), None);
+    }
 }

@@ -5,11 +5,19 @@
 //! queue holds conflicts and flagged events. Who may see a case is decided here, once.
 
 mod act;
+mod callback;
+mod callers;
+mod duplicates;
 mod list;
 mod open;
 mod view;
 
 pub use act::{act_online, act_online_all, open_online, CreateCase};
+pub use callback::{
+    callback_due_at, callback_worklist, record_callback, CallbackInput, CallbackItem, FollowUp,
+};
+pub use callers::{add_caller, callers_seen, cases_of_phone, redact, CallerAdded, PhoneQuery};
+pub use duplicates::{duplicates, Duplicate, DuplicateQuery};
 pub use list::{
     list_page, numbers_of, review_entries, review_items, CaseFilter, CaseListItem, CaseNumbers,
     CasePage, NumbersQuery, ReviewItem,

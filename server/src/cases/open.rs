@@ -3,9 +3,11 @@
 //! form carried since it was shown, so that a form sent twice (a double click, a resend after
 //! a lost answer, a restored draft) opens one case.
 
-use super::act::open_with;
+use super::callers::open_with_caller;
 use super::visible_case;
+use crate::addresses::Lookup;
 use crate::auth::Caller;
+use crate::callers::CallerInput;
 use crate::error::{Error, Result};
 use crate::AppState;
 use gridcase_sync_core::event::Intake;
@@ -20,9 +22,13 @@ pub struct Call {
     /// Minted when the form was shown (`CaseId::generate`): the form's token.
     pub case: CaseId,
     pub intake: Intake,
-    /// What follows the intake, in order (confirm, file, dispatch), each judged by the rule
-    /// table against the case as the ones before it left it.
+    /// What follows the intake, in order (confirm, file, dispatch; or the answer of a
+    /// consultation), each judged by the rule table against the case as the ones before it
+    /// left it.
     pub then: Vec<Action>,
+    /// Who called, for the caller register (none when anonymous): the intake names the
+    /// record, the document never holds it.
+    pub caller: Option<CallerInput>,
 }
 
 /// What taking a call did.
@@ -75,16 +81,30 @@ pub fn open_call(state: &AppState, caller: &Caller, call: Call) -> Result<Opened
         return opened_before(state, caller, &call.case);
     }
     let org = state.directory.org()?;
-    let (doc, _) = open_with(
+    let address = call.intake.address.clone();
+    let (doc, _) = open_with_caller(
         state,
         caller,
         &org,
         call.case.clone(),
         call.intake,
         call.then,
+        call.caller,
     )?;
     let status = fold(&doc.events()?, &state.ledger.calendar).status;
     tracing::info!(case = %call.case, user = %caller.user.id, "call taken");
+    if let Some(address) = address {
+        if !matches!(state.addresses.lookup(&address), Lookup::Found(_)) {
+            // Placed by its grid or coordinates: the register's keepers add the doorplate.
+            if let Err(e) =
+                state
+                    .ledger
+                    .note_address_miss(&address, &call.case, crate::auth::now_millis())
+            {
+                tracing::warn!(case = %call.case, error = %e, "address miss not noted");
+            }
+        }
+    }
     Ok(Opened {
         case: call.case,
         status,

@@ -32,6 +32,10 @@ pub struct CaseView {
     /// Every event in merged (causal) order, superseded ones included.
     pub history: Vec<HistoryEntry>,
     pub attachments: Vec<gridcase_sync_core::Attachment>,
+    /// Who called about the case, as the viewer may see them (whole for the hotline desk,
+    /// masked for community workstations and supervisors, none for others; ARCHITECTURE,
+    /// "Who sees what").
+    pub callers: Vec<crate::callers::CallerView>,
 }
 
 /// A case's derived state and merged history with receipts, if the caller may see it.
@@ -48,11 +52,13 @@ pub fn case_view(state: &AppState, caller: &Caller, id: &CaseId) -> Result<CaseV
         .into_iter()
         .map(|e| (&e.id, e))
         .collect();
+    let sight = crate::callers::sight(caller.user.role, folded.business_type);
     let history = folded
         .timeline
         .iter()
         .filter_map(|t| {
-            let event = (*events.get(&t.event)?).clone();
+            let mut event = (*events.get(&t.event)?).clone();
+            super::redact(&mut event, sight);
             let receipt = receipts.remove(t.event.as_str());
             Some(HistoryEntry {
                 disposition: Some(t.disposition),
@@ -70,7 +76,9 @@ pub fn case_view(state: &AppState, caller: &Caller, id: &CaseId) -> Result<CaseV
             })
         })
         .collect();
+    let callers = super::callers_seen(state, caller, id, &doc, &folded)?;
     Ok(CaseView {
+        callers,
         id: id.to_string(),
         number: state.ledger.number(id)?,
         overdue: folded.overdue_at(now_millis()),

@@ -2,13 +2,13 @@
 //! API; what happened is shown on the case page.
 
 use super::i18n::Lang;
-use super::{given, Form, PageError, Viewer};
+use super::{back_to_case, case_in_path, given, Form, PageError, Viewer};
 use crate::auth::now_millis;
 use crate::cases::act_online_all;
 use crate::error::Error;
 use crate::AppState;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use gridcase_sync_core::event::{Filing, Satisfaction};
 use gridcase_sync_core::{Action, ActionKind, CaseId, CategoryCode, EventId, Level, WorkCalendar};
 use serde::Deserialize;
@@ -28,6 +28,10 @@ pub struct ActForm {
     pub conflict: Option<String>,
     /// For a resolution: `reopen` sides with the superseded event and reopens the case first.
     pub decision: Option<String>,
+    /// For a confirmation (核实): `yes` when the problem exists, `no` when it was not found.
+    pub exists: Option<String>,
+    /// For a consultation answered directly: what the caller was told.
+    pub answer: Option<String>,
 }
 
 impl ActForm {
@@ -114,6 +118,18 @@ impl ActForm {
                 },
                 note,
             },
+            Some(ActionKind::Confirm) => Action::Confirm {
+                exists: match given(&self.exists).as_deref() {
+                    Some("yes" | "true") => true,
+                    Some("no" | "false") => false,
+                    None => return Err(missing("exists")),
+                    Some(other) => return Err(Error::BadRequest(format!("bad exists {other}"))),
+                },
+                note,
+            },
+            Some(ActionKind::Answer) => Action::Answer {
+                answer: given(&self.answer).ok_or_else(|| missing("answer"))?,
+            },
             Some(ActionKind::Comment) => Action::Comment {
                 text: given(&self.note).ok_or_else(|| missing("note"))?,
             },
@@ -139,19 +155,8 @@ pub async fn act(
     Path(id): Path<String>,
     Form(form): Form<ActForm>,
 ) -> Result<Response, PageError> {
-    // The id goes into a Location header: anything but an id's characters names no case.
-    if id.is_empty()
-        || !id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Err(Error::NotFound(format!("no case {id:?}")).into());
-    }
-    // Only stable codes go into the address: the page words them in the reader's language.
-    let back = |key: &str, value: &str| {
-        let query = serde_urlencoded::to_string([(key, value)]).unwrap_or_default();
-        Redirect::to(&format!("/cases/{id}?{query}")).into_response()
-    };
+    case_in_path(&id)?;
+    let back = |key: &str, value: &str| back_to_case(&id, key, value);
     let actions = match form.actions(now_millis(), &state.ledger.calendar, v.lang) {
         Ok(a) => a,
         Err(e) => {

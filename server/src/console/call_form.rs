@@ -3,12 +3,16 @@
 //! refused form comes back exactly as it was sent.
 
 use crate::addresses::{Lookup, Register};
+use crate::callers::CallerInput;
 use crate::cases::Call;
-use gridcase_sync_core::event::{BusinessType, Channel, Filing, Intake, Reporter};
+use gridcase_sync_core::event::{BusinessType, Channel, Filing, Intake};
 use gridcase_sync_core::org::{Org, Territory};
 use gridcase_sync_core::phone::{Phone, PhoneError};
+use gridcase_sync_core::rules::may_ever;
 use gridcase_sync_core::UnitId;
-use gridcase_sync_core::{limits, Action, CaseId, Catalog, CategoryCode, GridId, Level, Scope};
+use gridcase_sync_core::{
+    limits, Action, ActionKind, CaseId, Catalog, CategoryCode, GridId, Level, Role, Scope,
+};
 use std::collections::BTreeMap;
 
 /// The fields of the form, in the order of the call (and of the page).
@@ -17,6 +21,7 @@ pub enum Field {
     Token,
     Name,
     Phone,
+    CallerAddress,
     Callback,
     BusinessType,
     Address,
@@ -25,6 +30,7 @@ pub enum Field {
     Category,
     Level,
     Description,
+    Answer,
     Suggestion,
     Lead,
     Cooperating,
@@ -38,6 +44,7 @@ impl Field {
             Field::Token => "token",
             Field::Name => "caller_name",
             Field::Phone => "phone",
+            Field::CallerAddress => "caller_address",
             Field::Callback => "callback",
             Field::BusinessType => "business_type",
             Field::Address => "address",
@@ -46,6 +53,7 @@ impl Field {
             Field::Category => "category",
             Field::Level => "level",
             Field::Description => "description",
+            Field::Answer => "answer",
             Field::Suggestion => "suggestion",
             Field::Lead => "lead",
             Field::Cooperating => "cooperating",
@@ -79,6 +87,13 @@ pub enum Problem {
     TooMany,
     /// The form's token is not one this server hands out: the form is replaced.
     Outdated,
+    /// Answered directly, but not a consultation (the rule table refuses it too; named here
+    /// at the field).
+    AnswerOnlyConsultation,
+    /// Answered directly by a role the rule table never lets answer.
+    AnswerNotPermitted,
+    /// A dispatch field filled in on a call answered directly.
+    NotWithAnswer,
 }
 
 /// Every problem of a form, by field.
@@ -91,6 +106,8 @@ pub struct CallForm {
     pub token: String,
     pub name: String,
     pub phone: String,
+    /// Where the caller lives, when they say (kept in the caller register, not the case).
+    pub caller_address: String,
     pub anonymous: bool,
     pub callback: bool,
     pub business_type: String,
@@ -101,6 +118,9 @@ pub struct CallForm {
     pub category: String,
     pub level: String,
     pub description: String,
+    /// 直接答复: the consultation is answered now and closed, not filed.
+    pub answer_directly: bool,
+    pub answer: String,
     pub suggestion: String,
     pub lead: String,
     pub cooperating: Vec<String>,
@@ -125,6 +145,8 @@ impl CallForm {
                 "token" => &mut form.token,
                 "caller_name" => &mut form.name,
                 "phone" => &mut form.phone,
+                "caller_address" => &mut form.caller_address,
+                "answer" => &mut form.answer,
                 "business_type" => &mut form.business_type,
                 "address" => &mut form.address,
                 "grid" => &mut form.grid,
@@ -138,6 +160,10 @@ impl CallForm {
                 "responsible" => &mut form.responsible,
                 "anonymous" => {
                     form.anonymous = !value.is_empty();
+                    continue;
+                }
+                "answer_directly" => {
+                    form.answer_directly = !value.is_empty();
                     continue;
                 }
                 "callback" => {
@@ -157,10 +183,17 @@ impl CallForm {
         form
     }
 
-    /// Judges the form for a viewer of `scope`: the call it describes, or every problem found.
-    /// References (grid, category, units) are checked here against the organization and the
-    /// catalog, so each refusal is named at its field; the rule table still judges the events.
-    pub fn check(&self, org: &Org, scope: &Scope, register: &Register) -> Result<Call, Problems> {
+    /// Judges the form for a viewer of `role` and `scope`: the call it describes, or every
+    /// problem found. References (grid, category, units) are checked here against the
+    /// organization and the catalog, and a direct answer against the business type, so each
+    /// refusal is named at its field; the rule table still judges the events.
+    pub fn check(
+        &self,
+        org: &Org,
+        role: Role,
+        scope: &Scope,
+        register: &Register,
+    ) -> Result<Call, Problems> {
         let mut problems = Problems::new();
         let mut problem = |field, p| {
             problems.entry(field).or_insert(p);
@@ -169,7 +202,7 @@ impl CallForm {
         if case.is_none() {
             problem(Field::Token, Problem::Outdated);
         }
-        let reporter = self.reporter().unwrap_or_else(|(f, p)| {
+        let reporter = self.caller().unwrap_or_else(|(f, p)| {
             problem(f, p);
             None
         });
@@ -187,10 +220,12 @@ impl CallForm {
             .map_err(|(f, p)| problem(f, p))
             .ok();
         let address = text(&self.address, limits::ADDRESS).map_err(|p| problem(Field::Address, p));
-        let category = self
-            .category()
-            .map_err(|p| problem(Field::Category, p))
-            .ok();
+        // A consultation answered directly needs no category: there is nothing to dispatch.
+        let category = match self.category() {
+            Err(Problem::Missing) if self.answer_directly => Ok(None),
+            found => found.map(Some),
+        }
+        .map_err(|p| problem(Field::Category, p));
         let level = match self.level.trim() {
             "" => Some(Level::General),
             l => Level::parse(l).or_else(|| {
@@ -237,13 +272,18 @@ impl CallForm {
         if !lead_given && responsible.is_some() {
             problem(Field::Responsible, Problem::LeadNeeded);
         }
+        let answer = if self.answer_directly {
+            self.answer_problems(role, business_type, &mut problem)
+        } else {
+            None
+        };
         let (
             Some(case),
             Some(business_type),
             Ok(coordinates),
             Some(territory),
             Ok(address),
-            Some(category),
+            Ok(category),
             Some(level),
             Some(description),
             true,
@@ -263,15 +303,29 @@ impl CallForm {
         };
         let intake = Intake {
             channel: Channel::Hotline,
-            reporter,
+            reporter: None,
             description,
             territory,
             address,
             coordinates,
-            category: Some(category.clone()),
+            category: category.clone(),
             photos: Vec::new(),
             media_url: None,
             business_type: Some(business_type),
+            caller: None,
+        };
+        if let Some(answer) = answer {
+            // Answered and closed at intake: no confirmation, filing or dispatch.
+            return Ok(Call {
+                case,
+                intake,
+                then: vec![Action::Answer { answer }],
+                caller: reporter,
+            });
+        }
+        // Only a direct answer goes without a category (checked above).
+        let Some(category) = category else {
+            return Err(Problems::from([(Field::Category, Problem::Missing)]));
         };
         let mut then = vec![
             // Confirmed on the telephone by the operator who took the call (核实).
@@ -294,11 +348,51 @@ impl CallForm {
                 deadline: None,
             });
         }
-        Ok(Call { case, intake, then })
+        Ok(Call {
+            case,
+            intake,
+            then,
+            caller: reporter,
+        })
     }
 
-    /// Who called: none when anonymous (then no name or phone is kept, whatever was typed).
-    fn reporter(&self) -> Result<Option<Reporter>, (Field, Problem)> {
+    /// What is wrong with a direct answer, each named at its field; the answer when nothing
+    /// is. Only a consultation is answered directly (the rule table says so too: checked here to
+    /// name the field), only by a role the rule table lets answer, and nothing is dispatched.
+    fn answer_problems(
+        &self,
+        role: Role,
+        business_type: Option<BusinessType>,
+        problem: &mut impl FnMut(Field, Problem),
+    ) -> Option<String> {
+        let answer = match self.answer.trim() {
+            "" => Err(Problem::Missing),
+            a => text(a, limits::NOTE).map(Option::unwrap_or_default),
+        }
+        .map_err(|p| problem(Field::Answer, p))
+        .ok();
+        if !may_ever(role, ActionKind::Answer) {
+            problem(Field::Answer, Problem::AnswerNotPermitted);
+        } else if business_type.is_some_and(|b| b != BusinessType::Consultation) {
+            problem(Field::Answer, Problem::AnswerOnlyConsultation);
+        }
+        let dispatching = [
+            (Field::Suggestion, !self.suggestion.trim().is_empty()),
+            (Field::Lead, !self.lead.trim().is_empty()),
+            (Field::Cooperating, !self.cooperating.is_empty()),
+            (Field::Responsible, !self.responsible.trim().is_empty()),
+        ];
+        for (field, given) in dispatching {
+            if given {
+                problem(field, Problem::NotWithAnswer);
+            }
+        }
+        answer
+    }
+
+    /// Who called: none when anonymous (then no name, phone or address is kept, whatever was
+    /// typed). Also what the desk attaches to a suggested duplicate instead of opening a case.
+    pub fn caller(&self) -> Result<Option<CallerInput>, (Field, Problem)> {
         if self.anonymous {
             if self.callback {
                 return Err((Field::Callback, Problem::AnonymousCallback));
@@ -318,9 +412,14 @@ impl CallForm {
             };
             (Field::Phone, p)
         })?;
-        Ok(Some(Reporter {
+        let address =
+            text(&self.caller_address, limits::ADDRESS).map_err(|p| (Field::CallerAddress, p))?;
+        Ok(Some(CallerInput {
             name,
-            contact: phone.number,
+            phone: Some(phone.number),
+            address,
+            callback: self.callback,
+            ..CallerInput::default()
         }))
     }
 
@@ -445,7 +544,12 @@ mod tests {
     }
 
     fn check(f: &CallForm) -> Result<Call, Problems> {
-        f.check(&crate::demo::org(), &Scope::District, &Register::demo())
+        f.check(
+            &crate::demo::org(),
+            Role::DistrictCenter,
+            &Scope::District,
+            &Register::demo(),
+        )
     }
 
     #[test]
@@ -457,8 +561,9 @@ mod tests {
             "from the register"
         );
         assert_eq!(call.intake.business_type, Some(BusinessType::Complaint));
+        assert_eq!(call.intake.reporter, None, "never in the document");
         assert_eq!(
-            call.intake.reporter.as_ref().map(|r| r.contact.as_str()),
+            call.caller.as_ref().and_then(|c| c.phone.as_deref()),
             Some("13812345678")
         );
         let kinds: Vec<&str> = call.then.iter().map(|a| a.kind().as_str()).collect();
@@ -483,6 +588,88 @@ mod tests {
     }
 
     #[test]
+    fn a_consultation_answered_directly_is_an_intake_and_an_answer() {
+        let consultation = CallForm {
+            business_type: "consultation".into(),
+            category: String::new(),
+            lead: String::new(),
+            cooperating: vec![],
+            responsible: String::new(),
+            suggestion: String::new(),
+            answer_directly: true,
+            answer: " 垃圾分类投放时间为早7点至9点 ".into(),
+            caller_address: "多福巷3号".into(),
+            ..form()
+        };
+        let call = check(&consultation).expect("a direct answer");
+        let kinds: Vec<&str> = call.then.iter().map(|a| a.kind().as_str()).collect();
+        assert_eq!(kinds, ["answer"]);
+        assert_eq!(
+            call.then[0],
+            Action::Answer {
+                answer: "垃圾分类投放时间为早7点至9点".into()
+            }
+        );
+        assert_eq!(call.intake.category, None, "no category needed");
+        assert_eq!(
+            call.caller.and_then(|c| c.address).as_deref(),
+            Some("多福巷3号")
+        );
+        // Each way to get it wrong, named at its field.
+        let problems = |f: CallForm, role: Role| {
+            f.check(
+                &crate::demo::org(),
+                role,
+                &Scope::District,
+                &Register::demo(),
+            )
+            .expect_err("refused")
+        };
+        let complaint = CallForm {
+            business_type: "complaint".into(),
+            ..consultation.clone()
+        };
+        assert_eq!(
+            problems(complaint, Role::DistrictCenter).get(&Field::Answer),
+            Some(&Problem::AnswerOnlyConsultation)
+        );
+        assert_eq!(
+            problems(consultation.clone(), Role::CommunityWorkstation).get(&Field::Answer),
+            Some(&Problem::AnswerNotPermitted)
+        );
+        let empty = CallForm {
+            answer: "  ".into(),
+            ..consultation.clone()
+        };
+        assert_eq!(
+            problems(empty, Role::DistrictCenter).get(&Field::Answer),
+            Some(&Problem::Missing)
+        );
+        let dispatched = CallForm {
+            lead: "u1".into(),
+            responsible: "张队长".into(),
+            ..consultation.clone()
+        };
+        let found = problems(dispatched, Role::DistrictCenter);
+        assert_eq!(found.get(&Field::Lead), Some(&Problem::NotWithAnswer));
+        assert_eq!(
+            found.get(&Field::Responsible),
+            Some(&Problem::NotWithAnswer)
+        );
+        // Not answered directly, a consultation is filed like any call: its category counts.
+        let filed = CallForm {
+            answer_directly: false,
+            ..consultation
+        };
+        assert_eq!(
+            check(&filed)
+                .err()
+                .and_then(|p| p.get(&Field::Category).copied()),
+            Some(Problem::Missing)
+        );
+    }
+
+    #[test]
     fn an_anonymous_call_keeps_no_name_or_phone() {
         let anonymous = CallForm {
             anonymous: true,
@@ -492,6 +679,7 @@ mod tests {
         };
         let call = check(&anonymous).expect("valid");
         assert_eq!(call.intake.reporter, None);
+        assert_eq!(call.caller, None);
         let called_back = CallForm {
             callback: true,
             ..anonymous
@@ -622,6 +810,14 @@ mod tests {
             ),
             (
                 CallForm {
+                    caller_address: "路".repeat(limits::ADDRESS + 1),
+                    ..form()
+                },
+                Field::CallerAddress,
+                Problem::TooLong(limits::ADDRESS),
+            ),
+            (
+                CallForm {
                     token: "not-a-token".into(),
                     ..form()
                 },
@@ -665,7 +861,12 @@ mod tests {
             ..form()
         };
         let problems = outside
-            .check(&crate::demo::org(), &street, &Register::demo())
+            .check(
+                &crate::demo::org(),
+                Role::StreetCenter,
+                &street,
+                &Register::demo(),
+            )
             .expect_err("g4 lies in s2");
         assert_eq!(problems.get(&Field::Grid), Some(&Problem::Unknown));
     }
@@ -677,6 +878,9 @@ mod tests {
             ("caller_name", "王"),
             ("anonymous", "1"),
             ("callback", "no"),
+            ("caller_address", "韶九胡同1号"),
+            ("answer_directly", "1"),
+            ("answer", "已答复"),
             ("cooperating", "u2"),
             ("cooperating", ""),
             ("cooperating", "u3"),
@@ -691,6 +895,11 @@ mod tests {
         assert_eq!(form.token, "t");
         assert_eq!(form.name, "王");
         assert!(form.anonymous && !form.callback);
+        assert!(form.answer_directly);
+        assert_eq!(
+            (form.caller_address.as_str(), form.answer.as_str()),
+            ("韶九胡同1号", "已答复")
+        );
         assert_eq!(form.cooperating, ["u2", "u3"]);
     }
 }

@@ -1,18 +1,20 @@
-//! The case page: derived state, the merged timeline (offline-made and superseded events
-//! marked, photos shown), conflicts with their resolution, and the actions the rules allow.
+//! The case page: derived state, the callers as the viewer may see them, the merged timeline
+//! (offline-made and superseded events marked, photos shown), conflicts with their resolution,
+//! and the actions the rules allow: the step forms, the callback (回访) and another caller.
 
 use super::i18n::{authors, Lang};
 use super::layout::{page, Live, Nav};
 use super::{place, PageError, PageQuery, Place, Viewer};
+use crate::callers::{is_caller_id, CallerView, Source};
 use crate::cases::{case_view, CaseView, HistoryEntry};
 use crate::district_time::when;
 use crate::error::Error;
 use crate::AppState;
 use axum::extract::{Path, State};
 use gridcase_sync_core::event::Satisfaction;
-use gridcase_sync_core::fold::Disposition;
+use gridcase_sync_core::fold::{CaseState, Disposition};
 use gridcase_sync_core::org::Org;
-use gridcase_sync_core::rules::permits;
+use gridcase_sync_core::rules::{check, permits};
 use gridcase_sync_core::{Action, ActionKind, CaseId, Catalog, Level, Status};
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -21,6 +23,9 @@ use serde::Deserialize;
 pub struct Notice {
     pub done: Option<String>,
     pub refused: Option<String>,
+    /// The desk's call (its form's token) that was attached to this case as another caller:
+    /// the page says so, and the script forgets that call's draft.
+    pub attached: Option<String>,
 }
 
 /// An event counts as made offline when a handheld delivered it more than this long after its
@@ -63,7 +68,9 @@ fn detail(lang: Lang, org: &Org, action: &Action) -> String {
             ),
             None => format!("{} · {}", lang.channel(i.channel), i.description),
         },
-        Action::Confirm { exists, note } => format!("{} {}", yes_no(*exists), note),
+        Action::Confirm { exists, note } => {
+            format!("{}: {} {}", lang.calls().exists, yes_no(*exists), note)
+        }
         Action::File(f) => format!(
             "{} · {} · {}",
             lang.category(f.category.as_str()),
@@ -115,13 +122,40 @@ fn detail(lang: Lang, org: &Org, action: &Action) -> String {
         Action::Attach { blobs } => format!("{} × {}", t.photos, blobs.len()),
         Action::MarkDuplicate { of } => of.to_string(),
         Action::Resolve { note, .. } => note.clone(),
+        Action::Answer { answer } => answer.clone(),
+        Action::CallerAdded { note, .. } => note.clone(),
+        Action::Callback {
+            reached,
+            solved,
+            satisfaction,
+            note,
+            ..
+        } => {
+            let said = if *reached {
+                [
+                    satisfaction.map(|s| lang.satisfaction(s).to_owned()),
+                    solved.map(|s| format!("{}: {}", t.solved, yes_no(s))),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" · ")
+            } else {
+                t.not_reached.to_owned()
+            };
+            format!("{said} {note}")
+        }
         // Written by a later release: its stored name, for whoever upgrades to read it.
         Action::Unknown(unknown) => unknown.kind.clone(),
     }
 }
 
-/// The actions the console offers on a case page, when the rules permit them to the viewer.
-const OFFERED: [ActionKind; 6] = [
+/// The step forms the console offers on a case page, when the rules permit them to the viewer.
+/// A hotline or web report waits at 待核实 for its confirmation: a center confirms it here
+/// when the grid has no worker to do it on site.
+const OFFERED: [ActionKind; 8] = [
+    ActionKind::Confirm,
+    ActionKind::Answer,
     ActionKind::File,
     ActionKind::Dispatch,
     ActionKind::Reopen,
@@ -151,13 +185,35 @@ fn case_page(v: &Viewer, view: &CaseView, org: &Org, notice: &Notice) -> Markup 
     let st = &view.state;
     let actor = v.caller.actor();
     let may = |kind: ActionKind| permits(st, &actor, kind).is_ok();
+    // An answer is offered where the rule table would take one (a consultation only): asked
+    // with a sample answer, since its payload is what decides.
+    let offered = |kind: ActionKind| match kind {
+        ActionKind::Answer => check(
+            st,
+            &actor,
+            &Action::Answer {
+                answer: "—".into()
+            },
+        )
+        .is_ok(),
+        _ => may(kind),
+    };
+    let c = lang.calls();
     let territory = st.territory.as_ref();
     let title = format!("{} {}", t.case, view.number.as_deref().unwrap_or(&view.id));
     let open_conflicts: Vec<_> = st.open_conflicts().collect();
     let authors = authors(view.history.iter().map(|h| &h.event));
     let body = html! {
         @if let Some(kind) = notice.done.as_deref().and_then(ActionKind::parse) {
-            p.notice.done role="status" { (t.done) ": " (lang.kind(kind)) }
+            p.notice.done role="status" {
+                (t.done) ": " (lang.kind(kind))
+                @if kind == ActionKind::Callback && v.caller.user.role.takes_calls() {
+                    " · " a #back-to-worklist href="/callbacks" { (c.back_to_worklist) }
+                }
+            }
+        }
+        @if let Some(call) = notice.attached.as_deref().filter(|t| is_caller_id(t)) {
+            p #attached .notice.done role="status" data-forget-draft=(call) { (c.attached) }
         }
         @if let Some(code) = &notice.refused {
             p.notice.error role="alert" { (t.refused) ": " (lang.refusal(code)) }
@@ -194,6 +250,10 @@ fn case_page(v: &Viewer, view: &CaseView, org: &Org, notice: &Notice) -> Markup 
                 dt { (t.closed_at) } dd { (st.closed_at.map(when).unwrap_or_else(|| "—".into())) }
                 dt { (t.rework) } dd { (st.rework_count) }
                 dt { (t.satisfaction) } dd { (st.satisfaction.map(|s| lang.satisfaction(s)).unwrap_or("—")) }
+            }
+            // A patrol's own report has no callers; a viewer who may not see them sees none.
+            @if !view.callers.is_empty() {
+                (callers_panel(lang, st, &view.callers))
             }
             section #conflicts {
                 h2 { (t.conflicts) }
@@ -267,25 +327,171 @@ fn case_page(v: &Viewer, view: &CaseView, org: &Org, notice: &Notice) -> Markup 
         }
         section #actions {
             h2 { (t.actions) }
-            @for kind in OFFERED.into_iter().filter(|k| may(*k)) {
-                (action_form(lang, org, &view.id, kind))
+            @if may(ActionKind::Callback) {
+                @if let Some(form) = callback_form(lang, view, may(ActionKind::Reopen), may(ActionKind::Escalate)) {
+                    (form)
+                }
+            }
+            @for kind in OFFERED.into_iter().filter(|k| offered(*k)) {
+                (action_form(lang, org, view, kind))
+            }
+            @if may(ActionKind::CallerAdded) {
+                (caller_form(lang, &view.id))
             }
         }
     };
     page(v, &title, Nav::Cases, Live::Case(&view.id), body)
 }
 
-fn options(pairs: impl IntoIterator<Item = (String, String)>) -> Markup {
-    html! { @for (value, text) in pairs { option value=(value) { (text) } } }
+/// A select's options, `chosen` selected (else the first).
+fn options(pairs: impl IntoIterator<Item = (String, String)>, chosen: Option<&str>) -> Markup {
+    html! { @for (value, text) in pairs { option value=(value) selected[chosen == Some(value.as_str())] { (text) } } }
 }
 
-fn action_form(lang: Lang, org: &Org, case: &str, kind: ActionKind) -> Markup {
+/// Who called about the case, as the viewer may see them: the desk whole, community
+/// workstations and supervisors masked (and told so); who still waits for a callback.
+fn callers_panel(lang: Lang, st: &CaseState, callers: &[CallerView]) -> Markup {
+    let c = lang.calls();
+    let due = st.callbacks_due();
+    let waiting = |caller: &CallerView| {
+        due.iter().any(|d| match d {
+            Some(id) => *id == caller.id,
+            None => caller.source == Source::Legacy,
+        })
+    };
+    html! {
+        section #callers {
+            h2 { (c.callers) }
+            @if callers.is_empty() {
+                p.empty { (c.no_callers) }
+            } @else {
+                ul.callers {
+                    @for caller in callers {
+                        li data-caller=(caller.id) {
+                            strong { (if caller.name.is_empty() { c.anonymous } else { caller.name.as_str() }) }
+                            @if let Some(phone) = &caller.phone { " " span.number { (phone) } }
+                            @if let Some(contact) = &caller.contact { " " span { (contact) } }
+                            @if let Some(address) = &caller.address { " · " span.small { (address) } }
+                            " " span.badge.source { (lang.caller_source(caller.source)) }
+                            @if caller.callback { " " span.badge.callback { (c.wants_callback) } }
+                            @if waiting(caller) { " " span.badge.overdue { (c.callback_due) } }
+                            @if caller.masked { " " span.badge.masked title=(c.masked_hint) { (c.masked) } }
+                            " " span.time.small { (when(caller.added_at)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// 回访: whom, whether they were reached, what they said, and what follows for a caller who
+/// is not satisfied (the follow-ups the rules allow here). The callers still waiting come
+/// first; a case from before the register calls back its intake's caller (no record id).
+/// None when there is nobody to call (a patrol's report).
+fn callback_form(lang: Lang, view: &CaseView, reopen: bool, escalate: bool) -> Option<Markup> {
+    let (t, c) = (lang.text(), lang.calls());
+    let due = view.state.callbacks_due();
+    let mut choices: Vec<(String, String, bool)> = view
+        .callers
+        .iter()
+        .map(|caller| {
+            let id = match caller.source {
+                Source::Legacy => String::new(),
+                _ => caller.id.clone(),
+            };
+            let waiting = due.iter().any(|d| d.as_deref().unwrap_or_default() == id);
+            let name = if caller.name.is_empty() {
+                c.anonymous
+            } else {
+                &caller.name
+            };
+            let phone = caller
+                .phone
+                .as_deref()
+                .or(caller.contact.as_deref())
+                .unwrap_or("—");
+            let label = if waiting {
+                format!("{name} {phone} · {}", c.callback_due)
+            } else {
+                format!("{name} {phone}")
+            };
+            (id, label, waiting)
+        })
+        .collect();
+    if choices.iter().all(|(id, _, _)| !id.is_empty()) && due.contains(&None) {
+        choices.push((String::new(), c.first_caller.to_owned(), true));
+    }
+    if choices.is_empty() {
+        return None;
+    }
+    choices.sort_by_key(|(_, _, waiting)| !waiting);
+    let yes_no = || html! { option value="yes" { (t.yes) } option value="no" { (t.no) } };
+    Some(html! {
+        form.action #callback tabindex="-1" method="post" action={ "/cases/" (view.id) "/callback" } data-kind="callback" {
+            h3 { (c.callback) }
+            label { (c.callback_caller) select #cb-caller name="caller" {
+                @for (id, label, _) in &choices { option value=(id) { (label) } }
+            } }
+            label { (c.reached) select #cb-reached name="reached" { (yes_no()) } }
+            label { (t.satisfaction) select #cb-satisfaction name="satisfaction" {
+                option value="" { "—" }
+                @for s in [Satisfaction::Satisfied, Satisfaction::Basic, Satisfaction::Dissatisfied] {
+                    option value=(satisfaction_code(s)) { (lang.satisfaction(s)) }
+                }
+            } }
+            label { (t.solved) select #cb-solved name="solved" { option value="" { "—" } (yes_no()) } }
+            @if reopen || escalate {
+                label { (c.follow_up) select #cb-follow_up name="follow_up" {
+                    option value="" { (c.follow_none) }
+                    @if reopen { option value="reopen" { (c.follow_reopen) } }
+                    @if escalate { option value="supervisor" { (c.follow_supervisor) } }
+                } }
+            }
+            label { (t.note) input #cb-note name="note" maxlength=(gridcase_sync_core::limits::NOTE); }
+            button type="submit" { (c.record_callback) }
+        }
+    })
+}
+
+/// 追加来电人: another resident calling about this case. The form carries the caller record's
+/// id, minted now, so a form sent twice records one caller.
+fn caller_form(lang: Lang, case: &str) -> Markup {
+    let (t, c, d) = (lang.text(), lang.calls(), lang.desk());
+    use gridcase_sync_core::limits;
+    html! {
+        form.action #add-caller method="post" action={ "/cases/" (case) "/callers" } data-kind="caller_added" {
+            h3 { (c.add_caller) }
+            input type="hidden" name="token" value=(CaseId::generate());
+            label { (d.name) input name="caller_name" maxlength=(limits::PERSON_NAME); }
+            label { (d.phone) input name="phone" type="tel" inputmode="tel" maxlength=(limits::CONTACT); }
+            label { (d.caller_address) input name="caller_address" maxlength=(limits::ADDRESS); }
+            label { (d.callback) select name="callback" {
+                option value="yes" { (t.yes) } option value="no" { (t.no) }
+            } }
+            label.check { input type="checkbox" name="anonymous" value="1"; (d.anonymous) }
+            label { (c.add_caller_note) input name="note" maxlength=(limits::NOTE); }
+            button type="submit" { (c.add_caller) }
+        }
+    }
+}
+
+/// A step's form. Its choices start at the case's own values (its category, level and unit)
+/// rather than the first of each list.
+fn action_form(lang: Lang, org: &Org, view: &CaseView, kind: ActionKind) -> Markup {
     let t = lang.text();
+    let (case, st) = (view.id.as_str(), &view.state);
+    let unit = st
+        .assigned_unit
+        .as_ref()
+        .or(st.units_involved.first())
+        .map(|u| u.as_str());
     let units = || {
         options(
             org.units
                 .iter()
                 .map(|(id, u)| (id.to_string(), u.name.clone())),
+            unit,
         )
     };
     html! {
@@ -293,12 +499,21 @@ fn action_form(lang: Lang, org: &Org, case: &str, kind: ActionKind) -> Markup {
             h3 { (lang.kind(kind)) }
             input type="hidden" name="kind" value=(kind.as_str());
             @match kind {
+                ActionKind::Confirm => {
+                    label { (lang.calls().exists) select name="exists" {
+                        option value="yes" { (t.yes) } option value="no" { (t.no) }
+                    } }
+                    label { (t.note) input name="note"; }
+                }
+                ActionKind::Answer => {
+                    label { (lang.calls().answer) textarea name="answer" rows="3" required maxlength=(gridcase_sync_core::limits::NOTE) {} }
+                }
                 ActionKind::File => {
                     label { (t.category) select name="category" required {
-                        (options(Catalog::standard().small_categories().iter().map(|c| (c.code().as_str().to_owned(), format!("{} {}", c.code().as_str(), lang.pick(c.name, c.name_en))))))
+                        (options(Catalog::standard().small_categories().iter().map(|c| (c.code().as_str().to_owned(), format!("{} {}", c.code().as_str(), lang.pick(c.name, c.name_en)))), st.category.as_ref().map(|c| c.as_str())))
                     } }
                     label { (t.level) select name="level" {
-                        (options(Level::ALL.iter().map(|l| (l.as_str().to_owned(), lang.level(*l).to_owned()))))
+                        (options(Level::ALL.iter().map(|l| (l.as_str().to_owned(), lang.level(*l).to_owned())), st.level.map(Level::as_str)))
                     } }
                     label { (t.unit) select name="unit" { option value="" { "—" } (units()) } }
                     label { (t.suggestion) input name="note"; }

@@ -104,6 +104,9 @@ impl Lang {
             K::MarkDuplicate => ("标记重复", "Mark duplicate"),
             K::Reopen => ("重新打开", "Reopen"),
             K::Escalate => ("上报升级", "Escalate"),
+            K::Answer => ("直接答复", "Answered directly"),
+            K::CallerAdded => ("追加来电人", "Caller added"),
+            K::Callback => ("回访", "Callback"),
             K::Resolve => ("冲突裁定", "Resolve"),
             K::Unknown => ("本版本不认识的操作", "An action this version does not know"),
         };
@@ -200,6 +203,18 @@ impl Lang {
                 "your role does not fit your scope",
             ),
             "bad_request" => ("表单不完整或有误", "the form is incomplete or wrong"),
+            "forbidden" => ("您的角色无权进行此操作", "your role may not do this"),
+            // The console's own codes for a caller's or a callback's fields.
+            "phone_invalid" => (DESK_ZH.phone_invalid, DESK_EN.phone_invalid),
+            "phone_no_area_code" => (DESK_ZH.phone_no_area_code, DESK_EN.phone_no_area_code),
+            "phone_needed" => (DESK_ZH.phone_needed, DESK_EN.phone_needed),
+            "anonymous_callback" => (DESK_ZH.anonymous_callback, DESK_EN.anonymous_callback),
+            "too_long" => ("填写的内容过长", "what was filled in is too long"),
+            "follow_up_unhappy" => (
+                "只有回访接通且来电人不满意或问题未解决时，才能重新办理或转督办",
+                "a case is worked again or sent to the supervisor only after a callback that \
+                 reached a caller who was dissatisfied or whose problem was not solved",
+            ),
             _ => ("操作未能完成", "the action could not be done"),
         };
         self.pick(zh, en)
@@ -328,6 +343,7 @@ pub struct Text {
     pub deadline_hours: &'static str,
     pub extend_hours: &'static str,
     pub solved: &'static str,
+    pub not_reached: &'static str,
     pub yes: &'static str,
     pub no: &'static str,
     pub refused: &'static str,
@@ -425,6 +441,7 @@ pub static ZH: Text = Text {
     deadline_hours: "时限（工作小时，可选）",
     extend_hours: "延长（工作小时）",
     solved: "问题已解决",
+    not_reached: "未接通",
     yes: "是",
     no: "否",
     refused: "操作被拒绝",
@@ -521,6 +538,7 @@ pub static EN: Text = Text {
     deadline_hours: "Deadline (working hours, optional)",
     extend_hours: "Working hours to add",
     solved: "Solved",
+    not_reached: "Not reached",
     yes: "yes",
     no: "no",
     refused: "Refused",
@@ -584,6 +602,8 @@ pub struct DeskText {
     pub caller: &'static str,
     pub name: &'static str,
     pub phone: &'static str,
+    /// Where the caller lives (optional; not the case's place).
+    pub caller_address: &'static str,
     pub anonymous: &'static str,
     pub callback: &'static str,
     pub business_type: &'static str,
@@ -629,6 +649,32 @@ pub struct DeskText {
     pub lead_needed: &'static str,
     pub too_many_units: &'static str,
     pub form_outdated: &'static str,
+    /// 直接答复: the choice that answers a consultation on the phone instead of filing it.
+    pub answer_directly: &'static str,
+    pub answer: &'static str,
+    pub answer_hint: &'static str,
+    /// The saved notice of a call answered directly.
+    pub answered: &'static str,
+    pub answer_only_consultation: &'static str,
+    pub answer_not_permitted: &'static str,
+    pub answer_no_dispatch: &'static str,
+    /// The panel of a telephone number's earlier cases (repeat caller).
+    pub repeat_caller: &'static str,
+    pub repeat_none: &'static str,
+    pub repeat_waiting: &'static str,
+    /// The panel of open cases the call may repeat.
+    pub duplicates: &'static str,
+    pub duplicates_rule: &'static str,
+    pub duplicates_none: &'static str,
+    pub duplicates_waiting: &'static str,
+    /// The button that attaches the call to a suggested case instead of opening a new one.
+    pub attach: &'static str,
+    /// The button that sets a suggestion aside: not the same problem.
+    pub not_same: &'static str,
+    pub same_address: &'static str,
+    /// `{m}` is replaced by whole metres.
+    pub metres: &'static str,
+    pub opens_in_new_tab: &'static str,
 }
 
 pub static DESK_ZH: DeskText = DeskText {
@@ -638,6 +684,7 @@ pub static DESK_ZH: DeskText = DeskText {
     caller: "来电人",
     name: "姓名",
     phone: "联系电话",
+    caller_address: "来电人住址（可选）",
     anonymous: "匿名来电（不记录姓名和电话）",
     callback: "回访",
     business_type: "诉求类型",
@@ -683,6 +730,25 @@ pub static DESK_ZH: DeskText = DeskText {
     lead_needed: "请先指定主办单位",
     too_many_units: "单位过多",
     form_outdated: "此表单已失效，已换用新表单：请核对后再次保存",
+    answer_directly: "直接答复：咨询当场答复并办结，不立案派遣",
+    answer: "答复内容",
+    answer_hint: "向来电人说明的答复，Ctrl+Enter 保存",
+    answered: "已直接答复并办结",
+    answer_only_consultation: "只有诉求类型为“咨询”的来电可以直接答复；其他诉求请立案派遣",
+    answer_not_permitted: "只有区中心和街道分中心的热线可以直接答复",
+    answer_no_dispatch: "直接答复的来电不派遣：请清空此项，或取消直接答复",
+    repeat_caller: "该号码的历史来电",
+    repeat_none: "该号码在您的管辖范围内没有历史来电",
+    repeat_waiting: "填写来电电话后，这里显示该号码的历史来电",
+    duplicates: "可能重复的在办案件",
+    duplicates_rule: "同类别，50 米内或同一地址，近 30 天受理",
+    duplicates_none: "没有可能重复的在办案件",
+    duplicates_waiting: "选定类别并填写地址（或坐标）后，这里显示可能重复的在办案件",
+    attach: "追加为该案来电人",
+    not_same: "不是同一问题",
+    same_address: "同一地址",
+    metres: "相距 {m} 米",
+    opens_in_new_tab: "在新标签页打开",
 };
 
 pub static DESK_EN: DeskText = DeskText {
@@ -691,6 +757,7 @@ pub static DESK_EN: DeskText = DeskText {
     caller: "Caller",
     name: "Name",
     phone: "Phone",
+    caller_address: "Caller's address (optional)",
     anonymous: "Anonymous (no name or phone kept)",
     callback: "Call back",
     business_type: "Business type",
@@ -735,4 +802,156 @@ pub static DESK_EN: DeskText = DeskText {
     lead_needed: "Choose the lead unit first",
     too_many_units: "Too many units",
     form_outdated: "This form was out of date and has been replaced: check it and save again",
+    answer_directly: "Answer directly: a consultation answered on the phone and closed, not filed",
+    answer: "Answer",
+    answer_hint: "What the caller was told; Ctrl+Enter saves",
+    answered: "Answered and closed",
+    answer_only_consultation: "Only a consultation is answered directly; file any other call",
+    answer_not_permitted: "Only the district and street centers' hotline answers directly",
+    answer_no_dispatch: "A call answered directly is not dispatched: clear this field, or do not answer directly",
+    repeat_caller: "Earlier calls from this number",
+    repeat_none: "No earlier calls from this number in your scope",
+    repeat_waiting: "Type the caller's phone to see the number's earlier calls here",
+    duplicates: "Open cases this call may repeat",
+    duplicates_rule: "Same category, within 50 m or at the same address, last 30 days",
+    duplicates_none: "No open case this call may repeat",
+    duplicates_waiting: "Give a category and an address (or coordinates) to see open cases this call may repeat",
+    attach: "Attach this call to that case",
+    not_same: "Not the same problem",
+    same_address: "same address",
+    metres: "{m} m away",
+    opens_in_new_tab: "opens in a new tab",
+};
+
+impl Lang {
+    /// The words of callers and callbacks: the case page's caller panel and callback form, and
+    /// the callback worklist.
+    pub fn calls(self) -> &'static CallText {
+        match self {
+            Lang::Zh => &CALLS_ZH,
+            Lang::En => &CALLS_EN,
+        }
+    }
+
+    /// How a caller came to a case.
+    pub fn caller_source(self, s: crate::callers::Source) -> &'static str {
+        use crate::callers::Source;
+        let (zh, en) = match s {
+            Source::Intake => ("首次来电", "first call"),
+            Source::Added => ("追加来电", "later call"),
+            Source::Legacy => ("受理时登记", "recorded at intake"),
+        };
+        self.pick(zh, en)
+    }
+}
+
+/// The words of callers and callbacks (回访), once per language.
+pub struct CallText {
+    /// The header's link to the callback worklist.
+    pub nav_callbacks: &'static str,
+    pub worklist: &'static str,
+    pub worklist_empty: &'static str,
+    pub worklist_keys: &'static str,
+    pub callers: &'static str,
+    pub no_callers: &'static str,
+    /// The hint beside a caller shown masked to this viewer.
+    pub masked: &'static str,
+    pub masked_hint: &'static str,
+    pub anonymous: &'static str,
+    pub wants_callback: &'static str,
+    pub callback_due: &'static str,
+    pub due_at: &'static str,
+    pub place: &'static str,
+    pub call_back: &'static str,
+    /// The case page's form that attaches another caller.
+    pub add_caller: &'static str,
+    pub add_caller_note: &'static str,
+    /// The case page's callback form.
+    pub callback: &'static str,
+    pub callback_caller: &'static str,
+    /// The intake's caller of a case from before the caller register.
+    pub first_caller: &'static str,
+    pub reached: &'static str,
+    pub follow_up: &'static str,
+    pub follow_none: &'static str,
+    pub follow_reopen: &'static str,
+    pub follow_supervisor: &'static str,
+    pub record_callback: &'static str,
+    pub back_to_worklist: &'static str,
+    /// The notice on a case a desk call was attached to.
+    pub attached: &'static str,
+    /// `{phone}` is replaced by the number searched.
+    pub phone_cases: &'static str,
+    /// The list's search box for the desk: a case number, a phone number or text.
+    pub search_desk: &'static str,
+    pub exists: &'static str,
+    pub answer: &'static str,
+}
+
+pub static CALLS_ZH: CallText = CallText {
+    nav_callbacks: "回访",
+    worklist: "回访工作台",
+    worklist_empty: "没有等待回访的案件",
+    worklist_keys: "j / k 或 ↑ / ↓ 选择 · Enter 打开回访",
+    callers: "来电人",
+    no_callers: "没有登记来电人",
+    masked: "已脱敏",
+    masked_hint: "您的角色只能看到脱敏后的来电人信息",
+    anonymous: "匿名",
+    wants_callback: "需回访",
+    callback_due: "待回访",
+    due_at: "回访期限",
+    place: "地点",
+    call_back: "回访",
+    add_caller: "追加来电人",
+    add_caller_note: "来电内容",
+    callback: "回访",
+    callback_caller: "回访对象",
+    first_caller: "首次来电人",
+    reached: "是否接通",
+    follow_up: "后续处理",
+    follow_none: "无",
+    follow_reopen: "重新办理（重新打开案件）",
+    follow_supervisor: "转督办",
+    record_callback: "记录回访",
+    back_to_worklist: "返回回访工作台",
+    attached: "来电已追加为本案来电人，未新建案件",
+    phone_cases: "电话 {phone} 的来电案件",
+    search_desk: "案件编号、来电电话或描述",
+    exists: "问题属实",
+    answer: "答复内容",
+};
+
+pub static CALLS_EN: CallText = CallText {
+    nav_callbacks: "Callbacks",
+    worklist: "Callback worklist",
+    worklist_empty: "No case waits for a callback",
+    worklist_keys: "j / k or ↑ / ↓: move · Enter: open the callback",
+    callers: "Callers",
+    no_callers: "No callers recorded",
+    masked: "masked",
+    masked_hint: "Your role sees callers masked",
+    anonymous: "anonymous",
+    wants_callback: "wants a callback",
+    callback_due: "callback due",
+    due_at: "Callback due",
+    place: "Place",
+    call_back: "Call back",
+    add_caller: "Attach another caller",
+    add_caller_note: "What they said",
+    callback: "Callback",
+    callback_caller: "Caller",
+    first_caller: "The first caller",
+    reached: "Reached",
+    follow_up: "Follow-up",
+    follow_none: "None",
+    follow_reopen: "Work it again (reopen the case)",
+    follow_supervisor: "Send to the supervisor",
+    record_callback: "Record the callback",
+    back_to_worklist: "Back to the callback worklist",
+    attached: "The call was attached to this case as another caller; no new case was opened",
+    phone_cases: "Cases called in from {phone}",
+    search_desk: "Case number, caller's phone or description",
+    exists: "The problem exists",
+    answer: "Answer",
 };

@@ -13,6 +13,7 @@ pub enum Nav {
     Review,
     Performance,
     NewCase,
+    Callbacks,
 }
 
 /// What the live script refreshes on this page when a change arrives.
@@ -60,6 +61,10 @@ pub fn page(v: &Viewer, title: &str, nav: Nav, live: Live, body: Markup) -> Mark
                         @if reviewer {
                             a href="/review" class=[(nav == Nav::Review).then_some("active")] { (t.nav_review) }
                             a href="/performance" class=[(nav == Nav::Performance).then_some("active")] { (t.nav_performance) }
+                        }
+                        // The desk returns calls: its callback worklist, one click away.
+                        @if user.role.takes_calls() {
+                            a #nav-callbacks href="/callbacks" class=[(nav == Nav::Callbacks).then_some("active")] { (lang.calls().nav_callbacks) }
                         }
                         // The desk's page, one click (or the `n` key) from every page.
                         @if user.role.is_center() {

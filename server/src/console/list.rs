@@ -1,16 +1,19 @@
 //! The case list: the filters of `GET /v1/cases` as a form (choices limited to the viewer's
 //! scope), overdue and conflicted cases marked, pages of 50 linked with the filters kept. The
-//! search box finds a case by its number (an exact lookup) or else by its description.
+//! search box finds a case by its number (an exact lookup); for the desk, a telephone number
+//! finds the cases that number called about (`cases::cases_of_phone`: callers live in the
+//! register, not in the case); anything else searches the descriptions.
 
 use super::layout::{page, Live, Nav};
 use super::{given, place, PageError, PageQuery, Place, Viewer};
 use crate::case_number;
-use crate::cases::{list_page, CaseFilter};
+use crate::cases::{cases_of_phone, list_page, CaseFilter, CasePage, PhoneQuery};
 use crate::district_time::{parse_iso, when, DAY};
 use crate::error::Error;
 use crate::AppState;
 use axum::extract::State;
 use gridcase_sync_core::org::Org;
+use gridcase_sync_core::phone::Phone;
 use gridcase_sync_core::{Catalog, Level, Scope, Status};
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -31,6 +34,8 @@ pub struct ListQuery {
     pub from: Option<String>,
     pub to: Option<String>,
     pub q: Option<String>,
+    /// Text in the address as reported.
+    pub address: Option<String>,
     pub cursor: Option<String>,
 }
 
@@ -60,7 +65,9 @@ impl ListQuery {
             // The "to" day is included: the filter's bound is exclusive.
             created_to: day(&self.to, "to")?.map(|t| t + DAY),
             q: if number.is_some() { None } else { q },
+            address: given(&self.address),
             number,
+            phone: None,
             limit: Some(50),
             cursor: given(&self.cursor),
             step: given(&self.step)
@@ -159,15 +166,41 @@ fn select(
     }
 }
 
+/// The telephone number the search box holds, when it reads as one and the viewer is the desk
+/// (who alone looks callers up); a case number is never one.
+fn phone_searched(q: &ListQuery, v: &Viewer) -> Option<String> {
+    let typed = given(&q.q)?;
+    if !v.caller.user.role.takes_calls() || case_number::parse(&typed).is_some() {
+        return None;
+    }
+    Phone::parse(&typed).ok().map(|p| p.number)
+}
+
 pub async fn list(
     State(state): State<AppState>,
     v: Viewer,
     PageQuery(q): PageQuery<ListQuery>,
 ) -> Result<Markup, PageError> {
     let filter = q.filter()?;
-    let (s, caller) = (state.clone(), v.caller.clone());
+    let phone = phone_searched(&q, &v);
+    let (s, caller, searched) = (state.clone(), v.caller.clone(), phone.clone());
     let (page_of_cases, org) = crate::blocking(move || {
-        Ok::<_, Error>((list_page(&s, &caller, &filter)?, s.directory.org()?))
+        let found = match searched {
+            // One page: a number calls about a handful of cases.
+            Some(phone) => CasePage {
+                cases: cases_of_phone(
+                    &s,
+                    &caller,
+                    &PhoneQuery {
+                        phone,
+                        limit: Some(50),
+                    },
+                )?,
+                next: None,
+            },
+            None => list_page(&s, &caller, &filter)?,
+        };
+        Ok::<_, Error>((found, s.directory.org()?))
     })
     .await?;
     let lang = v.lang;
@@ -206,11 +239,16 @@ pub async fn list(
             (select("level", t.level, t.any, &levels, &q.level))
             label { (t.created_from) input type="date" name="from" value=[given(&q.from)]; }
             label { (t.created_to) input type="date" name="to" value=[given(&q.to)]; }
-            label { (t.search) input type="search" name="q" value=[given(&q.q)]; }
+            label { (if v.caller.user.role.takes_calls() { lang.calls().search_desk } else { t.search })
+                input #search type="search" name="q" value=[given(&q.q)]; }
+            label { (t.address) input type="search" name="address" value=[given(&q.address)]; }
             label.check { input type="checkbox" name="overdue" value="1" checked[given(&q.overdue).is_some()]; (t.overdue) }
             label.check { input type="checkbox" name="conflict" value="1" checked[given(&q.conflict).is_some()]; (t.conflicted) }
             button type="submit" { (t.filter) }
             a.button href="/cases" { (t.clear) }
+        }
+        @if let Some(phone) = &phone {
+            p #phone-search .notice.done role="status" { (lang.calls().phone_cases.replace("{phone}", phone)) }
         }
         section #live {
             @if page_of_cases.cases.is_empty() {
@@ -218,7 +256,8 @@ pub async fn list(
             } @else {
                 table.cases {
                     thead { tr {
-                        th { (t.number) } th { (t.created) } th { (t.status) } th { (t.description) } th { (t.category) }
+                        th { (t.number) } th { (t.created) } th { (t.status) } th { (lang.desk().business_type) }
+                        th { (t.description) } th { (t.category) }
                         th { (t.grid) } th { (t.unit) } th { (t.deadline) } th {}
                     } }
                     tbody {
@@ -231,6 +270,7 @@ pub async fn list(
                                 td.number { a href={ "/cases/" (s.id) } { (s.number.as_deref().unwrap_or("—")) } }
                                 td.time { (when(s.created_at)) }
                                 td { span class={ "status " (s.status.map_or("", Status::as_str)) } { (lang.status(s.status)) } }
+                                td.business { (s.business_type.map(|b| lang.business_type(b)).unwrap_or("—")) }
                                 td.desc { a href={ "/cases/" (s.id) } { (excerpt(&s.description, 40)) } }
                                 td { (s.category.as_deref().map(|c| lang.category(c)).unwrap_or_else(|| "—".into())) }
                                 td { (place(&org, Place::Grid, s.grid.as_deref())) }

@@ -6,6 +6,8 @@
 
 pub mod act;
 pub mod call_form;
+pub mod callbacks;
+pub mod callers;
 pub mod case_page;
 pub mod chart;
 pub mod i18n;
@@ -39,6 +41,9 @@ pub fn routes() -> Router<AppState> {
         .route("/cases/new", get(new_case::show).post(new_case::save))
         .route("/cases/{id}", get(case_page::show))
         .route("/cases/{id}/act", post(act::act))
+        .route("/cases/{id}/callers", post(callers::attach))
+        .route("/cases/{id}/callback", post(callbacks::record))
+        .route("/callbacks", get(callbacks::worklist))
         .route("/review", get(review::queue))
         .route("/performance", get(performance::show))
         .route("/assets/console.css", get(stylesheet))
@@ -116,7 +121,12 @@ impl FromRequestParts<AppState> for Viewer {
             Ok(caller) => Ok(Viewer { caller, lang, here }),
             // A form posted after the session ended returns to its page, not to the post.
             Err(Error::Unauthorized(_)) if parts.method != axum::http::Method::GET => {
-                Err(to_login(parts.uri.path().trim_end_matches("/act")))
+                let path = parts.uri.path();
+                let page = ["/act", "/callers", "/callback"]
+                    .iter()
+                    .find_map(|post| path.strip_suffix(post))
+                    .unwrap_or(path);
+                Err(to_login(page))
             }
             Err(Error::Unauthorized(_)) => Err(to_login(&here)),
             Err(e) => Err(PageError(e).into_response()),
@@ -214,6 +224,27 @@ pub fn place(org: &Org, kind: Place, id: Option<&str>) -> String {
         Place::Unit => org.units.get(&id.into()).map(|u| &u.name),
     };
     name.cloned().unwrap_or_else(|| id.to_owned())
+}
+
+/// A case id from a console route's path, checked before it goes into a `Location` header:
+/// anything but an id's characters names no case.
+pub fn case_in_path(id: &str) -> Result<(), PageError> {
+    if id.is_empty()
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(Error::NotFound(format!("no case {id:?}")).into());
+    }
+    Ok(())
+}
+
+/// A redirect to a case page with one notice (`done`, `refused`, `attached`) in its query.
+/// Only stable codes and ids go into the address: the page words them in the reader's
+/// language, so a link cannot put words on it.
+pub fn back_to_case(case: &str, key: &str, value: &str) -> Response {
+    let query = serde_urlencoded::to_string([(key, value)]).unwrap_or_default();
+    Redirect::to(&format!("/cases/{case}?{query}")).into_response()
 }
 
 /// An empty form field is no filter.

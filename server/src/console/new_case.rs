@@ -10,6 +10,13 @@
 //! (Enter to the next field, Esc to clear one), the address search over `GET /v1/addresses`,
 //! and a draft per tab in `localStorage` that outlives a navigation or a server restart until
 //! the case is saved.
+//!
+//! Beside the form, two panels the script fills as the call goes (the operator's workbench):
+//! the number's earlier cases (`GET /v1/callers/cases`: a repeat caller), and the open cases the
+//! call may repeat (`GET /v1/cases/duplicates`), each with a button that posts this same form
+//! to `POST /cases/{id}/callers` (`console::callers`): the caller joins that case instead of
+//! a second case being opened. A consultation can be answered directly: intake and `answer`,
+//! no filing.
 
 use super::call_form::{CallForm, Field, Problem, Problems};
 use super::i18n::DeskText;
@@ -37,7 +44,7 @@ pub struct SavedQuery {
 }
 
 /// What stands above the form.
-enum Notice {
+pub(super) enum Notice {
     None,
     /// A case was opened (or found opened by this form before).
     Saved {
@@ -53,7 +60,7 @@ enum Notice {
 }
 
 /// Only a center takes calls here: the filing that one save writes is a center's.
-fn desk(v: &Viewer) -> Result<(), PageError> {
+pub(super) fn desk(v: &Viewer) -> Result<(), PageError> {
     if v.caller.user.role.is_center() {
         return Ok(());
     }
@@ -116,7 +123,7 @@ pub async fn save(
     let (s, caller, sent) = (state.clone(), v.caller.clone(), form.clone());
     let (org, outcome) = crate::blocking(move || {
         let org = s.directory.org()?;
-        let outcome = match sent.check(&org, &caller.user.scope, &s.addresses) {
+        let outcome = match sent.check(&org, caller.user.role, &caller.user.scope, &s.addresses) {
             Err(problems) => Err(Refusal::Problems(problems)),
             Ok(call) => match open_call(&s, &caller, call) {
                 Ok(opened) => Ok(opened),
@@ -180,6 +187,9 @@ fn message(d: &DeskText, field: Field, problem: Problem) -> String {
         Problem::LeadNeeded => d.lead_needed.into(),
         Problem::TooMany => d.too_many_units.into(),
         Problem::Outdated => d.form_outdated.into(),
+        Problem::AnswerOnlyConsultation => d.answer_only_consultation.into(),
+        Problem::AnswerNotPermitted => d.answer_not_permitted.into(),
+        Problem::NotWithAnswer => d.answer_no_dispatch.into(),
         Problem::Unknown => match field {
             Field::BusinessType => d.unknown_business_type,
             Field::Grid => d.grid_unknown,
@@ -208,7 +218,7 @@ fn grid_path(org: &Org, grid: &gridcase_sync_core::GridId) -> Option<String> {
     Some(format!("{} / {} / {}", street.name, community.name, g.name))
 }
 
-fn new_case_page(
+pub(super) fn new_case_page(
     v: &Viewer,
     org: &Org,
     form: &CallForm,
@@ -254,7 +264,11 @@ fn new_case_page(
         @match notice {
             Notice::Saved { summary, again } => {
                 section.saved role="status" {
-                    h2 { (if *again { d.saved_again } else { d.saved }) }
+                    h2 {
+                        @if *again { (d.saved_again) }
+                        @else if summary.answered_directly { (d.answered) }
+                        @else { (d.saved) }
+                    }
                     p { (d.read_to_caller) }
                     @if let Some(number) = number_of(summary) {
                         p.case-number { span { (d.case_number) } strong #saved-number { (number) } }
@@ -285,6 +299,11 @@ fn new_case_page(
                         input #f-phone name="phone" type="tel" inputmode="tel" value=(form.phone)
                             maxlength=(limits::CONTACT) autofocus[focus == Field::Phone]
                             aria-invalid=[bad(Field::Phone)] aria-describedby=[note_id(Field::Phone)];
+                    }))
+                    (field(Field::CallerAddress, d.caller_address, "", html! {
+                        input #f-caller_address name="caller_address" value=(form.caller_address)
+                            maxlength=(limits::ADDRESS) autofocus[focus == Field::CallerAddress]
+                            aria-invalid=[bad(Field::CallerAddress)] aria-describedby=[note_id(Field::CallerAddress)];
                     }))
                     label.check {
                         input #f-anonymous type="checkbox" name="anonymous" value="1" checked[form.anonymous];
@@ -375,6 +394,20 @@ fn new_case_page(
                             (form.description)
                         }
                     }))
+                    div.field.wide #answer-choice {
+                        label.check {
+                            input #f-answer_directly type="checkbox" name="answer_directly" value="1"
+                                checked[form.answer_directly];
+                            (d.answer_directly)
+                        }
+                    }
+                    (field(Field::Answer, d.answer, "wide", html! {
+                        textarea #f-answer name="answer" rows="3" maxlength=(limits::NOTE)
+                            placeholder=(d.answer_hint) autofocus[focus == Field::Answer]
+                            aria-invalid=[bad(Field::Answer)] aria-describedby=[note_id(Field::Answer)] {
+                            (form.answer)
+                        }
+                    }))
                     (field(Field::Suggestion, t.suggestion, "wide", html! {
                         textarea #f-suggestion name="suggestion" rows="2" maxlength=(limits::SUGGESTION)
                             autofocus[focus == Field::Suggestion]
@@ -408,6 +441,7 @@ fn new_case_page(
                             aria-invalid=[bad(Field::Responsible)] aria-describedby=[note_id(Field::Responsible)];
                     }))
                 }
+                (hints(v))
             }
             div.save {
                 button #save type="submit" { (d.save) }
@@ -416,4 +450,42 @@ fn new_case_page(
         }
     };
     page(v, d.new_case, Nav::NewCase, Live::Off, body)
+}
+
+/// The panels beside the form that the script fills as the call goes: the number's earlier
+/// cases, and the open cases the call may repeat (with a button to attach the call to one).
+/// The script builds their rows from the JSON API, so the words it needs (the statuses' names
+/// among them) are handed over here, in the reader's language.
+fn hints(v: &Viewer) -> Markup {
+    let lang = v.lang;
+    let d = lang.desk();
+    let statuses: serde_json::Map<String, serde_json::Value> = gridcase_sync_core::Status::ALL
+        .iter()
+        .map(|s| (s.as_str().to_owned(), lang.status(Some(*s)).into()))
+        .collect();
+    let words = serde_json::json!({
+        "statuses": statuses,
+        "repeat_none": d.repeat_none,
+        "duplicates_none": d.duplicates_none,
+        "attach": d.attach,
+        "not_same": d.not_same,
+        "same_address": d.same_address,
+        "metres": d.metres,
+        "new_tab": d.opens_in_new_tab,
+    });
+    html! {
+        aside #hints .hints data-words=(words.to_string()) {
+            section #repeat-caller .panel.hint aria-live="polite" data-search="/v1/callers/cases" {
+                h2 { (d.repeat_caller) }
+                p.waiting { (d.repeat_waiting) }
+                ol.found {}
+            }
+            section #duplicates .panel.hint aria-live="polite" data-search="/v1/cases/duplicates" {
+                h2 { (d.duplicates) }
+                p.small { (d.duplicates_rule) }
+                p.waiting { (d.duplicates_waiting) }
+                ol.found {}
+            }
+        }
+    }
 }

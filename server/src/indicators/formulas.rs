@@ -1,7 +1,7 @@
 //! The formulas of the 综合评价 indicators: what one case adds to a group's counts in a period,
 //! how groups add up, and the rates made from the counts.
 
-use super::row::{satisfaction_of_code, status_of_code, NONE};
+use super::row::{satisfaction_of_code, status_of_code, CallFacts, NONE};
 use super::table::Row;
 use gridcase_sync_core::event::Satisfaction;
 use gridcase_sync_core::fold;
@@ -31,6 +31,18 @@ pub struct Indicators {
     pub evaluated: u64,
     pub satisfied: u64,
     pub dissatisfied: u64,
+    /// 受理数: cases received in the period (every channel).
+    pub received: u64,
+    /// 直接答复数: of those, consultations answered at intake.
+    pub answered_directly: u64,
+    /// 回访: closed in the period with a callback that reached a caller (the public
+    /// evaluation, apart from the center's own `evaluated`), and its answers.
+    pub called_back: u64,
+    pub called_back_satisfied: u64,
+    pub called_back_solved: u64,
+    /// Closed in the period with a dissatisfied or unsolved callback in any round: held
+    /// against the unit.
+    pub called_back_dissatisfied: u64,
     /// 结案率 = closed / due.
     pub closing_rate: Option<f64>,
     /// 按期结案率 = closed_on_time / due.
@@ -39,6 +51,12 @@ pub struct Indicators {
     pub rework_rate: Option<f64>,
     /// 满意率 = satisfied / evaluated.
     pub satisfaction_rate: Option<f64>,
+    /// 一次办结率 (first-contact resolution) = answered_directly / received.
+    pub first_contact_rate: Option<f64>,
+    /// 回访满意率 = called_back_satisfied / called_back (satisfied or basically satisfied).
+    pub public_satisfaction_rate: Option<f64>,
+    /// 回访解决率 = called_back_solved / called_back.
+    pub public_solved_rate: Option<f64>,
 }
 
 /// Where one period begins and ends, and the instant "overdue" is judged at.
@@ -85,7 +103,29 @@ impl Indicators {
                 None => {}
             }
         }
-        if status == Some(Status::Voided) && f.created_at >= p.from && f.created_at < p.to {
+        let call = CallFacts::decode(f.call);
+        let created = f.created_at >= p.from && f.created_at < p.to;
+        if created {
+            self.received += 1;
+            if call.answered_directly {
+                self.answered_directly += 1;
+            }
+        }
+        if within(f.closed_at) && !call.answered_directly {
+            if let Some(satisfaction) = call.public_satisfaction {
+                self.called_back += 1;
+                if satisfaction != Satisfaction::Dissatisfied {
+                    self.called_back_satisfied += 1;
+                }
+                if call.public_solved == Some(true) {
+                    self.called_back_solved += 1;
+                }
+            }
+            if call.ever_dissatisfied {
+                self.called_back_dissatisfied += 1;
+            }
+        }
+        if status == Some(Status::Voided) && created {
             self.voided += 1;
         }
     }
@@ -103,6 +143,12 @@ impl Indicators {
         self.evaluated += o.evaluated;
         self.satisfied += o.satisfied;
         self.dissatisfied += o.dissatisfied;
+        self.received += o.received;
+        self.answered_directly += o.answered_directly;
+        self.called_back += o.called_back;
+        self.called_back_satisfied += o.called_back_satisfied;
+        self.called_back_solved += o.called_back_solved;
+        self.called_back_dissatisfied += o.called_back_dissatisfied;
     }
 
     /// The rates of the counts; `None` where the denominator is zero.
@@ -112,6 +158,9 @@ impl Indicators {
         self.on_time_rate = rate(self.closed_on_time, self.due);
         self.rework_rate = rate(self.rework, self.closed);
         self.satisfaction_rate = rate(self.satisfied, self.evaluated);
+        self.first_contact_rate = rate(self.answered_directly, self.received);
+        self.public_satisfaction_rate = rate(self.called_back_satisfied, self.called_back);
+        self.public_solved_rate = rate(self.called_back_solved, self.called_back);
         self
     }
 }

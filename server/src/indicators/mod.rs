@@ -20,7 +20,7 @@ pub mod table;
 
 pub use formulas::{Indicators, Period};
 pub use live::LiveTable;
-pub use row::{slot_of, stored, CaseFacts};
+pub use row::{slot_of, stored, CallFacts, CaseFacts};
 pub use table::{GroupBy, Table, NO_GROUP};
 
 /// The store tree of encoded facts, keyed by case.
@@ -54,6 +54,7 @@ mod fixtures {
             unit: unit.map(Into::into),
             units: unit.into_iter().map(Into::into).collect(),
             category: Some("E0101".into()),
+            call: Default::default(),
         }
     }
 

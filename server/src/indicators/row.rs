@@ -29,6 +29,59 @@ pub struct CaseFacts {
     /// Every unit ever named in filing or dispatch (a unit's scope).
     pub units: Vec<String>,
     pub category: Option<String>,
+    /// What the callback found (社会公众外评价) and the first-contact resolution; stored after
+    /// the units as [`CallFacts::encode`], absent (all default) in rows written before them.
+    pub call: CallFacts,
+}
+
+/// What the hotline adds to a case's facts: whether it was answered at intake (直接答复), and
+/// the public evaluation of its callbacks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CallFacts {
+    pub answered_directly: bool,
+    /// The last callback that reached a caller since the case was last closed.
+    pub public_satisfaction: Option<Satisfaction>,
+    pub public_solved: Option<bool>,
+    /// Any callback, in any round, found the caller dissatisfied or the problem not solved.
+    pub ever_dissatisfied: bool,
+}
+
+impl CallFacts {
+    const ANSWERED: u8 = 1;
+    const DISSATISFIED: u8 = 2;
+    const SOLVED_KNOWN: u8 = 4;
+    const SOLVED: u8 = 8;
+
+    /// Two bytes: the flags above, then the public satisfaction's code.
+    pub(super) fn encode(self) -> [u8; 2] {
+        let mut flags = 0;
+        if self.answered_directly {
+            flags |= Self::ANSWERED;
+        }
+        if self.ever_dissatisfied {
+            flags |= Self::DISSATISFIED;
+        }
+        if let Some(solved) = self.public_solved {
+            flags |= Self::SOLVED_KNOWN;
+            if solved {
+                flags |= Self::SOLVED;
+            }
+        }
+        [
+            flags,
+            self.public_satisfaction.map_or(NO_CODE, satisfaction_code),
+        ]
+    }
+
+    pub(super) fn decode(bytes: [u8; 2]) -> CallFacts {
+        let [flags, satisfaction] = bytes;
+        CallFacts {
+            answered_directly: flags & Self::ANSWERED != 0,
+            ever_dissatisfied: flags & Self::DISSATISFIED != 0,
+            public_solved: (flags & Self::SOLVED_KNOWN != 0).then_some(flags & Self::SOLVED != 0),
+            public_satisfaction: satisfaction_of_code(satisfaction),
+        }
+    }
 }
 
 /// The version byte every encoded row starts with.
@@ -124,6 +177,12 @@ impl CaseFacts {
             unit: s.unit.clone().or_else(|| s.units.last().cloned()),
             units: s.units.clone(),
             category: s.category.clone(),
+            call: CallFacts {
+                answered_directly: s.answered_directly,
+                public_satisfaction: s.public_satisfaction,
+                public_solved: s.public_solved,
+                ever_dissatisfied: s.ever_dissatisfied,
+            },
         }
     }
 
@@ -156,6 +215,13 @@ impl CaseFacts {
         for u in &self.units {
             put_str(&mut out, Some(u));
         }
+        // Appended, and only when there is something to say, not a new format: a release
+        // before these fields reads the row and ignores its tail, this release reads a row
+        // without the tail as defaults, and every row without callback facts stays byte for
+        // byte what it was.
+        if self.call != CallFacts::default() {
+            out.extend_from_slice(&self.call.encode());
+        }
         out
     }
 
@@ -182,7 +248,12 @@ impl CaseFacts {
         for _ in 0..n {
             units.push(r.str()??);
         }
+        let call = match r.take(2) {
+            Some(&[flags, satisfaction]) => CallFacts::decode([flags, satisfaction]),
+            _ => CallFacts::default(),
+        };
         Some(CaseFacts {
+            call,
             status,
             created_at,
             filed_at,
@@ -258,13 +329,24 @@ mod tests {
 
     #[test]
     fn facts_survive_their_stored_form_and_truncation_is_refused() {
-        let f = facts("g1", Some("u1"), Some(12_000));
+        let mut f = facts("g1", Some("u1"), Some(12_000));
+        f.call.public_satisfaction = Some(Satisfaction::Satisfied);
         let bytes = stored(7, &f);
         assert_eq!(slot_of(&bytes), Some(7));
         assert_eq!(CaseFacts::decode(&bytes[4..]), Some(f.clone()));
-        for cut in 0..bytes.len() - 4 {
+        // Cut anywhere before the hotline's tail, a row is refused; without its tail (a row
+        // from before it), it reads with the tail's defaults.
+        let tail = 2;
+        for cut in 0..bytes.len() - 4 - tail {
             assert_eq!(CaseFacts::decode(&bytes[4..4 + cut]), None, "cut at {cut}");
         }
+        assert_eq!(
+            CaseFacts::decode(&bytes[4..bytes.len() - tail]),
+            Some(CaseFacts {
+                call: CallFacts::default(),
+                ..f.clone()
+            })
+        );
         let mut bare = facts("g1", None, None);
         bare.street = None;
         bare.status = None;
@@ -330,6 +412,12 @@ mod tests {
             unit: Some("u".into()),
             units: vec!["u".into(), "v".into()],
             category: Some("E0101".into()),
+            call: CallFacts {
+                answered_directly: true,
+                public_satisfaction: Some(Satisfaction::Basic),
+                public_solved: Some(false),
+                ever_dissatisfied: true,
+            },
         };
         #[rustfmt::skip]
         let expected: Vec<u8> = [
@@ -351,10 +439,16 @@ mod tests {
             &[2, 0, 0, 0],                      // two units
             &[1, 0, b'u'],
             &[1, 0, b'v'],
+            &[0b0111],                          // answered, dissatisfied, solved known: no
+            &[1],                               // public satisfaction: basic
         ]
         .concat();
         assert_eq!(stored(9, &f), expected);
-        assert_eq!(read_stored(&expected), Some((9, f)));
+        assert_eq!(read_stored(&expected), Some((9, f.clone())));
+        // A row written before the callback's facts: its tail is absent, and reads as none.
+        let before = &expected[..expected.len() - 2];
+        let read = read_stored(before).map(|(_, f)| f.call);
+        assert_eq!(read, Some(CallFacts::default()));
         let mut bare = expected.clone();
         bare[4 + 1 + 32] = NO_CODE;
         bare[4 + 1 + 33] = NO_CODE;

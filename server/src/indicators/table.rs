@@ -54,6 +54,9 @@ pub(super) struct Row {
     pub(super) rework_count: u16,
     pub(super) status: u8,
     pub(super) satisfaction: u8,
+    /// The hotline's facts ([`CallFacts`]), in their stored two bytes: what fits the row's
+    /// padding.
+    pub(super) call: [u8; 2],
 }
 
 impl Row {
@@ -71,6 +74,7 @@ impl Row {
         rework_count: 0,
         status: NO_CODE,
         satisfaction: NO_CODE,
+        call: [0, NO_CODE],
     };
 }
 
@@ -181,6 +185,7 @@ impl Table {
             rework_count: u16::try_from(f.rework_count).unwrap_or(u16::MAX),
             status: f.status.map_or(NO_CODE, status_code),
             satisfaction: f.satisfaction.map_or(NO_CODE, satisfaction_code),
+            call: f.call.encode(),
         };
         let slot = slot as usize;
         if slot >= self.rows.len() {
@@ -296,6 +301,48 @@ mod tests {
         };
         let (_, total) = t.compute(&Scope::District, GroupBy::Street, early);
         assert_eq!((total.filed, total.due, total.closed), (4, 0, 1));
+    }
+
+    /// The hotline's rates: first-contact resolution over every case received, and the
+    /// public evaluation of the cases closed in the period, a dissatisfied round held against
+    /// the unit even when the last round ended well.
+    #[test]
+    fn the_callback_and_first_contact_rates() {
+        use super::super::CallFacts;
+        use gridcase_sync_core::event::Satisfaction;
+        let mut t = Table::default();
+        let mut answered = facts("g1", None, Some(1_500));
+        answered.call.answered_directly = true;
+        t.put(0, &answered);
+        let mut happy_again = facts("g1", Some("u1"), Some(9_000));
+        happy_again.call = CallFacts {
+            public_satisfaction: Some(Satisfaction::Satisfied),
+            public_solved: Some(true),
+            ever_dissatisfied: true,
+            ..CallFacts::default()
+        };
+        t.put(1, &happy_again);
+        let mut unhappy = facts("g1", Some("u2"), Some(9_500));
+        unhappy.call = CallFacts {
+            public_satisfaction: Some(Satisfaction::Dissatisfied),
+            public_solved: Some(false),
+            ever_dissatisfied: true,
+            ..CallFacts::default()
+        };
+        t.put(2, &unhappy);
+        t.put(3, &facts("g1", Some("u1"), None));
+        let (groups, total) = t.compute(&Scope::District, GroupBy::Unit, ALL_TIME);
+        assert_eq!((total.received, total.answered_directly), (4, 1));
+        assert_eq!(total.first_contact_rate, Some(0.25));
+        assert_eq!(
+            total.called_back, 2,
+            "the answered consultation is not called back"
+        );
+        assert_eq!(total.public_satisfaction_rate, Some(0.5));
+        assert_eq!(total.public_solved_rate, Some(0.5));
+        assert_eq!(total.called_back_dissatisfied, 2);
+        assert_eq!(groups["u1"].called_back_dissatisfied, 1);
+        assert_eq!(groups["u2"].public_satisfaction_rate, Some(0.0));
     }
 
     #[test]

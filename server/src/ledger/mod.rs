@@ -9,6 +9,8 @@
 //! numbers in commit order, and publishes the highest durable sequence. Feed readers
 //! (`feed.rs`) never look past that point, so a device's cursor can only pass what is on disk.
 
+mod address_misses;
+mod callers;
 mod committer;
 mod compactor;
 mod facts;
@@ -17,6 +19,8 @@ mod index;
 mod numbers;
 mod write;
 
+pub use address_misses::AddressMiss;
+pub use callers::stage_caller;
 pub use feed::{FeedPage, FeedScope};
 pub use write::{Noted, Write};
 

@@ -105,6 +105,11 @@ impl Ledger {
 }
 
 impl Write<'_> {
+    /// The batch, for the ledger's own rows staged beside the documents (caller records).
+    pub(super) fn batch_mut(&mut self) -> &mut Batch {
+        &mut self.batch
+    }
+
     /// Stages what changed in `doc` since `since` (the heads it was loaded at; empty for a
     /// new case) and indexes it with the receipts of its new events. A case new to the store
     /// is claimed until this write ends.

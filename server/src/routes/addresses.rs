@@ -90,3 +90,33 @@ pub async fn search(
     .await?;
     Ok(Json(found))
 }
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MissQuery {
+    /// At most this many, 1–500 (default 100).
+    pub limit: Option<usize>,
+}
+
+#[utoipa::path(get, path = "/v1/addresses/unregistered", tag = "addresses", params(MissQuery),
+    responses((status = 200, body = Vec<crate::ledger::AddressMiss>, description = "Addresses the desk gave that the register lacks, most recent first"),
+        (status = 403, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn unregistered(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<MissQuery>,
+) -> Result<Json<Vec<crate::ledger::AddressMiss>>> {
+    // The register's keepers: the administrator and the district center.
+    if !matches!(
+        caller.user.role,
+        gridcase_sync_core::Role::Admin | gridcase_sync_core::Role::DistrictCenter
+    ) {
+        return Err(Error::Forbidden(
+            "only the register's keepers (admin, district center) see its missing addresses".into(),
+        ));
+    }
+    let limit = query.limit.unwrap_or(100).clamp(1, 500);
+    let misses = crate::blocking(move || state.ledger.address_misses(limit)).await?;
+    Ok(Json(misses))
+}

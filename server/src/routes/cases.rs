@@ -121,3 +121,17 @@ pub async fn resolve_conflict(
             .await?;
     Ok((StatusCode::CREATED, Json(written)))
 }
+
+/// Duplicate suggestions while a report is taken (`cases::duplicates`).
+#[utoipa::path(get, path = "/v1/cases/duplicates", tag = "cases", params(cases::DuplicateQuery),
+    responses((status = 200, body = Vec<cases::Duplicate>, description = "At most 10 open cases of the category, created in the last 30 days, in the caller's scope, within 50 m or at the same address: nearest first"),
+        (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn duplicates(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<cases::DuplicateQuery>,
+) -> Result<Json<Vec<cases::Duplicate>>> {
+    let found = crate::blocking(move || cases::duplicates(&state, &caller, &query)).await?;
+    Ok(Json(found))
+}

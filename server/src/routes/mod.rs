@@ -4,6 +4,7 @@ pub mod addresses;
 pub mod admin;
 pub mod auth;
 pub mod blobs;
+pub mod callers;
 pub mod cases;
 pub mod live;
 pub mod open311;

@@ -108,6 +108,7 @@ pub fn intake(channel: Channel) -> Intake {
     Intake {
         media_url: None,
         business_type: None,
+        caller: None,
         channel,
         reporter: None,
         description: "garbage piled at the corner".into(),

@@ -42,7 +42,16 @@
         var fresh = new DOMParser().parseFromString(html, 'text/html').getElementById('live');
         var current = document.getElementById('live');
         if (!fresh || !current) return;
+        // A row worked by keyboard (the callback worklist) keeps the focus across the refresh.
+        var active = document.activeElement;
+        var href = active && current.contains(active) ? active.getAttribute('href') : null;
         current.replaceWith(document.importNode(fresh, true));
+        if (href) {
+          var again = Array.prototype.filter.call(document.querySelectorAll('#live a[href]'), function (a) {
+            return a.getAttribute('href') === href;
+          })[0];
+          if (again) again.focus();
+        }
         document.getElementById('live').classList.add('flash');
         body.dataset.refreshed = String(Number(body.dataset.refreshed || 0) + 1);
         if (status) status.classList.remove('stale');
@@ -155,6 +164,18 @@
       location.href = link.href;
     });
   }
+  // A call attached to an open case (the desk's "attach" button) is done: its draft goes.
+  var attached = document.querySelector('[data-forget-draft]');
+  if (attached) {
+    try {
+      var tab = sessionStorage.getItem('gridcase-tab');
+      var key = tab && 'gridcase-draft:' + tab;
+      var draft = key && JSON.parse(localStorage.getItem(key));
+      if (draft && draft.values && draft.values.token === attached.dataset.forgetDraft) {
+        localStorage.removeItem(key);
+      }
+    } catch (_) { /* storage unavailable: nothing was kept */ }
+  }
   var out = document.querySelector('form[action="/logout"]');
   if (out) {
     out.addEventListener('submit', function () {
@@ -177,6 +198,8 @@
   var form = document.getElementById('call-form');
   if (!form) return;
   var els = form.elements;
+  // Set once the duplicates panel is ready: a pick asks it again.
+  var duplicatesSoon = function () {};
 
   // The draft. The tab's id lives in sessionStorage (one per tab, kept across navigations and
   // reloads); the draft in localStorage (kept across a browser or server restart).
@@ -259,7 +282,7 @@
   var anonymous = els.anonymous;
   function anonymity() {
     var on = anonymous.checked;
-    [els.caller_name, els.phone].forEach(function (el) {
+    [els.caller_name, els.phone, els.caller_address].forEach(function (el) {
       el.readOnly = on;
       el.tabIndex = on ? -1 : 0;
     });
@@ -485,6 +508,7 @@
     grid.value = item.address.grid;
     showPlace();
     keep();
+    duplicatesSoon();
     var after = document.getElementById(address.dataset.next);
     if (after) after.focus(); else next(address);
   });
@@ -525,6 +549,236 @@
       input.value = item.label;
       keep();
       next(input);
+      if (name === 'category') duplicatesSoon();
     });
   });
+
+  // 直接答复: offered for a consultation; the answer box shows once it is chosen (or holds a
+  // refusal to read).
+  var answerChoice = document.getElementById('answer-choice');
+  var answerField = els.answer && els.answer.closest('.field');
+  function answering() {
+    if (!answerChoice || !answerField) return;
+    var on = els.answer_directly.checked;
+    answerChoice.hidden = !(on || els.business_type.value === 'consultation');
+    answerField.hidden = !(on || els.answer.getAttribute('aria-invalid') === 'true');
+  }
+  els.answer_directly.addEventListener('change', answering);
+  els.business_type.addEventListener('change', answering);
+  answering();
+
+  // The panels beside the form. Each asks the JSON API after a pause in typing (300 ms), and
+  // shows only the answer to its latest question.
+  var hints = document.getElementById('hints');
+  var words = {};
+  try { words = JSON.parse(hints.dataset.words); } catch (_) { words = {}; }
+  var categoryNames = {};
+  var listed = document.getElementById('categories');
+  if (listed) {
+    Array.prototype.forEach.call(listed.options, function (o) {
+      categoryNames[o.value.split(' ')[0]] = o.value;
+    });
+  }
+
+  // District time (UTC+8) as the server writes it: "2026-11-30 10:42".
+  function when(ms) {
+    return new Date(ms + 8 * 3600000).toISOString().slice(0, 16).replace('T', ' ');
+  }
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  function excerpt(text, n) {
+    return text.length > n ? text.slice(0, n) + '…' : text;
+  }
+  // A case as a row of a panel: its number (opening the case in a new tab, so the call stays
+  // on this one), status, when it was taken, and what it is about.
+  function caseRow(item) {
+    var li = el('li');
+    li.dataset.case = item.id;
+    var head = el('div', 'head');
+    var a = el('a', 'number', item.number || item.id);
+    a.href = '/cases/' + item.id;
+    a.target = '_blank';
+    a.rel = 'noopener';
+    a.title = words.new_tab || '';
+    head.appendChild(a);
+    head.appendChild(el('span', 'status ' + (item.status || ''), (words.statuses || {})[item.status] || item.status || '—'));
+    head.appendChild(el('span', 'time', when(item.created_at)));
+    li.appendChild(head);
+    li.appendChild(el('div', 'desc', excerpt(item.description || '', 60)));
+    return li;
+  }
+  function show(section, items, none, build) {
+    var waiting = section.querySelector('.waiting');
+    var list = section.querySelector('ol.found');
+    list.textContent = '';
+    if (items === null) {
+      waiting.hidden = false;
+      section.classList.remove('found');
+      return;
+    }
+    waiting.hidden = true;
+    if (!items.length) list.appendChild(el('li', 'none', none));
+    items.forEach(function (item) { list.appendChild(build(item)); });
+    section.classList.toggle('found', items.length > 0);
+  }
+  function ask(url, done) {
+    fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(done)
+      .catch(function () { done(null); });
+  }
+  function panel(section, query, none, build, filter) {
+    var timer = null;
+    var asked = 0;
+    var last = null;
+    function run() {
+      var q = query();
+      if (q === last) return;
+      last = q;
+      var mine = ++asked;
+      if (q === null) return show(section, null);
+      ask(section.dataset.search + '?' + q, function (found) {
+        if (mine !== asked) return;
+        if (!Array.isArray(found)) return show(section, null);
+        show(section, filter ? found.filter(filter) : found, none, build);
+      });
+    }
+    return {
+      soon: function () {
+        clearTimeout(timer);
+        timer = setTimeout(run, 300);
+      },
+      again: function () { last = null; run(); }
+    };
+  }
+
+  // A repeat caller: the number's earlier cases in the viewer's scope.
+  var repeat = panel(document.getElementById('repeat-caller'), function () {
+    var phone = els.phone.value.trim();
+    if (anonymous.checked || phone.replace(/\D/g, '').length < 10) return null;
+    return 'limit=5&phone=' + encodeURIComponent(phone);
+  }, words.repeat_none, caseRow);
+  els.phone.addEventListener('input', repeat.soon);
+  anonymous.addEventListener('change', repeat.soon);
+
+  // Duplicates: open cases of the category near the place. Each can take this call as
+  // another caller (the button posts this form to that case) or be set aside for this call.
+  var declined = {};
+  var duplicatesSection = document.getElementById('duplicates');
+  function categoryCode() {
+    var typed = els.category.value.trim();
+    var first = typed.split(/\s+/)[0].toUpperCase();
+    if (/^[CE]\d{4}$/.test(first)) return first;
+    var named = Object.keys(categoryNames).filter(function (code) {
+      return categoryNames[code].slice(code.length + 1) === typed;
+    });
+    return named[0] || null;
+  }
+  var duplicates = panel(duplicatesSection, function () {
+    var code = categoryCode();
+    var address = els.address.value.trim();
+    var lon = els.lon.value.trim();
+    var lat = els.lat.value.trim();
+    var point = lon !== '' && lat !== '' && isFinite(lon) && isFinite(lat);
+    if (!code || (!address && !point)) return null;
+    var q = 'category=' + code;
+    if (point) q += '&lon=' + encodeURIComponent(lon) + '&lat=' + encodeURIComponent(lat);
+    if (address) q += '&address=' + encodeURIComponent(address);
+    return q;
+  }, words.duplicates_none, function (item) {
+    var li = caseRow(item);
+    var where = el('div', 'where');
+    where.textContent = [categoryNames[item.category] || item.category, item.address,
+      item.same_address ? words.same_address
+        : (item.distance_m != null ? (words.metres || '{m}').replace('{m}', Math.round(item.distance_m)) : '')]
+      .filter(function (x) { return !!x; }).join(' · ');
+    li.insertBefore(where, li.lastChild);
+    var act = el('div', 'act');
+    var attach = el('button', 'attach', words.attach);
+    attach.type = 'submit';
+    attach.name = 'from';
+    attach.value = 'desk';
+    attach.setAttribute('formaction', '/cases/' + item.id + '/callers');
+    attach.setAttribute('formmethod', 'post');
+    var no = el('button', 'not-same button', words.not_same);
+    no.type = 'button';
+    no.addEventListener('click', function () {
+      declined[item.id] = true;
+      var after = li.nextElementSibling && li.nextElementSibling.querySelector('button');
+      var list = li.parentNode;
+      li.remove();
+      if (!list.children.length) {
+        list.appendChild(el('li', 'none', words.duplicates_none));
+        duplicatesSection.classList.remove('found');
+      }
+      // Back to the call: the next suggestion, else where the call goes on.
+      (after || document.getElementById('save')).focus();
+    });
+    act.appendChild(attach);
+    act.appendChild(no);
+    li.appendChild(act);
+    return li;
+  }, function (item) { return !declined[item.id]; });
+  duplicatesSoon = duplicates.soon;
+  ['category', 'address', 'lon', 'lat'].forEach(function (name) {
+    els[name].addEventListener('input', duplicates.soon);
+  });
+  // A draft restored or a refused form: what it holds is asked at once.
+  repeat.again();
+  duplicates.again();
+})();
+
+// Lists worked row by row (the callback worklist): j / k or the arrows move between the rows'
+// links, Enter opens one (a link's own Enter).
+(function () {
+  'use strict';
+  if (!document.querySelector('table[data-rows]')) return;
+  document.addEventListener('keydown', function (e) {
+    if (e.ctrlKey || e.metaKey || e.altKey || e.isComposing || e.defaultPrevented) return;
+    var t = e.target;
+    if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+    var step = { j: 1, ArrowDown: 1, k: -1, ArrowUp: -1 }[e.key];
+    if (!step) return;
+    var links = Array.prototype.slice.call(document.querySelectorAll('table[data-rows] a.row-link'));
+    if (!links.length) return;
+    e.preventDefault();
+    var at = links.indexOf(document.activeElement);
+    var to = at < 0 ? (step > 0 ? 0 : links.length - 1) : Math.min(Math.max(at + step, 0), links.length - 1);
+    links[to].focus();
+  });
+})();
+
+// The case page's forms: one send per click (a double click would record a callback twice),
+// the callback form opened from the worklist takes the focus, and a caller not reached gave
+// no answer (those fields are set aside and not sent).
+(function () {
+  'use strict';
+  Array.prototype.forEach.call(document.querySelectorAll('form.action'), function (form) {
+    var sent = 0;
+    form.addEventListener('submit', function (e) {
+      if (Date.now() - sent < 3000) e.preventDefault(); else sent = Date.now();
+    });
+    window.addEventListener('pageshow', function () { sent = 0; });
+  });
+  var callback = document.getElementById('callback');
+  if (!callback) return;
+  var els = callback.elements;
+  function reached() {
+    var no = els.reached.value === 'no';
+    ['satisfaction', 'solved', 'follow_up'].forEach(function (name) {
+      if (els[name]) els[name].disabled = no;
+    });
+  }
+  els.reached.addEventListener('change', reached);
+  reached();
+  // Opened at #callback (the worklist's links): the browser focuses the form itself once the
+  // page is laid out (it can take the focus: tabindex -1); the focus goes on to its first field.
+  callback.addEventListener('focus', function (e) {
+    if (e.target === callback) els.caller.focus();
+  });
+  if (location.hash === '#callback') els.caller.focus();
 })();

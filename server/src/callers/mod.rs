@@ -1,0 +1,276 @@
+//! Callers (来电人): the personal data of the residents who report a case, kept by the center in
+//! its caller register beside the case, never in the replicated case document.
+//!
+//! A case document goes to every handheld whose user may see the case, and whatever is written
+//! in it can never be taken back; a lost handheld would leak every caller of its grid, above
+//! all those who report wrongdoing (举报). So the intake and each `caller_added` event name
+//! a caller only by the id of its record here, and who sees a record (whole, masked, or not at
+//! all) is decided by [`sight`] from the viewer's role, on every front: the JSON API, the
+//! console and the sync answer (which never carries a record).
+//!
+//! Cases written before the register carry the reporter inside their intake. Their history
+//! cannot change; their display does: [`legacy`] reads that reporter as a caller record, shown
+//! under the same rules, and the intake's `reporter` is masked or removed from the views.
+
+use gridcase_sync_core::event::{BusinessType, Intake};
+use gridcase_sync_core::phone::Phone;
+use gridcase_sync_core::{CaseId, Millis, Role};
+use serde::{Deserialize, Serialize};
+
+/// How a caller came to the case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The caller whose call opened the case.
+    Intake,
+    /// A later caller about the same problem (a duplicate call attached to the case).
+    Added,
+    /// The reporter written inside the intake by a release before the register.
+    Legacy,
+}
+
+/// One caller of one case, as the register keeps it. Stored as JSON: a field added later has a
+/// default, so older records still load.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallerRecord {
+    /// 32 hex, like a case id: minted by the desk's form or the handheld that took the call.
+    pub id: String,
+    pub case: CaseId,
+    pub source: Source,
+    #[serde(default)]
+    pub name: String,
+    /// A telephone number in its one written form (`sync_core::phone`): what the callback
+    /// dials and what the repeat-caller search looks up.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Another way to reach the caller (an e-mail address from Open311).
+    #[serde(default)]
+    pub contact: Option<String>,
+    /// Where the caller lives, when they said (not the case's place).
+    #[serde(default)]
+    pub address: Option<String>,
+    /// Whether they want to be called back (回访).
+    #[serde(default)]
+    pub callback: bool,
+    /// Whether the caller stayed anonymous: nothing personal was given (an anonymous walk-in
+    /// from a handheld has an empty record; the desk keeps none), so no callback is possible.
+    #[serde(default)]
+    pub anonymous: bool,
+    pub added_at: Millis,
+    /// The user who recorded it.
+    pub added_by: String,
+}
+
+/// A caller as a form or a handheld gives one: sync-core's rule, the same on every front.
+pub use gridcase_sync_core::caller::{
+    mask_contact, mask_name, mask_phone, Caller as CallerInput, CallerProblem,
+};
+
+/// Turning a checked input into the register's record.
+pub trait Record {
+    /// The register's record of this (checked) input.
+    fn record(
+        self,
+        id: String,
+        case: CaseId,
+        source: Source,
+        added_at: Millis,
+        added_by: String,
+    ) -> CallerRecord;
+}
+
+impl Record for CallerInput {
+    fn record(
+        self,
+        id: String,
+        case: CaseId,
+        source: Source,
+        added_at: Millis,
+        added_by: String,
+    ) -> CallerRecord {
+        CallerRecord {
+            id,
+            case,
+            source,
+            name: self.name,
+            phone: self.phone,
+            contact: self.contact,
+            address: self.address,
+            callback: self.callback,
+            anonymous: self.anonymous,
+            added_at,
+            added_by,
+        }
+    }
+}
+
+/// Whether a text is a caller record's id: 32 lower-case hex digits (the form of a case id).
+pub fn is_caller_id(id: &str) -> bool {
+    id.len() == 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// How much of a caller a viewer sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Sight {
+    /// Nothing: not even that there is a caller.
+    None,
+    /// Enough to recognise a caller (`王*`, `138****8000`), nothing to call them with.
+    Masked,
+    /// Everything: the desk that takes and returns calls.
+    Whole,
+}
+
+/// Who sees callers (ARCHITECTURE, "Who sees what"): the district and street centers, which
+/// take and return calls, see them whole; community workstations and supervisors see them
+/// masked, except the reporters of wrongdoing (举报), whom they do not see; units, grid
+/// workers, intake channels and admins never see them. Scope is decided before this: a viewer
+/// sees a case's callers only if they may see the case.
+pub fn sight(role: Role, business_type: Option<BusinessType>) -> Sight {
+    if role.takes_calls() {
+        return Sight::Whole;
+    }
+    match role {
+        Role::CommunityWorkstation | Role::Supervisor
+            if business_type != Some(BusinessType::Report) =>
+        {
+            Sight::Masked
+        }
+        _ => Sight::None,
+    }
+}
+
+/// A caller as a viewer may see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct CallerView {
+    pub id: String,
+    pub source: Source,
+    pub name: String,
+    pub phone: Option<String>,
+    pub contact: Option<String>,
+    pub address: Option<String>,
+    pub callback: bool,
+    pub anonymous: bool,
+    pub added_at: Millis,
+    /// Whether the fields were masked for this viewer.
+    pub masked: bool,
+}
+
+impl CallerRecord {
+    /// The record as seen with `sight`; `None` when the viewer sees no callers.
+    pub fn view(&self, sight: Sight) -> Option<CallerView> {
+        let whole = match sight {
+            Sight::None => return None,
+            Sight::Masked => false,
+            Sight::Whole => true,
+        };
+        let keep = |text: &Option<String>, mask: fn(&str) -> String| {
+            text.as_deref()
+                .map(|t| if whole { t.to_owned() } else { mask(t) })
+        };
+        Some(CallerView {
+            id: self.id.clone(),
+            source: self.source,
+            name: if whole {
+                self.name.clone()
+            } else {
+                mask_name(&self.name)
+            },
+            phone: keep(&self.phone, mask_phone),
+            contact: keep(&self.contact, mask_contact),
+            address: if whole { self.address.clone() } else { None },
+            callback: self.callback,
+            anonymous: self.anonymous,
+            added_at: self.added_at,
+            masked: !whole,
+        })
+    }
+}
+
+/// The reporter an intake written before the register carries, read as a caller record (its
+/// id: the case's, so it is stable). Its contact is a phone when it reads as one.
+pub fn legacy(case: &CaseId, intake: &Intake, at: Millis, by: &str) -> Option<CallerRecord> {
+    let reporter = intake.reporter.as_ref()?;
+    let phone = Phone::parse(&reporter.contact).ok().map(|p| p.number);
+    let contact =
+        (phone.is_none() && !reporter.contact.is_empty()).then(|| reporter.contact.clone());
+    Some(CallerRecord {
+        id: case.to_string(),
+        case: case.clone(),
+        source: Source::Legacy,
+        name: reporter.name.clone(),
+        phone,
+        contact,
+        address: None,
+        callback: false,
+        anonymous: false,
+        added_at: at,
+        added_by: by.to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn who_sees_callers() {
+        use BusinessType::*;
+        assert_eq!(sight(Role::DistrictCenter, Some(Report)), Sight::Whole);
+        assert_eq!(sight(Role::StreetCenter, None), Sight::Whole);
+        assert_eq!(
+            sight(Role::CommunityWorkstation, Some(Complaint)),
+            Sight::Masked
+        );
+        assert_eq!(sight(Role::CommunityWorkstation, Some(Report)), Sight::None);
+        assert_eq!(sight(Role::Supervisor, None), Sight::Masked);
+        for role in [
+            Role::GridWorker,
+            Role::UnitHandler,
+            Role::IntakeChannel,
+            Role::Admin,
+        ] {
+            assert_eq!(sight(role, Some(Complaint)), Sight::None, "{role:?}");
+        }
+    }
+
+    #[test]
+    fn caller_ids_are_case_ids() {
+        assert!(is_caller_id("0190a1b2c3d4e5f60718293a4b5c6d7e"));
+        assert!(!is_caller_id("0190A1B2C3D4E5F60718293A4B5C6D7E"));
+        assert!(!is_caller_id("../etc"));
+    }
+
+    #[test]
+    fn a_masked_record_shows_nothing_to_dial_or_visit() {
+        let record = CallerInput {
+            name: "王小明".into(),
+            phone: Some("13812348000".into()),
+            address: Some("韶九胡同12号".into()),
+            ..CallerInput::default()
+        }
+        .record(
+            "0190a1b2c3d4e5f60718293a4b5c6d7e".into(),
+            CaseId::new("c"),
+            Source::Intake,
+            0,
+            "operator".into(),
+        );
+        let masked = record.view(Sight::Masked).expect("seen masked");
+        assert_eq!(
+            (
+                masked.name.as_str(),
+                masked.phone.as_deref(),
+                masked.address
+            ),
+            ("王*", Some("138****8000"), None)
+        );
+        assert_eq!(
+            record.view(Sight::Whole).map(|v| v.phone),
+            Some(Some("13812348000".into()))
+        );
+        assert_eq!(record.view(Sight::None), None);
+    }
+}

@@ -1,0 +1,171 @@
+//! The callback (回访): closed cases whose callers wait to be called back, oldest due first,
+//! and what the desk records of each call: the public evaluation (社会公众外评价), kept apart
+//! from the center's own evaluation, with the case reopened or sent to the supervisor when
+//! the caller is not satisfied.
+
+use super::act::act_with_record;
+use super::{summary_in_scope, visible_case, Written};
+use crate::auth::{now_millis, Caller};
+use crate::callers::{self, CallerView, Sight};
+use crate::error::{Error, Result};
+use crate::query_index::Term;
+use crate::summary::CaseSummary;
+use crate::AppState;
+use gridcase_sync_core::event::Satisfaction;
+use gridcase_sync_core::{Action, CaseId, Millis, WorkCalendar};
+use serde::{Deserialize, Serialize};
+
+/// Working days between closing and the callback's due time.
+pub const CALLBACK_WORKING_DAYS: u64 = 2;
+
+/// The most cases one worklist shows.
+const WORKLIST_MAX: usize = 500;
+
+/// When a case closed at `closed_at` is due for its callback: two working days later, on the
+/// district's working calendar (holidays and make-up working days included).
+pub fn callback_due_at(calendar: &WorkCalendar, closed_at: Millis) -> Millis {
+    let minutes = u64::from(calendar.minutes_per_day()) * CALLBACK_WORKING_DAYS;
+    calendar.add_working_minutes(closed_at, minutes)
+}
+
+/// One case of the callback worklist.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CallbackItem {
+    #[serde(flatten)]
+    pub summary: CaseSummary,
+    /// When its callback is due.
+    pub due_at: Millis,
+    pub overdue: bool,
+    /// The callers still waiting for this case's callback, whole (only the desk sees the
+    /// worklist). Empty for a caller the register does not hold (a case from before it).
+    pub callers: Vec<CallerView>,
+}
+
+/// The callback worklist of the caller's scope, oldest due first. Only the desk that returns
+/// calls (district and street centers) has one.
+pub fn callback_worklist(state: &AppState, caller: &Caller) -> Result<Vec<CallbackItem>> {
+    require_desk(caller)?;
+    let now = now_millis();
+    let calendar = &state.ledger.calendar;
+    let mut items = Vec::new();
+    for entry in state.ledger.index_scan(&Term::CallbackDue, None) {
+        let (_, case) = entry?;
+        let Some(summary) = state.ledger.summary(&case)? else {
+            continue;
+        };
+        // The index is a superset: the summary decides.
+        if summary.callbacks_due == 0 || !summary_in_scope(&caller.user.scope, &summary) {
+            continue;
+        }
+        let (_, folded) = visible_case(state, caller, &case)?;
+        let due = folded.callbacks_due();
+        let callers = state
+            .ledger
+            .callers(&case)?
+            .iter()
+            .filter(|r| due.iter().any(|d| d.as_deref() == Some(r.id.as_str())))
+            .filter_map(|r| r.view(Sight::Whole))
+            .collect();
+        let due_at = callback_due_at(calendar, summary.closed_at.unwrap_or(summary.updated_at));
+        items.push(CallbackItem {
+            overdue: due_at < now,
+            due_at,
+            callers,
+            summary,
+        });
+        if items.len() == WORKLIST_MAX {
+            break;
+        }
+    }
+    items.sort_by(|a, b| (a.due_at, &a.summary.id).cmp(&(b.due_at, &b.summary.id)));
+    Ok(items)
+}
+
+/// What happens after a callback that found the caller dissatisfied or the problem not solved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FollowUp {
+    /// The case goes back to work (重新办理): reopened, to be dispatched again.
+    Reopen,
+    /// The case goes to the supervisor (督办), escalated with the callback's note.
+    Supervisor,
+}
+
+/// A callback as the desk records it.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct CallbackInput {
+    /// The caller record called back; absent for the intake's caller of a case from before the
+    /// register.
+    #[serde(default)]
+    pub caller: Option<String>,
+    /// Whether the caller answered; an unreached callback stays on the worklist.
+    pub reached: bool,
+    #[serde(default)]
+    pub solved: Option<bool>,
+    #[serde(default)]
+    pub satisfaction: Option<Satisfaction>,
+    #[serde(default)]
+    pub note: String,
+    /// For a dissatisfied or unsolved answer: reopen the case or send it to the supervisor.
+    #[serde(default)]
+    pub follow_up: Option<FollowUp>,
+}
+
+/// Records a callback, and its follow-up, in one write through the rule table.
+pub fn record_callback(
+    state: &AppState,
+    caller: &Caller,
+    case: &CaseId,
+    input: CallbackInput,
+) -> Result<Written> {
+    require_desk(caller)?;
+    if let Some(id) = &input.caller {
+        if state.ledger.caller(case, id)?.is_none() {
+            return Err(Error::BadRequest(format!("case {case} has no caller {id}")));
+        }
+    }
+    let unhappy =
+        input.solved == Some(false) || input.satisfaction == Some(Satisfaction::Dissatisfied);
+    if input.follow_up.is_some() && !(input.reached && unhappy) {
+        return Err(Error::BadRequest(
+            "a case is reopened or sent to the supervisor only after a callback that found the \
+             caller dissatisfied or the problem not solved"
+                .into(),
+        ));
+    }
+    let reason = if input.note.trim().is_empty() {
+        "回访不满意".to_owned()
+    } else {
+        input.note.clone()
+    };
+    let mut actions = vec![Action::Callback {
+        caller: input.caller,
+        reached: input.reached,
+        solved: input.solved,
+        satisfaction: input.satisfaction,
+        note: input.note,
+    }];
+    match input.follow_up {
+        Some(FollowUp::Reopen) => actions.push(Action::Reopen { reason }),
+        Some(FollowUp::Supervisor) => actions.push(Action::Escalate { reason }),
+        None => {}
+    }
+    let events = act_with_record(state, caller, case, actions, None)?;
+    tracing::info!(case = %case, user = %caller.user.id, reached = input.reached, "callback recorded");
+    Ok(Written {
+        case: case.to_string(),
+        event: events.last().map(|e| e.id.to_string()).unwrap_or_default(),
+        status: state.ledger.summary(case)?.and_then(|s| s.status),
+        number: state.ledger.number(case)?,
+    })
+}
+
+fn require_desk(caller: &Caller) -> Result<()> {
+    if callers::sight(caller.user.role, None) == Sight::Whole {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(
+            "only the hotline desk (district and street centers) calls callers back".into(),
+        ))
+    }
+}
