@@ -52,6 +52,9 @@ pub enum Term {
     /// `callback_due` = `true`: a closed case with callers waiting for their callback (回访):
     /// the desk's callback worklist; never `false`.
     CallbackDue,
+    /// `escalated` = `true`: a case escalated to the supervisor (督办), e.g. after a
+    /// dissatisfied callback; never `false`.
+    Escalated,
 }
 
 impl Term {
@@ -74,6 +77,7 @@ impl Term {
             Term::OpenCell(..) => "open_cell",
             Term::OpenPlace(_) => "open_place",
             Term::CallbackDue => "callback_due",
+            Term::Escalated => "escalated",
         }
     }
 
@@ -99,7 +103,9 @@ impl Term {
             Term::Category(c) => Cow::Borrowed(c.as_str()),
             Term::Level(l) => Cow::Borrowed(l.as_str()),
             Term::Unit(id) => Cow::Borrowed(id.as_str()),
-            Term::Conflict(true) | Term::Review | Term::CallbackDue => Cow::Borrowed("true"),
+            Term::Conflict(true) | Term::Review | Term::CallbackDue | Term::Escalated => {
+                Cow::Borrowed("true")
+            }
             Term::Conflict(false) => Cow::Borrowed("false"),
             Term::Text(t) | Term::Address(t) | Term::OpenPlace(t) => Cow::Borrowed(t),
             Term::OpenCell(cell, None) => Cow::Owned(format!("{}/{}", cell.row, cell.col)),
@@ -146,6 +152,9 @@ pub fn terms(s: &CaseSummary) -> Vec<Term> {
     }
     if s.callbacks_due > 0 {
         t.push(Term::CallbackDue);
+    }
+    if s.escalations > 0 {
+        t.push(Term::Escalated);
     }
     t.push(Term::Conflict(s.open_conflicts > 0));
     if s.open_conflicts > 0 || s.flagged_events > 0 {

@@ -97,6 +97,9 @@ pub struct CaseSummary {
     /// solved: held against the unit even when a later round ends well.
     #[serde(default, skip_serializing_if = "is_false")]
     pub ever_dissatisfied: bool,
+    /// How often the case was escalated to the supervisor (督办).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub escalations: u32,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -175,6 +178,7 @@ impl CaseSummary {
             public_satisfaction: state.public_evaluation().and_then(|e| e.satisfaction),
             public_solved: state.public_evaluation().and_then(|e| e.solved),
             ever_dissatisfied: state.ever_dissatisfied(),
+            escalations: state.escalations,
         }
     }
 

@@ -286,11 +286,19 @@ fn a_second_caller_is_attached_and_every_caller_is_called_back_until_satisfied()
     // The second round ends well for both callers.
     work_to_closed(&http, &case);
     assert_eq!(worklist(&operator)[0]["callbacks_due"], 2);
-    for who in [first.as_str(), second.as_str()] {
-        let r = callback(json!({"caller": who, "reached": true, "solved": true,
-            "satisfaction": "satisfied"}));
-        assert_eq!(r.status, 201, "{}", r.text());
-    }
+    let r = callback(json!({"caller": first, "reached": true, "solved": true,
+        "satisfaction": "satisfied"}));
+    assert_eq!(r.status, 201, "{}", r.text());
+    // The second caller is still not content: the case goes to the supervisor (督办).
+    let supervisor = http.login("supervisor");
+    let escalated =
+        |token: &str| http.get("/v1/cases?escalated=true", Some(token)).json()["cases"].clone();
+    assert_eq!(escalated(&supervisor), json!([]));
+    let r = callback(json!({"caller": second, "reached": true, "solved": false,
+        "satisfaction": "basic", "note": "还有异响", "follow_up": "supervisor"}));
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["status"], "closed", "escalated, not reopened");
+    assert_eq!(escalated(&supervisor)[0]["id"], case.as_str());
     assert_eq!(worklist(&operator), json!([]));
     let v = view(&http, &operator, &case);
     assert_eq!(v["state"]["status"], "closed");
@@ -306,6 +314,7 @@ fn a_second_caller_is_attached_and_every_caller_is_called_back_until_satisfied()
         "{kinds:?}"
     );
     assert!(kinds.contains(&"caller_added") && kinds.contains(&"reopen"));
+    assert!(kinds.contains(&"escalate"));
 }
 
 #[test]

@@ -728,7 +728,7 @@ fn the_console_in_chromium_signs_in_filters_resolves_a_conflict_and_updates_live
     assert_eq!(view["state"]["assigned_unit"], "u3");
 
     browser.goto(&format!("{base}/performance?by=unit"));
-    assert_eq!(browser.find_all("figure.chart svg").len(), 5);
+    assert_eq!(browser.find_all("figure.chart svg").len(), 6);
     assert!(
         browser.find_all("figure.chart rect").len() >= 3,
         "bars for u1's rates"

@@ -330,6 +330,28 @@ fn the_desk_answers_a_consultation_directly_and_confirms_a_hotline_report() {
     let to = r.header("location").expect("back to the case");
     assert!(to.contains("refused="), "{to}");
     assert!(desk.get(to).text().contains("操作被拒绝"));
+
+    // An address the register lacks is allowed (placed by its grid) and listed for the
+    // register's keepers.
+    let token4 = token_of(&desk.get("/cases/new").text());
+    let unregistered = with(
+        with(call_form(&token4), "address", "新建小区7号楼"),
+        "description",
+        "楼前路灯不亮",
+    );
+    let (to, _) = desk.post_and_show("/cases/new", &pairs(&unregistered));
+    assert_eq!(to, format!("/cases/new?saved={token4}"));
+    let r = http.get("/v1/addresses/unregistered", Some(&operator));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let misses = r.json();
+    assert_eq!(misses[0]["address"], "新建小区7号楼", "{misses}");
+    assert_eq!(misses[0]["cases"], 1);
+    assert_eq!(misses[0]["last_case"], token4.as_str());
+    let worker = http.login("worker1");
+    assert_eq!(
+        http.get("/v1/addresses/unregistered", Some(&worker)).status,
+        403
+    );
 }
 
 #[test]

@@ -35,6 +35,8 @@ pub struct CaseFilter {
     pub level: Option<String>,
     pub overdue: Option<bool>,
     pub has_conflict: Option<bool>,
+    /// Only cases escalated to the supervisor (督办) (`true`), or never escalated (`false`).
+    pub escalated: Option<bool>,
     /// Created at or after (ms since the epoch).
     pub created_from: Option<i64>,
     /// Created before (ms since the epoch).
@@ -100,6 +102,9 @@ impl CaseFilter {
         if let Some(conflict) = self.has_conflict {
             terms.push(Term::Conflict(conflict));
         }
+        if self.escalated == Some(true) {
+            terms.push(Term::Escalated);
+        }
         if let Some(status) = &self.status {
             terms.push(Term::Status(Status::parse(status)?));
         }
@@ -153,6 +158,7 @@ impl CaseFilter {
             && self
                 .has_conflict
                 .is_none_or(|c| c == (s.open_conflicts > 0))
+            && self.escalated.is_none_or(|e| e == (s.escalations > 0))
             && self.created_from.is_none_or(|f| s.created_at >= f)
             && self.created_to.is_none_or(|t| s.created_at < t)
             && texts.q.as_ref().is_none_or(|q| q.matches(&s.description))

@@ -31,6 +31,7 @@ pub struct ListQuery {
     pub level: Option<String>,
     pub overdue: Option<String>,
     pub conflict: Option<String>,
+    pub escalated: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
     pub q: Option<String>,
@@ -61,6 +62,7 @@ impl ListQuery {
             level: given(&self.level),
             overdue: given(&self.overdue).map(|_| true),
             has_conflict: given(&self.conflict).map(|_| true),
+            escalated: given(&self.escalated).map(|_| true),
             created_from: day(&self.from, "from")?,
             // The "to" day is included: the filter's bound is exclusive.
             created_to: day(&self.to, "to")?.map(|t| t + DAY),
@@ -244,6 +246,7 @@ pub async fn list(
             label { (t.address) input type="search" name="address" value=[given(&q.address)]; }
             label.check { input type="checkbox" name="overdue" value="1" checked[given(&q.overdue).is_some()]; (t.overdue) }
             label.check { input type="checkbox" name="conflict" value="1" checked[given(&q.conflict).is_some()]; (t.conflicted) }
+            label.check { input type="checkbox" name="escalated" value="1" checked[given(&q.escalated).is_some()]; (t.escalated) }
             button type="submit" { (t.filter) }
             a.button href="/cases" { (t.clear) }
         }

@@ -90,6 +90,7 @@ pub async fn show(
                 thead { tr {
                     th { (t.group_by) } th { (t.filed) } th { (t.due) } th { (t.closed) } th { (t.closed_on_time) }
                     th { (t.closing_rate) } th { (t.on_time_rate) } th { (t.rework_rate) } th { (t.satisfaction_rate) } th { (t.overdue_count) }
+                    th { (t.public_satisfaction_rate) } th { (t.called_back_dissatisfied) } th { (t.first_contact_rate) }
                 } }
                 tbody {
                     @for (n, i) in rows.iter().map(|(n, i)| (n.as_str(), *i)).chain(std::iter::once((t.total, &total))) {
@@ -97,6 +98,8 @@ pub async fn show(
                             th { (n) } td { (i.filed) } td { (i.due) } td { (i.closed) } td { (i.closed_on_time) }
                             td { (rate(i.closing_rate)) } td { (rate(i.on_time_rate)) } td { (rate(i.rework_rate)) }
                             td { (rate(i.satisfaction_rate)) } td { (i.overdue) }
+                            td { (rate(i.public_satisfaction_rate)) } td { (i.called_back_dissatisfied) }
+                            td { (rate(i.first_contact_rate)) }
                         }
                     }
                 }
@@ -106,6 +109,7 @@ pub async fn show(
                 (bars(t.on_time_rate, &series(|i| i.on_time_rate), Some(1.0), percent))
                 (bars(t.rework_rate, &series(|i| i.rework_rate), Some(1.0), percent))
                 (bars(t.satisfaction_rate, &series(|i| i.satisfaction_rate), Some(1.0), percent))
+                (bars(t.public_satisfaction_rate, &series(|i| i.public_satisfaction_rate), Some(1.0), percent))
                 (bars(t.overdue_count, &series(|i| Some(i.overdue as f64)), None, count))
             }
         }
