@@ -61,6 +61,7 @@ fn build(seed: &Seed, calendar: &WorkCalendar) -> Option<gridcase_sync_core::Cas
         media_url: None,
         business_type: None,
         caller: None,
+        callback: false,
         channel: Channel::WalkIn,
         reporter: None,
         description: seed.description.clone(),

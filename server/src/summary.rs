@@ -294,6 +294,7 @@ mod tests {
             media_url: Some("https://pics.example.cn/a.jpg".into()),
             business_type: None,
             caller: None,
+            callback: false,
             channel: Channel::Web,
             reporter: None,
             description: "a lamp is out".into(),

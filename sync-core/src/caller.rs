@@ -131,6 +131,21 @@ impl Caller {
     }
 }
 
+/// Whether a text is a caller record's id: 32 lower-case hex digits, the form of a case id.
+/// The only thing about a caller a case document may hold.
+pub fn is_caller_id(id: &str) -> bool {
+    id.len() == 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Whether a caller called back was unhappy: the problem not solved, or dissatisfied. What
+/// allows a follow-up (reopening, 督办) and what the indicators hold against the unit.
+pub fn unhappy(solved: Option<bool>, satisfaction: Option<crate::event::Satisfaction>) -> bool {
+    solved == Some(false) || satisfaction == Some(crate::event::Satisfaction::Dissatisfied)
+}
+
 /// A name as one who may only recognise a caller sees it: its first character and one `*`
 /// (`王*`), which tells neither the name nor its length.
 pub fn mask_name(name: &str) -> String {
@@ -176,12 +191,46 @@ pub fn mask_phone(number: &str) -> String {
     }
 }
 
-/// Another contact as one who may only recognise a caller sees it: an e-mail address keeps its
-/// first character and its domain (`w*@example.org`), anything else is masked like a name.
+/// Another contact as one who may only recognise a caller sees it: one plain e-mail address
+/// keeps its first character and its domain (`w*@example.org`); anything else (several
+/// contacts in one text, a number) shows its first character only, like a name.
 pub fn mask_contact(contact: &str) -> String {
-    match contact.split_once('@') {
-        Some((user, domain)) => format!("{}@{domain}", mask_name(user)),
-        None => mask_name(contact),
+    let plain = |part: &str| {
+        !part.is_empty()
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+'))
+    };
+    match contact.trim().split_once('@') {
+        Some((user, domain))
+            if plain(user) && plain(domain) && domain.contains('.') && !domain.contains('@') =>
+        {
+            format!("{}@{domain}", mask_name(user))
+        }
+        _ => mask_name(contact.trim()),
+    }
+}
+
+/// A contact as given (an e-mail address, a phone number, or both, as Open311 sends them)
+/// split into a phone number in its written form and the rest, so that a number is indexed for
+/// the callback and masked like one.
+pub fn split_contact(contact: &str) -> (Option<String>, Option<String>) {
+    let mut phone = None;
+    let mut rest = Vec::new();
+    for part in contact.split_whitespace() {
+        match Phone::parse(part) {
+            Ok(p) if phone.is_none() => phone = Some(p.number),
+            _ => rest.push(part),
+        }
+    }
+    let rest = (!rest.is_empty()).then(|| rest.join(" "));
+    match (phone, rest) {
+        // A number typed with spaces ("138 1234 8000") is one number.
+        (None, Some(r)) => match Phone::parse(&r) {
+            Ok(p) => (Some(p.number), None),
+            Err(_) => (None, Some(r)),
+        },
+        other => other,
     }
 }
 
@@ -198,6 +247,29 @@ mod tests {
         assert_eq!(mask_name("王小明"), "王*");
         assert_eq!(mask_name(""), "");
         assert_eq!(mask_contact("wang@example.org"), "w*@example.org");
+        // Open311's "email phone": no part of the number shows.
+        assert_eq!(mask_contact("wang@example.org 13812348000"), "w*");
+        assert_eq!(mask_contact("a@b@c.org"), "a*");
+    }
+
+    #[test]
+    fn contacts_split_into_a_number_and_the_rest() {
+        assert_eq!(
+            split_contact("wang@example.org 13812348000"),
+            (Some("13812348000".into()), Some("wang@example.org".into()))
+        );
+        assert_eq!(
+            split_contact("138 1234 8000"),
+            (Some("13812348000".into()), None)
+        );
+        assert_eq!(
+            split_contact("wang@example.org"),
+            (None, Some("wang@example.org".into()))
+        );
+        assert_eq!(split_contact(""), (None, None));
+        assert!(is_caller_id("0190a1b2c3d4e5f60718293a4b5c6d7e"));
+        assert!(!is_caller_id("13812348000"));
+        assert!(!is_caller_id("0190A1B2C3D4E5F60718293A4B5C6D7E"));
     }
 
     #[test]

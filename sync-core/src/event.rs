@@ -197,6 +197,10 @@ pub struct Intake {
     /// absent (patrol findings, intakes written before the register).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<String>,
+    /// Whether the caller asked to be called back (回访) once the case is closed. Omitted when
+    /// false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub callback: bool,
 }
 
 /// 案卷建立.
@@ -375,6 +379,10 @@ pub enum Action {
         satisfaction: Option<Satisfaction>,
         #[serde(default)]
         note: String,
+        /// 督办: the caller's complaint goes to the supervisor. Only after a reached caller
+        /// said the problem is not solved or was dissatisfied.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        to_supervisor: bool,
     },
     /// The central office's answer to a conflict record, named by its superseded event.
     Resolve {

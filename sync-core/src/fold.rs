@@ -133,6 +133,13 @@ pub struct CaseState {
     /// The intake's caller in the caller register, when it names one.
     #[serde(default)]
     pub intake_caller: Option<String>,
+    /// Whether the intake's caller asked to be called back (the filing may ask too).
+    #[serde(default)]
+    pub intake_callback: bool,
+    /// How often the case was closed (`close`, or `answer` at intake): the round a callback
+    /// answers.
+    #[serde(default)]
+    pub closings: u32,
     /// Callers attached after the first (`caller_added`).
     #[serde(default)]
     pub callers_added: u32,
@@ -156,6 +163,18 @@ pub struct CallbackOutcome {
     pub at: Millis,
     pub solved: Option<bool>,
     pub satisfaction: Option<Satisfaction>,
+    /// Which closing it answers (`CaseState::closings` when it was folded): rounds go by the
+    /// events' order, never by device clocks.
+    #[serde(default)]
+    pub round: u32,
+}
+
+impl CallbackOutcome {
+    /// Whether the caller was unhappy: the problem not solved, or dissatisfied. The one
+    /// definition the follow-ups, the worklist and the indicators use.
+    pub fn unhappy(&self) -> bool {
+        crate::caller::unhappy(self.solved, self.satisfaction)
+    }
 }
 
 impl CaseState {
@@ -168,30 +187,38 @@ impl CaseState {
     /// The public evaluation of the case as it stands: the last callback that reached a
     /// caller since the case was last closed (a reopened case is judged again), else `None`.
     pub fn public_evaluation(&self) -> Option<&CallbackOutcome> {
-        let since = self.closed_at?;
-        self.callbacks.iter().rev().find(|c| c.at >= since)
+        self.closed_at?;
+        self.callbacks
+            .iter()
+            .rev()
+            .find(|c| c.round == self.closings)
     }
 
     /// The callers still waiting for their callback (回访): on a closed case, each caller who
     /// wants one (the intake's when its filing asked for a callback, and every attached caller
     /// who asked) and has not been reached since the case was last closed. `None` stands for
-    /// the intake's caller when the intake names no register record. An evaluated case waits
-    /// for nobody: its loop is concluded (releases before the callback recorded the caller's
-    /// answer as the evaluation).
+    /// the intake's caller when the intake names no register record. An evaluation does not
+    /// end the wait (the public evaluation is kept apart from the center's), except on a case
+    /// from before the caller register, whose callback was recorded as its evaluation.
     pub fn callbacks_due(&self) -> Vec<Option<String>> {
-        if self.status != Some(Status::Closed) {
-            return Vec::new();
+        let register_era = self.intake_caller.is_some() || !self.callback_wanted.is_empty();
+        match self.status {
+            Some(Status::Closed) => {}
+            Some(Status::Evaluated) if register_era => {}
+            _ => return Vec::new(),
         }
-        let since = self.closed_at.unwrap_or(Millis::MIN);
         let mut wanted: Vec<Option<String>> = Vec::new();
-        if self.callback {
+        if self.callback || self.intake_callback {
             wanted.push(self.intake_caller.clone());
         }
-        wanted.extend(self.callback_wanted.iter().cloned().map(Some));
-        wanted.dedup();
+        for added in &self.callback_wanted {
+            if !wanted.iter().any(|w| w.as_deref() == Some(added)) {
+                wanted.push(Some(added.clone()));
+            }
+        }
         wanted.retain(|who| {
             !self.callbacks.iter().any(|c| {
-                c.at >= since
+                c.round == self.closings
                     && (c.caller == *who || (c.caller.is_none() && *who == self.intake_caller))
             })
         });
@@ -201,9 +228,7 @@ impl CaseState {
     /// Whether any caller, in any round, said the problem was not solved or was dissatisfied:
     /// the unit is held to account for it even when a later round ends well.
     pub fn ever_dissatisfied(&self) -> bool {
-        self.callbacks
-            .iter()
-            .any(|c| c.solved == Some(false) || c.satisfaction == Some(Satisfaction::Dissatisfied))
+        self.callbacks.iter().any(CallbackOutcome::unhappy)
     }
 
     /// Closed by the deadline (按期结案); `None` while not closed or without a deadline.
@@ -364,6 +389,7 @@ fn apply(state: &mut CaseState, event: &Event, calendar: &WorkCalendar) {
             state.channel = Some(intake.channel);
             state.business_type = intake.business_type;
             state.intake_caller = intake.caller.clone();
+            state.intake_callback = intake.callback;
             state.description = intake.description.clone();
             state.category = intake.category.clone();
             state.reported_by = Some(event.author.clone());
@@ -437,6 +463,7 @@ fn apply(state: &mut CaseState, event: &Event, calendar: &WorkCalendar) {
         }
         Action::Close { .. } => {
             state.closed_at = Some(at);
+            state.closings += 1;
             to = Some(Status::Closed);
         }
         Action::Evaluate {
@@ -492,13 +519,14 @@ fn apply(state: &mut CaseState, event: &Event, calendar: &WorkCalendar) {
         Action::Answer { .. } => {
             state.answered_directly = true;
             state.closed_at = Some(at);
+            state.closings += 1;
             to = Some(Status::Closed);
         }
         Action::CallerAdded {
             caller, callback, ..
         } => {
             state.callers_added += 1;
-            if *callback {
+            if *callback && !state.callback_wanted.contains(caller) {
                 state.callback_wanted.push(caller.clone());
             }
         }
@@ -507,6 +535,7 @@ fn apply(state: &mut CaseState, event: &Event, calendar: &WorkCalendar) {
             reached,
             solved,
             satisfaction,
+            to_supervisor,
             ..
         } => {
             if *reached {
@@ -515,7 +544,12 @@ fn apply(state: &mut CaseState, event: &Event, calendar: &WorkCalendar) {
                     at,
                     solved: *solved,
                     satisfaction: *satisfaction,
+                    round: state.closings,
                 });
+                // 督办: the rule table admits it only after an unhappy answer.
+                if *to_supervisor {
+                    state.escalations += 1;
+                }
             } else {
                 state.callbacks_unreached += 1;
             }

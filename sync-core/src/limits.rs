@@ -161,7 +161,7 @@ fn check_intake(intake: &Intake) -> Result<(), Violation> {
         check_point("coordinates", point)?;
     }
     if let Some(caller) = &intake.caller {
-        check_text("caller", caller, ID)?;
+        check_caller_id(caller)?;
     }
     let t = &intake.territory;
     check_text("street", t.street.as_str(), ID)?;
@@ -171,6 +171,18 @@ fn check_intake(intake: &Intake) -> Result<(), Violation> {
         check_media_url(url)?;
     }
     check_photos("photos", &intake.photos)
+}
+
+/// A caller named by an event is a register record's id, nothing else: a document must never
+/// carry a caller's name or number, whatever a client puts there.
+fn check_caller_id(caller: &str) -> Result<(), Violation> {
+    if crate::caller::is_caller_id(caller) {
+        Ok(())
+    } else {
+        Err(invalid(
+            "caller must be a caller record's id: 32 lower-case hex digits".to_owned(),
+        ))
+    }
 }
 
 /// Every field of an action within its bounds. Part of [`crate::rules::check`].
@@ -213,12 +225,12 @@ pub fn check_action(action: &Action) -> Result<(), Violation> {
         Action::Comment { text } => check_text("comment", text, NOTE),
         Action::Answer { answer } => check_text("answer", answer, NOTE),
         Action::CallerAdded { caller, note, .. } => {
-            check_text("caller", caller, ID)?;
+            check_caller_id(caller)?;
             check_text("note", note, NOTE)
         }
         Action::Callback { caller, note, .. } => {
             if let Some(caller) = caller {
-                check_text("caller", caller, ID)?;
+                check_caller_id(caller)?;
             }
             check_text("note", note, NOTE)
         }

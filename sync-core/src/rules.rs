@@ -281,24 +281,10 @@ pub const RULES: &[Rule] = &[
         From::These(&[S::Closed, S::Evaluated, S::Declined]),
         true
     ),
-    // A closed case escalates too: a caller dissatisfied at the callback is sent to the
-    // supervisor.
     rule!(
         Escalate,
         &[Party::GridWorker, Party::Center],
-        From::These(&[
-            S::Reported,
-            S::AwaitingConfirmation,
-            S::Filed,
-            S::Dispatched,
-            S::InProgress,
-            S::AwaitingVerification,
-            S::Verified,
-            S::Rework,
-            S::Held,
-            S::Closed,
-            S::Evaluated,
-        ]),
+        From::Open,
         false
     ),
     rule!(
@@ -574,6 +560,16 @@ fn check_payload(state: &CaseState, action: &Action) -> Result<(), Violation> {
         } if solved.is_some() || satisfaction.is_some() => {
             bad("a caller not reached gave no answer: leave solved and satisfaction empty")
         }
+        Action::Callback {
+            reached,
+            solved,
+            satisfaction,
+            to_supervisor: true,
+            ..
+        } if !(*reached && crate::caller::unhappy(*solved, *satisfaction)) => bad(
+            "a callback goes to the supervisor only when the caller said the problem is not \
+             solved or was dissatisfied",
+        ),
         Action::Resolve { conflict, .. }
             if !state
                 .conflicts

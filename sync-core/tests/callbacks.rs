@@ -15,6 +15,7 @@ fn called(caller: Option<&str>, satisfaction: Option<Satisfaction>) -> Action {
         solved: satisfaction.map(|s| s != Satisfaction::Dissatisfied),
         satisfaction,
         note: String::new(),
+        to_supervisor: false,
     }
 }
 
@@ -133,4 +134,65 @@ fn a_consultation_answered_at_intake_is_closed_and_counted_as_answered() {
     assert_eq!(s.intake_caller.as_deref(), Some(FIRST));
     assert!(s.closed_at.is_some());
     assert!(s.callbacks_due().is_empty(), "nobody asked for a callback");
+}
+
+/// Rounds go by the events' order: a handheld whose clock runs a day ahead closes the case,
+/// and the desk's callback, stamped "earlier", still answers that closing.
+#[test]
+fn a_callback_answers_the_closing_before_it_whatever_the_clocks_say() {
+    let mut doc = case_at("verified");
+    step(&mut doc, &worker1(), close(), 24 * 60).expect("closed a day ahead");
+    step(
+        &mut doc,
+        &operator(),
+        called(None, Some(Satisfaction::Satisfied)),
+        60,
+    )
+    .expect("called back");
+    let s = state(&doc);
+    assert!(s.callbacks_due().is_empty(), "{:?}", s.callbacks_due());
+    assert_eq!(
+        s.public_evaluation().and_then(|e| e.satisfaction),
+        Some(Satisfaction::Satisfied)
+    );
+}
+
+/// A callback the intake asked for (a walk-in resident at a handheld) waits even when the
+/// filing did not ask; the center's evaluation does not end the wait of a register-era case.
+#[test]
+fn the_intakes_wish_counts_and_an_evaluation_does_not_end_the_wait() {
+    let mut call = intake(Channel::WalkIn);
+    call.caller = Some(FIRST.into());
+    call.callback = true;
+    let (mut doc, _) = open_case(&community1(), writer("community1"), call, t0()).expect("walk-in");
+    let filing = Action::File(gridcase_sync_core::event::Filing {
+        category: garbage(),
+        level: gridcase_sync_core::Level::General,
+        units: vec!["u1".into()],
+        suggestion: String::new(),
+        callback: false,
+    });
+    for (who, action, at) in [
+        (operator(), filing, 10),
+        (operator(), dispatch("u1"), 20),
+        (unit1(), feedback(), 30),
+        (worker1(), verify(true), 40),
+        (worker1(), close(), 50),
+    ] {
+        step(&mut doc, &who, action, at).expect("lifecycle");
+    }
+    assert_eq!(state(&doc).callbacks_due(), vec![Some(FIRST.to_owned())]);
+    step(
+        &mut doc,
+        &supervisor(),
+        Action::Evaluate {
+            satisfaction: Some(Satisfaction::Basic),
+            solved: Some(true),
+            note: String::new(),
+        },
+        60,
+    )
+    .expect("evaluated");
+    assert_eq!(state(&doc).status, Some(Status::Evaluated));
+    assert_eq!(state(&doc).callbacks_due(), vec![Some(FIRST.to_owned())]);
 }

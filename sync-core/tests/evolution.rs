@@ -263,7 +263,8 @@ fn the_largest_event_the_limits_allow_is_far_within_the_event_bound() {
         media_url: Some(format!("https://{}", text(limits::MEDIA_URL - 8))),
         // The longest name.
         business_type: Some(BusinessType::RequestForHelp),
-        caller: Some("c".repeat(limits::ID)),
+        caller: Some("c".repeat(32)),
+        callback: true,
     };
     let (mut doc, _) = open_case(&who, writer("worker1"), intake, t0()).expect("within limits");
     let json = doc.json_view();

@@ -212,6 +212,7 @@ fn cases() -> Vec<(&'static str, CaseDoc)> {
         media_url: None,
         business_type: None,
         caller: None,
+        callback: false,
     };
     let (mut doc, _) =
         open_case(&operator(), writer("operator"), hotline.clone(), t0()).expect("hotline intake");
@@ -584,6 +585,7 @@ fn cases() -> Vec<(&'static str, CaseDoc)> {
             solved,
             satisfaction,
             note: note("回访"),
+            to_supervisor: false,
         }
     };
     go(

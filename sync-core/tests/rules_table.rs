@@ -154,6 +154,7 @@ fn callback(satisfaction: Satisfaction) -> Action {
         solved: Some(true),
         satisfaction: Some(satisfaction),
         note: String::new(),
+        to_supervisor: false,
     }
 }
 fn callback_satisfied() -> Action {
@@ -166,6 +167,30 @@ fn callback_unreached_with_answer() -> Action {
         solved: None,
         satisfaction: Some(Satisfaction::Satisfied),
         note: String::new(),
+        to_supervisor: false,
+    }
+}
+fn callback_to_supervisor(satisfaction: Satisfaction) -> Action {
+    Action::Callback {
+        caller: None,
+        reached: true,
+        solved: None,
+        satisfaction: Some(satisfaction),
+        note: String::new(),
+        to_supervisor: true,
+    }
+}
+fn callback_to_supervisor_unhappy() -> Action {
+    callback_to_supervisor(Satisfaction::Dissatisfied)
+}
+fn callback_to_supervisor_satisfied() -> Action {
+    callback_to_supervisor(Satisfaction::Basic)
+}
+fn caller_added_by_number() -> Action {
+    Action::CallerAdded {
+        caller: "13812348000".into(),
+        note: String::new(),
+        callback: true,
     }
 }
 fn resolve() -> Action {
@@ -381,7 +406,7 @@ const ROWS: &[Row] = &[
     ("dispatched", operator, reopen, Err(V::WrongStatus)),
     ("dispatched", worker1, escalate, Ok(S::Dispatched)),
     ("dispatched", unit1, escalate, Err(V::NotPermitted)),
-    ("closed", worker1, escalate, Ok(S::Closed)),
+    ("closed", worker1, escalate, Err(V::WrongStatus)),
     ("voided", operator, escalate, Err(V::WrongStatus)),
     // 直接答复: a consultation answered on the phone, by the call desk only
     ("consultation", operator, answer, Ok(S::Closed)),
@@ -424,6 +449,26 @@ const ROWS: &[Row] = &[
         "closed",
         operator,
         callback_unreached_with_answer,
+        Err(V::InvalidPayload),
+    ),
+    // 督办 from a callback: only after an unhappy answer
+    (
+        "closed",
+        operator,
+        callback_to_supervisor_unhappy,
+        Ok(S::Closed),
+    ),
+    (
+        "closed",
+        street1,
+        callback_to_supervisor_satisfied,
+        Err(V::InvalidPayload),
+    ),
+    // a caller is named by a register id, never by a name or a number
+    (
+        "dispatched",
+        operator,
+        caller_added_by_number,
         Err(V::InvalidPayload),
     ),
     ("dispatched", operator, resolve, Err(V::InvalidPayload)),

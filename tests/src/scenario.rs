@@ -35,6 +35,7 @@ pub fn patrol(description: &str) -> Intake {
         media_url: None,
         business_type: None,
         caller: None,
+        callback: false,
         channel: Channel::Patrol,
         reporter: None,
         description: description.into(),

@@ -155,6 +155,7 @@ fn out_of_scope_forged_and_unbound_changes_are_refused_and_the_rest_goes_through
             media_url: None,
             business_type: None,
             caller: None,
+            callback: false,
             territory: Territory {
                 street: "s2".into(),
                 community: "c3".into(),

@@ -55,6 +55,7 @@ impl Client {
             media_url: None,
             business_type,
             caller: caller.as_ref().map(|(id, _)| id.clone()),
+            callback: caller.as_ref().is_some_and(|(_, body)| body.callback),
             channel,
             reporter: None,
             description: report.description,

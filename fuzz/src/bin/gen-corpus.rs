@@ -77,6 +77,7 @@ fn fixtures() -> [CaseDoc; 3] {
         media_url: None,
         business_type: None,
         caller: None,
+        callback: false,
         channel: Channel::Patrol,
         reporter: None,
         description: "garbage piled at the corner".into(),

@@ -12,8 +12,8 @@
 //! cannot change; their display does: [`legacy`] reads that reporter as a caller record, shown
 //! under the same rules, and the intake's `reporter` is masked or removed from the views.
 
+use gridcase_sync_core::caller::split_contact;
 use gridcase_sync_core::event::{BusinessType, Intake};
-use gridcase_sync_core::phone::Phone;
 use gridcase_sync_core::{CaseId, Millis, Role};
 use serde::{Deserialize, Serialize};
 
@@ -104,13 +104,7 @@ impl Record for CallerInput {
     }
 }
 
-/// Whether a text is a caller record's id: 32 lower-case hex digits (the form of a case id).
-pub fn is_caller_id(id: &str) -> bool {
-    id.len() == 32
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
+pub use gridcase_sync_core::caller::is_caller_id;
 
 /// How much of a caller a viewer sees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -193,9 +187,7 @@ impl CallerRecord {
 /// id: the case's, so it is stable). Its contact is a phone when it reads as one.
 pub fn legacy(case: &CaseId, intake: &Intake, at: Millis, by: &str) -> Option<CallerRecord> {
     let reporter = intake.reporter.as_ref()?;
-    let phone = Phone::parse(&reporter.contact).ok().map(|p| p.number);
-    let contact =
-        (phone.is_none() && !reporter.contact.is_empty()).then(|| reporter.contact.clone());
+    let (phone, contact) = split_contact(&reporter.contact);
     Some(CallerRecord {
         id: case.to_string(),
         case: case.clone(),

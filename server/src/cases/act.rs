@@ -8,11 +8,11 @@ use crate::callers::{CallerInput, CallerRecord};
 use crate::error::{Error, Result};
 use crate::ledger::Receipt;
 use crate::AppState;
+use gridcase_sync_core::caller::split_contact;
 use gridcase_sync_core::commands::{act_with_org, open_case_as};
 use gridcase_sync_core::event::{BusinessType, Channel, Intake};
 use gridcase_sync_core::fold::fold;
 use gridcase_sync_core::org::Org;
-use gridcase_sync_core::phone::Phone;
 use gridcase_sync_core::{
     Action, ActorId, CaseDoc, CaseId, CategoryCode, ChangeHash, Event, EventId,
 };
@@ -100,12 +100,13 @@ pub fn open_online(state: &AppState, caller: &Caller, req: CreateCase) -> Result
     let reporter = match (req.reporter_name, req.reporter_contact) {
         (None, None) => None,
         (name, contact) => {
-            let contact = contact.unwrap_or_default();
-            let is_phone = Phone::parse(&contact).is_ok();
+            // Open311 sends an e-mail address and a number in one text: the number is kept as
+            // one (indexed for the repeat-caller lookup, masked like a number).
+            let (phone, contact) = split_contact(&contact.unwrap_or_default());
             Some(CallerInput {
                 name: name.unwrap_or_default(),
-                phone: is_phone.then(|| contact.clone()),
-                contact: (!is_phone).then_some(contact),
+                phone,
+                contact,
                 ..CallerInput::default()
             })
         }
@@ -122,6 +123,7 @@ pub fn open_online(state: &AppState, caller: &Caller, req: CreateCase) -> Result
         photos: vec![],
         business_type: req.business_type,
         caller: None,
+        callback: false,
     };
     let (doc, event) = open_with_caller(
         state,

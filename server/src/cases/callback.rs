@@ -6,7 +6,7 @@
 use super::act::act_with_record;
 use super::{summary_in_scope, visible_case, Written};
 use crate::auth::{now_millis, Caller};
-use crate::callers::{self, CallerView, Sight};
+use crate::callers::{CallerView, Sight};
 use crate::error::{Error, Result};
 use crate::query_index::Term;
 use crate::summary::CaseSummary;
@@ -47,7 +47,9 @@ pub fn callback_worklist(state: &AppState, caller: &Caller) -> Result<Vec<Callba
     require_desk(caller)?;
     let now = now_millis();
     let calendar = &state.ledger.calendar;
-    let mut items = Vec::new();
+    // Every waiting case of the scope, by due time, before cutting: the most overdue must
+    // never be the ones left out.
+    let mut waiting = Vec::new();
     for entry in state.ledger.index_scan(&Term::CallbackDue, None) {
         let (_, case) = entry?;
         let Some(summary) = state.ledger.summary(&case)? else {
@@ -57,6 +59,13 @@ pub fn callback_worklist(state: &AppState, caller: &Caller) -> Result<Vec<Callba
         if summary.callbacks_due == 0 || !summary_in_scope(&caller.user.scope, &summary) {
             continue;
         }
+        let due_at = callback_due_at(calendar, summary.closed_at.unwrap_or(summary.updated_at));
+        waiting.push((due_at, case, summary));
+    }
+    waiting.sort_by(|a, b| (a.0, &a.2.id).cmp(&(b.0, &b.2.id)));
+    waiting.truncate(WORKLIST_MAX);
+    let mut items = Vec::with_capacity(waiting.len());
+    for (due_at, case, summary) in waiting {
         let (_, folded) = visible_case(state, caller, &case)?;
         let due = folded.callbacks_due();
         let callers = state
@@ -66,18 +75,13 @@ pub fn callback_worklist(state: &AppState, caller: &Caller) -> Result<Vec<Callba
             .filter(|r| due.iter().any(|d| d.as_deref() == Some(r.id.as_str())))
             .filter_map(|r| r.view(Sight::Whole))
             .collect();
-        let due_at = callback_due_at(calendar, summary.closed_at.unwrap_or(summary.updated_at));
         items.push(CallbackItem {
             overdue: due_at < now,
             due_at,
             callers,
             summary,
         });
-        if items.len() == WORKLIST_MAX {
-            break;
-        }
     }
-    items.sort_by(|a, b| (a.due_at, &a.summary.id).cmp(&(b.due_at, &b.summary.id)));
     Ok(items)
 }
 
@@ -119,13 +123,16 @@ pub fn record_callback(
     input: CallbackInput,
 ) -> Result<Written> {
     require_desk(caller)?;
+    // Scope first: a case the caller may not see answers alike whatever else is wrong, so
+    // nothing here tells which callers it has.
+    visible_case(state, caller, case)?;
     if let Some(id) = &input.caller {
-        if state.ledger.caller(case, id)?.is_none() {
-            return Err(Error::BadRequest(format!("case {case} has no caller {id}")));
+        if !gridcase_sync_core::caller::is_caller_id(id) || state.ledger.caller(case, id)?.is_none()
+        {
+            return Err(Error::NotFound(format!("no such caller of case {case}")));
         }
     }
-    let unhappy =
-        input.solved == Some(false) || input.satisfaction == Some(Satisfaction::Dissatisfied);
+    let unhappy = gridcase_sync_core::caller::unhappy(input.solved, input.satisfaction);
     if input.follow_up.is_some() && !(input.reached && unhappy) {
         return Err(Error::BadRequest(
             "a case is reopened or sent to the supervisor only after a callback that found the \
@@ -133,22 +140,19 @@ pub fn record_callback(
                 .into(),
         ));
     }
-    let reason = if input.note.trim().is_empty() {
-        "回访不满意".to_owned()
-    } else {
-        input.note.clone()
-    };
     let mut actions = vec![Action::Callback {
         caller: input.caller,
         reached: input.reached,
         solved: input.solved,
         satisfaction: input.satisfaction,
         note: input.note,
+        to_supervisor: input.follow_up == Some(FollowUp::Supervisor),
     }];
-    match input.follow_up {
-        Some(FollowUp::Reopen) => actions.push(Action::Reopen { reason }),
-        Some(FollowUp::Supervisor) => actions.push(Action::Escalate { reason }),
-        None => {}
+    if input.follow_up == Some(FollowUp::Reopen) {
+        // The callback event holds the caller's words; the reopening points to it.
+        actions.push(Action::Reopen {
+            reason: "回访不满意, 重新办理 (callback: not satisfied)".to_owned(),
+        });
     }
     let events = act_with_record(state, caller, case, actions, None)?;
     tracing::info!(case = %case, user = %caller.user.id, reached = input.reached, "callback recorded");
@@ -161,7 +165,7 @@ pub fn record_callback(
 }
 
 fn require_desk(caller: &Caller) -> Result<()> {
-    if callers::sight(caller.user.role, None) == Sight::Whole {
+    if caller.user.role.takes_calls() {
         Ok(())
     } else {
         Err(Error::Forbidden(

@@ -8,11 +8,46 @@ use crate::auth::{now_millis, Caller};
 use crate::callers::{self, CallerInput, CallerView, Record, Sight, Source};
 use crate::error::{Error, Result};
 use crate::AppState;
-use gridcase_sync_core::event::{BusinessType, Intake};
+use gridcase_sync_core::event::Intake;
 use gridcase_sync_core::fold::CaseState;
 use gridcase_sync_core::phone::Phone;
+use gridcase_sync_core::{rules, ActionKind};
 use gridcase_sync_core::{Action, CaseDoc, CaseId, Event};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::sync::{Condvar, Mutex, PoisonError};
+
+/// The callers being recorded now, and the signal that one is done (as `open::Turn` does
+/// for case ids).
+static RECORDING: Mutex<BTreeSet<(CaseId, String)>> = Mutex::new(BTreeSet::new());
+static RECORDED: Condvar = Condvar::new();
+
+/// The turn to record one caller of one case, given back when dropped.
+struct Turn((CaseId, String));
+
+impl Turn {
+    fn take(case: &CaseId, caller: &str) -> Turn {
+        let key = (case.clone(), caller.to_owned());
+        let mut recording = RECORDING.lock().unwrap_or_else(PoisonError::into_inner);
+        while recording.contains(&key) {
+            recording = RECORDED
+                .wait(recording)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        recording.insert(key.clone());
+        Turn(key)
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        RECORDING
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.0);
+        RECORDED.notify_all();
+    }
+}
 
 /// What recording a caller did.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -51,6 +86,9 @@ pub fn add_caller(
         ));
     }
     let input = input.checked().map_err(refused)?;
+    // One caller of one case at a time: two requests recording it at once (a retry racing
+    // its first send) must write one record and one event.
+    let _turn = Turn::take(case, id);
     let (doc, folded) = visible_case(state, caller, case)?;
     let answer = |again, event: Option<&Event>| CallerAdded {
         caller: id.to_owned(),
@@ -58,18 +96,26 @@ pub fn add_caller(
         again,
         event: event.map(|e| e.id.to_string()),
     };
-    if state.ledger.caller(case, id)?.is_some() {
-        return Ok(answer(true, None));
-    }
-    let now = now_millis();
-    let by = caller.user.id.to_string();
-    if folded.intake_caller.as_deref() == Some(id) {
+    let intake_caller = folded.intake_caller.as_deref() == Some(id);
+    // Allowed first, answered `again` after: nobody learns which callers a case has unless
+    // they may record one.
+    if intake_caller {
         // The intake's caller: only who took the call delivers it.
         if folded.reported_by.as_ref() != Some(&caller.user.id) {
             return Err(Error::Forbidden(
                 "only the user who took the call records its caller".into(),
             ));
         }
+    } else {
+        rules::permits(&folded, &caller.actor(), ActionKind::CallerAdded)
+            .map_err(|v| Error::Core(gridcase_sync_core::Error::Rule(v)))?;
+    }
+    if state.ledger.caller(case, id)?.is_some() {
+        return Ok(answer(true, None));
+    }
+    let now = now_millis();
+    let by = caller.user.id.to_string();
+    if intake_caller {
         let record = input.record(id.to_owned(), case.clone(), Source::Intake, now, by);
         let mut write = state.ledger.write(now);
         write.add_caller(&record)?;
@@ -124,23 +170,23 @@ fn intake_of(doc: &CaseDoc) -> Result<Option<Intake>> {
 }
 
 /// Hides what a viewer may not see of an intake written before the register: its reporter,
-/// masked or removed (`callers::sight`). The history stays as stored; only its display
-/// changes.
+/// masked as its legacy caller record is (`CallerRecord::view`, one masking for both) or
+/// removed (`callers::sight`). The history stays as stored; only its display changes.
 pub fn redact(event: &mut Event, sight: Sight) {
+    if sight == Sight::Whole {
+        return;
+    }
+    let case = CaseId::new(String::new());
     if let Action::Intake(intake) = &mut event.action {
-        match sight {
-            Sight::Whole => {}
-            Sight::None => intake.reporter = None,
-            Sight::Masked => {
-                if let Some(r) = intake.reporter.as_mut() {
-                    r.name = callers::mask_name(&r.name);
-                    r.contact = match Phone::parse(&r.contact) {
-                        Ok(phone) => callers::mask_phone(&phone.number),
-                        Err(_) => callers::mask_name(&r.contact),
-                    };
-                }
-            }
-        }
+        let shown = callers::legacy(&case, intake, 0, "").and_then(|r| r.view(sight));
+        intake.reporter = shown.map(|v| gridcase_sync_core::event::Reporter {
+            name: v.name,
+            contact: [v.phone, v.contact]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" "),
+        });
     }
 }
 
@@ -164,7 +210,7 @@ pub fn cases_of_phone(
     caller: &Caller,
     query: &PhoneQuery,
 ) -> Result<Vec<CaseListItem>> {
-    if callers::sight(caller.user.role, Some(BusinessType::Report)) != Sight::Whole {
+    if !caller.user.role.takes_calls() {
         return Err(Error::Forbidden(
             "only the hotline desk looks callers up by phone".into(),
         ));

@@ -313,6 +313,8 @@ impl CallForm {
             media_url: None,
             business_type: Some(business_type),
             caller: None,
+            // The caller's wish, kept with the intake; the filing below asks the same.
+            callback: self.callback && !self.anonymous && answer.is_none(),
         };
         if let Some(answer) = answer {
             // Answered and closed at intake: no confirmation, filing or dispatch.

@@ -118,7 +118,7 @@ impl CallbackForm {
             Some("supervisor") => Some(FollowUp::Supervisor),
             Some(_) => return Err("bad_request"),
         };
-        let unhappy = solved == Some(false) || satisfaction == Some(Satisfaction::Dissatisfied);
+        let unhappy = gridcase_sync_core::caller::unhappy(solved, satisfaction);
         if follow_up.is_some() && !(reached && unhappy) {
             return Err("follow_up_unhappy");
         }

@@ -40,6 +40,8 @@ pub struct Indicators {
     pub called_back: u64,
     pub called_back_satisfied: u64,
     pub called_back_solved: u64,
+    /// Callbacks that answered whether the problem is solved.
+    pub called_back_solved_answers: u64,
     /// Closed in the period with a dissatisfied or unsolved callback in any round: held
     /// against the unit.
     pub called_back_dissatisfied: u64,
@@ -55,7 +57,7 @@ pub struct Indicators {
     pub first_contact_rate: Option<f64>,
     /// 回访满意率 = called_back_satisfied / called_back (satisfied or basically satisfied).
     pub public_satisfaction_rate: Option<f64>,
-    /// 回访解决率 = called_back_solved / called_back.
+    /// 回访解决率 = called_back_solved / called_back_solved_answers.
     pub public_solved_rate: Option<f64>,
 }
 
@@ -117,7 +119,10 @@ impl Indicators {
                 if satisfaction != Satisfaction::Dissatisfied {
                     self.called_back_satisfied += 1;
                 }
-                if call.public_solved == Some(true) {
+            }
+            if let Some(solved) = call.public_solved {
+                self.called_back_solved_answers += 1;
+                if solved {
                     self.called_back_solved += 1;
                 }
             }
@@ -148,6 +153,7 @@ impl Indicators {
         self.called_back += o.called_back;
         self.called_back_satisfied += o.called_back_satisfied;
         self.called_back_solved += o.called_back_solved;
+        self.called_back_solved_answers += o.called_back_solved_answers;
         self.called_back_dissatisfied += o.called_back_dissatisfied;
     }
 
@@ -160,7 +166,7 @@ impl Indicators {
         self.satisfaction_rate = rate(self.satisfied, self.evaluated);
         self.first_contact_rate = rate(self.answered_directly, self.received);
         self.public_satisfaction_rate = rate(self.called_back_satisfied, self.called_back);
-        self.public_solved_rate = rate(self.called_back_solved, self.called_back);
+        self.public_solved_rate = rate(self.called_back_solved, self.called_back_solved_answers);
         self
     }
 }

@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 
 /// Address as written (its key part) → [`AddressMiss`] as JSON.
 const MISSES: &str = "ledger_address_misses";
+/// The most distinct addresses kept: the keepers work through them; a flood of typos must not
+/// grow the tree (and every listing) without bound.
+const MISSES_MAX: usize = 10_000;
 
 /// One address the register lacks, as the keepers see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -32,6 +35,15 @@ impl Ledger {
         let key = part(address.trim());
         let mut miss = match self.store.get(MISSES, &key)? {
             Some(value) => serde_json::from_slice::<AddressMiss>(&value)?,
+            None if self
+                .store
+                .scan_prefix(MISSES, &[])
+                .nth(MISSES_MAX)
+                .is_some() =>
+            {
+                tracing::warn!(case = %case, "address misses full: not noted");
+                return Ok(());
+            }
             None => AddressMiss {
                 address: address.trim().to_owned(),
                 cases: 0,
@@ -50,7 +62,7 @@ impl Ledger {
     /// The addresses the register lacks, most recent first, at most `limit`.
     pub fn address_misses(&self, limit: usize) -> Result<Vec<AddressMiss>> {
         let mut all = Vec::new();
-        for entry in self.store.scan_prefix(MISSES, &[]) {
+        for entry in self.store.scan_prefix(MISSES, &[]).take(MISSES_MAX + 1) {
             let (_, value) = entry?;
             all.push(serde_json::from_slice::<AddressMiss>(&value)?);
         }

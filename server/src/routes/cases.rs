@@ -6,12 +6,12 @@ use crate::cases::{
     self, CaseFilter, CaseNumbers, CasePage, CaseView, CreateCase, NumbersQuery, ReviewItem,
     Written,
 };
-use crate::error::{ApiJson, ApiQuery, Result};
+use crate::error::{ApiJson, ApiQuery, Error, Result};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use gridcase_sync_core::{Action, CaseId, EventId};
+use gridcase_sync_core::{Action, ActionKind, CaseId, EventId};
 use serde::Deserialize;
 
 #[utoipa::path(post, path = "/v1/cases", tag = "cases", request_body = CreateCase,
@@ -40,6 +40,18 @@ pub async fn post_event(
     Path(id): Path<String>,
     ApiJson(action): ApiJson<Action>,
 ) -> Result<(StatusCode, Json<Written>)> {
+    // These name a caller record, which their own endpoints write or check with the event.
+    let own = match action.kind() {
+        ActionKind::CallerAdded => Some("PUT /v1/cases/{id}/callers/{caller}"),
+        ActionKind::Callback => Some("POST /v1/cases/{id}/callback"),
+        _ => None,
+    };
+    if let Some(endpoint) = own {
+        return Err(Error::BadRequest(format!(
+            "{} is recorded through {endpoint}, with the caller it names",
+            action.kind()
+        )));
+    }
     let written =
         crate::blocking(move || cases::act_online(&state, &caller, &CaseId::new(id), action))
             .await?;

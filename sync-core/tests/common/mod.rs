@@ -109,6 +109,7 @@ pub fn intake(channel: Channel) -> Intake {
         media_url: None,
         business_type: None,
         caller: None,
+        callback: false,
         channel,
         reporter: None,
         description: "garbage piled at the corner".into(),
