@@ -250,8 +250,17 @@ fn a_second_caller_is_attached_and_every_caller_is_called_back_until_satisfied()
             Some(body),
         )
     };
-    let r = callback(json!({"caller": first, "reached": false}));
+    let token = CaseId::generate().to_string();
+    let unreached = json!({"caller": first, "reached": false, "token": token});
+    let r = callback(unreached.clone());
     assert_eq!(r.status, 201, "{}", r.text());
+    let again = callback(unreached);
+    assert_eq!(again.status, 201, "{}", again.text());
+    assert_eq!(again.json()["event"], "", "sent twice, recorded once");
+    assert_eq!(
+        view(&http, &operator, &case)["state"]["callbacks_unreached"],
+        1
+    );
     assert_eq!(
         worklist(&operator)[0]["callbacks_due"],
         2,

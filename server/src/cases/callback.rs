@@ -113,6 +113,10 @@ pub struct CallbackInput {
     /// For a dissatisfied or unsolved answer: reopen the case or send it to the supervisor.
     #[serde(default)]
     pub follow_up: Option<FollowUp>,
+    /// A token minted with the form (32 lower-case hex digits): a callback sent again with
+    /// the same token (a double click, a resend after a lost answer) is recorded once.
+    #[serde(default)]
+    pub token: Option<String>,
 }
 
 /// Records a callback, and its follow-up, in one write through the rule table.
@@ -130,6 +134,27 @@ pub fn record_callback(
         if !gridcase_sync_core::caller::is_caller_id(id) || state.ledger.caller(case, id)?.is_none()
         {
             return Err(Error::NotFound(format!("no such caller of case {case}")));
+        }
+    }
+    let token = match input.token.as_deref() {
+        Some(t) if !gridcase_sync_core::caller::is_caller_id(t) => {
+            return Err(Error::BadRequest(
+                "token: 32 lower-case hex digits, minted with the form".into(),
+            ))
+        }
+        other => other.map(str::to_owned),
+    };
+    // One request per token at a time; the first to finish is the one recorded.
+    let _turn = token.as_ref().map(|t| super::callers::Turn::take(case, t));
+    if let Some(t) = &token {
+        if state.ledger.callback_token(case, t)? {
+            tracing::info!(case = %case, user = %caller.user.id, "callback sent again: recorded once");
+            return Ok(Written {
+                case: case.to_string(),
+                event: String::new(),
+                status: state.ledger.summary(case)?.and_then(|s| s.status),
+                number: state.ledger.number(case)?,
+            });
         }
     }
     let unhappy = gridcase_sync_core::caller::unhappy(input.solved, input.satisfaction);
@@ -155,6 +180,11 @@ pub fn record_callback(
         });
     }
     let events = act_with_record(state, caller, case, actions, None)?;
+    if let Some(t) = &token {
+        // After the write: a crash in between lets one resend record the callback again,
+        // which the turn above and this mark make the only way.
+        state.ledger.note_callback_token(case, t)?;
+    }
     tracing::info!(case = %case, user = %caller.user.id, reached = input.reached, "callback recorded");
     Ok(Written {
         case: case.to_string(),

@@ -22,11 +22,12 @@ use std::sync::{Condvar, Mutex, PoisonError};
 static RECORDING: Mutex<BTreeSet<(CaseId, String)>> = Mutex::new(BTreeSet::new());
 static RECORDED: Condvar = Condvar::new();
 
-/// The turn to record one caller of one case, given back when dropped.
-struct Turn((CaseId, String));
+/// The turn to record one caller (or one callback token) of one case, given back when
+/// dropped.
+pub(super) struct Turn((CaseId, String));
 
 impl Turn {
-    fn take(case: &CaseId, caller: &str) -> Turn {
+    pub(super) fn take(case: &CaseId, caller: &str) -> Turn {
         let key = (case.clone(), caller.to_owned());
         let mut recording = RECORDING.lock().unwrap_or_else(PoisonError::into_inner);
         while recording.contains(&key) {

@@ -89,6 +89,8 @@ pub struct CallbackForm {
     pub note: Option<String>,
     /// `reopen`, `supervisor` or empty.
     pub follow_up: Option<String>,
+    /// Minted with the form: sent twice, recorded once.
+    pub token: Option<String>,
 }
 
 impl CallbackForm {
@@ -129,6 +131,7 @@ impl CallbackForm {
             satisfaction: satisfaction.filter(|_| reached),
             note: given(&self.note).unwrap_or_default(),
             follow_up,
+            token: given(&self.token),
         })
     }
 }
@@ -175,6 +178,7 @@ mod tests {
             satisfaction: Some(satisfaction.into()),
             note: Some(" 说还在漏水 ".into()),
             follow_up: Some(follow_up.into()),
+            token: None,
         }
     }
 

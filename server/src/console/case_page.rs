@@ -430,6 +430,7 @@ fn callback_form(lang: Lang, view: &CaseView, reopen: bool, escalate: bool) -> O
     Some(html! {
         form.action #callback tabindex="-1" method="post" action={ "/cases/" (view.id) "/callback" } data-kind="callback" {
             h3 { (c.callback) }
+            input type="hidden" name="token" value=(CaseId::generate());
             label { (c.callback_caller) select #cb-caller name="caller" {
                 @for (id, label, _) in &choices { option value=(id) { (label) } }
             } }

@@ -31,6 +31,9 @@ fn phone_key(record: &CallerRecord, phone: &str) -> Vec<u8> {
     k
 }
 
+/// Case (its key part), then a callback form's token → nothing: callbacks already recorded.
+const CALLBACK_TOKENS: &str = "ledger_callback_tokens";
+
 /// The case of a phone entry's key, after the phone and the time: its key part (a two-byte
 /// length, then the id).
 fn case_in(rest: &[u8]) -> CaseId {
@@ -51,6 +54,21 @@ impl Ledger {
         }
         records.sort_by(|a, b| (a.added_at, &a.id).cmp(&(b.added_at, &b.id)));
         Ok(records)
+    }
+
+    /// Whether a callback with this form token was recorded for the case.
+    pub fn callback_token(&self, case: &CaseId, token: &str) -> Result<bool> {
+        Ok(self
+            .store
+            .get(CALLBACK_TOKENS, &record_key(case, token))?
+            .is_some())
+    }
+
+    /// Marks a callback form's token as recorded.
+    pub fn note_callback_token(&self, case: &CaseId, token: &str) -> Result<()> {
+        let mut batch = Batch::new();
+        batch.put(CALLBACK_TOKENS, record_key(case, token), Vec::<u8>::new());
+        self.commit(batch, Vec::new()).map(|_| ())
     }
 
     /// One caller record of a case.
