@@ -160,11 +160,26 @@ impl TextQuery {
             .flat_map(|t| t.chars())
             .filter(|c| is_cjk(*c))
             .collect();
-        self.tokens
+        let mut probes: Vec<&str> = self
+            .tokens
             .iter()
             .filter(|t| !is_character(t) || t.chars().any(|c| !in_pairs.contains(&c)))
             .map(String::as_str)
-            .collect()
+            .collect();
+        // The most specific first, since a planner weighs only the first few: a number with
+        // its neighbouring character (`同8`, `8号`: a doorplate), then pairs and words, then
+        // lone characters.
+        let specificity = |t: &str| {
+            let digits = t.chars().any(|c| c.is_ascii_digit());
+            let cjk = t.chars().any(is_cjk);
+            match (digits && cjk, is_character(t)) {
+                (true, _) => 0,
+                (false, false) => 1,
+                (false, true) => 2,
+            }
+        };
+        probes.sort_by_key(|t| specificity(t));
+        probes
     }
 
     /// Whether a text matches the query (see [`TextQuery`]).
@@ -260,11 +275,11 @@ mod tests {
     #[test]
     fn probes_skip_characters_inside_pairs() {
         let q = TextQuery::new("路灯 井 led");
-        assert_eq!(q.probes(), ["led", "井", "路灯"]);
+        assert_eq!(q.probes(), ["led", "路灯", "井"]);
         assert_eq!(TextQuery::new("灯").probes(), ["灯"]);
         assert_eq!(
             TextQuery::new("大街12号").probes(),
-            ["12", "12号", "大街", "街12"]
+            ["12号", "街12", "12", "大街"]
         );
     }
 

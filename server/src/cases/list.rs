@@ -239,7 +239,7 @@ fn plan(state: &AppState, terms: Vec<Term>, after: Option<&[u8]>) -> Result<Opti
 
 /// How many terms besides the one walked a candidate's index entries are checked under before
 /// its summary is read (a point lookup each, cheaper than reading and parsing the summary).
-const CHECKED_TERMS: usize = 2;
+const CHECKED_TERMS: usize = 4;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CasePage {
