@@ -3,7 +3,7 @@
 
 use gridcase_tests::{Server, PASSWORD};
 use serde_json::Value;
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
 
 struct Field {
     dir: std::path::PathBuf,
@@ -38,6 +38,52 @@ impl Field {
             .expect("run gridcase-field");
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
+
+    /// The command's whole outcome: exit status, stdout and stderr.
+    fn output(&self, json: bool, args: &[&str]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gridcase-field"));
+        command
+            .arg("--data-dir")
+            .arg(&self.dir)
+            .args(["--server", &self.server]);
+        if json {
+            command.arg("--json");
+        }
+        command.args(args).output().expect("run gridcase-field")
+    }
+
+    /// Runs the command with its stdout closed before it writes, as `| head -1` closes it
+    /// after the first line: (success, stderr).
+    fn to_closed_pipe(&self, json: bool, args: &[&str]) -> (bool, String) {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gridcase-field"));
+        command
+            .arg("--data-dir")
+            .arg(&self.dir)
+            .args(["--server", &self.server]);
+        if json {
+            command.arg("--json");
+        }
+        let mut child = command
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run gridcase-field");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait for gridcase-field");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+/// District time (UTC+8) of an instant, written independently of the CLI.
+fn district_minute(ms: i64) -> String {
+    let local = ms + 8 * 3_600_000;
+    let (y, m, d) = gridcase_sync_core::calendar::civil_from_days(local.div_euclid(86_400_000));
+    let minute = local.rem_euclid(86_400_000) / 60_000;
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", minute / 60, minute % 60)
 }
 
 #[test]
@@ -171,8 +217,12 @@ fn the_field_cli_takes_a_walk_in_caller_and_confirms_and_declines() {
         shown["timeline"][0]["kind"], "intake",
         "walk_in by default with a caller: {shown}"
     );
-    let intake = shown["timeline"][0]["payload"].as_str().unwrap_or_default();
-    assert!(intake.contains(r#""channel":"walk_in""#), "{intake}");
+    let payload = &shown["timeline"][0]["payload"];
+    assert_eq!(
+        payload["channel"], "walk_in",
+        "the payload as an object: {shown}"
+    );
+    let intake = payload.to_string();
     for personal in ["王小明", "13812348000", "韶九胡同"] {
         assert!(!intake.contains(personal), "{intake}");
         assert!(!shown.to_string().contains(personal), "{shown}");
@@ -196,6 +246,7 @@ fn the_field_cli_takes_a_walk_in_caller_and_confirms_and_declines() {
         "--channel",
         "hotline",
     ]);
+    assert_eq!(public["status"], "awaiting_confirmation", "{public}");
     let public = public["case"].as_str().expect("case id").to_owned();
     let (ok, _, _) = desk.run(&["confirm", &public, "--exists", "maybe"]);
     assert!(!ok, "--exists is true or false");
@@ -237,4 +288,159 @@ fn the_field_cli_takes_a_walk_in_caller_and_confirms_and_declines() {
     let (_, shown, _) = desk.run(&["show", &case]);
     assert_eq!(shown["caller"], serde_json::Value::Null);
     assert!(!desk.human(&["show", &case]).contains("caller "));
+}
+
+/// Without a session, commands that need one say so on stderr and exit with 2; nothing is
+/// written to stdout but the `--json` error.
+#[test]
+fn the_field_cli_asks_for_a_login_first() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let field = Field {
+        dir: tmp.path().join("field"),
+        server: "http://127.0.0.1:9".into(),
+    };
+    let commands: [&[&str]; 6] = [
+        &["list"],
+        &["show", "0190f2b3c4d5e6f708192a3b4c5d6e7f"],
+        &["comment", "0190f2b3c4d5e6f708192a3b4c5d6e7f", "hello"],
+        &["new", "--description", "a hole in the road"],
+        &[
+            "escalate",
+            "0190f2b3c4d5e6f708192a3b4c5d6e7f",
+            "--reason",
+            "late",
+        ],
+        &["sync"],
+    ];
+    for args in commands {
+        let out = field.output(false, args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("not logged in"), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("gridcase-field login"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    let out = field.output(true, &["list"]);
+    assert_eq!(out.status.code(), Some(2));
+    let said: Value = serde_json::from_slice(&out.stdout).expect("a JSON error");
+    assert_eq!(said["code"], "not_logged_in", "{said}");
+    // What waits to be synced can be asked without a session.
+    let out = field.output(false, &["status"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("not logged in"));
+}
+
+/// Output into a closed pipe ends quietly; times for people are district time; `--json` keeps
+/// machine values and gives payloads and scopes as objects; `new` tells the status folded; the
+/// return, extend, self-handle and escalate actions, with the rule's code when refused.
+#[test]
+fn the_field_cli_catches_up_with_the_handheld() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let field = Field {
+        dir: tmp.path().join("field"),
+        server: format!("http://{}", server.addr),
+    };
+    let (ok, who, _) = field.run(&["login", "worker1"]);
+    assert!(ok, "{who}");
+    assert!(who["scope"].is_object(), "the scope as an object: {who}");
+    let (_, status, _) = field.run(&["status"]);
+    assert!(status["user"]["scope"].is_object(), "{status}");
+
+    let (ok, created, _) = field.run(&["new", "--description", "a broken bench"]);
+    assert!(ok, "{created}");
+    assert_eq!(created["status"], "reported", "a patrol report: {created}");
+    let case = created["case"].as_str().expect("case id").to_owned();
+    let human = field.human(&["new", "--description", "graffiti on the bridge"]);
+    assert!(human.contains(", reported (not yet synced)"), "{human}");
+
+    // `| head -1`: the reader goes away; no panic, no complaint, success.
+    for json in [false, true] {
+        for args in [&["list"][..], &["show", &case][..], &["status"][..]] {
+            let (ok, stderr) = field.to_closed_pipe(json, args);
+            assert!(ok, "{args:?} --json {json}: {stderr}");
+            assert!(
+                !stderr.contains("panicked") && !stderr.to_lowercase().contains("broken pipe"),
+                "{args:?} --json {json}: {stderr}"
+            );
+        }
+    }
+
+    // Machine values in JSON, district time for people.
+    let (_, shown, _) = field.run(&["show", &case]);
+    let created_at = shown["case"]["created_at"]
+        .as_i64()
+        .expect("ms since the epoch");
+    let intake = &shown["timeline"][0];
+    assert_eq!(intake["payload"]["channel"], "patrol", "{shown}");
+    assert_eq!(
+        intake["payload"]["description"], "a broken bench",
+        "{shown}"
+    );
+    let at = intake["at"].as_i64().expect("ms since the epoch");
+    let text = field.human(&["show", &case]);
+    assert!(
+        text.contains(&format!("reported {}", district_minute(created_at))),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("  {}  intake", district_minute(at))),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&at.to_string()),
+        "no epoch milliseconds: {text}"
+    );
+    let list = field.human(&["list"]);
+    assert!(list.contains(&district_minute(created_at)), "{list}");
+    assert!(!list.contains(&created_at.to_string()), "{list}");
+
+    // A grid worker escalates and handles on the spot; returning and extending are not theirs.
+    let (ok, escalated, _) = field.run(&["escalate", &case, "--reason", "a danger to children"]);
+    assert!(ok, "{escalated}");
+    for args in [
+        &["return", &case, "--reason", "not ours"][..],
+        &[
+            "extend",
+            &case,
+            "--hours",
+            "8",
+            "--reason",
+            "waiting for parts",
+        ][..],
+    ] {
+        let (ok, refused, _) = field.run(args);
+        assert!(!ok, "{args:?}: {refused}");
+        let code = refused["code"].as_str().expect("the rule's code");
+        assert!(!code.is_empty(), "{refused}");
+        let out = field.output(false, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("not allowed ({code})")),
+            "{stderr}"
+        );
+    }
+    let (ok, handled, _) = field.run(&["self-handle", &case, "--note", "tightened the bolts"]);
+    assert!(ok, "{handled}");
+    let (_, shown, _) = field.run(&["show", &case]);
+    let kinds: Vec<_> = shown["timeline"]
+        .as_array()
+        .expect("a timeline")
+        .iter()
+        .map(|t| t["kind"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(kinds, ["intake", "escalate", "self_handle"], "{shown}");
+    assert_eq!(
+        shown["timeline"][2]["payload"]["note"], "tightened the bolts",
+        "{shown}"
+    );
+    assert_ne!(shown["case"]["status"], "reported", "{shown}");
+    let (ok, refused, _) = field.run(&["self-handle", &case, "--note", "again"]);
+    assert!(!ok, "handled once: {refused}");
+    assert_eq!(refused["code"], "wrong_status", "{refused}");
 }

@@ -100,6 +100,9 @@ pub struct CaseSummary {
     /// How often the case was escalated to the supervisor (督办).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub escalations: u32,
+    /// How often a unit sent it back (退回): a bounced case (踢皮球) shows in lists.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub returns: u32,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -179,6 +182,7 @@ impl CaseSummary {
             public_solved: state.public_evaluation().and_then(|e| e.solved),
             ever_dissatisfied: state.ever_dissatisfied(),
             escalations: state.escalations,
+            returns: state.returns,
         }
     }
 

@@ -130,6 +130,15 @@ pub struct CaseState {
     /// 直接答复: a consultation answered at intake.
     #[serde(default)]
     pub answered_directly: bool,
+    /// Every dispatch in the fold's order, with the returns: the chain of units.
+    #[serde(default)]
+    pub unit_chain: Vec<UnitLink>,
+    /// How often a unit sent the case back (退回).
+    #[serde(default)]
+    pub returns: u32,
+    /// Every change of the deadline, in the fold's order.
+    #[serde(default)]
+    pub deadline_history: Vec<DeadlineChange>,
     /// The intake's caller in the caller register, when it names one.
     #[serde(default)]
     pub intake_caller: Option<String>,
@@ -152,6 +161,32 @@ pub struct CaseState {
     /// Callback attempts that reached nobody.
     #[serde(default)]
     pub callbacks_unreached: u32,
+}
+
+/// One unit a case was dispatched to, in the chain of units (派遣链): when, and whether and why
+/// it sent the case back. A case bounced between units (踢皮球) shows here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct UnitLink {
+    pub unit: UnitId,
+    pub dispatched_at: Millis,
+    /// When the unit returned it (退回), if it did.
+    pub returned_at: Option<Millis>,
+    pub return_reason: Option<String>,
+}
+
+/// A change of a case's deadline: by whom, through which event, from what to what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct DeadlineChange {
+    pub at: Millis,
+    pub by: UserId,
+    /// The event kind that changed it (`dispatch`, `extend`, `return`, `release`, `reopen`).
+    pub kind: String,
+    pub from: Option<Millis>,
+    pub to: Option<Millis>,
+    /// The deadline replaced had already passed while the case was open.
+    pub missed: bool,
 }
 
 /// What a caller said when called back.
@@ -381,6 +416,7 @@ fn judge(
 fn apply(state: &mut CaseState, event: &Event, calendar: &WorkCalendar) {
     let at = event.at;
     let mut to = state.status;
+    let deadline_before = state.deadline;
     match &event.action {
         Action::Intake(intake) => {
             state.territory = Some(intake.territory.clone());
@@ -425,6 +461,12 @@ fn apply(state: &mut CaseState, event: &Event, calendar: &WorkCalendar) {
             responsible,
             deadline,
         } => {
+            state.unit_chain.push(UnitLink {
+                unit: unit.clone(),
+                dispatched_at: at,
+                returned_at: None,
+                return_reason: None,
+            });
             state.assigned_unit = Some(unit.clone());
             state.units_involved.insert(unit.clone());
             state.responsible = responsible.clone();
@@ -443,7 +485,12 @@ fn apply(state: &mut CaseState, event: &Event, calendar: &WorkCalendar) {
                 to = Some(Status::InProgress);
             }
         }
-        Action::Return { .. } => {
+        Action::Return { reason } => {
+            state.returns += 1;
+            if let Some(link) = state.unit_chain.last_mut() {
+                link.returned_at = Some(at);
+                link.return_reason = Some(reason.clone());
+            }
             state.assigned_unit = None;
             state.responsible = None;
             state.deadline = None;
@@ -564,6 +611,19 @@ fn apply(state: &mut CaseState, event: &Event, calendar: &WorkCalendar) {
             }
         }
         Action::Comment { .. } | Action::Attach { .. } | Action::Unknown(_) => {}
+    }
+    if state.deadline != deadline_before {
+        state.deadline_history.push(DeadlineChange {
+            at,
+            by: event.author.clone(),
+            kind: event.kind().as_str().to_owned(),
+            from: deadline_before,
+            to: state.deadline,
+            // Replaced after it had passed while the case was open: an overdue a later
+            // deadline must not erase.
+            missed: deadline_before
+                .is_some_and(|d| d < at && state.status.is_some_and(Status::is_open)),
+        });
     }
     state.status = to;
     if rules::rule(event.kind()).transition {

@@ -5,9 +5,11 @@ use clap::{Args, Parser, Subcommand};
 use gridcase_client::client::Client;
 use gridcase_client::error::ClientError;
 use gridcase_client::transport::BuiltinTransport;
-use gridcase_client::views::{CaseFilter, NewCaller, NewReport};
+use gridcase_client::views::{CaseFilter, NewCaller, NewReport, UserInfo};
+use gridcase_sync_core::calendar::civil_from_days;
 use serde::Serialize;
-use std::io::{BufRead, Write};
+use serde_json::Value;
+use std::io::{BufRead, ErrorKind, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -220,21 +222,92 @@ enum Command {
     },
     /// Add a comment.
     Comment { id: String, text: String },
+    /// Not this unit's responsibility: back to the dispatcher (退回).
+    Return {
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// More time to handle a case (延期), granted by a center.
+    Extend {
+        id: String,
+        #[arg(long)]
+        hours: u32,
+        #[arg(long)]
+        reason: String,
+    },
+    /// A grid worker fixed a reported problem on the spot (自处理).
+    SelfHandle {
+        id: String,
+        #[arg(long, default_value = "")]
+        note: String,
+        #[arg(long = "photo")]
+        photos: Vec<String>,
+    },
+    /// Call the supervisor's attention to an open case (督办).
+    Escalate {
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
     /// Sync with the server, showing progress.
     Sync,
     /// What waits to be synced.
     Status,
 }
 
-fn print<T: Serialize>(json: bool, value: &T, human: impl FnOnce(&T) -> String) {
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(value).unwrap_or_default()
-        );
-    } else {
-        println!("{}", human(value));
+/// Writes a line to stdout. A reader that went away (`gridcase-field list | head -1`) ends the
+/// output quietly: what it did not read, it did not want.
+fn emit(text: &str) -> Result<(), ClientError> {
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() == ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
     }
+}
+
+fn print<T: Serialize>(
+    json: bool,
+    value: &T,
+    human: impl FnOnce(&T) -> String,
+) -> Result<(), ClientError> {
+    if json {
+        emit(&serde_json::to_string_pretty(value).unwrap_or_default())
+    } else {
+        emit(&human(value))
+    }
+}
+
+/// Offset of district time (UTC+8), in milliseconds.
+const DISTRICT_OFFSET_MS: i64 = 8 * 3_600_000;
+
+/// An instant (ms since the epoch) as district wall-clock time, `YYYY-MM-DD HH:MM`.
+fn local_time(ms: i64) -> String {
+    let local = ms.saturating_add(DISTRICT_OFFSET_MS);
+    let (y, m, d) = civil_from_days(local.div_euclid(86_400_000));
+    let minutes = local.rem_euclid(86_400_000) / 60_000;
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        minutes / 60,
+        minutes % 60
+    )
+}
+
+/// A field that holds JSON text, as the JSON it holds (kept as text if it does not read).
+fn unstring(value: &mut Value) {
+    if let Some(parsed) = value
+        .as_str()
+        .and_then(|text| serde_json::from_str::<Value>(text).ok())
+    {
+        *value = parsed;
+    }
+}
+
+/// A user for `--json`: the scope as an object, not a string of JSON.
+fn user_json(user: &UserInfo) -> Value {
+    let mut value = serde_json::to_value(user).unwrap_or_default();
+    unstring(&mut value["scope"]);
+    value
 }
 
 fn password() -> Result<String, ClientError> {
@@ -258,17 +331,23 @@ fn run(cli: Cli) -> Result<(), ClientError> {
     let event = |id: String| {
         print(json, &serde_json::json!({ "event": id }), |_| {
             format!("ok (event {id})")
-        });
+        })
     };
+    if !matches!(cli.command, Command::Login { .. } | Command::Status) && client.whoami()?.is_none()
+    {
+        return Err(ClientError::NotLoggedIn {
+            message: "this device has no session".into(),
+        });
+    }
     match cli.command {
         Command::Login { user } => {
             let info = client.login(&user, &password()?)?;
-            print(json, &info, |i| {
+            print(json, &user_json(&info), |_| {
                 format!(
                     "logged in as {} ({}, {}) on device {}",
-                    i.user, i.role, i.scope, i.device_id
+                    info.user, info.role, info.scope, info.device_id
                 )
-            });
+            })?;
         }
         Command::New {
             description,
@@ -303,12 +382,13 @@ fn run(cli: Cli) -> Result<(), ClientError> {
                 business_type,
                 caller,
             })?;
-            let waiting = client.case(&id)?.caller;
+            let detail = client.case(&id)?;
+            let (status, waiting) = (detail.case.status, detail.caller);
             print(
                 json,
-                &serde_json::json!({ "case": id, "caller": waiting }),
+                &serde_json::json!({ "case": id, "status": status, "caller": waiting }),
                 |_| {
-                    let mut out = format!("case {id} reported (not yet synced)");
+                    let mut out = format!("case {id} taken down, {status} (not yet synced)");
                     if waiting.is_some() {
                         out.push_str(
                             "\nthe caller is kept on this device until the case has synced, then uploaded",
@@ -316,7 +396,7 @@ fn run(cli: Cli) -> Result<(), ClientError> {
                     }
                     out
                 },
-            );
+            )?;
         }
         Command::List {
             status,
@@ -348,10 +428,11 @@ fn run(cli: Cli) -> Result<(), ClientError> {
                     .collect::<Vec<_>>()
                     .join(",");
                     out.push_str(&format!(
-                        "{}  {:<16} {:<22} step {}  {:<4} {}  {}\n",
+                        "{}  {:<16} {}  {:<22} step {}  {:<4} {}  {}\n",
                         c.id,
                         // Until the device has synced and learned it.
                         c.number.as_deref().unwrap_or("-"),
+                        local_time(c.created_at),
                         c.status,
                         c.step,
                         c.grid.as_deref().unwrap_or("-"),
@@ -360,16 +441,31 @@ fn run(cli: Cli) -> Result<(), ClientError> {
                     ));
                 }
                 out.trim_end().to_owned()
-            });
+            })?;
         }
         Command::Show { id } => {
-            let detail = client.case(&id)?;
-            print(json, &detail, |d| {
+            let d = client.case(&id)?;
+            let mut value = serde_json::to_value(&d)?;
+            if let Some(timeline) = value["timeline"].as_array_mut() {
+                for t in timeline {
+                    unstring(&mut t["payload"]);
+                }
+            }
+            print(json, &value, |_| {
                 let c = &d.case;
                 let mut out = format!(
-                    "case {}\nnumber {}\nstatus {} (step {}), grid {}, category {}, unit {}, business type {}\n{}\n",
+                    "case {}\nnumber {}\nreported {}{}\nstatus {} (step {}), grid {}, category {}, unit {}, business type {}\n{}\n",
                     c.id,
                     c.number.as_deref().unwrap_or("- (not yet synced)"),
+                    local_time(c.created_at),
+                    match c.deadline {
+                        Some(at) => format!(
+                            ", due {}{}",
+                            local_time(at),
+                            if c.overdue { " (overdue)" } else { "" }
+                        ),
+                        None => String::new(),
+                    },
                     c.status,
                     c.step,
                     c.grid.as_deref().unwrap_or("-"),
@@ -398,7 +494,7 @@ fn run(cli: Cli) -> Result<(), ClientError> {
                     };
                     out.push_str(&format!(
                         "  {}  {:<12} by {:<10} → {:<22} {}{}\n",
-                        t.at,
+                        local_time(t.at),
                         kind,
                         t.author,
                         t.status_after,
@@ -431,7 +527,7 @@ fn run(cli: Cli) -> Result<(), ClientError> {
                     ));
                 }
                 out.trim_end().to_owned()
-            });
+            })?;
         }
         Command::File {
             id,
@@ -440,48 +536,53 @@ fn run(cli: Cli) -> Result<(), ClientError> {
             units,
             suggestion,
             callback,
-        } => event(client.file_case(&id, &category, &level, units, suggestion, callback)?),
-        Command::Confirm { id, exists, note } => event(client.confirm(&id, exists, note)?),
-        Command::Decline { id, reason, note } => event(client.decline(&id, &reason, note)?),
+        } => event(client.file_case(&id, &category, &level, units, suggestion, callback)?)?,
+        Command::Confirm { id, exists, note } => event(client.confirm(&id, exists, note)?)?,
+        Command::Decline { id, reason, note } => event(client.decline(&id, &reason, note)?)?,
         Command::Dispatch {
             id,
             unit,
             responsible,
-        } => event(client.dispatch(&id, &unit, responsible, None)?),
-        Command::Handle { id, note, photos } => event(client.handle(&id, note, photos)?),
+        } => event(client.dispatch(&id, &unit, responsible, None)?)?,
+        Command::Handle { id, note, photos } => event(client.handle(&id, note, photos)?)?,
         Command::Feedback {
             id,
             outcome,
             note,
             photos,
-        } => event(client.feedback(&id, outcome.get()?, note, photos)?),
+        } => event(client.feedback(&id, outcome.get()?, note, photos)?)?,
         Command::Verify {
             id,
             outcome,
             note,
             photos,
-        } => event(client.verify(&id, outcome.get()?, note, photos)?),
-        Command::Close { id, note } => event(client.close(&id, note)?),
+        } => event(client.verify(&id, outcome.get()?, note, photos)?)?,
+        Command::Close { id, note } => event(client.close(&id, note)?)?,
         Command::Evaluate {
             id,
             satisfaction,
             solved,
             note,
-        } => event(client.evaluate(&id, satisfaction, solved, note)?),
-        Command::Comment { id, text } => event(client.comment(&id, text)?),
+        } => event(client.evaluate(&id, satisfaction, solved, note)?)?,
+        Command::Comment { id, text } => event(client.comment(&id, text)?)?,
+        Command::Return { id, reason } => event(client.return_case(&id, reason)?)?,
+        Command::Extend { id, hours, reason } => event(client.extend(&id, hours, reason)?)?,
+        Command::SelfHandle { id, note, photos } => event(client.self_handle(&id, note, photos)?)?,
+        Command::Escalate { id, reason } => event(client.escalate(&id, reason)?)?,
         Command::Sync => {
             let report = client.sync(&|phase, done, total| {
                 if !json {
-                    if total > 0 {
-                        eprint!("\r{phase}: {done}/{total}   ");
+                    let mut err = std::io::stderr().lock();
+                    let _ = if total > 0 {
+                        write!(err, "\r{phase}: {done}/{total}   ")
                     } else {
-                        eprint!("\r{phase}: round {done}   ");
-                    }
-                    let _ = std::io::stderr().flush();
+                        write!(err, "\r{phase}: round {done}   ")
+                    };
+                    let _ = err.flush();
                 }
             })?;
             if !json {
-                eprintln!();
+                let _ = writeln!(std::io::stderr());
             }
             print(json, &report, |r| {
                 let mut out = format!(
@@ -495,14 +596,14 @@ fn run(cli: Cli) -> Result<(), ClientError> {
                     ));
                 }
                 out
-            });
+            })?;
         }
         Command::Status => {
             let pending = client.pending()?;
             let who = client.whoami()?;
             print(
                 json,
-                &serde_json::json!({ "user": who, "pending": pending }),
+                &serde_json::json!({ "user": who.as_ref().map(user_json), "pending": pending }),
                 |_| {
                     let mut out = match &who {
                         Some(u) => format!(
@@ -527,7 +628,7 @@ fn run(cli: Cli) -> Result<(), ClientError> {
                     }
                     out
                 },
-            );
+            )?;
         }
     }
     Ok(())
@@ -536,15 +637,29 @@ fn run(cli: Cli) -> Result<(), ClientError> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let json = cli.json;
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            if json {
-                println!("{}", serde_json::json!({ "error": e.to_string() }));
-            } else {
-                eprintln!("gridcase-field: {e}");
-            }
-            ExitCode::FAILURE
+    let e = match run(cli) {
+        Ok(()) => return ExitCode::SUCCESS,
+        Err(e) => e,
+    };
+    // The rule's stable code for a refused action, for scripts to branch on.
+    let code = match &e {
+        ClientError::NotAllowed { code, .. } => Some(code.as_str()),
+        ClientError::NotLoggedIn { .. } => Some("not_logged_in"),
+        _ => None,
+    };
+    if json {
+        let _ = emit(&serde_json::json!({ "error": e.to_string(), "code": code }).to_string());
+    }
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "gridcase-field: {e}");
+    match e {
+        ClientError::NotLoggedIn { .. } => {
+            let _ = writeln!(
+                err,
+                "gridcase-field: log in first, once while online: gridcase-field login <user>"
+            );
+            ExitCode::from(2)
         }
+        _ => ExitCode::FAILURE,
     }
 }

@@ -223,6 +223,21 @@ impl Client {
         )
     }
 
+    /// Not this unit's responsibility: the case goes back to the dispatcher (退回).
+    pub fn return_case(&self, case: &str, reason: String) -> Result<String> {
+        self.act(case, Action::Return { reason }, &[])
+    }
+
+    /// More time to handle the case (延期), granted by a center.
+    pub fn extend(&self, case: &str, hours: u32, reason: String) -> Result<String> {
+        self.act(case, Action::Extend { hours, reason }, &[])
+    }
+
+    /// Calls the supervisor's attention to an open case (督办).
+    pub fn escalate(&self, case: &str, reason: String) -> Result<String> {
+        self.act(case, Action::Escalate { reason }, &[])
+    }
+
     pub fn confirm(&self, case: &str, exists: bool, note: String) -> Result<String> {
         self.act(case, Action::Confirm { exists, note }, &[])
     }

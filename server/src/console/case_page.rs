@@ -255,6 +255,49 @@ fn case_page(v: &Viewer, view: &CaseView, org: &Org, notice: &Notice) -> Markup 
             @if !view.callers.is_empty() {
                 (callers_panel(lang, st, &view.callers))
             }
+            @if !st.unit_chain.is_empty() {
+                section #unit-chain {
+                    h2 { (t.unit_chain) @if st.returns > 0 { " " span.badge.bounced { (t.returned) " " (st.returns) } } }
+                    table.chain {
+                        thead { tr { th { (t.unit) } th { (t.dispatched_at) } th { (t.returned) } } }
+                        tbody {
+                            @for link in &st.unit_chain {
+                                tr class=[link.returned_at.map(|_| "returned")] {
+                                    td { (place(org, Place::Unit, Some(link.unit.as_str()))) }
+                                    td { (when(link.dispatched_at)) }
+                                    td {
+                                        @if let Some(at) = link.returned_at {
+                                            (when(at)) " · " (link.return_reason.as_deref().unwrap_or(""))
+                                        } @else { "—" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if !st.deadline_history.is_empty() {
+                section #deadline-history {
+                    h2 { (t.deadline_history) }
+                    table.chain {
+                        thead { tr { th { (t.event) } th { (t.author) } th { (t.device_time) } th { (t.deadline) } } }
+                        tbody {
+                            @for c in &st.deadline_history {
+                                tr class=[c.missed.then_some("missed")] {
+                                    td { (ActionKind::parse(&c.kind).map_or(c.kind.as_str(), |k| lang.kind(k))) }
+                                    td { (c.by) }
+                                    td { (when(c.at)) }
+                                    td {
+                                        (c.from.map(when).unwrap_or_else(|| "—".into())) " → "
+                                        (c.to.map(when).unwrap_or_else(|| "—".into()))
+                                        @if c.missed { " " span.badge.overdue { (t.missed_deadline) } }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
             section #conflicts {
                 h2 { (t.conflicts) }
                 @if open_conflicts.is_empty() { p.empty { (t.no_conflicts) } }

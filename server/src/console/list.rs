@@ -282,6 +282,7 @@ pub async fn list(
                                 td.flags {
                                     @if item.overdue { span.badge.overdue { (t.overdue) } }
                                     @if s.open_conflicts > 0 { span.badge.conflict { (t.conflicts) " " (s.open_conflicts) } }
+                                    @if s.returns > 0 { span.badge.bounced title=(t.unit_chain) { (t.returned) " " (s.returns) } }
                                     @if s.flagged_events > 0 { span.badge.flagged { (t.flagged) } }
                                 }
                             }
