@@ -8,8 +8,9 @@ use crate::cases::act_online_all;
 use crate::error::Error;
 use crate::AppState;
 use axum::extract::{Path, State};
-use axum::response::Response;
-use gridcase_sync_core::event::{Filing, Satisfaction};
+use axum::response::{IntoResponse, Redirect, Response};
+use gridcase_sync_core::event::{DeclineReason, Filing, Satisfaction};
+use gridcase_sync_core::rules::ViolationCode;
 use gridcase_sync_core::{Action, ActionKind, CaseId, CategoryCode, EventId, Level, WorkCalendar};
 use serde::Deserialize;
 
@@ -32,9 +33,39 @@ pub struct ActForm {
     pub exists: Option<String>,
     /// For a consultation answered directly: what the caller was told.
     pub answer: Option<String>,
+    /// For a feedback or a verification (核查): `yes` when the problem is resolved.
+    pub resolved: Option<String>,
+    /// For a duplicate: the case it duplicates, by its number (`DC-20261130-0001`) or its id.
+    pub of: Option<String>,
 }
 
+/// The kinds whose reason must be given, refused at the field before anything is written.
+const REASON_REQUIRED: [ActionKind; 6] = [
+    ActionKind::Return,
+    ActionKind::Hold,
+    ActionKind::Void,
+    ActionKind::Escalate,
+    ActionKind::Reopen,
+    ActionKind::Extend,
+];
+
 impl ActForm {
+    /// The console's code for a required field left empty (`reason_required`, `note_required`,
+    /// `of_required`), for the form to show at that field; None when the required ones are given.
+    pub fn missing_field(&self) -> Option<&'static str> {
+        let kind = ActionKind::parse(&self.kind)?;
+        if REASON_REQUIRED.contains(&kind) && given(&self.reason).is_none() {
+            return Some("reason_required");
+        }
+        match kind {
+            ActionKind::Handle | ActionKind::Comment if given(&self.note).is_none() => {
+                Some("note_required")
+            }
+            ActionKind::MarkDuplicate if given(&self.of).is_none() => Some("of_required"),
+            _ => None,
+        }
+    }
+
     /// The events the form asks for, in order.
     /// A resolution that sides with the superseded event reopens the case first; both are
     /// written together or not at all. Public for the fuzz crate (`fuzz/`) only.
@@ -68,6 +99,12 @@ impl ActForm {
         };
         let note = given(&self.note).unwrap_or_default();
         let reason = || given(&self.reason).ok_or_else(|| missing("reason"));
+        let resolved = || match given(&self.resolved).as_deref() {
+            Some("yes" | "true") => Ok(true),
+            Some("no" | "false") => Ok(false),
+            None => Err(missing("resolved")),
+            Some(other) => Err(Error::BadRequest(format!("bad resolved {other}"))),
+        };
         Ok(match ActionKind::parse(&self.kind) {
             Some(ActionKind::File) => {
                 let code = given(&self.category).ok_or_else(|| missing("category"))?;
@@ -133,6 +170,42 @@ impl ActForm {
             Some(ActionKind::Comment) => Action::Comment {
                 text: given(&self.note).ok_or_else(|| missing("note"))?,
             },
+            Some(ActionKind::Decline) => Action::Decline {
+                reason: match given(&self.reason).as_deref() {
+                    Some("duplicate") => DeclineReason::Duplicate,
+                    Some("out_of_jurisdiction") => DeclineReason::OutOfJurisdiction,
+                    Some("not_actionable") => DeclineReason::NotActionable,
+                    Some("not_found") => DeclineReason::NotFound,
+                    None => return Err(missing("reason")),
+                    Some(other) => return Err(Error::BadRequest(format!("bad reason {other}"))),
+                },
+                note,
+            },
+            // Photos are taken and attached on the handheld; the console's steps carry none.
+            Some(ActionKind::Handle) => Action::Handle {
+                note: given(&self.note).ok_or_else(|| missing("note"))?,
+                photos: Vec::new(),
+            },
+            Some(ActionKind::Feedback) => Action::Feedback {
+                resolved: resolved()?,
+                note,
+                photos: Vec::new(),
+            },
+            Some(ActionKind::Return) => Action::Return { reason: reason()? },
+            Some(ActionKind::Verify) => Action::Verify {
+                resolved: resolved()?,
+                note,
+                photos: Vec::new(),
+            },
+            Some(ActionKind::Close) => Action::Close { note },
+            Some(ActionKind::Hold) => Action::Hold { reason: reason()? },
+            Some(ActionKind::Release) => Action::Release { note },
+            Some(ActionKind::Void) => Action::Void { reason: reason()? },
+            Some(ActionKind::Escalate) => Action::Escalate { reason: reason()? },
+            // As written: a number is turned into its case's id by `act`, which can look it up.
+            Some(ActionKind::MarkDuplicate) => Action::MarkDuplicate {
+                of: CaseId::new(given(&self.of).ok_or_else(|| missing("of"))?),
+            },
             Some(ActionKind::Resolve) => Action::Resolve {
                 conflict: EventId::new(given(&self.conflict).ok_or_else(|| missing("conflict"))?),
                 note,
@@ -157,6 +230,10 @@ pub async fn act(
 ) -> Result<Response, PageError> {
     case_in_path(&id)?;
     let back = |key: &str, value: &str| back_to_case(&id, key, value);
+    if let Some(code) = form.missing_field() {
+        tracing::info!(case = %id, code, "console form refused at a field");
+        return Ok(refused_at(&id, code, &form.kind));
+    }
     let actions = match form.actions(now_millis(), &state.ledger.calendar, v.lang) {
         Ok(a) => a,
         Err(e) => {
@@ -166,9 +243,21 @@ pub async fn act(
     };
     let kind = actions.last().map_or(ActionKind::Comment, Action::kind);
     let (s, caller, case) = (state.clone(), v.caller.clone(), CaseId::new(id.as_str()));
-    let done = crate::blocking(move || act_online_all(&s, &caller, &case, actions)).await;
+    let done = crate::blocking(move || {
+        let actions = actions
+            .into_iter()
+            .map(|a| duplicate_by_number(&s, a))
+            .collect::<Result<Vec<_>, _>>()?;
+        act_online_all(&s, &caller, &case, actions)
+    })
+    .await;
     match done {
         Ok(_) => Ok(back("done", kind.as_str())),
+        // The case named as the original is unknown or outside the viewer's scope (alike).
+        Err(e) if kind == ActionKind::MarkDuplicate && is_unknown_case(&e) => {
+            tracing::info!(case = %id, error = %e, "console duplicate refused");
+            Ok(refused_at(&id, "duplicate_unknown", kind.as_str()))
+        }
         Err(e @ (Error::Core(_) | Error::BadRequest(_) | Error::Conflict(_)))
             if !e.status_and_code().0.is_server_error() =>
         {
@@ -177,4 +266,41 @@ pub async fn act(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// A duplicate's original named by its case number (`DC-20261130-0001`, in any of the forms
+/// `case_number::parse` reads) becomes that case's id; a number no case has names no case.
+/// Anything else is taken as a case id, which the case service checks against the scope.
+fn duplicate_by_number(state: &AppState, action: Action) -> Result<Action, Error> {
+    let Action::MarkDuplicate { of } = &action else {
+        return Ok(action);
+    };
+    let Some(number) = crate::case_number::parse(of.as_str()) else {
+        return Ok(action);
+    };
+    match state.ledger.numbered(&number)? {
+        Some(id) => Ok(Action::MarkDuplicate { of: id }),
+        None => Err(unknown_case(&number)),
+    }
+}
+
+fn unknown_case(named: &str) -> Error {
+    Error::Core(gridcase_sync_core::Error::Rule(
+        gridcase_sync_core::Violation {
+            code: ViolationCode::UnknownReference,
+            message: format!("no case {named}"),
+        },
+    ))
+}
+
+fn is_unknown_case(e: &Error) -> bool {
+    matches!(e, Error::Core(gridcase_sync_core::Error::Rule(v)) if v.code == ViolationCode::UnknownReference)
+}
+
+/// Back to the case page with a refusal the page shows at the field of the form it names.
+/// Only stable codes go into the address (`refused`, and `form`: an action kind).
+fn refused_at(case: &str, code: &str, form: &str) -> Response {
+    let query =
+        serde_urlencoded::to_string([("refused", code), ("form", form)]).unwrap_or_default();
+    Redirect::to(&format!("/cases/{case}?{query}")).into_response()
 }

@@ -11,7 +11,7 @@ use crate::district_time::when;
 use crate::error::Error;
 use crate::AppState;
 use axum::extract::{Path, State};
-use gridcase_sync_core::event::Satisfaction;
+use gridcase_sync_core::event::{DeclineReason, Satisfaction};
 use gridcase_sync_core::fold::{CaseState, Disposition};
 use gridcase_sync_core::org::Org;
 use gridcase_sync_core::rules::{check, permits};
@@ -26,6 +26,8 @@ pub struct Notice {
     /// The desk's call (its form's token) that was attached to this case as another caller:
     /// the page says so, and the script forgets that call's draft.
     pub attached: Option<String>,
+    /// The form (an action kind) whose field the refusal is about: shown at that field too.
+    pub form: Option<String>,
 }
 
 /// An event counts as made offline when a handheld delivered it more than this long after its
@@ -150,17 +152,31 @@ fn detail(lang: Lang, org: &Org, action: &Action) -> String {
     }
 }
 
-/// The step forms the console offers on a case page, when the rules permit them to the viewer.
-/// A hotline or web report waits at 待核实 for its confirmation: a center confirms it here
-/// when the grid has no worker to do it on site.
-const OFFERED: [ActionKind; 8] = [
+/// The step forms the console offers on a case page, when the rules permit them to the viewer,
+/// in the order of the seven steps, then the side actions. A hotline or web report waits at
+/// 待核实 for its confirmation: a center confirms it here when the grid has no worker to do it
+/// on site. Photos (处置、反馈、核查照片) are taken on the handheld; the console's forms carry none.
+/// Not offered here: `intake` (the desk's page), `self_handle` (a grid worker's, on site),
+/// `attach` (photos), `caller_added` and `callback` (their own forms), `resolve` (per conflict).
+const OFFERED: [ActionKind; 19] = [
     ActionKind::Confirm,
     ActionKind::Answer,
     ActionKind::File,
+    ActionKind::Decline,
+    ActionKind::MarkDuplicate,
     ActionKind::Dispatch,
-    ActionKind::Reopen,
+    ActionKind::Handle,
+    ActionKind::Feedback,
+    ActionKind::Return,
+    ActionKind::Verify,
+    ActionKind::Close,
     ActionKind::Evaluate,
     ActionKind::Extend,
+    ActionKind::Hold,
+    ActionKind::Release,
+    ActionKind::Escalate,
+    ActionKind::Reopen,
+    ActionKind::Void,
     ActionKind::Comment,
 ];
 
@@ -376,7 +392,7 @@ fn case_page(v: &Viewer, view: &CaseView, org: &Org, notice: &Notice) -> Markup 
                 }
             }
             @for kind in OFFERED.into_iter().filter(|k| offered(*k)) {
-                (action_form(lang, org, view, kind))
+                (action_form(lang, org, view, kind, field_refusal(notice, kind)))
             }
             @if may(ActionKind::CallerAdded) {
                 (caller_form(lang, &view.id))
@@ -522,8 +538,45 @@ fn caller_form(lang: Lang, case: &str) -> Markup {
 
 /// A step's form. Its choices start at the case's own values (its category, level and unit)
 /// rather than the first of each list.
-fn action_form(lang: Lang, org: &Org, view: &CaseView, kind: ActionKind) -> Markup {
+fn action_form(
+    lang: Lang,
+    org: &Org,
+    view: &CaseView,
+    kind: ActionKind,
+    refused: Option<&str>,
+) -> Markup {
     let t = lang.text();
+    use gridcase_sync_core::limits;
+    let id = |field: &str| format!("{}-{field}", kind.as_str());
+    // A required field left empty comes back marked, with what is missing said beside it.
+    let error = |code: &str| -> Markup {
+        html! {
+            @if refused == Some(code) {
+                span.field-error id=(id("error")) role="alert" { (lang.refusal(code)) }
+            }
+        }
+    };
+    let invalid = |code: &str| (refused == Some(code)).then_some("true");
+    let described = |code: &str| (refused == Some(code)).then(|| id("error"));
+    let reason_field = || {
+        html! {
+            label { (t.reason)
+                input #(id("reason")) name="reason" required maxlength=(limits::NOTE)
+                    aria-invalid=[invalid("reason_required")] aria-describedby=[described("reason_required")]
+                    autofocus[refused == Some("reason_required")];
+                (error("reason_required"))
+            }
+        }
+    };
+    let note_field = || html! { label { (t.note) input name="note" maxlength=(limits::NOTE); } };
+    let resolved_field = |chosen: bool| {
+        html! {
+            label { (t.problem_resolved) select name="resolved" {
+                option value="yes" selected[chosen] { (t.yes) }
+                option value="no" selected[!chosen] { (t.no) }
+            } }
+        }
+    };
     let (case, st) = (view.id.as_str(), &view.state);
     let unit = st
         .assigned_unit
@@ -582,15 +635,87 @@ fn action_form(lang: Lang, org: &Org, view: &CaseView, kind: ActionKind) -> Mark
                     label { (t.extend_hours) input type="number" name="hours" min="1" max=(gridcase_sync_core::limits::EXTEND_HOURS) required; }
                     label { (t.reason) input name="reason" required; }
                 }
-                ActionKind::Reopen => {
-                    label { (t.reason) input name="reason" required; }
+                ActionKind::Reopen | ActionKind::Return | ActionKind::Hold
+                | ActionKind::Void | ActionKind::Escalate => {
+                    (reason_field())
+                }
+                ActionKind::Decline => {
+                    label { (t.reason) select name="reason" required {
+                        (options(DECLINE_REASONS.iter().map(|r| (decline_code(*r).to_owned(), lang.decline_reason(*r).to_owned())), Some(decline_code(default_decline(st)))))
+                    } }
+                    (note_field())
+                }
+                ActionKind::MarkDuplicate => {
+                    label { (t.duplicate_of)
+                        input #(id("of")) name="of" required maxlength="64" placeholder="DC-20261130-0001"
+                            value=[st.duplicate_of.as_ref().map(|c| c.as_str())]
+                            aria-invalid=[invalid("of_required").or(invalid("duplicate_unknown"))]
+                            aria-describedby=[described("of_required").or(described("duplicate_unknown"))]
+                            autofocus[refused.is_some()];
+                        (error("of_required")) (error("duplicate_unknown"))
+                    }
+                }
+                ActionKind::Feedback => {
+                    (resolved_field(true))
+                    (note_field())
+                    p.small.photos-note { (t.photos_on_handheld) }
+                }
+                ActionKind::Verify => {
+                    // As the unit reported it, for the center to confirm or overturn.
+                    (resolved_field(st.feedback_resolved.unwrap_or(true)))
+                    (note_field())
+                    p.small.photos-note { (t.photos_on_handheld) }
+                }
+                ActionKind::Close | ActionKind::Release => {
+                    (note_field())
                 }
                 _ => {
-                    label { (t.note) input name="note" required; }
+                    label { (t.note)
+                        input #(id("note")) name="note" required maxlength=(limits::NOTE)
+                            aria-invalid=[invalid("note_required")] aria-describedby=[described("note_required")]
+                            autofocus[refused == Some("note_required")];
+                        (error("note_required"))
+                    }
+                    @if kind == ActionKind::Handle { p.small.photos-note { (t.photos_on_handheld) } }
                 }
             }
             button type="submit" { (t.submit) }
         }
+    }
+}
+
+/// The refusal a form shows at its field: only for the form the refusal names.
+fn field_refusal(notice: &Notice, kind: ActionKind) -> Option<&str> {
+    let form = notice.form.as_deref().and_then(ActionKind::parse)?;
+    (form == kind)
+        .then_some(notice.refused.as_deref())
+        .flatten()
+}
+
+const DECLINE_REASONS: [DeclineReason; 4] = [
+    DeclineReason::Duplicate,
+    DeclineReason::OutOfJurisdiction,
+    DeclineReason::NotActionable,
+    DeclineReason::NotFound,
+];
+
+fn decline_code(r: DeclineReason) -> &'static str {
+    match r {
+        DeclineReason::Duplicate => "duplicate",
+        DeclineReason::OutOfJurisdiction => "out_of_jurisdiction",
+        DeclineReason::NotActionable => "not_actionable",
+        DeclineReason::NotFound => "not_found",
+    }
+}
+
+/// A decline's reason as the case suggests it: one already given, a duplicate already named,
+/// a report waiting for its confirmation (not found on site), else the first.
+fn default_decline(st: &CaseState) -> DeclineReason {
+    match (st.decline_reason, &st.duplicate_of, st.status) {
+        (Some(r), _, _) => r,
+        (None, Some(_), _) => DeclineReason::Duplicate,
+        (None, None, Some(Status::AwaitingConfirmation)) => DeclineReason::NotFound,
+        _ => DeclineReason::Duplicate,
     }
 }
 

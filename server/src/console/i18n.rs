@@ -1,7 +1,7 @@
 //! The console's words in Chinese (the default: the district center works in it) and English.
 //! Every string lives in one `Text` per language, so a missing translation is a compile error.
 
-use gridcase_sync_core::event::{BusinessType, Channel, Satisfaction};
+use gridcase_sync_core::event::{BusinessType, Channel, DeclineReason, Satisfaction};
 use gridcase_sync_core::fold::{Conflict, ConflictReason, Disposition};
 use gridcase_sync_core::{ActionKind, Event, EventId, Level, Role, Status};
 use std::collections::HashMap;
@@ -113,6 +113,16 @@ impl Lang {
         self.pick(zh, en)
     }
 
+    pub fn decline_reason(self, r: DeclineReason) -> &'static str {
+        let (zh, en) = match r {
+            DeclineReason::Duplicate => ("重复案件", "Duplicate"),
+            DeclineReason::OutOfJurisdiction => ("不属于管辖范围", "Out of jurisdiction"),
+            DeclineReason::NotActionable => ("无法处置", "Not actionable"),
+            DeclineReason::NotFound => ("现场未发现问题", "Not found on site"),
+        };
+        self.pick(zh, en)
+    }
+
     pub fn role(self, r: Role) -> &'static str {
         let (zh, en) = match r {
             Role::Admin => ("系统管理员", "Administrator"),
@@ -210,6 +220,23 @@ impl Lang {
             "phone_needed" => (DESK_ZH.phone_needed, DESK_EN.phone_needed),
             "anonymous_callback" => (DESK_ZH.anonymous_callback, DESK_EN.anonymous_callback),
             "too_long" => ("填写的内容过长", "what was filled in is too long"),
+            // A step's required field left empty: refused before anything is written.
+            "reason_required" => (
+                "请填写理由：未填写理由，未作任何记录",
+                "a reason is required: nothing was recorded",
+            ),
+            "note_required" => (
+                "请填写说明：未填写说明，未作任何记录",
+                "a note is required: nothing was recorded",
+            ),
+            "of_required" => (
+                "请填写所重复的案件编号或案件ID",
+                "give the number or id of the case this one duplicates",
+            ),
+            "duplicate_unknown" => (
+                "您的管辖范围内没有该编号或ID的案件，未作任何记录",
+                "no case with that number or id in your scope: nothing was recorded",
+            ),
             "follow_up_unhappy" => (
                 "只有回访接通且来电人不满意或问题未解决时，才能重新办理或转督办",
                 "a case is worked again or sent to the supervisor only after a callback that \
@@ -384,6 +411,11 @@ pub struct Text {
     pub reopen_case: &'static str,
     /// A case's number (`DC-20261130-0042`).
     pub number: &'static str,
+    /// A feedback's or verification's verdict.
+    pub problem_resolved: &'static str,
+    /// The case a duplicate duplicates, by its number or id.
+    pub duplicate_of: &'static str,
+    pub photos_on_handheld: &'static str,
 }
 
 pub static ZH: Text = Text {
@@ -490,6 +522,9 @@ pub static ZH: Text = Text {
     keep_outcome: "维持当前结果",
     reopen_case: "采纳被覆盖的操作，重新打开案件",
     number: "案件编号",
+    problem_resolved: "问题已解决",
+    duplicate_of: "重复于（案件编号或案件ID）",
+    photos_on_handheld: "照片请在手持终端拍摄上传",
 };
 
 pub static EN: Text = Text {
@@ -596,6 +631,9 @@ pub static EN: Text = Text {
     keep_outcome: "Keep the current outcome",
     reopen_case: "Side with the superseded event: reopen the case",
     number: "Case number",
+    problem_resolved: "Problem resolved",
+    duplicate_of: "Duplicate of (case number or id)",
+    photos_on_handheld: "Photos are taken and added on the handheld",
 };
 
 impl Lang {
