@@ -5,6 +5,7 @@ use crate::phase::Phase;
 use gridcase_server::callers::{CallerRecord, Source};
 use gridcase_server::ledger::stage_caller;
 use gridcase_server::{demo, AppState, Config};
+use gridcase_sync_core::caller::Caller;
 use gridcase_sync_core::commands::{act, open_case};
 use gridcase_sync_core::event::{Channel, Filing, Intake, Satisfaction};
 use gridcase_sync_core::org::Territory;
@@ -189,19 +190,20 @@ pub fn fill(dir: &Path, seeds: impl Iterator<Item = Seed>, total_hint: usize) ->
             .stage_snapshot(&mut batch, &case, doc.automerge());
         // Every case has a caller in the register; numbers repeat (a number calls about three
         // cases at a million), as the repeat-caller lookup and the search by phone expect.
-        let record = CallerRecord {
-            id: format!("{:032x}", written as u128 + 1),
-            case: case.clone(),
-            source: Source::Intake,
+        let caller = Caller {
             name: "居民".into(),
             phone: Some(phone_of(written)),
-            contact: None,
-            address: None,
             callback: written % 2 == 0,
-            anonymous: false,
-            added_at: seed.created,
-            added_by: "operator".into(),
+            ..Caller::default()
         };
+        let record = CallerRecord::new(
+            caller,
+            format!("{:032x}", written as u128 + 1),
+            case.clone(),
+            Source::Intake,
+            seed.created,
+            "operator".into(),
+        );
         stage_caller(&mut batch, &record).expect("caller");
         feed.push(
             ledger

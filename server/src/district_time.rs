@@ -91,8 +91,7 @@ pub fn parse_iso(text: &str) -> Option<Millis> {
 
 /// "YYYY-MM-DD HH:MM" in district time, as the console shows times.
 pub fn when(ms: Millis) -> String {
-    let iso = iso(ms);
-    format!("{} {}", &iso[..10], &iso[11..16])
+    gridcase_sync_core::WorkCalendar::beijing().wall_clock(ms)
 }
 
 /// "YYYY-MM-DD" in district time, as a date input shows it.
@@ -108,6 +107,13 @@ pub fn compact_date(ms: Millis) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_wall_clock_is_the_iso_time_to_the_minute() {
+        let t = parse_iso("2026-11-26T23:59:59+08:00").expect("parse");
+        assert_eq!(when(t), "2026-11-26 23:59");
+        assert_eq!(when(0), "1970-01-01 08:00");
+    }
 
     #[test]
     fn datetimes_round_trip_in_beijing_time() {

@@ -187,6 +187,19 @@ impl WorkCalendar {
         i64::from(self.offset_minutes) * MINUTE_MS
     }
 
+    /// An instant as the district's wall clock shows it, `YYYY-MM-DD HH:MM`: how the console
+    /// and the field CLI write times for people.
+    pub fn wall_clock(&self, t: Millis) -> String {
+        let (day, time) = self.to_local(t);
+        let (y, m, d) = civil_from_days(day);
+        let minutes = time / MINUTE_MS;
+        format!(
+            "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+            minutes / 60,
+            minutes % 60
+        )
+    }
+
     /// Local (epoch day, ms of the day) of a UTC instant. Computed in
     /// `i128` so that instants near the ends of the range keep their true
     /// local day instead of a saturated one.

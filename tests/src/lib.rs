@@ -2,6 +2,7 @@
 //! loopback port with a temporary data directory, talk HTTP to it, and act as a handheld with
 //! the sync-core engine (its own sled store on disk, its own automerge actor).
 
+pub mod console;
 pub mod scenario;
 pub mod webdriver;
 

@@ -4,12 +4,12 @@
 
 use gridcase_sync_core::commands::Blob;
 use gridcase_sync_core::Action;
+use gridcase_tests::console::{browser_test, sign_in_page};
 use gridcase_tests::scenario::{case_awaiting_verification, now, patrol, post_action, verify};
-use gridcase_tests::webdriver::{self, Browser};
+use gridcase_tests::webdriver;
 use gridcase_tests::{Device, Http, Reply, Server, PASSWORD};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use std::path::PathBuf;
 
 /// Signs in through the console's form and returns the session cookie (`gc_session=…`).
 fn sign_in(http: &Http, user: &str) -> String {
@@ -417,34 +417,6 @@ fn closed_cases(http: &Http) {
             json!({"kind": "evaluate", "payload": {"satisfaction": satisfaction}}),
         );
     }
-}
-
-/// Where screenshots go: `docs/screenshots` when asked (to refresh the README's), else a
-/// temporary directory so a test run leaves the tree alone.
-fn screenshot_dir(tmp: &std::path::Path) -> PathBuf {
-    match std::env::var_os("GRIDCASE_SCREENSHOTS") {
-        Some(dir) => PathBuf::from(dir),
-        None => tmp.join("screenshots"),
-    }
-}
-
-/// What a browser test starts from: headless Chromium (or a clear failure when it is not
-/// installed), a server with the demo district in `tmp`, and where screenshots go.
-fn browser_test(tmp: &std::path::Path) -> (Browser, Server, PathBuf) {
-    let Some((chromium, driver)) = webdriver::installed() else {
-        panic!("the console's browser tests need Debian's chromium and chromium-driver: run ./scripts/setup");
-    };
-    let shots = screenshot_dir(tmp);
-    std::fs::create_dir_all(&shots).expect("screenshot dir");
-    let server = Server::start_in(&tmp.join("ledger"), &[]);
-    (Browser::start(&chromium, &driver), server, shots)
-}
-
-/// Signs in on the sign-in page the browser shows.
-fn sign_in_page(browser: &Browser, user: &str) {
-    browser.find("input[name=username]").type_text(user);
-    browser.find("input[name=password]").type_text(PASSWORD);
-    browser.find("form.login button").click();
 }
 
 #[test]

@@ -3,59 +3,22 @@
 //! unit's forms shown only to the unit, a return without a reason refused at its field before
 //! anything is written, a case held, released and voided, and one marked a duplicate by number.
 
-use gridcase_tests::{Http, Reply, Server};
+use gridcase_tests::console::Console;
+use gridcase_tests::{Http, Server};
 use serde_json::{json, Value};
 
-/// A signed-in console user over plain HTTP (redirects shown, not followed).
-struct Console<'a> {
-    http: &'a Http,
-    cookie: String,
-    origin: String,
+/// Posts a case page's form and returns where it leads back to.
+fn act(console: &Console, case: &str, form: &[(&str, &str)]) -> String {
+    let r = console.post(&format!("/cases/{case}/act"), form);
+    assert_eq!(r.status, 303, "{form:?}: {}", r.text());
+    r.header("location").expect("back to the case").to_owned()
 }
 
-impl Console<'_> {
-    fn sign_in<'a>(http: &'a Http, server: &Server, user: &str) -> Console<'a> {
-        Console {
-            http,
-            cookie: http.console_sign_in(user),
-            origin: format!("http://{}", server.addr),
-        }
-    }
-
-    fn page(&self, path: &str) -> String {
-        let r = self
-            .http
-            .send("GET", path, None, &[("cookie", &self.cookie)], None)
-            .expect("HTTP request");
-        assert_eq!(r.status, 200, "{path}: {}", r.text());
-        r.text()
-    }
-
-    fn post(&self, path: &str, form: &[(&str, &str)]) -> Reply {
-        let body = serde_urlencoded::to_string(form).expect("a form body");
-        let headers = [
-            ("content-type", "application/x-www-form-urlencoded"),
-            ("cookie", self.cookie.as_str()),
-            ("origin", self.origin.as_str()),
-        ];
-        self.http
-            .send("POST", path, None, &headers, Some(body.into_bytes()))
-            .expect("HTTP request")
-    }
-
-    /// Posts a case page's form and returns where it leads back to.
-    fn act(&self, case: &str, form: &[(&str, &str)]) -> String {
-        let r = self.post(&format!("/cases/{case}/act"), form);
-        assert_eq!(r.status, 303, "{form:?}: {}", r.text());
-        r.header("location").expect("back to the case").to_owned()
-    }
-
-    /// Posts a form the rules allow and checks it was done.
-    fn done(&self, case: &str, form: &[(&str, &str)]) {
-        let to = self.act(case, form);
-        let kind = form[0].1;
-        assert_eq!(to, format!("/cases/{case}?done={kind}"), "{form:?}");
-    }
+/// Posts a form the rules allow and checks it was done.
+fn done(console: &Console, case: &str, form: &[(&str, &str)]) {
+    let to = act(console, case, form);
+    let kind = form[0].1;
+    assert_eq!(to, format!("/cases/{case}?done={kind}"), "{form:?}");
 }
 
 fn view(http: &Http, token: &str, case: &str) -> Value {
@@ -114,7 +77,8 @@ fn every_step_the_rules_permit_is_a_console_form_for_the_role_that_takes_it() {
             "{kind} not offered on a reported case"
         );
     }
-    operator.done(
+    done(
+        &operator,
         &case,
         &[
             ("kind", "file"),
@@ -127,7 +91,7 @@ fn every_step_the_rules_permit_is_a_console_form_for_the_role_that_takes_it() {
     let page = operator.page(&format!("/cases/{case}"));
     assert!(offers(&page, "hold") && offers(&page, "dispatch"));
     assert!(!offers(&page, "decline"), "a filed case is not declined");
-    operator.done(&case, &[("kind", "dispatch"), ("unit", "u1")]);
+    done(&operator, &case, &[("kind", "dispatch"), ("unit", "u1")]);
     assert_eq!(status(&http, &token, &case), "dispatched");
 
     // The unit sees its own steps, and not the center's.
@@ -146,7 +110,7 @@ fn every_step_the_rules_permit_is_a_console_form_for_the_role_that_takes_it() {
 
     // A return without a reason is refused at its field, and nothing is written.
     let before = history_len(&http, &token, &case);
-    let to = unit.act(&case, &[("kind", "return"), ("reason", "  ")]);
+    let to = act(&unit, &case, &[("kind", "return"), ("reason", "  ")]);
     assert_eq!(
         to,
         format!("/cases/{case}?refused=reason_required&form=return")
@@ -156,17 +120,22 @@ fn every_step_the_rules_permit_is_a_console_form_for_the_role_that_takes_it() {
     assert!(shown.contains("请填写理由"), "{shown}");
     assert_eq!(history_len(&http, &token, &case), before, "nothing written");
     assert_eq!(status(&http, &token, &case), "dispatched");
-    unit.done(&case, &[("kind", "return"), ("reason", "不属于本单位")]);
+    done(
+        &unit,
+        &case,
+        &[("kind", "return"), ("reason", "不属于本单位")],
+    );
     assert_eq!(status(&http, &token, &case), "filed");
     assert_eq!(view(&http, &token, &case)["state"]["returns"], 1);
     let page = unit.page(&format!("/cases/{case}"));
     assert!(!offers(&page, "handle"), "returned: no longer the unit's");
 
     // Dispatched again, handled and fed back resolved by the unit.
-    operator.done(&case, &[("kind", "dispatch"), ("unit", "u1")]);
-    unit.done(&case, &[("kind", "handle"), ("note", "已安排维修")]);
+    done(&operator, &case, &[("kind", "dispatch"), ("unit", "u1")]);
+    done(&unit, &case, &[("kind", "handle"), ("note", "已安排维修")]);
     assert_eq!(status(&http, &token, &case), "in_progress");
-    unit.done(
+    done(
+        &unit,
         &case,
         &[
             ("kind", "feedback"),
@@ -180,7 +149,8 @@ fn every_step_the_rules_permit_is_a_console_form_for_the_role_that_takes_it() {
     let page = operator.page(&format!("/cases/{case}"));
     assert!(offers(&page, "verify"), "{page}");
     assert!(!offers(&unit.page(&format!("/cases/{case}")), "verify"));
-    operator.done(
+    done(
+        &operator,
         &case,
         &[
             ("kind", "verify"),
@@ -189,7 +159,7 @@ fn every_step_the_rules_permit_is_a_console_form_for_the_role_that_takes_it() {
         ],
     );
     assert_eq!(status(&http, &token, &case), "verified");
-    operator.done(&case, &[("kind", "close"), ("note", "结案")]);
+    done(&operator, &case, &[("kind", "close"), ("note", "结案")]);
     assert_eq!(status(&http, &token, &case), "closed");
     let closed = view(&http, &token, &case);
     let kinds: Vec<_> = closed["history"]
@@ -208,7 +178,8 @@ fn every_step_the_rules_permit_is_a_console_form_for_the_role_that_takes_it() {
 
     // Another case is held, released and voided.
     let other = new_case(&http, &token, "路灯不亮");
-    operator.done(
+    done(
+        &operator,
         &other,
         &[
             ("kind", "file"),
@@ -216,17 +187,25 @@ fn every_step_the_rules_permit_is_a_console_form_for_the_role_that_takes_it() {
             ("level", "general"),
         ],
     );
-    let to = operator.act(&other, &[("kind", "hold"), ("reason", "")]);
+    let to = act(&operator, &other, &[("kind", "hold"), ("reason", "")]);
     assert!(to.ends_with("refused=reason_required&form=hold"), "{to}");
-    operator.done(&other, &[("kind", "hold"), ("reason", "等待施工许可")]);
+    done(
+        &operator,
+        &other,
+        &[("kind", "hold"), ("reason", "等待施工许可")],
+    );
     assert_eq!(status(&http, &token, &other), "held");
     assert!(offers(
         &operator.page(&format!("/cases/{other}")),
         "release"
     ));
-    operator.done(&other, &[("kind", "release"), ("note", "许可已批")]);
+    done(
+        &operator,
+        &other,
+        &[("kind", "release"), ("note", "许可已批")],
+    );
     assert_eq!(status(&http, &token, &other), "filed");
-    operator.done(&other, &[("kind", "void"), ("reason", "误报")]);
+    done(&operator, &other, &[("kind", "void"), ("reason", "误报")]);
     assert_eq!(status(&http, &token, &other), "voided");
     let page = operator.page(&format!("/cases/{other}"));
     assert!(!offers(&page, "void") && !offers(&page, "hold"));
@@ -235,7 +214,8 @@ fn every_step_the_rules_permit_is_a_console_form_for_the_role_that_takes_it() {
     let third = new_case(&http, &token, "人行道井盖破损（重复来电）");
     let number = closed["number"].as_str().expect("numbered").to_owned();
     let before = history_len(&http, &token, &third);
-    let to = operator.act(
+    let to = act(
+        &operator,
         &third,
         &[("kind", "mark_duplicate"), ("of", "DC-20000101-0001")],
     );
@@ -244,7 +224,11 @@ fn every_step_the_rules_permit_is_a_console_form_for_the_role_that_takes_it() {
         "{to}"
     );
     assert!(operator.page(&to).contains("id=\"mark_duplicate-error\""));
-    let to = operator.act(&third, &[("kind", "mark_duplicate"), ("of", "nosuchcase")]);
+    let to = act(
+        &operator,
+        &third,
+        &[("kind", "mark_duplicate"), ("of", "nosuchcase")],
+    );
     assert!(
         to.ends_with("refused=duplicate_unknown&form=mark_duplicate"),
         "{to}"
@@ -254,7 +238,8 @@ fn every_step_the_rules_permit_is_a_console_form_for_the_role_that_takes_it() {
         before,
         "nothing written"
     );
-    operator.done(
+    done(
+        &operator,
         &third,
         &[("kind", "mark_duplicate"), ("of", &number.to_lowercase())],
     );

@@ -6,85 +6,13 @@
 //! handheld offline, called back dissatisfied, worked again, called back satisfied.
 
 use gridcase_sync_core::Action;
+use gridcase_tests::console::{browser_test, sign_in_page, Console};
 use gridcase_tests::scenario::{now, post_action, verify};
-use gridcase_tests::webdriver::{self, key, Browser};
-use gridcase_tests::{url_encode, Device, Http, Reply, Server, PASSWORD};
+use gridcase_tests::webdriver::{key, Browser};
+use gridcase_tests::{url_encode, Device, Http, Server};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
 
 const DAY: i64 = 24 * 3_600_000;
-
-/// Signs in through the console's form and returns the session cookie (`gc_session=…`).
-fn sign_in(http: &Http, user: &str) -> String {
-    let form = format!("username={user}&password={PASSWORD}");
-    let r = form_post(http, "/login", None, None, &form);
-    assert_eq!(r.status, 303, "{}", r.text());
-    r.header("set-cookie")
-        .and_then(|c| c.split(';').next())
-        .expect("a session cookie")
-        .to_owned()
-}
-
-fn form_post(
-    http: &Http,
-    path: &str,
-    cookie: Option<&str>,
-    origin: Option<&str>,
-    form: &str,
-) -> Reply {
-    let mut headers = vec![("content-type", "application/x-www-form-urlencoded")];
-    headers.extend(cookie.map(|c| ("cookie", c)));
-    headers.extend(origin.map(|o| ("origin", o)));
-    http.send("POST", path, None, &headers, Some(form.as_bytes().to_vec()))
-        .expect("HTTP request")
-}
-
-fn page(http: &Http, path: &str, cookie: &str) -> Reply {
-    http.send("GET", path, None, &[("cookie", cookie)], None)
-        .expect("HTTP request")
-}
-
-/// A signed-in console user over plain HTTP (redirects shown, not followed).
-struct Console<'a> {
-    http: &'a Http,
-    cookie: String,
-    origin: String,
-}
-
-impl Console<'_> {
-    fn sign_in<'a>(http: &'a Http, server: &Server, user: &str) -> Console<'a> {
-        Console {
-            http,
-            cookie: sign_in(http, user),
-            origin: format!("http://{}", server.addr),
-        }
-    }
-
-    fn get(&self, path: &str) -> Reply {
-        page(self.http, path, &self.cookie)
-    }
-
-    fn post(&self, path: &str, form: &[(&str, &str)]) -> Reply {
-        let body = serde_urlencoded::to_string(form).expect("a form body");
-        form_post(
-            self.http,
-            path,
-            Some(&self.cookie),
-            Some(&self.origin),
-            &body,
-        )
-    }
-
-    /// Posts a form and follows its redirect to the page it leads to.
-    fn post_and_show(&self, path: &str, form: &[(&str, &str)]) -> (String, String) {
-        let r = self.post(path, form);
-        assert_eq!(r.status, 303, "{path}: {}", r.text());
-        let to = r.header("location").expect("a redirect").to_owned();
-        let shown = self.get(&to);
-        assert_eq!(shown.status, 200, "{to}: {}", shown.text());
-        (to, shown.text())
-    }
-}
 
 /// The token (the case id to be) of a rendered new-case form.
 fn token_of(html: &str) -> String {
@@ -224,11 +152,15 @@ fn the_desk_answers_a_consultation_directly_and_confirms_a_hotline_report() {
         case_page.contains("大件垃圾请预约社区每周六上午统一清运"),
         "{case_page}"
     );
-    let en = page(
-        &http,
-        &format!("/cases/new?saved={token}"),
-        &format!("{}; gc_lang=en", desk.cookie),
-    );
+    let en = http
+        .send(
+            "GET",
+            &format!("/cases/new?saved={token}"),
+            None,
+            &[("cookie", &format!("{}; gc_lang=en", desk.cookie))],
+            None,
+        )
+        .expect("HTTP request");
     assert!(en.text().contains("Answered and closed"), "{}", en.text());
 
     // Each way to get it wrong is named at its field, the form kept as typed.
@@ -561,34 +493,6 @@ fn a_call_is_attached_to_an_open_case_once_and_callbacks_are_refused_clearly() {
     );
 }
 
-/// Where screenshots go: `docs/screenshots` when asked (`GRIDCASE_SCREENSHOTS`), else a
-/// temporary directory so a test run leaves the tree alone.
-fn screenshot_dir(tmp: &Path) -> PathBuf {
-    match std::env::var_os("GRIDCASE_SCREENSHOTS") {
-        Some(dir) => PathBuf::from(dir),
-        None => tmp.join("screenshots"),
-    }
-}
-
-/// What the browser test starts from, as in `console.rs`: headless Chromium (or a clear
-/// failure when it is not installed), a server with the demo district in `tmp`, and where
-/// screenshots go.
-fn browser_test(tmp: &Path) -> (Browser, Server, PathBuf) {
-    let Some((chromium, driver)) = webdriver::installed() else {
-        panic!("the console's browser tests need Debian's chromium and chromium-driver: run ./scripts/setup");
-    };
-    let shots = screenshot_dir(tmp);
-    std::fs::create_dir_all(&shots).expect("screenshot dir");
-    let server = Server::start_in(&tmp.join("ledger"), &[]);
-    (Browser::start(&chromium, &driver), server, shots)
-}
-
-fn sign_in_page(browser: &Browser, user: &str) {
-    browser.find("input[name=username]").type_text(user);
-    browser.find("input[name=password]").type_text(PASSWORD);
-    browser.find("form.login button").click();
-}
-
 /// Presses Tab until the element `css` matches has the focus.
 fn tab_to(browser: &Browser, css: &str) {
     let focused = format!("return document.activeElement === document.querySelector('{css}');");
@@ -611,7 +515,7 @@ fn whole_page(browser: &Browser) {
     browser.script("window.scrollTo(0, 0); return true;");
 }
 
-/// The unit handles and feeds back over the JSON API (the console has no unit forms yet), and
+/// The unit handles and feeds back over the JSON API (the scene is about the desk), and
 /// the grid worker's handheld verifies and closes offline, then syncs.
 fn worked_and_closed(http: &Http, worker: &Device, case: &str) {
     let unit1 = http.login("unit1");

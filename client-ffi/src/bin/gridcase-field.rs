@@ -6,7 +6,7 @@ use gridcase_client::client::Client;
 use gridcase_client::error::ClientError;
 use gridcase_client::transport::BuiltinTransport;
 use gridcase_client::views::{CaseFilter, NewCaller, NewReport, UserInfo};
-use gridcase_sync_core::calendar::civil_from_days;
+use gridcase_sync_core::calendar::WorkCalendar;
 use serde::Serialize;
 use serde_json::Value;
 use std::io::{BufRead, ErrorKind, Write};
@@ -278,19 +278,9 @@ fn print<T: Serialize>(
     }
 }
 
-/// Offset of district time (UTC+8), in milliseconds.
-const DISTRICT_OFFSET_MS: i64 = 8 * 3_600_000;
-
 /// An instant (ms since the epoch) as district wall-clock time, `YYYY-MM-DD HH:MM`.
 fn local_time(ms: i64) -> String {
-    let local = ms.saturating_add(DISTRICT_OFFSET_MS);
-    let (y, m, d) = civil_from_days(local.div_euclid(86_400_000));
-    let minutes = local.rem_euclid(86_400_000) / 60_000;
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
-        minutes / 60,
-        minutes % 60
-    )
+    WorkCalendar::beijing().wall_clock(ms)
 }
 
 /// A field that holds JSON text, as the JSON it holds (kept as text if it does not read).

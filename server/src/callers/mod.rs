@@ -37,25 +37,10 @@ pub struct CallerRecord {
     pub id: String,
     pub case: CaseId,
     pub source: Source,
-    #[serde(default)]
-    pub name: String,
-    /// A telephone number in its one written form (`sync_core::phone`): what the callback
-    /// dials and what the repeat-caller search looks up.
-    #[serde(default)]
-    pub phone: Option<String>,
-    /// Another way to reach the caller (an e-mail address from Open311).
-    #[serde(default)]
-    pub contact: Option<String>,
-    /// Where the caller lives, when they said (not the case's place).
-    #[serde(default)]
-    pub address: Option<String>,
-    /// Whether they want to be called back (回访).
-    #[serde(default)]
-    pub callback: bool,
-    /// Whether the caller stayed anonymous: nothing personal was given (an anonymous walk-in
-    /// from a handheld has an empty record; the desk keeps none), so no callback is possible.
-    #[serde(default)]
-    pub anonymous: bool,
+    /// Who they are and how to call them back, as checked (`sync_core::caller`); stored
+    /// flattened, so the record's JSON reads its fields by name.
+    #[serde(flatten)]
+    pub caller: CallerInput,
     pub added_at: Millis,
     /// The user who recorded it.
     pub added_by: String,
@@ -66,22 +51,10 @@ pub use gridcase_sync_core::caller::{
     mask_contact, mask_name, mask_phone, Caller as CallerInput, CallerProblem,
 };
 
-/// Turning a checked input into the register's record.
-pub trait Record {
-    /// The register's record of this (checked) input.
-    fn record(
-        self,
-        id: String,
-        case: CaseId,
-        source: Source,
-        added_at: Millis,
-        added_by: String,
-    ) -> CallerRecord;
-}
-
-impl Record for CallerInput {
-    fn record(
-        self,
+impl CallerRecord {
+    /// The register's record of a (checked) caller.
+    pub fn new(
+        caller: CallerInput,
         id: String,
         case: CaseId,
         source: Source,
@@ -92,12 +65,7 @@ impl Record for CallerInput {
             id,
             case,
             source,
-            name: self.name,
-            phone: self.phone,
-            contact: self.contact,
-            address: self.address,
-            callback: self.callback,
-            anonymous: self.anonymous,
+            caller,
             added_at,
             added_by,
         }
@@ -160,6 +128,7 @@ impl CallerRecord {
             Sight::Masked => false,
             Sight::Whole => true,
         };
+        let c = &self.caller;
         let keep = |text: &Option<String>, mask: fn(&str) -> String| {
             text.as_deref()
                 .map(|t| if whole { t.to_owned() } else { mask(t) })
@@ -168,15 +137,15 @@ impl CallerRecord {
             id: self.id.clone(),
             source: self.source,
             name: if whole {
-                self.name.clone()
+                c.name.clone()
             } else {
-                mask_name(&self.name)
+                mask_name(&c.name)
             },
-            phone: keep(&self.phone, mask_phone),
-            contact: keep(&self.contact, mask_contact),
-            address: if whole { self.address.clone() } else { None },
-            callback: self.callback,
-            anonymous: self.anonymous,
+            phone: keep(&c.phone, mask_phone),
+            contact: keep(&c.contact, mask_contact),
+            address: if whole { c.address.clone() } else { None },
+            callback: c.callback,
+            anonymous: c.anonymous,
             added_at: self.added_at,
             masked: !whole,
         })
@@ -188,19 +157,20 @@ impl CallerRecord {
 pub fn legacy(case: &CaseId, intake: &Intake, at: Millis, by: &str) -> Option<CallerRecord> {
     let reporter = intake.reporter.as_ref()?;
     let (phone, contact) = split_contact(&reporter.contact);
-    Some(CallerRecord {
-        id: case.to_string(),
-        case: case.clone(),
-        source: Source::Legacy,
+    let caller = CallerInput {
         name: reporter.name.clone(),
         phone,
         contact,
-        address: None,
-        callback: false,
-        anonymous: false,
-        added_at: at,
-        added_by: by.to_owned(),
-    })
+        ..CallerInput::default()
+    };
+    Some(CallerRecord::new(
+        caller,
+        case.to_string(),
+        case.clone(),
+        Source::Legacy,
+        at,
+        by.to_owned(),
+    ))
 }
 
 #[cfg(test)]
@@ -228,6 +198,17 @@ mod tests {
         }
     }
 
+    /// A record's stored JSON names each field: what the register holds today reads the same
+    /// in every later release, whatever the struct's shape.
+    #[test]
+    fn a_stored_record_is_pinned() {
+        let stored = r#"{"id":"0190a1b2c3d4e5f60718293a4b5c6d7e","case":"c","source":"added","name":"李先生","phone":"010-62345678","contact":null,"address":null,"callback":true,"anonymous":false,"added_at":5,"added_by":"operator"}"#;
+        let record: CallerRecord = serde_json::from_str(stored).expect("reads");
+        assert_eq!(record.caller.phone.as_deref(), Some("010-62345678"));
+        assert!(record.caller.callback);
+        assert_eq!(serde_json::to_string(&record).ok().as_deref(), Some(stored));
+    }
+
     #[test]
     fn caller_ids_are_case_ids() {
         assert!(is_caller_id("0190a1b2c3d4e5f60718293a4b5c6d7e"));
@@ -237,13 +218,13 @@ mod tests {
 
     #[test]
     fn a_masked_record_shows_nothing_to_dial_or_visit() {
-        let record = CallerInput {
-            name: "王小明".into(),
-            phone: Some("13812348000".into()),
-            address: Some("韶九胡同12号".into()),
-            ..CallerInput::default()
-        }
-        .record(
+        let record = CallerRecord::new(
+            CallerInput {
+                name: "王小明".into(),
+                phone: Some("13812348000".into()),
+                address: Some("韶九胡同12号".into()),
+                ..CallerInput::default()
+            },
             "0190a1b2c3d4e5f60718293a4b5c6d7e".into(),
             CaseId::new("c"),
             Source::Intake,

@@ -145,7 +145,9 @@ pub fn record_callback(
         other => other.map(str::to_owned),
     };
     // One request per token at a time; the first to finish is the one recorded.
-    let _turn = token.as_ref().map(|t| super::callers::Turn::take(case, t));
+    let _turn = token
+        .as_ref()
+        .map(|t| super::callers::RECORDING.take((case.clone(), t.clone())));
     if let Some(t) = &token {
         if state.ledger.callback_token(case, t)? {
             tracing::info!(case = %case, user = %caller.user.id, "callback sent again: recorded once");

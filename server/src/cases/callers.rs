@@ -3,9 +3,10 @@
 //! them, and finding a telephone number's earlier cases.
 
 use super::act::{act_with_record, open_with};
+use super::turns::Turns;
 use super::{summary_in_scope, visible_case, CaseListItem};
 use crate::auth::{now_millis, Caller};
-use crate::callers::{self, CallerInput, CallerView, Record, Sight, Source};
+use crate::callers::{self, CallerInput, CallerRecord, CallerView, Sight, Source};
 use crate::error::{Error, Result};
 use crate::AppState;
 use gridcase_sync_core::event::Intake;
@@ -14,41 +15,9 @@ use gridcase_sync_core::phone::Phone;
 use gridcase_sync_core::{rules, ActionKind};
 use gridcase_sync_core::{Action, CaseDoc, CaseId, Event};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
-use std::sync::{Condvar, Mutex, PoisonError};
 
-/// The callers being recorded now, and the signal that one is done (as `open::Turn` does
-/// for case ids).
-static RECORDING: Mutex<BTreeSet<(CaseId, String)>> = Mutex::new(BTreeSet::new());
-static RECORDED: Condvar = Condvar::new();
-
-/// The turn to record one caller (or one callback token) of one case, given back when
-/// dropped.
-pub(super) struct Turn((CaseId, String));
-
-impl Turn {
-    pub(super) fn take(case: &CaseId, caller: &str) -> Turn {
-        let key = (case.clone(), caller.to_owned());
-        let mut recording = RECORDING.lock().unwrap_or_else(PoisonError::into_inner);
-        while recording.contains(&key) {
-            recording = RECORDED
-                .wait(recording)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-        recording.insert(key.clone());
-        Turn(key)
-    }
-}
-
-impl Drop for Turn {
-    fn drop(&mut self) {
-        RECORDING
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&self.0);
-        RECORDED.notify_all();
-    }
-}
+/// Callers (and callback forms, by their token) being recorded now, by case (`turns`).
+pub(super) static RECORDING: Turns<(CaseId, String)> = Turns::new();
 
 /// What recording a caller did.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -89,7 +58,7 @@ pub fn add_caller(
     let input = input.checked().map_err(refused)?;
     // One caller of one case at a time: two requests recording it at once (a retry racing
     // its first send) must write one record and one event.
-    let _turn = Turn::take(case, id);
+    let _turn = RECORDING.take((case.clone(), id.to_owned()));
     let (doc, folded) = visible_case(state, caller, case)?;
     let answer = |again, event: Option<&Event>| CallerAdded {
         caller: id.to_owned(),
@@ -117,7 +86,7 @@ pub fn add_caller(
     let now = now_millis();
     let by = caller.user.id.to_string();
     if intake_caller {
-        let record = input.record(id.to_owned(), case.clone(), Source::Intake, now, by);
+        let record = CallerRecord::new(input, id.to_owned(), case.clone(), Source::Intake, now, by);
         let mut write = state.ledger.write(now);
         write.add_caller(&record)?;
         write.commit()?;
@@ -130,19 +99,20 @@ pub fn add_caller(
         note,
         callback: input.callback,
     };
-    let record = input.record(id.to_owned(), case.clone(), Source::Added, now, by);
+    let record = CallerRecord::new(input, id.to_owned(), case.clone(), Source::Added, now, by);
     let event = act_with_record(state, caller, case, vec![action], Some(&record))?;
     tracing::info!(case = %case, user = %caller.user.id, "caller added");
     Ok(answer(false, event.last()))
 }
 
 /// The callers of a case as `caller` may see them (`callers::sight`): the register's records
-/// and, for a case written before the register, the reporter inside its intake.
+/// and, for a case written before the register, the reporter inside its intake (`events`: the
+/// case's events, which the caller has read already).
 pub fn callers_seen(
     state: &AppState,
     caller: &Caller,
     case: &CaseId,
-    doc: &CaseDoc,
+    events: &[Event],
     folded: &CaseState,
 ) -> Result<Vec<CallerView>> {
     let sight = callers::sight(caller.user.role, folded.business_type);
@@ -150,24 +120,20 @@ pub fn callers_seen(
         return Ok(Vec::new());
     }
     let mut records = state.ledger.callers(case)?;
-    if let Some(intake) = intake_of(doc)? {
+    let intake = events.iter().find_map(|e| match &e.action {
+        Action::Intake(intake) => Some(intake),
+        _ => None,
+    });
+    if let Some(intake) = intake {
         let at = folded.reported_at.unwrap_or_default();
         let by = folded
             .reported_by
             .as_ref()
             .map(ToString::to_string)
             .unwrap_or_default();
-        records.extend(callers::legacy(case, &intake, at, &by));
+        records.extend(callers::legacy(case, intake, at, &by));
     }
     Ok(records.iter().filter_map(|r| r.view(sight)).collect())
-}
-
-/// The intake of a document, if it has one it can read.
-fn intake_of(doc: &CaseDoc) -> Result<Option<Intake>> {
-    Ok(doc.events()?.into_iter().find_map(|e| match e.action {
-        Action::Intake(intake) => Some(intake),
-        _ => None,
-    }))
 }
 
 /// Hides what a viewer may not see of an intake written before the register: its reporter,
@@ -260,7 +226,8 @@ pub(super) fn open_with_caller(
             let id = CaseId::generate().to_string();
             intake.caller = Some(id.clone());
             intake.reporter = None;
-            Some(input.record(
+            Some(CallerRecord::new(
+                input,
                 id,
                 case.clone(),
                 Source::Intake,

@@ -10,6 +10,7 @@ mod callers;
 mod duplicates;
 mod list;
 mod open;
+mod turns;
 mod view;
 
 pub use act::{act_online, act_online_all, open_online, CreateCase};

@@ -4,6 +4,7 @@
 //! a lost answer, a restored draft) opens one case.
 
 use super::callers::open_with_caller;
+use super::turns::Turns;
 use super::visible_case;
 use crate::addresses::Lookup;
 use crate::auth::Caller;
@@ -13,8 +14,6 @@ use crate::AppState;
 use gridcase_sync_core::event::Intake;
 use gridcase_sync_core::fold::fold;
 use gridcase_sync_core::{Action, CaseId, Status};
-use std::collections::BTreeSet;
-use std::sync::{Condvar, Mutex, PoisonError};
 
 /// A call as the desk took it.
 #[derive(Debug, Clone)]
@@ -40,43 +39,15 @@ pub struct Opened {
     pub again: bool,
 }
 
-/// Case ids being opened now, and the signal that one is done. A double click sends a form
-/// twice at once: both would find its case id free and write two documents under one id, so
-/// the second waits for the first and then finds its case. One table per process serves every
-/// ledger a process runs, since case ids are unique across ledgers.
-static OPENING: Mutex<BTreeSet<CaseId>> = Mutex::new(BTreeSet::new());
-static OPENED: Condvar = Condvar::new();
-
-/// The turn to open one case id, given back when dropped (written, refused or panicking).
-struct Turn(CaseId);
-
-impl Turn {
-    fn take(case: &CaseId) -> Turn {
-        let mut opening = OPENING.lock().unwrap_or_else(PoisonError::into_inner);
-        while opening.contains(case) {
-            opening = OPENED.wait(opening).unwrap_or_else(PoisonError::into_inner);
-        }
-        opening.insert(case.clone());
-        Turn(case.clone())
-    }
-}
-
-impl Drop for Turn {
-    fn drop(&mut self) {
-        OPENING
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&self.0);
-        OPENED.notify_all();
-    }
-}
+/// Case ids being opened now (`turns`).
+static OPENING: Turns<CaseId> = Turns::new();
 
 /// Opens the call's case with everything that follows its intake in one durable batch (all of
 /// it, or nothing when the rules refuse any part), through the same commands and rule table as
 /// every other write. A call whose case id is already taken by a case its caller opened
 /// answers with that case and writes nothing.
 pub fn open_call(state: &AppState, caller: &Caller, call: Call) -> Result<Opened> {
-    let _turn = Turn::take(&call.case);
+    let _turn = OPENING.take(call.case.clone());
     if state.ledger.load(&call.case)?.is_some() {
         return opened_before(state, caller, &call.case);
     }

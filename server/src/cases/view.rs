@@ -76,7 +76,7 @@ pub fn case_view(state: &AppState, caller: &Caller, id: &CaseId) -> Result<CaseV
             })
         })
         .collect();
-    let callers = super::callers_seen(state, caller, id, &doc, &folded)?;
+    let callers = super::callers_seen(state, caller, id, &all, &folded)?;
     Ok(CaseView {
         callers,
         id: id.to_string(),

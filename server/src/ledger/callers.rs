@@ -106,7 +106,7 @@ impl Ledger {
 pub fn stage_caller(batch: &mut Batch, record: &CallerRecord) -> Result<()> {
     let value = serde_json::to_vec(record)?;
     batch.put(CALLERS, record_key(&record.case, &record.id), value);
-    if let Some(phone) = &record.phone {
+    if let Some(phone) = &record.caller.phone {
         batch.put(BY_PHONE, phone_key(record, phone), Vec::<u8>::new());
     }
     Ok(())
