@@ -98,6 +98,7 @@ fn build(seed: &Seed, calendar: &WorkCalendar) -> Option<gridcase_sync_core::Cas
                     unit: seed.unit.as_str().into(),
                     responsible: None,
                     deadline: seed.deadline,
+                    lead: false,
                 },
                 seed.created + 2 * minute,
             ),
@@ -178,9 +179,7 @@ pub fn fill(dir: &Path, seeds: impl Iterator<Item = Seed>, total_hint: usize) ->
         phase.inc(1);
         org.units
             .entry(seed.unit.as_str().into())
-            .or_insert_with(|| gridcase_sync_core::org::Unit {
-                name: seed.unit.clone(),
-            });
+            .or_insert_with(|| gridcase_sync_core::org::Unit::district(seed.unit.clone()));
         let Some(mut doc) = build(&seed, &calendar) else {
             continue;
         };

@@ -127,6 +127,16 @@ impl FieldClient {
         self.inner.self_handle(&case_id, note, photos)
     }
 
+    /// The unit dispatched to acknowledges receipt (签收).
+    pub fn acknowledge(&self, case_id: String, note: Option<String>) -> R<String> {
+        self.inner.acknowledge(&case_id, note)
+    }
+
+    /// The unit dispatched to asks for more time (延期申请), for the dispatcher to answer.
+    pub fn request_extension(&self, case_id: String, hours: u32, reason: String) -> R<String> {
+        self.inner.request_extension(&case_id, hours, reason)
+    }
+
     pub fn confirm(&self, case_id: String, exists: bool, note: String) -> R<String> {
         self.inner.confirm(&case_id, exists, note)
     }

@@ -687,3 +687,120 @@ fn the_handheld_learns_the_number_of_a_case_after_a_sync() {
     w2.sync_quiet();
     assert_eq!(w2.case(&stranded).expect("case").case.number, None);
 }
+
+/// A unit handler's handheld acknowledges a case dispatched to its unit (签收) and asks for
+/// more time (延期申请) with the server away; the next sync takes both up, and the server's
+/// view of the case shows the acknowledgement and the request waiting for the dispatcher. A
+/// case since dispatched to another unit is refused on the device with the rules' code, and
+/// nothing is written.
+#[test]
+fn a_unit_acknowledges_and_asks_for_more_time_offline_and_the_server_shows_both() {
+    use gridcase_tests::scenario::post_action;
+    use serde_json::json;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let w1 = open(&tmp.path().join("w1"), &url(&server));
+    w1.login("worker1", PASSWORD).expect("login");
+    let ours = report(&w1, "garbage piled at the corner", vec![]);
+    let theirs = report(&w1, "bins overflowing", vec![]);
+    w1.sync_quiet();
+    let http = server.http();
+    let operator = http.login("operator");
+    for case in [&ours, &theirs] {
+        let file = json!({"kind": "file", "payload": {"category": "E0102", "level": "general", "units": ["u1"]}});
+        post_action(&http, &operator, case, file);
+        let dispatch = json!({"kind": "dispatch", "payload": {"unit": "u1"}});
+        post_action(&http, &operator, case, dispatch);
+    }
+    // Reassigned: unit1 was involved, so its handheld still holds the case, but it is not its
+    // unit's to acknowledge any more.
+    let reassign = json!({"kind": "dispatch", "payload": {"unit": "u2"}});
+    post_action(&http, &operator, &theirs, reassign);
+
+    let unit_dir = tmp.path().join("unit1");
+    let unit = open(&unit_dir, &url(&server));
+    unit.login("unit1", PASSWORD).expect("login");
+    unit.sync_quiet();
+    assert_eq!(unit.case(&ours).expect("case").case.status, "dispatched");
+    assert_eq!(
+        unit.case(&theirs).expect("case").case.unit.as_deref(),
+        Some("u2")
+    );
+
+    // Offline from here.
+    let ledger = server.data_dir.clone();
+    server.kill();
+    unit.acknowledge(&ours, Some("on our way".into()))
+        .expect("the unit dispatched to acknowledges");
+    let asked = unit
+        .request_extension(&ours, 3, "waiting for a skip lorry".into())
+        .expect("the unit asks for three working hours");
+    let refused_as = |r: Result<String, ClientError>, expected: &str, what: &str| match r {
+        Err(ClientError::NotAllowed { code, .. }) => assert_eq!(code, expected, "{what}"),
+        other => panic!("{what}: {other:?}"),
+    };
+    refused_as(
+        unit.request_extension(&ours, 2, "and some more".into()),
+        "invalid_payload",
+        "one request waits at a time",
+    );
+    let before = unit.case(&theirs).expect("case").timeline.len();
+    refused_as(
+        unit.acknowledge(&theirs, None),
+        "not_assigned",
+        "a case dispatched to u2",
+    );
+    refused_as(
+        unit.request_extension(&theirs, 1, "not ours".into()),
+        "not_assigned",
+        "a case dispatched to u2",
+    );
+    assert_eq!(
+        unit.case(&theirs).expect("case").timeline.len(),
+        before,
+        "nothing written"
+    );
+    assert_eq!(
+        unit.pending().expect("pending").cases,
+        vec![ours.clone()],
+        "only the acknowledged case waits for the sync"
+    );
+    let kinds: Vec<_> = unit
+        .case(&ours)
+        .expect("case")
+        .timeline
+        .iter()
+        .map(|t| t.kind.clone())
+        .collect();
+    assert_eq!(
+        kinds[kinds.len() - 2..],
+        ["acknowledge".to_owned(), "extension_request".to_owned()],
+        "{kinds:?}"
+    );
+
+    // Back online: the server takes both up and shows them.
+    drop(unit);
+    let server = Server::start_in(&ledger, &[]);
+    let unit = open(&unit_dir, &url(&server));
+    let done = unit.sync_quiet();
+    assert_eq!(done.cases_sent, 1, "{done:?}");
+    assert!(done.refusals.is_empty(), "{done:?}");
+    assert!(unit.pending().expect("pending").cases.is_empty());
+    let http = server.http();
+    let operator = http.login("operator");
+    let view = http
+        .get(&format!("/v1/cases/{ours}"), Some(&operator))
+        .json();
+    let state = &view["state"];
+    assert!(state["acknowledged_at"].is_i64(), "{view}");
+    let pending = &state["pending_extension"];
+    assert_eq!(pending["event"], asked.as_str(), "{view}");
+    assert_eq!(pending["by"], "unit1", "{view}");
+    assert_eq!(pending["hours"], 3, "{view}");
+    assert_eq!(pending["reason"], "waiting for a skip lorry", "{view}");
+    let other = http
+        .get(&format!("/v1/cases/{theirs}"), Some(&operator))
+        .json();
+    assert!(other["state"]["acknowledged_at"].is_null(), "{other}");
+    assert!(other["state"]["pending_extension"].is_null(), "{other}");
+}

@@ -299,7 +299,7 @@ fn the_field_cli_asks_for_a_login_first() {
         dir: tmp.path().join("field"),
         server: "http://127.0.0.1:9".into(),
     };
-    let commands: [&[&str]; 6] = [
+    let commands: [&[&str]; 8] = [
         &["list"],
         &["show", "0190f2b3c4d5e6f708192a3b4c5d6e7f"],
         &["comment", "0190f2b3c4d5e6f708192a3b4c5d6e7f", "hello"],
@@ -309,6 +309,15 @@ fn the_field_cli_asks_for_a_login_first() {
             "0190f2b3c4d5e6f708192a3b4c5d6e7f",
             "--reason",
             "late",
+        ],
+        &["acknowledge", "0190f2b3c4d5e6f708192a3b4c5d6e7f"],
+        &[
+            "request-extension",
+            "0190f2b3c4d5e6f708192a3b4c5d6e7f",
+            "--hours",
+            "2",
+            "--reason",
+            "rain",
         ],
         &["sync"],
     ];
@@ -443,4 +452,159 @@ fn the_field_cli_catches_up_with_the_handheld() {
     let (ok, refused, _) = field.run(&["self-handle", &case, "--note", "again"]);
     assert!(!ok, "handled once: {refused}");
     assert_eq!(refused["code"], "wrong_status", "{refused}");
+}
+
+/// A unit handler works from the command line: acknowledges a case dispatched to its unit
+/// (签收) and asks for more time (延期申请) offline, then syncs; the server shows both. A case
+/// since dispatched to another unit is refused with the rule's code and exit 1, and so is a
+/// request over what the case's category allows; nothing refused is written.
+#[test]
+fn the_field_cli_acknowledges_and_asks_for_more_time() {
+    use gridcase_tests::scenario::post_action;
+    use serde_json::json;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let address = format!("http://{}", server.addr);
+    let worker = Field {
+        dir: tmp.path().join("worker"),
+        server: address.clone(),
+    };
+    let (ok, who, _) = worker.run(&["login", "worker1"]);
+    assert!(ok, "{who}");
+    let mut cases = Vec::new();
+    for description in ["garbage piled at the corner", "bins overflowing"] {
+        let (ok, created, _) = worker.run(&["new", "--description", description]);
+        assert!(ok, "{created}");
+        cases.push(created["case"].as_str().expect("case id").to_owned());
+    }
+    let (ok, report, _) = worker.run(&["sync"]);
+    assert!(ok, "{report}");
+    let (ours, theirs) = (&cases[0], &cases[1]);
+    let http = server.http();
+    let operator = http.login("operator");
+    for case in [ours, theirs] {
+        let file = json!({"kind": "file", "payload": {"category": "E0102", "level": "general", "units": ["u1"]}});
+        post_action(&http, &operator, case, file);
+        post_action(
+            &http,
+            &operator,
+            case,
+            json!({"kind": "dispatch", "payload": {"unit": "u1"}}),
+        );
+    }
+    post_action(
+        &http,
+        &operator,
+        theirs,
+        json!({"kind": "dispatch", "payload": {"unit": "u2"}}),
+    );
+
+    let unit = Field {
+        dir: tmp.path().join("unit"),
+        server: address,
+    };
+    let (ok, who, _) = unit.run(&["login", "unit1"]);
+    assert!(ok, "{who}");
+    assert_eq!(who["role"], "unit_handler");
+    let (ok, report, _) = unit.run(&["sync"]);
+    assert!(ok, "{report}");
+
+    // Offline: the server goes away.
+    let ledger = server.data_dir.clone();
+    server.kill();
+    let (ok, acknowledged, _) = unit.run(&["acknowledge", ours, "--note", "on our way"]);
+    assert!(ok, "{acknowledged}");
+    assert!(acknowledged["event"].is_string(), "{acknowledged}");
+    let human = unit.human(&[
+        "request-extension",
+        ours,
+        "--hours",
+        "3",
+        "--reason",
+        "waiting for a skip lorry",
+    ]);
+    assert!(human.starts_with("ok (event "), "{human}");
+    for (args, code) in [
+        (&["acknowledge", theirs.as_str()][..], "not_assigned"),
+        (
+            &[
+                "request-extension",
+                theirs,
+                "--hours",
+                "1",
+                "--reason",
+                "not ours",
+            ][..],
+            "not_assigned",
+        ),
+        (
+            &[
+                "request-extension",
+                ours,
+                "--hours",
+                "1",
+                "--reason",
+                "one more",
+            ][..],
+            "invalid_payload",
+        ),
+    ] {
+        let (ok, refused, _) = unit.run(args);
+        assert!(!ok, "{args:?}: {refused}");
+        assert_eq!(refused["code"], code, "{args:?}: {refused}");
+        let out = unit.output(false, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("not allowed ({code})")),
+            "{stderr}"
+        );
+    }
+    let (ok, _, _) = unit.run(&["request-extension", ours, "--reason", "no hours"]);
+    assert!(!ok, "--hours is required");
+    let (_, shown, _) = unit.run(&["show", theirs]);
+    let kinds: Vec<_> = shown["timeline"]
+        .as_array()
+        .expect("a timeline")
+        .iter()
+        .map(|t| t["kind"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        !kinds
+            .iter()
+            .any(|k| k == "acknowledge" || k == "extension_request"),
+        "nothing refused is written: {shown}"
+    );
+    let (_, shown, _) = unit.run(&["show", ours]);
+    let timeline = shown["timeline"].as_array().expect("a timeline");
+    let tail: Vec<_> = timeline[timeline.len() - 2..]
+        .iter()
+        .map(|t| t["kind"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(tail, ["acknowledge", "extension_request"], "{shown}");
+    assert_eq!(
+        timeline[timeline.len() - 2]["payload"]["note"],
+        "on our way"
+    );
+    assert_eq!(timeline[timeline.len() - 1]["payload"]["hours"], 3);
+    let (_, status, _) = unit.run(&["status"]);
+    assert_eq!(status["pending"]["cases"], json!([ours]), "{status}");
+
+    // Back online: both reach the server.
+    let server = Server::start_in(&ledger, &[]);
+    let unit = Field {
+        dir: unit.dir,
+        server: format!("http://{}", server.addr),
+    };
+    let (ok, report, _) = unit.run(&["sync"]);
+    assert!(ok, "{report}");
+    assert_eq!(report["cases_sent"], 1, "{report}");
+    assert_eq!(report["refusals"], json!([]), "{report}");
+    let http = server.http();
+    let view = http
+        .get(&format!("/v1/cases/{ours}"), Some(&http.login("operator")))
+        .json();
+    assert!(view["state"]["acknowledged_at"].is_i64(), "{view}");
+    assert_eq!(view["state"]["pending_extension"]["hours"], 3, "{view}");
+    assert_eq!(view["state"]["pending_extension"]["by"], "unit1", "{view}");
 }

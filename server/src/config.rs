@@ -102,6 +102,11 @@ pub struct Config {
         value_parser = crate::case_number::prefix)]
     pub case_number_prefix: String,
 
+    /// Returns (退回) after which a case waits in the center's arbitration queue (仲裁) for a
+    /// lead unit to be named (指定主办); 0 turns the queue off.
+    #[arg(long, env = "GRIDCASE_ARBITRATION_AFTER_RETURNS", default_value_t = 2)]
+    pub arbitration_after_returns: u32,
+
     // Throttles (server/src/throttle.rs), the client address, and who reads /metrics.
     /// Failed sign-ins an account may have before it is locked; each further failure doubles
     /// the lock (0: no per-account lock).

@@ -55,8 +55,25 @@ pub fn org() -> Org {
         ("u3", "市政市容委"),
         ("u4", "园林绿化局"),
     ] {
-        org.units.insert(id.into(), Unit { name: name.into() });
+        org.units.insert(id.into(), Unit::district(name));
     }
+    // Tiered dispatch: a street's own team and a community's property manager.
+    org.units.insert(
+        "u5".into(),
+        Unit {
+            name: "东华门街道城管科".into(),
+            street: Some("s1".into()),
+            community: None,
+        },
+    );
+    org.units.insert(
+        "u6".into(),
+        Unit {
+            name: "韶九社区物业".into(),
+            street: None,
+            community: Some("c1".into()),
+        },
+    );
     org
 }
 
@@ -106,6 +123,24 @@ pub fn users() -> Vec<(&'static str, &'static str, Role, Scope)> {
             "城管执法队",
             Role::UnitHandler,
             Scope::Unit("u1".into()),
+        ),
+        (
+            "unit2",
+            "环卫中心",
+            Role::UnitHandler,
+            Scope::Unit("u2".into()),
+        ),
+        (
+            "unit5",
+            "东华门街道城管科",
+            Role::UnitHandler,
+            Scope::Unit("u5".into()),
+        ),
+        (
+            "unit6",
+            "韶九社区物业",
+            Role::UnitHandler,
+            Scope::Unit("u6".into()),
         ),
         (
             "open311",

@@ -152,6 +152,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/callers/cases", get(callers::cases_of_phone))
         .route("/v1/callbacks", get(callers::callback_worklist))
         .route("/v1/review/conflicts", get(cases::review_queue))
+        .route("/v1/queue", get(cases::work_queue))
         .route(
             "/v1/review/conflicts/{case}/{event}/resolve",
             post(cases::resolve_conflict),

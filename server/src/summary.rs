@@ -4,8 +4,8 @@
 use gridcase_sync_core::event::{
     Action, BusinessType, Channel, DeclineReason, Event, Satisfaction,
 };
-use gridcase_sync_core::fold::{CaseState, Disposition, TimelineEntry};
-use gridcase_sync_core::{CaseOutline, Millis, Status};
+use gridcase_sync_core::fold::{CaseState, Disposition, TimelineEntry, UnitLink};
+use gridcase_sync_core::{CaseOutline, Millis, Scope, Status};
 use serde::{Deserialize, Serialize};
 
 // Summaries are stored as JSON (`Ledger::stage_index`): a field added later carries
@@ -103,6 +103,31 @@ pub struct CaseSummary {
     /// How often a unit sent it back (退回): a bounced case (踢皮球) shows in lists.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub returns: u32,
+    /// 签收: when the unit dispatched to now acknowledged it (or first acted on it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged_at: Option<Millis>,
+    /// When the current dispatch must be acknowledged by (响应时限).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_due: Option<Millis>,
+    /// Who wrote the current dispatch, by scope (`{"level":"street","id":"s1"}`): the tier
+    /// that answers the unit's extension requests, and whose queue follows the case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub dispatched_by: Option<Scope>,
+    /// 指定主办: the unit the center named the lead after arbitration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lead_unit: Option<String>,
+    /// The working hours a unit's extension request waiting for the dispatcher asks for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extension_requested: Option<u32>,
+    /// A deadline in force passed while the case was open, even if a later one replaced it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub deadline_missed: bool,
+    /// The chain of units (派遣链): every dispatch, its acknowledgement and its return, for
+    /// the units' indicators (response, returns, accurate dispatch).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub chain: Vec<UnitLink>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -183,7 +208,37 @@ impl CaseSummary {
             ever_dissatisfied: state.ever_dissatisfied(),
             escalations: state.escalations,
             returns: state.returns,
+            acknowledged_at: state.acknowledged_at,
+            response_due: state.response_due,
+            dispatched_by: state.dispatched_by.clone(),
+            lead_unit: state.lead_unit.as_ref().map(ToString::to_string),
+            extension_requested: state.pending_extension.as_ref().map(|p| p.hours),
+            deadline_missed: state.deadline_missed,
+            chain: state.unit_chain.clone(),
         }
+    }
+
+    /// Whether the case is overdue (超期) at `now`: past the deadline in force, or past one in
+    /// force earlier (a later dispatch or extension does not erase it).
+    pub fn overdue_at(&self, now: Millis) -> bool {
+        self.deadline_missed
+            || gridcase_sync_core::fold::overdue(self.status, self.deadline, self.closed_at, now)
+    }
+
+    /// The current dispatch waits for its acknowledgement past the response limit at `now`.
+    pub fn response_late_at(&self, now: Millis) -> bool {
+        self.unit.is_some()
+            && self.status.is_some_and(Status::is_open)
+            && gridcase_sync_core::fold::response_late(self.acknowledged_at, self.response_due, now)
+    }
+
+    /// Whether the case waits for the center's arbitration (仲裁): returned at least
+    /// `after_returns` times, open, and no lead unit named.
+    pub fn awaits_arbitration(&self, after_returns: u32) -> bool {
+        after_returns > 0
+            && self.returns >= after_returns
+            && self.lead_unit.is_none()
+            && self.status.is_some_and(Status::is_open)
     }
 
     /// Fills in what Open311 publishes of a case of the `web` channel: its `media_url` and its
@@ -258,10 +313,6 @@ impl CaseSummary {
     /// The status changes Open311 publishes (none for a case it does not publish).
     pub fn status_changes(&self) -> &[StatusChange] {
         self.published.as_deref().unwrap_or_default()
-    }
-
-    pub fn overdue_at(&self, now: Millis) -> bool {
-        gridcase_sync_core::fold::overdue(self.status, self.deadline, self.closed_at, now)
     }
 }
 

@@ -54,28 +54,31 @@ fn the_rows_of_golden_cases_are_pinned() {
     let cases: [(&str, Option<ActionKind>, usize, &str, &str); 5] = [
         // Reopened after rework, an extension and an evaluation; two events flagged; escalated
         // once and returned once (counts a later release added, written only when not zero).
+        // The summary's response, missed-deadline and chain fields, and the indicator row's
+        // chain tail, are later additions at the end (see
+        // `rows_from_before_the_chain_tail_read_as_no_chain`).
         (
             "v1-lifecycle",
             None,
             2,
-            r#"{"id":"01a22bcfae7a738489465f1ef7925589","status":"filed","step":2,"street":"s1","community":"c1","grid":"g1","unit":null,"units":["u1","u2"],"category":"E0102","level":"urgent","channel":"hotline","description":"地锁又装回来了 ground locks are back","address":"东四北大街 12号","coordinates":[116.417,39.93],"created_at":1772413200000,"filed_at":1772414400000,"dispatched_at":1772416200000,"deadline":null,"closed_at":null,"rework_count":1,"extensions":1,"satisfaction":"dissatisfied","events":19,"open_conflicts":0,"flagged_events":2,"updated_at":1800000000000,"decline_reason":null,"duplicate_of":null,"concluded_at":null,"escalations":1,"returns":1}"#,
-            "070000000180260fac9c010000007621ac9c01000000000000000000800000000000000080020201000000010000000200733102006331020067310200753205004530313032020000000200753102007532",
+            r#"{"id":"01a22bcfae7a738489465f1ef7925589","status":"filed","step":2,"street":"s1","community":"c1","grid":"g1","unit":null,"units":["u1","u2"],"category":"E0102","level":"urgent","channel":"hotline","description":"地锁又装回来了 ground locks are back","address":"东四北大街 12号","coordinates":[116.417,39.93],"created_at":1772413200000,"filed_at":1772414400000,"dispatched_at":1772416200000,"deadline":null,"closed_at":null,"rework_count":1,"extensions":1,"satisfaction":"dissatisfied","events":19,"open_conflicts":0,"flagged_events":2,"updated_at":1800000000000,"decline_reason":null,"duplicate_of":null,"concluded_at":null,"escalations":1,"returns":1,"acknowledged_at":1772416800000,"response_due":1772418000000,"dispatched_by":{"level":"district"},"chain":[{"unit":"u1","dispatched_at":1772415000000,"returned_at":1772415600000,"return_reason":"not ours","acknowledged_at":1772415600000,"response_due":1772416800000,"lead":false},{"unit":"u2","dispatched_at":1772416200000,"returned_at":null,"return_reason":null,"acknowledged_at":1772416800000,"response_due":1772418000000,"lead":false}]}"#,
+            "070000000180260fac9c010000007621ac9c0100000000000000000080000000000000008002020100000001000000020073310200633102006731020075320500453031303202000000020075310200753200ff000202007531c09d2aac9c01000080c533ac9c010000001546ac9c010000010200753240ed3cac9c010000001546ac9c010000806458ac9c01000000",
         ),
         // The same case closed and evaluated: its events before the reopening.
         (
             "v1-lifecycle",
             Some(ActionKind::Reopen),
             0,
-            r#"{"id":"01a22bcfae7a738489465f1ef7925589","status":"evaluated","step":7,"street":"s1","community":"c1","grid":"g1","unit":"u2","units":["u1","u2"],"category":"E0102","level":"urgent","channel":"hotline","description":"地锁又装回来了 ground locks are back","address":"东四北大街 12号","coordinates":[116.417,39.93],"created_at":1772413200000,"filed_at":1772414400000,"dispatched_at":1772416200000,"deadline":1772673000000,"closed_at":1772421600000,"rework_count":1,"extensions":1,"satisfaction":"dissatisfied","events":17,"open_conflicts":0,"flagged_events":0,"updated_at":1800000000000,"decline_reason":null,"duplicate_of":null,"concluded_at":1772421600000,"escalations":1,"returns":1}"#,
-            "070000000180260fac9c010000007621ac9c01000040628bbb9c01000000538fac9c0100000b0201000000010000000200733102006331020067310200753205004530313032020000000200753102007532",
+            r#"{"id":"01a22bcfae7a738489465f1ef7925589","status":"evaluated","step":7,"street":"s1","community":"c1","grid":"g1","unit":"u2","units":["u1","u2"],"category":"E0102","level":"urgent","channel":"hotline","description":"地锁又装回来了 ground locks are back","address":"东四北大街 12号","coordinates":[116.417,39.93],"created_at":1772413200000,"filed_at":1772414400000,"dispatched_at":1772416200000,"deadline":1772673000000,"closed_at":1772421600000,"rework_count":1,"extensions":1,"satisfaction":"dissatisfied","events":17,"open_conflicts":0,"flagged_events":0,"updated_at":1800000000000,"decline_reason":null,"duplicate_of":null,"concluded_at":1772421600000,"escalations":1,"returns":1,"acknowledged_at":1772416800000,"response_due":1772418000000,"dispatched_by":{"level":"district"},"chain":[{"unit":"u1","dispatched_at":1772415000000,"returned_at":1772415600000,"return_reason":"not ours","acknowledged_at":1772415600000,"response_due":1772416800000,"lead":false},{"unit":"u2","dispatched_at":1772416200000,"returned_at":null,"return_reason":null,"acknowledged_at":1772416800000,"response_due":1772418000000,"lead":false}]}"#,
+            "070000000180260fac9c010000007621ac9c01000040628bbb9c01000000538fac9c0100000b020100000001000000020073310200633102006731020075320500453031303202000000020075310200753200ff000202007531c09d2aac9c01000080c533ac9c010000001546ac9c010000010200753240ed3cac9c010000001546ac9c010000806458ac9c01000000",
         ),
         // Dispatched with a deadline, verified, with one open conflict of two.
         (
             "v1-conflicts",
             None,
             1,
-            r#"{"id":"01a22bcfae87707c9ea18cea4a20ee0e","status":"verified","step":6,"street":"s1","community":"c1","grid":"g1","unit":"u1","units":["u1"],"category":"E0102","level":"general","channel":"patrol","description":"garbage piled at the corner","address":"1 Example Lane","coordinates":[116.4,39.9],"created_at":1772413200000,"filed_at":1772413800000,"dispatched_at":1772414400000,"deadline":1772432400000,"closed_at":null,"rework_count":0,"extensions":0,"satisfaction":null,"events":8,"open_conflicts":1,"flagged_events":1,"updated_at":1800000000000,"decline_reason":null,"duplicate_of":null,"concluded_at":null}"#,
-            "070000000180260fac9c010000404e18ac9c010000801e34ad9c010000000000000000008007ff000000000000000002007331020063310200673102007531050045303130320100000002007531",
+            r#"{"id":"01a22bcfae87707c9ea18cea4a20ee0e","status":"verified","step":6,"street":"s1","community":"c1","grid":"g1","unit":"u1","units":["u1"],"category":"E0102","level":"general","channel":"patrol","description":"garbage piled at the corner","address":"1 Example Lane","coordinates":[116.4,39.9],"created_at":1772413200000,"filed_at":1772413800000,"dispatched_at":1772414400000,"deadline":1772432400000,"closed_at":null,"rework_count":0,"extensions":0,"satisfaction":null,"events":8,"open_conflicts":1,"flagged_events":1,"updated_at":1800000000000,"decline_reason":null,"duplicate_of":null,"concluded_at":null,"acknowledged_at":1772415000000,"response_due":1772421600000,"dispatched_by":{"level":"district"},"chain":[{"unit":"u1","dispatched_at":1772414400000,"returned_at":null,"return_reason":null,"acknowledged_at":1772415000000,"response_due":1772421600000,"lead":false}]}"#,
+            "070000000180260fac9c010000404e18ac9c010000801e34ad9c010000000000000000008007ff00000000000000000200733102006331020067310200753105004530313032010000000200753100ff000102007531007621ac9c010000c09d2aac9c01000000538fac9c01000000",
         ),
         // A public (web) request not found on site: published, concluded.
         (
@@ -109,6 +112,44 @@ fn the_rows_of_golden_cases_are_pinned() {
         assert_eq!(
             got_row, row,
             "{name} until {until:?}: the stored indicator row changed"
+        );
+    }
+}
+
+/// The indicator rows the golden cases had before the chain of units' tail (`ChainFacts`): a
+/// row on disk from then still reads, as no chain, and each row above is that row with the
+/// tail appended (the hotline's two bytes, saying nothing, then the chain).
+#[test]
+fn rows_from_before_the_chain_tail_read_as_no_chain() {
+    let before = [
+        ("v1-lifecycle", None, "070000000180260fac9c010000007621ac9c01000000000000000000800000000000000080020201000000010000000200733102006331020067310200753205004530313032020000000200753102007532"),
+        ("v1-lifecycle", Some(ActionKind::Reopen), "070000000180260fac9c010000007621ac9c01000040628bbb9c01000000538fac9c0100000b0201000000010000000200733102006331020067310200753205004530313032020000000200753102007532"),
+        ("v1-conflicts", None, "070000000180260fac9c010000404e18ac9c010000801e34ad9c010000000000000000008007ff000000000000000002007331020063310200673102007531050045303130320100000002007531"),
+    ];
+    for (name, until, old) in before {
+        let (header, mut events) = golden(name);
+        if let Some(kind) = until {
+            let first = events.iter().find(|e| e.kind() == kind);
+            let at = first.map(|e| e.at).expect("the golden case has one");
+            events.retain(|e| e.at < at);
+        }
+        let (_, row) = rows(&header, &events, 0);
+        assert!(
+            row.starts_with(old),
+            "{name} until {until:?}: only appended"
+        );
+        assert_eq!(&row[old.len()..old.len() + 4], "00ff", "no hotline facts");
+        let old = hex::decode(old).expect("hex");
+        let read = CaseFacts::decode(&old[4..]).expect("an old row reads");
+        let new = CaseFacts::decode(&hex::decode(&row).expect("hex")[4..]).expect("reads");
+        assert!(!new.chain.links.is_empty(), "{name}: dispatched");
+        assert_eq!(
+            read,
+            CaseFacts {
+                chain: Default::default(),
+                ..new
+            },
+            "{name} until {until:?}"
         );
     }
 }

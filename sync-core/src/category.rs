@@ -95,6 +95,17 @@ impl Level {
             .find(|level| level.as_str() == s || level.name() == s)
     }
 
+    /// The response limit (响应时限): working minutes from a dispatch within which the unit
+    /// must acknowledge it (签收). Half an hour for an urgent case, one for an important one,
+    /// two otherwise, as the district's hotline rules count them.
+    pub fn response_minutes(self) -> u32 {
+        match self {
+            Level::General => 120,
+            Level::Important => 60,
+            Level::Urgent => 30,
+        }
+    }
+
     /// Position in `deadline_hours` arrays; kept private so the array layout
     /// stays an implementation detail of this module.
     fn index(self) -> usize {

@@ -163,7 +163,8 @@ pub fn act_with_org(
     rules::check(&state, actor, &action).map_err(Error::Rule)?;
     let case = doc.header()?.case;
     match org {
-        Some(org) => references::check_references(&case, &action, org),
+        Some(org) => references::check_references(&case, &action, org)
+            .and_then(|()| crate::tiers::check_tier(actor, &action, org)),
         None => references::check_not_itself(&case, &action),
     }
     .map_err(Error::Rule)?;

@@ -268,6 +268,18 @@ pub enum Action {
         /// Overrides the catalog deadline.
         #[serde(default)]
         deadline: Option<Millis>,
+        /// 指定主办: the center names this unit the lead, typically after arbitration of a case
+        /// units kept returning. The lead unit cannot return the case. Omitted when false, so
+        /// older dispatches read and are written as before, and an older release reads a lead
+        /// dispatch as a dispatch.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        lead: bool,
+    },
+    /// 签收: the unit dispatched to acknowledges receipt. The time from the dispatch is the
+    /// response time (响应); the unit's first handling, feedback or return counts as one too.
+    Acknowledge {
+        #[serde(default)]
+        note: String,
     },
     /// 任务处理 progress.
     Handle {
@@ -309,9 +321,24 @@ pub enum Action {
         #[serde(default)]
         note: String,
     },
-    /// 延期, approved by a center.
+    /// 延期 by a center: on its own, or approving a unit's request (`request`).
     Extend {
         hours: u32,
+        reason: String,
+        /// The `extension_request` this approves. Only the dispatching tier (or one above it)
+        /// approves, never the requester. Omitted when the center extends on its own.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<EventId>,
+    },
+    /// 延期申请: the unit dispatched to asks for more time; the dispatcher approves (`extend`
+    /// naming it) or refuses (`refuse_extension`).
+    ExtensionRequest {
+        hours: u32,
+        reason: String,
+    },
+    /// The dispatcher refuses a unit's extension request.
+    RefuseExtension {
+        request: EventId,
         reason: String,
     },
     /// 自处理: the grid worker fixed it on the spot.
@@ -389,6 +416,12 @@ pub enum Action {
         conflict: EventId,
         #[serde(default)]
         note: String,
+        /// Take the superseded event's side: its effect is applied at the resolution's place
+        /// (a case it moves back into work is no longer closed). Without it the current
+        /// outcome stands. Only for a concurrent conflict (`Conflict::adoptable`); omitted
+        /// when false.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        adopt: bool,
     },
     /// An event this release cannot read: a kind added by a later release, or a payload that
     /// does not read as its kind (a later release's new value in a field). Kept verbatim,
@@ -470,6 +503,9 @@ action_kinds! {
     CallerAdded => "caller_added",
     Callback => "callback",
     Resolve => "resolve",
+    Acknowledge => "acknowledge",
+    ExtensionRequest => "extension_request",
+    RefuseExtension => "refuse_extension",
 }
 
 impl std::fmt::Display for ActionKind {
@@ -511,7 +547,14 @@ impl Action {
             (Confirm { exists: a, .. }, Confirm { exists: b, .. }) => a == b,
             (File(a), File(b)) => a.category == b.category && a.level == b.level,
             (Decline { reason: a, .. }, Decline { reason: b, .. }) => a == b,
-            (Dispatch { unit: a, .. }, Dispatch { unit: b, .. }) => a == b,
+            (
+                Dispatch {
+                    unit: a, lead: x, ..
+                },
+                Dispatch {
+                    unit: b, lead: y, ..
+                },
+            ) => a == b && x == y,
             (Feedback { resolved: a, .. }, Feedback { resolved: b, .. }) => a == b,
             (Verify { resolved: a, .. }, Verify { resolved: b, .. }) => a == b,
             (MarkDuplicate { of: a }, MarkDuplicate { of: b }) => a == b,

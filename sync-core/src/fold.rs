@@ -79,6 +79,11 @@ pub struct Conflict {
     pub reason: ConflictReason,
     pub message: String,
     pub resolved_by: Option<EventId>,
+    /// Whether the central office may take the superseded event's side (`resolve` with
+    /// `adopt`): a transition that lost only because it was concurrent. One that broke a rule
+    /// where it stands can only be kept out.
+    #[serde(default)]
+    pub adoptable: bool,
 }
 
 /// Everything derived from a case's events.
@@ -161,6 +166,41 @@ pub struct CaseState {
     /// Callback attempts that reached nobody.
     #[serde(default)]
     pub callbacks_unreached: u32,
+    /// Who wrote the current dispatch, by scope: the tier that answers the unit's extension
+    /// requests.
+    #[serde(default)]
+    pub dispatched_by: Option<crate::role::Scope>,
+    /// 签收: when the unit dispatched to now first acknowledged it (or first handled, fed back
+    /// or returned it).
+    #[serde(default)]
+    pub acknowledged_at: Option<Millis>,
+    /// When the current dispatch must be acknowledged by (the response limit of the level).
+    #[serde(default)]
+    pub response_due: Option<Millis>,
+    /// 指定主办: the unit the center named the lead; it cannot return the case.
+    #[serde(default)]
+    pub lead_unit: Option<UnitId>,
+    /// The unit's extension request waiting for the dispatcher.
+    #[serde(default)]
+    pub pending_extension: Option<ExtensionAsk>,
+    /// Extension requests the dispatcher refused.
+    #[serde(default)]
+    pub extensions_refused: u32,
+    /// A deadline in force passed while the case was open (超期), even if a later dispatch or
+    /// extension replaced it: an overdue that happened stays.
+    #[serde(default)]
+    pub deadline_missed: bool,
+}
+
+/// A unit's extension request (延期申请) waiting for an answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct ExtensionAsk {
+    pub event: EventId,
+    pub by: UserId,
+    pub at: Millis,
+    pub hours: u32,
+    pub reason: String,
 }
 
 /// One unit a case was dispatched to, in the chain of units (派遣链): when, and whether and why
@@ -173,6 +213,32 @@ pub struct UnitLink {
     /// When the unit returned it (退回), if it did.
     pub returned_at: Option<Millis>,
     pub return_reason: Option<String>,
+    /// When the unit acknowledged it (签收), or first acted on it.
+    #[serde(default)]
+    pub acknowledged_at: Option<Millis>,
+    /// When it had to be acknowledged by.
+    #[serde(default)]
+    pub response_due: Option<Millis>,
+    /// Named the lead unit (指定主办).
+    #[serde(default)]
+    pub lead: bool,
+}
+
+impl UnitLink {
+    /// Acknowledged after the response limit, or not yet acknowledged and past it at `now`.
+    pub fn response_late_at(&self, now: Millis) -> bool {
+        response_late(self.acknowledged_at, self.response_due, now)
+    }
+}
+
+/// The response rule (响应): a dispatch not acknowledged by its response limit is late; still
+/// waiting and past it at `now`, or acknowledged after it.
+pub fn response_late(acknowledged_at: Option<Millis>, due: Option<Millis>, now: Millis) -> bool {
+    match (acknowledged_at, due) {
+        (_, None) => false,
+        (Some(at), Some(due)) => at > due,
+        (None, Some(due)) => now > due,
+    }
 }
 
 /// A change of a case's deadline: by whom, through which event, from what to what.
@@ -216,7 +282,20 @@ impl CaseState {
     /// Whether the case is past its deadline at `now`: still open and late, or closed late.
     /// A held case's clock is stopped.
     pub fn overdue_at(&self, now: Millis) -> bool {
-        overdue(self.status, self.deadline, self.closed_at, now)
+        self.deadline_missed || overdue(self.status, self.deadline, self.closed_at, now)
+    }
+
+    /// Whether the center named the unit dispatched to now the lead (指定主办): it may not
+    /// return the case.
+    pub fn arbitrated(&self) -> bool {
+        self.lead_unit.is_some() && self.assigned_unit == self.lead_unit
+    }
+
+    /// The current dispatch waits for its acknowledgement past the response limit at `now`.
+    pub fn response_late_at(&self, now: Millis) -> bool {
+        self.assigned_unit.is_some()
+            && self.status.is_some_and(Status::is_open)
+            && response_late(self.acknowledged_at, self.response_due, now)
     }
 
     /// The public evaluation of the case as it stands: the last callback that reached a
@@ -266,9 +345,11 @@ impl CaseState {
         self.callbacks.iter().any(CallbackOutcome::unhappy)
     }
 
-    /// Closed by the deadline (按期结案); `None` while not closed or without a deadline.
+    /// Closed by the deadline (按期结案); `None` while not closed or without a deadline. A
+    /// case that missed a deadline in force is not on time, whatever replaced it.
     pub fn closed_on_time(&self) -> Option<bool> {
         closed_on_time(self.closed_at, self.deadline)
+            .map(|on_time| on_time && !self.deadline_missed)
     }
 
     /// The conflicts the central office has not resolved yet: what review queues, lists and
@@ -332,7 +413,17 @@ pub fn fold(events: &[Event], calendar: &WorkCalendar) -> CaseState {
             _ => judge(&state, event, &unique, &index, &ancestors[i]).map_err(Some),
         };
         match &disposition {
-            Ok(true) => apply(&mut state, event, calendar),
+            Ok(true) => {
+                apply(&mut state, event, calendar);
+                if let Action::Resolve {
+                    conflict,
+                    adopt: true,
+                    ..
+                } = &event.action
+                {
+                    adopt(&mut state, event, conflict, &unique, &index, calendar);
+                }
+            }
             Ok(false) | Err(None) => {}
             Err(Some((reason, message))) => {
                 state.conflicts.push(Conflict {
@@ -341,6 +432,8 @@ pub fn fold(events: &[Event], calendar: &WorkCalendar) -> CaseState {
                     reason: *reason,
                     message: message.clone(),
                     resolved_by: None,
+                    adoptable: *reason == ConflictReason::Concurrent
+                        && event.kind() != ActionKind::Intake,
                 });
             }
         }
@@ -369,6 +462,7 @@ pub fn fold(events: &[Event], calendar: &WorkCalendar) -> CaseState {
             reason: ConflictReason::DuplicateId,
             message: "two different events share this id; the first in order counts".into(),
             resolved_by: None,
+            adoptable: false,
         });
     }
     state
@@ -376,6 +470,27 @@ pub fn fold(events: &[Event], calendar: &WorkCalendar) -> CaseState {
 
 /// Position of each event in the deduplicated slice.
 type Index<'a> = HashMap<&'a EventId, usize>;
+
+/// Takes a superseded event's side (`resolve` with `adopt`): its effect is applied at the
+/// resolution's place, as the central office decided, and the resolution sets the course. A
+/// case the adopted event moves back into work is no longer closed.
+fn adopt(
+    state: &mut CaseState,
+    resolution: &Event,
+    conflict: &EventId,
+    events: &[&Event],
+    index: &Index<'_>,
+    calendar: &WorkCalendar,
+) {
+    let Some(superseded) = index.get(conflict).map(|&i| events[i]) else {
+        return;
+    };
+    apply(state, superseded, calendar);
+    if state.status.is_some_and(Status::is_open) {
+        state.closed_at = None;
+    }
+    state.last_transition = Some(resolution.id.clone());
+}
 
 /// `Ok(true)`: apply; `Ok(false)`: concurred, no effect; `Err`: superseded.
 fn judge(
@@ -417,6 +532,11 @@ fn apply(state: &mut CaseState, event: &Event, calendar: &WorkCalendar) {
     let at = event.at;
     let mut to = state.status;
     let deadline_before = state.deadline;
+    // A held case's clock stood still: its deadline could only be missed before it was held.
+    let clock_stopped_at = match (state.status, &state.held) {
+        (Some(Status::Held), Some((_, since))) => Some(*since),
+        _ => None,
+    };
     match &event.action {
         Action::Intake(intake) => {
             state.territory = Some(intake.territory.clone());
@@ -460,13 +580,27 @@ fn apply(state: &mut CaseState, event: &Event, calendar: &WorkCalendar) {
             unit,
             responsible,
             deadline,
+            lead,
         } => {
+            let level = state.level.unwrap_or(Level::General);
+            let response_due =
+                calendar.add_working_minutes(at, u64::from(level.response_minutes()));
             state.unit_chain.push(UnitLink {
                 unit: unit.clone(),
                 dispatched_at: at,
                 returned_at: None,
                 return_reason: None,
+                acknowledged_at: None,
+                response_due: Some(response_due),
+                lead: *lead,
             });
+            if *lead {
+                state.lead_unit = Some(unit.clone());
+            }
+            state.dispatched_by = Some(event.scope.clone());
+            state.acknowledged_at = None;
+            state.response_due = Some(response_due);
+            state.pending_extension = None;
             state.assigned_unit = Some(unit.clone());
             state.units_involved.insert(unit.clone());
             state.responsible = responsible.clone();
@@ -480,13 +614,30 @@ fn apply(state: &mut CaseState, event: &Event, calendar: &WorkCalendar) {
             });
             to = Some(Status::Dispatched);
         }
+        Action::Acknowledge { .. } => acknowledge(state, at),
         Action::Handle { .. } => {
+            acknowledge(state, at);
             if state.status == Some(Status::Dispatched) {
                 to = Some(Status::InProgress);
             }
         }
+        Action::ExtensionRequest { hours, reason } => {
+            state.pending_extension = Some(ExtensionAsk {
+                event: event.id.clone(),
+                by: event.author.clone(),
+                at,
+                hours: *hours,
+                reason: reason.clone(),
+            });
+        }
+        Action::RefuseExtension { .. } => {
+            state.pending_extension = None;
+            state.extensions_refused += 1;
+        }
         Action::Return { reason } => {
+            acknowledge(state, at);
             state.returns += 1;
+            state.pending_extension = None;
             if let Some(link) = state.unit_chain.last_mut() {
                 link.returned_at = Some(at);
                 link.return_reason = Some(reason.clone());
@@ -497,6 +648,8 @@ fn apply(state: &mut CaseState, event: &Event, calendar: &WorkCalendar) {
             to = Some(Status::Filed);
         }
         Action::Feedback { resolved, .. } => {
+            acknowledge(state, at);
+            state.pending_extension = None;
             state.feedback_resolved = Some(*resolved);
             to = Some(Status::AwaitingVerification);
         }
@@ -522,7 +675,10 @@ fn apply(state: &mut CaseState, event: &Event, calendar: &WorkCalendar) {
             state.solved = *solved;
             to = Some(Status::Evaluated);
         }
-        Action::Extend { hours, .. } => {
+        Action::Extend { hours, request, .. } => {
+            if request.is_some() {
+                state.pending_extension = None;
+            }
             state.extensions += 1;
             if let Some(d) = state.deadline {
                 state.deadline = Some(calendar.add_working_minutes(d, u64::from(*hours) * 60));
@@ -613,6 +769,10 @@ fn apply(state: &mut CaseState, event: &Event, calendar: &WorkCalendar) {
         Action::Comment { .. } | Action::Attach { .. } | Action::Unknown(_) => {}
     }
     if state.deadline != deadline_before {
+        let missed = deadline_before.is_some_and(|d| {
+            d < clock_stopped_at.unwrap_or(at) && state.status.is_some_and(Status::is_open)
+        });
+        state.deadline_missed |= missed;
         state.deadline_history.push(DeadlineChange {
             at,
             by: event.author.clone(),
@@ -621,13 +781,23 @@ fn apply(state: &mut CaseState, event: &Event, calendar: &WorkCalendar) {
             to: state.deadline,
             // Replaced after it had passed while the case was open: an overdue a later
             // deadline must not erase.
-            missed: deadline_before
-                .is_some_and(|d| d < at && state.status.is_some_and(Status::is_open)),
+            missed,
         });
     }
     state.status = to;
     if rules::rule(event.kind()).transition {
         state.last_transition = Some(event.id.clone());
+    }
+}
+
+/// The unit dispatched to now has responded (签收), at its first acknowledgement, handling,
+/// feedback or return.
+fn acknowledge(state: &mut CaseState, at: Millis) {
+    if state.acknowledged_at.is_none() {
+        state.acknowledged_at = Some(at);
+        if let Some(link) = state.unit_chain.last_mut() {
+            link.acknowledged_at = Some(at);
+        }
     }
 }
 

@@ -24,6 +24,7 @@ pub mod rules;
 pub mod schema;
 pub mod store;
 pub mod sync;
+pub mod tiers;
 
 pub use automerge::{ActorId, AutoCommit, ChangeHash};
 pub use calendar::{Millis, WorkCalendar};

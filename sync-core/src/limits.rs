@@ -200,6 +200,7 @@ pub fn check_action(action: &Action) -> Result<(), Violation> {
             unit,
             responsible,
             deadline,
+            ..
         } => {
             check_text("unit", unit.as_str(), ID)?;
             if let Some(name) = responsible {
@@ -221,6 +222,7 @@ pub fn check_action(action: &Action) -> Result<(), Violation> {
         | Action::Decline { note, .. }
         | Action::Close { note }
         | Action::Evaluate { note, .. }
+        | Action::Acknowledge { note }
         | Action::Release { note } => check_text("note", note, NOTE),
         Action::Comment { text } => check_text("comment", text, NOTE),
         Action::Answer { answer } => check_text("answer", answer, NOTE),
@@ -239,7 +241,18 @@ pub fn check_action(action: &Action) -> Result<(), Violation> {
         | Action::Void { reason }
         | Action::Reopen { reason }
         | Action::Escalate { reason } => check_text("reason", reason, REASON),
-        Action::Extend { hours, reason } => {
+        Action::RefuseExtension { request, reason } => {
+            check_text("request", request.as_str(), ID)?;
+            check_text("reason", reason, REASON)
+        }
+        Action::Extend { hours, reason, .. } | Action::ExtensionRequest { hours, reason } => {
+            if let Action::Extend {
+                request: Some(request),
+                ..
+            } = action
+            {
+                check_text("request", request.as_str(), ID)?;
+            }
             if *hours > EXTEND_HOURS {
                 return Err(invalid(format!(
                     "hours is too large: an extension is at most {EXTEND_HOURS} working hours \
@@ -250,7 +263,7 @@ pub fn check_action(action: &Action) -> Result<(), Violation> {
         }
         Action::Attach { blobs } => check_photos("blobs", blobs),
         Action::MarkDuplicate { of } => check_text("of", of.as_str(), ID),
-        Action::Resolve { conflict, note } => {
+        Action::Resolve { conflict, note, .. } => {
             check_text("conflict", conflict.as_str(), ID)?;
             check_text("note", note, NOTE)
         }

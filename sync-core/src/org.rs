@@ -60,6 +60,27 @@ pub struct Grid {
 #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
 pub struct Unit {
     pub name: String,
+    /// The street that commands the unit (a street's law-enforcement team, its sanitation
+    /// office), when it is not a district unit. Omitted for district units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schema(value_type = Option<String>))]
+    pub street: Option<StreetId>,
+    /// The community that commands it (its property manager, its residents' committee).
+    /// Omitted for district and street units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schema(value_type = Option<String>))]
+    pub community: Option<CommunityId>,
+}
+
+impl Unit {
+    /// A district unit: commanded by the district center alone.
+    pub fn district(name: impl Into<String>) -> Unit {
+        Unit {
+            name: name.into(),
+            street: None,
+            community: None,
+        }
+    }
 }
 
 /// The directory of one district.

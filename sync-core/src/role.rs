@@ -96,6 +96,17 @@ impl Scope {
         }
     }
 
+    /// The level's name, for messages: `district`, `street`, `community`, `grids`, `unit`.
+    pub fn level_name(&self) -> &'static str {
+        match self {
+            Scope::District => "district",
+            Scope::Street(_) => "street",
+            Scope::Community(_) => "community",
+            Scope::Grids(_) => "grids",
+            Scope::Unit(_) => "unit",
+        }
+    }
+
     /// Whether a role may hold this kind of scope at all.
     pub fn fits(&self, role: Role) -> bool {
         match role {

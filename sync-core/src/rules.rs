@@ -301,6 +301,19 @@ pub const RULES: &[Rule] = &[
         false
     ),
     rule!(Resolve, CENTERS, From::Any, false),
+    rule!(
+        Acknowledge,
+        &[Party::AssignedUnit],
+        From::These(HANDLING),
+        false
+    ),
+    rule!(
+        ExtensionRequest,
+        &[Party::AssignedUnit],
+        From::These(HANDLING),
+        false
+    ),
+    rule!(RefuseExtension, CENTERS, From::These(HANDLING), false),
     // What this release cannot read, nobody may write; the fold gives it no effect.
     rule!(Unknown, &[], From::Any, false),
 ];
@@ -398,7 +411,7 @@ pub fn check(state: &CaseState, actor: &Actor, action: &Action) -> Result<(), Vi
         _ => state.territory.as_ref(),
     };
     check_standing(state, actor, action.kind(), place)?;
-    check_payload(state, action)
+    check_payload(state, actor, action)
 }
 
 /// Whether the actor may perform an action of this kind on the case now, whatever its payload
@@ -537,10 +550,57 @@ fn party_admits(
     }
 }
 
-fn check_payload(state: &CaseState, action: &Action) -> Result<(), Violation> {
+fn check_payload(state: &CaseState, actor: &Actor, action: &Action) -> Result<(), Violation> {
     crate::limits::check_action(action)?;
     let bad = |m: &str| Err(violation(ViolationCode::InvalidPayload, m));
     match action {
+        Action::Return { .. } if state.arbitrated() => Err(violation(
+            ViolationCode::NotPermitted,
+            "the center named this unit the lead (指定主办): it cannot return the case",
+        )),
+        Action::ExtensionRequest { .. } if state.pending_extension.is_some() => {
+            bad("an extension request is already waiting for the dispatcher's answer")
+        }
+        Action::ExtensionRequest { hours, .. } if *hours == 0 => {
+            bad("an extension needs at least one hour")
+        }
+        Action::ExtensionRequest { hours, .. } if *hours > extension_limit(state) => {
+            Err(violation(
+                ViolationCode::InvalidPayload,
+                format!(
+                    "an extension of this case is at most {} working hours ({hours} asked): \
+                     the time its category and level allow",
+                    extension_limit(state)
+                ),
+            ))
+        }
+        Action::Extend {
+            request: Some(request),
+            ..
+        }
+        | Action::RefuseExtension { request, .. }
+            if state
+                .pending_extension
+                .as_ref()
+                .is_none_or(|p| p.event != *request) =>
+        {
+            bad("no extension request of that id is waiting for an answer")
+        }
+        Action::Extend {
+            request: Some(_),
+            hours,
+            ..
+        } if *hours > extension_limit(state) => Err(violation(
+            ViolationCode::InvalidPayload,
+            format!(
+                "an extension of this case is at most {} working hours ({hours} granted)",
+                extension_limit(state)
+            ),
+        )),
+        Action::Extend {
+            request: Some(_), ..
+        }
+        | Action::RefuseExtension { .. } => answer_extension(state, actor),
         Action::File(f)
             if crate::category::Catalog::standard()
                 .get(&f.category)
@@ -570,14 +630,68 @@ fn check_payload(state: &CaseState, action: &Action) -> Result<(), Violation> {
             "a callback goes to the supervisor only when the caller said the problem is not \
              solved or was dissatisfied",
         ),
-        Action::Resolve { conflict, .. }
-            if !state
+        Action::Resolve {
+            conflict, adopt, ..
+        } => {
+            match state
                 .conflicts
                 .iter()
-                .any(|c| c.event == *conflict && c.resolved_by.is_none()) =>
-        {
-            bad("no open conflict for that event")
+                .find(|c| c.event == *conflict && c.resolved_by.is_none())
+            {
+                None => bad("no open conflict for that event"),
+                Some(c) if *adopt && !c.adoptable => bad(
+                    "only a concurrent transition's side can be taken; this event broke a rule \
+                     where it stands",
+                ),
+                Some(_) => Ok(()),
+            }
         }
+        _ => Ok(()),
+    }
+}
+
+/// The most working hours one extension request may ask for: the time the case's category
+/// and level give it (an extension at most doubles it), and never more than the bound of any
+/// extension (`limits::EXTEND_HOURS`).
+pub fn extension_limit(state: &CaseState) -> u32 {
+    let catalog = state.category.as_ref().and_then(|c| {
+        crate::category::Catalog::standard()
+            .deadline_hours(c, state.level.unwrap_or(crate::category::Level::General))
+    });
+    catalog.map_or(crate::limits::EXTEND_HOURS, |h| {
+        h.min(crate::limits::EXTEND_HOURS)
+    })
+}
+
+/// Who answers a unit's extension request: the tier that dispatched the case now, or one above
+/// it (a street center answers for its communities; the district for everyone), and never the
+/// one who asked.
+fn answer_extension(state: &CaseState, actor: &Actor) -> Result<(), Violation> {
+    if state
+        .pending_extension
+        .as_ref()
+        .is_some_and(|p| p.by == actor.user)
+    {
+        return Err(violation(
+            ViolationCode::NotPermitted,
+            "nobody answers their own extension request",
+        ));
+    }
+    let tier = |scope: &Scope| match scope {
+        Scope::District => 0,
+        Scope::Street(_) => 1,
+        Scope::Community(_) => 2,
+        _ => 3,
+    };
+    match &state.dispatched_by {
+        Some(dispatcher) if tier(&actor.scope) > tier(dispatcher) => Err(violation(
+            ViolationCode::NotPermitted,
+            format!(
+                "the case was dispatched by a {} center: a {} cannot answer its extension request",
+                dispatcher.level_name(),
+                actor.role.as_str()
+            ),
+        )),
         _ => Ok(()),
     }
 }

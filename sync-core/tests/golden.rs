@@ -23,7 +23,7 @@ use gridcase_sync_core::event::{
 use gridcase_sync_core::inspect::Snapshot;
 use gridcase_sync_core::store::{decode_snapshot, encode_snapshot};
 use gridcase_sync_core::sync::{Notice, SyncBatch};
-use gridcase_sync_core::{Action, Actor, CaseDoc, CaseId, Level};
+use gridcase_sync_core::{Action, Actor, CaseDoc, CaseId, EventId, Level};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -34,7 +34,7 @@ fn dir() -> PathBuf {
 /// Every golden case by name. Names are never reused. `r088568d-*` were written by release
 /// 088568d's own code (the release before evolvable events), the same cases but the later
 /// release's; `v1-*` by the release that froze them first.
-const NAMES: [&str; 20] = [
+const NAMES: [&str; 22] = [
     "r088568d-lifecycle",
     "r088568d-conflicts",
     "r088568d-not-found",
@@ -55,10 +55,12 @@ const NAMES: [&str; 20] = [
     "v1-desk-call",
     "r13-callback",
     "r13-answered",
+    "r14-units-at-work",
+    "r14-adopted",
 ];
 
 /// The prefix of the cases this release freezes; older names are never written again.
-const THIS_RELEASE: &str = "r13-";
+const THIS_RELEASE: &str = "r14-";
 
 #[test]
 fn golden_documents_load_and_fold_to_the_frozen_state() {
@@ -238,6 +240,7 @@ fn cases() -> Vec<(&'static str, CaseDoc)> {
             unit: "u1".into(),
             responsible: Some("王五".into()),
             deadline: None,
+            lead: false,
         },
         30,
     );
@@ -256,6 +259,7 @@ fn cases() -> Vec<(&'static str, CaseDoc)> {
             unit: "u2".into(),
             responsible: None,
             deadline: Some(t0() + 48 * HOUR),
+            lead: false,
         },
         50,
     );
@@ -274,6 +278,7 @@ fn cases() -> Vec<(&'static str, CaseDoc)> {
         Action::Extend {
             hours: 8,
             reason: note("parts"),
+            request: None,
         },
         70,
     );
@@ -347,6 +352,7 @@ fn cases() -> Vec<(&'static str, CaseDoc)> {
         Action::Resolve {
             conflict: superseded,
             note: note("photos agree"),
+            adopt: false,
         },
         210,
     );
@@ -537,6 +543,7 @@ fn cases() -> Vec<(&'static str, CaseDoc)> {
             unit: "u1".into(),
             responsible: Some("张队长".into()),
             deadline: None,
+            lead: false,
         },
         0,
     );
@@ -629,7 +636,99 @@ fn cases() -> Vec<(&'static str, CaseDoc)> {
         1,
     );
     out.push(("r13-answered", doc));
+
+    // Units at work: acknowledged, an extension asked and granted, another refused, returned
+    // twice, the lead named after arbitration, fed back, verified and closed.
+    let mut doc = new_case();
+    go(&mut doc, &operator(), filing(), 1);
+    go(&mut doc, &operator(), dispatch("u1"), 2);
+    go(
+        &mut doc,
+        &unit1(),
+        Action::Acknowledge {
+            note: note("已签收"),
+        },
+        3,
+    );
+    let ask = |hours: u32| Action::ExtensionRequest {
+        hours,
+        reason: "需协调施工队".into(),
+    };
+    let asked = written(&mut doc, &unit1(), ask(2), 4);
+    go(
+        &mut doc,
+        &operator(),
+        Action::Extend {
+            hours: 2,
+            reason: "同意".into(),
+            request: Some(asked),
+        },
+        5,
+    );
+    let asked = written(&mut doc, &unit1(), ask(1), 6);
+    go(
+        &mut doc,
+        &operator(),
+        Action::RefuseExtension {
+            request: asked,
+            reason: "时限内可完成".into(),
+        },
+        7,
+    );
+    let back = |reason: &str| Action::Return {
+        reason: reason.into(),
+    };
+    go(&mut doc, &unit1(), back("非本单位职责"), 8);
+    go(&mut doc, &operator(), dispatch("u2"), 9);
+    go(&mut doc, &unit2(), back("应由u1处理"), 10);
+    go(
+        &mut doc,
+        &operator(),
+        Action::Dispatch {
+            unit: "u1".into(),
+            responsible: Some("张科长".into()),
+            deadline: None,
+            lead: true,
+        },
+        11,
+    );
+    go(&mut doc, &unit1(), feedback(), 12);
+    go(&mut doc, &worker1(), verify(true), 13);
+    go(&mut doc, &worker1(), close(), 14);
+    out.push(("r14-units-at-work", doc));
+
+    // A concurrent verification that lost, taken by the central office (resolve with adopt).
+    let mut doc = new_case();
+    go(&mut doc, &operator(), filing(), 1);
+    go(&mut doc, &operator(), dispatch("u1"), 2);
+    go(&mut doc, &unit1(), feedback(), 3);
+    let mut other = CaseDoc::load(&doc.save()).expect("a replica");
+    go(&mut doc, &worker1(), verify(true), 4);
+    go(&mut doc, &worker1(), close(), 5);
+    let lost = written(&mut other, &worker2(), verify(false), 4);
+    doc.automerge()
+        .merge(other.automerge())
+        .expect("replicas merge");
+    go(
+        &mut doc,
+        &operator(),
+        Action::Resolve {
+            conflict: lost,
+            note: note("现场复核未解决"),
+            adopt: true,
+        },
+        6,
+    );
+    out.push(("r14-adopted", doc));
     out
+}
+
+/// [`go`], returning the id of the event written.
+fn written(doc: &mut CaseDoc, who: &Actor, action: Action, minutes: i64) -> EventId {
+    let kind = action.kind();
+    step(doc, who, action, minutes)
+        .unwrap_or_else(|e| panic!("{kind} by {}: {e}", who.user))
+        .id
 }
 
 /// An urgent filing for units u1 and u2, with a callback.

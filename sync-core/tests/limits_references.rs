@@ -39,7 +39,7 @@ fn org() -> Org {
         );
     }
     for u in ["u1", "u2"] {
-        org.units.insert(u.into(), Unit { name: u.into() });
+        org.units.insert(u.into(), Unit::district(u));
     }
     org
 }
@@ -129,6 +129,7 @@ fn every_text_and_list_has_a_bound_and_the_refusal_names_it() {
                 unit: "u1".into(),
                 responsible: Some(text(n)),
                 deadline: None,
+                lead: false,
             },
             limits::PERSON_NAME,
             "responsible",
@@ -162,6 +163,7 @@ fn every_text_and_list_has_a_bound_and_the_refusal_names_it() {
             |n| Action::Extend {
                 hours: n as u32,
                 reason: "materials".into(),
+                request: None,
             },
             limits::EXTEND_HOURS as usize,
             "hours",
@@ -302,6 +304,7 @@ fn deadlines_lie_between_2000_and_2100() {
         unit: "u1".into(),
         responsible: None,
         deadline: Some(deadline),
+        lead: false,
     };
     for bad in [
         i64::MAX,

@@ -52,6 +52,7 @@ fn action(pick: u8, doc: &CaseDoc) -> Action {
         10 => Action::Extend {
             hours: 4,
             reason: "e".into(),
+            request: None,
         },
         11 => Action::Hold { reason: "h".into() },
         12 => Action::Release {
@@ -75,6 +76,7 @@ fn action(pick: u8, doc: &CaseDoc) -> Action {
         18 => Action::Resolve {
             conflict,
             note: String::new(),
+            adopt: false,
         },
         19 => Action::MarkDuplicate { of: "c-0".into() },
         _ => Action::Comment {

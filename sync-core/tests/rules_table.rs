@@ -104,6 +104,7 @@ fn extend(hours: u32) -> Action {
     Action::Extend {
         hours,
         reason: "materials".into(),
+        request: None,
     }
 }
 fn self_handle() -> Action {
@@ -197,6 +198,7 @@ fn resolve() -> Action {
     Action::Resolve {
         conflict: "nothing".into(),
         note: String::new(),
+        adopt: false,
     }
 }
 fn bad_filing() -> Action {

@@ -204,3 +204,40 @@ def test_a_public_report_is_confirmed_on_site_and_another_declined(server, handh
     for case, status in [(seen, "reported"), (gone, "declined"), (twice, "declined")]:
         code, view = server.request("GET", "/v1/cases/" + case, operator)
         assert code == 200 and view["state"]["status"] == status, (case, view["state"])
+
+
+def test_a_unit_acknowledges_and_asks_for_more_time(server, handheld):
+    worker1 = handheld("worker1")
+    ours = report(worker1, "garbage piled at the corner")
+    theirs = report(worker1, "bins overflowing")
+    worker1.sync()
+    operator = server.login("operator")
+    for case, unit in [(ours, "u1"), (theirs, "u1"), (theirs, "u2")]:
+        actions = [{"kind": "dispatch", "payload": {"unit": unit}}]
+        if unit == "u1":
+            actions.insert(0, {"kind": "file", "payload": {"category": "E0102", "level": "general", "units": ["u1"]}})
+        for action in actions:
+            status, body = server.request("POST", "/v1/cases/%s/events" % case, operator, action)
+            assert status == 201, body
+
+    unit1 = handheld("unit1")
+    unit1.sync()
+    unit1.acknowledge(ours, "on our way")
+    asked = unit1.request_extension(ours, 3, "waiting for a skip lorry")
+    before = len(unit1.case_detail(theirs).timeline)
+    try:
+        unit1.acknowledge(theirs, None)
+        raise AssertionError("the case is dispatched to u2 now")
+    except gc.ClientError.NotAllowed as e:
+        assert e.code == "not_assigned"
+    assert len(unit1.case_detail(theirs).timeline) == before, "nothing written"
+    kinds = [t.kind for t in unit1.case_detail(ours).timeline]
+    assert kinds[-2:] == ["acknowledge", "extension_request"], kinds
+
+    done = unit1.sync()
+    assert done.refusals == [] and done.cases_sent == 1, done
+    status, view = server.request("GET", "/v1/cases/" + ours, operator)
+    assert status == 200
+    assert view["state"]["acknowledged_at"] is not None, view["state"]
+    assert view["state"]["pending_extension"]["event"] == asked
+    assert view["state"]["pending_extension"]["hours"] == 3

@@ -240,7 +240,7 @@ fn console_sessions_refuse_cross_site_posts_respect_scope_and_end_at_sign_out() 
     let form =
         format!("username=operator&password={PASSWORD}&next=%2Fcases%0D%0ASet-Cookie:%20a=b");
     let r = form_post(&http, "/login", None, None, &form);
-    assert_eq!((r.status, r.header("location")), (303, Some("/cases")));
+    assert_eq!((r.status, r.header("location")), (303, Some("/queue")));
 
     // Filing and evaluating from the page's forms, through the same commands as the API.
     let file = "kind=file&category=C0105&level=urgent&unit=u1";
@@ -554,13 +554,19 @@ fn the_console_in_chromium_signs_in_filters_resolves_a_conflict_and_updates_live
     browser.screenshot(&shots.join("review.png"));
 
     browser.goto(&format!("{base}/cases/{conflicted}"));
-    // Side with the worker who found it not fixed: the case is reopened, the conflict closed.
+    // Both sides are offered, each saying what it leaves: keep the closing (still closed), or
+    // side with the worker who found it not fixed (back to rework).
+    let sides = browser.find(".conflict-card fieldset.decision").text();
+    assert!(
+        sides.contains("已结案") && sides.contains("返工"),
+        "each side says what it will do: {sides}"
+    );
     browser
-        .find(".conflict-card select[name=decision] option[value=reopen]")
+        .find(".conflict-card input[name=decision][value=adopt]")
         .click();
     browser
         .find(".conflict-card input[name=note]")
-        .type_text("现场复核未修复，重新派遣");
+        .type_text("现场复核未修复，重新处置");
     browser.find(".conflict-card button.resolve").click();
     browser.wait_for(
         "the resolution",
@@ -568,11 +574,16 @@ fn the_console_in_chromium_signs_in_filters_resolves_a_conflict_and_updates_live
     );
     assert!(browser.try_find(".conflict-card:not(.resolved)").is_none());
     assert_eq!(browser.find_all(".conflict-card.resolved").len(), 1);
-    assert!(browser.find(".state .status").text().contains("已立案"));
+    assert!(browser.find(".state .status").text().contains("返工"));
     let view = http
         .get(&format!("/v1/cases/{conflicted}"), Some(&operator))
         .json();
-    assert_eq!(view["state"]["status"], "filed", "reopened: {view}");
+    assert_eq!(view["state"]["status"], "rework", "adopted: {view}");
+    assert_eq!(
+        view["state"]["closed_at"],
+        serde_json::Value::Null,
+        "{view}"
+    );
     let queue = http.get("/v1/review/conflicts", Some(&operator)).json();
     assert_eq!(queue.as_array().map(Vec::len), Some(0), "{queue}");
 
@@ -771,7 +782,8 @@ fn the_console_in_chromium_signs_in_filters_resolves_a_conflict_and_updates_live
     browser.find("header form button").click();
     browser.wait_for("sign-in", "return location.pathname === '/login';");
     sign_in_page(&browser, "worker3");
-    browser.wait_for("the case list", "return location.pathname === '/cases';");
+    browser.wait_for("the work queue", "return location.pathname === '/queue';");
+    browser.goto(&format!("{base}/cases"));
     let text = browser.text();
     assert!(
         text.contains("绿地被占用") && !text.contains("垃圾桶满溢"),
@@ -1078,7 +1090,7 @@ fn the_desk_in_chromium_takes_a_call_by_keyboard_and_keeps_a_draft() {
     let operator = http.login("operator");
     browser.goto(&format!("{base}/login"));
     sign_in_page(&browser, "operator");
-    browser.wait_for("the case list", "return location.pathname === '/cases';");
+    browser.wait_for("the work queue", "return location.pathname === '/queue';");
 
     // `n` from any page opens the desk, the caller's name first.
     browser.keys("n");

@@ -600,7 +600,7 @@ fn the_operator_takes_a_call_by_keyboard_and_calls_back_until_the_caller_is_sati
 
     browser.goto(&format!("{base}/login"));
     sign_in_page(&browser, "operator");
-    browser.wait_for("the case list", "return location.pathname === '/cases';");
+    browser.wait_for("the work queue", "return location.pathname === '/queue';");
 
     // The call, by keyboard. Her number brings up her earlier case beside the form.
     browser.keys("n");

@@ -147,6 +147,7 @@ fn a_handheld_writing_against_an_older_organization_is_stored_and_flagged() {
         unit: "u-retired".into(),
         responsible: None,
         deadline: None,
+        lead: false,
     };
     let event = handheld.act(&case, dispatch, now() + 2).expect("dispatch");
     let report = handheld.sync().expect("sync");

@@ -236,6 +236,21 @@ enum Command {
         #[arg(long)]
         reason: String,
     },
+    /// The unit dispatched to acknowledges receipt (签收).
+    Acknowledge {
+        id: String,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// The unit dispatched to asks the dispatcher for more time (延期申请).
+    RequestExtension {
+        id: String,
+        /// Working hours, at most what the case's category and level allow.
+        #[arg(long)]
+        hours: u32,
+        #[arg(long)]
+        reason: String,
+    },
     /// A grid worker fixed a reported problem on the spot (自处理).
     SelfHandle {
         id: String,
@@ -557,6 +572,10 @@ fn run(cli: Cli) -> Result<(), ClientError> {
         Command::Comment { id, text } => event(client.comment(&id, text)?)?,
         Command::Return { id, reason } => event(client.return_case(&id, reason)?)?,
         Command::Extend { id, hours, reason } => event(client.extend(&id, hours, reason)?)?,
+        Command::Acknowledge { id, note } => event(client.acknowledge(&id, note)?)?,
+        Command::RequestExtension { id, hours, reason } => {
+            event(client.request_extension(&id, hours, reason)?)?
+        }
         Command::SelfHandle { id, note, photos } => event(client.self_handle(&id, note, photos)?)?,
         Command::Escalate { id, reason } => event(client.escalate(&id, reason)?)?,
         Command::Sync => {

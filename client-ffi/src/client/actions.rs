@@ -156,6 +156,7 @@ impl Client {
                 unit: unit.into(),
                 responsible,
                 deadline,
+                lead: false,
             },
             &[],
         )
@@ -230,7 +231,28 @@ impl Client {
 
     /// More time to handle the case (延期), granted by a center.
     pub fn extend(&self, case: &str, hours: u32, reason: String) -> Result<String> {
-        self.act(case, Action::Extend { hours, reason }, &[])
+        self.act(
+            case,
+            Action::Extend {
+                hours,
+                reason,
+                request: None,
+            },
+            &[],
+        )
+    }
+
+    /// The unit dispatched to acknowledges receipt (签收); the time from the dispatch is its
+    /// response time.
+    pub fn acknowledge(&self, case: &str, note: Option<String>) -> Result<String> {
+        let note = note.unwrap_or_default();
+        self.act(case, Action::Acknowledge { note }, &[])
+    }
+
+    /// The unit dispatched to asks the dispatcher for more time (延期申请): one request waits at
+    /// a time, for at most the hours the case's category and level allow.
+    pub fn request_extension(&self, case: &str, hours: u32, reason: String) -> Result<String> {
+        self.act(case, Action::ExtensionRequest { hours, reason }, &[])
     }
 
     /// Calls the supervisor's attention to an open case (督办).

@@ -113,6 +113,7 @@ fn fixtures() -> [CaseDoc; 3] {
             unit: "u1".into(),
             responsible: None,
             deadline: None,
+            lead: false,
         },
         20,
     );
@@ -524,6 +525,7 @@ fn main() {
             unit: "u1".into(),
             responsible: None,
             deadline: Some(t0() + 48 * HOUR),
+            lead: false,
         },
         30,
     );
@@ -534,6 +536,7 @@ fn main() {
             unit: "u2".into(),
             responsible: Some("Li".into()),
             deadline: None,
+            lead: false,
         },
         31,
     );

@@ -7,9 +7,10 @@ use crate::auth::{now_millis, Caller};
 use crate::callers::{CallerInput, CallerRecord};
 use crate::error::{Error, Result};
 use crate::ledger::Receipt;
+use crate::routes::blobs::{store_whole, WholeBlob};
 use crate::AppState;
 use gridcase_sync_core::caller::split_contact;
-use gridcase_sync_core::commands::{act_with_org, open_case_as};
+use gridcase_sync_core::commands::{act_with_org, open_case_as, Blob};
 use gridcase_sync_core::event::{BusinessType, Channel, Intake};
 use gridcase_sync_core::fold::fold;
 use gridcase_sync_core::org::Org;
@@ -152,18 +153,23 @@ pub fn act_online(
     id: &CaseId,
     action: Action,
 ) -> Result<Written> {
-    act_online_all(state, caller, id, vec![action])
+    act_online_all(state, caller, id, vec![action], Vec::new())
 }
 
 /// Performs actions in order, each checked against the case as the ones before it left it,
 /// and writes them in one durable batch: all of them, or none when any is refused.
+///
+/// `photos` go with the last action (whose `photos` name them): their attachment records are
+/// written with its event, and their bytes stored in the blob store once the actions are
+/// checked and before they are committed, so an acknowledged event never names a missing blob.
 pub fn act_online_all(
     state: &AppState,
     caller: &Caller,
     id: &CaseId,
     actions: Vec<Action>,
+    photos: Vec<WholeBlob>,
 ) -> Result<Written> {
-    let events = act_with_record(state, caller, id, actions, None)?;
+    let events = act_and_write(state, caller, id, actions, None, photos)?;
     let last = events
         .last()
         .ok_or_else(|| Error::BadRequest("no action given".into()))?
@@ -187,9 +193,21 @@ pub(super) fn act_with_record(
     actions: Vec<Action>,
     record: Option<&CallerRecord>,
 ) -> Result<Vec<Event>> {
+    act_and_write(state, caller, id, actions, record, Vec::new())
+}
+
+/// The one write path of actions on an existing case: checked in memory, the photos' bytes
+/// stored, then the events, their attachments and the caller record committed together.
+fn act_and_write(
+    state: &AppState,
+    caller: &Caller,
+    id: &CaseId,
+    actions: Vec<Action>,
+    record: Option<&CallerRecord>,
+    photos: Vec<WholeBlob>,
+) -> Result<Vec<Event>> {
     let kinds: Vec<&str> = actions.iter().map(|a| a.kind().as_str()).collect();
-    let _span =
-        tracing::info_span!("act", case = %id, user = %caller.user.id, kinds = ?kinds).entered();
+    let _span = tracing::info_span!("act", case = %id, user = %caller.user.id, kinds = ?kinds, photos = photos.len()).entered();
     if actions.is_empty() {
         return Err(Error::BadRequest("no action given".into()));
     }
@@ -197,7 +215,11 @@ pub(super) fn act_with_record(
     let org = state.directory.org()?;
     doc.set_actor(online_writer()?);
     let since = doc.heads();
-    let events = act_all(state, caller, &mut doc, &org, actions)?;
+    let blobs = photos.iter().map(|p| p.blob.clone()).collect();
+    let events = act_all(state, caller, &mut doc, &org, actions, blobs)?;
+    for photo in &photos {
+        store_whole(state, &photo.blob.sha256, &photo.bytes)?;
+    }
     write_online(state, caller, &mut doc, &since, &events, record)?;
     Ok(events)
 }
@@ -224,22 +246,24 @@ pub(super) fn open_with(
         Some(org),
     )?;
     let mut events = vec![event.clone()];
-    events.extend(act_all(state, caller, &mut doc, org, then)?);
+    events.extend(act_all(state, caller, &mut doc, org, then, Vec::new())?);
     write_online(state, caller, &mut doc, &[], &events, record)?;
     Ok((doc, event))
 }
 
 /// Performs actions in order on a case in memory, each checked against the case as the ones
-/// before it left it; nothing is written yet.
+/// before it left it; nothing is written yet. `blobs` are the attachments of the last action.
 fn act_all(
     state: &AppState,
     caller: &Caller,
     doc: &mut CaseDoc,
     org: &Org,
     actions: Vec<Action>,
+    mut blobs: Vec<Blob>,
 ) -> Result<Vec<Event>> {
     let mut events = Vec::with_capacity(actions.len());
-    for action in actions {
+    let last = actions.len().saturating_sub(1);
+    for (i, action) in actions.into_iter().enumerate() {
         let duplicate_of = match &action {
             Action::MarkDuplicate { of } => Some(of.clone()),
             _ => None,
@@ -248,7 +272,11 @@ fn act_all(
             doc,
             &caller.actor(),
             action,
-            Vec::new(),
+            if i == last {
+                std::mem::take(&mut blobs)
+            } else {
+                Vec::new()
+            },
             now_millis(),
             &state.ledger.calendar,
             Some(org),

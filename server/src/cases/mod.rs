@@ -10,6 +10,7 @@ mod callers;
 mod duplicates;
 mod list;
 mod open;
+mod queue;
 mod turns;
 mod view;
 
@@ -24,6 +25,7 @@ pub use list::{
     CasePage, NumbersQuery, ReviewItem,
 };
 pub use open::{open_call, Call, Opened};
+pub use queue::{queue, Queue, QueueSection, Section, SECTION_CASES};
 pub use view::{case_view, CaseView, HistoryEntry};
 
 use crate::auth::Caller;

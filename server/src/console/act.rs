@@ -2,7 +2,8 @@
 //! API; what happened is shown on the case page.
 
 use super::i18n::Lang;
-use super::{back_to_case, case_in_path, given, Form, PageError, Viewer};
+use super::upload::{name_photos, WithPhotos};
+use super::{back_to_case, case_in_path, given, PageError, Viewer};
 use crate::auth::now_millis;
 use crate::cases::act_online_all;
 use crate::error::Error;
@@ -27,8 +28,14 @@ pub struct ActForm {
     pub satisfaction: Option<String>,
     pub solved: Option<String>,
     pub conflict: Option<String>,
-    /// For a resolution: `reopen` sides with the superseded event and reopens the case first.
+    /// For a resolution: `keep` the current outcome, or `adopt` the superseded event's side.
     pub decision: Option<String>,
+    /// For a dispatch: the responsible person named (责任人).
+    pub responsible: Option<String>,
+    /// For a dispatch: `yes` names the unit the lead (指定主办), which cannot return it.
+    pub lead: Option<String>,
+    /// For an extension granted or refused: the unit's request it answers.
+    pub request: Option<String>,
     /// For a confirmation (核实): `yes` when the problem exists, `no` when it was not found.
     pub exists: Option<String>,
     /// For a consultation answered directly: what the caller was told.
@@ -40,8 +47,10 @@ pub struct ActForm {
 }
 
 /// The kinds whose reason must be given, refused at the field before anything is written.
-const REASON_REQUIRED: [ActionKind; 6] = [
+const REASON_REQUIRED: [ActionKind; 8] = [
     ActionKind::Return,
+    ActionKind::ExtensionRequest,
+    ActionKind::RefuseExtension,
     ActionKind::Hold,
     ActionKind::Void,
     ActionKind::Escalate,
@@ -66,25 +75,16 @@ impl ActForm {
         }
     }
 
-    /// The events the form asks for, in order.
-    /// A resolution that sides with the superseded event reopens the case first; both are
-    /// written together or not at all. Public for the fuzz crate (`fuzz/`) only.
+    /// The events the form asks for, in order (one today; a list so that a form may ask for
+    /// several written together or not at all). Public for the fuzz crate (`fuzz/`) only.
     #[doc(hidden)]
     pub fn actions(
         &self,
         now: i64,
         calendar: &WorkCalendar,
-        lang: Lang,
+        _lang: Lang,
     ) -> Result<Vec<Action>, Error> {
-        let action = self.action(now, calendar)?;
-        match given(&self.decision).as_deref() {
-            Some("reopen") if matches!(action, Action::Resolve { .. }) => {
-                let reason = given(&self.note).unwrap_or_else(|| lang.text().reopen_case.into());
-                Ok(vec![Action::Reopen { reason }, action])
-            }
-            None | Some("keep") => Ok(vec![action]),
-            Some(other) => Err(Error::BadRequest(format!("bad decision {other}"))),
-        }
+        Ok(vec![self.action(now, calendar)?])
     }
 
     fn action(&self, now: i64, calendar: &WorkCalendar) -> Result<Action, Error> {
@@ -98,6 +98,11 @@ impl ActForm {
                 .transpose()
         };
         let note = given(&self.note).unwrap_or_default();
+        let yes = |v: &Option<String>| match given(v).as_deref() {
+            None | Some("no" | "false") => Ok(false),
+            Some("yes" | "true" | "1" | "on") => Ok(true),
+            Some(other) => Err(Error::BadRequest(format!("bad choice {other}"))),
+        };
         let reason = || given(&self.reason).ok_or_else(|| missing("reason"));
         let resolved = || match given(&self.resolved).as_deref() {
             Some("yes" | "true") => Ok(true),
@@ -128,14 +133,25 @@ impl ActForm {
                     .ok_or_else(|| missing("unit"))?
                     .as_str()
                     .into(),
-                responsible: None,
+                responsible: given(&self.responsible),
                 // Working hours, as the catalog's deadlines and extensions count them.
                 deadline: hours()?.map(|h| calendar.add_working_minutes(now, u64::from(h) * 60)),
+                lead: yes(&self.lead)?,
+            },
+            Some(ActionKind::Acknowledge) => Action::Acknowledge { note },
+            Some(ActionKind::ExtensionRequest) => Action::ExtensionRequest {
+                hours: hours()?.ok_or_else(|| missing("hours"))?,
+                reason: reason()?,
+            },
+            Some(ActionKind::RefuseExtension) => Action::RefuseExtension {
+                request: EventId::new(given(&self.request).ok_or_else(|| missing("request"))?),
+                reason: reason()?,
             },
             Some(ActionKind::Reopen) => Action::Reopen { reason: reason()? },
             Some(ActionKind::Extend) => Action::Extend {
                 hours: hours()?.ok_or_else(|| missing("hours"))?,
                 reason: reason()?,
+                request: given(&self.request).map(EventId::new),
             },
             Some(ActionKind::Evaluate) => Action::Evaluate {
                 satisfaction: match given(&self.satisfaction).as_deref() {
@@ -181,7 +197,7 @@ impl ActForm {
                 },
                 note,
             },
-            // Photos are taken and attached on the handheld; the console's steps carry none.
+            // Photos sent with the form are named by `act` (`upload::name_photos`).
             Some(ActionKind::Handle) => Action::Handle {
                 note: given(&self.note).ok_or_else(|| missing("note"))?,
                 photos: Vec::new(),
@@ -209,6 +225,11 @@ impl ActForm {
             Some(ActionKind::Resolve) => Action::Resolve {
                 conflict: EventId::new(given(&self.conflict).ok_or_else(|| missing("conflict"))?),
                 note,
+                adopt: match given(&self.decision).as_deref() {
+                    None | Some("keep") => false,
+                    Some("adopt") => true,
+                    Some(other) => return Err(Error::BadRequest(format!("bad decision {other}"))),
+                },
             },
             _ => {
                 return Err(Error::BadRequest(format!(
@@ -222,11 +243,13 @@ impl ActForm {
 
 /// Performs a form's action through the same commands as the API, then shows the case again
 /// with what happened; a refusal by the rules is shown on the page, not as an error page.
+/// The form comes urlencoded, or as `multipart/form-data` with photos for the step
+/// (`upload`): refused photos are shown at the form, and nothing is written.
 pub async fn act(
     State(state): State<AppState>,
     v: Viewer,
     Path(id): Path<String>,
-    Form(form): Form<ActForm>,
+    WithPhotos { form, photos }: WithPhotos<ActForm>,
 ) -> Result<Response, PageError> {
     case_in_path(&id)?;
     let back = |key: &str, value: &str| back_to_case(&id, key, value);
@@ -234,7 +257,22 @@ pub async fn act(
         tracing::info!(case = %id, code, "console form refused at a field");
         return Ok(refused_at(&id, code, &form.kind));
     }
-    let actions = match form.actions(now_millis(), &state.ledger.calendar, v.lang) {
+    let photos = match photos {
+        Ok(p) => p,
+        Err(refusal) => {
+            tracing::info!(case = %id, code = refusal.code(), "console photos refused");
+            return Ok(refused_at(&id, refusal.code(), &form.kind));
+        }
+    };
+    let actions = match form
+        .actions(now_millis(), &state.ledger.calendar, v.lang)
+        .and_then(|mut a| {
+            // The photos go with the form's own step, the last of its actions.
+            if let Some(last) = a.pop() {
+                a.push(name_photos(last, &photos)?);
+            }
+            Ok(a)
+        }) {
         Ok(a) => a,
         Err(e) => {
             tracing::info!(case = %id, error = %e, "console form refused");
@@ -248,7 +286,7 @@ pub async fn act(
             .into_iter()
             .map(|a| duplicate_by_number(&s, a))
             .collect::<Result<Vec<_>, _>>()?;
-        act_online_all(&s, &caller, &case, actions)
+        act_online_all(&s, &caller, &case, actions, photos)
     })
     .await;
     match done {

@@ -348,6 +348,7 @@ impl CallForm {
                 unit,
                 responsible,
                 deadline: None,
+                lead: false,
             });
         }
         Ok(Call {

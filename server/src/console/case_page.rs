@@ -2,9 +2,11 @@
 //! (offline-made and superseded events marked, photos shown), conflicts with their resolution,
 //! and the actions the rules allow: the step forms, the callback (回访) and another caller.
 
+use super::case_work;
 use super::i18n::{authors, Lang};
 use super::layout::{page, Live, Nav};
-use super::{place, PageError, PageQuery, Place, Viewer};
+use super::{place, upload, PageError, PageQuery, Place, Viewer};
+use crate::auth::now_millis;
 use crate::callers::{is_caller_id, CallerView, Source};
 use crate::cases::{case_view, CaseView, HistoryEntry};
 use crate::district_time::when;
@@ -12,10 +14,13 @@ use crate::error::Error;
 use crate::AppState;
 use axum::extract::{Path, State};
 use gridcase_sync_core::event::{DeclineReason, Satisfaction};
+use gridcase_sync_core::fold::ExtensionAsk;
 use gridcase_sync_core::fold::{CaseState, Disposition};
 use gridcase_sync_core::org::Org;
-use gridcase_sync_core::rules::{check, permits};
-use gridcase_sync_core::{Action, ActionKind, CaseId, Catalog, Level, Status};
+use gridcase_sync_core::rules::{self, check, permits};
+use gridcase_sync_core::{
+    tiers, Action, ActionKind, Actor, CaseId, Catalog, Level, Millis, Status, WorkCalendar,
+};
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -84,15 +89,23 @@ fn detail(lang: Lang, org: &Org, action: &Action) -> String {
                 .join(", ")
         ),
         Action::Decline { note, .. } => note.clone(),
-        Action::Dispatch { unit, deadline, .. } => match deadline {
-            Some(d) => format!(
-                "{} · {} {}",
-                place(org, Place::Unit, Some(unit.as_str())),
-                t.deadline,
-                when(*d)
-            ),
-            None => place(org, Place::Unit, Some(unit.as_str())),
-        },
+        Action::Dispatch {
+            unit,
+            deadline,
+            lead,
+            ..
+        } => {
+            let unit = place(org, Place::Unit, Some(unit.as_str()));
+            let unit = if *lead {
+                format!("{unit} · {}", lang.work().lead_unit)
+            } else {
+                unit
+            };
+            match deadline {
+                Some(d) => format!("{unit} · {} {}", t.deadline, when(*d)),
+                None => unit,
+            }
+        }
         Action::Handle { note, .. } | Action::SelfHandle { note, .. } => note.clone(),
         Action::Feedback { resolved, note, .. } | Action::Verify { resolved, note, .. } => {
             format!("{}: {} {}", t.solved, yes_no(*resolved), note)
@@ -113,8 +126,13 @@ fn detail(lang: Lang, org: &Org, action: &Action) -> String {
             .join(" · "),
             note
         ),
-        Action::Extend { hours, reason } => lang.extension(*hours, reason),
-        Action::Close { note } | Action::Release { note } => note.clone(),
+        Action::Extend { hours, reason, .. } | Action::ExtensionRequest { hours, reason } => {
+            lang.extension(*hours, reason)
+        }
+        Action::Close { note } | Action::Release { note } | Action::Acknowledge { note } => {
+            note.clone()
+        }
+        Action::RefuseExtension { reason, .. } => reason.clone(),
         Action::Return { reason }
         | Action::Hold { reason }
         | Action::Void { reason }
@@ -155,23 +173,27 @@ fn detail(lang: Lang, org: &Org, action: &Action) -> String {
 /// The step forms the console offers on a case page, when the rules permit them to the viewer,
 /// in the order of the seven steps, then the side actions. A hotline or web report waits at
 /// 待核实 for its confirmation: a center confirms it here when the grid has no worker to do it
-/// on site. Photos (处置、反馈、核查照片) are taken on the handheld; the console's forms carry none.
+/// on site. The handling, feedback and verification forms take photos (处置、反馈、核查照片,
+/// `upload`).
 /// Not offered here: `intake` (the desk's page), `self_handle` (a grid worker's, on site),
 /// `attach` (photos), `caller_added` and `callback` (their own forms), `resolve` (per conflict).
-const OFFERED: [ActionKind; 19] = [
+const OFFERED: [ActionKind; 22] = [
     ActionKind::Confirm,
     ActionKind::Answer,
     ActionKind::File,
     ActionKind::Decline,
     ActionKind::MarkDuplicate,
     ActionKind::Dispatch,
+    ActionKind::Acknowledge,
     ActionKind::Handle,
     ActionKind::Feedback,
+    ActionKind::ExtensionRequest,
     ActionKind::Return,
     ActionKind::Verify,
     ActionKind::Close,
     ActionKind::Evaluate,
     ActionKind::Extend,
+    ActionKind::RefuseExtension,
     ActionKind::Hold,
     ActionKind::Release,
     ActionKind::Escalate,
@@ -192,15 +214,29 @@ pub async fn show(
         Ok::<_, Error>((case_view(&s, &caller, &case)?, s.directory.org()?))
     })
     .await?;
-    Ok(case_page(&v, &view, &org, &notice))
+    let work = Work {
+        now: now_millis(),
+        calendar: &state.ledger.calendar,
+        arbitration: state.config.arbitration_after_returns,
+    };
+    Ok(case_page(&v, &view, &org, &notice, &work))
 }
 
-fn case_page(v: &Viewer, view: &CaseView, org: &Org, notice: &Notice) -> Markup {
+/// What the page needs beyond the case: the time, the calendar (to show what a conflict's
+/// sides would do) and after how many returns the lead unit is named (arbitration).
+struct Work<'a> {
+    now: Millis,
+    calendar: &'a WorkCalendar,
+    arbitration: u32,
+}
+
+fn case_page(v: &Viewer, view: &CaseView, org: &Org, notice: &Notice, work: &Work<'_>) -> Markup {
     let lang = v.lang;
     let t = lang.text();
     let st = &view.state;
     let actor = v.caller.actor();
     let may = |kind: ActionKind| permits(st, &actor, kind).is_ok();
+    let pending = st.pending_extension.as_ref();
     // An answer is offered where the rule table would take one (a consultation only): asked
     // with a sample answer, since its payload is what decides.
     let offered = |kind: ActionKind| match kind {
@@ -212,6 +248,25 @@ fn case_page(v: &Viewer, view: &CaseView, org: &Org, notice: &Notice) -> Markup 
             },
         )
         .is_ok(),
+        // Answering a unit's extension request is the dispatching tier's: asked with the
+        // request itself, since the rules decide it by the payload.
+        ActionKind::Extend => match pending {
+            Some(ask) => check(st, &actor, &grant(ask)).is_ok(),
+            None => may(kind),
+        },
+        // Acknowledged once per dispatch (the rules take a repeat from an offline device).
+        ActionKind::Acknowledge => st.acknowledged_at.is_none() && may(kind),
+        ActionKind::RefuseExtension => pending.is_some_and(|ask| {
+            check(
+                st,
+                &actor,
+                &Action::RefuseExtension {
+                    request: ask.event.clone(),
+                    reason: "—".into(),
+                },
+            )
+            .is_ok()
+        }),
         _ => may(kind),
     };
     let c = lang.calls();
@@ -266,6 +321,7 @@ fn case_page(v: &Viewer, view: &CaseView, org: &Org, notice: &Notice) -> Markup 
                 dt { (t.closed_at) } dd { (st.closed_at.map(when).unwrap_or_else(|| "—".into())) }
                 dt { (t.rework) } dd { (st.rework_count) }
                 dt { (t.satisfaction) } dd { (st.satisfaction.map(|s| lang.satisfaction(s)).unwrap_or("—")) }
+                (case_work::facts(lang, org, view, work.now))
             }
             // A patrol's own report has no callers; a viewer who may not see them sees none.
             @if !view.callers.is_empty() {
@@ -275,12 +331,19 @@ fn case_page(v: &Viewer, view: &CaseView, org: &Org, notice: &Notice) -> Markup 
                 section #unit-chain {
                     h2 { (t.unit_chain) @if st.returns > 0 { " " span.badge.bounced { (t.returned) " " (st.returns) } } }
                     table.chain {
-                        thead { tr { th { (t.unit) } th { (t.dispatched_at) } th { (t.returned) } } }
+                        thead { tr { th { (t.unit) } th { (t.dispatched_at) } th { (lang.work().acknowledged_col) } th { (t.returned) } } }
                         tbody {
                             @for link in &st.unit_chain {
                                 tr class=[link.returned_at.map(|_| "returned")] {
-                                    td { (place(org, Place::Unit, Some(link.unit.as_str()))) }
+                                    td {
+                                        (place(org, Place::Unit, Some(link.unit.as_str())))
+                                        @if link.lead { " " span.badge.lead { (lang.work().lead_unit) } }
+                                    }
                                     td { (when(link.dispatched_at)) }
+                                    td {
+                                        (link.acknowledged_at.map(when).unwrap_or_else(|| "—".into()))
+                                        @if link.response_late_at(work.now) { " " span.badge.overdue { (lang.work().response_late) } }
+                                    }
                                     td {
                                         @if let Some(at) = link.returned_at {
                                             (when(at)) " · " (link.return_reason.as_deref().unwrap_or(""))
@@ -330,12 +393,7 @@ fn case_page(v: &Viewer, view: &CaseView, org: &Org, notice: &Notice) -> Markup 
                             form.inline method="post" action={ "/cases/" (view.id) "/act" } {
                                 input type="hidden" name="kind" value="resolve";
                                 input type="hidden" name="conflict" value=(c.event);
-                                @if may(ActionKind::Reopen) {
-                                    select name="decision" aria-label=(t.decision) {
-                                        option value="keep" { (t.keep_outcome) }
-                                        option value="reopen" { (t.reopen_case) }
-                                    }
-                                }
+                                (case_work::decision(lang, view, &actor, c, work.now, work.calendar))
                                 input name="note" placeholder=(t.note);
                                 button.resolve type="submit" { (t.resolve) }
                             }
@@ -392,7 +450,7 @@ fn case_page(v: &Viewer, view: &CaseView, org: &Org, notice: &Notice) -> Markup 
                 }
             }
             @for kind in OFFERED.into_iter().filter(|k| offered(*k)) {
-                (action_form(lang, org, view, kind, field_refusal(notice, kind)))
+                (action_form(lang, org, view, kind, field_refusal(notice, kind), &actor, work))
             }
             @if may(ActionKind::CallerAdded) {
                 (caller_form(lang, &view.id))
@@ -544,8 +602,10 @@ fn action_form(
     view: &CaseView,
     kind: ActionKind,
     refused: Option<&str>,
+    actor: &Actor,
+    work: &Work<'_>,
 ) -> Markup {
-    let t = lang.text();
+    let (t, w) = (lang.text(), lang.work());
     use gridcase_sync_core::limits;
     let id = |field: &str| format!("{}-{field}", kind.as_str());
     // A required field left empty comes back marked, with what is missing said beside it.
@@ -569,6 +629,21 @@ fn action_form(
         }
     };
     let note_field = || html! { label { (t.note) input name="note" maxlength=(limits::NOTE); } };
+    let photo_field = || {
+        html! {
+            label { (t.photos_field)
+                input #(id("photo")) type="file" name=(upload::FIELD) accept=(upload::ACCEPT) multiple
+                    aria-invalid=[PHOTO_REFUSALS.iter().find_map(|c| invalid(c))]
+                    aria-describedby=[PHOTO_REFUSALS.iter().find_map(|c| described(c))]
+                    autofocus[PHOTO_REFUSALS.iter().any(|c| refused == Some(*c))];
+                @for code in PHOTO_REFUSALS { (error(code)) }
+            }
+        }
+    };
+    let takes_photos = matches!(
+        kind,
+        ActionKind::Handle | ActionKind::Feedback | ActionKind::Verify | ActionKind::SelfHandle
+    );
     let resolved_field = |chosen: bool| {
         html! {
             label { (t.problem_resolved) select name="resolved" {
@@ -583,16 +658,17 @@ fn action_form(
         .as_ref()
         .or(st.units_involved.first())
         .map(|u| u.as_str());
+    // Only the units the viewer's tier commands (分级分类), as the commands will check.
     let units = || {
         options(
-            org.units
-                .iter()
-                .map(|(id, u)| (id.to_string(), u.name.clone())),
+            tiers::dispatchable(&actor.scope, org).map(|(id, u)| (id.to_string(), u.name.clone())),
             unit,
         )
     };
+    let pending = st.pending_extension.as_ref();
     html! {
-        form.action method="post" action={ "/cases/" (case) "/act" } data-kind=(kind.as_str()) {
+        form.action method="post" action={ "/cases/" (case) "/act" } data-kind=(kind.as_str())
+            enctype=[takes_photos.then_some("multipart/form-data")] {
             h3 { (lang.kind(kind)) }
             input type="hidden" name="kind" value=(kind.as_str());
             @match kind {
@@ -617,7 +693,25 @@ fn action_form(
                 }
                 ActionKind::Dispatch => {
                     label { (t.unit) select name="unit" required { (units()) } }
+                    label { (w.responsible) input name="responsible" maxlength=(limits::PERSON_NAME) value=[st.responsible.as_deref()]; }
                     label { (t.deadline_hours) input type="number" name="hours" min="1" max=(gridcase_sync_core::limits::EXTEND_HOURS); }
+                    // After as many returns as start arbitration, naming the lead is the default.
+                    label.check { input #dispatch-lead type="checkbox" name="lead" value="yes"
+                        checked[work.arbitration > 0 && st.returns >= work.arbitration && !st.arbitrated()]; (w.name_lead) }
+                }
+                ActionKind::Acknowledge => {
+                    (note_field())
+                }
+                ActionKind::ExtensionRequest => {
+                    label { (w.hours_asked) input #(id("hours")) type="number" name="hours" min="1" max=(rules::extension_limit(st)) required; }
+                    (reason_field())
+                }
+                ActionKind::RefuseExtension => {
+                    @if let Some(ask) = pending {
+                        input type="hidden" name="request" value=(ask.event);
+                        p.small { (w.extension_asked.replace("{hours}", &ask.hours.to_string())) " · " (ask.reason) }
+                    }
+                    (reason_field())
                 }
                 ActionKind::Evaluate => {
                     label { (t.satisfaction) select name="satisfaction" {
@@ -632,8 +726,14 @@ fn action_form(
                     label { (t.note) input name="note"; }
                 }
                 ActionKind::Extend => {
-                    label { (t.extend_hours) input type="number" name="hours" min="1" max=(gridcase_sync_core::limits::EXTEND_HOURS) required; }
-                    label { (t.reason) input name="reason" required; }
+                    @if let Some(ask) = pending {
+                        input type="hidden" name="request" value=(ask.event);
+                        p.small { (w.extension_asked.replace("{hours}", &ask.hours.to_string())) " · " (ask.reason) }
+                        label { (t.extend_hours) input #(id("hours")) type="number" name="hours" min="1" max=(rules::extension_limit(st)) value=(ask.hours) required; }
+                    } @else {
+                        label { (t.extend_hours) input #(id("hours")) type="number" name="hours" min="1" max=(gridcase_sync_core::limits::EXTEND_HOURS) required; }
+                    }
+                    (reason_field())
                 }
                 ActionKind::Reopen | ActionKind::Return | ActionKind::Hold
                 | ActionKind::Void | ActionKind::Escalate => {
@@ -658,13 +758,13 @@ fn action_form(
                 ActionKind::Feedback => {
                     (resolved_field(true))
                     (note_field())
-                    p.small.photos-note { (t.photos_on_handheld) }
+                    (photo_field())
                 }
                 ActionKind::Verify => {
                     // As the unit reported it, for the center to confirm or overturn.
                     (resolved_field(st.feedback_resolved.unwrap_or(true)))
                     (note_field())
-                    p.small.photos-note { (t.photos_on_handheld) }
+                    (photo_field())
                 }
                 ActionKind::Close | ActionKind::Release => {
                     (note_field())
@@ -676,11 +776,28 @@ fn action_form(
                             autofocus[refused == Some("note_required")];
                         (error("note_required"))
                     }
-                    @if kind == ActionKind::Handle { p.small.photos-note { (t.photos_on_handheld) } }
+                    @if takes_photos { (photo_field()) }
                 }
             }
             button type="submit" { (t.submit) }
         }
+    }
+}
+
+/// The refusals of a form's photos, shown at its file input.
+const PHOTO_REFUSALS: [&str; 4] = [
+    "not_an_image",
+    "photo_too_large",
+    "too_many_photos",
+    "upload_too_large",
+];
+
+/// The grant of a unit's extension request as asked.
+fn grant(ask: &ExtensionAsk) -> Action {
+    Action::Extend {
+        hours: ask.hours,
+        reason: "—".into(),
+        request: Some(ask.event.clone()),
     }
 }
 

@@ -95,6 +95,9 @@ impl Lang {
             K::Close => ("结案", "Close"),
             K::Evaluate => ("综合评价", "Evaluate"),
             K::Extend => ("延期", "Extend"),
+            K::Acknowledge => ("签收", "Acknowledge"),
+            K::ExtensionRequest => ("延期申请", "Extension request"),
+            K::RefuseExtension => ("驳回延期", "Refuse extension"),
             K::SelfHandle => ("自处理", "Self-handle"),
             K::Hold => ("挂账", "Hold"),
             K::Release => ("解除挂账", "Release"),
@@ -237,6 +240,24 @@ impl Lang {
                 "您的管辖范围内没有该编号或ID的案件，未作任何记录",
                 "no case with that number or id in your scope: nothing was recorded",
             ),
+            // A step's photos: refused before anything is written.
+            "not_an_image" => (
+                "只能上传 JPEG、PNG 或 WebP 格式的图片，未作任何记录",
+                "only JPEG, PNG or WebP images can be added: nothing was recorded",
+            ),
+            "photo_too_large" => (
+                "照片文件过大，未作任何记录",
+                "a photo is too large: nothing was recorded",
+            ),
+            "too_many_photos" => (
+                // The number said here is `limits::PHOTOS` (asserted below).
+                "照片数量超过上限（每次最多 20 张），未作任何记录",
+                "too many photos (at most 20 at a time): nothing was recorded",
+            ),
+            "upload_too_large" => (
+                "上传的内容过大，请减少照片后重试，未作任何记录",
+                "the upload is too large; send fewer photos: nothing was recorded",
+            ),
             "follow_up_unhappy" => (
                 "只有回访接通且来电人不满意或问题未解决时，才能重新办理或转督办",
                 "a case is worked again or sent to the supervisor only after a callback that \
@@ -248,6 +269,9 @@ impl Lang {
     }
 
     /// An extension, as the timeline shows it.
+    // (`too_many_photos` above says 20.)
+    const _PHOTOS_SAID: () = assert!(gridcase_sync_core::limits::PHOTOS == 20);
+
     pub fn extension(self, hours: u32, reason: &str) -> String {
         match self {
             Lang::Zh => format!("延长 {hours} 工作小时 · {reason}"),
@@ -415,7 +439,8 @@ pub struct Text {
     pub problem_resolved: &'static str,
     /// The case a duplicate duplicates, by its number or id.
     pub duplicate_of: &'static str,
-    pub photos_on_handheld: &'static str,
+    /// The file input of the handling, feedback and verification forms.
+    pub photos_field: &'static str,
 }
 
 pub static ZH: Text = Text {
@@ -524,7 +549,7 @@ pub static ZH: Text = Text {
     number: "案件编号",
     problem_resolved: "问题已解决",
     duplicate_of: "重复于（案件编号或案件ID）",
-    photos_on_handheld: "照片请在手持终端拍摄上传",
+    photos_field: "照片（JPEG、PNG、WebP，可多选）",
 };
 
 pub static EN: Text = Text {
@@ -633,7 +658,7 @@ pub static EN: Text = Text {
     number: "Case number",
     problem_resolved: "Problem resolved",
     duplicate_of: "Duplicate of (case number or id)",
-    photos_on_handheld: "Photos are taken and added on the handheld",
+    photos_field: "Photos (JPEG, PNG, WebP; several allowed)",
 };
 
 impl Lang {
@@ -1019,4 +1044,42 @@ pub static CALLS_EN: CallText = CallText {
     search_desk: "Case number, caller's phone or description",
     exists: "The problem exists",
     answer: "Answer",
+};
+
+impl Lang {
+    /// The words of the units' indicators (response 响应, returns 退回) on the performance page.
+    pub fn unit_indicators(self) -> &'static UnitIndicatorText {
+        match self {
+            Lang::Zh => &UNIT_INDICATORS_ZH,
+            Lang::En => &UNIT_INDICATORS_EN,
+        }
+    }
+}
+
+/// The words of the units' indicators, once per language: the performance page's columns.
+pub struct UnitIndicatorText {
+    pub dispatches: &'static str,
+    pub returns: &'static str,
+    pub return_rate: &'static str,
+    pub accurate_dispatch_rate: &'static str,
+    pub acknowledged_on_time_rate: &'static str,
+    pub mean_response_minutes: &'static str,
+}
+
+pub static UNIT_INDICATORS_ZH: UnitIndicatorText = UnitIndicatorText {
+    dispatches: "派遣数",
+    returns: "退回数",
+    return_rate: "退回率",
+    accurate_dispatch_rate: "派遣准确率",
+    acknowledged_on_time_rate: "按时签收率",
+    mean_response_minutes: "平均响应时长（分钟）",
+};
+
+pub static UNIT_INDICATORS_EN: UnitIndicatorText = UnitIndicatorText {
+    dispatches: "Dispatches",
+    returns: "Returns",
+    return_rate: "Return rate",
+    accurate_dispatch_rate: "Accurate dispatch",
+    acknowledged_on_time_rate: "Acknowledged on time",
+    mean_response_minutes: "Mean response (min)",
 };

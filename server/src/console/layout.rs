@@ -9,6 +9,7 @@ use maud::{html, Markup, DOCTYPE};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Nav {
+    Queue,
     Cases,
     Review,
     Performance,
@@ -55,8 +56,9 @@ pub fn page(v: &Viewer, title: &str, nav: Nav, live: Live, body: Markup) -> Mark
             (head(lang, title))
             body data-live=(live_mode) data-case=(case) data-updated=(t.updated) {
                 header.top {
-                    a.brand href="/cases" { (t.app) }
+                    a.brand href="/queue" { (t.app) }
                     nav {
+                        a #nav-queue href="/queue" class=[(nav == Nav::Queue).then_some("active")] { (lang.work().queue) }
                         a href="/cases" class=[(nav == Nav::Cases).then_some("active")] { (t.nav_cases) }
                         @if reviewer {
                             a href="/review" class=[(nav == Nav::Review).then_some("active")] { (t.nav_review) }

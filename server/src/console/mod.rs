@@ -9,14 +9,18 @@ pub mod call_form;
 pub mod callbacks;
 pub mod callers;
 pub mod case_page;
+pub mod case_work;
 pub mod chart;
 pub mod i18n;
 pub mod layout;
 pub mod list;
 pub mod new_case;
 pub mod performance;
+pub mod queue;
 pub mod review;
 pub mod session;
+pub mod upload;
+pub mod work_text;
 
 use crate::auth::Caller;
 use crate::error::Error;
@@ -33,7 +37,8 @@ use i18n::Lang;
 /// The console's routes; `lib::router` merges them beside the API.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(|| async { Redirect::to("/cases") }))
+        .route("/", get(|| async { Redirect::to("/queue") }))
+        .route("/queue", get(queue::show))
         .route("/login", get(session::login_page).post(session::login))
         .route("/logout", post(session::logout))
         .route("/lang", get(session::switch_language))
@@ -152,26 +157,35 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Pag
     }
 }
 
-/// An HTML form body (`application/x-www-form-urlencoded`), refused with a clear 400.
+/// An HTML form body (`application/x-www-form-urlencoded`), refused with a clear 400. The
+/// case page's step forms, which may carry photos, are read by [`upload::WithPhotos`].
 pub struct Form<T>(pub T);
 
 impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Form<T> {
     type Rejection = PageError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, PageError> {
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|r| {
-                if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    Error::TooLarge("the form is too large".into())
-                } else {
-                    Error::BadRequest(r.body_text())
-                }
-            })?;
+        let bytes = read_form_body(req, state).await?;
         serde_urlencoded::from_bytes(&bytes)
             .map(Form)
             .map_err(|e| PageError(Error::BadRequest(format!("bad form: {e}"))))
     }
+}
+
+/// A form's body, within `--max-body`.
+async fn read_form_body<S: Send + Sync>(
+    req: Request,
+    state: &S,
+) -> Result<axum::body::Bytes, PageError> {
+    axum::body::Bytes::from_request(req, state)
+        .await
+        .map_err(|r| {
+            PageError(if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Error::TooLarge("the form is too large".into())
+            } else {
+                Error::BadRequest(r.body_text())
+            })
+        })
 }
 
 /// An error shown as a page: the status of the API error, a message in both languages (the
@@ -194,7 +208,7 @@ impl From<gridcase_sync_core::Error> for PageError {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         if let Error::Unauthorized(_) = self.0 {
-            return to_login("/cases");
+            return to_login("/queue");
         }
         let (status, code) = self.0.status_and_code();
         if status.is_server_error() {
@@ -266,11 +280,11 @@ mod tests {
             local_path(Some("/cases?status=filed")),
             "/cases?status=filed"
         );
-        assert_eq!(local_path(Some("//evil.example/")), "/cases");
-        assert_eq!(local_path(Some("https://evil.example/")), "/cases");
-        assert_eq!(local_path(Some("/\\evil.example")), "/cases");
-        assert_eq!(local_path(Some("/cases\r\nSet-Cookie: x=1")), "/cases");
-        assert_eq!(local_path(Some("/cases?q=井")), "/cases");
-        assert_eq!(local_path(None), "/cases");
+        assert_eq!(local_path(Some("//evil.example/")), "/queue");
+        assert_eq!(local_path(Some("https://evil.example/")), "/queue");
+        assert_eq!(local_path(Some("/\\evil.example")), "/queue");
+        assert_eq!(local_path(Some("/cases\r\nSet-Cookie: x=1")), "/queue");
+        assert_eq!(local_path(Some("/cases?q=井")), "/queue");
+        assert_eq!(local_path(None), "/queue");
     }
 }

@@ -53,6 +53,7 @@ pub async fn show(
     .await?;
     let lang = v.lang;
     let t = lang.text();
+    let u = lang.unit_indicators();
     let name = |key: &str| -> String {
         match group {
             _ if key != NO_GROUP => {}
@@ -72,6 +73,7 @@ pub async fn show(
         rows.iter().map(|(n, i)| (n.clone(), f(i))).collect()
     };
     let rate = |v: Option<f64>| v.map(percent).unwrap_or_else(|| "—".into());
+    let minutes = |v: Option<f64>| v.map(|m| format!("{m:.1}")).unwrap_or_else(|| "—".into());
     let body = html! {
         form.filters method="get" action="/performance" {
             label { (t.from) input type="date" name="from" value=(date_of(from)); }
@@ -91,6 +93,8 @@ pub async fn show(
                     th { (t.group_by) } th { (t.filed) } th { (t.due) } th { (t.closed) } th { (t.closed_on_time) }
                     th { (t.closing_rate) } th { (t.on_time_rate) } th { (t.rework_rate) } th { (t.satisfaction_rate) } th { (t.overdue_count) }
                     th { (t.public_satisfaction_rate) } th { (t.called_back_dissatisfied) } th { (t.first_contact_rate) }
+                    th { (u.dispatches) } th { (u.returns) } th { (u.return_rate) } th { (u.accurate_dispatch_rate) }
+                    th { (u.acknowledged_on_time_rate) } th { (u.mean_response_minutes) }
                 } }
                 tbody {
                     @for (n, i) in rows.iter().map(|(n, i)| (n.as_str(), *i)).chain(std::iter::once((t.total, &total))) {
@@ -100,6 +104,9 @@ pub async fn show(
                             td { (rate(i.satisfaction_rate)) } td { (i.overdue) }
                             td { (rate(i.public_satisfaction_rate)) } td { (i.called_back_dissatisfied) }
                             td { (rate(i.first_contact_rate)) }
+                            td { (i.dispatches) } td { (i.returns) } td { (rate(i.return_rate)) }
+                            td { (rate(i.accurate_dispatch_rate)) } td { (rate(i.acknowledged_on_time_rate)) }
+                            td { (minutes(i.mean_response_minutes)) }
                         }
                     }
                 }

@@ -134,7 +134,7 @@ pub fn local_path(next: Option<&str>) -> String {
         {
             p.to_owned()
         }
-        _ => "/cases".to_owned(),
+        _ => "/queue".to_owned(),
     }
 }
 

@@ -2,7 +2,7 @@
 //! how groups add up, and the rates made from the counts.
 
 use super::row::{satisfaction_of_code, status_of_code, CallFacts, NONE};
-use super::table::Row;
+use super::table::{Link, Row};
 use gridcase_sync_core::event::Satisfaction;
 use gridcase_sync_core::fold;
 use gridcase_sync_core::{Millis, Status};
@@ -21,7 +21,8 @@ pub struct Indicators {
     pub closed_on_time: u64,
     /// 返工数: failed verifications of the cases closed in the period.
     pub rework: u64,
-    /// 超期数: deadline in the period and overdue now (or closed late).
+    /// 超期数: deadline in the period and overdue now (or closed late), or a deadline in force
+    /// before it passed while the case was open (an overdue that happened stays).
     pub overdue: u64,
     /// 延期数.
     pub extended: u64,
@@ -59,6 +60,29 @@ pub struct Indicators {
     pub public_satisfaction_rate: Option<f64>,
     /// 回访解决率 = called_back_solved / called_back_solved_answers.
     pub public_solved_rate: Option<f64>,
+    /// 派遣数: dispatches made in the period, each counted for the unit dispatched to.
+    pub dispatches: u64,
+    /// 退回数: of those, the ones the unit sent back.
+    pub returns: u64,
+    /// Of those dispatches, the ones acknowledged (签收, or first acted on).
+    pub acknowledged: u64,
+    /// Of those dispatches, the ones the response rule judges: acknowledged with a response
+    /// limit, or unacknowledged past it.
+    pub response_judged: u64,
+    /// Of the judged, the ones acknowledged by their response limit.
+    pub acknowledged_on_time: u64,
+    /// Wall-clock ms from dispatch to acknowledgement, over `acknowledged`.
+    #[serde(skip)]
+    pub(super) response_ms: u64,
+    /// 退回率 = returns / dispatches.
+    pub return_rate: Option<f64>,
+    /// 派遣准确率 = (dispatches − returns) / dispatches.
+    pub accurate_dispatch_rate: Option<f64>,
+    /// 按时签收率 = acknowledged_on_time / response_judged.
+    pub acknowledged_on_time_rate: Option<f64>,
+    /// 平均响应时长: wall-clock minutes from dispatch to acknowledgement, averaged over
+    /// `acknowledged`.
+    pub mean_response_minutes: Option<f64>,
 }
 
 /// Where one period begins and ends, and the instant "overdue" is judged at.
@@ -71,8 +95,9 @@ pub struct Period {
 }
 
 impl Indicators {
-    /// Adds what one case counts for in the period.
-    pub(super) fn count(&mut self, f: &Row, p: Period) {
+    /// Adds what one case counts for in the period; `deadline_missed`: a deadline in force
+    /// before the current one passed while the case was open.
+    pub(super) fn count(&mut self, f: &Row, deadline_missed: bool, p: Period) {
         let within = |t: i64| t != NONE && t >= p.from && t < p.to;
         let time = |t: i64| (t != NONE).then_some(t);
         let status = status_of_code(f.status);
@@ -82,7 +107,8 @@ impl Indicators {
         let held_or_void = matches!(status, Some(Status::Held | Status::Voided));
         if within(f.deadline) && !held_or_void {
             self.due += 1;
-            if fold::overdue(status, time(f.deadline), time(f.closed_at), p.now) {
+            if deadline_missed || fold::overdue(status, time(f.deadline), time(f.closed_at), p.now)
+            {
                 self.overdue += 1;
             }
             self.extended += u64::from(f.extensions);
@@ -90,7 +116,11 @@ impl Indicators {
         if within(f.closed_at) {
             self.closed += 1;
             self.rework += u64::from(f.rework_count);
-            if fold::closed_on_time(time(f.closed_at), time(f.deadline)) == Some(true) {
+            // A case that missed a deadline in force is not closed on time, whatever the
+            // deadline that replaced it (an extension granted after the fact).
+            if !deadline_missed
+                && fold::closed_on_time(time(f.closed_at), time(f.deadline)) == Some(true)
+            {
                 self.closed_on_time += 1;
             }
             match satisfaction_of_code(f.satisfaction) {
@@ -135,6 +165,42 @@ impl Indicators {
         }
     }
 
+    /// Adds what one dispatch counts for when it was made in the period. `waited_until` is
+    /// when it stopped waiting for an acknowledgement it never got (see `table::waited_until`),
+    /// or [`NONE`]: by sync-core's response rule, it is late once that passes its limit, and
+    /// not judged before.
+    pub(super) fn count_link(&mut self, l: &Link, waited_until: Millis, p: Period) {
+        if l.dispatched_at == NONE || l.dispatched_at < p.from || l.dispatched_at >= p.to {
+            return;
+        }
+        let time = |t: i64| (t != NONE).then_some(t);
+        self.dispatches += 1;
+        if l.returned {
+            self.returns += 1;
+        }
+        let due = time(l.response_due);
+        match time(l.acknowledged_at) {
+            Some(at) => {
+                self.acknowledged += 1;
+                let waited = at.saturating_sub(l.dispatched_at).max(0);
+                self.response_ms = self.response_ms.saturating_add(waited as u64);
+                if due.is_some() {
+                    self.response_judged += 1;
+                    if !fold::response_late(Some(at), due, at) {
+                        self.acknowledged_on_time += 1;
+                    }
+                }
+            }
+            None => {
+                if let Some(until) = time(waited_until) {
+                    if fold::response_late(None, due, until) {
+                        self.response_judged += 1;
+                    }
+                }
+            }
+        }
+    }
+
     /// Adds another group's counts (rates are made afterwards, by [`Indicators::rates`]).
     pub(super) fn add(&mut self, o: &Indicators) {
         self.filed += o.filed;
@@ -155,6 +221,12 @@ impl Indicators {
         self.called_back_solved += o.called_back_solved;
         self.called_back_solved_answers += o.called_back_solved_answers;
         self.called_back_dissatisfied += o.called_back_dissatisfied;
+        self.dispatches += o.dispatches;
+        self.returns += o.returns;
+        self.acknowledged += o.acknowledged;
+        self.response_judged += o.response_judged;
+        self.acknowledged_on_time += o.acknowledged_on_time;
+        self.response_ms = self.response_ms.saturating_add(o.response_ms);
     }
 
     /// The rates of the counts; `None` where the denominator is zero.
@@ -167,6 +239,14 @@ impl Indicators {
         self.first_contact_rate = rate(self.answered_directly, self.received);
         self.public_satisfaction_rate = rate(self.called_back_satisfied, self.called_back);
         self.public_solved_rate = rate(self.called_back_solved, self.called_back_solved_answers);
+        self.return_rate = rate(self.returns, self.dispatches);
+        self.accurate_dispatch_rate = rate(
+            self.dispatches.saturating_sub(self.returns),
+            self.dispatches,
+        );
+        self.acknowledged_on_time_rate = rate(self.acknowledged_on_time, self.response_judged);
+        self.mean_response_minutes =
+            rate(self.response_ms, self.acknowledged).map(|ms| ms / 60_000.0);
         self
     }
 }

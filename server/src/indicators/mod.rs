@@ -4,9 +4,9 @@
 //! million JSON summaries takes seconds. So every case also has a small fixed-width row: the
 //! handful of times and codes the indicators count, with its strings interned. The rows live
 //! in their own store tree, written by the commit thread in the same atomic batch as the
-//! summary (so they are never out of step with it), and in a [`Table`] in memory (about 56
-//! bytes a case) that the commit thread updates after each durable commit. A query is one
-//! pass over that table.
+//! summary (so they are never out of step with it), and in a [`Table`] in memory (about 64
+//! bytes a case, and 32 more for each dispatch of its chain of units) that the commit thread
+//! updates after each durable commit. A query is one pass over that table.
 //!
 //! - [`row`]: a case's facts ([`CaseFacts`]) and their stored form, with fixed codes.
 //! - [`table`]: the facts of every case in memory, and the pass that groups and counts them.
@@ -20,7 +20,7 @@ pub mod table;
 
 pub use formulas::{Indicators, Period};
 pub use live::LiveTable;
-pub use row::{slot_of, stored, CallFacts, CaseFacts};
+pub use row::{slot_of, stored, CallFacts, CaseFacts, ChainFacts, LinkFacts};
 pub use table::{GroupBy, Table, NO_GROUP};
 
 /// The store tree of encoded facts, keyed by case.
@@ -55,6 +55,7 @@ mod fixtures {
             units: unit.into_iter().map(Into::into).collect(),
             category: Some("E0101".into()),
             call: Default::default(),
+            chain: Default::default(),
         }
     }
 

@@ -5,9 +5,16 @@
 //! satisfaction is written as an explicit code ([`status_code`], [`satisfaction_code`]), never
 //! as an enum's position, so reordering or extending an enum cannot change what a stored row
 //! means. A code this release does not know reads as no value.
+//!
+//! Facts added in later releases are tails, appended in order after the units and written only
+//! when there is something to say: the hotline's ([`CallFacts`], two bytes), then the chain of
+//! units ([`ChainFacts`]). A tail is written whenever one after it is (the hotline's two bytes
+//! then say nothing), so a release reads the tails it knows and ignores the bytes after them,
+//! and a row from before a tail reads with its defaults.
 
 use crate::summary::CaseSummary;
 use gridcase_sync_core::event::Satisfaction;
+use gridcase_sync_core::fold::UnitLink;
 use gridcase_sync_core::{Millis, Status};
 
 /// What the indicators need to know about one case.
@@ -32,6 +39,108 @@ pub struct CaseFacts {
     /// What the callback found (社会公众外评价) and the first-contact resolution; stored after
     /// the units as [`CallFacts::encode`], absent (all default) in rows written before them.
     pub call: CallFacts,
+    /// The chain of units (派遣链) and the missed deadline; stored after the hotline's tail
+    /// as [`ChainFacts::encode`], absent (no chain, nothing missed) in rows written before it.
+    pub chain: ChainFacts,
+}
+
+/// What the units' indicators (response 响应, returns 退回) need of a case: its dispatches, and
+/// whether a deadline in force passed while it was open (an overdue that happened stays).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChainFacts {
+    /// A deadline in force passed while the case was open, even if a later dispatch or
+    /// extension replaced it (`CaseSummary::deadline_missed`).
+    pub deadline_missed: bool,
+    /// The last [`ChainFacts::MAX_LINKS`] dispatches, in the fold's order.
+    pub links: Vec<LinkFacts>,
+}
+
+/// One dispatch of the chain of units.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkFacts {
+    pub unit: String,
+    pub dispatched_at: Millis,
+    /// The unit sent the case back (退回).
+    pub returned: bool,
+    /// 签收: its acknowledgement, or its first handling, feedback or return.
+    pub acknowledged_at: Option<Millis>,
+    /// When it had to be acknowledged by (响应时限); `None`: not judged.
+    pub response_due: Option<Millis>,
+}
+
+impl LinkFacts {
+    fn of(link: &UnitLink) -> LinkFacts {
+        LinkFacts {
+            unit: link.unit.to_string(),
+            dispatched_at: link.dispatched_at,
+            returned: link.returned_at.is_some(),
+            acknowledged_at: link.acknowledged_at,
+            response_due: link.response_due,
+        }
+    }
+}
+
+impl ChainFacts {
+    /// The most dispatches a row keeps: the last ones. A case bounced more often than this is
+    /// a case for the center, and its oldest dispatches drop out of the units' indicators.
+    pub const MAX_LINKS: usize = 32;
+    const MISSED: u8 = 1;
+    const RETURNED: u8 = 1;
+
+    /// Whether there is anything to store: a row without it stays what it was before.
+    fn is_empty(&self) -> bool {
+        *self == ChainFacts::default()
+    }
+
+    /// The flags (bit 0: deadline missed; the others 0, ignored on reading), the number of
+    /// links (at most [`ChainFacts::MAX_LINKS`]), then each link: its unit as a length-prefixed
+    /// string, `dispatched_at`, `acknowledged_at` and `response_due` as little-endian `i64`
+    /// ([`NONE`] for none), and its flags (bit 0: returned; the others 0, ignored on reading).
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.push(if self.deadline_missed {
+            Self::MISSED
+        } else {
+            0
+        });
+        let skip = self.links.len().saturating_sub(Self::MAX_LINKS);
+        let links = &self.links[skip..];
+        out.push(links.len() as u8);
+        for l in links {
+            put_str(out, Some(&l.unit));
+            for t in [Some(l.dispatched_at), l.acknowledged_at, l.response_due] {
+                out.extend_from_slice(&t.unwrap_or(NONE).to_le_bytes());
+            }
+            out.push(if l.returned { Self::RETURNED } else { 0 });
+        }
+    }
+
+    /// `None` for a truncated tail; more links than [`ChainFacts::MAX_LINKS`] are refused, as
+    /// bytes this format never writes.
+    fn decode(r: &mut Reader<'_>) -> Option<ChainFacts> {
+        let flags = r.take(1)?[0];
+        let n = usize::from(r.take(1)?[0]);
+        if n > Self::MAX_LINKS {
+            return None;
+        }
+        let mut links = Vec::with_capacity(n);
+        for _ in 0..n {
+            let unit = r.str()??;
+            let mut time = || Some(i64::from_le_bytes(r.take(8)?.try_into().ok()?));
+            let (dispatched_at, acknowledged_at, response_due) = (time()?, time()?, time()?);
+            let some = |t: i64| (t != NONE).then_some(t);
+            links.push(LinkFacts {
+                unit,
+                dispatched_at,
+                acknowledged_at: some(acknowledged_at),
+                response_due: some(response_due),
+                returned: r.take(1)?[0] & Self::RETURNED != 0,
+            });
+        }
+        Some(ChainFacts {
+            deadline_missed: flags & Self::MISSED != 0,
+            links,
+        })
+    }
 }
 
 /// What the hotline adds to a case's facts: whether it was answered at intake (直接答复), and
@@ -183,6 +292,13 @@ impl CaseFacts {
                 public_solved: s.public_solved,
                 ever_dissatisfied: s.ever_dissatisfied,
             },
+            chain: ChainFacts {
+                deadline_missed: s.deadline_missed,
+                links: s.chain[s.chain.len().saturating_sub(ChainFacts::MAX_LINKS)..]
+                    .iter()
+                    .map(LinkFacts::of)
+                    .collect(),
+            },
         }
     }
 
@@ -218,9 +334,14 @@ impl CaseFacts {
         // Appended, and only when there is something to say, not a new format: a release
         // before these fields reads the row and ignores its tail, this release reads a row
         // without the tail as defaults, and every row without callback facts stays byte for
-        // byte what it was.
-        if self.call != CallFacts::default() {
+        // byte what it was. The chain's tail comes after the hotline's, so a row with a chain
+        // carries the hotline's two bytes even when they say nothing: a release that knows
+        // only the hotline's tail reads them as such and ignores the rest.
+        if self.call != CallFacts::default() || !self.chain.is_empty() {
             out.extend_from_slice(&self.call.encode());
+        }
+        if !self.chain.is_empty() {
+            self.chain.encode(&mut out);
         }
         out
     }
@@ -248,12 +369,20 @@ impl CaseFacts {
         for _ in 0..n {
             units.push(r.str()??);
         }
+        // Each tail is read when present; bytes after the last tail this release knows are a
+        // later release's, and ignored.
         let call = match r.take(2) {
             Some(&[flags, satisfaction]) => CallFacts::decode([flags, satisfaction]),
             _ => CallFacts::default(),
         };
+        let chain = if r.0.is_empty() {
+            ChainFacts::default()
+        } else {
+            ChainFacts::decode(&mut r)?
+        };
         Some(CaseFacts {
             call,
+            chain,
             status,
             created_at,
             filed_at,
@@ -353,6 +482,96 @@ mod tests {
         assert_eq!(CaseFacts::decode(&bare.encode()), Some(bare));
     }
 
+    /// A chain of two dispatches, the first returned: what the fixtures' chained cases carry.
+    fn chained() -> CaseFacts {
+        let mut f = facts("g1", Some("u2"), None);
+        f.chain = ChainFacts {
+            deadline_missed: true,
+            links: vec![
+                LinkFacts {
+                    unit: "u1".into(),
+                    dispatched_at: 3_000,
+                    returned: true,
+                    acknowledged_at: Some(3_500),
+                    response_due: Some(4_000),
+                },
+                LinkFacts {
+                    unit: "u2".into(),
+                    dispatched_at: 5_000,
+                    returned: false,
+                    acknowledged_at: None,
+                    response_due: None,
+                },
+            ],
+        };
+        f
+    }
+
+    /// Rows written before the chain's tail read as no chain; a row with it round-trips, with
+    /// the hotline's two bytes written even when they say nothing, and a cut tail is refused.
+    #[test]
+    fn the_chain_tail_round_trips_and_rows_without_it_read_as_no_chain() {
+        let without = facts("g1", Some("u1"), Some(12_000));
+        let old = without.encode();
+        let read = CaseFacts::decode(&old).expect("an old row reads");
+        assert_eq!(read.chain, ChainFacts::default());
+        assert_eq!(read, without, "and the row without a chain is what it was");
+
+        let f = chained();
+        let bytes = f.encode();
+        assert_eq!(CaseFacts::decode(&bytes), Some(f.clone()));
+        assert_eq!(
+            &bytes[old.len()..old.len() + 2],
+            &CallFacts::default().encode(),
+            "the hotline's tail, saying nothing, before the chain's"
+        );
+        // What a release that knows only the hotline's tail reads: the row without the chain.
+        let hotline_only = &bytes[..old.len() + 2];
+        let read = CaseFacts::decode(hotline_only).expect("reads");
+        assert_eq!(
+            read,
+            CaseFacts {
+                chain: ChainFacts::default(),
+                ..f.clone()
+            }
+        );
+        for cut in old.len() + 3..bytes.len() {
+            assert_eq!(CaseFacts::decode(&bytes[..cut]), None, "cut at {cut}");
+        }
+        // A later release's tail after the chain's is ignored.
+        let mut later = bytes.clone();
+        later.extend_from_slice(&[7, 7, 7]);
+        assert_eq!(CaseFacts::decode(&later), Some(f.clone()));
+        // A missed deadline alone is stored too.
+        let mut missed = without.clone();
+        missed.chain.deadline_missed = true;
+        assert_eq!(CaseFacts::decode(&missed.encode()), Some(missed));
+    }
+
+    /// At most [`ChainFacts::MAX_LINKS`] dispatches are stored: the last ones.
+    #[test]
+    fn a_long_chain_keeps_its_last_dispatches() {
+        let mut f = facts("g1", Some("u1"), None);
+        f.chain.links = (0..40)
+            .map(|i| LinkFacts {
+                unit: format!("u{i}"),
+                dispatched_at: i,
+                returned: true,
+                acknowledged_at: Some(i),
+                response_due: Some(i),
+            })
+            .collect();
+        let read = CaseFacts::decode(&f.encode()).expect("reads");
+        assert_eq!(read.chain.links.len(), ChainFacts::MAX_LINKS);
+        assert_eq!(read.chain.links[..], f.chain.links[8..]);
+        let mut bytes = f.encode();
+        // After the row, the hotline's two bytes and the chain's flags: the count.
+        let count = facts("g1", Some("u1"), None).encode().len() + 3;
+        assert_eq!(bytes[count], 32);
+        bytes[count] = 33;
+        assert_eq!(CaseFacts::decode(&bytes), None, "more links than written");
+    }
+
     /// The codes rows on disk carry: changing one would make every stored row of that status
     /// or satisfaction read as another.
     #[test]
@@ -418,6 +637,7 @@ mod tests {
                 public_solved: Some(false),
                 ever_dissatisfied: true,
             },
+            chain: ChainFacts::default(),
         };
         #[rustfmt::skip]
         let expected: Vec<u8> = [
@@ -454,5 +674,48 @@ mod tests {
         bare[4 + 1 + 33] = NO_CODE;
         let read = read_stored(&bare).map(|(_, f)| (f.status, f.satisfaction));
         assert_eq!(read, Some((None, None)));
+
+        // The chain's tail, after the hotline's.
+        let chained = CaseFacts {
+            chain: ChainFacts {
+                deadline_missed: true,
+                links: vec![
+                    LinkFacts {
+                        unit: "u".into(),
+                        dispatched_at: 6,
+                        returned: true,
+                        acknowledged_at: Some(7),
+                        response_due: Some(8),
+                    },
+                    LinkFacts {
+                        unit: "v".into(),
+                        dispatched_at: 9,
+                        returned: false,
+                        acknowledged_at: None,
+                        response_due: None,
+                    },
+                ],
+            },
+            ..f
+        };
+        #[rustfmt::skip]
+        let tail: Vec<u8> = [
+            &[0b1][..],                         // chain flags: deadline missed
+            &[2],                               // two links
+            &[1, 0, b'u'],                      // unit
+            &[6, 0, 0, 0, 0, 0, 0, 0],          // dispatched_at
+            &[7, 0, 0, 0, 0, 0, 0, 0],          // acknowledged_at
+            &[8, 0, 0, 0, 0, 0, 0, 0],          // response_due
+            &[0b1],                             // returned
+            &[1, 0, b'v'],
+            &[9, 0, 0, 0, 0, 0, 0, 0],
+            &[0, 0, 0, 0, 0, 0, 0, 0x80],       // not acknowledged (i64::MIN)
+            &[0, 0, 0, 0, 0, 0, 0, 0x80],       // no response limit
+            &[0],                               // not returned
+        ]
+        .concat();
+        let expected = [expected, tail].concat();
+        assert_eq!(stored(9, &chained), expected);
+        assert_eq!(read_stored(&expected), Some((9, chained)));
     }
 }

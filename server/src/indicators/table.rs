@@ -6,6 +6,7 @@ use super::formulas::{Indicators, Period};
 use super::row::{read_stored, satisfaction_code, status_code, CaseFacts, NONE, NO_CODE};
 use gridcase_sync_core::org::Territory;
 use gridcase_sync_core::rules::covers_case;
+use gridcase_sync_core::Status;
 use gridcase_sync_core::{Scope, UnitId};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -78,6 +79,25 @@ impl Row {
     };
 }
 
+/// A case's chain of units in memory ([`super::ChainFacts`]), apart from its [`Row`]: most of
+/// a slot's cost is the row, and a case not yet dispatched has none.
+#[derive(Debug, Clone)]
+pub(super) struct Chain {
+    pub(super) deadline_missed: bool,
+    pub(super) links: Box<[Link]>,
+}
+
+/// One dispatch in memory: times as ms (or [`NONE`]), the unit interned.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Link {
+    pub(super) dispatched_at: i64,
+    pub(super) acknowledged_at: i64,
+    pub(super) response_due: i64,
+    /// Index into [`Table::names`].
+    unit: u32,
+    pub(super) returned: bool,
+}
+
 const NO_NAME: u32 = u32::MAX;
 /// More slots than any district has cases: a stored row naming one is corrupt, not a case
 /// (it would make the table allocate gigabytes).
@@ -95,6 +115,8 @@ struct Place {
 #[derive(Default)]
 pub struct Table {
     rows: Vec<Row>,
+    /// The chain of the case in each slot, beside `rows`; `None` for a case without one.
+    chains: Vec<Option<Box<Chain>>>,
     names: Vec<Box<str>>,
     name_ids: HashMap<Box<str>, u32>,
     territories: Vec<Place>,
@@ -187,11 +209,30 @@ impl Table {
             satisfaction: f.satisfaction.map_or(NO_CODE, satisfaction_code),
             call: f.call.encode(),
         };
+        let chain = (f.chain != Default::default()).then(|| {
+            Box::new(Chain {
+                deadline_missed: f.chain.deadline_missed,
+                links: f
+                    .chain
+                    .links
+                    .iter()
+                    .map(|l| Link {
+                        dispatched_at: l.dispatched_at,
+                        acknowledged_at: l.acknowledged_at.unwrap_or(NONE),
+                        response_due: l.response_due.unwrap_or(NONE),
+                        unit: self.name(Some(&l.unit)),
+                        returned: l.returned,
+                    })
+                    .collect(),
+            })
+        });
         let slot = slot as usize;
         if slot >= self.rows.len() {
             self.rows.resize(slot + 1, Row::EMPTY);
+            self.chains.resize(slot + 1, None);
         }
         self.rows[slot] = row;
+        self.chains[slot] = chain;
     }
 
     /// The indicators of the cases in `scope`, grouped, with their total. A group appears
@@ -206,7 +247,7 @@ impl Table {
         let mut covered: HashMap<(u32, u32), bool> = HashMap::new();
         let none = self.names.len();
         let mut groups: Vec<Option<Indicators>> = vec![None; none + 1];
-        for row in &self.rows {
+        for (row, chain) in self.rows.iter().zip(&self.chains) {
             if row.territory == Row::EMPTY.territory {
                 continue;
             }
@@ -230,14 +271,29 @@ impl Table {
                 GroupBy::Grid => place.grid,
                 GroupBy::Category => row.category,
             };
-            let slot = if group == NO_NAME {
-                none
-            } else {
-                group as usize
+            let index = |group: u32| {
+                if group == NO_NAME {
+                    none
+                } else {
+                    group as usize
+                }
             };
-            groups[slot]
+            let chain = chain.as_deref();
+            groups[index(group)]
                 .get_or_insert_with(Indicators::default)
-                .count(row, period);
+                .count(row, chain.is_some_and(|c| c.deadline_missed), period);
+            // Each dispatch counts for its own unit when grouping by unit, else for the case's
+            // group (its place or category).
+            let links = chain.map_or(&[][..], |c| &c.links[..]);
+            for (i, link) in links.iter().enumerate() {
+                let group = match by {
+                    GroupBy::Unit => link.unit,
+                    _ => group,
+                };
+                groups[index(group)]
+                    .get_or_insert_with(Indicators::default)
+                    .count_link(link, waited_until(row, links, i, period), period);
+            }
         }
         let mut total = Indicators::default();
         let mut out = BTreeMap::new();
@@ -251,10 +307,25 @@ impl Table {
     }
 }
 
+/// When the `i`th dispatch stopped waiting for its acknowledgement, were it never given: at
+/// the next dispatch; for the last, at `now` while the case is open, or at its closing;
+/// [`NONE`] when unknown (a case voided or declined while waiting), which judges nothing.
+fn waited_until(row: &Row, links: &[Link], i: usize, p: Period) -> i64 {
+    if let Some(next) = links.get(i + 1) {
+        return next.dispatched_at;
+    }
+    match super::row::status_of_code(row.status) {
+        Some(s) if s.is_open() => p.now,
+        Some(Status::Closed | Status::Evaluated) => row.closed_at,
+        _ => NONE,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::fixtures::{facts, ALL_TIME};
     use super::super::row::stored;
+    use super::super::LinkFacts;
     use super::*;
 
     #[test]
@@ -345,12 +416,130 @@ mod tests {
         assert_eq!(groups["u2"].public_satisfaction_rate, Some(0.0));
     }
 
+    fn link(unit: &str, at: i64, ack: Option<i64>, due: Option<i64>, returned: bool) -> LinkFacts {
+        LinkFacts {
+            unit: unit.into(),
+            dispatched_at: at,
+            returned,
+            acknowledged_at: ack,
+            response_due: due,
+        }
+    }
+
+    /// Each dispatch counts for its own unit: returns, accurate dispatch, acknowledgement by
+    /// the response limit (an unacknowledged dispatch is late once its wait passed the limit:
+    /// at `now`, or when the next dispatch ended it) and the mean response.
+    #[test]
+    fn dispatches_count_for_the_unit_they_went_to() {
+        use gridcase_sync_core::Status;
+        let mut t = Table::default();
+        // Returned by u1 (acknowledged in time), then with u2: not acknowledged, past due.
+        let mut bounced = facts("g1", Some("u2"), None);
+        bounced.chain.links = vec![
+            link("u1", 3_000, Some(3_500), Some(4_000), true),
+            link("u2", 5_000, None, Some(6_000), false),
+        ];
+        t.put(0, &bounced);
+        // u1 acknowledged after its limit.
+        let mut slow = facts("g2", Some("u1"), None);
+        slow.status = Some(Status::InProgress);
+        slow.chain.links = vec![link("u1", 20_000, Some(30_000), Some(25_000), false)];
+        t.put(1, &slow);
+        // u3 still within its limit at `now`: not judged.
+        let mut fresh = facts("g2", Some("u3"), None);
+        fresh.chain.links = vec![link("u3", 40_000, None, Some(60_000), false)];
+        t.put(2, &fresh);
+        // u3 never acknowledged, but the case went to u1 before u3's limit: not judged.
+        let mut moved = facts("g1", Some("u1"), None);
+        moved.chain.links = vec![
+            link("u3", 1_000, None, Some(2_000), false),
+            link("u1", 1_500, Some(1_600), Some(9_000), false),
+        ];
+        t.put(3, &moved);
+
+        let (groups, total) = t.compute(&Scope::District, GroupBy::Unit, ALL_TIME);
+        let u1 = &groups["u1"];
+        assert_eq!((u1.dispatches, u1.returns), (3, 1));
+        assert_eq!(u1.return_rate, Some(1.0 / 3.0));
+        assert_eq!(u1.accurate_dispatch_rate, Some(2.0 / 3.0));
+        assert_eq!((u1.acknowledged, u1.response_judged), (3, 3));
+        assert_eq!(u1.acknowledged_on_time_rate, Some(2.0 / 3.0));
+        assert_eq!(
+            u1.mean_response_minutes,
+            Some((500.0 + 10_000.0 + 100.0) / 3.0 / 60_000.0)
+        );
+        let u2 = &groups["u2"];
+        assert_eq!((u2.dispatches, u2.returns, u2.acknowledged), (1, 0, 0));
+        assert_eq!(u2.acknowledged_on_time_rate, Some(0.0), "late at now");
+        assert_eq!(u2.mean_response_minutes, None);
+        let u3 = &groups["u3"];
+        assert_eq!((u3.dispatches, u3.response_judged), (2, 0));
+        assert_eq!(u3.acknowledged_on_time_rate, None);
+        assert_eq!(u3.accurate_dispatch_rate, Some(1.0));
+        assert_eq!((total.dispatches, total.returns), (6, 1));
+        assert_eq!(total.acknowledged_on_time_rate, Some(2.0 / 4.0));
+
+        // By place, a case's dispatches count for its grid.
+        let (groups, _) = t.compute(&Scope::District, GroupBy::Grid, ALL_TIME);
+        assert_eq!((groups["g1"].dispatches, groups["g1"].returns), (4, 1));
+        assert_eq!(groups["g2"].dispatches, 2);
+
+        // Dispatches made in the period only.
+        let later = Period {
+            from: 10_000,
+            to: 100_000,
+            now: 50_000,
+        };
+        let (groups, total) = t.compute(&Scope::District, GroupBy::Unit, later);
+        assert_eq!(total.dispatches, 2);
+        assert_eq!(groups["u2"].dispatches, 0, "the case still groups under u2");
+        assert_eq!(groups["u2"].return_rate, None);
+
+        // Closed without an acknowledgement: the wait ended at the closing.
+        let mut closed = facts("g1", Some("u4"), Some(7_000));
+        closed.chain.links = vec![link("u4", 5_000, None, Some(6_000), false)];
+        t.put(4, &closed);
+        let mut voided = facts("g1", Some("u5"), None);
+        voided.status = Some(Status::Voided);
+        voided.chain.links = vec![link("u5", 5_000, None, Some(6_000), false)];
+        t.put(5, &voided);
+        let (groups, _) = t.compute(&Scope::District, GroupBy::Unit, ALL_TIME);
+        assert_eq!(groups["u4"].acknowledged_on_time_rate, Some(0.0));
+        assert_eq!(
+            groups["u5"].response_judged, 0,
+            "voided while waiting: when the wait ended is not known"
+        );
+    }
+
+    /// An overdue that happened stays: a case whose earlier deadline passed while it was open
+    /// counts overdue though its new deadline has not passed.
+    #[test]
+    fn a_missed_deadline_counts_overdue_after_a_new_dispatch() {
+        let mut t = Table::default();
+        let mut redispatched = facts("g1", Some("u1"), None);
+        redispatched.deadline = Some(90_000);
+        t.put(0, &redispatched);
+        let (_, total) = t.compute(&Scope::District, GroupBy::Unit, ALL_TIME);
+        assert_eq!((total.due, total.overdue), (1, 0));
+        redispatched.chain.deadline_missed = true;
+        t.put(0, &redispatched);
+        let (_, total) = t.compute(&Scope::District, GroupBy::Unit, ALL_TIME);
+        assert_eq!((total.due, total.overdue), (1, 1));
+        // And it survives its stored form.
+        let loaded = Table::load(std::iter::once(Ok(stored(0, &redispatched)))).expect("load");
+        let (_, total) = loaded.compute(&Scope::District, GroupBy::Unit, ALL_TIME);
+        assert_eq!(total.overdue, 1);
+    }
+
     #[test]
     fn a_loaded_table_counts_like_the_one_it_was_stored_from() {
-        let cases = [
-            facts("g1", Some("u1"), Some(9_000)),
-            facts("g3", Some("u2"), None),
+        let mut chained = facts("g3", Some("u2"), None);
+        chained.chain.deadline_missed = true;
+        chained.chain.links = vec![
+            link("u1", 3_000, Some(3_500), Some(4_000), true),
+            link("u2", 5_000, None, Some(6_000), false),
         ];
+        let cases = [facts("g1", Some("u1"), Some(9_000)), chained];
         let mut built = Table::default();
         let mut rows = Vec::new();
         for (slot, f) in cases.iter().enumerate() {
@@ -360,8 +549,10 @@ mod tests {
         rows.push(Ok(vec![1, 2]));
         let loaded = Table::load(rows.into_iter()).expect("load");
         assert_eq!(loaded.slots(), 2);
-        let a = built.compute(&Scope::District, GroupBy::Grid, ALL_TIME);
-        let b = loaded.compute(&Scope::District, GroupBy::Grid, ALL_TIME);
-        assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        for by in [GroupBy::Grid, GroupBy::Unit] {
+            let a = built.compute(&Scope::District, by, ALL_TIME);
+            let b = loaded.compute(&Scope::District, by, ALL_TIME);
+            assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        }
     }
 }

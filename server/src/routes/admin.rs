@@ -231,8 +231,14 @@ pub enum OrgNode {
         #[serde(default)]
         polygon: Vec<(f64, f64)>,
     },
+    /// A unit; `street` or `community` when that street or community commands it (tiered
+    /// dispatch), neither for a district unit.
     Unit {
         name: String,
+        #[serde(default)]
+        street: Option<String>,
+        #[serde(default)]
+        community: Option<String>,
     },
 }
 
@@ -251,7 +257,7 @@ pub async fn put_org_node(
         OrgNode::Street { name }
         | OrgNode::Community { name, .. }
         | OrgNode::Grid { name, .. }
-        | OrgNode::Unit { name } => name,
+        | OrgNode::Unit { name, .. } => name,
     };
     limits::check_text("name", name, limits::NAME).map_err(bounded)?;
     if let OrgNode::Grid { polygon, .. } = &node {
@@ -294,8 +300,34 @@ pub async fn put_org_node(
                 },
             );
         }
-        OrgNode::Unit { name } => {
-            org.units.insert(id.as_str().into(), Unit { name });
+        OrgNode::Unit {
+            name,
+            street,
+            community,
+        } => {
+            if let Some(street) = street.as_deref() {
+                if !org.streets.contains_key(&street.into()) {
+                    return Err(Error::BadRequest(format!("no street {street}")));
+                }
+            }
+            if let Some(community) = community.as_deref() {
+                if !org.communities.contains_key(&community.into()) {
+                    return Err(Error::BadRequest(format!("no community {community}")));
+                }
+            }
+            if street.is_some() && community.is_some() {
+                return Err(Error::BadRequest(
+                    "a unit answers to one street or one community, not both".into(),
+                ));
+            }
+            org.units.insert(
+                id.as_str().into(),
+                Unit {
+                    name,
+                    street: street.map(Into::into),
+                    community: community.map(Into::into),
+                },
+            );
         }
     }
     state.directory.put_org(&org)?;

@@ -13,6 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use gridcase_sync_core::commands::Blob;
 use gridcase_sync_core::CaseId;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -53,10 +54,72 @@ fn partial_path(state: &AppState, sha: &str) -> PathBuf {
     dir(state).join("partial").join(sha)
 }
 
-/// The caller may touch a blob when a case they can see names it.
 /// Upload turns, striped by the blob's first hex digit.
 static UPLOAD_TURNS: [std::sync::Mutex<()>; 16] = [const { std::sync::Mutex::new(()) }; 16];
 
+fn upload_turn(sha: &str) -> std::sync::MutexGuard<'static, ()> {
+    UPLOAD_TURNS[sha.bytes().next().map_or(0, usize::from) % UPLOAD_TURNS.len()]
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The image types photos are taken in, known by their first bytes (never by a name or a
+/// declared type): JPEG `FF D8 FF`, PNG `89 50 4E 47 0D 0A 1A 0A`, WebP `RIFF....WEBP`.
+pub fn image_type(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+        Some("image/png")
+    } else if bytes.len() >= 12 && bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else {
+        None
+    }
+}
+
+/// A whole blob the server received itself (a photo sent with a console form): the record the
+/// event's attachments keep, and its bytes, stored by [`store_whole`] before the event that
+/// names it is committed.
+pub struct WholeBlob {
+    pub blob: Blob,
+    pub bytes: Bytes,
+}
+
+/// Stores a whole blob server-side: written to a temporary file in the blobs directory, flushed,
+/// and renamed into place, so it is either complete or absent. Nothing to do when the blob is
+/// already stored (blobs are named by their content).
+pub fn store_whole(state: &AppState, sha: &str, bytes: &[u8]) -> Result<()> {
+    check_sha(sha)?;
+    if hex::encode(Sha256::digest(bytes)) != sha {
+        return Err(Error::Internal(format!("the bytes do not hash to {sha}")));
+    }
+    let _turn = upload_turn(sha);
+    let path = complete_path(state, sha);
+    if path.exists() {
+        return Ok(());
+    }
+    let dir = dir(state);
+    std::fs::create_dir_all(&dir)?;
+    let nonce = hex::encode(crate::auth::random_bytes::<8>()?);
+    let temp = dir.join(format!(".{sha}.{nonce}.tmp"));
+    let written = (|| -> std::io::Result<()> {
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, &path)
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&temp);
+        return Err(e.into());
+    }
+    if let Ok(d) = std::fs::File::open(&dir) {
+        d.sync_all()?;
+    }
+    tracing::info!(blob = %sha, bytes = bytes.len(), "blob stored whole");
+    Ok(())
+}
+
+/// The caller may touch a blob when a case they can see names it.
 fn authorize(state: &AppState, caller: &Caller, sha: &str) -> Result<()> {
     caller.require_reader()?;
     let cases = state.ledger.blob_cases(sha)?;
@@ -143,9 +206,7 @@ pub async fn put_blob(
         // Two writers of one blob (two handhelds with the same photo, or a retry while the
         // first attempt is still being written) take turns, so each appends at the offset it
         // checked.
-        let _turn = UPLOAD_TURNS[sha.bytes().next().map_or(0, usize::from) % UPLOAD_TURNS.len()]
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _turn = upload_turn(&sha);
         let now = upload_state(&state, &sha);
         if now.complete {
             return Ok((StatusCode::OK, Json(now)).into_response());
@@ -247,6 +308,11 @@ pub async fn get_blob(
             }
             return Ok(response);
         }
+        // A photo is served as its image type (known by its first bytes), so a browser shows
+        // it; anything else as bytes to download.
+        let mut head = Vec::with_capacity(12);
+        (&mut file).take(12).read_to_end(&mut head)?;
+        let media = image_type(&head).unwrap_or("application/octet-stream");
         let from = start.unwrap_or(0);
         file.seek(SeekFrom::Start(from))?;
         let mut bytes = Vec::with_capacity((size - from) as usize);
@@ -260,7 +326,11 @@ pub async fn get_blob(
         let h = response.headers_mut();
         h.insert(
             header::CONTENT_TYPE,
-            header::HeaderValue::from_static("application/octet-stream"),
+            header::HeaderValue::from_static(media),
+        );
+        h.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            header::HeaderValue::from_static("nosniff"),
         );
         if start.is_some() {
             if let Ok(v) = header::HeaderValue::from_str(&format!(

@@ -106,10 +106,27 @@ pub async fn review_queue(
     Ok(Json(items))
 }
 
+/// What waits for the signed-in user (工作台): the sections of their role's queue, each with
+/// its count and most pressing cases (`cases::queue`).
+#[utoipa::path(get, path = "/v1/queue", tag = "cases",
+    responses((status = 200, body = cases::Queue), (status = 403, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn work_queue(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<cases::Queue>> {
+    let queue = crate::blocking(move || cases::queue(&state, &caller)).await?;
+    Ok(Json(queue))
+}
+
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct Resolution {
     #[serde(default)]
     pub note: String,
+    /// Take the superseded event's side (its effect is applied now) instead of keeping the
+    /// current outcome; only for a conflict the review queue marks `adoptable`.
+    #[serde(default)]
+    pub adopt: bool,
 }
 
 #[utoipa::path(post, path = "/v1/review/conflicts/{case}/{event}/resolve", tag = "review",
@@ -127,6 +144,7 @@ pub async fn resolve_conflict(
     let action = Action::Resolve {
         conflict: EventId::new(event),
         note: body.note,
+        adopt: body.adopt,
     };
     let written =
         crate::blocking(move || cases::act_online(&state, &caller, &CaseId::new(case), action))

@@ -137,7 +137,7 @@ impl utoipa::Modify for Bearer {
         crate::routes::cases::create_case, crate::routes::cases::post_event, crate::routes::cases::list_cases,
         crate::routes::cases::get_case, crate::routes::cases::case_numbers,
         crate::routes::cases::review_queue, crate::routes::cases::resolve_conflict,
-        crate::routes::cases::duplicates,
+        crate::routes::cases::duplicates, crate::routes::cases::work_queue,
         crate::routes::callers::put_caller, crate::routes::callers::cases_of_phone,
         crate::routes::callers::callback_worklist, crate::routes::callers::record_callback,
         crate::routes::stats::stats,

@@ -25,6 +25,7 @@ use gridcase_sync_core::rules::{in_scope, may_ever};
 use gridcase_sync_core::sync::{
     Admission, Gate, Notice, Outcome, Refusal, RefusalCode, SyncBatch, SyncSession,
 };
+use gridcase_sync_core::tiers::check_tier;
 use gridcase_sync_core::{Action, ActionKind, CaseDoc, CaseId, EventId, Scope, WorkCalendar};
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
@@ -38,8 +39,9 @@ pub const CONTENT_TYPE: &str = "application/x-gridcase-sync";
 #[allow(dead_code)]
 pub struct SyncBody(Vec<u8>);
 
-/// Admits a device's changes: actors bound to it, events authored by its user, the case in
-/// the user's scope now or in the scope the events were written under (then flagged).
+/// Admits a device's changes: actors bound to it, events authored by its user, dispatches
+/// within the writer's tier, the case in the user's scope now or in the scope the events were
+/// written under (then flagged).
 struct DeviceGate<'a> {
     user: &'a User,
     device: &'a Device,
@@ -129,6 +131,17 @@ impl Gate for DeviceGate<'_> {
                         e.role.as_str(),
                         self.user.id
                     ),
+                );
+            }
+            // A dispatch outside the writer's tier (分级分类): a handheld's own commands refuse
+            // it against its cached organization, so like a kind the role may never write it
+            // comes from a broken or hostile client, and is refused rather than flagged. Judged
+            // under the scope the event claims (held, as checked above); a unit the directory
+            // does not know is `check_references`' to flag below.
+            if let Err(v) = check_tier(&e.actor(), &e.action, self.org) {
+                return refuse(
+                    RefusalCode::NotPermitted,
+                    format!("case {case}: event {}: {}", e.id, v.message),
                 );
             }
         }

@@ -140,6 +140,7 @@ pub fn dispatch(unit: &str) -> Action {
         unit: unit.into(),
         responsible: None,
         deadline: None,
+        lead: false,
     }
 }
 
