@@ -77,6 +77,8 @@ impl AppState {
             &config.case_number_prefix,
         )?;
         ledger.ensure_query_index()?;
+        let ledger = Arc::new(ledger);
+        ledger.resummarize_older()?;
         let addresses = match &config.addresses {
             Some(path) => addresses::Register::load_csv(path)?,
             None if config.demo => addresses::Register::demo(),
@@ -95,7 +97,7 @@ impl AppState {
             closing: Arc::new(tokio::sync::watch::Sender::new(false)),
             sync_permits: Arc::new(tokio::sync::Semaphore::new(workers)),
             config: Arc::new(config),
-            ledger: Arc::new(ledger),
+            ledger,
             directory: directory::Directory::new(store),
             keys: Arc::new(keys),
             metrics,

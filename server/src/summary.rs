@@ -221,8 +221,13 @@ impl CaseSummary {
     /// Whether the case is overdue (超期) at `now`: past the deadline in force, or past one in
     /// force earlier (a later dispatch or extension does not erase it).
     pub fn overdue_at(&self, now: Millis) -> bool {
-        self.deadline_missed
-            || gridcase_sync_core::fold::overdue(self.status, self.deadline, self.closed_at, now)
+        gridcase_sync_core::fold::overdue(
+            self.status,
+            self.deadline,
+            self.closed_at,
+            self.deadline_missed,
+            now,
+        )
     }
 
     /// The current dispatch waits for its acknowledgement past the response limit at `now`.

@@ -161,6 +161,9 @@ pub fn act_with_org(
     let events = doc.events()?;
     let state = fold(&events, calendar);
     rules::check(&state, actor, &action).map_err(Error::Rule)?;
+    if let Action::Adopt { conflict, .. } = &action {
+        crate::fold::check_adoption_in(&events, &state, conflict).map_err(Error::Rule)?;
+    }
     let case = doc.header()?.case;
     match org {
         Some(org) => references::check_references(&case, &action, org)

@@ -416,12 +416,16 @@ pub enum Action {
         conflict: EventId,
         #[serde(default)]
         note: String,
-        /// Take the superseded event's side: its effect is applied at the resolution's place
-        /// (a case it moves back into work is no longer closed). Without it the current
-        /// outcome stands. Only for a concurrent conflict (`Conflict::adoptable`); omitted
-        /// when false.
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-        adopt: bool,
+    },
+    /// The central office's answer to a conflict that takes the superseded event's side: its
+    /// effect is applied at this event's place and time, if its writer could have written it
+    /// here but for the status (a case it moves back into work is no longer closed). Only for
+    /// a transition that lost by being concurrent (`Conflict::adoptable`). A kind of its own,
+    /// not a flag on `resolve`: an older release must not read it as keeping the outcome.
+    Adopt {
+        conflict: EventId,
+        #[serde(default)]
+        note: String,
     },
     /// An event this release cannot read: a kind added by a later release, or a payload that
     /// does not read as its kind (a later release's new value in a field). Kept verbatim,
@@ -506,6 +510,7 @@ action_kinds! {
     Acknowledge => "acknowledge",
     ExtensionRequest => "extension_request",
     RefuseExtension => "refuse_extension",
+    Adopt => "adopt",
 }
 
 impl std::fmt::Display for ActionKind {

@@ -282,7 +282,13 @@ impl CaseState {
     /// Whether the case is past its deadline at `now`: still open and late, or closed late.
     /// A held case's clock is stopped.
     pub fn overdue_at(&self, now: Millis) -> bool {
-        self.deadline_missed || overdue(self.status, self.deadline, self.closed_at, now)
+        overdue(
+            self.status,
+            self.deadline,
+            self.closed_at,
+            self.deadline_missed,
+            now,
+        )
     }
 
     /// Whether the center named the unit dispatched to now the lead (指定主办): it may not
@@ -348,8 +354,7 @@ impl CaseState {
     /// Closed by the deadline (按期结案); `None` while not closed or without a deadline. A
     /// case that missed a deadline in force is not on time, whatever replaced it.
     pub fn closed_on_time(&self) -> Option<bool> {
-        closed_on_time(self.closed_at, self.deadline)
-            .map(|on_time| on_time && !self.deadline_missed)
+        closed_on_time(self.closed_at, self.deadline, self.deadline_missed)
     }
 
     /// The conflicts the central office has not resolved yet: what review queues, lists and
@@ -371,14 +376,19 @@ impl CaseState {
     }
 }
 
-/// The overdue rule (超期), for a folded case or a stored summary of one: still open and past
-/// the deadline at `now`, or closed after it. A held case's clock is stopped.
+/// The overdue rule (超期), for a folded case or a stored summary of one: a deadline in force
+/// was `missed` (an overdue that happened stays, whatever replaced the deadline), or still
+/// open and past the deadline at `now`, or closed after it. A held case's clock is stopped.
 pub fn overdue(
     status: Option<Status>,
     deadline: Option<Millis>,
     closed_at: Option<Millis>,
+    missed: bool,
     now: Millis,
 ) -> bool {
+    if missed {
+        return true;
+    }
     let (Some(status), Some(deadline)) = (status, deadline) else {
         return false;
     };
@@ -390,9 +400,14 @@ pub fn overdue(
 }
 
 /// The on-time rule (按期结案), for a folded case or a stored row of one: closed by the
-/// deadline; `None` while not closed or without a deadline.
-pub fn closed_on_time(closed_at: Option<Millis>, deadline: Option<Millis>) -> Option<bool> {
-    Some(closed_at? <= deadline?)
+/// deadline, and no deadline in force `missed` before it; `None` while not closed or without a
+/// deadline.
+pub fn closed_on_time(
+    closed_at: Option<Millis>,
+    deadline: Option<Millis>,
+    missed: bool,
+) -> Option<bool> {
+    Some(closed_at? <= deadline? && !missed)
 }
 
 /// Folds merged events into the case state. Events may arrive in any order, duplicated,
@@ -410,17 +425,21 @@ pub fn fold(events: &[Event], calendar: &WorkCalendar) -> CaseState {
         // later release's, and that release judges it. It still orders the events after it.
         let disposition = match &event.action {
             Action::Unknown(_) => Err(None),
-            _ => judge(&state, event, &unique, &index, &ancestors[i]).map_err(Some),
+            _ => judge(&state, event, &unique, &index, &ancestors[i])
+                .and_then(|apply| match &event.action {
+                    Action::Adopt { conflict, .. } if apply => {
+                        check_adoption(&state, &unique, &index, conflict)
+                            .map(|()| true)
+                            .map_err(|v| (ConflictReason::Rule(v.code), v.message))
+                    }
+                    _ => Ok(apply),
+                })
+                .map_err(Some),
         };
         match &disposition {
             Ok(true) => {
                 apply(&mut state, event, calendar);
-                if let Action::Resolve {
-                    conflict,
-                    adopt: true,
-                    ..
-                } = &event.action
-                {
+                if let Action::Adopt { conflict, .. } = &event.action {
                     adopt(&mut state, event, conflict, &unique, &index, calendar);
                 }
             }
@@ -433,7 +452,7 @@ pub fn fold(events: &[Event], calendar: &WorkCalendar) -> CaseState {
                     message: message.clone(),
                     resolved_by: None,
                     adoptable: *reason == ConflictReason::Concurrent
-                        && event.kind() != ActionKind::Intake,
+                        && !matches!(event.kind(), ActionKind::Intake | ActionKind::Adopt),
                 });
             }
         }
@@ -471,12 +490,42 @@ pub fn fold(events: &[Event], calendar: &WorkCalendar) -> CaseState {
 /// Position of each event in the deduplicated slice.
 type Index<'a> = HashMap<&'a EventId, usize>;
 
-/// Takes a superseded event's side (`resolve` with `adopt`): its effect is applied at the
-/// resolution's place, as the central office decided, and the resolution sets the course. A
-/// case the adopted event moves back into work is no longer closed.
+/// Whether the superseded event an `adopt` names may be adopted where the adoption stands:
+/// its writer could have written it here but for the status (`rules::check_adopted`).
+fn check_adoption(
+    state: &CaseState,
+    events: &[&Event],
+    index: &Index<'_>,
+    conflict: &EventId,
+) -> Result<(), Violation> {
+    let superseded = index
+        .get(conflict)
+        .map(|&i| events[i])
+        .ok_or_else(|| Violation {
+            code: ViolationCode::InvalidPayload,
+            message: "the superseded event is not in the case".into(),
+        })?;
+    rules::check_adopted(state, &superseded.actor(), &superseded.action)
+}
+
+/// [`check_adoption`] for a writer holding the case's events: what the commands ask before
+/// they write an `adopt`, and what a screen asks before it offers one.
+pub fn check_adoption_in(
+    events: &[Event],
+    state: &CaseState,
+    conflict: &EventId,
+) -> Result<(), Violation> {
+    let (unique, _) = dedupe(events);
+    let index: Index = unique.iter().enumerate().map(|(i, e)| (&e.id, i)).collect();
+    check_adoption(state, &unique, &index, conflict)
+}
+
+/// Takes a superseded event's side (`adopt`): its effect is applied at the adoption's place and
+/// time (its author still named), as the central office decided, and the adoption sets the
+/// course. A case the adopted event moves back into work is no longer closed.
 fn adopt(
     state: &mut CaseState,
-    resolution: &Event,
+    adoption: &Event,
     conflict: &EventId,
     events: &[&Event],
     index: &Index<'_>,
@@ -485,11 +534,15 @@ fn adopt(
     let Some(superseded) = index.get(conflict).map(|&i| events[i]) else {
         return;
     };
-    apply(state, superseded, calendar);
+    let now = Event {
+        at: adoption.at,
+        ..superseded.clone()
+    };
+    apply(state, &now, calendar);
     if state.status.is_some_and(Status::is_open) {
         state.closed_at = None;
     }
-    state.last_transition = Some(resolution.id.clone());
+    state.last_transition = Some(adoption.id.clone());
 }
 
 /// `Ok(true)`: apply; `Ok(false)`: concurred, no effect; `Err`: superseded.
@@ -594,9 +647,8 @@ fn apply(state: &mut CaseState, event: &Event, calendar: &WorkCalendar) {
                 response_due: Some(response_due),
                 lead: *lead,
             });
-            if *lead {
-                state.lead_unit = Some(unit.clone());
-            }
+            // The lead is named with each dispatch: an ordinary one names none.
+            state.lead_unit = lead.then(|| unit.clone());
             state.dispatched_by = Some(event.scope.clone());
             state.acknowledged_at = None;
             state.response_due = Some(response_due);
@@ -675,10 +727,9 @@ fn apply(state: &mut CaseState, event: &Event, calendar: &WorkCalendar) {
             state.solved = *solved;
             to = Some(Status::Evaluated);
         }
-        Action::Extend { hours, request, .. } => {
-            if request.is_some() {
-                state.pending_extension = None;
-            }
+        Action::Extend { hours, .. } => {
+            // Named or not, an extension answers the unit's request waiting.
+            state.pending_extension = None;
             state.extensions += 1;
             if let Some(d) = state.deadline {
                 state.deadline = Some(calendar.add_working_minutes(d, u64::from(*hours) * 60));
@@ -713,6 +764,7 @@ fn apply(state: &mut CaseState, event: &Event, calendar: &WorkCalendar) {
             to = Some(Status::Declined);
         }
         Action::Reopen { .. } => {
+            state.lead_unit = None;
             state.closed_at = None;
             state.assigned_unit = None;
             state.deadline = None;
@@ -757,7 +809,7 @@ fn apply(state: &mut CaseState, event: &Event, calendar: &WorkCalendar) {
                 state.callbacks_unreached += 1;
             }
         }
-        Action::Resolve { conflict, .. } => {
+        Action::Resolve { conflict, .. } | Action::Adopt { conflict, .. } => {
             if let Some(c) = state
                 .conflicts
                 .iter_mut()

@@ -263,7 +263,7 @@ pub fn check_action(action: &Action) -> Result<(), Violation> {
         }
         Action::Attach { blobs } => check_photos("blobs", blobs),
         Action::MarkDuplicate { of } => check_text("of", of.as_str(), ID),
-        Action::Resolve { conflict, note, .. } => {
+        Action::Resolve { conflict, note } | Action::Adopt { conflict, note } => {
             check_text("conflict", conflict.as_str(), ID)?;
             check_text("note", note, NOTE)
         }

@@ -314,6 +314,8 @@ pub const RULES: &[Rule] = &[
         false
     ),
     rule!(RefuseExtension, CENTERS, From::These(HANDLING), false),
+    // Taking a side decides the case's course: a transition.
+    rule!(Adopt, CENTERS, From::Any, true),
     // What this release cannot read, nobody may write; the fold gives it no effect.
     rule!(Unknown, &[], From::Any, false),
 ];
@@ -554,15 +556,15 @@ fn check_payload(state: &CaseState, actor: &Actor, action: &Action) -> Result<()
     crate::limits::check_action(action)?;
     let bad = |m: &str| Err(violation(ViolationCode::InvalidPayload, m));
     match action {
+        Action::Extend { hours: 0, .. } | Action::ExtensionRequest { hours: 0, .. } => {
+            bad("an extension needs at least one hour")
+        }
         Action::Return { .. } if state.arbitrated() => Err(violation(
             ViolationCode::NotPermitted,
             "the center named this unit the lead (指定主办): it cannot return the case",
         )),
         Action::ExtensionRequest { .. } if state.pending_extension.is_some() => {
             bad("an extension request is already waiting for the dispatcher's answer")
-        }
-        Action::ExtensionRequest { hours, .. } if *hours == 0 => {
-            bad("an extension needs at least one hour")
         }
         Action::ExtensionRequest { hours, .. } if *hours > extension_limit(state) => {
             Err(violation(
@@ -597,10 +599,9 @@ fn check_payload(state: &CaseState, actor: &Actor, action: &Action) -> Result<()
                 extension_limit(state)
             ),
         )),
-        Action::Extend {
-            request: Some(_), ..
-        }
-        | Action::RefuseExtension { .. } => answer_extension(state, actor),
+        // Any extension of a dispatched case is the dispatching tier's (or one above it), and
+        // answers the unit's request if one waits.
+        Action::Extend { .. } | Action::RefuseExtension { .. } => answer_extension(state, actor),
         Action::File(f)
             if crate::category::Catalog::standard()
                 .get(&f.category)
@@ -608,7 +609,6 @@ fn check_payload(state: &CaseState, actor: &Actor, action: &Action) -> Result<()
         {
             bad("unknown category")
         }
-        Action::Extend { hours: 0, .. } => bad("an extension needs at least one hour"),
         Action::Answer { .. } if state.business_type != Some(BusinessType::Consultation) => {
             bad("only a consultation (business type consultation) is answered directly")
         }
@@ -630,16 +630,14 @@ fn check_payload(state: &CaseState, actor: &Actor, action: &Action) -> Result<()
             "a callback goes to the supervisor only when the caller said the problem is not \
              solved or was dissatisfied",
         ),
-        Action::Resolve {
-            conflict, adopt, ..
-        } => {
+        Action::Resolve { conflict, .. } | Action::Adopt { conflict, .. } => {
             match state
                 .conflicts
                 .iter()
                 .find(|c| c.event == *conflict && c.resolved_by.is_none())
             {
                 None => bad("no open conflict for that event"),
-                Some(c) if *adopt && !c.adoptable => bad(
+                Some(c) if matches!(action, Action::Adopt { .. }) && !c.adoptable => bad(
                     "only a concurrent transition's side can be taken; this event broke a rule \
                      where it stands",
                 ),
@@ -663,9 +661,39 @@ pub fn extension_limit(state: &CaseState) -> u32 {
     })
 }
 
-/// Who answers a unit's extension request: the tier that dispatched the case now, or one above
-/// it (a street center answers for its communities; the district for everyone), and never the
-/// one who asked.
+/// Whether a center of `scope` answers for a case dispatched from `dispatcher` (extends it,
+/// answers its unit's extension request): the same tier or one above it. The district answers
+/// for everyone; a street for itself and the communities (a community's dispatch covers a case
+/// in the street's territory, which the standing check has made sure of); a community for
+/// itself. A case never dispatched is any covering center's.
+pub fn answers_for(scope: &Scope, dispatcher: Option<&Scope>) -> bool {
+    match (scope, dispatcher) {
+        (_, None) | (Scope::District, _) => true,
+        (Scope::Street(_), Some(Scope::Street(_) | Scope::Community(_))) => true,
+        (Scope::Community(c), Some(Scope::Community(d))) => c == d,
+        _ => false,
+    }
+}
+
+/// Whether the writer of a superseded event could have written it at the place of an `adopt`
+/// but for the status: its role, scope and party (a unit's feedback only while its unit is the
+/// one dispatched to) and its payload. The fold and the commands ask it before a side is taken.
+pub fn check_adopted(state: &CaseState, actor: &Actor, action: &Action) -> Result<(), Violation> {
+    if !actor.scope.fits(actor.role) {
+        return Err(violation(
+            ViolationCode::InvalidScope,
+            format!("role {} cannot hold this scope", actor.role.as_str()),
+        ));
+    }
+    let Some(place) = state.territory.as_ref() else {
+        return Err(violation(ViolationCode::NoCase, "the case has no location"));
+    };
+    check_party(rule(action.kind()), state, actor, place)?;
+    check_payload(state, actor, action)
+}
+
+/// Who answers a unit's extension request, and extends a dispatched case: the tier that
+/// dispatched the case now, or one above it (`answers_for`), and never the one who asked.
 fn answer_extension(state: &CaseState, actor: &Actor) -> Result<(), Violation> {
     if state
         .pending_extension
@@ -677,17 +705,11 @@ fn answer_extension(state: &CaseState, actor: &Actor) -> Result<(), Violation> {
             "nobody answers their own extension request",
         ));
     }
-    let tier = |scope: &Scope| match scope {
-        Scope::District => 0,
-        Scope::Street(_) => 1,
-        Scope::Community(_) => 2,
-        _ => 3,
-    };
     match &state.dispatched_by {
-        Some(dispatcher) if tier(&actor.scope) > tier(dispatcher) => Err(violation(
+        Some(dispatcher) if !answers_for(&actor.scope, Some(dispatcher)) => Err(violation(
             ViolationCode::NotPermitted,
             format!(
-                "the case was dispatched by a {} center: a {} cannot answer its extension request",
+                "the case was dispatched by a {} center: a {} cannot extend it or answer its unit's extension request",
                 dispatcher.level_name(),
                 actor.role.as_str()
             ),

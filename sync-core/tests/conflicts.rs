@@ -243,7 +243,6 @@ fn the_central_office_resolves_a_conflict_with_an_event() {
         Action::Resolve {
             conflict: second.id.clone(),
             note: "u1 keeps it".into(),
-            adopt: false,
         },
         200,
     )
@@ -257,7 +256,6 @@ fn the_central_office_resolves_a_conflict_with_an_event() {
         Action::Resolve {
             conflict: second.id,
             note: String::new(),
-            adopt: false,
         },
         210,
     );

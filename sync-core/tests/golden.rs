@@ -352,7 +352,6 @@ fn cases() -> Vec<(&'static str, CaseDoc)> {
         Action::Resolve {
             conflict: superseded,
             note: note("photos agree"),
-            adopt: false,
         },
         210,
     );
@@ -697,7 +696,7 @@ fn cases() -> Vec<(&'static str, CaseDoc)> {
     go(&mut doc, &worker1(), close(), 14);
     out.push(("r14-units-at-work", doc));
 
-    // A concurrent verification that lost, taken by the central office (resolve with adopt).
+    // A concurrent verification that lost, taken by the central office (adopt).
     let mut doc = new_case();
     go(&mut doc, &operator(), filing(), 1);
     go(&mut doc, &operator(), dispatch("u1"), 2);
@@ -712,10 +711,9 @@ fn cases() -> Vec<(&'static str, CaseDoc)> {
     go(
         &mut doc,
         &operator(),
-        Action::Resolve {
+        Action::Adopt {
             conflict: lost,
             note: note("现场复核未解决"),
-            adopt: true,
         },
         6,
     );

@@ -26,12 +26,13 @@ fn devices() -> Vec<Actor> {
 /// A menu of actions; each device tries whichever the step picks, and the commands refuse
 /// what its local state does not allow.
 fn action(pick: u8, doc: &CaseDoc) -> Action {
-    let conflict = fold(&doc.events().unwrap_or_default(), &cal())
+    let state = fold(&doc.events().unwrap_or_default(), &cal());
+    let conflict = state
         .conflicts
         .first()
         .map(|c| c.event.clone())
         .unwrap_or_else(|| EventId::new("none"));
-    match pick % 24 {
+    match pick % 32 {
         0 => filing(),
         1 => dispatch("u1"),
         2 => dispatch("u2"),
@@ -76,9 +77,41 @@ fn action(pick: u8, doc: &CaseDoc) -> Action {
         18 => Action::Resolve {
             conflict,
             note: String::new(),
-            adopt: false,
         },
         19 => Action::MarkDuplicate { of: "c-0".into() },
+        21 => Action::Acknowledge {
+            note: String::new(),
+        },
+        22 => Action::ExtensionRequest {
+            hours: 2,
+            reason: "x".into(),
+        },
+        23 => Action::Extend {
+            hours: 2,
+            reason: "ok".into(),
+            request: state.pending_extension.as_ref().map(|p| p.event.clone()),
+        },
+        24 => Action::RefuseExtension {
+            request: state
+                .pending_extension
+                .as_ref()
+                .map_or_else(|| "none".into(), |p| p.event.clone()),
+            reason: "no".into(),
+        },
+        25 => Action::Dispatch {
+            unit: "u1".into(),
+            responsible: None,
+            deadline: None,
+            lead: true,
+        },
+        26 => Action::Adopt {
+            conflict: state
+                .conflicts
+                .iter()
+                .find(|c| c.adoptable && c.resolved_by.is_none())
+                .map_or_else(|| "none".into(), |c| c.event.clone()),
+            note: String::new(),
+        },
         _ => Action::Comment {
             text: format!("c{pick}"),
         },
@@ -92,8 +125,10 @@ const LATER: u8 = 200;
 fn menu(device: usize, pick: u8) -> u8 {
     let options: &[u8] = match device {
         0 | 1 => &[6, 7, 8, 16, 17, 20, LATER],
-        2 | 3 => &[0, 1, 2, 10, 11, 12, 13, 14, 15, 18, 19, 20, LATER],
-        4 | 5 => &[3, 4, 4, 5, 20],
+        2 | 3 => &[
+            0, 1, 2, 10, 11, 12, 13, 14, 15, 18, 19, 20, 23, 24, 25, 26, LATER,
+        ],
+        4 | 5 => &[3, 4, 4, 5, 20, 21, 22],
         _ => &[9, 20],
     };
     options[usize::from(pick) % options.len()]

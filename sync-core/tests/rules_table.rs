@@ -198,9 +198,61 @@ fn resolve() -> Action {
     Action::Resolve {
         conflict: "nothing".into(),
         note: String::new(),
-        adopt: false,
     }
 }
+fn acknowledge() -> Action {
+    Action::Acknowledge {
+        note: String::new(),
+    }
+}
+
+fn ask_extension() -> Action {
+    Action::ExtensionRequest {
+        hours: 2,
+        reason: "需协调".into(),
+    }
+}
+
+fn ask_no_time() -> Action {
+    Action::ExtensionRequest {
+        hours: 0,
+        reason: "需协调".into(),
+    }
+}
+
+fn refuse_unknown_request() -> Action {
+    Action::RefuseExtension {
+        request: gridcase_sync_core::EventId::new("0190b5a0-0000-7000-8000-000000000001"),
+        reason: "不同意".into(),
+    }
+}
+
+fn grant_unknown_request() -> Action {
+    Action::Extend {
+        hours: 2,
+        reason: "同意".into(),
+        request: Some(gridcase_sync_core::EventId::new(
+            "0190b5a0-0000-7000-8000-000000000001",
+        )),
+    }
+}
+
+fn lead_dispatch() -> Action {
+    Action::Dispatch {
+        unit: "u1".into(),
+        responsible: None,
+        deadline: None,
+        lead: true,
+    }
+}
+
+fn adopt_unknown() -> Action {
+    Action::Adopt {
+        conflict: gridcase_sync_core::EventId::new("0190b5a0-0000-7000-8000-000000000002"),
+        note: String::new(),
+    }
+}
+
 fn bad_filing() -> Action {
     Action::File(Filing {
         category: CategoryCode::parse("E9999").expect("shape is valid"),
@@ -474,6 +526,59 @@ const ROWS: &[Row] = &[
         Err(V::InvalidPayload),
     ),
     ("dispatched", operator, resolve, Err(V::InvalidPayload)),
+    (
+        "dispatched",
+        operator,
+        adopt_unknown,
+        Err(V::InvalidPayload),
+    ),
+    // 签收: the unit dispatched to, while it handles
+    ("dispatched", unit1, acknowledge, Ok(S::Dispatched)),
+    ("in_progress", unit1, acknowledge, Ok(S::InProgress)),
+    ("dispatched", unit2, acknowledge, Err(V::NotAssigned)),
+    ("dispatched", operator, acknowledge, Err(V::NotPermitted)),
+    ("dispatched", worker1, acknowledge, Err(V::NotPermitted)),
+    ("filed", unit1, acknowledge, Err(V::WrongStatus)),
+    // 延期申请: the unit asks, the dispatcher answers a request that waits
+    ("dispatched", unit1, ask_extension, Ok(S::Dispatched)),
+    ("in_progress", unit1, ask_extension, Ok(S::InProgress)),
+    ("dispatched", unit1, ask_no_time, Err(V::InvalidPayload)),
+    ("dispatched", unit2, ask_extension, Err(V::NotAssigned)),
+    ("dispatched", operator, ask_extension, Err(V::NotPermitted)),
+    (
+        "awaiting_verification",
+        unit1,
+        ask_extension,
+        Err(V::WrongStatus),
+    ),
+    (
+        "dispatched",
+        operator,
+        refuse_unknown_request,
+        Err(V::InvalidPayload),
+    ),
+    (
+        "dispatched",
+        unit1,
+        refuse_unknown_request,
+        Err(V::NotPermitted),
+    ),
+    (
+        "dispatched",
+        operator,
+        grant_unknown_request,
+        Err(V::InvalidPayload),
+    ),
+    (
+        "filed",
+        operator,
+        refuse_unknown_request,
+        Err(V::WrongStatus),
+    ),
+    // 指定主办: a center's dispatch
+    ("filed", operator, lead_dispatch, Ok(S::Dispatched)),
+    ("filed", street1, lead_dispatch, Ok(S::Dispatched)),
+    ("filed", unit1, lead_dispatch, Err(V::NotPermitted)),
     ("reported", rogue, comment, Err(V::InvalidScope)),
     (
         "reported",

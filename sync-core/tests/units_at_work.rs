@@ -271,10 +271,13 @@ fn the_center_may_take_the_superseded_side_of_a_concurrent_conflict() {
     assert!(s.conflicts[0].adoptable);
 
     let mut keep = replica(&mut a);
-    let resolve = |adopt: bool| Action::Resolve {
-        conflict: not_ok.id.clone(),
-        note: "核查员现场复核".into(),
-        adopt,
+    let resolve = |adopt: bool| {
+        let (conflict, note) = (not_ok.id.clone(), "核查员现场复核".to_owned());
+        if adopt {
+            Action::Adopt { conflict, note }
+        } else {
+            Action::Resolve { conflict, note }
+        }
     };
     step(&mut keep, &operator(), resolve(false), 120).expect("keep");
     let kept = state(&keep);
@@ -314,10 +317,13 @@ fn a_rule_breach_cannot_be_adopted() {
     let conflict = s.conflicts.first().expect("the breach is a conflict");
     assert_eq!(conflict.event.as_str(), stale);
     assert!(!conflict.adoptable);
-    let resolve = |adopt: bool| Action::Resolve {
-        conflict: EventId::new(stale),
-        note: String::new(),
-        adopt,
+    let resolve = |adopt: bool| {
+        let (conflict, note) = (EventId::new(stale), String::new());
+        if adopt {
+            Action::Adopt { conflict, note }
+        } else {
+            Action::Resolve { conflict, note }
+        }
     };
     assert_eq!(
         code(step(&mut doc, &operator(), resolve(true), 40)),
@@ -436,4 +442,133 @@ fn holding_stops_the_clock_for_the_missed_deadline_too() {
     step(&mut late, &operator(), hold(), weeks).expect("held after the deadline");
     step(&mut late, &operator(), release(), weeks + 60).expect("released");
     assert!(state(&late).deadline_missed);
+}
+
+/// A stale feedback of a unit the case was taken from lost by being concurrent, but its writer
+/// could not write it where the adoption would stand: the center cannot take its side.
+#[test]
+fn a_side_is_taken_only_where_its_writer_could_write_it() {
+    let mut a = case_at("dispatched");
+    let mut b = replica(&mut a);
+    step(&mut a, &operator(), dispatch("u2"), 30).expect("reassigned to u2");
+    let stale = step(&mut b, &unit1(), feedback(), 31).expect("u1 feeds back offline");
+    merge(&mut a, &mut b);
+    let s = state(&a);
+    let c = s
+        .conflicts
+        .iter()
+        .find(|c| c.event == stale.id)
+        .expect("a conflict");
+    assert!(c.adoptable, "concurrent, so the flag allows it");
+    let adopt = Action::Adopt {
+        conflict: stale.id.clone(),
+        note: String::new(),
+    };
+    assert_eq!(
+        code(step(&mut a, &operator(), adopt, 40)),
+        ViolationCode::NotAssigned,
+        "u1 is no longer the unit dispatched to"
+    );
+    let u1_acknowledged = s.unit_chain[0].acknowledged_at;
+    assert_eq!(state(&a).unit_chain[1].acknowledged_at, None);
+    assert_eq!(state(&a).unit_chain[0].acknowledged_at, u1_acknowledged);
+}
+
+/// An adopted transition takes effect when the center takes it, not when it was written.
+#[test]
+fn an_adopted_dispatch_counts_from_the_adoption() {
+    let mut a = case_at("filed");
+    let mut b = replica(&mut a);
+    step(&mut a, &operator(), dispatch("u1"), 100).expect("to u1");
+    let lost = step(&mut b, &street1(), dispatch("u2"), 101).expect("to u2");
+    merge(&mut a, &mut b);
+    step(
+        &mut a,
+        &operator(),
+        Action::Adopt {
+            conflict: lost.id.clone(),
+            note: String::new(),
+        },
+        500,
+    )
+    .expect("the street's dispatch is taken");
+    let s = state(&a);
+    assert_eq!(s.assigned_unit.as_ref().map(|u| u.as_str()), Some("u2"));
+    let link = s.unit_chain.last().expect("a link");
+    assert_eq!(link.dispatched_at, t0() + 500 * 60_000);
+    assert_eq!(s.dispatched_at, Some(t0() + 500 * 60_000));
+}
+
+/// The lead is named with each dispatch: an ordinary dispatch after it names none, and the
+/// unit it goes to may return the case again.
+#[test]
+fn an_ordinary_dispatch_after_the_lead_names_no_lead() {
+    let mut doc = case_at("filed");
+    step(&mut doc, &operator(), lead("u1"), 20).expect("the lead");
+    step(&mut doc, &operator(), dispatch("u2"), 30).expect("reassigned");
+    step(&mut doc, &operator(), dispatch("u1"), 40).expect("back, not as the lead");
+    let s = state(&doc);
+    assert_eq!(s.lead_unit, None);
+    assert!(!s.arbitrated());
+    step(
+        &mut doc,
+        &unit1(),
+        Action::Return {
+            reason: "非本单位".into(),
+        },
+        50,
+    )
+    .expect("an ordinary dispatch may be returned");
+}
+
+/// Extending a dispatched case is the dispatching tier's, with or without a request, and an
+/// extension answers the request waiting.
+#[test]
+fn extending_is_the_dispatching_tiers_and_answers_the_request() {
+    let mut doc = case_at("dispatched");
+    let plain = |hours: u32| Action::Extend {
+        hours,
+        reason: "天气".into(),
+        request: None,
+    };
+    assert_eq!(
+        code(step(&mut doc, &community1(), plain(2), 25)),
+        ViolationCode::NotPermitted,
+        "the district dispatched it"
+    );
+    assert_eq!(
+        code(step(&mut doc, &operator(), plain(0), 25)),
+        ViolationCode::InvalidPayload
+    );
+    step(&mut doc, &unit1(), ask(2), 26).expect("asks");
+    step(&mut doc, &operator(), plain(3), 27).expect("extends on its own");
+    let s = state(&doc);
+    assert!(s.pending_extension.is_none(), "answered by the extension");
+    assert_eq!(s.extensions, 1);
+}
+
+/// Who answers for a dispatch: the same tier or above, the table the rules and the queues
+/// share.
+#[test]
+fn answering_for_a_dispatch_is_the_same_tier_or_above() {
+    use gridcase_sync_core::Scope;
+    let street = Scope::Street("s1".into());
+    let community = Scope::Community("c1".into());
+    let table: &[(&Scope, Option<&Scope>, bool)] = &[
+        (&Scope::District, Some(&community), true),
+        (&Scope::District, None, true),
+        (&street, Some(&community), true),
+        (&street, Some(&street), true),
+        (&street, Some(&Scope::District), false),
+        (&community, Some(&community), true),
+        (&community, Some(&street), false),
+        (&community, None, true),
+    ];
+    for (scope, dispatcher, answers) in table {
+        assert_eq!(
+            rules::answers_for(scope, *dispatcher),
+            *answers,
+            "{scope:?} for {dispatcher:?}"
+        );
+    }
 }

@@ -570,7 +570,7 @@ fn the_console_in_chromium_signs_in_filters_resolves_a_conflict_and_updates_live
     browser.find(".conflict-card button.resolve").click();
     browser.wait_for(
         "the resolution",
-        "return location.search.includes('done=resolve');",
+        "return location.search.includes('done=adopt');",
     );
     assert!(browser.try_find(".conflict-card:not(.resolved)").is_none());
     assert_eq!(browser.find_all(".conflict-card.resolved").len(), 1);

@@ -12,6 +12,7 @@ use crate::auth::{now_millis, Caller};
 use crate::error::Result;
 use crate::summary::CaseSummary;
 use crate::AppState;
+use gridcase_sync_core::rules;
 use gridcase_sync_core::{Millis, Role, Scope, Status};
 use serde::Serialize;
 
@@ -137,7 +138,8 @@ impl Section {
                 status == Some(Status::Filed) && s.awaits_arbitration(ctx.arbitration)
             }
             Section::ExtensionRequests => {
-                s.extension_requested.is_some() && answers_for(ctx.scope, s.dispatched_by.as_ref())
+                s.extension_requested.is_some()
+                    && rules::answers_for(ctx.scope, s.dispatched_by.as_ref())
             }
             Section::Unacknowledged => s.response_late_at(ctx.now),
             Section::ToAcknowledge => {
@@ -164,18 +166,6 @@ impl Section {
             }
             Section::Escalated => s.escalations > 0,
         }
-    }
-}
-
-/// Whether a center of `scope` answers a unit's extension request on a case dispatched from
-/// `dispatcher`: the same tier or one above it (the rule `rules::check` applies when the
-/// answer is written).
-fn answers_for(scope: &Scope, dispatcher: Option<&Scope>) -> bool {
-    match (scope, dispatcher) {
-        (Scope::District, _) => true,
-        (Scope::Street(_), Some(Scope::Street(_) | Scope::Community(_))) => true,
-        (Scope::Community(c), Some(Scope::Community(d))) => c == d,
-        _ => false,
     }
 }
 
@@ -210,6 +200,15 @@ pub struct Queue {
 pub fn queue(state: &AppState, caller: &Caller) -> Result<Queue> {
     caller.require_reader()?;
     let now = now_millis();
+    let role = caller.user.role;
+    if Section::of(role).is_empty() {
+        return Ok(Queue {
+            role,
+            sections: Vec::new(),
+            at: now,
+            partial: false,
+        });
+    }
     let (open, partial) = open_cases(state, caller)?;
     let ctx = Context {
         scope: &caller.user.scope,
@@ -266,19 +265,6 @@ fn open_cases(state: &AppState, caller: &Caller) -> Result<(Vec<CaseSummary>, bo
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn extension_requests_go_to_the_dispatching_tier_or_above() {
-        let street = Scope::Street("s1".into());
-        let community = Scope::Community("c1".into());
-        assert!(answers_for(&Scope::District, Some(&community)));
-        assert!(answers_for(&street, Some(&community)));
-        assert!(answers_for(&street, Some(&street)));
-        assert!(!answers_for(&street, Some(&Scope::District)));
-        assert!(answers_for(&community, Some(&community)));
-        assert!(!answers_for(&community, Some(&street)));
-        assert!(!answers_for(&Scope::Unit("u1".into()), Some(&community)));
-    }
 
     #[test]
     fn every_working_role_has_a_queue_and_keys_are_stable() {

@@ -222,15 +222,16 @@ impl ActForm {
             Some(ActionKind::MarkDuplicate) => Action::MarkDuplicate {
                 of: CaseId::new(given(&self.of).ok_or_else(|| missing("of"))?),
             },
-            Some(ActionKind::Resolve) => Action::Resolve {
-                conflict: EventId::new(given(&self.conflict).ok_or_else(|| missing("conflict"))?),
-                note,
-                adopt: match given(&self.decision).as_deref() {
-                    None | Some("keep") => false,
-                    Some("adopt") => true,
+            // One form, two sides: keep the current outcome, or take the superseded event's.
+            Some(ActionKind::Resolve) => {
+                let conflict =
+                    EventId::new(given(&self.conflict).ok_or_else(|| missing("conflict"))?);
+                match given(&self.decision).as_deref() {
+                    None | Some("keep") => Action::Resolve { conflict, note },
+                    Some("adopt") => Action::Adopt { conflict, note },
                     Some(other) => return Err(Error::BadRequest(format!("bad decision {other}"))),
-                },
-            },
+                }
+            }
             _ => {
                 return Err(Error::BadRequest(format!(
                     "the console does not offer {}",

@@ -141,7 +141,7 @@ fn detail(lang: Lang, org: &Org, action: &Action) -> String {
         Action::Comment { text } => text.clone(),
         Action::Attach { blobs } => format!("{} × {}", t.photos, blobs.len()),
         Action::MarkDuplicate { of } => of.to_string(),
-        Action::Resolve { note, .. } => note.clone(),
+        Action::Resolve { note, .. } | Action::Adopt { note, .. } => note.clone(),
         Action::Answer { answer } => answer.clone(),
         Action::CallerAdded { note, .. } => note.clone(),
         Action::Callback {

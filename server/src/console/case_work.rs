@@ -7,7 +7,9 @@ use super::i18n::Lang;
 use super::{place, Place};
 use crate::cases::CaseView;
 use crate::district_time::when;
-use gridcase_sync_core::fold::{fold, frontier, CaseState, Conflict, Disposition};
+use gridcase_sync_core::fold::{
+    check_adoption_in, fold, frontier, CaseState, Conflict, Disposition,
+};
 use gridcase_sync_core::org::Org;
 use gridcase_sync_core::{Action, Actor, Event, EventId, Millis, Status, WorkCalendar};
 use maud::{html, Markup};
@@ -85,10 +87,16 @@ pub fn outcome(
         scope: actor.scope.clone(),
         at: now,
         parents: frontier(&events),
-        action: Action::Resolve {
-            conflict: conflict.event.clone(),
-            note: String::new(),
-            adopt,
+        action: if adopt {
+            Action::Adopt {
+                conflict: conflict.event.clone(),
+                note: String::new(),
+            }
+        } else {
+            Action::Resolve {
+                conflict: conflict.event.clone(),
+                note: String::new(),
+            }
         },
     };
     events.push(resolution);
@@ -108,9 +116,11 @@ pub fn decision(
 ) -> Markup {
     let (t, w) = (lang.text(), lang.work());
     let keep = outcome(view, actor, conflict, false, now, calendar);
-    let adopt = conflict
-        .adoptable
-        .then(|| outcome(view, actor, conflict, true, now, calendar));
+    // Offered where the rules take it: a concurrent transition whose writer could write it here.
+    let events: Vec<Event> = view.history.iter().map(|h| h.event.clone()).collect();
+    let adoptable =
+        conflict.adoptable && check_adoption_in(&events, &view.state, &conflict.event).is_ok();
+    let adopt = adoptable.then(|| outcome(view, actor, conflict, true, now, calendar));
     html! {
         fieldset.decision {
             legend { (t.decision) }

@@ -111,6 +111,10 @@ impl Lang {
             K::CallerAdded => ("追加来电人", "Caller added"),
             K::Callback => ("回访", "Callback"),
             K::Resolve => ("冲突裁定", "Resolve"),
+            K::Adopt => (
+                "冲突裁定 (采纳被覆盖的一方)",
+                "Resolve (superseded side taken)",
+            ),
             K::Unknown => ("本版本不认识的操作", "An action this version does not know"),
         };
         self.pick(zh, en)

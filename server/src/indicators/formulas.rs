@@ -107,8 +107,8 @@ impl Indicators {
         let held_or_void = matches!(status, Some(Status::Held | Status::Voided));
         if within(f.deadline) && !held_or_void {
             self.due += 1;
-            if deadline_missed || fold::overdue(status, time(f.deadline), time(f.closed_at), p.now)
-            {
+            let (deadline, closed) = (time(f.deadline), time(f.closed_at));
+            if fold::overdue(status, deadline, closed, deadline_missed, p.now) {
                 self.overdue += 1;
             }
             self.extended += u64::from(f.extensions);
@@ -116,11 +116,8 @@ impl Indicators {
         if within(f.closed_at) {
             self.closed += 1;
             self.rework += u64::from(f.rework_count);
-            // A case that missed a deadline in force is not closed on time, whatever the
-            // deadline that replaced it (an extension granted after the fact).
-            if !deadline_missed
-                && fold::closed_on_time(time(f.closed_at), time(f.deadline)) == Some(true)
-            {
+            let (deadline, closed) = (time(f.deadline), time(f.closed_at));
+            if fold::closed_on_time(closed, deadline, deadline_missed) == Some(true) {
                 self.closed_on_time += 1;
             }
             match satisfaction_of_code(f.satisfaction) {

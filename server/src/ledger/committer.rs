@@ -191,6 +191,14 @@ impl CommitLoop {
             for job in &mut jobs {
                 batch.extend(std::mem::take(&mut job.batch));
                 for mut entry in std::mem::take(&mut job.feed) {
+                    if entry.quiet {
+                        if let Some(f) = entry.facts.take() {
+                            if let Err(e) = facts.stage(store, &mut batch, &entry.case, f) {
+                                failed = Some(e.to_string());
+                            }
+                        }
+                        continue;
+                    }
                     seq += 1;
                     changes.push(Change {
                         seq,

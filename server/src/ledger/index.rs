@@ -90,6 +90,7 @@ impl Ledger {
             facts: Some(CaseFacts::of(&summary)),
             received_at: now,
             unnumbered: new.then(|| Box::new(summary)),
+            quiet: false,
         })
     }
 

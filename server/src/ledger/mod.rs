@@ -17,6 +17,7 @@ mod facts;
 mod feed;
 mod index;
 mod numbers;
+mod resummarize;
 mod write;
 
 pub use address_misses::AddressMiss;
@@ -88,6 +89,9 @@ pub struct FeedEntry {
     /// The summary of a case new to the ledger, which the commit thread (it alone gives
     /// numbers) stages with the case's number.
     pub unnumbered: Option<Box<CaseSummary>>,
+    /// A case summarized again without a change (`resummarize`): its indicator facts are
+    /// staged, but it keeps its feed position and nobody is told it changed.
+    pub quiet: bool,
 }
 
 pub struct Ledger {

@@ -89,7 +89,11 @@ impl Ledger {
     /// last could leave a summary that lacks the other's change. After committing, each write
     /// compares the heads it indexed with the committed heads (the cache merges every
     /// committed version) and indexes again when they differ; the later write always sees both.
-    fn settle(&self, indexed: Vec<(CaseId, Vec<ChangeHash>)>, now: Millis) -> Result<()> {
+    pub(super) fn settle(
+        &self,
+        indexed: Vec<(CaseId, Vec<ChangeHash>)>,
+        now: Millis,
+    ) -> Result<()> {
         let mut batch = Batch::new();
         let mut feed = Vec::new();
         for (case, heads) in indexed {

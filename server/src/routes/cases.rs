@@ -141,10 +141,17 @@ pub async fn resolve_conflict(
     Path((case, event)): Path<(String, String)>,
     ApiJson(body): ApiJson<Resolution>,
 ) -> Result<(StatusCode, Json<Written>)> {
-    let action = Action::Resolve {
-        conflict: EventId::new(event),
-        note: body.note,
-        adopt: body.adopt,
+    let conflict = EventId::new(event);
+    let action = if body.adopt {
+        Action::Adopt {
+            conflict,
+            note: body.note,
+        }
+    } else {
+        Action::Resolve {
+            conflict,
+            note: body.note,
+        }
     };
     let written =
         crate::blocking(move || cases::act_online(&state, &caller, &CaseId::new(case), action))

@@ -133,17 +133,6 @@ impl Gate for DeviceGate<'_> {
                     ),
                 );
             }
-            // A dispatch outside the writer's tier (分级分类): a handheld's own commands refuse
-            // it against its cached organization, so like a kind the role may never write it
-            // comes from a broken or hostile client, and is refused rather than flagged. Judged
-            // under the scope the event claims (held, as checked above); a unit the directory
-            // does not know is `check_references`' to flag below.
-            if let Err(v) = check_tier(&e.actor(), &e.action, self.org) {
-                return refuse(
-                    RefusalCode::NotPermitted,
-                    format!("case {case}: event {}: {}", e.id, v.message),
-                );
-            }
         }
         let events = match doc.events() {
             Ok(events) => events,
@@ -188,10 +177,16 @@ impl Gate for DeviceGate<'_> {
                 let reference = check_references(case, &e.action, self.org)
                     .err()
                     .map(|v| format!("unknown_reference: {}", v.message));
-                let flag = match (permission, reference) {
-                    (Some(p), Some(r)) => Some(format!("{p}; {r}")),
-                    (p, r) => p.or(r),
-                };
+                // A dispatch outside the writer's tier (分级分类) under the organization now:
+                // its handheld checked it against the organization it had cached, which an
+                // admin may have changed since (or it had none yet). Events cannot be taken
+                // back, so refusing would stop the case on that device for good: kept, and
+                // flagged for the center like an unknown reference.
+                let tier = check_tier(&e.actor(), &e.action, self.org)
+                    .err()
+                    .map(|v| format!("outside_tier: {}", v.message));
+                let flags: Vec<String> = [permission, reference, tier].into_iter().flatten().collect();
+                let flag = (!flags.is_empty()).then(|| flags.join("; "));
                 let receipt = Receipt {
                     received_at: self.now,
                     via: self.device.id.to_string(),
