@@ -237,15 +237,6 @@ impl CaseSummary {
             && gridcase_sync_core::fold::response_late(self.acknowledged_at, self.response_due, now)
     }
 
-    /// Whether the case waits for the center's arbitration (仲裁): returned at least
-    /// `after_returns` times, open, and no lead unit named.
-    pub fn awaits_arbitration(&self, after_returns: u32) -> bool {
-        after_returns > 0
-            && self.returns >= after_returns
-            && self.lead_unit.is_none()
-            && self.status.is_some_and(Status::is_open)
-    }
-
     /// Fills in what Open311 publishes of a case of the `web` channel: its `media_url` and its
     /// status changes. `events` are the case's events (as folded into `state`); `previous` is
     /// the summary this one replaces. A change the previous summary had keeps its time; a new

@@ -3,17 +3,20 @@
 //! deadline (the most pressing first). Which sections a role has, and which cases go in each,
 //! is decided here once, for the API (`GET /v1/queue`) and the console.
 //!
-//! A queue reads the open cases in the caller's scope through the case list (the query index,
-//! one open status at a time), so its cost grows with the open cases in the scope, not with
-//! the ledger.
+//! A queue reads the open cases in the caller's scope from memory (`ledger::OpenCases`, kept
+//! current by the commit thread) and the summaries of the cases it lists from disk; while the
+//! open cases load at start-up, it reads them through the case list instead (the query index,
+//! one open status at a time). Either way its cost grows with the open cases in the scope, not
+//! with the ledger.
 
 use super::list::{list_page, CaseFilter};
 use crate::auth::{now_millis, Caller};
 use crate::error::Result;
+use crate::ledger::OpenCase;
 use crate::summary::CaseSummary;
 use crate::AppState;
 use gridcase_sync_core::rules;
-use gridcase_sync_core::{Millis, Role, Scope, Status};
+use gridcase_sync_core::{CaseId, Millis, Role, Scope, Status};
 use serde::Serialize;
 
 /// How many cases a section lists (its count covers all).
@@ -119,10 +122,10 @@ impl Section {
     }
 
     /// Whether an open case in the caller's scope belongs in this section.
-    fn holds(self, s: &CaseSummary, ctx: &Context<'_>) -> bool {
-        let status = s.status;
-        let mine = |s: &CaseSummary| match ctx.scope {
-            Scope::Unit(u) => s.unit.as_deref() == Some(u.as_str()),
+    fn holds(self, s: &OpenCase, ctx: &Context<'_>) -> bool {
+        let status = Some(s.status);
+        let mine = |s: &OpenCase| match ctx.scope {
+            Scope::Unit(u) => s.unit.as_ref() == Some(u),
             _ => true,
         };
         match self {
@@ -138,8 +141,7 @@ impl Section {
                 status == Some(Status::Filed) && s.awaits_arbitration(ctx.arbitration)
             }
             Section::ExtensionRequests => {
-                s.extension_requested.is_some()
-                    && rules::answers_for(ctx.scope, s.dispatched_by.as_ref())
+                s.extension_requested && rules::answers_for(ctx.scope, s.dispatched_by.as_ref())
             }
             Section::Unacknowledged => s.response_late_at(ctx.now),
             Section::ToAcknowledge => {
@@ -167,6 +169,39 @@ impl Section {
             Section::Escalated => s.escalations > 0,
         }
     }
+}
+
+/// Where a case stands in its section: by deadline, the earliest first, cases without one
+/// last; then the oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct SortKey<'a> {
+    no_deadline: bool,
+    deadline: Option<Millis>,
+    created_at: Millis,
+    id: &'a str,
+}
+
+impl SortKey<'_> {
+    fn of(case: &OpenCase) -> SortKey<'_> {
+        SortKey {
+            no_deadline: case.deadline.is_none(),
+            deadline: case.deadline,
+            created_at: case.created_at,
+            id: &case.id,
+        }
+    }
+}
+
+/// A section's count and its [`SECTION_CASES`] most pressing cases in order, without sorting
+/// the rest.
+fn most_pressing(mut keys: Vec<SortKey<'_>>) -> (usize, Vec<String>) {
+    let count = keys.len();
+    if count > SECTION_CASES {
+        keys.select_nth_unstable(SECTION_CASES - 1);
+        keys.truncate(SECTION_CASES);
+    }
+    keys.sort_unstable();
+    (count, keys.into_iter().map(|k| k.id.to_owned()).collect())
 }
 
 struct Context<'a> {
@@ -209,25 +244,47 @@ pub fn queue(state: &AppState, caller: &Caller) -> Result<Queue> {
             partial: false,
         });
     }
-    let (open, partial) = open_cases(state, caller)?;
     let ctx = Context {
         scope: &caller.user.scope,
         now,
         arbitration: state.config.arbitration_after_returns,
     };
-    let sections = Section::of(caller.user.role)
-        .iter()
-        .map(|&section| {
-            let mut cases: Vec<&CaseSummary> =
-                open.iter().filter(|s| section.holds(s, &ctx)).collect();
-            cases.sort_by_key(|s| (s.deadline.is_none(), s.deadline, s.created_at));
-            QueueSection {
-                section,
-                count: cases.len(),
-                cases: cases.into_iter().take(SECTION_CASES).cloned().collect(),
+    let sections_of_role = Section::of(role);
+    // Each section's count and most pressing cases, from memory under the map's read lock
+    // without copying it (else, while it loads, through the case list).
+    let pick = |open: &mut dyn Iterator<Item = &OpenCase>| {
+        let mut picked: Vec<Vec<SortKey<'_>>> = vec![Vec::new(); sections_of_role.len()];
+        for case in open {
+            for (i, section) in sections_of_role.iter().enumerate() {
+                if section.holds(case, &ctx) {
+                    picked[i].push(SortKey::of(case));
+                }
             }
-        })
-        .collect();
+        }
+        picked.into_iter().map(most_pressing).collect::<Vec<_>>()
+    };
+    let (picked, partial) = match state.ledger.read_open_cases(&caller.user.scope, pick) {
+        Some(picked) => (picked, false),
+        None => {
+            let (open, partial) = open_cases_listed(state, caller)?;
+            (pick(&mut open.iter()), partial)
+        }
+    };
+    let mut sections = Vec::new();
+    for (&section, (count, ids)) in sections_of_role.iter().zip(picked) {
+        let mut listed = Vec::new();
+        for id in ids {
+            // A case the commit thread closed since the map was read is gone: skipped.
+            if let Some(summary) = state.ledger.summary(&CaseId::new(id))? {
+                listed.push(summary);
+            }
+        }
+        sections.push(QueueSection {
+            section,
+            count,
+            cases: listed,
+        });
+    }
     Ok(Queue {
         role: caller.user.role,
         sections,
@@ -236,8 +293,9 @@ pub fn queue(state: &AppState, caller: &Caller) -> Result<Queue> {
     })
 }
 
-/// The open cases in the caller's scope, through the case list one open status at a time.
-fn open_cases(state: &AppState, caller: &Caller) -> Result<(Vec<CaseSummary>, bool)> {
+/// The open cases in the caller's scope, through the case list one open status at a time:
+/// while the open cases load into memory at start-up.
+fn open_cases_listed(state: &AppState, caller: &Caller) -> Result<(Vec<OpenCase>, bool)> {
     let mut open = Vec::new();
     for status in Status::ALL.into_iter().filter(|s| s.is_open()) {
         let mut cursor = None;
@@ -249,7 +307,11 @@ fn open_cases(state: &AppState, caller: &Caller) -> Result<(Vec<CaseSummary>, bo
                 ..CaseFilter::default()
             };
             let page = list_page(state, caller, &filter)?;
-            open.extend(page.cases.into_iter().map(|item| item.summary));
+            open.extend(
+                page.cases
+                    .iter()
+                    .filter_map(|item| OpenCase::of(&item.summary)),
+            );
             if open.len() >= OPEN_CASES_MAX {
                 return Ok((open, true));
             }
@@ -265,6 +327,51 @@ fn open_cases(state: &AppState, caller: &Caller) -> Result<(Vec<CaseSummary>, bo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn key(id: &str, deadline: Option<Millis>, created_at: Millis) -> SortKey<'_> {
+        SortKey {
+            no_deadline: deadline.is_none(),
+            deadline,
+            created_at,
+            id,
+        }
+    }
+
+    /// The most pressing first: the earliest deadline, then the oldest; no deadline last.
+    #[test]
+    fn a_section_lists_its_most_pressing_cases_first() {
+        let ids: Vec<String> = (0..SECTION_CASES + 20)
+            .map(|i| format!("c{i:03}"))
+            .collect();
+        let mut keys: Vec<SortKey<'_>> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                let i = i as i64;
+                // Deadlines run backwards; every fifth case has none.
+                let deadline = (i % 5 != 0).then_some(10_000 - i);
+                key(id, deadline, i)
+            })
+            .collect();
+        keys.reverse();
+        let (count, listed) = most_pressing(keys);
+        assert_eq!(count, SECTION_CASES + 20);
+        assert_eq!(listed.len(), SECTION_CASES);
+        assert_eq!(listed[0], format!("c{:03}", SECTION_CASES + 19));
+        assert!(
+            listed.iter().all(|id| {
+                let i: usize = id[1..].parse().expect("a number");
+                !i.is_multiple_of(5)
+            }),
+            "cases with a deadline come before those without: {listed:?}"
+        );
+        let (_, few) = most_pressing(vec![
+            key("b", None, 1),
+            key("a", None, 2),
+            key("c", Some(5), 9),
+        ]);
+        assert_eq!(few, ["c", "b", "a"]);
+    }
 
     #[test]
     fn every_working_role_has_a_queue_and_keys_are_stable() {

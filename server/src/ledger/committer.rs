@@ -16,7 +16,7 @@
 use super::facts::{self, FactSlots};
 use super::feed::{self, seq_at_end, FeedLast};
 use super::numbers::Numbering;
-use super::{trees, Change, FeedEntry, Noted};
+use super::{trees, Change, FeedEntry, Noted, OpenCases};
 use crate::error::{Error, Result};
 use crate::indicators::LiveTable;
 use crate::metrics::Metrics;
@@ -90,7 +90,7 @@ impl Committer {
         store: Arc<dyn Store>,
         docs: DocStore,
         metrics: Arc<Metrics>,
-        table: Arc<LiveTable>,
+        (table, open): (Arc<LiveTable>, Arc<OpenCases>),
         announce: broadcast::Sender<Change>,
         case_number_prefix: String,
     ) -> Result<Committer> {
@@ -107,6 +107,7 @@ impl Committer {
             committed: committed.clone(),
             metrics,
             table,
+            open,
             announce,
             case_number_prefix,
         };
@@ -162,6 +163,8 @@ struct CommitLoop {
     committed: Arc<AtomicU64>,
     metrics: Arc<Metrics>,
     table: Arc<LiveTable>,
+    /// The open cases the work queues read, updated after each durable commit.
+    open: Arc<OpenCases>,
     announce: broadcast::Sender<Change>,
     /// The prefix of the case numbers this thread gives.
     case_number_prefix: String,
@@ -188,9 +191,11 @@ impl CommitLoop {
             let mut numbering = Numbering::new(&self.case_number_prefix);
             let mut failed = None;
             let mut changes = Vec::new();
+            let mut opened = Vec::new();
             for job in &mut jobs {
                 batch.extend(std::mem::take(&mut job.batch));
                 for mut entry in std::mem::take(&mut job.feed) {
+                    opened.push((entry.case.to_string(), entry.open.take()));
                     if entry.quiet {
                         if let Some(f) = entry.facts.take() {
                             if let Err(e) = facts.stage(store, &mut batch, &entry.case, f) {
@@ -243,6 +248,7 @@ impl CommitLoop {
                 Ok(()) => {
                     slot = facts.next;
                     self.table.apply(facts.staged);
+                    self.open.apply(opened);
                     next = seq;
                     // The cache first, then the position: a sync that reads the new position
                     // must find these changes in the documents it loads, or it would move a
@@ -268,6 +274,7 @@ impl CommitLoop {
                     if seq != next && stored.as_deref().and_then(seq_at_end) == Some(seq) {
                         slot = facts.next;
                         self.table.apply(facts.staged);
+                        self.open.apply(opened);
                         next = seq;
                     }
                 }

@@ -2,7 +2,7 @@
 //! index terms and Open311's published changes, the blobs it names and the receipts of its
 //! events. Staged in the same batch as the document; read by the case service.
 
-use super::{trees, FeedEntry, Ledger, Receipt};
+use super::{trees, FeedEntry, Ledger, OpenCase, Receipt};
 use crate::error::Result;
 use crate::indicators::CaseFacts;
 use crate::query_index::{self, Term};
@@ -89,6 +89,7 @@ impl Ledger {
             units: state.units_involved.into_iter().collect(),
             facts: Some(CaseFacts::of(&summary)),
             received_at: now,
+            open: OpenCase::of(&summary),
             unnumbered: new.then(|| Box::new(summary)),
             quiet: false,
         })

@@ -17,6 +17,8 @@ mod facts;
 mod feed;
 mod index;
 mod numbers;
+mod open_cases;
+pub use open_cases::{OpenCase, OpenCases};
 mod resummarize;
 mod write;
 
@@ -92,6 +94,8 @@ pub struct FeedEntry {
     /// A case summarized again without a change (`resummarize`): its indicator facts are
     /// staged, but it keeps its feed position and nobody is told it changed.
     pub quiet: bool,
+    /// What the work queues hold of the case once committed: `None` when it is not open.
+    pub open: Option<OpenCase>,
 }
 
 pub struct Ledger {
@@ -103,6 +107,9 @@ pub struct Ledger {
     pub calendar: WorkCalendar,
     table: Arc<LiveTable>,
     table_loader: Option<JoinHandle<()>>,
+    /// The open cases, for the work queues.
+    open: Arc<OpenCases>,
+    open_loader: Option<JoinHandle<()>>,
     /// Numbers the cases of a ledger from before numbers, in the background.
     numbering: Option<JoinHandle<()>>,
     stop_numbering: Arc<AtomicBool>,
@@ -120,16 +127,18 @@ impl Ledger {
         let docs = DocStore::new(store.clone()).with_cache(cache_cases);
         facts::ensure_rows(&*store)?;
         let table = Arc::new(LiveTable::loading());
+        let open = Arc::new(OpenCases::default());
         let (announce, _) = broadcast::channel(1024);
         let committer = Committer::start(
             store.clone(),
             docs.clone(),
             metrics,
-            table.clone(),
+            (table.clone(), open.clone()),
             announce.clone(),
             case_number_prefix.to_owned(),
         )?;
         let table_loader = facts::load_table(store.clone(), table.clone())?;
+        let open_loader = open_cases::load(store.clone(), open.clone())?;
         let compactor = Compactor::start(docs.clone())?;
         // Last: once it runs, the commit thread ends only after it (see `Drop`).
         let stop_numbering = Arc::new(AtomicBool::new(false));
@@ -143,10 +152,22 @@ impl Ledger {
             calendar: WorkCalendar::beijing(),
             table,
             table_loader: Some(table_loader),
+            open,
+            open_loader: Some(open_loader),
             numbering,
             stop_numbering,
             announce,
         })
+    }
+
+    /// Reads the open cases in a scope with `f`, as the work queues do; `None` while they
+    /// load at start-up.
+    pub fn read_open_cases<T>(
+        &self,
+        scope: &gridcase_sync_core::Scope,
+        f: impl FnOnce(&mut dyn Iterator<Item = &OpenCase>) -> T,
+    ) -> Option<T> {
+        self.open.read_in_scope(scope, f)
     }
 
     /// Every durable case change from now on; a listener that falls 1,024 behind is told how
@@ -256,6 +277,9 @@ impl Drop for Ledger {
             let _ = t.join();
         }
         if let Some(t) = self.table_loader.take() {
+            let _ = t.join();
+        }
+        if let Some(t) = self.open_loader.take() {
             let _ = t.join();
         }
     }
