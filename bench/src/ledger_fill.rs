@@ -27,10 +27,25 @@ pub struct Seed {
     /// (longitude, latitude), inside the grid's outline.
     pub coordinates: Option<(f64, f64)>,
     pub created: Millis,
-    pub deadline: Option<Millis>,
-    /// When it was closed, if it was.
+    pub deadline: Deadline,
+    /// When it was closed, if it was (written only for a dispatched case).
     pub closed: Option<Millis>,
     pub satisfied: Option<bool>,
+}
+
+/// How a seeded case is dispatched, and so which deadline it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deadline {
+    /// Dispatched without a deadline of its own: the fold gives it the catalog's deadline for
+    /// its category (the ledger at scale).
+    Catalog,
+    /// Dispatched with this deadline (a 311 row's due date).
+    At(Millis),
+    /// Filed to its unit but not dispatched, so it has no deadline at all, is never due and
+    /// never overdue; its closing, if any, is not written either (a case closes here only
+    /// after a dispatch, and a dispatch without a deadline of its own takes the catalog's).
+    /// A 311 row without a due date.
+    NotDispatched,
 }
 
 const GRIDS: [(&str, &str, &str); 4] = [
@@ -80,30 +95,35 @@ fn build(seed: &Seed, calendar: &WorkCalendar) -> Option<gridcase_sync_core::Cas
     let (mut doc, _) = open_case(&operator, writer, intake, seed.created).ok()?;
     let minute = 60_000;
     let steps: Vec<(&Actor, Action, Millis)> = {
-        let mut v = vec![
-            (
-                &operator,
-                Action::File(Filing {
-                    category: CategoryCode::parse(seed.category)?,
-                    level: Level::General,
-                    units: vec![seed.unit.as_str().into()],
-                    suggestion: String::new(),
-                    callback: seed.satisfied.is_some(),
-                }),
-                seed.created + minute,
-            ),
-            (
+        let mut v = vec![(
+            &operator,
+            Action::File(Filing {
+                category: CategoryCode::parse(seed.category)?,
+                level: Level::General,
+                units: vec![seed.unit.as_str().into()],
+                suggestion: String::new(),
+                callback: seed.satisfied.is_some(),
+            }),
+            seed.created + minute,
+        )];
+        let deadline = match seed.deadline {
+            Deadline::Catalog => Some(None),
+            Deadline::At(at) => Some(Some(at)),
+            Deadline::NotDispatched => None,
+        };
+        if let Some(deadline) = deadline {
+            v.push((
                 &operator,
                 Action::Dispatch {
                     unit: seed.unit.as_str().into(),
                     responsible: None,
-                    deadline: seed.deadline,
+                    deadline,
                     lead: false,
                 },
                 seed.created + 2 * minute,
-            ),
-        ];
-        if let Some(closed) = seed.closed {
+            ));
+        }
+        if let (Some(closed), Some(_)) = (seed.closed, deadline) {
             let at = closed.max(seed.created + 3 * minute);
             v.push((
                 &unit,
@@ -392,7 +412,7 @@ impl Scale {
             }),
             coordinates: Some(coordinates),
             created,
-            deadline: None,
+            deadline: Deadline::Catalog,
             closed: (!i.is_multiple_of(3)).then_some(created + 3_600_000 * (1 + (i % 40) as i64)),
             satisfied: (i % 6 == 1).then_some(i % 12 != 1),
         }

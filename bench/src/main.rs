@@ -40,9 +40,16 @@ struct Args {
     /// Skip the field-day rounds (for a replay or ledger-only run).
     #[arg(long)]
     no_field: bool,
-    /// Replay the public 311 samples.
+    /// Replay the public 311 samples (all three, or those named by --replay-file).
     #[arg(long)]
     replay: bool,
+    /// Replay only this sample (a file name in --data; repeatable).
+    #[arg(long)]
+    replay_file: Vec<String>,
+    /// Write the replay's ledger here (a fresh directory) and keep it; with --fill-only, stop
+    /// once it is written (the replay test serves it with the real server).
+    #[arg(long)]
+    replay_dir: Option<PathBuf>,
     /// Measure a ledger filled with this many cases (0: skip).
     #[arg(long, default_value_t = 0)]
     ledger_cases: usize,
@@ -50,7 +57,8 @@ struct Args {
     /// fill, which takes minutes at a million cases).
     #[arg(long)]
     ledger_dir: Option<PathBuf>,
-    /// Fill the ledger-scale ledger and stop, without measuring (to copy or profile it).
+    /// Fill the ledger-scale ledger (or, with --replay-dir, the replay's) and stop, without
+    /// measuring (to copy or profile it).
     #[arg(long)]
     fill_only: bool,
     /// Run the convergence check (online writers beside syncing handhelds) for this many
@@ -109,6 +117,13 @@ fn main() {
     }
     let mut out = Map::new();
     let tmp = tempfile::tempdir().expect("tempdir");
+    // The samples are read first: a missing folder or file stops the run before any work.
+    let replay = args.replay.then(|| {
+        replay::seeds(&args.data, &args.replay_file).unwrap_or_else(|e| {
+            eprintln!("[gridcase-bench] replay: {e}");
+            std::process::exit(1);
+        })
+    });
 
     if args.convergence_secs > 0 {
         progress(&format!(
@@ -182,12 +197,48 @@ fn main() {
         );
     }
 
-    if args.replay {
+    if let Some((seeds, findings)) = replay {
         progress("replay: public 311 samples");
-        let dir = tmp.path().join("replay");
-        let seeds = replay::seeds(&args.data);
-        let rows = seeds.len();
+        let mut quality = Map::new();
+        for (file, q) in &findings {
+            progress(&format!("replay data quality, {file}: {q}"));
+            quality.insert(
+                (*file).into(),
+                json!({
+                    "rows": q.rows,
+                    "replayed": q.replayed,
+                    "placeholder_dates": q.placeholder_dates,
+                    "impossible_dates": q.impossible_dates,
+                    "open_with_closing_date": q.open_with_closing_date,
+                    "closed_without_closing_date": q.closed_without_closing_date,
+                    "no_due_date": q.no_due_date,
+                    "no_due_date_closed": q.no_due_date_closed,
+                    "unmapped": q.unmapped,
+                    "unmapped_types": q.unmapped_types,
+                    "catch_all": q.catch_all,
+                }),
+            );
+        }
+        out.insert("replay_quality".into(), Value::Object(quality));
+        let dir = args
+            .replay_dir
+            .clone()
+            .unwrap_or_else(|| tmp.path().join("replay"));
+        let rows: usize = findings.iter().map(|(_, q)| q.rows).sum();
+        let replayed = seeds.len();
         let written = ledger_fill::fill(&dir, seeds.into_iter(), rows);
+        if written != replayed {
+            progress(&format!(
+                "replay: {} of {replayed} rows were refused by the commands and not written",
+                replayed - written
+            ));
+        }
+        out.insert("replay_rows".into(), json!(rows));
+        out.insert("replay_cases".into(), json!(written));
+        if args.fill_only && args.replay_dir.is_some() {
+            println!("{}", Value::Object(out));
+            return;
+        }
         let server = Server::start_in(&dir, &[]);
         let http = server.http();
         let supervisor = http.login("supervisor");
@@ -202,17 +253,16 @@ fn main() {
             "replay_stats_ms".into(),
             json!(t.elapsed().as_secs_f64() * 1000.0),
         );
-        out.insert("replay_rows".into(), json!(rows));
-        out.insert("replay_cases".into(), json!(written));
-        out.insert("replay_closed".into(), stats["total"]["closed"].clone());
-        out.insert(
-            "replay_closing_rate".into(),
-            stats["total"]["closing_rate"].clone(),
-        );
-        out.insert(
-            "replay_on_time_rate".into(),
-            stats["total"]["on_time_rate"].clone(),
-        );
+        for (key, field) in [
+            ("replay_due", "due"),
+            ("replay_closed", "closed"),
+            ("replay_closed_on_time", "closed_on_time"),
+            ("replay_closed_in_period", "closed_in_period"),
+            ("replay_closing_rate", "closing_rate"),
+            ("replay_on_time_rate", "on_time_rate"),
+        ] {
+            out.insert(key.into(), stats["total"][field].clone());
+        }
         out.insert(
             "replay_units".into(),
             json!(stats["groups"].as_object().map_or(0, Map::len)),

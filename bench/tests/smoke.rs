@@ -72,9 +72,12 @@ fn a_tiny_run_prints_every_figure() {
     assert_eq!(figures["ledger_cases"], 60);
     assert!(figures["requests"].as_u64().is_some_and(|n| n >= 2));
     if args.contains(&"--replay") {
-        assert_eq!(figures["replay_rows"], 2100);
-        assert!(
-            figures["replay_cases"].as_u64().is_some_and(|n| n > 2000),
+        // The three samples: NYC micro 2,000, NYC 2013 199, Boston 100, every row written.
+        assert_eq!(figures["replay_rows"], 2299, "{figures}");
+        assert_eq!(figures["replay_cases"], 2299, "{figures}");
+        let quality = &figures["replay_quality"];
+        assert_eq!(
+            quality["nyc311_tuplex_micro_2000.csv"]["placeholder_dates"], 1,
             "{figures}"
         );
         assert!(

@@ -27,7 +27,7 @@ mod queries;
 mod sync;
 
 use crate::error::{ClientError, Result};
-use crate::transport::HttpTransport;
+use crate::transport::{BuiltinTransport, HttpTransport};
 use gridcase_sync_core::store::{Batch, DocStore, SledStore, Store};
 use gridcase_sync_core::WorkCalendar;
 use serde::Serialize;
@@ -82,6 +82,9 @@ pub struct Client {
     store: Arc<dyn Store>,
     docs: DocStore,
     transport: Arc<dyn HttpTransport>,
+    /// The built-in transport again when it is the one in use: downloads then go to their
+    /// partial file as they arrive (an app's own transport hands over whole answers).
+    streaming: Option<Arc<BuiltinTransport>>,
     server: String,
     calendar: WorkCalendar,
     clock_offset_ms: i64,
@@ -108,7 +111,27 @@ impl Client {
         server: &str,
         transport: Arc<dyn HttpTransport>,
     ) -> Result<Client> {
-        let dir = dir.as_ref().to_path_buf();
+        Client::open_with(dir.as_ref(), server, transport, None)
+    }
+
+    /// Opens the local store with the built-in HTTP stack, which streams downloads to their
+    /// partial files.
+    pub fn open_builtin(
+        dir: impl AsRef<Path>,
+        server: &str,
+        transport: BuiltinTransport,
+    ) -> Result<Client> {
+        let transport = Arc::new(transport);
+        Client::open_with(dir.as_ref(), server, transport.clone(), Some(transport))
+    }
+
+    fn open_with(
+        dir: &Path,
+        server: &str,
+        transport: Arc<dyn HttpTransport>,
+        streaming: Option<Arc<BuiltinTransport>>,
+    ) -> Result<Client> {
+        let dir = dir.to_path_buf();
         std::fs::create_dir_all(dir.join("blobs"))?;
         let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.join("store")).map_err(storage)?);
         let client = Client {
@@ -116,6 +139,7 @@ impl Client {
             store,
             dir,
             transport,
+            streaming,
             server: server.trim_end_matches('/').to_owned(),
             calendar: WorkCalendar::beijing(),
             clock_offset_ms: 0,

@@ -34,7 +34,7 @@ impl FieldClient {
     #[uniffi::constructor]
     pub fn open(data_dir: String, server_url: String) -> R<Arc<Self>> {
         Ok(Arc::new(FieldClient {
-            inner: Client::open(data_dir, &server_url, Arc::new(BuiltinTransport::new()))?,
+            inner: Client::open_builtin(data_dir, &server_url, BuiltinTransport::new())?,
         }))
     }
 

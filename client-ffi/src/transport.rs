@@ -56,6 +56,29 @@ pub trait HttpTransport: Send + Sync {
     fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError>;
 }
 
+/// How long the built-in transport waits for the link to move (a byte read or written) before
+/// it gives up on a request. Not a total: a photo on a slow link takes as long as it takes while
+/// bytes flow. As long as the server's own request timeout, so a slow answer is not cut.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// An answer whose body is read as it arrives (the built-in transport's downloads).
+pub struct StreamingResponse {
+    pub status: u16,
+    pub headers: Vec<HttpHeader>,
+    /// The body; a read fails when the link is cut or stays silent past the idle timeout, and
+    /// what was read before stays read.
+    pub body: Box<dyn std::io::Read + Send>,
+}
+
+impl StreamingResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value.as_str())
+    }
+}
+
 /// The built-in transport.
 pub struct BuiltinTransport {
     agent: ureq::Agent,
@@ -63,24 +86,27 @@ pub struct BuiltinTransport {
 
 impl BuiltinTransport {
     pub fn new() -> BuiltinTransport {
+        BuiltinTransport::with_idle_timeout(DEFAULT_IDLE_TIMEOUT)
+    }
+
+    /// A transport that gives up on a request when no byte moved for `idle` (each read and each
+    /// write waits at most that long), with no limit on a request's total time.
+    pub fn with_idle_timeout(idle: Duration) -> BuiltinTransport {
+        let idle = idle.max(Duration::from_secs(1));
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .timeout_connect(Some(Duration::from_secs(10)))
-            .timeout_global(Some(Duration::from_secs(120)))
+            .timeout_connect(Some(Duration::from_secs(10).min(idle)))
+            .timeout_per_read(Some(idle))
+            .timeout_per_write(Some(idle))
             .build()
             .into();
         BuiltinTransport { agent }
     }
-}
 
-impl Default for BuiltinTransport {
-    fn default() -> Self {
-        BuiltinTransport::new()
-    }
-}
-
-impl HttpTransport for BuiltinTransport {
-    fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+    fn run(
+        &self,
+        request: HttpRequest,
+    ) -> Result<ureq::http::Response<ureq::Body>, TransportError> {
         let mut builder = ureq::http::Request::builder()
             .method(request.method.as_str())
             .uri(request.url.as_str());
@@ -92,7 +118,7 @@ impl HttpTransport for BuiltinTransport {
             .map_err(|e| TransportError::Unreachable {
                 message: e.to_string(),
             })?;
-        let mut resp = self.agent.run(req).map_err(|e| match e {
+        self.agent.run(req).map_err(|e| match e {
             ureq::Error::Io(ref io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
                 TransportError::Unreachable {
                     message: e.to_string(),
@@ -106,18 +132,47 @@ impl HttpTransport for BuiltinTransport {
             other => TransportError::Interrupted {
                 message: other.to_string(),
             },
-        })?;
+        })
+    }
+
+    /// Sends one request and hands its answer over before the body is read, so the body can go
+    /// to a file as it arrives and a cut loses nothing that came.
+    pub fn open(&self, request: HttpRequest) -> Result<StreamingResponse, TransportError> {
+        let resp = self.run(request)?;
         let status = resp.status().as_u16();
-        let headers = resp
-            .headers()
-            .iter()
-            .filter_map(|(k, v)| {
-                Some(HttpHeader {
-                    name: k.as_str().to_owned(),
-                    value: v.to_str().ok()?.to_owned(),
-                })
+        let headers = headers_of(&resp);
+        let body = Box::new(resp.into_body().into_reader());
+        Ok(StreamingResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+fn headers_of(resp: &ureq::http::Response<ureq::Body>) -> Vec<HttpHeader> {
+    resp.headers()
+        .iter()
+        .filter_map(|(k, v)| {
+            Some(HttpHeader {
+                name: k.as_str().to_owned(),
+                value: v.to_str().ok()?.to_owned(),
             })
-            .collect();
+        })
+        .collect()
+}
+
+impl Default for BuiltinTransport {
+    fn default() -> Self {
+        BuiltinTransport::new()
+    }
+}
+
+impl HttpTransport for BuiltinTransport {
+    fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let mut resp = self.run(request)?;
+        let status = resp.status().as_u16();
+        let headers = headers_of(&resp);
         let body = resp
             .body_mut()
             .with_config()

@@ -78,6 +78,15 @@ pub struct Config {
     /// none given, a generated register of the demo district.
     #[arg(long, env = "GRIDCASE_ADDRESSES")]
     pub addresses: Option<PathBuf>,
+    /// The weights of the performance score (综合得分): `name=weight,...` over `closing`,
+    /// `on_time`, `response`, `public_satisfaction`, `public_solved`, `satisfaction`,
+    /// `first_contact`, `accurate_dispatch`, `rework` and `return` (these two count as
+    /// 1 − rate). score = 100 × Σ w·rate / Σ w over the rates a group has (a missing rate's
+    /// weight is spread over the others); grades A ≥ 90, B ≥ 80, C ≥ 60, D below.
+    #[arg(long, env = "GRIDCASE_SCORE_WEIGHTS",
+        default_value = crate::indicators::score::DEFAULT_WEIGHTS,
+        value_parser = crate::indicators::Weights::parse)]
+    pub score_weights: crate::indicators::Weights,
     /// Refuse, at sync, events of a later release (a kind this release does not know, a
     /// payload that does not read as its kind, fields beyond schema 1's) with the notice
     /// `later_event`. Handhelds of releases before evolvable events (all before 2026-11-30)

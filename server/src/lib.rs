@@ -146,6 +146,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sync", post(sync::sync))
         .route("/v1/cases", get(cases::list_cases).post(cases::create_case))
         .route("/v1/cases/numbers", post(cases::case_numbers))
+        .route("/v1/cases/export", get(export::export_cases))
         .route("/v1/cases/duplicates", get(cases::duplicates))
         .route("/v1/cases/{id}", get(cases::get_case))
         .route("/v1/cases/{id}/events", post(cases::post_event))
@@ -160,6 +161,7 @@ pub fn router(state: AppState) -> Router {
             post(cases::resolve_conflict),
         )
         .route("/v1/stats", get(stats::stats))
+        .route("/v1/stats/export", get(export::export_stats))
         .route("/v1/changes", get(live::changes))
         .route(
             "/v1/blobs/{sha256}",

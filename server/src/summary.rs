@@ -128,6 +128,14 @@ pub struct CaseSummary {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<Object>)]
     pub chain: Vec<UnitLink>,
+    /// The responsible person (责任人) the current dispatch names; absent when none (and in
+    /// summaries written before this field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub responsible: Option<String>,
+    /// How many verifications (核查) were made, passed or failed: the rework rate's
+    /// denominator. 0 in summaries written before this field.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub verifications: u32,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -215,6 +223,8 @@ impl CaseSummary {
             extension_requested: state.pending_extension.as_ref().map(|p| p.hours),
             deadline_missed: state.deadline_missed,
             chain: state.unit_chain.clone(),
+            responsible: state.responsible.clone(),
+            verifications: state.verifications,
         }
     }
 

@@ -611,14 +611,43 @@ async fn listing_filters_pages_and_indicators() {
     let (s, _) = app.get("/v1/cases?limit=notanumber", Some(&operator)).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 
+    // The last 30 days: the case closed in them (throughput), but its deadline is days away,
+    // so it is not due in them (closing is counted among the due cases).
     let (s, stats) = app.get("/v1/stats?by=unit", Some(&supervisor)).await;
     assert_eq!(s, StatusCode::OK, "{stats}");
     let u1 = &stats["groups"]["u1"];
     assert_eq!(u1["filed"], 1);
-    assert_eq!(u1["closed"], 1);
-    assert_eq!(u1["rework"], 1);
-    assert_eq!(u1["rework_rate"], 1.0);
+    assert_eq!(u1["closed_in_period"], 1);
+    assert_eq!(
+        (u1["due"].clone(), u1["closed"].clone()),
+        (json!(0), json!(0))
+    );
+    assert_eq!(
+        u1["closing_rate"],
+        serde_json::Value::Null,
+        "no data, not 0%"
+    );
     assert_eq!(u1["satisfaction_rate"], 1.0);
+    assert_eq!(stats["total"]["closed_in_period"], 1);
+    // A period that holds its deadline: due and closed on time, one verification of two failed.
+    let (s, stats) = app
+        .get(
+            "/v1/stats?by=unit&from=0&to=4102444800000",
+            Some(&supervisor),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{stats}");
+    let u1 = &stats["groups"]["u1"];
+    assert_eq!(
+        (u1["due"].clone(), u1["closed"].clone()),
+        (json!(1), json!(1))
+    );
+    assert_eq!(u1["closed_on_time"], 1);
+    assert_eq!(
+        (u1["rework"].clone(), u1["verifications"].clone()),
+        (json!(1), json!(2))
+    );
+    assert_eq!(u1["rework_rate"], 0.5);
     assert_eq!(stats["total"]["closed"], 1);
     let (s, _) = app.get("/v1/stats?by=colour", Some(&supervisor)).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);

@@ -472,6 +472,9 @@ static SMALL_CATEGORIES: &[SmallCategory] = &[
     small(E, "06", "0601", "噪声扰民", "Noise nuisance", [4, 2, 1]),
     small(E, "06", "0602", "餐饮油烟", "Cooking fumes", [40, 16, 4]),
     small(E, "06", "0603", "违法排污", "Illegal discharge", [8, 4, 2]),
+    // What no other category fits (a report the hotline takes outside urban management, a
+    // record imported from another system): counted apart, never under a real category.
+    small(E, "06", "0699", "其他事件", "Other event", [40, 16, 4]),
     // 事件 07 扩展事件
     small(E, "07", "0701", "共享单车乱停放", "Disorderly shared bikes", [4, 2, 1]),
     small(E, "07", "0702", "高空坠物隐患", "Falling-object hazard", [8, 4, 1]),

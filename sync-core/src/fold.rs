@@ -190,6 +190,10 @@ pub struct CaseState {
     /// extension replaced it: an overdue that happened stays.
     #[serde(default)]
     pub deadline_missed: bool,
+    /// How many verifications (核查) were applied, passed or failed: the denominator of the
+    /// rework rate (返工率 = `rework_count` / `verifications`).
+    #[serde(default)]
+    pub verifications: u32,
 }
 
 /// A unit's extension request (延期申请) waiting for an answer.
@@ -706,6 +710,7 @@ fn apply(state: &mut CaseState, event: &Event, calendar: &WorkCalendar) {
             to = Some(Status::AwaitingVerification);
         }
         Action::Verify { resolved, .. } => {
+            state.verifications = state.verifications.saturating_add(1);
             if *resolved {
                 to = Some(Status::Verified);
             } else {

@@ -3,6 +3,7 @@
 //! the sync-core engine (its own sled store on disk, its own automerge actor).
 
 pub mod console;
+pub mod proxy;
 pub mod scenario;
 pub mod webdriver;
 

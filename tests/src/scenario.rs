@@ -75,6 +75,18 @@ pub fn case_awaiting_verification(server: &Server, worker1: &Device) -> CaseId {
     case
 }
 
+/// Posts an event of `kind` with its payload on a case through the API as a user, asserting it
+/// is written.
+pub fn event(http: &Http, token: &str, case: &str, kind: &str, payload: serde_json::Value) {
+    let r = http.json(
+        "POST",
+        &format!("/v1/cases/{case}/events"),
+        Some(token),
+        Some(serde_json::json!({"kind": kind, "payload": payload})),
+    );
+    assert_eq!(r.status, 201, "{kind}: {}", r.text());
+}
+
 /// Posts an action on a case through the API as a user, asserting it is written.
 pub fn post_action(
     http: &Http,

@@ -1,18 +1,9 @@
 //! A case bounced between units (踢皮球) on the real server: each return is in the case's chain
 //! of units, counted on its summary, and shown on the console's case page and list.
 
+use gridcase_tests::scenario::event;
 use gridcase_tests::{Http, Server};
-use serde_json::{json, Value};
-
-fn event(http: &Http, token: &str, case: &str, kind: &str, payload: Value) {
-    let r = http.json(
-        "POST",
-        &format!("/v1/cases/{case}/events"),
-        Some(token),
-        Some(json!({"kind": kind, "payload": payload})),
-    );
-    assert_eq!(r.status, 201, "{kind}: {}", r.text());
-}
+use serde_json::json;
 
 #[test]
 fn returns_are_in_the_chain_of_units_on_the_api_and_the_console() {

@@ -76,7 +76,7 @@ fn summaries_from_before_the_chain_of_units_are_written_again_in_the_background(
         }
         let mut batch = Batch::new();
         batch.put(SUMMARIES, key, serde_json::to_vec(&old).expect("JSON"));
-        batch.delete(META, b"summaries_r14".to_vec());
+        batch.delete(META, b"summaries_r15".to_vec());
         store.commit(batch).expect("written");
     }
 

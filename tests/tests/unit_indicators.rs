@@ -3,18 +3,9 @@
 //! figures of `GET /v1/stats` and on the console's performance page, and they survive a
 //! restart (the indicator rows are read back from disk).
 
+use gridcase_tests::scenario::event;
 use gridcase_tests::{Http, Server};
 use serde_json::{json, Value};
-
-fn event(http: &Http, token: &str, case: &str, kind: &str, payload: Value) {
-    let r = http.json(
-        "POST",
-        &format!("/v1/cases/{case}/events"),
-        Some(token),
-        Some(json!({"kind": kind, "payload": payload})),
-    );
-    assert_eq!(r.status, 201, "{kind}: {}", r.text());
-}
 
 /// A filed case in grid g1, by the operator.
 fn filed_case(http: &Http, operator: &str, description: &str) -> String {

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 use std::io::{BufRead, ErrorKind, Write};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(
@@ -26,6 +26,10 @@ struct Cli {
     /// The gridcase server.
     #[arg(long, env = "GRIDCASE_SERVER", default_value = "http://127.0.0.1:8080")]
     server: String,
+    /// Seconds a transfer may go without moving a byte before it is given up (and resumed by
+    /// the next sync). Not a total: a photo on a slow link takes as long as it needs.
+    #[arg(long, env = "GRIDCASE_IDLE_TIMEOUT", default_value_t = 60)]
+    idle_timeout: u64,
     /// Machine-readable output.
     #[arg(long, global = true)]
     json: bool,
@@ -327,10 +331,10 @@ fn password() -> Result<String, ClientError> {
 }
 
 fn run(cli: Cli) -> Result<(), ClientError> {
-    let client = Client::open(
+    let client = Client::open_builtin(
         &cli.data_dir,
         &cli.server,
-        Arc::new(BuiltinTransport::new()),
+        BuiltinTransport::with_idle_timeout(Duration::from_secs(cli.idle_timeout)),
     )?;
     let json = cli.json;
     let event = |id: String| {

@@ -20,6 +20,19 @@ impl Client {
         body: Vec<u8>,
         token: Option<&str>,
     ) -> Result<HttpResponse> {
+        self.send_tries(method, path, headers, body, token, self.retry.attempts)
+    }
+
+    /// One request, tried at most `attempts` times.
+    fn send_tries(
+        &self,
+        method: &str,
+        path: &str,
+        headers: Vec<HttpHeader>,
+        body: Vec<u8>,
+        token: Option<&str>,
+        attempts: u32,
+    ) -> Result<HttpResponse> {
         let mut headers = headers;
         if let Some(t) = token {
             headers.push(HttpHeader {
@@ -41,7 +54,7 @@ impl Client {
                 Err(_) => true,
                 Ok(r) => r.status >= 500,
             };
-            if !retryable || attempt >= self.retry.attempts.max(1) {
+            if !retryable || attempt >= attempts.max(1) {
                 return match outcome {
                     Ok(r) if r.status >= 500 => Err(ClientError::Server {
                         status: r.status,
@@ -94,6 +107,31 @@ impl Client {
         }
         let id = self.renew(id)?;
         self.send(method, path, headers, body, Some(&id.access_token))
+    }
+
+    /// An authenticated call tried once (a chunk of an upload: after a failure the caller asks
+    /// the server where the upload stands rather than sending the same bytes again).
+    pub(super) fn authed_once(
+        &self,
+        method: &str,
+        path: &str,
+        headers: Vec<HttpHeader>,
+        body: Vec<u8>,
+    ) -> Result<HttpResponse> {
+        let id = self.identity()?;
+        let r = self.send_tries(
+            method,
+            path,
+            headers.clone(),
+            body.clone(),
+            Some(&id.access_token),
+            1,
+        )?;
+        if r.status != 401 {
+            return Ok(r);
+        }
+        let id = self.renew(id)?;
+        self.send_tries(method, path, headers, body, Some(&id.access_token), 1)
     }
 
     /// The JSON body of a 2xx answer; any other status as the error it means.

@@ -1,11 +1,12 @@
 //! Photos: a content-addressed store of files on the device (named by sha-256), queued for
 //! upload when an action names them and for download when a received case does. Both
-//! directions resume: an upload asks the server how far it got, a download keeps its partial
-//! file and asks for the rest with a Range.
+//! directions resume at the byte: an upload goes in small chunks sized to the link and, after
+//! any failure, asks the server how far it got (the server keeps every byte that arrived); a
+//! download goes to its partial file as it arrives and asks for the rest with a Range.
 
 use super::{invalid, storage, trees, Client};
 use crate::error::{ClientError, Result};
-use crate::transport::{HttpHeader, HttpResponse};
+use crate::transport::{BuiltinTransport, HttpHeader, HttpRequest, HttpResponse, TransportError};
 use crate::views::RefusalItem;
 use gridcase_sync_core::commands::Blob;
 use gridcase_sync_core::store::Batch;
@@ -14,9 +15,92 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
-/// The size of one upload request.
-const CHUNK: usize = 1024 * 1024;
+/// The first upload chunk; later ones are sized so that one takes about [`CHUNK_TIME`] at the
+/// rate measured, between [`MIN_CHUNK`] and [`MAX_CHUNK`]. A cut costs at most the bytes in
+/// flight (the server keeps what arrived), so a chunk's size bounds the time a request takes
+/// rather than what a cut loses.
+const FIRST_CHUNK: u64 = 64 * 1024;
+const MIN_CHUNK: u64 = 16 * 1024;
+const MAX_CHUNK: u64 = 1024 * 1024;
+const CHUNK_TIME: Duration = Duration::from_secs(3);
+
+/// The size of the next chunk (an upload's, or a download's piece with an app's transport),
+/// from the rate the last ones went at and the sizes that failed.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Pace {
+    chunk: u64,
+    /// Below the size that last failed; lifted slowly while chunks go through.
+    ceiling: u64,
+}
+
+impl Pace {
+    pub(super) fn new() -> Pace {
+        Pace {
+            chunk: FIRST_CHUNK,
+            ceiling: MAX_CHUNK,
+        }
+    }
+
+    pub(super) fn chunk(&self) -> u64 {
+        self.chunk
+    }
+
+    /// `bytes` went in `took`: aim the next chunk at [`CHUNK_TIME`], growing at most fourfold
+    /// and shrinking at most fourfold a step, so one odd measure does not swing it.
+    pub(super) fn sent(&mut self, bytes: u64, took: Duration) {
+        if bytes == 0 {
+            return;
+        }
+        let micros = took.as_micros().max(1);
+        let rate = u128::from(bytes) * 1_000_000 / micros;
+        let ideal = u64::try_from(rate * CHUNK_TIME.as_micros() / 1_000_000).unwrap_or(u64::MAX);
+        self.chunk = ideal
+            .clamp(self.chunk / 4, self.chunk.saturating_mul(4))
+            .clamp(MIN_CHUNK, self.ceiling);
+        self.ceiling = (self.ceiling + self.ceiling / 8).min(MAX_CHUNK);
+    }
+
+    /// A chunk failed: the link is worse than measured; sizes near this one wait a while.
+    pub(super) fn failed(&mut self) {
+        self.ceiling = (self.chunk / 4 * 3).max(MIN_CHUNK);
+        self.chunk = (self.chunk / 2).max(MIN_CHUNK);
+    }
+}
+
+/// How far an upload has come, as the server says.
+#[derive(Debug, Clone, Copy, Deserialize)]
+struct UploadState {
+    #[serde(default)]
+    complete: bool,
+    #[serde(default)]
+    offset: u64,
+}
+
+/// A network failure a retry may get past (a cut, a timeout, the server busy or restarting).
+fn transient(e: &ClientError) -> bool {
+    match e {
+        ClientError::Unreachable { .. } | ClientError::BadAnswer { .. } => true,
+        ClientError::Server { status, .. } => *status >= 500,
+        _ => false,
+    }
+}
+
+/// How one download request ended.
+enum Fetched {
+    /// The partial file holds the whole body sent (or the server had nothing past it).
+    Ended,
+    /// The server will not serve it now (not uploaded yet, not in scope): try at a later sync.
+    Unavailable,
+    /// A piece came and more are to be asked for.
+    More,
+    /// The body stopped short; `progressed` when some of it reached the partial file.
+    Cut {
+        progressed: bool,
+        error: ClientError,
+    },
+}
 
 /// A photo the server refused for good; it stays on the device and is not offered again.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -110,57 +194,131 @@ impl Client {
     ) -> Result<u32> {
         let pending = self.keys(trees::UPLOADS)?;
         let mut done = 0;
-        'photos: for (i, sha) in pending.iter().enumerate() {
+        for (i, sha) in pending.iter().enumerate() {
             progress("upload", i as u64, pending.len() as u64);
-            let path = self.blob_path(sha);
-            let mut file = std::fs::File::open(&path)?;
-            let total = file.metadata()?.len();
-            let status = self.authed("GET", &format!("/v1/blobs/{sha}/upload"), vec![], vec![])?;
-            if status.status == 404 || status.status == 403 {
-                // The case naming it did not reach the server (refused): keep it for later.
-                continue;
+            // `Some(false)`: refused for good (set aside); `None`: not yet (kept queued).
+            if self.upload_blob(sha, refusals)? == Some(true) {
+                let mut b = Batch::new();
+                b.delete(trees::UPLOADS, sha.as_bytes().to_vec());
+                self.store.commit(b).map_err(storage)?;
+                done += 1;
             }
-            let mut state = Self::expect_json(status, "upload status")?;
-            while !state["complete"].as_bool().unwrap_or(false) {
-                let offset = state["offset"].as_u64().unwrap_or(0);
-                file.seek(SeekFrom::Start(offset))?;
-                let mut chunk = vec![0u8; CHUNK.min((total.saturating_sub(offset)) as usize)];
-                file.read_exact(&mut chunk)?;
-                let headers = vec![
-                    HttpHeader {
-                        name: "content-type".into(),
-                        value: "application/octet-stream".into(),
-                    },
-                    HttpHeader {
-                        name: "upload-offset".into(),
-                        value: offset.to_string(),
-                    },
-                    HttpHeader {
-                        name: "upload-length".into(),
-                        value: total.to_string(),
-                    },
-                ];
-                let r = self.authed("PUT", &format!("/v1/blobs/{sha}"), headers, chunk)?;
-                state = match r.status {
-                    200 | 409 => serde_json::from_slice(&r.body)?,
-                    413 => {
-                        self.refuse_photo(sha, &r, refusals)?;
-                        continue 'photos;
-                    }
-                    s => {
-                        return Err(ClientError::Server {
-                            status: s,
-                            message: String::from_utf8_lossy(&r.body).into(),
-                        })
-                    }
-                };
-            }
-            let mut b = Batch::new();
-            b.delete(trees::UPLOADS, sha.as_bytes().to_vec());
-            self.store.commit(b).map_err(storage)?;
-            done += 1;
         }
+        progress("upload", pending.len() as u64, pending.len() as u64);
         Ok(done)
+    }
+
+    /// Where the server's upload of a blob stands; `None` when no case it can see names the
+    /// blob yet (the case was refused or has not synced): kept for a later sync.
+    fn upload_state(&self, sha: &str) -> Result<Option<UploadState>> {
+        let r = self.authed("GET", &format!("/v1/blobs/{sha}/upload"), vec![], vec![])?;
+        if r.status == 404 || r.status == 403 {
+            return Ok(None);
+        }
+        let value = Self::expect_json(r, "upload status")?;
+        Ok(Some(serde_json::from_value(value)?))
+    }
+
+    /// Uploads one photo in chunks sized to the link, from where the server stands. `Some(true)`
+    /// when the server holds it whole, `Some(false)` when it refused it for good, `None` when it
+    /// cannot take it yet. A failed chunk is not sent again as it was: the server is asked
+    /// where it stands (it keeps every byte that arrived) and the upload continues from there;
+    /// only failures that move nothing, [`Retry::attempts`](super::Retry) in a row, end the sync.
+    fn upload_blob(&self, sha: &str, refusals: &mut Vec<RefusalItem>) -> Result<Option<bool>> {
+        let path = self.blob_path(sha);
+        let mut file = std::fs::File::open(&path)?;
+        let total = file.metadata()?.len();
+        let Some(mut state) = self.upload_state(sha)? else {
+            return Ok(None);
+        };
+        let mut pace = Pace::new();
+        let mut stalled = 0u32;
+        let mut delay = self.retry.first_delay;
+        while !state.complete {
+            let offset = state.offset;
+            if offset > total {
+                return Err(ClientError::BadAnswer {
+                    message: format!(
+                        "the server holds {offset} bytes of photo {sha}, which has {total}"
+                    ),
+                });
+            }
+            let len = pace.chunk().min(total - offset);
+            file.seek(SeekFrom::Start(offset))?;
+            let mut chunk = vec![0u8; usize::try_from(len).unwrap_or(usize::MAX)];
+            file.read_exact(&mut chunk)?;
+            let headers = vec![
+                HttpHeader {
+                    name: "content-type".into(),
+                    value: "application/octet-stream".into(),
+                },
+                HttpHeader {
+                    name: "upload-offset".into(),
+                    value: offset.to_string(),
+                },
+                HttpHeader {
+                    name: "upload-length".into(),
+                    value: total.to_string(),
+                },
+            ];
+            let started = Instant::now();
+            let failure = match self.authed_once("PUT", &format!("/v1/blobs/{sha}"), headers, chunk)
+            {
+                Ok(r) if r.status == 200 => {
+                    let next: UploadState = serde_json::from_slice(&r.body)?;
+                    pace.sent(next.offset.saturating_sub(offset), started.elapsed());
+                    state = next;
+                    stalled = 0;
+                    delay = self.retry.first_delay;
+                    continue;
+                }
+                // Another writer moved it (or a cut request's bytes were kept): go on from
+                // where it stands.
+                Ok(r) if r.status == 409 => {
+                    state = serde_json::from_slice(&r.body)?;
+                    continue;
+                }
+                Ok(r) if r.status == 413 => {
+                    self.refuse_photo(sha, &r, refusals)?;
+                    return Ok(Some(false));
+                }
+                Ok(r) if r.status == 401 => {
+                    return Err(ClientError::Unauthorized {
+                        message: String::from_utf8_lossy(&r.body).into(),
+                    })
+                }
+                Ok(r) if r.status < 500 => {
+                    return Err(ClientError::Server {
+                        status: r.status,
+                        message: String::from_utf8_lossy(&r.body).into(),
+                    })
+                }
+                Ok(r) => ClientError::Server {
+                    status: r.status,
+                    message: String::from_utf8_lossy(&r.body).chars().take(500).collect(),
+                },
+                Err(e) if transient(&e) => e,
+                Err(e) => return Err(e),
+            };
+            pace.failed();
+            let Some(now) = self.upload_state(sha)? else {
+                return Ok(None);
+            };
+            tracing::debug!(blob = %sha, from = offset, kept = now.offset, error = %failure, "upload chunk failed; continuing from the server's offset");
+            if now.offset > offset || now.complete {
+                stalled = 0;
+                delay = self.retry.first_delay;
+            } else {
+                stalled += 1;
+                if stalled >= self.retry.attempts.max(1) {
+                    return Err(failure);
+                }
+                std::thread::sleep(delay);
+                delay *= 4;
+            }
+            state = now;
+        }
+        Ok(Some(true))
     }
 
     /// Sets aside a photo the server refused for good, and reports it.
@@ -202,8 +360,13 @@ impl Client {
         Ok(())
     }
 
-    /// Downloads the photos queued, resuming a partial file with a Range request, and keeps
-    /// only bytes that hash to the name asked for.
+    /// Where a download's bytes are kept until they are whole and verified.
+    fn partial_path(&self, sha: &str) -> PathBuf {
+        self.dir.join("blobs").join(format!("{sha}.partial"))
+    }
+
+    /// Downloads the photos queued, each to its partial file as it arrives, resuming a cut one
+    /// with a Range request, and keeps only bytes that hash to the name asked for.
     pub(super) fn download_blobs(&self, progress: &dyn Fn(&str, u64, u64)) -> Result<u32> {
         let wanted = self.keys(trees::DOWNLOADS)?;
         let mut done = 0;
@@ -215,50 +378,310 @@ impl Client {
                 .and_then(|v| String::from_utf8_lossy(&v).parse().ok())
                 .unwrap_or(0);
             progress("download", i as u64, wanted.len() as u64);
-            let partial = self.dir.join("blobs").join(format!("{sha}.part"));
-            let have = std::fs::metadata(&partial).map_or(0, |m| m.len());
-            let headers = if have > 0 {
-                vec![HttpHeader {
-                    name: "range".into(),
-                    value: format!("bytes={have}-"),
-                }]
-            } else {
-                vec![]
-            };
-            let r = self.authed("GET", &format!("/v1/blobs/{sha}"), headers, vec![])?;
-            match r.status {
-                206 => {
-                    let mut file = std::fs::OpenOptions::new()
-                        .append(true)
-                        .create(true)
-                        .open(&partial)?;
-                    file.write_all(&r.body)?;
-                    file.sync_all()?;
-                }
-                200 => {
-                    let mut file = std::fs::File::create(&partial)?;
-                    file.write_all(&r.body)?;
-                    file.sync_all()?;
-                }
-                // Nothing past what we hold: the partial file is whole (cut before its rename).
-                416 if have > 0 => {}
-                _ => continue,
+            if self.download_blob(sha, expected)? {
+                let mut b = Batch::new();
+                b.delete(trees::DOWNLOADS, sha.as_bytes().to_vec());
+                self.store.commit(b).map_err(storage)?;
+                done += 1;
             }
-            let bytes = std::fs::read(&partial)?;
-            if (bytes.len() as u64) < expected {
-                // Cut short: keep what came, the next sync asks for the rest with a Range.
-                continue;
-            }
-            if hex::encode(Sha256::digest(&bytes)) != *sha {
-                std::fs::remove_file(&partial)?;
-                continue;
-            }
-            std::fs::rename(&partial, self.blob_path(sha))?;
-            let mut b = Batch::new();
-            b.delete(trees::DOWNLOADS, sha.as_bytes().to_vec());
-            self.store.commit(b).map_err(storage)?;
-            done += 1;
         }
+        progress("download", wanted.len() as u64, wanted.len() as u64);
         Ok(done)
+    }
+
+    /// Downloads one photo; true when it is whole and verified in the blob store. A cut that
+    /// brought bytes is followed at once by a Range request for the rest; failures that bring
+    /// nothing, [`Retry::attempts`](super::Retry) in a row, end the sync (the partial file stays
+    /// for the next one).
+    fn download_blob(&self, sha: &str, expected: u64) -> Result<bool> {
+        let partial = self.partial_path(sha);
+        // Partial files of earlier releases.
+        let old = self.dir.join("blobs").join(format!("{sha}.part"));
+        if old.exists() && !partial.exists() {
+            std::fs::rename(&old, &partial)?;
+        }
+        let mut stalled = 0u32;
+        let mut delay = self.retry.first_delay;
+        let (mut pace, mut bounded) = (Pace::new(), expected > 0);
+        loop {
+            let have = std::fs::metadata(&partial).map_or(0, |m| m.len());
+            let fetched = if expected > 0 && have >= expected {
+                Fetched::Ended
+            } else {
+                match &self.streaming {
+                    Some(t) => self.fetch_streaming(t, sha, have, &partial)?,
+                    None => {
+                        self.fetch_whole(sha, have, expected, &partial, &mut pace, &mut bounded)?
+                    }
+                }
+            };
+            match fetched {
+                Fetched::Ended => break,
+                Fetched::Unavailable => return Ok(false),
+                Fetched::More => {
+                    stalled = 0;
+                    delay = self.retry.first_delay;
+                }
+                Fetched::Cut { progressed, error } => {
+                    tracing::debug!(blob = %sha, have, error = %error, "download cut; asking for the rest");
+                    if progressed {
+                        stalled = 0;
+                        delay = self.retry.first_delay;
+                        continue;
+                    }
+                    stalled += 1;
+                    if stalled >= self.retry.attempts.max(1) {
+                        return Err(error);
+                    }
+                    std::thread::sleep(delay);
+                    delay *= 4;
+                }
+            }
+        }
+        let have = std::fs::metadata(&partial).map_or(0, |m| m.len());
+        if have < expected {
+            // The server has fewer bytes than the case says: keep them, ask again next sync.
+            return Ok(false);
+        }
+        let mut hasher = Sha256::new();
+        std::io::copy(&mut std::fs::File::open(&partial)?, &mut hasher)?;
+        if hex::encode(hasher.finalize()) != *sha {
+            tracing::warn!(blob = %sha, "a downloaded photo does not hash to its name; discarded");
+            std::fs::remove_file(&partial)?;
+            return Ok(false);
+        }
+        std::fs::rename(&partial, self.blob_path(sha))?;
+        Ok(true)
+    }
+
+    fn range_headers(have: u64) -> Vec<HttpHeader> {
+        if have > 0 {
+            vec![HttpHeader {
+                name: "range".into(),
+                value: format!("bytes={have}-"),
+            }]
+        } else {
+            vec![]
+        }
+    }
+
+    /// One request with the built-in transport: the body goes to the partial file as it comes.
+    fn fetch_streaming(
+        &self,
+        transport: &BuiltinTransport,
+        sha: &str,
+        have: u64,
+        partial: &Path,
+    ) -> Result<Fetched> {
+        let mut id = self.identity()?;
+        let mut renewed = false;
+        let mut answer = loop {
+            let mut headers = Self::range_headers(have);
+            headers.push(HttpHeader {
+                name: "authorization".into(),
+                value: format!("Bearer {}", id.access_token),
+            });
+            let request = HttpRequest {
+                method: "GET".into(),
+                url: format!("{}/v1/blobs/{sha}", self.server),
+                headers,
+                body: vec![],
+            };
+            let answer = match transport.open(request) {
+                Ok(a) => a,
+                Err(TransportError::Unreachable { message }) => {
+                    return Ok(Fetched::Cut {
+                        progressed: false,
+                        error: ClientError::Unreachable { message },
+                    })
+                }
+                Err(TransportError::Interrupted { message }) => {
+                    return Ok(Fetched::Cut {
+                        progressed: false,
+                        error: ClientError::BadAnswer { message },
+                    })
+                }
+            };
+            if answer.status == 401 && !renewed {
+                id = self.renew(id)?;
+                renewed = true;
+                continue;
+            }
+            break answer;
+        };
+        let mut file = match answer.status {
+            206 if Self::range_starts_at(answer.header("content-range"), have) => {
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .open(partial)?
+            }
+            // The whole body (no range asked, or a range the server did not honour as asked).
+            200 => std::fs::File::create(partial)?,
+            206 => {
+                // Not the range asked for: start over from byte 0.
+                let _ = std::fs::remove_file(partial);
+                return Ok(Fetched::Cut {
+                    progressed: false,
+                    error: ClientError::BadAnswer {
+                        message: "the server answered another range than asked".into(),
+                    },
+                });
+            }
+            // Nothing past what we hold: the partial file is whole (cut before its rename).
+            416 if have > 0 => return Ok(Fetched::Ended),
+            s if s >= 500 => {
+                return Ok(Fetched::Cut {
+                    progressed: false,
+                    error: ClientError::Server {
+                        status: s,
+                        message: "the server could not serve the photo".into(),
+                    },
+                })
+            }
+            _ => return Ok(Fetched::Unavailable),
+        };
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut got = 0u64;
+        let cut = loop {
+            match answer.body.read(&mut buf) {
+                Ok(0) => break None,
+                Ok(n) => {
+                    file.write_all(&buf[..n])?;
+                    got += n as u64;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => break Some(e),
+            }
+        };
+        // What came is kept, whole or cut.
+        file.sync_data()?;
+        Ok(match cut {
+            None => Fetched::Ended,
+            Some(e) => Fetched::Cut {
+                progressed: got > 0,
+                error: ClientError::BadAnswer {
+                    message: format!("the photo download was cut after {got} bytes: {e}"),
+                },
+            },
+        })
+    }
+
+    fn range_starts_at(content_range: Option<&str>, have: u64) -> bool {
+        content_range
+            .and_then(|r| r.strip_prefix("bytes "))
+            .and_then(|r| r.split('-').next())
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .is_some_and(|start| start == have)
+    }
+
+    /// One request with an app's transport, which hands over whole answers (a cut loses the
+    /// request's bytes): the photo is asked for in pieces sized to the link, as uploads go, and
+    /// each piece is appended to the partial file. `bounded` is cleared for a server that only
+    /// serves `bytes=N-` (an older release), which is then asked for the rest at once.
+    fn fetch_whole(
+        &self,
+        sha: &str,
+        have: u64,
+        expected: u64,
+        partial: &Path,
+        pace: &mut Pace,
+        bounded: &mut bool,
+    ) -> Result<Fetched> {
+        let headers = if *bounded {
+            vec![HttpHeader {
+                name: "range".into(),
+                value: format!("bytes={have}-{}", have + pace.chunk() - 1),
+            }]
+        } else {
+            Self::range_headers(have)
+        };
+        let started = Instant::now();
+        // Tried once: after a failure the next piece is sized again.
+        let r = match self.authed_once("GET", &format!("/v1/blobs/{sha}"), headers, vec![]) {
+            Ok(r) => r,
+            Err(e) if transient(&e) => {
+                pace.failed();
+                return Ok(Fetched::Cut {
+                    progressed: false,
+                    error: e,
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        match r.status {
+            206 if Self::range_starts_at(r.header("content-range"), have) => {
+                let mut file = std::fs::OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .open(partial)?;
+                file.write_all(&r.body)?;
+                file.sync_all()?;
+                let got = r.body.len() as u64;
+                pace.sent(got, started.elapsed());
+                if *bounded && got > 0 && have + got < expected {
+                    return Ok(Fetched::More);
+                }
+            }
+            200 => {
+                let mut file = std::fs::File::create(partial)?;
+                file.write_all(&r.body)?;
+                file.sync_all()?;
+            }
+            416 if have > 0 => {}
+            400 if *bounded => {
+                *bounded = false;
+                return Ok(Fetched::More);
+            }
+            _ => return Ok(Fetched::Unavailable),
+        }
+        Ok(Fetched::Ended)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_follow_the_measured_rate_within_their_bounds() {
+        let mut pace = Pace::new();
+        assert_eq!(pace.chunk(), FIRST_CHUNK);
+        // Loopback: grows fourfold a step up to the ceiling.
+        pace.sent(FIRST_CHUNK, Duration::from_millis(1));
+        assert_eq!(pace.chunk(), 4 * FIRST_CHUNK);
+        pace.sent(pace.chunk(), Duration::from_millis(1));
+        assert_eq!(pace.chunk(), MAX_CHUNK);
+        // 4 KB/s: shrinks to the floor (12 KB would take 3 s; 16 KiB is the least sent).
+        let mut slow = Pace::new();
+        slow.sent(FIRST_CHUNK, Duration::from_secs(16));
+        assert_eq!(slow.chunk(), MIN_CHUNK);
+        // 40 KB/s: about 3 s worth.
+        let mut mid = Pace::new();
+        mid.sent(FIRST_CHUNK, Duration::from_millis(1600));
+        assert!(
+            (110_000..=130_000).contains(&mid.chunk()),
+            "{}",
+            mid.chunk()
+        );
+        // After a failure it grows back only slowly past the size that failed.
+        let mut cut = Pace::new();
+        cut.sent(FIRST_CHUNK, Duration::from_millis(1));
+        cut.failed();
+        assert_eq!(cut.chunk(), 2 * FIRST_CHUNK);
+        cut.sent(cut.chunk(), Duration::from_millis(1));
+        assert_eq!(
+            cut.chunk(),
+            3 * FIRST_CHUNK,
+            "held under the size that failed"
+        );
+        // Failures halve it, never below the floor.
+        for _ in 0..10 {
+            mid.failed();
+        }
+        assert_eq!(mid.chunk(), MIN_CHUNK);
+        // Nothing moved: nothing learned.
+        mid.sent(0, Duration::from_secs(1));
+        assert_eq!(mid.chunk(), MIN_CHUNK);
     }
 }

@@ -22,42 +22,118 @@ use std::collections::BTreeMap;
 /// under, that term in [`CaseFilter::implied_terms`] (the planner then walks it when it is the
 /// most selective). A filter answered by a lookup of its own (like `number`) gets a branch in
 /// [`list_page`] like [`by_number`].
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+///
+/// The filters after `created_to` are those of the indicators' drill-down (`console::drill`):
+/// each figure of `GET /v1/stats` names the list of the cases it counts with them (e.g. 应结案
+/// of unit u1: `due_from`, `due_to`, `held_or_voided=false`, `counted_unit=u1`).
+#[derive(Debug, Default, Clone, Deserialize, Serialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CaseFilter {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub street: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub community: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub grid: Option<String>,
+    /// Any unit ever named in its filing or a dispatch.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<String>,
+    /// 超期 now: past a deadline in force (or closed after it), or a deadline in force passed
+    /// while it was open (the indicators' `overdue`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub overdue: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_conflict: Option<bool>,
     /// Only cases escalated to the supervisor (督办) (`true`), or never escalated (`false`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub escalated: Option<bool>,
     /// Created at or after (ms since the epoch).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_from: Option<i64>,
     /// Created before (ms since the epoch).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_to: Option<i64>,
+    /// The unit the indicators count the case for (`GET /v1/stats?by=unit`): the unit it is
+    /// dispatched to now, else the last one named (`unit` is any unit ever named).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counted_unit: Option<String>,
+    /// 责任人: the responsible person the current dispatch names (the indicators' group
+    /// `by=responsible`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub responsible: Option<String>,
+    /// Its deadline in force now is at or after (ms since the epoch): with `due_to`, 应结案.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due_from: Option<i64>,
+    /// Its deadline in force now is before (ms since the epoch).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due_to: Option<i64>,
+    /// Filed (立案) at or after (ms since the epoch).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filed_from: Option<i64>,
+    /// Filed before (ms since the epoch).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filed_to: Option<i64>,
+    /// Closed (结案) at or after (ms since the epoch); a reopened case is not closed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed_from: Option<i64>,
+    /// Closed before (ms since the epoch).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed_to: Option<i64>,
+    /// Held (挂账) or voided (作废) now (`true`), or neither (`false`: the cases 应结案 counts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_or_voided: Option<bool>,
+    /// Closed as of now (`true`: a closing not undone by a reopening, at or before now), or
+    /// not (`false`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed: Option<bool>,
+    /// Closed by its deadline, no deadline in force having passed while it was open
+    /// (`true`: 按期结案), or closed late (`false`); an open case is neither.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed_on_time: Option<bool>,
+    /// Failed a verification at least once (返工) (`true`), or never (`false`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reworked: Option<bool>,
+    /// Extended (延期) at least once (`true`), or never (`false`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extended: Option<bool>,
+    /// A consultation answered at intake (直接答复) (`true`), or not (`false`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answered_directly: Option<bool>,
+    /// A callback, in any round, found the caller dissatisfied or the problem not solved
+    /// (`true`), or none did (`false`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ever_dissatisfied: Option<bool>,
     /// Text in the description: Chinese anywhere in it ("路灯" finds "小区路灯不亮"), letters
     /// and digits as whole words ("led" finds "LED屏", not "sled"); width and case do not
     /// matter. Only the first 2,000 characters of a description are searched.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub q: Option<String>,
     /// Text in the address as reported, matched like `q`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
     /// A case number (`DC-20261130-0042`; spacing, width, case and the sequence's leading
     /// zeros do not matter): the case given it, if the caller may see it and it passes the
     /// other filters. An exact lookup, on one page.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub number: Option<String>,
     /// A caller's telephone number, as typed: the cases it called about (newest first, one
     /// page of at most `limit`) that pass the other filters. Only the hotline desk (district
     /// and street centers), which sees callers, may search by phone.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
     /// Page size, 1–500 (default 50).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<usize>,
     /// The `next` of the previous page.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
 
@@ -88,6 +164,11 @@ impl CaseFilter {
             terms.push(Term::Grid(grid.as_str().into()));
         }
         if let Some(unit) = &self.unit {
+            terms.push(Term::Unit(unit.as_str().into()));
+        }
+        // The counted unit is the one dispatched to now or one named: always among `units`,
+        // whose every member the case is indexed under.
+        if let Some(unit) = &self.counted_unit {
             terms.push(Term::Unit(unit.as_str().into()));
         }
         if let Some(community) = &self.community {
@@ -161,11 +242,51 @@ impl CaseFilter {
             && self.escalated.is_none_or(|e| e == (s.escalations > 0))
             && self.created_from.is_none_or(|f| s.created_at >= f)
             && self.created_to.is_none_or(|t| s.created_at < t)
+            && self.matches_drill(s, now)
             && texts.q.as_ref().is_none_or(|q| q.matches(&s.description))
             && texts
                 .address
                 .as_ref()
                 .is_none_or(|a| s.address.as_deref().is_some_and(|have| a.matches(have)))
+    }
+}
+
+impl CaseFilter {
+    /// The drill-down filters: what the indicators count a case for (`indicators::formulas`),
+    /// read from its summary as the indicator row reads it (`CaseFacts::of`).
+    fn matches_drill(&self, s: &CaseSummary, now: i64) -> bool {
+        let within = |t: Option<i64>, from: Option<i64>, to: Option<i64>| {
+            (from.is_none() && to.is_none())
+                || t.is_some_and(|t| from.is_none_or(|f| t >= f) && to.is_none_or(|e| t < e))
+        };
+        let counted_unit = s.unit.as_deref().or(s.units.last().map(String::as_str));
+        let held_or_voided = matches!(s.status, Some(Status::Held | Status::Voided));
+        self.counted_unit
+            .as_deref()
+            .is_none_or(|u| counted_unit == Some(u))
+            && self
+                .responsible
+                .as_deref()
+                .is_none_or(|r| s.responsible.as_deref() == Some(r))
+            && within(s.deadline, self.due_from, self.due_to)
+            && within(s.filed_at, self.filed_from, self.filed_to)
+            && within(s.closed_at, self.closed_from, self.closed_to)
+            && self.held_or_voided.is_none_or(|h| h == held_or_voided)
+            && self
+                .closed
+                .is_none_or(|c| c == s.closed_at.is_some_and(|t| t <= now))
+            && self.closed_on_time.is_none_or(|o| {
+                gridcase_sync_core::fold::closed_on_time(s.closed_at, s.deadline, s.deadline_missed)
+                    == Some(o)
+            })
+            && self.reworked.is_none_or(|r| r == (s.rework_count > 0))
+            && self.extended.is_none_or(|e| e == (s.extensions > 0))
+            && self
+                .answered_directly
+                .is_none_or(|a| a == s.answered_directly)
+            && self
+                .ever_dissatisfied
+                .is_none_or(|d| d == s.ever_dissatisfied)
     }
 }
 

@@ -8,6 +8,7 @@ mod act;
 mod callback;
 mod callers;
 mod duplicates;
+pub mod export;
 mod list;
 mod open;
 mod queue;

@@ -1087,3 +1087,122 @@ pub static UNIT_INDICATORS_EN: UnitIndicatorText = UnitIndicatorText {
     acknowledged_on_time_rate: "Acknowledged on time",
     mean_response_minutes: "Mean response (min)",
 };
+
+impl Lang {
+    /// The words of the performance page (绩效考评): its columns with their formulas, the
+    /// score, the ranking and the trends.
+    pub fn performance(self) -> &'static PerformanceText {
+        match self {
+            Lang::Zh => &PERFORMANCE_ZH,
+            Lang::En => &PERFORMANCE_EN,
+        }
+    }
+}
+
+/// A column of the performance table: its header and its formula (the header's tooltip).
+pub struct Column {
+    pub label: &'static str,
+    pub formula: &'static str,
+}
+
+/// The words of the performance page, once per language.
+pub struct PerformanceText {
+    pub rank: Column,
+    pub score: Column,
+    pub grade: Column,
+    pub filed: Column,
+    pub due: Column,
+    pub closed: Column,
+    pub closed_on_time: Column,
+    pub closed_in_period: Column,
+    pub closing_rate: Column,
+    pub on_time_rate: Column,
+    pub response_rate: Column,
+    pub public_satisfaction_rate: Column,
+    pub public_solved_rate: Column,
+    pub satisfaction_rate: Column,
+    pub rework_rate: Column,
+    pub return_rate: Column,
+    pub accurate_dispatch_rate: Column,
+    pub overdue: Column,
+    pub extended: Column,
+    pub first_contact_rate: Column,
+    pub called_back_dissatisfied: Column,
+    pub dispatches: Column,
+    pub returns: Column,
+    pub mean_response_minutes: Column,
+    /// The grouping by responsible person, and the group of cases without one.
+    pub responsible: &'static str,
+    pub no_responsible: &'static str,
+    /// Under the table: what ▲/▼ compare with, and how the score is made.
+    pub compared: &'static str,
+    pub weights: &'static str,
+    pub trend: &'static str,
+    pub trend_group: &'static str,
+}
+
+pub static PERFORMANCE_ZH: PerformanceText = PerformanceText {
+    rank: Column { label: "排名", formula: "按综合得分从高到低" },
+    score: Column { label: "综合得分", formula: "综合得分 = 100 × Σ(权重 × 指标) ÷ Σ权重，只计有数据的指标（缺少的指标其权重按比例分给其余指标）；返工率、退回率按 1 − 比率计" },
+    grade: Column { label: "等级", formula: "A：得分 ≥ 90；B：≥ 80；C：≥ 60；D：< 60" },
+    filed: Column { label: "立案数", formula: "立案数 = 本时段内立案的案件" },
+    due: Column { label: "应结案数", formula: "应结案数 = 现行处置时限落在本时段内的案件（挂起、作废的除外）" },
+    closed: Column { label: "结案数", formula: "结案数 = 应结案件中，截至统计时刻已结案的" },
+    closed_on_time: Column { label: "按期结案数", formula: "按期结案数 = 应结案件中，在时限内结案且此前未超过任何时限的" },
+    closed_in_period: Column { label: "期内结案数", formula: "期内结案数（处理量）= 本时段内结案的案件，不论时限" },
+    closing_rate: Column { label: "结案率", formula: "结案率 = 结案数 ÷ 应结案数" },
+    on_time_rate: Column { label: "按期结案率", formula: "按期结案率 = 按期结案数 ÷ 应结案数" },
+    response_rate: Column { label: "响应率", formula: "响应率（即按时签收率）= 本时段派遣中在响应时限内签收的 ÷ 已可判定的派遣（已签收，或超过时限未签收）" },
+    public_satisfaction_rate: Column { label: "满意率", formula: "满意率（回访）= 回访满意、基本满意的 ÷ 有满意度回答的回访（本时段内结案的案件）" },
+    public_solved_rate: Column { label: "解决率", formula: "解决率（回访）= 回访称已解决的 ÷ 回答了是否解决的回访（本时段内结案的案件）" },
+    satisfaction_rate: Column { label: "内部评价满意率", formula: "内部评价满意率 = 中心评价满意、基本满意的 ÷ 中心评价过的（本时段内结案的案件），与回访评价分开" },
+    rework_rate: Column { label: "返工率", formula: "返工率 = 核查不通过次数 ÷ 核查次数（应结案件，不论其后是否结案）" },
+    return_rate: Column { label: "退回率", formula: "退回率 = 退回数 ÷ 派遣数" },
+    accurate_dispatch_rate: Column { label: "派遣准确率", formula: "派遣准确率（准确派遣率）= (派遣数 − 退回数) ÷ 派遣数：未被退回的派遣" },
+    overdue: Column { label: "超期数", formula: "超期数 = 应结案件中现已超期或超期结案的，或更早的时限在办理中已过的" },
+    extended: Column { label: "延期数", formula: "延期数 = 应结案件获准延期的次数" },
+    first_contact_rate: Column { label: "直接答复率", formula: "直接答复率（一次办结）= 受理时直接答复的咨询 ÷ 本时段受理的案件" },
+    called_back_dissatisfied: Column { label: "回访不满意", formula: "本时段内结案、任一轮回访不满意或未解决的案件" },
+    dispatches: Column { label: "派遣数", formula: "派遣数 = 本时段内的派遣，计入被派遣的单位" },
+    returns: Column { label: "退回数", formula: "退回数 = 其中被单位退回的" },
+    mean_response_minutes: Column { label: "平均响应时长（分钟）", formula: "平均响应时长 = 从派遣到签收的分钟数，对已签收的派遣取平均" },
+    responsible: "责任人",
+    no_responsible: "未指定责任人",
+    compared: "▲/▼：与上一等长时段（{from} 至 {to}）相比的变化（百分点或分）；— 表示没有数据",
+    weights: "得分权重",
+    trend: "近 12 周趋势",
+    trend_group: "趋势对象",
+};
+
+pub static PERFORMANCE_EN: PerformanceText = PerformanceText {
+    rank: Column { label: "Rank", formula: "By score, highest first" },
+    score: Column { label: "Score", formula: "score = 100 × Σ(weight × rate) ÷ Σ weight over the rates with data (a missing rate's weight goes to the others in proportion); rework and return count as 1 − rate" },
+    grade: Column { label: "Grade", formula: "A: score ≥ 90; B: ≥ 80; C: ≥ 60; D: below 60" },
+    filed: Column { label: "Filed", formula: "filed = cases filed in the period" },
+    due: Column { label: "Due", formula: "due = cases whose deadline in force falls in the period, neither held nor voided" },
+    closed: Column { label: "Closed", formula: "closed = of the due cases, those closed as of now" },
+    closed_on_time: Column { label: "Closed on time", formula: "closed on time = of the due cases, those closed by their deadline with no earlier deadline missed" },
+    closed_in_period: Column { label: "Closed in period", formula: "closed in period (throughput) = cases closed within the period, whatever their deadline" },
+    closing_rate: Column { label: "Closing rate", formula: "closing rate = closed ÷ due" },
+    on_time_rate: Column { label: "On-time rate", formula: "on-time rate = closed on time ÷ due" },
+    response_rate: Column { label: "Response rate", formula: "response rate (acknowledged on time) = dispatches of the period acknowledged within their response limit ÷ dispatches judged (acknowledged, or unacknowledged past the limit)" },
+    public_satisfaction_rate: Column { label: "Satisfaction", formula: "satisfaction (callbacks) = callbacks satisfied or basically satisfied ÷ callbacks with a satisfaction answer (cases closed in the period)" },
+    public_solved_rate: Column { label: "Resolution", formula: "resolution (callbacks) = callbacks that found the problem solved ÷ callbacks that answered (cases closed in the period)" },
+    satisfaction_rate: Column { label: "Internal evaluation", formula: "internal evaluation = the center's evaluations satisfied or basically satisfied ÷ evaluations (cases closed in the period), apart from the callbacks" },
+    rework_rate: Column { label: "Rework rate", formula: "rework rate = failed verifications ÷ verifications of the due cases, whether or not they closed since" },
+    return_rate: Column { label: "Return rate", formula: "return rate = returns ÷ dispatches" },
+    accurate_dispatch_rate: Column { label: "Accurate dispatch", formula: "accurate dispatch = (dispatches − returns) ÷ dispatches" },
+    overdue: Column { label: "Overdue", formula: "overdue = of the due cases, those overdue now or closed late, or whose earlier deadline passed while open" },
+    extended: Column { label: "Extensions", formula: "extensions = extensions granted to the due cases" },
+    first_contact_rate: Column { label: "Answered at intake", formula: "answered at intake (first contact) = consultations answered at intake ÷ cases received in the period" },
+    called_back_dissatisfied: Column { label: "Callbacks dissatisfied", formula: "cases closed in the period with a dissatisfied or unsolved callback in any round" },
+    dispatches: Column { label: "Dispatches", formula: "dispatches = dispatches made in the period, for the unit dispatched to" },
+    returns: Column { label: "Returns", formula: "returns = of those, the ones sent back" },
+    mean_response_minutes: Column { label: "Mean response (min)", formula: "mean response = minutes from dispatch to acknowledgement, averaged over the acknowledged dispatches" },
+    responsible: "Responsible person",
+    no_responsible: "No responsible person",
+    compared: "▲/▼: the change against the previous period of equal length ({from} to {to}), in points; — means no data",
+    weights: "Score weights",
+    trend: "The last 12 weeks",
+    trend_group: "Trend of",
+};

@@ -38,6 +38,104 @@ pub struct ListQuery {
     /// Text in the address as reported.
     pub address: Option<String>,
     pub cursor: Option<String>,
+    /// The drill-down's filters (`console::drill`), as `GET /v1/cases` names them: times in ms,
+    /// flags `true` or `false`. The form keeps them while they are given.
+    #[serde(flatten)]
+    pub drill: DrillQuery,
+}
+
+/// The filters a figure of the performance page links with (`console::drill`).
+#[derive(Debug, Default, Deserialize)]
+pub struct DrillQuery {
+    /// Created at or after, in ms (the form's `from` is a day).
+    pub created_from: Option<String>,
+    pub created_to: Option<String>,
+    pub counted_unit: Option<String>,
+    pub responsible: Option<String>,
+    pub due_from: Option<String>,
+    pub due_to: Option<String>,
+    pub filed_from: Option<String>,
+    pub filed_to: Option<String>,
+    pub closed_from: Option<String>,
+    pub closed_to: Option<String>,
+    pub held_or_voided: Option<String>,
+    pub closed: Option<String>,
+    pub closed_on_time: Option<String>,
+    pub reworked: Option<String>,
+    pub extended: Option<String>,
+    pub answered_directly: Option<String>,
+    pub ever_dissatisfied: Option<String>,
+}
+
+impl DrillQuery {
+    /// (name, value) of each one given, in the order of the struct.
+    fn given(&self) -> Vec<(&'static str, String)> {
+        [
+            ("created_from", &self.created_from),
+            ("created_to", &self.created_to),
+            ("counted_unit", &self.counted_unit),
+            ("responsible", &self.responsible),
+            ("due_from", &self.due_from),
+            ("due_to", &self.due_to),
+            ("filed_from", &self.filed_from),
+            ("filed_to", &self.filed_to),
+            ("closed_from", &self.closed_from),
+            ("closed_to", &self.closed_to),
+            ("held_or_voided", &self.held_or_voided),
+            ("closed", &self.closed),
+            ("closed_on_time", &self.closed_on_time),
+            ("reworked", &self.reworked),
+            ("extended", &self.extended),
+            ("answered_directly", &self.answered_directly),
+            ("ever_dissatisfied", &self.ever_dissatisfied),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| given(v).map(|v| (k, v)))
+        .collect()
+    }
+
+    /// Sets the drill-down filters of `filter`.
+    fn apply(&self, filter: &mut CaseFilter) -> Result<(), Error> {
+        let ms = |s: &Option<String>, what: &str| -> Result<Option<i64>, Error> {
+            given(s)
+                .map(|v| {
+                    v.parse()
+                        .map_err(|_| Error::BadRequest(format!("bad {what} {v}")))
+                })
+                .transpose()
+        };
+        let flag = |s: &Option<String>, what: &str| -> Result<Option<bool>, Error> {
+            given(s)
+                .map(|v| match v.as_str() {
+                    "true" | "1" => Ok(true),
+                    "false" | "0" => Ok(false),
+                    _ => Err(Error::BadRequest(format!("bad {what} {v}"))),
+                })
+                .transpose()
+        };
+        if let Some(from) = ms(&self.created_from, "created_from")? {
+            filter.created_from = Some(from);
+        }
+        if let Some(to) = ms(&self.created_to, "created_to")? {
+            filter.created_to = Some(to);
+        }
+        filter.counted_unit = given(&self.counted_unit);
+        filter.responsible = given(&self.responsible);
+        filter.due_from = ms(&self.due_from, "due_from")?;
+        filter.due_to = ms(&self.due_to, "due_to")?;
+        filter.filed_from = ms(&self.filed_from, "filed_from")?;
+        filter.filed_to = ms(&self.filed_to, "filed_to")?;
+        filter.closed_from = ms(&self.closed_from, "closed_from")?;
+        filter.closed_to = ms(&self.closed_to, "closed_to")?;
+        filter.held_or_voided = flag(&self.held_or_voided, "held_or_voided")?;
+        filter.closed = flag(&self.closed, "closed")?;
+        filter.closed_on_time = flag(&self.closed_on_time, "closed_on_time")?;
+        filter.reworked = flag(&self.reworked, "reworked")?;
+        filter.extended = flag(&self.extended, "extended")?;
+        filter.answered_directly = flag(&self.answered_directly, "answered_directly")?;
+        filter.ever_dissatisfied = flag(&self.ever_dissatisfied, "ever_dissatisfied")?;
+        Ok(())
+    }
 }
 
 impl ListQuery {
@@ -52,7 +150,7 @@ impl ListQuery {
         // What reads as a case number is one: an operator reading it off a slip wants that case.
         let q = given(&self.q);
         let number = q.as_deref().and_then(case_number::parse);
-        Ok(CaseFilter {
+        let mut filter = CaseFilter {
             status: given(&self.status),
             street: given(&self.street),
             community: given(&self.community),
@@ -78,8 +176,32 @@ impl ListQuery {
                         .map_err(|_| Error::BadRequest(format!("bad step {s}")))
                 })
                 .transpose()?,
-        })
+            ..CaseFilter::default()
+        };
+        self.drill.apply(&mut filter)?;
+        Ok(filter)
     }
+}
+
+/// The links that download the list as a file (`GET /v1/cases/export`): its filters without
+/// the page's size and cursor. None for a phone search, which is not exported.
+fn export_links(filter: &CaseFilter) -> Vec<(&'static str, String)> {
+    let whole = CaseFilter {
+        limit: None,
+        cursor: None,
+        ..filter.clone()
+    };
+    let query = serde_urlencoded::to_string(&whole).unwrap_or_default();
+    ["csv", "xlsx"]
+        .into_iter()
+        .map(|format| {
+            let sep = if query.is_empty() { "" } else { "&" };
+            (
+                format,
+                format!("/v1/cases/export?format={format}{sep}{query}"),
+            )
+        })
+        .collect()
 }
 
 /// The link to the next page: this page's query (filters kept, blank ones dropped) with the
@@ -184,8 +306,14 @@ pub async fn list(
     PageQuery(q): PageQuery<ListQuery>,
 ) -> Result<Markup, PageError> {
     let filter = q.filter()?;
+    let drill = q.drill.given();
     let phone = phone_searched(&q, &v);
-    let (s, caller, searched) = (state.clone(), v.caller.clone(), phone.clone());
+    let (s, caller, searched, listed) = (
+        state.clone(),
+        v.caller.clone(),
+        phone.clone(),
+        filter.clone(),
+    );
     let (page_of_cases, org) = crate::blocking(move || {
         let found = match searched {
             // One page: a number calls about a handful of cases.
@@ -200,7 +328,7 @@ pub async fn list(
                 )?,
                 next: None,
             },
-            None => list_page(&s, &caller, &filter)?,
+            None => list_page(&s, &caller, &listed)?,
         };
         Ok::<_, Error>((found, s.directory.org()?))
     })
@@ -247,8 +375,29 @@ pub async fn list(
             label.check { input type="checkbox" name="overdue" value="1" checked[given(&q.overdue).is_some()]; (t.overdue) }
             label.check { input type="checkbox" name="conflict" value="1" checked[given(&q.conflict).is_some()]; (t.conflicted) }
             label.check { input type="checkbox" name="escalated" value="1" checked[given(&q.escalated).is_some()]; (t.escalated) }
+            @for (name, value) in &drill {
+                input type="hidden" name=(name) value=(value);
+            }
             button type="submit" { (t.filter) }
             a.button href="/cases" { (t.clear) }
+        }
+        @if !drill.is_empty() {
+            p #drill .notice role="status" {
+                (lang.pick("指标明细：", "The cases behind a figure: "))
+                @for (i, (name, value)) in drill.iter().enumerate() {
+                    @if i > 0 { ", " }
+                    code { (name) "=" (drill_value(name, value)) }
+                }
+            }
+        }
+        @if phone.is_none() {
+            p #export .export {
+                (lang.pick("导出全部", "Export all"))
+                @for (format, href) in export_links(&filter) {
+                    " " a.button href=(href) download data-format=(format) { (format.to_uppercase()) }
+                }
+                " " small { (lang.pick("（至多 100,000 件）", "(at most 100,000 cases)")) }
+            }
         }
         @if let Some(phone) = &phone {
             p #phone-search .notice.done role="status" { (lang.calls().phone_cases.replace("{phone}", phone)) }
@@ -296,6 +445,14 @@ pub async fn list(
         }
     };
     Ok(page(&v, t.nav_cases, Nav::Cases, Live::List, body))
+}
+
+/// A drill-down filter's value as read: a time in ms as district time.
+fn drill_value(name: &str, value: &str) -> String {
+    match value.parse::<i64>() {
+        Ok(ms) if name.ends_with("_from") || name.ends_with("_to") => when(ms),
+        _ => value.to_owned(),
+    }
 }
 
 fn excerpt(text: &str, chars: usize) -> String {

@@ -11,6 +11,7 @@ pub mod callers;
 pub mod case_page;
 pub mod case_work;
 pub mod chart;
+pub mod drill;
 pub mod i18n;
 pub mod layout;
 pub mod list;

@@ -8,81 +8,109 @@ use gridcase_sync_core::fold;
 use gridcase_sync_core::{Millis, Status};
 use serde::Serialize;
 
-/// Counts and rates for one group.
+/// Counts and rates for one group. Every rate is `null` when its denominator is zero ("no
+/// data", shown as —, never 0%). The cohort of 应结案 (`due`) is the cases whose deadline in
+/// force now falls in the period, neither held nor voided; 结案 and 按期结案 are counted among
+/// them as of the report's instant, so their rates never pass 100%.
 #[derive(Debug, Default, Clone, Serialize, utoipa::ToSchema)]
 pub struct Indicators {
-    /// 立案数: filed in the period.
+    /// 立案数 = cases filed (立案) in the period.
     pub filed: u64,
-    /// 应结案数: deadline in the period, not held or voided.
+    /// 应结案数 = cases whose deadline in force now falls in the period, neither held nor voided.
     pub due: u64,
-    /// 结案数: closed in the period.
+    /// 结案数 = of the `due` cases, those closed as of the report's instant (`now`), whenever
+    /// they closed.
     pub closed: u64,
-    /// 按期结案数: closed in the period by the deadline.
+    /// 按期结案数 = of the `closed` (due) cases, those closed by their deadline with no earlier
+    /// deadline missed.
     pub closed_on_time: u64,
-    /// 返工数: failed verifications of the cases closed in the period.
+    /// 期内结案数 (throughput) = cases closed within the period, whatever their deadline.
+    pub closed_in_period: u64,
+    /// 核查数 = verifications (passed or failed) of the `due` cases, at least their `rework`.
+    pub verifications: u64,
+    /// 返工数 = failed verifications of the `due` cases, whether or not they closed since.
     pub rework: u64,
-    /// 超期数: deadline in the period and overdue now (or closed late), or a deadline in force
-    /// before it passed while the case was open (an overdue that happened stays).
+    /// 超期数 = of the `due` cases, those overdue now or closed late, or whose earlier deadline
+    /// passed while they were open (an overdue that happened stays).
     pub overdue: u64,
-    /// 延期数.
+    /// 延期数 = extensions granted to the `due` cases.
     pub extended: u64,
-    /// 作废数: created in the period and voided.
+    /// 作废数 = cases created in the period and voided.
     pub voided: u64,
-    /// Callbacks with a satisfaction answer, and those satisfied or basically satisfied.
+    /// 内部评价数 = `closed_in_period` cases the center evaluated (`evaluate`) with a
+    /// satisfaction: its internal evaluation, apart from the public's.
     pub evaluated: u64,
+    /// Of `evaluated`: satisfied or basically satisfied.
     pub satisfied: u64,
+    /// Of `evaluated`: dissatisfied.
     pub dissatisfied: u64,
-    /// 受理数: cases received in the period (every channel).
+    /// 受理数 = cases received in the period (every channel).
     pub received: u64,
-    /// 直接答复数: of those, consultations answered at intake.
+    /// 直接答复数 = of `received`, consultations answered at intake.
     pub answered_directly: u64,
-    /// 回访: closed in the period with a callback that reached a caller (the public
-    /// evaluation, apart from the center's own `evaluated`), and its answers.
+    /// 回访数 = `closed_in_period` cases (not answered at intake) with a callback that reached a
+    /// caller and gave a satisfaction (the public evaluation).
     pub called_back: u64,
+    /// Of `called_back`: satisfied or basically satisfied in the last callback.
     pub called_back_satisfied: u64,
+    /// Of `called_back_solved_answers`: the problem solved.
     pub called_back_solved: u64,
-    /// Callbacks that answered whether the problem is solved.
+    /// `closed_in_period` cases whose callback answered whether the problem is solved.
     pub called_back_solved_answers: u64,
-    /// Closed in the period with a dissatisfied or unsolved callback in any round: held
+    /// `closed_in_period` cases with a dissatisfied or unsolved callback in any round: held
     /// against the unit.
     pub called_back_dissatisfied: u64,
-    /// 结案率 = closed / due.
+    /// 结案率 = closed / due (≤ 100%).
     pub closing_rate: Option<f64>,
-    /// 按期结案率 = closed_on_time / due.
+    /// 按期结案率 = closed_on_time / due (≤ 100%).
     pub on_time_rate: Option<f64>,
-    /// 返工率 = rework / closed.
+    /// 返工率 = rework / verifications: failed verifications over verifications of the due
+    /// cases.
     pub rework_rate: Option<f64>,
-    /// 满意率 = satisfied / evaluated.
+    /// 内部满意率 (the center's evaluation) = satisfied / evaluated.
     pub satisfaction_rate: Option<f64>,
-    /// 一次办结率 (first-contact resolution) = answered_directly / received.
+    /// 直接答复率 / 一次办结率 (first-contact resolution) = answered_directly / received.
     pub first_contact_rate: Option<f64>,
-    /// 回访满意率 = called_back_satisfied / called_back (satisfied or basically satisfied).
+    /// 满意率 (public, from callbacks) = called_back_satisfied / called_back.
     pub public_satisfaction_rate: Option<f64>,
-    /// 回访解决率 = called_back_solved / called_back_solved_answers.
+    /// 解决率 (public, from callbacks) = called_back_solved / called_back_solved_answers.
     pub public_solved_rate: Option<f64>,
-    /// 派遣数: dispatches made in the period, each counted for the unit dispatched to.
+    /// 派遣数 = dispatches made in the period, each counted for the unit dispatched to.
     pub dispatches: u64,
-    /// 退回数: of those, the ones the unit sent back.
+    /// 退回数 = of `dispatches`, the ones the unit sent back.
     pub returns: u64,
-    /// Of those dispatches, the ones acknowledged (签收, or first acted on).
+    /// Of `dispatches`, the ones acknowledged (签收, or first acted on).
     pub acknowledged: u64,
-    /// Of those dispatches, the ones the response rule judges: acknowledged with a response
+    /// Of `dispatches`, the ones the response rule judges: acknowledged with a response
     /// limit, or unacknowledged past it.
     pub response_judged: u64,
-    /// Of the judged, the ones acknowledged by their response limit.
+    /// Of `response_judged`, the ones acknowledged by their response limit.
     pub acknowledged_on_time: u64,
     /// Wall-clock ms from dispatch to acknowledgement, over `acknowledged`.
     #[serde(skip)]
     pub(super) response_ms: u64,
     /// 退回率 = returns / dispatches.
     pub return_rate: Option<f64>,
-    /// 派遣准确率 = (dispatches − returns) / dispatches.
+    /// 准确派遣率 = (dispatches − returns) / dispatches.
     pub accurate_dispatch_rate: Option<f64>,
-    /// 按时签收率 = acknowledged_on_time / response_judged.
+    /// 响应率 = acknowledged_on_time / response_judged: dispatches made in the period
+    /// acknowledged (签收, from the acknowledgement event or the first handling, feedback or
+    /// return) within their response limit, over those judged (acknowledged, or unacknowledged
+    /// past the limit).
+    pub response_rate: Option<f64>,
+    /// 按时签收率: the same figure as `response_rate`, under its earlier name (kept for
+    /// compatibility).
     pub acknowledged_on_time_rate: Option<f64>,
-    /// 平均响应时长: wall-clock minutes from dispatch to acknowledgement, averaged over
+    /// 平均响应时长 = wall-clock minutes from dispatch to acknowledgement, averaged over
     /// `acknowledged`.
     pub mean_response_minutes: Option<f64>,
+    /// 综合得分 (0–100) = 100 × Σ wᵢ·gᵢ / Σ wᵢ over the weighted rates present (`--score-weights`),
+    /// where gᵢ is the rate, or 1 − rate for rework and return; a missing rate's weight is
+    /// spread over the present ones; `null` when none is present or no weights are applied.
+    pub score: Option<f64>,
+    /// 等级 = A (score ≥ 90), B (≥ 80), C (≥ 60), D (below 60); `null` without a score.
+    #[schema(value_type = Option<String>)]
+    pub grade: Option<super::score::Grade>,
 }
 
 /// Where one period begins and ends, and the instant "overdue" is judged at.
@@ -105,21 +133,26 @@ impl Indicators {
             self.filed += 1;
         }
         let held_or_void = matches!(status, Some(Status::Held | Status::Voided));
+        let (deadline, closed) = (time(f.deadline), time(f.closed_at));
         if within(f.deadline) && !held_or_void {
             self.due += 1;
-            let (deadline, closed) = (time(f.deadline), time(f.closed_at));
+            if closed.is_some_and(|c| c <= p.now) {
+                self.closed += 1;
+                if fold::closed_on_time(closed, deadline, deadline_missed) == Some(true) {
+                    self.closed_on_time += 1;
+                }
+            }
             if fold::overdue(status, deadline, closed, deadline_missed, p.now) {
                 self.overdue += 1;
             }
             self.extended += u64::from(f.extensions);
+            self.rework += u64::from(f.rework_count);
+            // Every failed verification is a verification; rows from before the count have
+            // none, and count their failed ones.
+            self.verifications += u64::from(f.verifications.max(f.rework_count));
         }
         if within(f.closed_at) {
-            self.closed += 1;
-            self.rework += u64::from(f.rework_count);
-            let (deadline, closed) = (time(f.deadline), time(f.closed_at));
-            if fold::closed_on_time(closed, deadline, deadline_missed) == Some(true) {
-                self.closed_on_time += 1;
-            }
+            self.closed_in_period += 1;
             match satisfaction_of_code(f.satisfaction) {
                 Some(Satisfaction::Satisfied | Satisfaction::Basic) => {
                     self.evaluated += 1;
@@ -204,6 +237,8 @@ impl Indicators {
         self.due += o.due;
         self.closed += o.closed;
         self.closed_on_time += o.closed_on_time;
+        self.closed_in_period += o.closed_in_period;
+        self.verifications += o.verifications;
         self.rework += o.rework;
         self.overdue += o.overdue;
         self.extended += o.extended;
@@ -231,7 +266,7 @@ impl Indicators {
         let rate = |a: u64, b: u64| (b > 0).then(|| a as f64 / b as f64);
         self.closing_rate = rate(self.closed, self.due);
         self.on_time_rate = rate(self.closed_on_time, self.due);
-        self.rework_rate = rate(self.rework, self.closed);
+        self.rework_rate = rate(self.rework, self.verifications);
         self.satisfaction_rate = rate(self.satisfied, self.evaluated);
         self.first_contact_rate = rate(self.answered_directly, self.received);
         self.public_satisfaction_rate = rate(self.called_back_satisfied, self.called_back);
@@ -241,7 +276,8 @@ impl Indicators {
             self.dispatches.saturating_sub(self.returns),
             self.dispatches,
         );
-        self.acknowledged_on_time_rate = rate(self.acknowledged_on_time, self.response_judged);
+        self.response_rate = rate(self.acknowledged_on_time, self.response_judged);
+        self.acknowledged_on_time_rate = self.response_rate;
         self.mean_response_minutes =
             rate(self.response_ms, self.acknowledged).map(|ms| ms / 60_000.0);
         self

@@ -11,16 +11,19 @@
 //! - [`row`]: a case's facts ([`CaseFacts`]) and their stored form, with fixed codes.
 //! - [`table`]: the facts of every case in memory, and the pass that groups and counts them.
 //! - [`formulas`]: what a case counts for in a period, and the rates ([`Indicators`]).
+//! - [`score`]: the composite score and grade of a group ([`Weights`], [`Grade`]).
 //! - [`live`]: the table as the server holds it, loaded in the background ([`LiveTable`]).
 
 pub mod formulas;
 pub mod live;
 pub mod row;
+pub mod score;
 pub mod table;
 
 pub use formulas::{Indicators, Period};
 pub use live::LiveTable;
-pub use row::{slot_of, stored, CallFacts, CaseFacts, ChainFacts, LinkFacts};
+pub use row::{slot_of, stored, CallFacts, CaseFacts, ChainFacts, LinkFacts, WorkFacts};
+pub use score::{Grade, Weights};
 pub use table::{GroupBy, Table, NO_GROUP};
 
 /// The store tree of encoded facts, keyed by case.
@@ -56,6 +59,7 @@ mod fixtures {
             category: Some("E0101".into()),
             call: Default::default(),
             chain: Default::default(),
+            work: Default::default(),
         }
     }
 

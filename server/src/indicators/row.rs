@@ -8,9 +8,10 @@
 //!
 //! Facts added in later releases are tails, appended in order after the units and written only
 //! when there is something to say: the hotline's ([`CallFacts`], two bytes), then the chain of
-//! units ([`ChainFacts`]). A tail is written whenever one after it is (the hotline's two bytes
-//! then say nothing), so a release reads the tails it knows and ignores the bytes after them,
-//! and a row from before a tail reads with its defaults.
+//! units ([`ChainFacts`]), then the work's ([`WorkFacts`]: the responsible person and the
+//! verifications). A tail is written whenever one after it is (the hotline's two bytes and an
+//! empty chain's two bytes then say nothing), so a release reads the tails it knows and
+//! ignores the bytes after them, and a row from before a tail reads with its defaults.
 
 use crate::summary::CaseSummary;
 use gridcase_sync_core::event::Satisfaction;
@@ -42,6 +43,42 @@ pub struct CaseFacts {
     /// The chain of units (派遣链) and the missed deadline; stored after the hotline's tail
     /// as [`ChainFacts::encode`], absent (no chain, nothing missed) in rows written before it.
     pub chain: ChainFacts,
+    /// The responsible person and the verifications; stored after the chain's tail as
+    /// [`WorkFacts::encode`], absent (nobody, none) in rows written before it.
+    pub work: WorkFacts,
+}
+
+/// What the responsible person's indicators and the rework rate need of a case.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkFacts {
+    /// 责任人: the responsible person the current dispatch names.
+    pub responsible: Option<String>,
+    /// Verifications (核查) made, passed or failed: the rework rate's denominator.
+    pub verifications: u32,
+}
+
+impl WorkFacts {
+    /// Whether there is anything to store: a row without it stays what it was before.
+    fn is_empty(&self) -> bool {
+        *self == WorkFacts::default()
+    }
+
+    /// The responsible person as a length-prefixed string (`ffff` for none), then the
+    /// verifications as a little-endian `u32`.
+    fn encode(&self, out: &mut Vec<u8>) {
+        put_str(out, self.responsible.as_deref());
+        out.extend_from_slice(&self.verifications.to_le_bytes());
+    }
+
+    /// `None` for a truncated tail.
+    fn decode(r: &mut Reader<'_>) -> Option<WorkFacts> {
+        let responsible = r.str()?;
+        let verifications = r.u32()?;
+        Some(WorkFacts {
+            responsible,
+            verifications,
+        })
+    }
 }
 
 /// What the units' indicators (response 响应, returns 退回) need of a case: its dispatches, and
@@ -299,6 +336,10 @@ impl CaseFacts {
                     .map(LinkFacts::of)
                     .collect(),
             },
+            work: WorkFacts {
+                responsible: s.responsible.clone(),
+                verifications: s.verifications,
+            },
         }
     }
 
@@ -337,11 +378,17 @@ impl CaseFacts {
         // byte what it was. The chain's tail comes after the hotline's, so a row with a chain
         // carries the hotline's two bytes even when they say nothing: a release that knows
         // only the hotline's tail reads them as such and ignores the rest.
-        if self.call != CallFacts::default() || !self.chain.is_empty() {
+        // The work's tail comes after the chain's, which is then written even when empty (its
+        // two bytes, no flag and no link, read as no chain by the releases that know it).
+        let work = !self.work.is_empty();
+        if self.call != CallFacts::default() || !self.chain.is_empty() || work {
             out.extend_from_slice(&self.call.encode());
         }
-        if !self.chain.is_empty() {
+        if !self.chain.is_empty() || work {
             self.chain.encode(&mut out);
+        }
+        if work {
+            self.work.encode(&mut out);
         }
         out
     }
@@ -380,9 +427,15 @@ impl CaseFacts {
         } else {
             ChainFacts::decode(&mut r)?
         };
+        let work = if r.0.is_empty() {
+            WorkFacts::default()
+        } else {
+            WorkFacts::decode(&mut r)?
+        };
         Some(CaseFacts {
             call,
             chain,
+            work,
             status,
             created_at,
             filed_at,
@@ -538,14 +591,57 @@ mod tests {
         for cut in old.len() + 3..bytes.len() {
             assert_eq!(CaseFacts::decode(&bytes[..cut]), None, "cut at {cut}");
         }
-        // A later release's tail after the chain's is ignored.
-        let mut later = bytes.clone();
+        // A later release's tail after the work's is ignored.
+        let mut worked = f.clone();
+        worked.work.verifications = 1;
+        let mut later = worked.encode();
         later.extend_from_slice(&[7, 7, 7]);
-        assert_eq!(CaseFacts::decode(&later), Some(f.clone()));
+        assert_eq!(CaseFacts::decode(&later), Some(worked));
         // A missed deadline alone is stored too.
         let mut missed = without.clone();
         missed.chain.deadline_missed = true;
         assert_eq!(CaseFacts::decode(&missed.encode()), Some(missed));
+    }
+
+    /// The work's tail (responsible person, verifications) comes after the chain's: a row
+    /// without it reads as nobody and none; with it but no chain, the hotline's and the
+    /// chain's tails are written saying nothing, and a release that knows only them reads the
+    /// row as it was; a cut tail is refused.
+    #[test]
+    fn the_work_tail_round_trips_after_empty_tails() {
+        let without = facts("g1", Some("u1"), Some(12_000));
+        let old = without.encode();
+        let mut f = without.clone();
+        f.work = WorkFacts {
+            responsible: Some("王".into()),
+            verifications: 3,
+        };
+        let bytes = f.encode();
+        assert_eq!(CaseFacts::decode(&bytes), Some(f.clone()));
+        assert_eq!(&bytes[..old.len()], &old[..], "only appended");
+        assert_eq!(
+            &bytes[old.len()..old.len() + 4],
+            &[0, NO_CODE, 0, 0],
+            "the hotline's and the chain's tails, saying nothing"
+        );
+        // What the releases that know only the earlier tails read: the row without the work.
+        for known in [old.len() + 2, old.len() + 4] {
+            let read = CaseFacts::decode(&bytes[..known]).expect("reads");
+            assert_eq!(read, without);
+        }
+        for cut in old.len() + 5..bytes.len() {
+            assert_eq!(CaseFacts::decode(&bytes[..cut]), None, "cut at {cut}");
+        }
+        // With a chain, the work follows it.
+        let mut chained = chained();
+        chained.work.verifications = 2;
+        let bytes = chained.encode();
+        assert_eq!(CaseFacts::decode(&bytes), Some(chained.clone()));
+        let before = CaseFacts {
+            work: WorkFacts::default(),
+            ..chained
+        };
+        assert_eq!(&bytes[..bytes.len() - 6], &before.encode()[..]);
     }
 
     /// At most [`ChainFacts::MAX_LINKS`] dispatches are stored: the last ones.
@@ -638,6 +734,7 @@ mod tests {
                 ever_dissatisfied: true,
             },
             chain: ChainFacts::default(),
+            work: WorkFacts::default(),
         };
         #[rustfmt::skip]
         let expected: Vec<u8> = [
@@ -716,6 +813,36 @@ mod tests {
         .concat();
         let expected = [expected, tail].concat();
         assert_eq!(stored(9, &chained), expected);
-        assert_eq!(read_stored(&expected), Some((9, chained)));
+        assert_eq!(read_stored(&expected), Some((9, chained.clone())));
+
+        // The work's tail, after the chain's.
+        let worked = CaseFacts {
+            work: WorkFacts {
+                responsible: Some("w".into()),
+                verifications: 0x0102,
+            },
+            ..chained
+        };
+        #[rustfmt::skip]
+        let tail: Vec<u8> = [
+            &[1, 0, b'w'][..],                  // responsible
+            &[2, 1, 0, 0],                      // verifications
+        ]
+        .concat();
+        let expected = [expected, tail].concat();
+        assert_eq!(stored(9, &worked), expected);
+        assert_eq!(read_stored(&expected), Some((9, worked.clone())));
+        // Verified, nobody responsible: the absent string.
+        let nobody = CaseFacts {
+            work: WorkFacts {
+                responsible: None,
+                verifications: 1,
+            },
+            ..worked
+        };
+        assert_eq!(
+            &stored(9, &nobody)[expected.len() - 7..],
+            &[0xff, 0xff, 1, 0, 0, 0]
+        );
     }
 }

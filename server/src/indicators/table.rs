@@ -21,18 +21,35 @@ pub enum GroupBy {
     Community,
     Grid,
     Category,
+    /// 责任人: the responsible person the current dispatch names.
+    Responsible,
 }
 
 impl GroupBy {
+    /// Every grouping, in the order pages offer them.
+    pub const ALL: [GroupBy; 6] = [
+        GroupBy::Unit,
+        GroupBy::Street,
+        GroupBy::Community,
+        GroupBy::Grid,
+        GroupBy::Category,
+        GroupBy::Responsible,
+    ];
+
     pub fn parse(s: &str) -> Option<GroupBy> {
-        Some(match s {
-            "unit" => GroupBy::Unit,
-            "street" => GroupBy::Street,
-            "community" => GroupBy::Community,
-            "grid" => GroupBy::Grid,
-            "category" => GroupBy::Category,
-            _ => return None,
-        })
+        GroupBy::ALL.into_iter().find(|g| g.as_str() == s)
+    }
+
+    /// The name `parse` reads.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupBy::Unit => "unit",
+            GroupBy::Street => "street",
+            GroupBy::Community => "community",
+            GroupBy::Grid => "grid",
+            GroupBy::Category => "category",
+            GroupBy::Responsible => "responsible",
+        }
     }
 }
 
@@ -51,8 +68,10 @@ pub(super) struct Row {
     /// Indexes into [`Table::names`], or [`NO_NAME`].
     unit: u32,
     category: u32,
+    responsible: u32,
     pub(super) extensions: u16,
     pub(super) rework_count: u16,
+    pub(super) verifications: u16,
     pub(super) status: u8,
     pub(super) satisfaction: u8,
     /// The hotline's facts ([`CallFacts`]), in their stored two bytes: what fits the row's
@@ -71,8 +90,10 @@ impl Row {
         units: 0,
         unit: NO_NAME,
         category: NO_NAME,
+        responsible: NO_NAME,
         extensions: 0,
         rework_count: 0,
+        verifications: 0,
         status: NO_CODE,
         satisfaction: NO_CODE,
         call: [0, NO_CODE],
@@ -203,8 +224,10 @@ impl Table {
             units: self.unit_set(&f.units),
             unit: self.name(f.unit.as_deref()),
             category: self.name(f.category.as_deref()),
+            responsible: self.name(f.work.responsible.as_deref()),
             extensions: u16::try_from(f.extensions).unwrap_or(u16::MAX),
             rework_count: u16::try_from(f.rework_count).unwrap_or(u16::MAX),
+            verifications: u16::try_from(f.work.verifications).unwrap_or(u16::MAX),
             status: f.status.map_or(NO_CODE, status_code),
             satisfaction: f.satisfaction.map_or(NO_CODE, satisfaction_code),
             call: f.call.encode(),
@@ -270,6 +293,7 @@ impl Table {
                 GroupBy::Community => place.community,
                 GroupBy::Grid => place.grid,
                 GroupBy::Category => row.category,
+                GroupBy::Responsible => row.responsible,
             };
             let index = |group: u32| {
                 if group == NO_NAME {
@@ -282,12 +306,14 @@ impl Table {
             groups[index(group)]
                 .get_or_insert_with(Indicators::default)
                 .count(row, chain.is_some_and(|c| c.deadline_missed), period);
-            // Each dispatch counts for its own unit when grouping by unit, else for the case's
-            // group (its place or category).
+            // Each dispatch counts for its own unit when grouping by unit; by responsible person,
+            // for the current one when it went to the current unit (who had the earlier ones is
+            // not kept: they count as none); else for the case's group (place or category).
             let links = chain.map_or(&[][..], |c| &c.links[..]);
             for (i, link) in links.iter().enumerate() {
                 let group = match by {
                     GroupBy::Unit => link.unit,
+                    GroupBy::Responsible if link.unit != row.unit => NO_NAME,
                     _ => group,
                 };
                 groups[index(group)]
@@ -348,7 +374,13 @@ mod tests {
             "one closed late, two open past the deadline"
         );
         assert_eq!(total.dissatisfied, 2);
-        assert_eq!(total.rework, 4);
+        assert_eq!(total.closed_in_period, 2);
+        assert_eq!(
+            (total.rework, total.verifications),
+            (8, 8),
+            "the failed verifications of every due case, whether or not it closed"
+        );
+        assert_eq!(total.rework_rate, Some(1.0));
         assert_eq!(total.extended, 4);
         assert_eq!(groups["u1"].closed, 2);
         assert_eq!(groups["u2"].filed, 1);
@@ -371,7 +403,12 @@ mod tests {
             now: 50_000,
         };
         let (_, total) = t.compute(&Scope::District, GroupBy::Street, early);
-        assert_eq!((total.filed, total.due, total.closed), (4, 0, 1));
+        assert_eq!((total.filed, total.due, total.closed), (4, 0, 0));
+        assert_eq!(
+            total.closed_in_period, 1,
+            "throughput, apart from the cohort"
+        );
+        assert_eq!(total.closing_rate, None, "nothing due: no data, not 0%");
     }
 
     /// The hotline's rates: first-contact resolution over every case received, and the
@@ -531,6 +568,64 @@ mod tests {
         assert_eq!(total.overdue, 1);
     }
 
+    /// 结案 and 按期结案 are counted among the due cases, as of `now`: a case closed after the
+    /// period counts as closed (late), one closed in the period but due later counts only as
+    /// throughput, and the rates never pass 100%.
+    #[test]
+    fn closing_is_counted_among_the_due_cases_as_of_now() {
+        let mut t = Table::default();
+        // Due at 10 s (the fixture): one closed on time, one closed at 20 s.
+        t.put(0, &facts("g1", Some("u1"), Some(9_000)));
+        t.put(1, &facts("g1", Some("u1"), Some(20_000)));
+        // Closed at 9.5 s, due at 50 s: throughput of the period, not due in it.
+        let mut later = facts("g1", Some("u1"), Some(9_500));
+        later.deadline = Some(50_000);
+        t.put(2, &later);
+        // Due in the period but held: not due.
+        let mut held = facts("g1", Some("u1"), None);
+        held.status = Some(Status::Held);
+        t.put(3, &held);
+        let period = |now| Period {
+            from: 5_000,
+            to: 15_000,
+            now,
+        };
+        let (groups, total) = t.compute(&Scope::District, GroupBy::Unit, period(50_000));
+        assert_eq!((total.due, total.closed, total.closed_on_time), (2, 2, 1));
+        assert_eq!(total.closed_in_period, 2);
+        assert_eq!(total.closing_rate, Some(1.0));
+        assert_eq!(total.on_time_rate, Some(0.5));
+        assert_eq!(groups["u1"].overdue, 1);
+        // Asked before the late closing: not closed yet.
+        let (_, total) = t.compute(&Scope::District, GroupBy::Unit, period(15_000));
+        assert_eq!((total.due, total.closed, total.closed_on_time), (2, 1, 1));
+        assert_eq!(total.closing_rate, Some(0.5));
+    }
+
+    /// By responsible person, a case counts for the person of its current dispatch, and a
+    /// dispatch for that person only when it went to the current unit.
+    #[test]
+    fn cases_group_by_responsible_person() {
+        let mut t = Table::default();
+        let mut a = facts("g1", Some("u2"), Some(9_000));
+        a.work.responsible = Some("张三".into());
+        a.work.verifications = 3;
+        a.chain.links = vec![
+            link("u1", 3_000, Some(3_500), Some(4_000), true),
+            link("u2", 5_000, Some(5_100), Some(6_000), false),
+        ];
+        t.put(0, &a);
+        t.put(1, &facts("g1", Some("u1"), None));
+        let (groups, total) = t.compute(&Scope::District, GroupBy::Responsible, ALL_TIME);
+        let zhang = &groups["张三"];
+        assert_eq!((zhang.due, zhang.closed, zhang.dispatches), (1, 1, 1));
+        assert_eq!((zhang.rework, zhang.verifications), (2, 3));
+        assert_eq!(zhang.rework_rate, Some(2.0 / 3.0));
+        assert_eq!(zhang.returns, 0, "u1's return was not this person's");
+        assert_eq!((groups[NO_GROUP].due, groups[NO_GROUP].dispatches), (1, 1));
+        assert_eq!((total.due, total.dispatches, total.returns), (2, 2, 1));
+    }
+
     #[test]
     fn a_loaded_table_counts_like_the_one_it_was_stored_from() {
         let mut chained = facts("g3", Some("u2"), None);
@@ -539,6 +634,7 @@ mod tests {
             link("u1", 3_000, Some(3_500), Some(4_000), true),
             link("u2", 5_000, None, Some(6_000), false),
         ];
+        chained.work.responsible = Some("p".into());
         let cases = [facts("g1", Some("u1"), Some(9_000)), chained];
         let mut built = Table::default();
         let mut rows = Vec::new();
@@ -549,7 +645,7 @@ mod tests {
         rows.push(Ok(vec![1, 2]));
         let loaded = Table::load(rows.into_iter()).expect("load");
         assert_eq!(loaded.slots(), 2);
-        for by in [GroupBy::Grid, GroupBy::Unit] {
+        for by in GroupBy::ALL {
             let a = built.compute(&Scope::District, by, ALL_TIME);
             let b = loaded.compute(&Scope::District, by, ALL_TIME);
             assert_eq!(format!("{a:?}"), format!("{b:?}"));

@@ -1,6 +1,8 @@
 //! Summarizing again the cases of a ledger whose summaries predate fields a later release
 //! derives (this release: the chain of units, who dispatched, the acknowledgement and its
-//! response limit, the lead unit, the extension request waiting, the missed deadline): every
+//! response limit, the lead unit, the extension request waiting, the missed deadline, the
+//! responsible person and the verifications; a release that adds another raises the marks
+//! below, and the pass runs once more): every
 //! case is folded from its document and its summary, query index entries and indicator row
 //! written again, in the background, from where a previous start stopped.
 //!
@@ -18,9 +20,9 @@ use gridcase_sync_core::CaseId;
 use std::sync::{Arc, Weak};
 
 /// Set once every summary holds what this release derives.
-const MARK: &[u8] = b"summaries_r14";
+const MARK: &[u8] = b"summaries_r15";
 /// The last summary key the pass wrote again.
-const RESUME: &[u8] = b"summaries_r14_after";
+const RESUME: &[u8] = b"summaries_r15_after";
 /// Cases summarized again per commit.
 const CHUNK: usize = 500;
 

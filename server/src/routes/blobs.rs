@@ -5,20 +5,21 @@
 use crate::auth::Caller;
 use crate::cases::summary_in_scope;
 use crate::error::{Error, Result};
-use crate::routes::sync::body_bytes;
 use crate::AppState;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use futures_util::StreamExt;
 use gridcase_sync_core::commands::Blob;
 use gridcase_sync_core::CaseId;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
+use std::sync::{Arc, Weak};
 
 /// How far an upload has come.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -54,13 +55,22 @@ fn partial_path(state: &AppState, sha: &str) -> PathBuf {
     dir(state).join("partial").join(sha)
 }
 
-/// Upload turns, striped by the blob's first hex digit.
-static UPLOAD_TURNS: [std::sync::Mutex<()>; 16] = [const { std::sync::Mutex::new(()) }; 16];
+/// Upload turns, one per blob being written: a turn is held while a chunk's body arrives, which
+/// on a slow link takes seconds, so blobs never wait for each other, only for themselves.
+static UPLOAD_TURNS: std::sync::Mutex<BTreeMap<String, Weak<std::sync::Mutex<()>>>> =
+    std::sync::Mutex::new(BTreeMap::new());
 
-fn upload_turn(sha: &str) -> std::sync::MutexGuard<'static, ()> {
-    UPLOAD_TURNS[sha.bytes().next().map_or(0, usize::from) % UPLOAD_TURNS.len()]
+fn blob_turn(sha: &str) -> Arc<std::sync::Mutex<()>> {
+    let mut turns = UPLOAD_TURNS
         .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(turn) = turns.get(sha).and_then(Weak::upgrade) {
+        return turn;
+    }
+    turns.retain(|_, t| t.strong_count() > 0);
+    let turn = Arc::new(std::sync::Mutex::new(()));
+    turns.insert(sha.to_owned(), Arc::downgrade(&turn));
+    turn
 }
 
 /// The image types photos are taken in, known by their first bytes (never by a name or a
@@ -93,7 +103,10 @@ pub fn store_whole(state: &AppState, sha: &str, bytes: &[u8]) -> Result<()> {
     if hex::encode(Sha256::digest(bytes)) != sha {
         return Err(Error::Internal(format!("the bytes do not hash to {sha}")));
     }
-    let _turn = upload_turn(sha);
+    let turn = blob_turn(sha);
+    let _turn = turn
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let path = complete_path(state, sha);
     if path.exists() {
         return Ok(());
@@ -176,8 +189,14 @@ fn header_u64(headers: &HeaderMap, name: &str) -> Result<u64> {
         .ok_or_else(|| Error::BadRequest(format!("the {name} header is required")))
 }
 
-/// Appends one chunk at `Upload-Offset` of a blob of `Upload-Length` bytes. When the last byte
-/// arrives the hash is checked and the blob becomes readable; a mismatch discards it.
+/// One piece of an upload's body as it arrives, or the reason it stopped arriving.
+type Frame = std::result::Result<Bytes, String>;
+
+/// Appends one chunk at `Upload-Offset` of a blob of `Upload-Length` bytes. The body is written
+/// to the partial file as it arrives and what arrived is flushed to disk however the request
+/// ends (completed, cut, timed out), so `GET …/upload` answers where to continue and a cut costs
+/// only the bytes still in flight. When the last byte arrives the hash is checked and the blob
+/// becomes readable; a mismatch discards it.
 #[utoipa::path(put, path = "/v1/blobs/{sha256}", tag = "blobs", params(("sha256" = String, Path),
         ("Upload-Offset" = u64, Header), ("Upload-Length" = u64, Header)),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
@@ -189,10 +208,9 @@ pub async fn put_blob(
     caller: Caller,
     Path(sha): Path<String>,
     headers: HeaderMap,
-    body: std::result::Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response> {
     check_sha(&sha)?;
-    let chunk = body_bytes(body)?;
     let offset = header_u64(&headers, "upload-offset")?;
     let total = header_u64(&headers, "upload-length")?;
     if total > state.config.max_blob {
@@ -201,23 +219,38 @@ pub async fn put_blob(
             state.config.max_blob
         )));
     }
-    crate::blocking(move || {
+    let max_body = state.config.max_body as u64;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max_body) {
+        return Err(Error::TooLarge("the request body is too large".into()));
+    }
+    if declared.is_some_and(|n| offset.saturating_add(n) > total) {
+        return Err(Error::BadRequest(
+            "the chunk runs past Upload-Length".into(),
+        ));
+    }
+    // The writer runs on a blocking thread and holds the blob's turn until the body has ended:
+    // it answers at once when there is nothing to read (complete, wrong offset, not allowed),
+    // or says it is ready and writes the frames this task hands it.
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<()>();
+    let (frames_tx, mut frames_rx) = tokio::sync::mpsc::channel::<Frame>(16);
+    let writer = tokio::task::spawn_blocking(move || -> Result<Response> {
         authorize(&state, &caller, &sha)?;
         // Two writers of one blob (two handhelds with the same photo, or a retry while the
-        // first attempt is still being written) take turns, so each appends at the offset it
-        // checked.
-        let _turn = upload_turn(&sha);
+        // first attempt is still arriving) take turns, so each appends at the offset it checked.
+        let turn = blob_turn(&sha);
+        let _turn = turn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let now = upload_state(&state, &sha);
         if now.complete {
             return Ok((StatusCode::OK, Json(now)).into_response());
         }
         if now.offset != offset {
             return Ok((StatusCode::CONFLICT, Json(now)).into_response());
-        }
-        if offset + chunk.len() as u64 > total {
-            return Err(Error::BadRequest(
-                "the chunk runs past Upload-Length".into(),
-            ));
         }
         let partial = partial_path(&state, &sha);
         if let Some(parent) = partial.parent() {
@@ -227,10 +260,47 @@ pub async fn put_blob(
             .create(true)
             .append(true)
             .open(&partial)?;
-        file.write_all(&chunk)?;
+        if ready_tx.send(()).is_err() {
+            // The request is gone before its body was read.
+            return Err(Error::BadRequest("the request was abandoned".into()));
+        }
+        let mut received = offset;
+        let mut outcome: Result<()> = Ok(());
+        while let Some(frame) = frames_rx.blocking_recv() {
+            let bytes = match frame {
+                Ok(bytes) => bytes,
+                Err(why) => {
+                    outcome = Err(Error::BadRequest(format!(
+                        "the body was cut ({why}); the bytes that arrived are kept, ask GET /v1/blobs/{sha}/upload where to continue"
+                    )));
+                    break;
+                }
+            };
+            let len = bytes.len() as u64;
+            if received + len > total {
+                outcome = Err(Error::BadRequest(
+                    "the chunk runs past Upload-Length".into(),
+                ));
+                break;
+            }
+            if received - offset + len > max_body {
+                outcome = Err(Error::TooLarge("the request body is too large".into()));
+                break;
+            }
+            if let Err(e) = file.write_all(&bytes) {
+                outcome = Err(e.into());
+                break;
+            }
+            received += len;
+        }
+        // Whatever arrived is kept, however the body ended: the next chunk starts after it.
         file.sync_data()?;
-        let received = offset + chunk.len() as u64;
+        drop(file);
+        outcome?;
         if received < total {
+            if received > offset {
+                tracing::debug!(blob = %sha, from = offset, to = received, "blob chunk stored");
+            }
             return Ok((
                 StatusCode::OK,
                 Json(UploadState {
@@ -262,11 +332,39 @@ pub async fn put_blob(
             }),
         )
             .into_response())
-    })
-    .await
+    });
+    if ready_rx.await.is_ok() {
+        let mut stream = body.into_data_stream();
+        while let Some(frame) = stream.next().await {
+            let frame = frame.map_err(|e| e.to_string());
+            let last = frame.is_err();
+            // The writer stopped taking frames (past the length, a full disk): it answers why.
+            if frames_tx.send(frame).await.is_err() || last {
+                break;
+            }
+        }
+    }
+    // Dropped here or when this request is abandoned (its timeout): the writer flushes what
+    // it has and ends.
+    drop(frames_tx);
+    writer.await.map_err(Error::internal)?
 }
 
-/// The blob's bytes; `Range: bytes=N-` resumes a cut download.
+/// `bytes=N-` as (N, None), `bytes=N-M` as (N, Some(M)) with M ≥ N.
+fn parse_range(r: &str) -> Option<(u64, Option<u64>)> {
+    let (from, last) = r.trim().strip_prefix("bytes=")?.split_once('-')?;
+    let from = from.trim().parse::<u64>().ok()?;
+    let last = match last.trim() {
+        "" => None,
+        l => Some(l.parse::<u64>().ok()?),
+    };
+    match last {
+        Some(l) if l < from => None,
+        _ => Some((from, last)),
+    }
+}
+
+/// The blob's bytes; `Range: bytes=N-` resumes a cut download, `bytes=N-M` asks for a piece.
 #[utoipa::path(get, path = "/v1/blobs/{sha256}", tag = "blobs", params(("sha256" = String, Path)),
     responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>),
         (status = 206, content_type = "application/octet-stream", body = Vec<u8>),
@@ -280,15 +378,15 @@ pub async fn get_blob(
     headers: HeaderMap,
 ) -> Result<Response> {
     check_sha(&sha)?;
-    let start = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
-        Some(r) => Some(
-            r.strip_prefix("bytes=")
-                .and_then(|r| r.strip_suffix('-'))
-                .and_then(|n| n.parse::<u64>().ok())
-                .ok_or_else(|| Error::BadRequest("only Range: bytes=N- is supported".into()))?,
-        ),
+    // `bytes=N-` (the rest, to resume) or `bytes=N-M` (M inclusive: a piece, for transports
+    // that hand over whole answers and would lose a long one to a cut).
+    let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+        Some(r) => Some(parse_range(r).ok_or_else(|| {
+            Error::BadRequest("only Range: bytes=N- and bytes=N-M are supported".into())
+        })?),
         None => None,
     };
+    let start = range.map(|(from, _)| from);
     crate::blocking(move || {
         authorize(&state, &caller, &sha)?;
         let path = complete_path(&state, &sha);
@@ -314,9 +412,14 @@ pub async fn get_blob(
         (&mut file).take(12).read_to_end(&mut head)?;
         let media = image_type(&head).unwrap_or("application/octet-stream");
         let from = start.unwrap_or(0);
+        // The last byte served, inclusive; a range past the end is served to the end.
+        let last = range
+            .and_then(|(_, last)| last)
+            .map_or(size.saturating_sub(1), |l| l.min(size.saturating_sub(1)));
         file.seek(SeekFrom::Start(from))?;
-        let mut bytes = Vec::with_capacity((size - from) as usize);
-        file.read_to_end(&mut bytes)?;
+        let len = (last + 1).saturating_sub(from);
+        let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        (&mut file).take(len).read_to_end(&mut bytes)?;
         let status = if start.is_some() {
             StatusCode::PARTIAL_CONTENT
         } else {
@@ -333,14 +436,33 @@ pub async fn get_blob(
             header::HeaderValue::from_static("nosniff"),
         );
         if start.is_some() {
-            if let Ok(v) = header::HeaderValue::from_str(&format!(
-                "bytes {from}-{}/{size}",
-                size.saturating_sub(1)
-            )) {
+            if let Ok(v) = header::HeaderValue::from_str(&format!("bytes {from}-{last}/{size}")) {
                 h.insert(header::CONTENT_RANGE, v);
             }
         }
         Ok(response)
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_range;
+
+    #[test]
+    fn ranges_from_a_byte_to_the_end_or_to_a_byte() {
+        assert_eq!(parse_range("bytes=10-"), Some((10, None)));
+        assert_eq!(parse_range("bytes=0-65535"), Some((0, Some(65535))));
+        assert_eq!(parse_range("bytes=5-5"), Some((5, Some(5))));
+        for bad in [
+            "bytes=9-3",
+            "bytes=-5",
+            "items=0-",
+            "bytes=a-",
+            "bytes=0-1,4-5",
+            "bytes=0",
+        ] {
+            assert_eq!(parse_range(bad), None, "{bad}");
+        }
+    }
 }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod blobs;
 pub mod callers;
 pub mod cases;
+pub mod export;
 pub mod live;
 pub mod open311;
 pub mod ops;

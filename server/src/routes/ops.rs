@@ -141,6 +141,7 @@ impl utoipa::Modify for Bearer {
         crate::routes::callers::put_caller, crate::routes::callers::cases_of_phone,
         crate::routes::callers::callback_worklist, crate::routes::callers::record_callback,
         crate::routes::stats::stats,
+        crate::routes::export::export_cases, crate::routes::export::export_stats,
         crate::routes::live::changes,
         crate::routes::blobs::upload_status, crate::routes::blobs::put_blob, crate::routes::blobs::get_blob,
     )
