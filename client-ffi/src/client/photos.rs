@@ -17,6 +17,10 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+/// The most bytes a photo of unknown size may bring: far above any phone photo, far below a
+/// device's storage.
+const MAX_PHOTO_BYTES: u64 = 256 * 1024 * 1024;
+
 /// The first upload chunk; later ones are sized so that one takes about [`CHUNK_TIME`] at the
 /// rate measured, between [`MIN_CHUNK`] and [`MAX_CHUNK`]. A cut costs at most the bytes in
 /// flight (the server keeps what arrived), so a chunk's size bounds the time a request takes
@@ -409,7 +413,7 @@ impl Client {
                 Fetched::Ended
             } else {
                 match &self.streaming {
-                    Some(t) => self.fetch_streaming(t, sha, have, &partial)?,
+                    Some(t) => self.fetch_streaming(t, sha, have, expected, &partial)?,
                     None => {
                         self.fetch_whole(sha, have, expected, &partial, &mut pace, &mut bounded)?
                     }
@@ -465,12 +469,14 @@ impl Client {
         }
     }
 
-    /// One request with the built-in transport: the body goes to the partial file as it comes.
+    /// One request with the built-in transport: the body goes to the partial file as it comes,
+    /// at most `expected − have` bytes of it.
     fn fetch_streaming(
         &self,
         transport: &BuiltinTransport,
         sha: &str,
         have: u64,
+        expected: u64,
         partial: &Path,
     ) -> Result<Fetched> {
         let mut id = self.identity()?;
@@ -543,8 +549,16 @@ impl Client {
         };
         let mut buf = vec![0u8; 64 * 1024];
         let mut got = 0u64;
+        // Never more than the photo's declared size (or the bound of any photo when it is not
+        // known): a server that keeps sending cannot fill the device.
+        let room = if expected > 0 {
+            expected.saturating_sub(have)
+        } else {
+            MAX_PHOTO_BYTES
+        };
+        let mut body = (&mut answer.body).take(room);
         let cut = loop {
-            match answer.body.read(&mut buf) {
+            match body.read(&mut buf) {
                 Ok(0) => break None,
                 Ok(n) => {
                     file.write_all(&buf[..n])?;

@@ -389,7 +389,7 @@ pub fn cases_at_most(
         ),
         (
             "个人信息 Personal data".to_owned(),
-            "none: callers live in the register, which an export never reads".to_owned(),
+            "no caller's name or number from the register (never read); descriptions and addresses as reported may hold what the public typed into them: handle the file as the case list".to_owned(),
         ),
     ]);
     Ok(Export {

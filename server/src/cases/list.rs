@@ -87,7 +87,8 @@ pub struct CaseFilter {
     /// Closed before (ms since the epoch).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closed_to: Option<i64>,
-    /// Held (挂账) or voided (作废) now (`true`), or neither (`false`: the cases 应结案 counts).
+    /// Held (挂账), voided (作废) or declined now (`true`), or none of them (`false`: the cases
+    /// 应结案 counts; `indicators::outside_due_cohort`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub held_or_voided: Option<bool>,
     /// Closed as of now (`true`: a closing not undone by a reopening, at or before now), or
@@ -260,7 +261,7 @@ impl CaseFilter {
                 || t.is_some_and(|t| from.is_none_or(|f| t >= f) && to.is_none_or(|e| t < e))
         };
         let counted_unit = s.unit.as_deref().or(s.units.last().map(String::as_str));
-        let held_or_voided = matches!(s.status, Some(Status::Held | Status::Voided));
+        let held_or_voided = crate::indicators::outside_due_cohort(s.status);
         self.counted_unit
             .as_deref()
             .is_none_or(|u| counted_unit == Some(u))

@@ -20,7 +20,7 @@ use maud::{html, Markup};
 pub enum Figure {
     /// 立案数: filed in the period.
     Filed,
-    /// 应结案数: deadline in force now in the period, neither held nor voided.
+    /// 应结案数: deadline in force now in the period, neither held, voided nor declined.
     Due,
     /// 结案数: of the due, closed as of now.
     Closed,

@@ -10,13 +10,13 @@ use serde::Serialize;
 
 /// Counts and rates for one group. Every rate is `null` when its denominator is zero ("no
 /// data", shown as —, never 0%). The cohort of 应结案 (`due`) is the cases whose deadline in
-/// force now falls in the period, neither held nor voided; 结案 and 按期结案 are counted among
+/// force now falls in the period, neither held, voided nor declined; 结案 and 按期结案 are counted among
 /// them as of the report's instant, so their rates never pass 100%.
 #[derive(Debug, Default, Clone, Serialize, utoipa::ToSchema)]
 pub struct Indicators {
     /// 立案数 = cases filed (立案) in the period.
     pub filed: u64,
-    /// 应结案数 = cases whose deadline in force now falls in the period, neither held nor voided.
+    /// 应结案数 = cases whose deadline in force now falls in the period, neither held, voided nor declined.
     pub due: u64,
     /// 结案数 = of the `due` cases, those closed as of the report's instant (`now`), whenever
     /// they closed.
@@ -113,6 +113,17 @@ pub struct Indicators {
     pub grade: Option<super::score::Grade>,
 }
 
+/// Whether a case in this status is left out of 应结案 whatever its deadline: held (挂账, its
+/// clock stopped), voided (作废) or declined (a duplicate marked after filing keeps the
+/// deadline it had, but will never close). The one rule the table and the case list's
+/// `held_or_voided` filter (the drill-down) share.
+pub fn outside_due_cohort(status: Option<Status>) -> bool {
+    matches!(
+        status,
+        Some(Status::Held | Status::Voided | Status::Declined)
+    )
+}
+
 /// Where one period begins and ends, and the instant "overdue" is judged at.
 #[derive(Debug, Clone, Copy)]
 pub struct Period {
@@ -132,7 +143,7 @@ impl Indicators {
         if within(f.filed_at) {
             self.filed += 1;
         }
-        let held_or_void = matches!(status, Some(Status::Held | Status::Voided));
+        let held_or_void = outside_due_cohort(status);
         let (deadline, closed) = (time(f.deadline), time(f.closed_at));
         if within(f.deadline) && !held_or_void {
             self.due += 1;

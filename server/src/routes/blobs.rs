@@ -149,6 +149,34 @@ fn authorize(state: &AppState, caller: &Caller, sha: &str) -> Result<()> {
     )))
 }
 
+/// Who may write a blob's bytes: the author of an attachment that names it, on a case in their
+/// scope, sending exactly the size that attachment declares. Any reader of the case may fetch
+/// the photo; only the device's user who took it may upload it, so nobody can fill its
+/// partial file with other bytes (which would fail the hash, or stall the honest upload).
+fn authorize_upload(state: &AppState, caller: &Caller, sha: &str, length: u64) -> Result<()> {
+    authorize(state, caller, sha)?;
+    for case in state.ledger.blob_cases(sha)? {
+        let Some(doc) = state.ledger.load(&CaseId::new(case.as_str()))? else {
+            continue;
+        };
+        let named = doc
+            .attachments()?
+            .into_iter()
+            .any(|a| a.sha256 == sha && a.author == caller.user.id && a.size == length);
+        if named {
+            return Ok(());
+        }
+    }
+    Err(Error::Forbidden(format!(
+        "blob {sha} is uploaded by the user who attached it, with the size the attachment \
+         declares"
+    )))
+}
+
+/// How long an upload waits for another upload of the same blob before it is told where that
+/// one stands (409) instead of holding a thread.
+const TURN_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 fn upload_state(state: &AppState, sha: &str) -> UploadState {
     if complete_path(state, sha).exists() {
         let size = std::fs::metadata(complete_path(state, sha)).map_or(0, |m| m.len());
@@ -238,13 +266,25 @@ pub async fn put_blob(
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<()>();
     let (frames_tx, mut frames_rx) = tokio::sync::mpsc::channel::<Frame>(16);
     let writer = tokio::task::spawn_blocking(move || -> Result<Response> {
-        authorize(&state, &caller, &sha)?;
-        // Two writers of one blob (two handhelds with the same photo, or a retry while the
-        // first attempt is still arriving) take turns, so each appends at the offset it checked.
+        authorize_upload(&state, &caller, &sha, total)?;
+        // Two writers of one blob (two devices of the user, or a retry while the first attempt
+        // is still arriving) take turns, so each appends at the offset it checked; one that
+        // cannot have its turn soon is told where the upload stands rather than parked.
         let turn = blob_turn(&sha);
-        let _turn = turn
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let waited = std::time::Instant::now();
+        let _turn = loop {
+            match turn.try_lock() {
+                Ok(guard) => break guard,
+                Err(std::sync::TryLockError::Poisoned(p)) => break p.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) if waited.elapsed() < TURN_WAIT => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(std::sync::TryLockError::WouldBlock) => {
+                    let now = upload_state(&state, &sha);
+                    return Ok((StatusCode::CONFLICT, Json(now)).into_response());
+                }
+            }
+        };
         let now = upload_state(&state, &sha);
         if now.complete {
             return Ok((StatusCode::OK, Json(now)).into_response());

@@ -66,8 +66,21 @@ pub async fn export_cases(
     ApiQuery(filter): ApiQuery<CaseFilter>,
 ) -> Result<Response> {
     let format = format_of(&q)?;
+    let _turn = export_turn().await?;
     let export = crate::blocking(move || export::cases(&state, &caller, &filter)).await?;
     crate::blocking(move || file(&export, format)).await
+}
+
+/// Exports build their whole file in memory (a workbook of 100,000 rows is hundreds of MB):
+/// two at a time on the server, the others wait their turn, up to a minute.
+async fn export_turn() -> Result<tokio::sync::SemaphorePermit<'static>> {
+    static TURNS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+    match tokio::time::timeout(std::time::Duration::from_secs(60), TURNS.acquire()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(crate::error::Error::TooManyRequests {
+            retry_after_secs: 60,
+        }),
+    }
 }
 
 /// The indicator table as a file: the groups and total `GET /v1/stats` answers for the same
