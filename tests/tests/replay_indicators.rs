@@ -261,9 +261,51 @@ fn replayed_indicators_match_the_csv() {
                 );
             }
         }
+        // The figure and the case list its drill-down names agree on the replay too (the
+        // filters the performance page links to: `console::drill`).
+        let cohort = format!("due_from={from}&due_to={to}&held_or_voided=false");
+        for (field, filters) in [
+            ("due", cohort.clone()),
+            ("closed", format!("{cohort}&closed=true")),
+            (
+                "closed_on_time",
+                format!("{cohort}&closed=true&closed_on_time=true"),
+            ),
+            (
+                "closed_in_period",
+                format!("closed_from={from}&closed_to={to}"),
+            ),
+        ] {
+            let listed = list_count(&http, &supervisor, &filters);
+            if json_u64(&total[field]) != Some(listed) {
+                failures.push(format!(
+                    "{label}: {field} is {}, its case list holds {listed}",
+                    total[field]
+                ));
+            }
+        }
         eprintln!("{label}: due {due}, closed {closed}, on time {on_time}, closed in period {closed_in_period}");
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// How many cases `GET /v1/cases` lists under these filters, page by page.
+fn list_count(http: &gridcase_tests::Http, token: &str, filters: &str) -> u64 {
+    let mut count = 0;
+    let mut cursor = String::new();
+    loop {
+        let r = http.get(
+            &format!("/v1/cases?{filters}&limit=500{cursor}"),
+            Some(token),
+        );
+        assert_eq!(r.status, 200, "{filters}: {}", r.text());
+        let page = r.json();
+        count += page["cases"].as_array().map_or(0, Vec::len) as u64;
+        match page["next"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => return count,
+        }
+    }
 }
 
 fn json_u64(v: &Value) -> Option<u64> {
