@@ -181,6 +181,32 @@ pub fn link(
 
 /// A figure's cell content: the number, linked to its cases when a list makes it. The link
 /// names the figure and the group (`data-figure`, `data-group`; `total` for the total).
+/// The case list a rate's numerator makes, for a rate over a cohort a list can express: 结案率
+/// opens the due cases closed, 按期结案率 those closed on time (the rate's denominator, 应结案,
+/// is the count beside it).
+pub fn rate(
+    by: GroupBy,
+    key: Option<&str>,
+    field: &str,
+    shown: String,
+    from: Millis,
+    to: Millis,
+) -> Markup {
+    let figure = match field {
+        "closing_rate" => Some(Figure::Closed),
+        "on_time_rate" => Some(Figure::ClosedOnTime),
+        _ => None,
+    };
+    // `data-figure` names the count the list makes (the numerator), as the count's own link.
+    let linked = figure.and_then(|f| link(by, key, f, from, to).map(|href| (f, href)));
+    html! {
+        @match linked {
+            Some((f, href)) => a.drill href=(href) data-figure=(f.field()) data-group=(key.unwrap_or("total")) title=(field) { (shown) },
+            None => (shown),
+        }
+    }
+}
+
 pub fn number(
     by: GroupBy,
     key: Option<&str>,

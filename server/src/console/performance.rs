@@ -240,6 +240,9 @@ pub fn cell(
         (Figure::Count(n), Some((d, key))) => {
             super::drill::number(d.by, key, col.key, n, d.from, d.to)
         }
+        (Figure::Rate(Some(_)), Some((d, key))) => {
+            super::drill::rate(d.by, key, col.key, shown(figure), d.from, d.to)
+        }
         _ => html! { (shown(figure)) },
     };
     html! {
@@ -381,8 +384,8 @@ pub async fn show(
             (table(p, t.group_by, t.total, &rows, &total, &previous, Some(Drill { by: group, from, to })))
             p.note #drill-note {
                 (lang.pick(
-                    "带链接的数字打开其案件清单（筛选条件与指标口径相同）；返工数、核查数、延期数按次计，派遣、退回按派遣计，无对应案件清单。",
-                    "A linked number opens the list of its cases (the same filters as the figure); rework, verifications and extensions count events, dispatches and returns count dispatches: they have no case list.",
+                    "带链接的数字打开其案件清单（筛选条件与指标口径相同）；结案率、按期结案率打开其分子的案件清单；返工数、核查数、延期数按次计，派遣、退回按派遣计，无对应案件清单。",
+                    "A linked number opens the list of its cases (the same filters as the figure); the closing and on-time rates open the cases of their numerator; rework, verifications and extensions count events, dispatches and returns count dispatches: they have no case list.",
                 ))
             }
             p #export .export {
