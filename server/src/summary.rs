@@ -228,6 +228,14 @@ impl CaseSummary {
         }
     }
 
+    /// The unit the case counts for in the indicators (`counted_unit` in lists and exports):
+    /// the one it is dispatched to now, else the last one named.
+    pub fn counted_unit(&self) -> Option<&str> {
+        self.unit
+            .as_deref()
+            .or(self.units.last().map(String::as_str))
+    }
+
     /// Whether the case is overdue (超期) at `now`: past the deadline in force, or past one in
     /// force earlier (a later dispatch or extension does not erase it).
     pub fn overdue_at(&self, now: Millis) -> bool {

@@ -250,7 +250,7 @@ fn case_row(s: &CaseSummary, org: &Org, now: Millis) -> Vec<Cell> {
     let name = |kind, id: Option<&str>| {
         Cell::text(id.map(|id| place(org, kind, Some(id))).unwrap_or_default())
     };
-    let counted = s.unit.as_deref().or(s.units.last().map(String::as_str));
+    let counted = s.counted_unit();
     let on_time =
         gridcase_sync_core::fold::closed_on_time(s.closed_at, s.deadline, s.deadline_missed);
     let code = |v: Option<String>| Cell::text(v.unwrap_or_default());

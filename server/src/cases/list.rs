@@ -260,7 +260,7 @@ impl CaseFilter {
             (from.is_none() && to.is_none())
                 || t.is_some_and(|t| from.is_none_or(|f| t >= f) && to.is_none_or(|e| t < e))
         };
-        let counted_unit = s.unit.as_deref().or(s.units.last().map(String::as_str));
+        let counted_unit = s.counted_unit();
         let held_or_voided = crate::indicators::outside_due_cohort(s.status);
         self.counted_unit
             .as_deref()

@@ -320,7 +320,7 @@ impl CaseFacts {
             street: s.street.clone(),
             community: s.community.clone(),
             grid: s.grid.clone(),
-            unit: s.unit.clone().or_else(|| s.units.last().cloned()),
+            unit: s.counted_unit().map(str::to_owned),
             units: s.units.clone(),
             category: s.category.clone(),
             call: CallFacts {
