@@ -63,6 +63,15 @@ pub struct Config {
     /// sled's page cache, in MiB (sled counts pages as stored; in memory they take more).
     #[arg(long, env = "GRIDCASE_STORE_CACHE_MB", default_value_t = 32)]
     pub store_cache_mb: u64,
+    /// The ledger on PostgreSQL instead of the embedded sled store under `--data-dir`: a libpq
+    /// URL (`postgres://user:password@host:port/database`; several hosts with
+    /// `target_session_attrs=read-write` follow a promoted standby). Photos and the signing key
+    /// stay under `--data-dir`.
+    #[arg(long, env = "GRIDCASE_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Connections to PostgreSQL at most (with `--database-url`).
+    #[arg(long, env = "GRIDCASE_DATABASE_POOL", default_value_t = 16)]
+    pub database_pool: usize,
     /// Open311 api_keys, comma-separated; each lets a client file requests as the `open311`
     /// user. With `--demo` and none given, the key is `demo-open311-key`.
     #[arg(long, env = "GRIDCASE_OPEN311_KEYS", value_delimiter = ',')]

@@ -16,6 +16,7 @@ pub mod error;
 pub mod indicators;
 pub mod ledger;
 pub mod metrics;
+pub mod postgres_store;
 pub mod query_index;
 pub mod routes;
 pub mod search_text;
@@ -58,11 +59,16 @@ impl AppState {
     /// Opens (or creates) the ledger in the configured data directory.
     pub fn open(config: Config) -> Result<AppState, Error> {
         std::fs::create_dir_all(&config.data_dir)?;
-        let store: Arc<dyn gridcase_sync_core::store::Store> =
-            Arc::new(SledStore::open_with_cache(
+        let store: Arc<dyn gridcase_sync_core::store::Store> = match &config.database_url {
+            Some(url) => Arc::new(postgres_store::PostgresStore::open(
+                url,
+                config.database_pool,
+            )?),
+            None => Arc::new(SledStore::open_with_cache(
                 config.data_dir.join("db"),
                 config.store_cache_mb * 1024 * 1024,
-            )?);
+            )?),
+        };
         let keys = auth::Keys::load(
             config.jwt_secret.as_deref(),
             &config.data_dir,

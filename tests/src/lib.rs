@@ -39,6 +39,61 @@ pub fn server_binary() -> PathBuf {
     dir.join("gridcase-server")
 }
 
+/// The environment variable that runs the end-to-end tests on PostgreSQL: the URL of a
+/// database whose user may create databases (`./scripts/postgres start` prints one).
+pub const TEST_DATABASE_ENV: &str = "GRIDCASE_TEST_DATABASE_URL";
+
+/// Test databases are named with this prefix, so a test run can drop those of earlier runs.
+pub const TEST_DATABASE_PREFIX: &str = "gridcase_t_";
+
+/// With [`TEST_DATABASE_ENV`] set, the URL of the database that belongs to `data_dir`: created
+/// the first time (its name kept in the data directory, so a restart finds the same ledger),
+/// one per data directory so that tests running at once never share a ledger. Without it,
+/// `None`: the server keeps its ledger in sled under the data directory.
+pub fn test_database(data_dir: &Path) -> Option<String> {
+    let url = std::env::var(TEST_DATABASE_ENV)
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    let (base, _) = url
+        .rsplit_once('/')
+        .expect("a database URL ends in /database");
+    std::fs::create_dir_all(data_dir).expect("data dir");
+    let marker = data_dir.join("test-database");
+    let name = match std::fs::read_to_string(&marker) {
+        Ok(name) => name.trim().to_owned(),
+        Err(_) => {
+            let name = format!("{TEST_DATABASE_PREFIX}{}", uuid::Uuid::new_v4().simple());
+            let status = Command::new("psql")
+                .arg(&url)
+                .args(["-qc", &format!("CREATE DATABASE {name}")])
+                .stdout(Stdio::null())
+                .status()
+                .expect("run psql");
+            assert!(
+                status.success(),
+                "could not create the test database {name}"
+            );
+            std::fs::write(&marker, &name).expect("keep the test database's name");
+            name
+        }
+    };
+    Some(format!("{base}/{name}"))
+}
+
+/// The stopped server's ledger store, on whichever engine it ran: for tests that read or
+/// change stored rows directly.
+pub fn ledger_store(data_dir: &Path) -> Box<dyn gridcase_sync_core::store::Store> {
+    match test_database(data_dir) {
+        Some(url) => Box::new(
+            gridcase_server::postgres_store::PostgresStore::open(&url, 2)
+                .expect("open the stopped server's database"),
+        ),
+        None => {
+            Box::new(SledStore::open(data_dir.join("db")).expect("open the stopped server's store"))
+        }
+    }
+}
+
 /// A running server process; killed when dropped.
 pub struct Server {
     child: Child,
@@ -78,7 +133,11 @@ impl Server {
                 .map_or_else(|_| Stdio::null(), Stdio::from),
             None => Stdio::null(),
         };
-        let mut child = Command::new(binary)
+        let mut command = Command::new(binary);
+        if let Some(url) = test_database(data_dir) {
+            command.arg("--database-url").arg(url);
+        }
+        let mut child = command
             .args(["--listen", listen, "--demo", "--data-dir"])
             .arg(data_dir)
             .args(extra)

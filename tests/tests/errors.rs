@@ -3,7 +3,7 @@
 //! store's or serde's text, and is not blamed on the client; refused tokens say why in plain
 //! words.
 
-use gridcase_sync_core::store::{key_part, Batch, SledStore, Store};
+use gridcase_sync_core::store::{key_part, Batch};
 use gridcase_tests::Server;
 use serde_json::json;
 
@@ -36,7 +36,7 @@ fn a_corrupt_stored_record_is_an_internal_error_with_a_request_id() {
     let case = r.json()["case"].as_str().expect("case").to_owned();
     assert!(server.stop().success());
     {
-        let store = SledStore::open(data.join("db")).expect("open the stopped server's store");
+        let store = gridcase_tests::ledger_store(&data);
         let mut b = Batch::new();
         b.put(
             "ledger_summaries",

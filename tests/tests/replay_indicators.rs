@@ -161,7 +161,12 @@ fn replayed_indicators_match_the_csv() {
         "{} is missing: build it first (cargo build --workspace --bins)",
         bench.display()
     );
-    let out = Command::new(&bench)
+    let mut command = Command::new(&bench);
+    // On the PostgreSQL pass the bench fills the database the server will open.
+    if let Some(url) = gridcase_tests::test_database(&ledger) {
+        command.env("GRIDCASE_DATABASE_URL", url);
+    }
+    let out = command
         .args([
             "--no-field",
             "--replay",

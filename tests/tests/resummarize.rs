@@ -2,7 +2,7 @@
 //! summarized again in the background when this release starts: a dispatched, acknowledged and
 //! returned case gains its chain, its acknowledgement and its return in lists and queues.
 
-use gridcase_sync_core::store::{key_part, Batch, SledStore, Store};
+use gridcase_sync_core::store::{key_part, Batch};
 use gridcase_tests::scenario::{case_view, post_action};
 use gridcase_tests::Server;
 use serde_json::{json, Value};
@@ -58,7 +58,7 @@ fn summaries_from_before_the_chain_of_units_are_written_again_in_the_background(
 
     // As the previous release left it: a summary without this release's fields, and no mark.
     {
-        let store = SledStore::open(dir.join("db")).expect("the ledger's store");
+        let store = gridcase_tests::ledger_store(&dir);
         let key = key_part(&case);
         let stored = store
             .get(SUMMARIES, &key)

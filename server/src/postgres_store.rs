@@ -1,0 +1,361 @@
+//! [`Store`] on PostgreSQL (`--database-url`): the ledger's named byte-keyed trees as one
+//! table keyed by `(tree, key)`, whose B-tree primary key gives the ordered range scans the
+//! ledger's indexes are built on, and a batch as one transaction, durable at its commit.
+//!
+//! Why behind `Store` rather than tables with columns: every row the ledger keeps (documents,
+//! feed, summaries, query index, indicator rows, case numbers) is already an ordered key range
+//! that sled serves, and its invariants (one commit thread, the feed never ahead of the disk)
+//! are written against an atomic batch. Keeping the boundary keeps those invariants and lets
+//! the whole test suite run on both engines; the move to real columns can follow where a
+//! measurement shows PostgreSQL doing better.
+//!
+//! The `Store` trait is synchronous (the ledger works on blocking threads, and sync-core knows
+//! no async runtime), and tokio-postgres is asynchronous: the store owns a small runtime of
+//! its own that drives the connections, and each call waits for its query on a channel. A
+//! call therefore never needs the caller's runtime and works from any thread.
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use gridcase_sync_core::store::{Batch, Entry, Store, Write};
+use gridcase_sync_core::Error as CoreError;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::mpsc;
+use std::time::Duration;
+use tokio_postgres::NoTls;
+
+/// The migrations, in order; each is applied once, in a transaction, and recorded in
+/// `gridcase_migrations`. Never edit one that has shipped: add the next.
+const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../migrations/0001_trees.sql"))];
+
+/// The advisory lock key under which migrations run, so two servers starting together apply
+/// each migration once.
+const MIGRATION_LOCK: i64 = 0x6772_6964_6361_7365; // "gridcase"
+
+/// The advisory lock a server holds on its database while it runs: the ledger's invariants
+/// (one commit thread gives feed sequence numbers and case numbers) still assume one writer.
+const WRITER_LOCK: i64 = 0x6772_6964_7772_6974; // "gridwrit"
+
+/// Rows a range scan reads per query: small first (most scans are a case's few increments or
+/// one index term), doubling up to the last.
+const PAGE_FIRST: i64 = 64;
+const PAGE_MAX: i64 = 2048;
+
+/// The ledger on PostgreSQL.
+pub struct PostgresStore {
+    /// Drives the connections; `None` only while dropping.
+    runtime: Option<tokio::runtime::Runtime>,
+    pool: Pool,
+    /// The connection holding [`WRITER_LOCK`], kept for the store's life.
+    _writer: deadpool_postgres::Object,
+}
+
+fn store_error(e: impl std::fmt::Display) -> CoreError {
+    CoreError::Store(format!("postgresql: {e}"))
+}
+
+impl PostgresStore {
+    /// Connects to `url` (a libpq URL or key=value string; several hosts with
+    /// `target_session_attrs=read-write` follow a promoted standby), applies the migrations
+    /// and takes the database's writer lock. `pool` bounds the connections.
+    pub fn open(url: &str, pool: usize) -> Result<PostgresStore, CoreError> {
+        let config: tokio_postgres::Config = url.parse().map_err(store_error)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("postgres")
+            .enable_all()
+            .build()
+            .map_err(store_error)?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(pool.max(2) + 1)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(Duration::from_secs(30)))
+            .create_timeout(Some(Duration::from_secs(10)))
+            .build()
+            .map_err(store_error)?;
+        let setup = pool.clone();
+        let writer = block_on(&runtime, async move {
+            let mut client = setup.get().await.map_err(store_error)?;
+            migrate(&mut client).await?;
+            let locked: bool = client
+                .query_one("SELECT pg_try_advisory_lock($1)", &[&WRITER_LOCK])
+                .await
+                .map_err(store_error)?
+                .get(0);
+            if !locked {
+                return Err(CoreError::Store(
+                    "another gridcase server is writing to this database; this release runs \
+                     one server per database"
+                        .into(),
+                ));
+            }
+            Ok(client)
+        })??;
+        Ok(PostgresStore {
+            runtime: Some(runtime),
+            pool,
+            _writer: writer,
+        })
+    }
+
+    /// Runs `f` on the store's runtime and waits for it.
+    fn run<T: Send + 'static>(
+        &self,
+        f: impl Future<Output = Result<T, CoreError>> + Send + 'static,
+    ) -> Result<T, CoreError> {
+        let runtime = self
+            .runtime
+            .as_ref()
+            .ok_or_else(|| CoreError::Store("postgresql: the store is closed".into()))?;
+        block_on(runtime, f)?
+    }
+}
+
+/// Spawns `f` on `runtime` and waits on a channel: unlike `Runtime::block_on`, this may be
+/// called from inside another runtime's thread.
+fn block_on<T: Send + 'static>(
+    runtime: &tokio::runtime::Runtime,
+    f: impl Future<Output = T> + Send + 'static,
+) -> Result<T, CoreError> {
+    let (tx, rx) = mpsc::sync_channel(1);
+    runtime.spawn(async move {
+        let _ = tx.send(f.await);
+    });
+    rx.recv()
+        .map_err(|_| CoreError::Store("postgresql: the query's task ended".into()))
+}
+
+async fn migrate(client: &mut deadpool_postgres::Object) -> Result<(), CoreError> {
+    let tx = client.transaction().await.map_err(store_error)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await
+        .map_err(store_error)?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS gridcase_migrations (
+             version integer PRIMARY KEY,
+             applied_at timestamptz NOT NULL DEFAULT now()
+         )",
+    )
+    .await
+    .map_err(store_error)?;
+    let applied: Vec<i32> = tx
+        .query("SELECT version FROM gridcase_migrations", &[])
+        .await
+        .map_err(store_error)?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for (version, sql) in MIGRATIONS {
+        if applied.contains(version) {
+            continue;
+        }
+        tracing::info!(version, "applying database migration");
+        tx.batch_execute(sql).await.map_err(store_error)?;
+        tx.execute(
+            "INSERT INTO gridcase_migrations (version) VALUES ($1)",
+            &[version],
+        )
+        .await
+        .map_err(store_error)?;
+    }
+    tx.commit().await.map_err(store_error)
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        // A runtime dropped inside another runtime's thread panics; this one lets its threads
+        // go without waiting.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl Store for PostgresStore {
+    fn get(&self, tree: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>, CoreError> {
+        let pool = self.pool.clone();
+        let key = key.to_vec();
+        self.run(async move {
+            let client = pool.get().await.map_err(store_error)?;
+            let statement = client
+                .prepare_cached("SELECT value FROM gridcase_trees WHERE tree = $1 AND key = $2")
+                .await
+                .map_err(store_error)?;
+            let row = client
+                .query_opt(&statement, &[&tree, &key])
+                .await
+                .map_err(store_error)?;
+            Ok(row.map(|r| r.get(0)))
+        })
+    }
+
+    fn range<'a>(
+        &'a self,
+        tree: &'static str,
+        start: &[u8],
+        end: Option<&[u8]>,
+    ) -> Box<dyn Iterator<Item = Result<Entry, CoreError>> + 'a> {
+        Box::new(Pages {
+            store: self,
+            tree,
+            next: Bound::From(start.to_vec()),
+            end: end.map(<[u8]>::to_vec),
+            page: PAGE_FIRST,
+            rows: Vec::new().into_iter(),
+            done: false,
+        })
+    }
+
+    fn commit(&self, batch: Batch) -> Result<(), CoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        // A batch's writes apply in order; in one statement a key may appear once, so only
+        // each key's last write is kept (what applying them in order would leave).
+        let mut last: HashMap<(&'static str, Vec<u8>), Option<Vec<u8>>> = HashMap::new();
+        let mut order = Vec::new();
+        for w in batch.into_writes() {
+            let (tree, key, value) = match w {
+                Write::Put { tree, key, value } => (tree, key, Some(value)),
+                Write::Delete { tree, key } => (tree, key, None),
+            };
+            if last.insert((tree, key.clone()), value).is_none() {
+                order.push((tree, key));
+            }
+        }
+        let (mut put_trees, mut put_keys, mut put_values) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut del_trees, mut del_keys) = (Vec::new(), Vec::new());
+        for (tree, key) in order {
+            match last.remove(&(tree, key.clone())).flatten() {
+                Some(value) => {
+                    put_trees.push(tree);
+                    put_keys.push(key);
+                    put_values.push(value);
+                }
+                None => {
+                    del_trees.push(tree);
+                    del_keys.push(key);
+                }
+            }
+        }
+        let pool = self.pool.clone();
+        self.run(async move {
+            let mut client = pool.get().await.map_err(store_error)?;
+            let tx = client.transaction().await.map_err(store_error)?;
+            if !del_keys.is_empty() {
+                let statement = tx
+                    .prepare_cached(
+                        "DELETE FROM gridcase_trees t USING unnest($1::text[], $2::bytea[]) AS d(tree, key)
+                         WHERE t.tree = d.tree AND t.key = d.key",
+                    )
+                    .await
+                    .map_err(store_error)?;
+                tx.execute(&statement, &[&del_trees, &del_keys])
+                    .await
+                    .map_err(store_error)?;
+            }
+            if !put_keys.is_empty() {
+                let statement = tx
+                    .prepare_cached(
+                        "INSERT INTO gridcase_trees (tree, key, value)
+                         SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[])
+                         ON CONFLICT (tree, key) DO UPDATE SET value = excluded.value",
+                    )
+                    .await
+                    .map_err(store_error)?;
+                tx.execute(&statement, &[&put_trees, &put_keys, &put_values])
+                    .await
+                    .map_err(store_error)?;
+            }
+            tx.commit().await.map_err(store_error)
+        })
+    }
+}
+
+/// Where the next page of a scan starts.
+enum Bound {
+    /// At this key, inclusive (the scan's start).
+    From(Vec<u8>),
+    /// After this key (the last one read).
+    After(Vec<u8>),
+}
+
+/// A range scan read a page at a time, each page its own query (keyset pagination), so a scan
+/// holds no connection between pages and a caller may query the store while iterating.
+struct Pages<'a> {
+    store: &'a PostgresStore,
+    tree: &'static str,
+    next: Bound,
+    end: Option<Vec<u8>>,
+    page: i64,
+    rows: std::vec::IntoIter<Entry>,
+    done: bool,
+}
+
+impl Pages<'_> {
+    fn fetch(&mut self) -> Result<Vec<Entry>, CoreError> {
+        let pool = self.store.pool.clone();
+        let (tree, end, limit) = (self.tree, self.end.clone(), self.page);
+        let (inclusive, from) = match &self.next {
+            Bound::From(k) => (true, k.clone()),
+            Bound::After(k) => (false, k.clone()),
+        };
+        self.store.run(async move {
+            let client = pool.get().await.map_err(store_error)?;
+            let sql = match (inclusive, end.is_some()) {
+                (true, true) => "SELECT key, value FROM gridcase_trees WHERE tree = $1 AND key >= $2 AND key < $3 ORDER BY key LIMIT $4",
+                (false, true) => "SELECT key, value FROM gridcase_trees WHERE tree = $1 AND key > $2 AND key < $3 ORDER BY key LIMIT $4",
+                (true, false) => "SELECT key, value FROM gridcase_trees WHERE tree = $1 AND key >= $2 AND $3::bytea IS NULL ORDER BY key LIMIT $4",
+                (false, false) => "SELECT key, value FROM gridcase_trees WHERE tree = $1 AND key > $2 AND $3::bytea IS NULL ORDER BY key LIMIT $4",
+            };
+            let statement = client.prepare_cached(sql).await.map_err(store_error)?;
+            let rows = client
+                .query(&statement, &[&tree, &from, &end, &limit])
+                .await
+                .map_err(store_error)?;
+            Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        })
+    }
+}
+
+impl Iterator for Pages<'_> {
+    type Item = Result<Entry, CoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(entry) = self.rows.next() {
+            return Some(Ok(entry));
+        }
+        if self.done {
+            return None;
+        }
+        if let (Bound::From(start), Some(end)) = (&self.next, &self.end) {
+            if end <= start {
+                self.done = true;
+                return None;
+            }
+        }
+        let rows = match self.fetch() {
+            Ok(rows) => rows,
+            Err(e) => {
+                self.done = true;
+                return Some(Err(e));
+            }
+        };
+        if (rows.len() as i64) < self.page {
+            self.done = true;
+        }
+        match rows.last() {
+            Some((key, _)) => self.next = Bound::After(key.clone()),
+            None => return None,
+        }
+        self.page = (self.page * 2).min(PAGE_MAX);
+        self.rows = rows.into_iter();
+        self.rows.next().map(Ok)
+    }
+}
