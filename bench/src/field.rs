@@ -28,6 +28,8 @@ pub struct Round {
     pub bytes_down: u64,
     pub requests: u64,
     pub server_cpu_s: f64,
+    /// CPU of the PostgreSQL processes during the round (0 on sled).
+    pub database_cpu_s: f64,
     /// CPU of the clients (this process) during the round.
     pub client_cpu_s: f64,
     pub conflicts: u64,
@@ -276,9 +278,11 @@ fn measured(server: &Server, clients: &[Client], sync: fn(&Client) -> SyncReport
     let me = std::process::id();
     let (cpu, requests) = (probe::cpu_seconds(pid), probe::requests(&http));
     let mine = probe::cpu_seconds(me);
+    let database = probe::database_cpu_seconds();
     let (reports, seconds) = all_sync(clients, sync);
     let mut round = total(&reports, seconds);
     round.server_cpu_s = probe::cpu_seconds(pid) - cpu;
+    round.database_cpu_s = probe::database_cpu_seconds() - database;
     round.client_cpu_s = probe::cpu_seconds(me) - mine;
     // Less the /metrics request that read the count before.
     round.requests = probe::requests(&http) - requests - 1;

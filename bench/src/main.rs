@@ -4,6 +4,10 @@
 //! samples and measures a ledger of N cases. Progress goes to stderr; one JSON line to stdout.
 //!
 //! cargo build --release --workspace && target/release/gridcase-bench --size medium
+//!
+//! With `GRIDCASE_TEST_DATABASE_URL=$(./scripts/postgres start)` the servers it starts keep
+//! their ledgers on PostgreSQL (a database each), and the figures add the database's CPU and
+//! size.
 
 mod convergence;
 mod field;
@@ -191,10 +195,19 @@ fn main() {
         out.insert("settle_s".into(), json!(settle.seconds));
         out.insert("settle_bytes_down".into(), json!(settle.bytes_down));
         out.insert("server_peak_rss_bytes".into(), json!(probe::peak_rss(pid)));
-        out.insert(
-            "ledger_disk_bytes".into(),
-            json!(probe::disk_bytes(&dir.join("ledger"))),
-        );
+        let mut ledger_bytes = probe::disk_bytes(&dir.join("ledger"));
+        match gridcase_tests::test_database(&dir.join("ledger")) {
+            Some(url) => {
+                out.insert("engine".into(), json!("postgres"));
+                out.insert("database_cpu_s".into(), json!(reconnect.database_cpu_s));
+                out.insert("steady_database_cpu_s".into(), json!(steady.database_cpu_s));
+                ledger_bytes += probe::database_bytes(&url);
+            }
+            None => {
+                out.insert("engine".into(), json!("sled"));
+            }
+        }
+        out.insert("ledger_disk_bytes".into(), json!(ledger_bytes));
     }
 
     if let Some((seeds, findings)) = replay {

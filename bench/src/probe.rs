@@ -23,6 +23,37 @@ pub fn cpu_seconds(pid: u32) -> f64 {
     (ticks(11) + ticks(12)) / hz
 }
 
+/// CPU seconds of every PostgreSQL process on the machine (their command name is `postgres`):
+/// on the PostgreSQL engine, the database's share of the work, which the server's own figure
+/// leaves out. The bench's cluster is private (`scripts/postgres`), so nothing else counts.
+pub fn database_cpu_seconds() -> f64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|comm| comm.trim() == "postgres")
+        })
+        .map(cpu_seconds)
+        .sum()
+}
+
+/// The bytes PostgreSQL keeps for a database (`pg_database_size`), read with psql; 0 when it
+/// cannot be read.
+pub fn database_bytes(url: &str) -> u64 {
+    std::process::Command::new("psql")
+        .arg(url)
+        .args(["-tAc", "SELECT pg_database_size(current_database())"])
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 /// Peak resident set size of the process, in bytes (VmHWM).
 pub fn peak_rss(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
