@@ -724,6 +724,31 @@ fn the_console_in_chromium_signs_in_filters_resolves_a_conflict_and_updates_live
     assert!(browser.text().contains("按期结案率"));
     browser.screenshot(&shots.join("performance.png"));
 
+    // A rate opens the cases of its denominator, each with what it adds, summed above them:
+    // u1's rework rate is its failed verifications over its verifications.
+    browser
+        .find("table.indicators tbody tr[data-group=u1] a[data-rate=rework_rate]")
+        .click();
+    browser.wait_for(
+        "the cases behind the rework rate",
+        "return location.pathname === '/cases' && location.search.includes('figure=verifications');",
+    );
+    let sums = browser.find("#figure-sums").text();
+    assert!(
+        sums.contains("核查数") && sums.contains("返工数"),
+        "the list sums the rate's parts: {sums}"
+    );
+    assert!(
+        browser
+            .find("#drill")
+            .text()
+            .contains("城管执法队 · 核查数"),
+        "{}",
+        browser.find("#drill").text()
+    );
+    browser.screenshot(&shots.join("cases-figure.png"));
+    browser.goto(&format!("{base}/performance?by=unit"));
+
     // English, then back.
     browser.find("#lang-switch").click();
     browser.wait_for("English", "return document.documentElement.lang === 'en';");

@@ -202,6 +202,7 @@ pub fn cases_of_phone(
         found.push(CaseListItem {
             overdue: summary.overdue_at(now),
             summary,
+            counts: None,
         });
         if found.len() == limit {
             break;

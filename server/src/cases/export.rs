@@ -437,7 +437,7 @@ fn filter_notes(f: &CaseFilter) -> Vec<(String, String)> {
 }
 
 /// The Chinese name of an indicator field, by its JSON name.
-fn indicator_label(field: &str) -> Option<&'static str> {
+pub fn indicator_label(field: &str) -> Option<&'static str> {
     Some(match field {
         "filed" => "立案数",
         "due" => "应结案数",
@@ -477,6 +477,7 @@ fn indicator_label(field: &str) -> Option<&'static str> {
         "acknowledged_on_time_rate" => "按时签收率",
         "response_rate" => "响应率",
         "mean_response_minutes" => "平均响应时长(分钟)",
+        "response_ms" => "响应时长合计(毫秒)",
         "score" => "综合得分",
         "grade" => "等级",
         "rank" => "排名",

@@ -6,6 +6,7 @@ use super::{summary_in_scope, REVIEWERS};
 use crate::auth::{now_millis, Caller};
 use crate::case_number;
 use crate::error::{Error, Result};
+use crate::indicators::{CaseFacts, Cohort, GroupBy, Indicators, Period, Table, NO_GROUP};
 use crate::query_index::{self, Term};
 use crate::search_text::TextQuery;
 use crate::summary::CaseSummary;
@@ -23,9 +24,11 @@ use std::collections::BTreeMap;
 /// most selective). A filter answered by a lookup of its own (like `number`) gets a branch in
 /// [`list_page`] like [`by_number`].
 ///
-/// The filters after `created_to` are those of the indicators' drill-down (`console::drill`):
-/// each figure of `GET /v1/stats` names the list of the cases it counts with them (e.g. 应结案
-/// of unit u1: `due_from`, `due_to`, `held_or_voided=false`, `counted_unit=u1`).
+/// The filters after `created_to` read a case as the indicators count it (e.g. 应结案 of unit
+/// u1: `due_from`, `due_to`, `held_or_voided=false`, `counted_unit=u1`), judged by the
+/// indicators' cohort rules (`indicators::Cohort`). The drill-down (`console::drill`) names a
+/// figure's list with `figure` and its period and group: the cases the indicators' own pass
+/// counts in it, each with what it adds (`counts`).
 #[derive(Debug, Default, Clone, Deserialize, Serialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CaseFilter {
@@ -112,6 +115,29 @@ pub struct CaseFilter {
     /// (`true`), or none did (`false`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ever_dissatisfied: Option<bool>,
+    /// A figure of the indicators: a count of `GET /v1/stats` (`due`, `closed_on_time`,
+    /// `verifications`, `rework`, `extended`, `dispatches`, `returns`, `response_judged`,
+    /// `acknowledged`, `called_back`, `evaluated`, ...; or `response_ms`): only the cases that
+    /// add to it over [`figure_from`, `figure_to`) for the group `figure_group` of the grouping
+    /// `figure_by` (the total without them), as the indicators' own pass counts them (the
+    /// drill-down of the performance page). Each case listed then carries its `counts` and the
+    /// page their sums, so the figure is the sum of its list's `counts[figure]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub figure: Option<String>,
+    /// The period of `figure` starts at (ms since the epoch; default: the beginning).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub figure_from: Option<i64>,
+    /// The period of `figure` ends before (ms since the epoch; default: no end).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub figure_to: Option<i64>,
+    /// The grouping of `figure_group`, as `GET /v1/stats?by=` (unit, street, community, grid,
+    /// category, responsible). By unit, a dispatch counts for the unit it went to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub figure_by: Option<String>,
+    /// The group of `figure`: a key of the groups of `GET /v1/stats?by=figure_by` (`none`: the
+    /// cases without one); the total without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub figure_group: Option<String>,
     /// Text in the description: Chinese anywhere in it ("路灯" finds "小区路灯不亮"), letters
     /// and digits as whole words ("led" finds "LED屏", not "sled"); width and case do not
     /// matter. Only the first 2,000 characters of a description are searched.
@@ -175,6 +201,22 @@ impl CaseFilter {
         if let Some(community) = &self.community {
             terms.push(Term::Community(community.as_str().into()));
         }
+        // A figure's group by place, unit or category: every case adding to it lies there, or
+        // names the unit (each unit of a dispatch, and the counted one, is among `units`).
+        if let (Some(by), Some(group)) = (&self.figure_by, &self.figure_group) {
+            let group = group.as_str();
+            match GroupBy::parse(by) {
+                _ if group == NO_GROUP => {}
+                Some(GroupBy::Unit) => terms.push(Term::Unit(group.into())),
+                Some(GroupBy::Street) => terms.push(Term::Street(group.into())),
+                Some(GroupBy::Community) => terms.push(Term::Community(group.into())),
+                Some(GroupBy::Grid) => terms.push(Term::Grid(group.into())),
+                Some(GroupBy::Category) => {
+                    terms.extend(CategoryCode::parse(group).map(Term::Category));
+                }
+                Some(GroupBy::Responsible) | None => {}
+            }
+        }
         if let Some(street) = &self.street {
             terms.push(Term::Street(street.as_str().into()));
         }
@@ -236,7 +278,6 @@ impl CaseFilter {
                 .is_none_or(|u| s.units.iter().any(|x| x == u))
             && eq(&self.category, s.category.as_deref())
             && eq(&self.level, s.level.as_deref())
-            && self.overdue.is_none_or(|o| o == s.overdue_at(now))
             && self
                 .has_conflict
                 .is_none_or(|c| c == (s.open_conflicts > 0))
@@ -256,30 +297,19 @@ impl CaseFilter {
     /// The drill-down filters: what the indicators count a case for (`indicators::formulas`),
     /// read from its summary as the indicator row reads it (`CaseFacts::of`).
     fn matches_drill(&self, s: &CaseSummary, now: i64) -> bool {
-        let within = |t: Option<i64>, from: Option<i64>, to: Option<i64>| {
-            (from.is_none() && to.is_none())
-                || t.is_some_and(|t| from.is_none_or(|f| t >= f) && to.is_none_or(|e| t < e))
+        let window = |from: Option<i64>, to: Option<i64>| {
+            (from.is_some() || to.is_some())
+                .then(|| (from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX)))
         };
         let counted_unit = s.counted_unit();
-        let held_or_voided = crate::indicators::outside_due_cohort(s.status);
-        self.counted_unit
+        let fits = self
+            .counted_unit
             .as_deref()
             .is_none_or(|u| counted_unit == Some(u))
             && self
                 .responsible
                 .as_deref()
                 .is_none_or(|r| s.responsible.as_deref() == Some(r))
-            && within(s.deadline, self.due_from, self.due_to)
-            && within(s.filed_at, self.filed_from, self.filed_to)
-            && within(s.closed_at, self.closed_from, self.closed_to)
-            && self.held_or_voided.is_none_or(|h| h == held_or_voided)
-            && self
-                .closed
-                .is_none_or(|c| c == s.closed_at.is_some_and(|t| t <= now))
-            && self.closed_on_time.is_none_or(|o| {
-                gridcase_sync_core::fold::closed_on_time(s.closed_at, s.deadline, s.deadline_missed)
-                    == Some(o)
-            })
             && self.reworked.is_none_or(|r| r == (s.rework_count > 0))
             && self.extended.is_none_or(|e| e == (s.extensions > 0))
             && self
@@ -287,7 +317,118 @@ impl CaseFilter {
                 .is_none_or(|a| a == s.answered_directly)
             && self
                 .ever_dissatisfied
-                .is_none_or(|d| d == s.ever_dissatisfied)
+                .is_none_or(|d| d == s.ever_dissatisfied);
+        if !fits {
+            return false;
+        }
+        // The cohorts, judged by the indicators' own rules on the facts their row is made of.
+        let c = Cohort::of(&CaseFacts::of(s));
+        window(self.due_from, self.due_to).is_none_or(|(f, t)| c.deadline_within(f, t))
+            && window(self.filed_from, self.filed_to).is_none_or(|(f, t)| c.filed_within(f, t))
+            && window(self.closed_from, self.closed_to).is_none_or(|(f, t)| c.closed_within(f, t))
+            && self.held_or_voided.is_none_or(|h| h == c.held_or_voided())
+            && self.closed.is_none_or(|want| want == c.closed_by(now))
+            && self
+                .closed_on_time
+                .is_none_or(|o| c.closed_on_time() == Some(o))
+            && self.overdue.is_none_or(|o| o == c.overdue_at(now))
+    }
+
+    /// The figure this list makes (`figure`, its period and group), checked once a request.
+    fn figure(&self, now: i64) -> Result<Option<FigureQuery>> {
+        let Some(figure) = &self.figure else {
+            if self.figure_by.is_some() || self.figure_group.is_some() {
+                return Err(Error::BadRequest(
+                    "figure_by and figure_group name the group of a figure: give figure".into(),
+                ));
+            }
+            return Ok(None);
+        };
+        if Indicators::default().count_of(figure).is_none() {
+            return Err(Error::BadRequest(format!(
+                "figure: {figure} is not a count of the indicators"
+            )));
+        }
+        let by = match (&self.figure_by, &self.figure_group) {
+            (Some(by), Some(_)) => GroupBy::parse(by)
+                .ok_or_else(|| Error::BadRequest(format!("figure_by: cannot group by {by}")))?,
+            (None, None) => GroupBy::Unit,
+            _ => {
+                return Err(Error::BadRequest(
+                    "figure_by and figure_group go together".into(),
+                ))
+            }
+        };
+        Ok(Some(FigureQuery {
+            figure: figure.clone(),
+            by,
+            group: self.figure_group.clone(),
+            period: Period {
+                from: self.figure_from.unwrap_or(i64::MIN),
+                to: self.figure_to.unwrap_or(i64::MAX),
+                now,
+            },
+        }))
+    }
+}
+
+/// What a request's list admits: its filter, judged at `now`, with its text queries tokenized
+/// and its figure checked once.
+struct Admit<'a> {
+    filter: &'a CaseFilter,
+    now: i64,
+    texts: Texts,
+    figure: Option<FigureQuery>,
+}
+
+impl Admit<'_> {
+    /// The item of a case the filter admits (its figure's counts with it), or `None`.
+    fn item(&self, s: CaseSummary) -> Option<CaseListItem> {
+        if !self.filter.matches(&s, self.now, &self.texts) {
+            return None;
+        }
+        let counts = match &self.figure {
+            Some(f) => Some(f.counts(&s)?),
+            None => None,
+        };
+        Some(CaseListItem {
+            overdue: s.overdue_at(self.now),
+            summary: s,
+            counts,
+        })
+    }
+
+    /// A page of these items.
+    fn page(&self, cases: Vec<CaseListItem>, next: Option<String>) -> CasePage {
+        CasePage::of(cases, next, self.figure.is_some())
+    }
+}
+
+/// A figure of the indicators a list makes: which count, of which group, over which period.
+struct FigureQuery {
+    figure: String,
+    by: GroupBy,
+    group: Option<String>,
+    period: Period,
+}
+
+impl FigureQuery {
+    /// What the case adds to the figure's group over its period (the counts it adds to, zero
+    /// ones left out), when it adds to the figure; `None` when it does not.
+    fn counts(&self, s: &CaseSummary) -> Option<BTreeMap<String, u64>> {
+        let facts = CaseFacts::of(s);
+        let added = Table::case_indicators(&facts, self.by, self.group.as_deref(), self.period);
+        if added.count_of(&self.figure).unwrap_or(0) == 0 {
+            return None;
+        }
+        Some(
+            added
+                .counts()
+                .into_iter()
+                .filter(|(_, v)| *v > 0)
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+        )
     }
 }
 
@@ -368,6 +509,11 @@ pub struct CasePage {
     pub cases: Vec<CaseListItem>,
     /// Pass as `cursor` for the next page; absent on the last page.
     pub next: Option<String>,
+    /// With `figure`: the sums of the page's cases' `counts` (add the pages: the sums of the
+    /// whole list are the figures of `GET /v1/stats`, e.g. `verifications` and `rework` of a
+    /// list of `figure=verifications` make its 返工率).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counts: Option<BTreeMap<String, u64>>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -375,6 +521,31 @@ pub struct CaseListItem {
     #[serde(flatten)]
     pub summary: CaseSummary,
     pub overdue: bool,
+    /// With `figure`: what this case adds to the counts of the indicators (field of
+    /// `Indicators` → number; zero ones left out) for the figure's group and period: its
+    /// verifications, extensions, dispatches, returns, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counts: Option<BTreeMap<String, u64>>,
+}
+
+impl CasePage {
+    /// A page of these cases, with the sums of their counts when they carry them.
+    fn of(cases: Vec<CaseListItem>, next: Option<String>, figure: bool) -> CasePage {
+        let counts = figure.then(|| {
+            let mut sums = BTreeMap::new();
+            for c in cases.iter().filter_map(|c| c.counts.as_ref()) {
+                for (k, v) in c {
+                    *sums.entry(k.clone()).or_insert(0) += v;
+                }
+            }
+            sums
+        });
+        CasePage {
+            cases,
+            next,
+            counts,
+        }
+    }
 }
 
 /// One page of the cases the caller may see that match the filter, walking the query index:
@@ -384,16 +555,21 @@ pub fn list_page(state: &AppState, caller: &Caller, filter: &CaseFilter) -> Resu
     caller.require_reader()?;
     let now = now_millis();
     let limit = filter.limit.unwrap_or(50).clamp(1, 500);
-    let texts = Texts::of(filter);
+    let admit = Admit {
+        filter,
+        now,
+        figure: filter.figure(now)?,
+        texts: Texts::of(filter),
+    };
     let mut after = match &filter.cursor {
         Some(c) => Some(hex::decode(c).map_err(|_| Error::BadRequest("bad cursor".into()))?),
         None => None,
     };
     if let Some(number) = &filter.number {
-        return by_number(state, caller, filter, number, now, &texts);
+        return by_number(state, caller, number, &admit);
     }
     if let Some(phone) = &filter.phone {
-        return by_phone(state, caller, filter, phone, limit, now, &texts);
+        return by_phone(state, caller, phone, limit, &admit);
     }
     // Entries run newest first: those created at or after `created_to` come before any match.
     if let Some(to) = filter.created_to {
@@ -405,11 +581,11 @@ pub fn list_page(state: &AppState, caller: &Caller, filter: &CaseFilter) -> Resu
     }
     let mut cases = Vec::new();
     let search = state.ledger.search_index_complete()?;
-    let Some(terms) = filter.implied_terms(&caller.user.scope, &texts, search) else {
-        return Ok(CasePage { cases, next: None });
+    let Some(terms) = filter.implied_terms(&caller.user.scope, &admit.texts, search) else {
+        return Ok(admit.page(cases, None));
     };
     let Some(terms) = plan(state, terms, after.as_deref())? else {
-        return Ok(CasePage { cases, next: None });
+        return Ok(admit.page(cases, None));
     };
     let (walked, checked) = terms.split_at(1);
     let checked = &checked[..checked.len().min(CHECKED_TERMS)];
@@ -433,24 +609,21 @@ pub fn list_page(state: &AppState, caller: &Caller, filter: &CaseFilter) -> Resu
             continue;
         };
         // Entries may be stale (the index is a superset): the summary decides.
-        if suffix != query_index::suffix(&s)
-            || !summary_in_scope(&caller.user.scope, &s)
-            || !filter.matches(&s, now, &texts)
-        {
+        if suffix != query_index::suffix(&s) || !summary_in_scope(&caller.user.scope, &s) {
             continue;
         }
+        let Some(item) = admit.item(s) else {
+            continue;
+        };
         if cases.len() == limit {
             more = true;
             break;
         }
         last = Some(suffix);
-        cases.push(CaseListItem {
-            overdue: s.overdue_at(now),
-            summary: s,
-        });
+        cases.push(item);
     }
     let next = if more { last.map(hex::encode) } else { None };
-    Ok(CasePage { cases, next })
+    Ok(admit.page(cases, next))
 }
 
 /// The page of a number search: the one case given the number, when the caller may see it
@@ -458,10 +631,8 @@ pub fn list_page(state: &AppState, caller: &Caller, filter: &CaseFilter) -> Resu
 fn by_number(
     state: &AppState,
     caller: &Caller,
-    filter: &CaseFilter,
     number: &str,
-    now: i64,
-    texts: &Texts,
+    admit: &Admit<'_>,
 ) -> Result<CasePage> {
     let mut cases = Vec::new();
     let found = match case_number::parse(number) {
@@ -473,14 +644,11 @@ fn by_number(
         .transpose()?
         .flatten()
     {
-        if summary_in_scope(&caller.user.scope, &s) && filter.matches(&s, now, texts) {
-            cases.push(CaseListItem {
-                overdue: s.overdue_at(now),
-                summary: s,
-            });
+        if summary_in_scope(&caller.user.scope, &s) {
+            cases.extend(admit.item(s));
         }
     }
-    Ok(CasePage { cases, next: None })
+    Ok(admit.page(cases, None))
 }
 
 /// The cases a telephone number called about that pass the filter: one page, newest first,
@@ -488,11 +656,9 @@ fn by_number(
 fn by_phone(
     state: &AppState,
     caller: &Caller,
-    filter: &CaseFilter,
     phone: &str,
     limit: usize,
-    now: i64,
-    texts: &Texts,
+    admit: &Admit<'_>,
 ) -> Result<CasePage> {
     let query = super::PhoneQuery {
         phone: phone.to_owned(),
@@ -500,10 +666,10 @@ fn by_phone(
     };
     let cases = super::cases_of_phone(state, caller, &query)?
         .into_iter()
-        .filter(|item| filter.matches(&item.summary, now, texts))
+        .filter_map(|item| admit.item(item.summary))
         .take(limit)
         .collect();
-    Ok(CasePage { cases, next: None })
+    Ok(admit.page(cases, None))
 }
 
 /// The most cases one request may ask the numbers of.

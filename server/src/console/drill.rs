@@ -1,189 +1,68 @@
-//! Drill-down (钻取): the case list behind a figure of the indicators. For a figure of a group
-//! (or the total) over a period, the filters of `GET /v1/cases` that list exactly the cases the
-//! figure counts (`indicators::formulas`), so the list's length is the figure; the performance
-//! page links each such number to the console's list (`/cases?...`), which takes the same
-//! filters.
+//! Drill-down (钻取): the case list behind a figure of the indicators. Every figure of a group
+//! (or the total) over a period links to the list `GET /v1/cases?figure=...` names (the
+//! console's `/cases` takes the same filters): the cases that add to that count of that group
+//! in that period, found by the indicators' own pass over each case
+//! (`indicators::Table::case_indicators`), so the map below holds no rule of its own. Each case
+//! listed carries what it adds to the counts (`counts`), and the list their sums:
 //!
-//! Figures a case list cannot make have no link ([`Figure::of`] answers `None`): the sums over
-//! cases (返工 `rework` counts failed verifications, 延期 `extended` extensions, 核查
-//! `verifications`: a case may count twice), the units' dispatch figures (派遣, 退回, 签收:
-//! one per dispatch, for the unit of each dispatch), the evaluation counts, and every group
-//! without a key (`none`: not dispatched, not filed, uncategorized).
+//! - a count of cases (应结案, 结案, 超期, ...) is the length of its list;
+//! - a count of events (返工 failed verifications, 核查, 延期 extensions, 派遣 and 退回 by
+//!   dispatch) is the sum of its list's `counts` (a case may add more than one);
+//! - 结案率 and 按期结案率 open the cases of their numerator (结案, 按期结案; their denominator,
+//!   应结案, is the count beside them); every other rate opens the cases of its denominator
+//!   (`indicators::RATE_PARTS`), whose sums show both its counts: 返工率 opens the due cases
+//!   with verifications, "12 cases · 15 verifications · 3 rework" for 3/15.
+//!
+//! The score is a weighted mean of rates, not a count: it has no list.
 
 use crate::cases::CaseFilter;
-use crate::indicators::{GroupBy, NO_GROUP};
+use crate::indicators::{GroupBy, Indicators, RATE_PARTS};
 use gridcase_sync_core::Millis;
 use maud::{html, Markup};
 
-/// A count of the indicators that is a number of cases.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Figure {
-    /// 立案数: filed in the period.
-    Filed,
-    /// 应结案数: deadline in force now in the period, neither held, voided nor declined.
-    Due,
-    /// 结案数: of the due, closed as of now.
-    Closed,
-    /// 按期结案数: of the due, closed by the deadline with no earlier one missed.
-    ClosedOnTime,
-    /// 超期数: of the due, overdue now or closed late, or an earlier deadline missed.
-    Overdue,
-    /// 期内结案数: closed in the period.
-    ClosedInPeriod,
-    /// 受理数: created in the period.
-    Received,
-    /// 直接答复数: of the received, answered at intake.
-    AnsweredDirectly,
-    /// 作废数: created in the period and voided.
-    Voided,
-    /// Closed in the period, not answered at intake, with a dissatisfied or unsolved callback
-    /// in any round.
-    CalledBackDissatisfied,
+/// The count a rate's link lists the cases of: its numerator for 结案率 and 按期结案率, its
+/// denominator for the others (so that the list's sums show both).
+pub fn rate_figure(rate: &str) -> Option<&'static str> {
+    let (_, numerator, denominator) = RATE_PARTS.into_iter().find(|(r, _, _)| *r == rate)?;
+    Some(match rate {
+        "closing_rate" | "on_time_rate" => numerator?,
+        _ => denominator,
+    })
 }
 
-impl Figure {
-    pub const ALL: [Figure; 10] = [
-        Figure::Filed,
-        Figure::Due,
-        Figure::Closed,
-        Figure::ClosedOnTime,
-        Figure::Overdue,
-        Figure::ClosedInPeriod,
-        Figure::Received,
-        Figure::AnsweredDirectly,
-        Figure::Voided,
-        Figure::CalledBackDissatisfied,
-    ];
-
-    /// Its field in `Indicators` (the JSON of `GET /v1/stats`).
-    pub fn field(self) -> &'static str {
-        match self {
-            Figure::Filed => "filed",
-            Figure::Due => "due",
-            Figure::Closed => "closed",
-            Figure::ClosedOnTime => "closed_on_time",
-            Figure::Overdue => "overdue",
-            Figure::ClosedInPeriod => "closed_in_period",
-            Figure::Received => "received",
-            Figure::AnsweredDirectly => "answered_directly",
-            Figure::Voided => "voided",
-            Figure::CalledBackDissatisfied => "called_back_dissatisfied",
-        }
-    }
-
-    /// The figure of an `Indicators` field, when a case list makes it.
-    pub fn of(field: &str) -> Option<Figure> {
-        Figure::ALL.into_iter().find(|f| f.field() == field)
-    }
-
-    /// The filters of the cases it counts over `[from, to)`, whatever the group.
-    fn filter(self, from: Millis, to: Millis) -> CaseFilter {
-        let due = CaseFilter {
-            due_from: Some(from),
-            due_to: Some(to),
-            held_or_voided: Some(false),
-            ..CaseFilter::default()
-        };
-        let created = CaseFilter {
-            created_from: Some(from),
-            created_to: Some(to),
-            ..CaseFilter::default()
-        };
-        let closed_in_period = CaseFilter {
-            closed_from: Some(from),
-            closed_to: Some(to),
-            ..CaseFilter::default()
-        };
-        match self {
-            Figure::Filed => CaseFilter {
-                filed_from: Some(from),
-                filed_to: Some(to),
-                ..CaseFilter::default()
-            },
-            Figure::Due => due,
-            Figure::Closed => CaseFilter {
-                closed: Some(true),
-                ..due
-            },
-            Figure::ClosedOnTime => CaseFilter {
-                closed: Some(true),
-                closed_on_time: Some(true),
-                ..due
-            },
-            Figure::Overdue => CaseFilter {
-                overdue: Some(true),
-                ..due
-            },
-            Figure::ClosedInPeriod => closed_in_period,
-            Figure::Received => created,
-            Figure::AnsweredDirectly => CaseFilter {
-                answered_directly: Some(true),
-                ..created
-            },
-            Figure::Voided => CaseFilter {
-                status: Some("voided".into()),
-                ..created
-            },
-            Figure::CalledBackDissatisfied => CaseFilter {
-                answered_directly: Some(false),
-                ever_dissatisfied: Some(true),
-                ..closed_in_period
-            },
-        }
-    }
-}
-
-/// The filters of the cases behind `figure` of the group `key` (by `by`; `None`: the total)
-/// over `[from, to)`; `None` for the group without a key, which no filter names.
+/// The filters of the cases behind the count `figure` (a field of `Indicators`) of the group
+/// `key` (by `by`; `None`: the total) over `[from, to)`.
 pub fn filter(
     by: GroupBy,
     key: Option<&str>,
-    figure: Figure,
+    figure: &str,
     from: Millis,
     to: Millis,
-) -> Option<CaseFilter> {
-    let mut filter = figure.filter(from, to);
-    let Some(key) = key else {
-        return Some(filter);
-    };
-    if key == NO_GROUP {
-        return None;
+) -> CaseFilter {
+    CaseFilter {
+        figure: Some(figure.to_owned()),
+        figure_from: Some(from),
+        figure_to: Some(to),
+        figure_by: key.map(|_| by.as_str().to_owned()),
+        figure_group: key.map(str::to_owned),
+        ..CaseFilter::default()
     }
-    let key = Some(key.to_owned());
-    match by {
-        // The unit the indicators count the case for, not any unit it ever went to.
-        GroupBy::Unit => filter.counted_unit = key,
-        GroupBy::Street => filter.street = key,
-        GroupBy::Community => filter.community = key,
-        GroupBy::Grid => filter.grid = key,
-        GroupBy::Category => filter.category = key,
-        GroupBy::Responsible => filter.responsible = key,
-    }
-    Some(filter)
 }
 
-/// The query of a filter (`due_from=...&counted_unit=u1`), as both `/cases` and
-/// `GET /v1/cases` read it.
+/// The query of a filter (`figure=due&figure_from=...`), as both `/cases` and `GET /v1/cases`
+/// read it.
 pub fn query(filter: &CaseFilter) -> String {
     serde_urlencoded::to_string(filter).unwrap_or_default()
 }
 
-/// The console's list of the cases behind a figure, or `None` (see [`filter`]).
-pub fn link(
-    by: GroupBy,
-    key: Option<&str>,
-    figure: Figure,
-    from: Millis,
-    to: Millis,
-) -> Option<String> {
-    filter(by, key, figure, from, to).map(|f| format!("/cases?{}", query(&f)))
+/// The console's list of the cases behind a count.
+pub fn link(by: GroupBy, key: Option<&str>, figure: &str, from: Millis, to: Millis) -> String {
+    format!("/cases?{}", query(&filter(by, key, figure, from, to)))
 }
 
-/// A figure's cell content: the number, linked to its cases when a list makes it. The link
-/// names the figure and the group (`data-figure`, `data-group`; `total` for the total).
-/// The case list a rate's numerator makes, for a rate over a cohort a list can express: 结案率
-/// opens the due cases closed, 按期结案率 those closed on time (the rate's denominator, 应结案,
-/// is the count beside it).
+/// A rate's cell content, linked to the cases of its counts ([`rate_figure`]). The link names
+/// the count it lists (`data-figure`), the rate (`data-rate`) and the group (`data-group`;
+/// `total` for the total).
 pub fn rate(
     by: GroupBy,
     key: Option<&str>,
@@ -192,21 +71,17 @@ pub fn rate(
     from: Millis,
     to: Millis,
 ) -> Markup {
-    let figure = match field {
-        "closing_rate" => Some(Figure::Closed),
-        "on_time_rate" => Some(Figure::ClosedOnTime),
-        _ => None,
-    };
-    // `data-figure` names the count the list makes (the numerator), as the count's own link.
-    let linked = figure.and_then(|f| link(by, key, f, from, to).map(|href| (f, href)));
+    let linked = rate_figure(field).map(|f| (f, link(by, key, f, from, to)));
     html! {
         @match linked {
-            Some((f, href)) => a.drill href=(href) data-figure=(f.field()) data-group=(key.unwrap_or("total")) title=(field) { (shown) },
+            Some((f, href)) => a.drill href=(href) data-figure=(f) data-rate=(field) data-group=(key.unwrap_or("total")) title=(field) { (shown) },
             None => (shown),
         }
     }
 }
 
+/// A count's cell content: the number, linked to its cases (`data-figure`, `data-group`;
+/// `total` for the total). A field that is not a count stays plain.
 pub fn number(
     by: GroupBy,
     key: Option<&str>,
@@ -215,11 +90,12 @@ pub fn number(
     from: Millis,
     to: Millis,
 ) -> Markup {
-    let href = Figure::of(field).and_then(|f| link(by, key, f, from, to));
+    let counted = Indicators::default().count_of(field).is_some();
     html! {
-        @match href {
-            Some(href) => a.drill href=(href) data-figure=(field) data-group=(key.unwrap_or("total")) { (value) },
-            None => (value),
+        @if counted {
+            a.drill href=(link(by, key, field, from, to)) data-figure=(field) data-group=(key.unwrap_or("total")) { (value) }
+        } @else {
+            (value)
         }
     }
 }
@@ -229,35 +105,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_figure_links_its_cohort_and_its_group() {
-        let href = link(GroupBy::Unit, Some("u1"), Figure::ClosedOnTime, 10, 20).expect("a link");
+    fn a_figure_links_its_count_its_group_and_its_period() {
+        let href = link(GroupBy::Unit, Some("u1"), "closed_on_time", 10, 20);
         assert_eq!(
             href,
-            "/cases?counted_unit=u1&due_from=10&due_to=20&held_or_voided=false&closed=true&closed_on_time=true"
+            "/cases?figure=closed_on_time&figure_from=10&figure_to=20&figure_by=unit&figure_group=u1"
         );
-        assert_eq!(
-            link(GroupBy::Unit, Some(NO_GROUP), Figure::Due, 10, 20),
-            None
-        );
-        let total = filter(GroupBy::Grid, None, Figure::Overdue, 10, 20).expect("total");
-        assert_eq!(total.grid, None);
-        assert_eq!(total.overdue, Some(true));
-        assert_eq!(Figure::of("rework"), None, "a sum of verifications");
-        assert_eq!(Figure::of("returns"), None, "one per dispatch");
-        for f in Figure::ALL {
-            assert_eq!(Figure::of(f.field()), Some(f));
+        let total = filter(GroupBy::Grid, None, "overdue", 10, 20);
+        assert_eq!((total.figure_by, total.figure_group), (None, None));
+        assert_eq!(rate_figure("closing_rate"), Some("closed"));
+        assert_eq!(rate_figure("on_time_rate"), Some("closed_on_time"));
+        assert_eq!(rate_figure("rework_rate"), Some("verifications"));
+        assert_eq!(rate_figure("accurate_dispatch_rate"), Some("dispatches"));
+        assert_eq!(rate_figure("mean_response_minutes"), Some("acknowledged"));
+        assert_eq!(rate_figure("score"), None);
+        for (rate, _, _) in RATE_PARTS {
+            let f = rate_figure(rate).expect(rate);
+            assert!(Indicators::default().count_of(f).is_some(), "{rate}: {f}");
         }
     }
 
     #[test]
-    fn a_number_without_a_list_is_plain() {
-        let plain = number(GroupBy::Unit, Some("u1"), "dispatches", 3, 0, 1).into_string();
+    fn every_count_links_and_the_group_without_a_key_too() {
+        let plain = number(GroupBy::Unit, Some("u1"), "score", 3, 0, 1).into_string();
         assert_eq!(plain, "3");
         let linked = number(GroupBy::Street, None, "due", 4, 0, 1).into_string();
         assert!(
-            linked.starts_with("<a class=\"drill\" href=\"/cases?due_from=0&amp;due_to=1"),
+            linked.starts_with("<a class=\"drill\" href=\"/cases?figure=due&amp;figure_from=0"),
             "{linked}"
         );
         assert!(linked.contains("data-group=\"total\""), "{linked}");
+        let none = number(GroupBy::Unit, Some("none"), "dispatches", 2, 0, 1).into_string();
+        assert!(none.contains("figure_group=none"), "{none}");
     }
 }

@@ -45,6 +45,44 @@ impl Lang {
         }
     }
 
+    /// The name of one of the indicator counts (`Indicators::counts`), as a figure's case
+    /// list shows it; the Chinese is the export's column name.
+    pub fn count(self, name: &str) -> &'static str {
+        let en = match name {
+            "filed" => "filed",
+            "due" => "due",
+            "closed" => "closed",
+            "closed_on_time" => "closed on time",
+            "closed_in_period" => "closed in period",
+            "verifications" => "verifications",
+            "rework" => "failed verifications",
+            "overdue" => "overdue",
+            "extended" => "extensions",
+            "voided" => "voided",
+            "evaluated" => "evaluated",
+            "satisfied" => "evaluated satisfied",
+            "dissatisfied" => "evaluated dissatisfied",
+            "received" => "received",
+            "answered_directly" => "answered at intake",
+            "called_back" => "callbacks",
+            "called_back_satisfied" => "callbacks satisfied",
+            "called_back_solved" => "callbacks solved",
+            "called_back_solved_answers" => "callbacks answering solved or not",
+            "called_back_dissatisfied" => "callbacks dissatisfied",
+            "dispatches" => "dispatches",
+            "returns" => "returns",
+            "acknowledged" => "acknowledged",
+            "response_judged" => "responses judged",
+            "acknowledged_on_time" => "acknowledged on time",
+            "response_ms" => "response time in all (ms)",
+            _ => "?",
+        };
+        match self {
+            Lang::Zh => crate::cases::export::indicator_label(name).unwrap_or("?"),
+            Lang::En => en,
+        }
+    }
+
     pub fn status(self, s: Option<Status>) -> &'static str {
         let Some(s) = s else { return "—" };
         let (zh, en) = match s {

@@ -4,12 +4,15 @@
 //! finds the cases that number called about (`cases::cases_of_phone`: callers live in the
 //! register, not in the case); anything else searches the descriptions.
 
+use super::i18n::Lang;
 use super::layout::{page, Live, Nav};
+use super::performance::group_name;
 use super::{given, place, PageError, PageQuery, Place, Viewer};
 use crate::case_number;
 use crate::cases::{cases_of_phone, list_page, CaseFilter, CasePage, PhoneQuery};
 use crate::district_time::{parse_iso, when, DAY};
 use crate::error::Error;
+use crate::indicators::GroupBy;
 use crate::AppState;
 use axum::extract::State;
 use gridcase_sync_core::org::Org;
@@ -65,6 +68,12 @@ pub struct DrillQuery {
     pub extended: Option<String>,
     pub answered_directly: Option<String>,
     pub ever_dissatisfied: Option<String>,
+    /// A count of the indicators, with its period (ms) and group (`GET /v1/cases?figure=`).
+    pub figure: Option<String>,
+    pub figure_from: Option<String>,
+    pub figure_to: Option<String>,
+    pub figure_by: Option<String>,
+    pub figure_group: Option<String>,
 }
 
 impl DrillQuery {
@@ -88,6 +97,11 @@ impl DrillQuery {
             ("extended", &self.extended),
             ("answered_directly", &self.answered_directly),
             ("ever_dissatisfied", &self.ever_dissatisfied),
+            ("figure", &self.figure),
+            ("figure_from", &self.figure_from),
+            ("figure_to", &self.figure_to),
+            ("figure_by", &self.figure_by),
+            ("figure_group", &self.figure_group),
         ]
         .into_iter()
         .filter_map(|(k, v)| given(v).map(|v| (k, v)))
@@ -134,6 +148,11 @@ impl DrillQuery {
         filter.extended = flag(&self.extended, "extended")?;
         filter.answered_directly = flag(&self.answered_directly, "answered_directly")?;
         filter.ever_dissatisfied = flag(&self.ever_dissatisfied, "ever_dissatisfied")?;
+        filter.figure = given(&self.figure);
+        filter.figure_from = ms(&self.figure_from, "figure_from")?;
+        filter.figure_to = ms(&self.figure_to, "figure_to")?;
+        filter.figure_by = given(&self.figure_by);
+        filter.figure_group = given(&self.figure_group);
         Ok(())
     }
 }
@@ -314,7 +333,12 @@ pub async fn list(
         phone.clone(),
         filter.clone(),
     );
-    let (page_of_cases, org) = crate::blocking(move || {
+    let (page_of_cases, org, sums) = crate::blocking(move || {
+        // A figure's list: the sums of the whole list, which are the figure.
+        let sums = match (&searched, &listed.figure) {
+            (None, Some(_)) => Some(figure_sums(&s, &caller, &listed)?),
+            _ => None,
+        };
         let found = match searched {
             // One page: a number calls about a handful of cases.
             Some(phone) => CasePage {
@@ -327,14 +351,21 @@ pub async fn list(
                     },
                 )?,
                 next: None,
+                counts: None,
             },
             None => list_page(&s, &caller, &listed)?,
         };
-        Ok::<_, Error>((found, s.directory.org()?))
+        Ok::<_, Error>((found, s.directory.org()?, sums))
     })
     .await?;
     let lang = v.lang;
     let t = lang.text();
+    // A figure's list shows the figure and the other parts of the rates it makes.
+    let shown_counts = filter
+        .figure
+        .as_deref()
+        .map(crate::indicators::formulas::parts_beside)
+        .unwrap_or_default();
     let places = Places::of(&org, &v.caller.user.scope);
     let statuses: Vec<(String, String)> = Status::ALL
         .iter()
@@ -381,12 +412,29 @@ pub async fn list(
             button type="submit" { (t.filter) }
             a.button href="/cases" { (t.clear) }
         }
-        @if !drill.is_empty() {
+        @if let Some(figure) = &filter.figure {
+            p #drill .notice role="status" {
+                (lang.pick("指标明细：", "The cases behind a figure: "))
+                strong { (figure_title(lang, &org, &filter, figure)) }
+            }
+        } @else if !drill.is_empty() {
             p #drill .notice role="status" {
                 (lang.pick("指标明细：", "The cases behind a figure: "))
                 @for (i, (name, value)) in drill.iter().enumerate() {
                     @if i > 0 { ", " }
                     code { (name) "=" (drill_value(name, value)) }
+                }
+            }
+        }
+        @if let Some(sums) = &sums {
+            p #figure-sums .notice role="status" {
+                (lang.pick("合计：", "In all: "))
+                span data-count="cases" { (sums.cases) } (lang.pick(" 件", " cases"))
+                @if sums.more { (lang.pick("（以上）", " (or more)")) }
+                @for name in &shown_counts {
+                    " · " span data-count=(name) title=(name) {
+                        (lang.count(name)) " " (sums.counts.get(*name).copied().unwrap_or(0))
+                    }
                 }
             }
         }
@@ -411,6 +459,7 @@ pub async fn list(
                         th { (t.number) } th { (t.created) } th { (t.status) } th { (lang.desk().business_type) }
                         th { (t.description) } th { (t.category) }
                         th { (t.grid) } th { (t.unit) } th { (t.deadline) } th {}
+                        @if sums.is_some() { th { (lang.pick("计数", "Counts")) } }
                     } }
                     tbody {
                         @for item in &page_of_cases.cases {
@@ -434,6 +483,17 @@ pub async fn list(
                                     @if s.returns > 0 { span.badge.bounced title=(t.unit_chain) { (t.returned) " " (s.returns) } }
                                     @if s.flagged_events > 0 { span.badge.flagged { (t.flagged) } }
                                 }
+                                @if sums.is_some() {
+                                    td.counts {
+                                        @for (i, name) in shown_counts.iter().enumerate() {
+                                            @if i > 0 { " · " }
+                                            span data-count=(name) title=(name) {
+                                                (lang.count(name)) " "
+                                                (item.counts.as_ref().and_then(|c| c.get(*name)).copied().unwrap_or(0))
+                                            }
+                                        }
+                                    }
+                                }
                             }
                         }
                     }
@@ -445,6 +505,72 @@ pub async fn list(
         }
     };
     Ok(page(&v, t.nav_cases, Nav::Cases, Live::List, body))
+}
+
+/// The most cases a figure's list sums over (the export's bound): past it the sums say "or
+/// more".
+const SUMMED_MAX: usize = 100_000;
+
+/// The sums of a figure's whole list: its cases and the counts they add to.
+struct FigureSums {
+    cases: usize,
+    counts: std::collections::BTreeMap<String, u64>,
+    /// More than [`SUMMED_MAX`] cases: the sums are of the first ones.
+    more: bool,
+}
+
+/// Every page of the list, summed (`GET /v1/cases` gives each page's `counts`).
+fn figure_sums(
+    state: &AppState,
+    caller: &crate::auth::Caller,
+    filter: &CaseFilter,
+) -> Result<FigureSums, Error> {
+    let mut page_filter = CaseFilter {
+        limit: Some(500),
+        cursor: None,
+        ..filter.clone()
+    };
+    let mut sums = FigureSums {
+        cases: 0,
+        counts: Default::default(),
+        more: false,
+    };
+    loop {
+        let page = list_page(state, caller, &page_filter)?;
+        sums.cases += page.cases.len();
+        for (k, v) in page.counts.into_iter().flatten() {
+            *sums.counts.entry(k).or_insert(0) += v;
+        }
+        match page.next {
+            Some(_) if sums.cases >= SUMMED_MAX => {
+                sums.more = true;
+                return Ok(sums);
+            }
+            Some(next) => page_filter.cursor = Some(next),
+            None => return Ok(sums),
+        }
+    }
+}
+
+/// What a figure's list is of, in words: the figure, its group and its period
+/// (`城管执法队 · 核查数 · 2026-11-02 00:00 至 2026-12-02 00:00`).
+fn figure_title(lang: Lang, org: &Org, filter: &CaseFilter, figure: &str) -> String {
+    let mut parts = Vec::new();
+    if let (Some(by), Some(key)) = (&filter.figure_by, &filter.figure_group) {
+        if let Some(group) = GroupBy::parse(by) {
+            parts.push(group_name(lang, org, group, key));
+        }
+    }
+    parts.push(lang.count(figure).to_owned());
+    if let (Some(from), Some(to)) = (filter.figure_from, filter.figure_to) {
+        parts.push(format!(
+            "{} {} {}",
+            when(from),
+            lang.pick("至", "to"),
+            when(to)
+        ));
+    }
+    parts.join(" · ")
 }
 
 /// A drill-down filter's value as read: a time in ms as district time.

@@ -4,7 +4,7 @@
 //! period of equal length), a weekly trend of the main rates, and bar charts.
 
 use super::chart::{bars, count, lines, percent};
-use super::i18n::{Column, PerformanceText};
+use super::i18n::{Column, Lang, PerformanceText};
 use super::layout::{page, Live, Nav};
 use super::{given, place, PageError, PageQuery, Place, Viewer};
 use crate::auth::now_millis;
@@ -15,6 +15,7 @@ use crate::indicators::{GroupBy, Indicators, Period, NO_GROUP};
 use crate::routes::stats::{previous_period, scored};
 use crate::AppState;
 use axum::extract::State;
+use gridcase_sync_core::org::Org;
 use maud::{html, Markup};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -223,8 +224,8 @@ pub struct Drill {
 }
 
 /// One cell: the figure, and its change against the previous period when the column shows
-/// one. A count a case list makes links to that list (`drill`: the group's key, `None` for
-/// the total).
+/// one. Every count and every rate (with data) links to its case list (`drill`: the group's
+/// key, `None` for the total); the score does not.
 pub fn cell(
     col: &Col,
     i: &Indicators,
@@ -240,7 +241,7 @@ pub fn cell(
         (Figure::Count(n), Some((d, key))) => {
             super::drill::number(d.by, key, col.key, n, d.from, d.to)
         }
-        (Figure::Rate(Some(_)), Some((d, key))) => {
+        (Figure::Rate(Some(_)) | Figure::Minutes(Some(_)), Some((d, key))) => {
             super::drill::rate(d.by, key, col.key, shown(figure), d.from, d.to)
         }
         _ => html! { (shown(figure)) },
@@ -263,6 +264,26 @@ pub fn ranked(rows: &mut [(String, String, &Indicators)]) {
             .total_cmp(&score(a.2))
             .then_with(|| a.1.cmp(&b.1))
     });
+}
+
+/// What a group is called on the page: a unit's, street's, community's or grid's name, a
+/// category's, a responsible person's id, or what the cases of no group are.
+pub fn group_name(lang: Lang, org: &Org, group: GroupBy, key: &str) -> String {
+    let (t, p) = (lang.text(), lang.performance());
+    match group {
+        _ if key != NO_GROUP => {}
+        GroupBy::Category => return t.uncategorized.to_owned(),
+        GroupBy::Responsible => return p.no_responsible.to_owned(),
+        _ => return t.unassigned.to_owned(),
+    }
+    match group {
+        GroupBy::Unit => place(org, Place::Unit, Some(key)),
+        GroupBy::Street => place(org, Place::Street, Some(key)),
+        GroupBy::Community => place(org, Place::Community, Some(key)),
+        GroupBy::Grid => place(org, Place::Grid, Some(key)),
+        GroupBy::Category => lang.category(key),
+        GroupBy::Responsible => key.to_owned(),
+    }
 }
 
 pub async fn show(
@@ -316,22 +337,7 @@ pub async fn show(
     let lang = v.lang;
     let t = lang.text();
     let p = lang.performance();
-    let name = |key: &str| -> String {
-        match group {
-            _ if key != NO_GROUP => {}
-            GroupBy::Category => return t.uncategorized.to_owned(),
-            GroupBy::Responsible => return p.no_responsible.to_owned(),
-            _ => return t.unassigned.to_owned(),
-        }
-        match group {
-            GroupBy::Unit => place(&org, Place::Unit, Some(key)),
-            GroupBy::Street => place(&org, Place::Street, Some(key)),
-            GroupBy::Community => place(&org, Place::Community, Some(key)),
-            GroupBy::Grid => place(&org, Place::Grid, Some(key)),
-            GroupBy::Category => lang.category(key),
-            GroupBy::Responsible => key.to_owned(),
-        }
-    };
+    let name = |key: &str| group_name(lang, &org, group, key);
     let mut rows: Vec<(String, String, &Indicators)> = groups
         .iter()
         .map(|(k, i)| (k.clone(), name(k), i))
@@ -384,8 +390,8 @@ pub async fn show(
             (table(p, t.group_by, t.total, &rows, &total, &previous, Some(Drill { by: group, from, to })))
             p.note #drill-note {
                 (lang.pick(
-                    "带链接的数字打开其案件清单（筛选条件与指标口径相同）；结案率、按期结案率打开其分子的案件清单；返工数、核查数、延期数按次计，派遣、退回按派遣计，无对应案件清单。",
-                    "A linked number opens the list of its cases (the same filters as the figure); the closing and on-time rates open the cases of their numerator; rework, verifications and extensions count events, dispatches and returns count dispatches: they have no case list.",
+                    "每个数字都打开其案件清单（与指标同一口径）：计件的数字即清单件数；按次计的数字（返工、核查、延期、派遣、退回）即清单各案件次数之和；结案率、按期结案率打开其分子的案件清单，其余比率打开其分母的案件清单，清单合计同时给出分子与分母。综合得分由各比率加权，无清单。",
+                    "Every number opens the list of its cases (counted as the figure is): a count of cases is the list's length; a count of events (rework, verifications, extensions, dispatches, returns) is the sum of the list's counts; the closing and on-time rates open the cases of their numerator, every other rate the cases of its denominator, whose sums show both. The score weighs the rates: it has no list.",
                 ))
             }
             p #export .export {

@@ -1,7 +1,7 @@
 //! The formulas of the 综合评价 indicators: what one case adds to a group's counts in a period,
 //! how groups add up, and the rates made from the counts.
 
-use super::row::{satisfaction_of_code, status_of_code, CallFacts, NONE};
+use super::row::{satisfaction_of_code, status_of_code, CallFacts, CaseFacts, NONE};
 use super::table::{Link, Row};
 use gridcase_sync_core::event::Satisfaction;
 use gridcase_sync_core::fold;
@@ -124,6 +124,171 @@ pub fn outside_due_cohort(status: Option<Status>) -> bool {
     )
 }
 
+/// What the cohorts of a period are judged on for one case: its status and times, read alike
+/// from a table row (the indicators) and from a summary through [`CaseFacts::of`] (the case
+/// list's filters), so the rules of 应结案, 结案, 按期结案 and 超期 are written once, here.
+#[derive(Debug, Clone, Copy)]
+pub struct Cohort {
+    pub status: Option<Status>,
+    pub created_at: Millis,
+    pub filed_at: Option<Millis>,
+    /// The deadline in force now.
+    pub deadline: Option<Millis>,
+    pub closed_at: Option<Millis>,
+    /// A deadline in force before the current one passed while the case was open.
+    pub deadline_missed: bool,
+}
+
+/// Whether `t` falls in `[from, to)`.
+fn within(t: Option<Millis>, from: Millis, to: Millis) -> bool {
+    t.is_some_and(|t| t >= from && t < to)
+}
+
+impl Cohort {
+    /// The cohort facts of a case's indicator facts (made from its summary by `CaseFacts::of`).
+    pub fn of(f: &CaseFacts) -> Cohort {
+        Cohort {
+            status: f.status,
+            created_at: f.created_at,
+            filed_at: f.filed_at,
+            deadline: f.deadline,
+            closed_at: f.closed_at,
+            deadline_missed: f.chain.deadline_missed,
+        }
+    }
+
+    /// The cohort facts of a row of the table.
+    pub(super) fn of_row(f: &Row, deadline_missed: bool) -> Cohort {
+        let time = |t: i64| (t != NONE).then_some(t);
+        Cohort {
+            status: status_of_code(f.status),
+            created_at: f.created_at,
+            filed_at: time(f.filed_at),
+            deadline: time(f.deadline),
+            closed_at: time(f.closed_at),
+            deadline_missed,
+        }
+    }
+
+    /// Held, voided or declined: out of 应结案 whatever the deadline ([`outside_due_cohort`]).
+    pub fn held_or_voided(&self) -> bool {
+        outside_due_cohort(self.status)
+    }
+
+    /// Its deadline in force now falls in `[from, to)`.
+    pub fn deadline_within(&self, from: Millis, to: Millis) -> bool {
+        within(self.deadline, from, to)
+    }
+
+    /// 应结案 in `[from, to)`: its deadline in force now falls in it, and it is neither held,
+    /// voided nor declined.
+    pub fn due(&self, from: Millis, to: Millis) -> bool {
+        self.deadline_within(from, to) && !self.held_or_voided()
+    }
+
+    /// 结案 as of `now`: a closing (not undone by a reopening) at or before `now`.
+    pub fn closed_by(&self, now: Millis) -> bool {
+        self.closed_at.is_some_and(|c| c <= now)
+    }
+
+    /// 按期结案: closed by its deadline, no earlier deadline missed (`Some(false)`: closed
+    /// late; `None`: not closed).
+    pub fn closed_on_time(&self) -> Option<bool> {
+        fold::closed_on_time(self.closed_at, self.deadline, self.deadline_missed)
+    }
+
+    /// 超期 at `now`: overdue now or closed late, or an earlier deadline missed.
+    pub fn overdue_at(&self, now: Millis) -> bool {
+        fold::overdue(
+            self.status,
+            self.deadline,
+            self.closed_at,
+            self.deadline_missed,
+            now,
+        )
+    }
+
+    /// Filed (立案) in `[from, to)`.
+    pub fn filed_within(&self, from: Millis, to: Millis) -> bool {
+        within(self.filed_at, from, to)
+    }
+
+    /// Closed (结案) in `[from, to)`, whatever its deadline: throughput.
+    pub fn closed_within(&self, from: Millis, to: Millis) -> bool {
+        within(self.closed_at, from, to)
+    }
+
+    /// Created (received) in `[from, to)`.
+    pub fn created_within(&self, from: Millis, to: Millis) -> bool {
+        within(Some(self.created_at), from, to)
+    }
+}
+
+/// Every rate with the counts it is made of (numerator, denominator), as [`Indicators`]
+/// makes them; the numerator `None` where it is not a count (派遣准确率: dispatches − returns).
+/// A rate's drill-down lists the cases of its counts (`console::drill`).
+pub const RATE_PARTS: [(&str, Option<&str>, &str); 12] = [
+    ("closing_rate", Some("closed"), "due"),
+    ("on_time_rate", Some("closed_on_time"), "due"),
+    ("rework_rate", Some("rework"), "verifications"),
+    ("satisfaction_rate", Some("satisfied"), "evaluated"),
+    ("first_contact_rate", Some("answered_directly"), "received"),
+    (
+        "public_satisfaction_rate",
+        Some("called_back_satisfied"),
+        "called_back",
+    ),
+    (
+        "public_solved_rate",
+        Some("called_back_solved"),
+        "called_back_solved_answers",
+    ),
+    ("return_rate", Some("returns"), "dispatches"),
+    ("accurate_dispatch_rate", None, "dispatches"),
+    (
+        "response_rate",
+        Some("acknowledged_on_time"),
+        "response_judged",
+    ),
+    (
+        "acknowledged_on_time_rate",
+        Some("acknowledged_on_time"),
+        "response_judged",
+    ),
+    ("mean_response_minutes", Some("response_ms"), "acknowledged"),
+];
+
+/// The counts a figure's case list shows beside the figure itself: the other part of every
+/// rate the figure is a part of (the numerator of a denominator, the denominator of a
+/// numerator), figure first, each once.
+pub fn parts_beside(figure: &str) -> Vec<&'static str> {
+    let mut parts: Vec<&'static str> = Vec::new();
+    let mut add = |name: &'static str| {
+        if !parts.contains(&name) {
+            parts.push(name);
+        }
+    };
+    if let Some(own) = Indicators::default()
+        .counts()
+        .into_iter()
+        .map(|(n, _)| n)
+        .find(|n| *n == figure)
+    {
+        add(own);
+    }
+    for (_, numerator, denominator) in RATE_PARTS {
+        if denominator == figure {
+            if let Some(n) = numerator {
+                add(n);
+            }
+        }
+        if numerator == Some(figure) {
+            add(denominator);
+        }
+    }
+    parts
+}
+
 /// Where one period begins and ends, and the instant "overdue" is judged at.
 #[derive(Debug, Clone, Copy)]
 pub struct Period {
@@ -137,23 +302,20 @@ impl Indicators {
     /// Adds what one case counts for in the period; `deadline_missed`: a deadline in force
     /// before the current one passed while the case was open.
     pub(super) fn count(&mut self, f: &Row, deadline_missed: bool, p: Period) {
-        let within = |t: i64| t != NONE && t >= p.from && t < p.to;
-        let time = |t: i64| (t != NONE).then_some(t);
-        let status = status_of_code(f.status);
-        if within(f.filed_at) {
+        let c = Cohort::of_row(f, deadline_missed);
+        let status = c.status;
+        if c.filed_within(p.from, p.to) {
             self.filed += 1;
         }
-        let held_or_void = outside_due_cohort(status);
-        let (deadline, closed) = (time(f.deadline), time(f.closed_at));
-        if within(f.deadline) && !held_or_void {
+        if c.due(p.from, p.to) {
             self.due += 1;
-            if closed.is_some_and(|c| c <= p.now) {
+            if c.closed_by(p.now) {
                 self.closed += 1;
-                if fold::closed_on_time(closed, deadline, deadline_missed) == Some(true) {
+                if c.closed_on_time() == Some(true) {
                     self.closed_on_time += 1;
                 }
             }
-            if fold::overdue(status, deadline, closed, deadline_missed, p.now) {
+            if c.overdue_at(p.now) {
                 self.overdue += 1;
             }
             self.extended += u64::from(f.extensions);
@@ -162,7 +324,8 @@ impl Indicators {
             // none, and count their failed ones.
             self.verifications += u64::from(f.verifications.max(f.rework_count));
         }
-        if within(f.closed_at) {
+        let closed_in_period = c.closed_within(p.from, p.to);
+        if closed_in_period {
             self.closed_in_period += 1;
             match satisfaction_of_code(f.satisfaction) {
                 Some(Satisfaction::Satisfied | Satisfaction::Basic) => {
@@ -177,14 +340,14 @@ impl Indicators {
             }
         }
         let call = CallFacts::decode(f.call);
-        let created = f.created_at >= p.from && f.created_at < p.to;
+        let created = c.created_within(p.from, p.to);
         if created {
             self.received += 1;
             if call.answered_directly {
                 self.answered_directly += 1;
             }
         }
-        if within(f.closed_at) && !call.answered_directly {
+        if closed_in_period && !call.answered_directly {
             if let Some(satisfaction) = call.public_satisfaction {
                 self.called_back += 1;
                 if satisfaction != Satisfaction::Dissatisfied {
@@ -272,6 +435,51 @@ impl Indicators {
         self.response_ms = self.response_ms.saturating_add(o.response_ms);
     }
 
+    /// Every count, by its JSON name, and `response_ms` (the wall-clock ms from dispatch to
+    /// acknowledgement summed over `acknowledged`, which `mean_response_minutes` averages): what
+    /// a case list sums to make a figure (`GET /v1/cases?figure=...`, its `counts`).
+    pub fn counts(&self) -> [(&'static str, u64); 26] {
+        [
+            ("filed", self.filed),
+            ("due", self.due),
+            ("closed", self.closed),
+            ("closed_on_time", self.closed_on_time),
+            ("closed_in_period", self.closed_in_period),
+            ("verifications", self.verifications),
+            ("rework", self.rework),
+            ("overdue", self.overdue),
+            ("extended", self.extended),
+            ("voided", self.voided),
+            ("evaluated", self.evaluated),
+            ("satisfied", self.satisfied),
+            ("dissatisfied", self.dissatisfied),
+            ("received", self.received),
+            ("answered_directly", self.answered_directly),
+            ("called_back", self.called_back),
+            ("called_back_satisfied", self.called_back_satisfied),
+            ("called_back_solved", self.called_back_solved),
+            (
+                "called_back_solved_answers",
+                self.called_back_solved_answers,
+            ),
+            ("called_back_dissatisfied", self.called_back_dissatisfied),
+            ("dispatches", self.dispatches),
+            ("returns", self.returns),
+            ("acknowledged", self.acknowledged),
+            ("response_judged", self.response_judged),
+            ("acknowledged_on_time", self.acknowledged_on_time),
+            ("response_ms", self.response_ms),
+        ]
+    }
+
+    /// One of [`Indicators::counts`] by its name; `None` for a name that is not a count.
+    pub fn count_of(&self, name: &str) -> Option<u64> {
+        self.counts()
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v)
+    }
+
     /// The rates of the counts; `None` where the denominator is zero.
     pub(super) fn rates(mut self) -> Self {
         let rate = |a: u64, b: u64| (b > 0).then(|| a as f64 / b as f64);
@@ -292,5 +500,78 @@ impl Indicators {
         self.mean_response_minutes =
             rate(self.response_ms, self.acknowledged).map(|ms| ms / 60_000.0);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_figure_shows_the_other_parts_of_its_rates() {
+        assert_eq!(parts_beside("verifications"), ["verifications", "rework"]);
+        assert_eq!(parts_beside("due"), ["due", "closed", "closed_on_time"]);
+        assert_eq!(parts_beside("rework"), ["rework", "verifications"]);
+        assert_eq!(parts_beside("dispatches"), ["dispatches", "returns"]);
+        assert_eq!(parts_beside("overdue"), ["overdue"]);
+        assert!(parts_beside("no_such_count").is_empty());
+    }
+
+    /// Every rate is the ratio of the counts [`RATE_PARTS`] names, so a case list that sums
+    /// them makes the rate.
+    #[test]
+    fn every_rate_is_its_parts_ratio() {
+        let mut i = Indicators::default();
+        for (n, (name, _)) in i.counts().into_iter().enumerate() {
+            let v = 200 - 3 * n as u64;
+            match name {
+                "filed" => i.filed = v,
+                "due" => i.due = v,
+                "closed" => i.closed = v,
+                "closed_on_time" => i.closed_on_time = v,
+                "closed_in_period" => i.closed_in_period = v,
+                "verifications" => i.verifications = v,
+                "rework" => i.rework = v,
+                "overdue" => i.overdue = v,
+                "extended" => i.extended = v,
+                "voided" => i.voided = v,
+                "evaluated" => i.evaluated = v,
+                "satisfied" => i.satisfied = v,
+                "dissatisfied" => i.dissatisfied = v,
+                "received" => i.received = v,
+                "answered_directly" => i.answered_directly = v,
+                "called_back" => i.called_back = v,
+                "called_back_satisfied" => i.called_back_satisfied = v,
+                "called_back_solved" => i.called_back_solved = v,
+                "called_back_solved_answers" => i.called_back_solved_answers = v,
+                "called_back_dissatisfied" => i.called_back_dissatisfied = v,
+                "dispatches" => i.dispatches = v,
+                "returns" => i.returns = v,
+                "acknowledged" => i.acknowledged = v,
+                "response_judged" => i.response_judged = v,
+                "acknowledged_on_time" => i.acknowledged_on_time = v,
+                "response_ms" => i.response_ms = v,
+                other => panic!("a count without its field: {other}"),
+            }
+        }
+        for (name, v) in i.counts() {
+            assert_eq!(i.count_of(name), Some(v), "{name}");
+        }
+        assert_eq!(i.count_of("closing_rate"), None);
+        let json = serde_json::to_value(i.clone().rates()).expect("JSON");
+        for (rate, num, den) in RATE_PARTS {
+            let den = i.count_of(den).expect("a count") as f64;
+            let num = match num {
+                Some(n) => i.count_of(n).expect("a count") as f64,
+                None => (i.dispatches - i.returns) as f64,
+            };
+            let scale = if rate == "mean_response_minutes" {
+                60_000.0
+            } else {
+                1.0
+            };
+            let got = json[rate].as_f64().expect(rate);
+            assert!((got - num / den / scale).abs() < 1e-12, "{rate}");
+        }
     }
 }

@@ -20,7 +20,7 @@ pub mod row;
 pub mod score;
 pub mod table;
 
-pub use formulas::{outside_due_cohort, Indicators, Period};
+pub use formulas::{outside_due_cohort, Cohort, Indicators, Period, RATE_PARTS};
 pub use live::LiveTable;
 pub use row::{slot_of, stored, CallFacts, CaseFacts, ChainFacts, LinkFacts, WorkFacts};
 pub use score::{Grade, Weights};

@@ -258,6 +258,24 @@ impl Table {
         self.chains[slot] = chain;
     }
 
+    /// What one case adds to the group `key` of the grouping `by` (`None`: the total) over
+    /// `period`: [`Table::compute`] over a table of that case alone, so that the sums of a case
+    /// list (the drill-down's `counts`) are made by the very pass that makes the figures.
+    pub fn case_indicators(
+        f: &CaseFacts,
+        by: GroupBy,
+        key: Option<&str>,
+        period: Period,
+    ) -> Indicators {
+        let mut one = Table::default();
+        one.put(0, f);
+        let (mut groups, total) = one.compute(&Scope::District, by, period);
+        match key {
+            Some(key) => groups.remove(key).unwrap_or_default(),
+            None => total,
+        }
+    }
+
     /// The indicators of the cases in `scope`, grouped, with their total. A group appears
     /// when a case in scope falls in it, even with nothing to count in the period.
     pub fn compute(
