@@ -14,7 +14,9 @@
 //! - `client/callers.rs`: callers' personal data, kept apart from the case documents until it
 //!   is uploaded to the server's caller register after its case has synced;
 //! - `client/sync.rs`: the sync adapter, which runs sync-core's [`DeviceSync`] driver over
-//!   HTTP.
+//!   HTTP, this device's own work first;
+//! - `client/progress.rs`: what a sync tells as it goes (bytes done and to do, the rate), and
+//!   the byte counts of its report.
 //!
 //! [`DeviceSync`]: gridcase_sync_core::sync::DeviceSync
 
@@ -23,6 +25,7 @@ mod callers;
 mod http;
 mod identity;
 mod photos;
+pub mod progress;
 mod queries;
 mod sync;
 
@@ -90,6 +93,8 @@ pub struct Client {
     clock_offset_ms: i64,
     retry: Retry,
     sync_lock: Mutex<()>,
+    /// The report of the last sync or photo download, also of one the network stopped.
+    last_report: Mutex<Option<crate::views::SyncReport>>,
 }
 
 fn storage(e: impl std::fmt::Display) -> ClientError {
@@ -145,6 +150,7 @@ impl Client {
             clock_offset_ms: 0,
             retry: Retry::default(),
             sync_lock: Mutex::new(()),
+            last_report: Mutex::new(None),
         };
         client.check_schema()?;
         client.install()?;

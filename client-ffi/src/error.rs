@@ -28,6 +28,44 @@ pub enum ClientError {
     /// The local store or blob files could not be read or written.
     #[error("local storage: {message}")]
     Storage { message: String },
+    /// A sync stopped on the network (the link went, or stayed silent, after the retries).
+    /// Everything it did before stays done; the message says what it saved and what remains
+    /// (`last_sync_report` and `pending` say it as records); syncing again continues from
+    /// there, resending nothing the server already holds.
+    #[error("{message}")]
+    SyncInterrupted {
+        message: String,
+        /// What failed, as the other variants name it: `unreachable` (no connection),
+        /// `server` (the server failing or busy: 5xx, 408, 429) or `bad_answer` (an answer cut
+        /// short or unreadable).
+        cause: String,
+    },
+}
+
+impl ClientError {
+    /// A network failure: nothing is wrong with the request, and trying again later (when the
+    /// link is back) may get through.
+    pub fn is_network(&self) -> bool {
+        match self {
+            ClientError::Unreachable { .. }
+            | ClientError::BadAnswer { .. }
+            | ClientError::SyncInterrupted { .. } => true,
+            ClientError::Server { status, .. } => *status >= 500 || matches!(status, 408 | 429),
+            _ => false,
+        }
+    }
+
+    /// A refusal: the rules (here or at the server) will not take it as it is; trying again
+    /// unchanged gets the same answer.
+    pub fn is_refusal(&self) -> bool {
+        match self {
+            ClientError::NotAllowed { .. } => true,
+            ClientError::Server { status, .. } => {
+                (400..500).contains(status) && !matches!(status, 401 | 408 | 429)
+            }
+            _ => false,
+        }
+    }
 }
 
 impl From<gridcase_sync_core::Error> for ClientError {

@@ -14,10 +14,18 @@ use std::sync::Arc;
 
 uniffi::setup_scaffolding!();
 
-/// Told how a sync is getting on: phase is "cases", "upload" or "download".
+/// Told how a sync is getting on: phase is "cases", "upload" or "download" (the older
+/// listener; `SyncProgressListener` tells bytes and rates).
 #[uniffi::export(with_foreign)]
 pub trait SyncListener: Send + Sync {
     fn progress(&self, phase: String, done: u64, total: u64);
+}
+
+/// Told how a sync is getting on, for a progress bar: the stage, its bytes done and to do,
+/// the rate, and when this device's own work is on the server (stage "saved").
+#[uniffi::export(with_foreign)]
+pub trait SyncProgressListener: Send + Sync {
+    fn on_progress(&self, progress: SyncProgress);
 }
 
 /// One handheld's view of gridcase: its local store, its user, and the server it syncs with.
@@ -191,5 +199,35 @@ impl FieldClient {
     pub fn sync_with_listener(&self, listener: Arc<dyn SyncListener>) -> R<SyncReport> {
         self.inner
             .sync(&|phase, done, total| listener.progress(phase.into(), done, total))
+    }
+
+    /// This device's work up first (stage "saved" as soon as it is on the server), then what
+    /// others did; their photos too when `options.download_photos`. A network failure is
+    /// `ClientError::SyncInterrupted`, with what was saved and what remains.
+    pub fn sync_with_progress(
+        &self,
+        options: SyncOptions,
+        listener: Arc<dyn SyncProgressListener>,
+    ) -> R<SyncReport> {
+        self.inner
+            .sync_with(&options, &|p| listener.on_progress(p.clone()))
+    }
+
+    /// Downloads the photos a sync left for later (in the background), resuming cut ones.
+    pub fn download_photos(&self, listener: Arc<dyn SyncProgressListener>) -> R<SyncReport> {
+        self.inner
+            .download_photos(&|p| listener.on_progress(p.clone()))
+    }
+
+    /// What the last sync (or photo download) did, also when it stopped on the network
+    /// (`ClientError::SyncInterrupted`): what it saved. `pending()` says what remains.
+    pub fn last_sync_report(&self) -> Option<SyncReport> {
+        self.inner.last_sync_report()
+    }
+
+    /// One photo now (the one the user opened): its local path, or none while the server
+    /// cannot serve it.
+    pub fn download_photo(&self, sha256: String) -> R<Option<String>> {
+        self.inner.download_photo(&sha256, &|_| {})
     }
 }

@@ -61,6 +61,13 @@ pub trait HttpTransport: Send + Sync {
 /// bytes flow. As long as the server's own request timeout, so a slow answer is not cut.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The longest the built-in transport lets any request but a photo's bytes (`/v1/blobs/{sha}`)
+/// take in all, however slowly its bytes keep coming: a generous bound (a sync batch of a few
+/// hundred KB takes minutes only on the worst link), so a link that trickles cannot hold a
+/// sync forever. Photo transfers have only the idle timeout: they take as long as they need
+/// while bytes move, and resume at the byte when cut.
+pub const DEFAULT_REQUEST_CAP: Duration = Duration::from_secs(10 * 60);
+
 /// An answer whose body is read as it arrives (the built-in transport's downloads).
 pub struct StreamingResponse {
     pub status: u16,
@@ -82,6 +89,8 @@ impl StreamingResponse {
 /// The built-in transport.
 pub struct BuiltinTransport {
     agent: ureq::Agent,
+    /// The total a request other than a photo transfer may take.
+    cap: Duration,
 }
 
 impl BuiltinTransport {
@@ -100,7 +109,17 @@ impl BuiltinTransport {
             .timeout_per_write(Some(idle))
             .build()
             .into();
-        BuiltinTransport { agent }
+        BuiltinTransport {
+            agent,
+            cap: DEFAULT_REQUEST_CAP,
+        }
+    }
+
+    /// Bounds the total time of every request but a photo transfer (default
+    /// [`DEFAULT_REQUEST_CAP`]).
+    pub fn with_request_cap(mut self, cap: Duration) -> BuiltinTransport {
+        self.cap = cap.max(Duration::from_secs(1));
+        self
     }
 
     fn run(
@@ -113,11 +132,20 @@ impl BuiltinTransport {
         for h in &request.headers {
             builder = builder.header(h.name.as_str(), h.value.as_str());
         }
+        let transfer = is_photo_transfer(&request.url);
         let req = builder
             .body(request.body)
             .map_err(|e| TransportError::Unreachable {
                 message: e.to_string(),
             })?;
+        let req = if transfer {
+            req
+        } else {
+            self.agent
+                .configure_request(req)
+                .timeout_global(Some(self.cap))
+                .build()
+        };
         self.agent.run(req).map_err(|e| match e {
             ureq::Error::Io(ref io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
                 TransportError::Unreachable {
@@ -148,6 +176,14 @@ impl BuiltinTransport {
             body,
         })
     }
+}
+
+/// A photo's bytes going either way (`/v1/blobs/{sha}`), not its upload status
+/// (`/v1/blobs/{sha}/upload`) nor any other request.
+fn is_photo_transfer(url: &str) -> bool {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    path.split_once("/v1/blobs/")
+        .is_some_and(|(_, rest)| !rest.is_empty() && !rest.contains('/'))
 }
 
 fn headers_of(resp: &ureq::http::Response<ureq::Body>) -> Vec<HttpHeader> {
@@ -186,5 +222,21 @@ impl HttpTransport for BuiltinTransport {
             headers,
             body,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_photo_transfer;
+
+    #[test]
+    fn only_a_photos_bytes_go_without_a_total_bound() {
+        let sha = "ab".repeat(32);
+        assert!(is_photo_transfer(&format!("http://h:1/v1/blobs/{sha}")));
+        assert!(!is_photo_transfer(&format!(
+            "http://h:1/v1/blobs/{sha}/upload"
+        )));
+        assert!(!is_photo_transfer("http://h:1/v1/sync"));
+        assert!(!is_photo_transfer("http://h:1/v1/blobs/"));
     }
 }

@@ -194,8 +194,27 @@ pub struct SyncReport {
     pub cases_sent: u32,
     /// Cases that came in with new events.
     pub cases_received: u32,
+    /// Bytes this sync moved over the link, case data and photos together (request and answer
+    /// bodies; `case_bytes_*` plus `photo_bytes_*`).
     pub bytes_sent: u64,
     pub bytes_received: u64,
+    /// The sync batches' bodies, as sent (compressed).
+    pub case_bytes_sent: u64,
+    pub case_bytes_received: u64,
+    /// Photo bytes the server received from this device in this sync (a cut chunk counts the
+    /// bytes the server kept of it), and photo bytes that reached this device's files.
+    pub photo_bytes_sent: u64,
+    pub photo_bytes_received: u64,
+    /// Everything this device had to send (its cases, callers and photos) is on the server,
+    /// apart from what the server refused.
+    pub own_work_on_server: bool,
+    /// When that was known, in milliseconds from the start of the sync: before anything of
+    /// others' photos was fetched.
+    pub own_work_saved_ms: Option<u64>,
+    /// Photos of received cases not on this device yet (left for later, or cut): fetched by
+    /// the next sync that downloads photos, or by `download_photos`.
+    pub photos_to_download: u32,
+    pub duration_ms: u64,
     /// Open conflicts in the cases received.
     pub conflicts: u32,
     pub refusals: Vec<RefusalItem>,
@@ -203,4 +222,48 @@ pub struct SyncReport {
     pub blobs_downloaded: u32,
     /// Callers uploaded to the server's register (and deleted from this device).
     pub callers_uploaded: u32,
+}
+
+/// Where a sync stands, for a progress bar. Stages come in this order: `own_cases` (this
+/// device's cases go up and are acknowledged; the first answer may already carry some of
+/// others' cases), `own_photos` (this device's callers and photos go up), `saved` (once:
+/// everything this device had to send is on the server), `others_cases` (the rest of what the
+/// server has for this device), `others_photos` (their photos, when the sync downloads them),
+/// and `done`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, uniffi::Record, serde::Serialize)]
+pub struct SyncProgress {
+    pub stage: String,
+    /// The stage's bytes done and to do: for photos, the bytes of the photos the stage moves
+    /// (what an earlier, cut sync already moved counts as done); for cases, what went both ways
+    /// so far, `bytes_total` 0 while it is not known (the server pages its answers) and equal
+    /// to `bytes_done` when the stage ends.
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+    /// Photos done and to do in a photo stage; rounds so far in a case stage (total 0).
+    pub items_done: u32,
+    pub items_total: u32,
+    /// The stage's rate so far, in bytes a second over the link.
+    pub bytes_per_second: u64,
+    /// This sync's bytes over the link so far, cases and photos, each way.
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub own_work_on_server: bool,
+}
+
+/// How a sync goes.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SyncOptions {
+    /// Fetch the photos of received cases in this sync (a workstation that wants them all).
+    /// Off, they wait in `Pending.downloads` for `download_photos` (in the background) or
+    /// `download_photo` (one, on demand), and this device's own work still goes up first.
+    #[uniffi(default = true)]
+    pub download_photos: bool,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            download_photos: true,
+        }
+    }
 }

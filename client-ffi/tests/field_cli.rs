@@ -427,7 +427,7 @@ fn the_field_cli_catches_up_with_the_handheld() {
         let code = refused["code"].as_str().expect("the rule's code");
         assert!(!code.is_empty(), "{refused}");
         let out = field.output(false, args);
-        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(out.status.code(), Some(4), "{args:?}: refused");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
             stderr.contains(&format!("not allowed ({code})")),
@@ -456,7 +456,7 @@ fn the_field_cli_catches_up_with_the_handheld() {
 
 /// A unit handler works from the command line: acknowledges a case dispatched to its unit
 /// (签收) and asks for more time (延期申请) offline, then syncs; the server shows both. A case
-/// since dispatched to another unit is refused with the rule's code and exit 1, and so is a
+/// since dispatched to another unit is refused with the rule's code and exit 4 (refused), and so is a
 /// request over what the case's category allows; nothing refused is written.
 #[test]
 fn the_field_cli_acknowledges_and_asks_for_more_time() {
@@ -553,7 +553,7 @@ fn the_field_cli_acknowledges_and_asks_for_more_time() {
         assert!(!ok, "{args:?}: {refused}");
         assert_eq!(refused["code"], code, "{args:?}: {refused}");
         let out = unit.output(false, args);
-        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(out.status.code(), Some(4), "{args:?}: refused");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
             stderr.contains(&format!("not allowed ({code})")),

@@ -122,6 +122,29 @@ impl Proxy {
     }
 }
 
+/// The proxy's byte counters, for reading from elsewhere while it runs (a callback, another
+/// thread).
+#[derive(Clone)]
+pub struct Counts(Arc<Shared>);
+
+impl Counts {
+    /// Bytes forwarded client → server.
+    pub fn up(&self) -> u64 {
+        self.0.counters.up.load(Ordering::SeqCst)
+    }
+
+    /// Bytes forwarded server → client.
+    pub fn down(&self) -> u64 {
+        self.0.counters.down.load(Ordering::SeqCst)
+    }
+}
+
+impl Proxy {
+    pub fn counts(&self) -> Counts {
+        Counts(self.shared.clone())
+    }
+}
+
 impl Drop for Proxy {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::SeqCst);

@@ -1,23 +1,47 @@
 //! `gridcase-field`: the handheld library on a command line, for community workstations and
-//! for trying gridcase by hand. Everything but `login` and `sync` works with the server away.
+//! for trying gridcase by hand. Everything but `login`, `sync` and `photos` works with the
+//! server away. The exit status says what to do next ([`EXIT_STATUSES`]).
 
 use clap::{Args, Parser, Subcommand};
+use gridcase_client::client::progress::{human_bytes, stage};
 use gridcase_client::client::Client;
 use gridcase_client::error::ClientError;
 use gridcase_client::transport::BuiltinTransport;
-use gridcase_client::views::{CaseFilter, NewCaller, NewReport, UserInfo};
+use gridcase_client::views::{
+    CaseFilter, NewCaller, NewReport, SyncOptions, SyncProgress, SyncReport, UserInfo,
+};
 use gridcase_sync_core::calendar::WorkCalendar;
 use serde::Serialize;
 use serde_json::Value;
-use std::io::{BufRead, ErrorKind, Write};
+use std::io::{BufRead, ErrorKind, IsTerminal, Write};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// What the exit status says, for scripts (also the end of `--help`).
+const EXIT_STATUSES: &str = "\
+Exit status:
+  0   done
+  1   an error: invalid input, the local store
+  2   not logged in, or the session cannot be renewed: log in (again), once while online
+  3   the network failed: nothing is lost; run the command again (or pass --retry-for) and it
+      continues where it stopped
+  4   refused: a rule (here or at the server) will not take the action, or the server refused
+      some of this device's work during a sync (`status` lists it); the same again gets the
+      same answer
+  64  the command line does not read";
+
+const EXIT_ERROR: u8 = 1;
+const EXIT_NOT_LOGGED_IN: u8 = 2;
+const EXIT_NETWORK: u8 = 3;
+const EXIT_REFUSED: u8 = 4;
+const EXIT_USAGE: u8 = 64;
 
 #[derive(Parser)]
 #[command(
     name = "gridcase-field",
     version,
-    about = "Work gridcase cases offline and sync them"
+    about = "Work gridcase cases offline and sync them",
+    after_help = EXIT_STATUSES
 )]
 struct Cli {
     /// The local store of this workstation or handheld.
@@ -35,6 +59,50 @@ struct Cli {
     json: bool,
     #[command(subcommand)]
     command: Command,
+}
+
+/// How a transfer goes on a poor link.
+#[derive(Args)]
+struct Transfer {
+    /// With --json: one JSON object per line as it goes ({"type":"progress",…}), the report
+    /// last ({"type":"report",…}).
+    #[arg(long)]
+    progress: bool,
+    /// On a network failure, keep trying for this long (`90s`, `15m`, `2h`, `1h30m`), backing
+    /// off between attempts (1 s doubling to a minute); each attempt continues where the last
+    /// one stopped.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    retry_for: Option<Duration>,
+}
+
+/// `90`, `90s`, `15m`, `2h`, `1h30m`, `1d`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("`{text}` is not a duration such as 90s, 15m, 2h or 1h30m");
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    let (mut total, mut number) = (0u64, String::new());
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3_600,
+            'd' => 86_400,
+            _ => return Err(bad()),
+        };
+        let n: u64 = number.parse().map_err(|_| bad())?;
+        total = total.saturating_add(n.saturating_mul(unit));
+        number.clear();
+    }
+    if !number.is_empty() || text.is_empty() {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs(total))
 }
 
 #[derive(Args)]
@@ -269,8 +337,22 @@ enum Command {
         #[arg(long)]
         reason: String,
     },
-    /// Sync with the server, showing progress.
-    Sync,
+    /// Sync with the server: this device's cases, callers and photos go up first ("your work
+    /// is on the server"), then others' cases and their photos come down. A progress bar on
+    /// a terminal; the report counts case and photo bytes.
+    Sync {
+        /// Leave others' photos for later (`photos` fetches them); this device's own photos
+        /// still go up.
+        #[arg(long)]
+        no_photos: bool,
+        #[command(flatten)]
+        transfer: Transfer,
+    },
+    /// Download the photos a sync left for later, resuming cut ones.
+    Photos {
+        #[command(flatten)]
+        transfer: Transfer,
+    },
     /// What waits to be synced.
     Status,
 }
@@ -330,7 +412,275 @@ fn password() -> Result<String, ClientError> {
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
-fn run(cli: Cli) -> Result<(), ClientError> {
+impl Transfer {
+    /// Runs a transfer, showing its progress, and on a network failure runs it again (it
+    /// continues where it stopped) until `--retry-for` has passed: the reports of the attempts
+    /// added up.
+    fn run(
+        &self,
+        client: &Client,
+        json: bool,
+        attempt: impl Fn(&dyn Fn(&SyncProgress)) -> Result<SyncReport, ClientError>,
+    ) -> Result<SyncReport, Failure> {
+        let started = Instant::now();
+        let saved_at = std::cell::Cell::new(None::<Duration>);
+        let shown = std::cell::RefCell::new(Shown::default());
+        let listener = |p: &SyncProgress| {
+            if p.stage == stage::SAVED && saved_at.get().is_none() {
+                saved_at.set(Some(started.elapsed()));
+            }
+            if json {
+                if self.progress {
+                    let mut line = serde_json::to_value(p).unwrap_or_default();
+                    line["type"] = "progress".into();
+                    let _ = emit(&line.to_string());
+                }
+            } else {
+                shown.borrow_mut().show(p);
+            }
+        };
+        let mut total = SyncReport::default();
+        let mut delay = Duration::from_secs(1);
+        let outcome = loop {
+            match attempt(&listener) {
+                Ok(report) => {
+                    add(&mut total, report);
+                    break Ok(());
+                }
+                Err(ClientError::SyncInterrupted { message, cause }) => {
+                    if let Some(report) = client.last_sync_report() {
+                        add(&mut total, report);
+                    }
+                    let left = self
+                        .retry_for
+                        .and_then(|d| d.checked_sub(started.elapsed()))
+                        .filter(|l| !l.is_zero());
+                    let Some(left) = left else {
+                        break Err(ClientError::SyncInterrupted { message, cause });
+                    };
+                    let wait = delay.min(left);
+                    shown.borrow_mut().line(&format!(
+                        "gridcase-field: {message}\ngridcase-field: trying again in {} s ({} s left of --retry-for)",
+                        wait.as_secs_f32().ceil(),
+                        left.as_secs()
+                    ));
+                    if json && self.progress {
+                        let _ = emit(
+                            &serde_json::json!({
+                                "type": "retry", "error": message, "in_ms": wait.as_millis() as u64
+                            })
+                            .to_string(),
+                        );
+                    }
+                    std::thread::sleep(wait);
+                    delay = (delay * 2).min(Duration::from_secs(60));
+                }
+                Err(e) => break Err(e),
+            }
+        };
+        shown.borrow_mut().finish();
+        total.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        total.own_work_saved_ms = saved_at
+            .get()
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        match outcome {
+            Ok(()) => Ok(total),
+            // The last failure, with what all the attempts did and what remains.
+            Err(error @ ClientError::SyncInterrupted { .. }) => Err(Failure {
+                error,
+                said: Some(serde_json::json!({
+                    "report": total, "remaining": client.pending()?
+                })),
+            }),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// An error, with what a `--json` reader is also told of it (an interrupted sync's report and
+/// what remains).
+struct Failure {
+    error: ClientError,
+    said: Option<Value>,
+}
+
+impl From<ClientError> for Failure {
+    fn from(error: ClientError) -> Failure {
+        Failure { error, said: None }
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Failure {
+        ClientError::from(e).into()
+    }
+}
+
+impl From<serde_json::Error> for Failure {
+    fn from(e: serde_json::Error) -> Failure {
+        ClientError::from(e).into()
+    }
+}
+
+/// The reports of two attempts of one transfer, as one.
+fn add(total: &mut SyncReport, r: SyncReport) {
+    total.rounds += r.rounds;
+    total.cases_sent += r.cases_sent;
+    total.cases_received += r.cases_received;
+    total.bytes_sent += r.bytes_sent;
+    total.bytes_received += r.bytes_received;
+    total.case_bytes_sent += r.case_bytes_sent;
+    total.case_bytes_received += r.case_bytes_received;
+    total.photo_bytes_sent += r.photo_bytes_sent;
+    total.photo_bytes_received += r.photo_bytes_received;
+    total.conflicts += r.conflicts;
+    total.refusals.extend(r.refusals);
+    total.blobs_uploaded += r.blobs_uploaded;
+    total.blobs_downloaded += r.blobs_downloaded;
+    total.callers_uploaded += r.callers_uploaded;
+    total.own_work_on_server |= r.own_work_on_server;
+    total.photos_to_download = r.photos_to_download;
+}
+
+/// The progress bar on a terminal (stderr), and the lines said whatever stderr is.
+#[derive(Default)]
+struct Shown {
+    stage: String,
+    drawn: bool,
+}
+
+impl Shown {
+    fn show(&mut self, p: &SyncProgress) {
+        if p.stage == stage::SAVED {
+            self.line(&format!(
+                "your work is on the server ({} sent); fetching what others did",
+                human_bytes(p.bytes_sent)
+            ));
+            return;
+        }
+        let label = match p.stage.as_str() {
+            stage::OWN_CASES => "your cases",
+            stage::OWN_PHOTOS => "your photos",
+            stage::OTHERS_CASES => "others' cases",
+            stage::OTHERS_PHOTOS => "others' photos",
+            _ => return,
+        };
+        let mut err = std::io::stderr();
+        if !err.is_terminal() {
+            return;
+        }
+        if self.drawn && self.stage != p.stage {
+            let _ = writeln!(err);
+        }
+        self.stage.clone_from(&p.stage);
+        let rate = format!("{}/s", human_bytes(p.bytes_per_second));
+        const WIDTH: u64 = 24;
+        let text = match (p.bytes_done.min(p.bytes_total) * WIDTH).checked_div(p.bytes_total) {
+            Some(filled) => {
+                let filled = filled as usize;
+                format!(
+                    "{label:<15} [{}{}] {} / {}  {rate}  {}/{}",
+                    "#".repeat(filled),
+                    "-".repeat(WIDTH as usize - filled),
+                    human_bytes(p.bytes_done),
+                    human_bytes(p.bytes_total),
+                    p.items_done,
+                    p.items_total
+                )
+            }
+            None => format!(
+                "{label:<15} {}  {rate}  round {}",
+                human_bytes(p.bytes_done),
+                p.items_done
+            ),
+        };
+        let _ = write!(err, "\r{text:<78}");
+        let _ = err.flush();
+        self.drawn = true;
+    }
+
+    /// A line for people on stderr, below the bar.
+    fn line(&mut self, text: &str) {
+        let mut err = std::io::stderr().lock();
+        if self.drawn {
+            let _ = writeln!(err);
+            self.drawn = false;
+        }
+        let _ = writeln!(err, "{text}");
+    }
+
+    fn finish(&mut self) {
+        if self.drawn {
+            let _ = writeln!(std::io::stderr());
+            self.drawn = false;
+        }
+    }
+}
+
+/// A sync's (or a photo download's) report: pretty JSON, one JSON line after `--progress`
+/// lines, or a few lines for people.
+fn show_report(json: bool, lines: bool, report: &SyncReport) -> Result<(), ClientError> {
+    if json && lines {
+        let mut value = serde_json::to_value(report)?;
+        value["type"] = "report".into();
+        return emit(&value.to_string());
+    }
+    print(json, report, |r| {
+        let mut out = format!(
+            "synced in {} round(s), {:.1} s: {} case(s) sent, {} received, {} open conflict(s), {} photo(s) up, {} down, {} caller(s) up\n\
+             sent {} (cases {}, photos {}), received {} (cases {}, photos {})",
+            r.rounds,
+            r.duration_ms as f64 / 1000.0,
+            r.cases_sent,
+            r.cases_received,
+            r.conflicts,
+            r.blobs_uploaded,
+            r.blobs_downloaded,
+            r.callers_uploaded,
+            human_bytes(r.bytes_sent),
+            human_bytes(r.case_bytes_sent),
+            human_bytes(r.photo_bytes_sent),
+            human_bytes(r.bytes_received),
+            human_bytes(r.case_bytes_received),
+            human_bytes(r.photo_bytes_received),
+        );
+        match r.own_work_saved_ms {
+            Some(ms) => out.push_str(&format!(
+                "\nyour work is on the server (after {:.1} s)",
+                ms as f64 / 1000.0
+            )),
+            None if !r.own_work_on_server => {
+                out.push_str("\nsome of your work waits to be sent (see `status`)")
+            }
+            None => {}
+        }
+        if r.photos_to_download > 0 {
+            out.push_str(&format!(
+                "\n{} photo(s) of others' cases not downloaded yet: gridcase-field photos",
+                r.photos_to_download
+            ));
+        }
+        for f in &r.refusals {
+            out.push_str(&format!(
+                "\nrefused {}: {} ({})",
+                f.case_id, f.code, f.message
+            ));
+        }
+        out
+    })
+}
+
+/// The exit status of an error (see [`EXIT_STATUSES`]).
+fn exit_status(e: &ClientError) -> u8 {
+    match e {
+        ClientError::NotLoggedIn { .. } | ClientError::Unauthorized { .. } => EXIT_NOT_LOGGED_IN,
+        e if e.is_network() => EXIT_NETWORK,
+        e if e.is_refusal() => EXIT_REFUSED,
+        _ => EXIT_ERROR,
+    }
+}
+
+fn run(cli: Cli) -> Result<u8, Failure> {
     let client = Client::open_builtin(
         &cli.data_dir,
         &cli.server,
@@ -346,7 +696,8 @@ fn run(cli: Cli) -> Result<(), ClientError> {
     {
         return Err(ClientError::NotLoggedIn {
             message: "this device has no session".into(),
-        });
+        }
+        .into());
     }
     match cli.command {
         Command::Login { user } => {
@@ -582,34 +933,25 @@ fn run(cli: Cli) -> Result<(), ClientError> {
         }
         Command::SelfHandle { id, note, photos } => event(client.self_handle(&id, note, photos)?)?,
         Command::Escalate { id, reason } => event(client.escalate(&id, reason)?)?,
-        Command::Sync => {
-            let report = client.sync(&|phase, done, total| {
-                if !json {
-                    let mut err = std::io::stderr().lock();
-                    let _ = if total > 0 {
-                        write!(err, "\r{phase}: {done}/{total}   ")
-                    } else {
-                        write!(err, "\r{phase}: round {done}   ")
-                    };
-                    let _ = err.flush();
-                }
+        Command::Sync {
+            no_photos,
+            transfer,
+        } => {
+            let options = SyncOptions {
+                download_photos: !no_photos,
+            };
+            let report = transfer.run(&client, json, |listener| {
+                client.sync_with(&options, listener)
             })?;
-            if !json {
-                let _ = writeln!(std::io::stderr());
+            show_report(json, transfer.progress, &report)?;
+            if !report.refusals.is_empty() {
+                return Ok(EXIT_REFUSED);
             }
-            print(json, &report, |r| {
-                let mut out = format!(
-                    "synced in {} round(s): {} case(s) sent, {} received, {} B up, {} B down, {} open conflict(s), {} photo(s) up, {} down, {} caller(s) up",
-                    r.rounds, r.cases_sent, r.cases_received, r.bytes_sent, r.bytes_received, r.conflicts, r.blobs_uploaded, r.blobs_downloaded, r.callers_uploaded
-                );
-                for f in &r.refusals {
-                    out.push_str(&format!(
-                        "\nrefused {}: {} ({})",
-                        f.case_id, f.code, f.message
-                    ));
-                }
-                out
-            })?;
+        }
+        Command::Photos { transfer } => {
+            let report =
+                transfer.run(&client, json, |listener| client.download_photos(listener))?;
+            show_report(json, transfer.progress, &report)?;
         }
         Command::Status => {
             let pending = client.pending()?;
@@ -644,16 +986,29 @@ fn run(cli: Cli) -> Result<(), ClientError> {
             )?;
         }
     }
-    Ok(())
+    Ok(0)
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let json = cli.json;
-    let e = match run(cli) {
-        Ok(()) => return ExitCode::SUCCESS,
-        Err(e) => e,
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // Help and version go to stdout and end well; a command line that does not read
+            // has its own status, apart from "not logged in".
+            return if e.use_stderr() {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
     };
+    let json = cli.json;
+    let (e, extra) = match run(cli) {
+        Ok(status) => return ExitCode::from(status),
+        Err(Failure { error, said }) => (error, said),
+    };
+    let status = exit_status(&e);
     // The rule's stable code for a refused action, for scripts to branch on.
     let code = match &e {
         ClientError::NotAllowed { code, .. } => Some(code.as_str()),
@@ -661,18 +1016,41 @@ fn main() -> ExitCode {
         _ => None,
     };
     if json {
-        let _ = emit(&serde_json::json!({ "error": e.to_string(), "code": code }).to_string());
+        let category = match status {
+            EXIT_NOT_LOGGED_IN => "not_logged_in",
+            EXIT_NETWORK => "network",
+            EXIT_REFUSED => "refused",
+            _ => "error",
+        };
+        let mut said = serde_json::json!({
+            "type": "error", "error": e.to_string(), "code": code, "category": category
+        });
+        if let ClientError::SyncInterrupted { cause, .. } = &e {
+            said["cause"] = cause.as_str().into();
+        }
+        if let Some(Value::Object(extra)) = extra {
+            for (k, v) in extra {
+                said[k] = v;
+            }
+        }
+        let _ = emit(&said.to_string());
     }
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "gridcase-field: {e}");
-    match e {
-        ClientError::NotLoggedIn { .. } => {
+    match status {
+        EXIT_NOT_LOGGED_IN => {
             let _ = writeln!(
                 err,
                 "gridcase-field: log in first, once while online: gridcase-field login <user>"
             );
-            ExitCode::from(2)
         }
-        _ => ExitCode::FAILURE,
+        EXIT_NETWORK if !matches!(e, ClientError::SyncInterrupted { .. }) => {
+            let _ = writeln!(
+                err,
+                "gridcase-field: the network failed: nothing is lost; run the command again when the link is back"
+            );
+        }
+        _ => {}
     }
+    ExitCode::from(status)
 }

@@ -3,10 +3,10 @@
 //! failures and 5xx answers, authenticated with the kept token (renewed once when it has
 //! expired), and sync batches travel as zstd-compressed bodies.
 
+use super::progress::{Meter, Of};
 use super::{storage, Client};
 use crate::error::{ClientError, Result};
 use crate::transport::{HttpHeader, HttpRequest, HttpResponse, TransportError};
-use crate::views::SyncReport;
 use gridcase_sync_core::sync::SyncBatch;
 use std::io::Read;
 
@@ -152,10 +152,10 @@ impl Client {
     pub(super) fn post_batch(
         &self,
         batch: &SyncBatch,
-        report: &mut SyncReport,
+        meter: &Meter<'_>,
     ) -> Result<(SyncBatch, Option<String>)> {
         let body = zstd::bulk::compress(&batch.encode(), 3).map_err(storage)?;
-        report.bytes_sent += body.len() as u64;
+        let sent = body.len() as u64;
         let headers = vec![
             HttpHeader {
                 name: "content-type".into(),
@@ -167,7 +167,7 @@ impl Client {
             },
         ];
         let r = self.authed("POST", "/v1/sync", headers, body)?;
-        report.bytes_received += r.body.len() as u64;
+        meter.moved(Of::Cases, sent, r.body.len() as u64);
         match r.status {
             200 => {}
             401 => {

@@ -4,6 +4,7 @@
 //! any failure, asks the server how far it got (the server keeps every byte that arrived); a
 //! download goes to its partial file as it arrives and asks for the rest with a Range.
 
+use super::progress::{stage, Meter, Of};
 use super::{invalid, storage, trees, Client};
 use crate::error::{ClientError, Result};
 use crate::transport::{BuiltinTransport, HttpHeader, HttpRequest, HttpResponse, TransportError};
@@ -193,22 +194,31 @@ impl Client {
     /// reported, and the others still go.
     pub(super) fn upload_blobs(
         &self,
-        progress: &dyn Fn(&str, u64, u64),
+        meter: &Meter<'_>,
         refusals: &mut Vec<RefusalItem>,
     ) -> Result<u32> {
         let pending = self.keys(trees::UPLOADS)?;
+        let total: u64 = pending
+            .iter()
+            .map(|sha| std::fs::metadata(self.blob_path(sha)).map_or(0, |m| m.len()))
+            .sum();
+        meter.begin(
+            stage::OWN_PHOTOS,
+            total,
+            u32::try_from(pending.len()).unwrap_or(u32::MAX),
+        );
         let mut done = 0;
-        for (i, sha) in pending.iter().enumerate() {
-            progress("upload", i as u64, pending.len() as u64);
+        for sha in &pending {
             // `Some(false)`: refused for good (set aside); `None`: not yet (kept queued).
-            if self.upload_blob(sha, refusals)? == Some(true) {
+            if self.upload_blob(sha, refusals, meter)? == Some(true) {
                 let mut b = Batch::new();
                 b.delete(trees::UPLOADS, sha.as_bytes().to_vec());
                 self.store.commit(b).map_err(storage)?;
                 done += 1;
             }
+            meter.item();
         }
-        progress("upload", pending.len() as u64, pending.len() as u64);
+        meter.end();
         Ok(done)
     }
 
@@ -228,13 +238,20 @@ impl Client {
     /// cannot take it yet. A failed chunk is not sent again as it was: the server is asked
     /// where it stands (it keeps every byte that arrived) and the upload continues from there;
     /// only failures that move nothing, [`Retry::attempts`](super::Retry) in a row, end the sync.
-    fn upload_blob(&self, sha: &str, refusals: &mut Vec<RefusalItem>) -> Result<Option<bool>> {
+    fn upload_blob(
+        &self,
+        sha: &str,
+        refusals: &mut Vec<RefusalItem>,
+        meter: &Meter<'_>,
+    ) -> Result<Option<bool>> {
         let path = self.blob_path(sha);
         let mut file = std::fs::File::open(&path)?;
         let total = file.metadata()?.len();
         let Some(mut state) = self.upload_state(sha)? else {
             return Ok(None);
         };
+        // What the server already holds (an earlier sync's, cut) is done, not sent again.
+        meter.credit(state.offset.min(total));
         let mut pace = Pace::new();
         let mut stalled = 0u32;
         let mut delay = self.retry.first_delay;
@@ -270,16 +287,21 @@ impl Client {
             {
                 Ok(r) if r.status == 200 => {
                     let next: UploadState = serde_json::from_slice(&r.body)?;
-                    pace.sent(next.offset.saturating_sub(offset), started.elapsed());
+                    let went = next.offset.saturating_sub(offset);
+                    meter.moved(Of::Photos, went, 0);
+                    pace.sent(went, started.elapsed());
                     state = next;
                     stalled = 0;
                     delay = self.retry.first_delay;
                     continue;
                 }
-                // Another writer moved it (or a cut request's bytes were kept): go on from
-                // where it stands.
+                // A cut request's bytes were kept after the server was asked where it stood
+                // (or another device of this user moved it): go on from where it stands. Only
+                // this user uploads the photo, so the bytes are counted as this device's.
                 Ok(r) if r.status == 409 => {
-                    state = serde_json::from_slice(&r.body)?;
+                    let next: UploadState = serde_json::from_slice(&r.body)?;
+                    meter.moved(Of::Photos, next.offset.saturating_sub(offset), 0);
+                    state = next;
                     continue;
                 }
                 Ok(r) if r.status == 413 => {
@@ -309,6 +331,8 @@ impl Client {
                 return Ok(None);
             };
             tracing::debug!(blob = %sha, from = offset, kept = now.offset, error = %failure, "upload chunk failed; continuing from the server's offset");
+            // What the server kept of the cut chunk crossed the link.
+            meter.moved(Of::Photos, now.offset.saturating_sub(offset), 0);
             if now.offset > offset || now.complete {
                 stalled = 0;
                 delay = self.retry.first_delay;
@@ -371,39 +395,99 @@ impl Client {
 
     /// Downloads the photos queued, each to its partial file as it arrives, resuming a cut one
     /// with a Range request, and keeps only bytes that hash to the name asked for.
-    pub(super) fn download_blobs(&self, progress: &dyn Fn(&str, u64, u64)) -> Result<u32> {
+    pub(super) fn download_blobs(&self, meter: &Meter<'_>) -> Result<u32> {
         let wanted = self.keys(trees::DOWNLOADS)?;
+        let mut sizes = Vec::with_capacity(wanted.len());
+        for sha in &wanted {
+            sizes.push(self.expected_size(sha)?);
+        }
+        meter.begin(
+            stage::OTHERS_PHOTOS,
+            sizes.iter().sum(),
+            u32::try_from(wanted.len()).unwrap_or(u32::MAX),
+        );
         let mut done = 0;
-        for (i, sha) in wanted.iter().enumerate() {
-            let expected: u64 = self
+        for (sha, expected) in wanted.iter().zip(sizes) {
+            if self.download_queued(sha, expected, meter)? {
+                done += 1;
+            }
+            meter.item();
+        }
+        meter.end();
+        Ok(done)
+    }
+
+    /// The size a received case declares for a queued photo (0: not known).
+    fn expected_size(&self, sha: &str) -> Result<u64> {
+        Ok(self
+            .store
+            .get(trees::DOWNLOADS, sha.as_bytes())
+            .map_err(storage)?
+            .and_then(|v| String::from_utf8_lossy(&v).parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Downloads one queued photo and takes it off the queue when it is whole.
+    fn download_queued(&self, sha: &str, expected: u64, meter: &Meter<'_>) -> Result<bool> {
+        if !self.download_blob(sha, expected, meter)? {
+            return Ok(false);
+        }
+        let mut b = Batch::new();
+        b.delete(trees::DOWNLOADS, sha.as_bytes().to_vec());
+        self.store.commit(b).map_err(storage)?;
+        Ok(true)
+    }
+
+    /// Bytes of a photo's cut download kept on this device.
+    pub(super) fn partial_bytes(&self, sha: &str) -> u64 {
+        std::fs::metadata(self.partial_path(sha)).map_or(0, |m| m.len())
+    }
+
+    /// One photo on demand (the one the user opened): downloaded now when it is queued, resuming
+    /// a cut download; its local path, or `None` when the server cannot serve it yet.
+    pub fn download_photo(
+        &self,
+        sha: &str,
+        listener: &dyn Fn(&crate::views::SyncProgress),
+    ) -> Result<Option<String>> {
+        let path = self.blob_path(sha);
+        if !path.exists() {
+            let queued = self
                 .store
                 .get(trees::DOWNLOADS, sha.as_bytes())
                 .map_err(storage)?
-                .and_then(|v| String::from_utf8_lossy(&v).parse().ok())
-                .unwrap_or(0);
-            progress("download", i as u64, wanted.len() as u64);
-            if self.download_blob(sha, expected)? {
-                let mut b = Batch::new();
-                b.delete(trees::DOWNLOADS, sha.as_bytes().to_vec());
-                self.store.commit(b).map_err(storage)?;
-                done += 1;
+                .is_some();
+            if !queued {
+                return Err(ClientError::NotFound {
+                    message: format!("no case on this device names photo {sha}"),
+                });
+            }
+            let expected = self.expected_size(sha)?;
+            let meter = Meter::new(listener);
+            meter.begin(stage::OTHERS_PHOTOS, expected, 1);
+            let got = self.download_queued(sha, expected, &meter)?;
+            meter.item();
+            meter.end();
+            if !got {
+                return Ok(None);
             }
         }
-        progress("download", wanted.len() as u64, wanted.len() as u64);
-        Ok(done)
+        Ok(Some(path.to_string_lossy().into_owned()))
     }
 
     /// Downloads one photo; true when it is whole and verified in the blob store. A cut that
     /// brought bytes is followed at once by a Range request for the rest; failures that bring
     /// nothing, [`Retry::attempts`](super::Retry) in a row, end the sync (the partial file stays
     /// for the next one).
-    fn download_blob(&self, sha: &str, expected: u64) -> Result<bool> {
+    fn download_blob(&self, sha: &str, expected: u64, meter: &Meter<'_>) -> Result<bool> {
         let partial = self.partial_path(sha);
         // Partial files of earlier releases.
         let old = self.dir.join("blobs").join(format!("{sha}.part"));
         if old.exists() && !partial.exists() {
             std::fs::rename(&old, &partial)?;
         }
+        // What a cut download brought earlier is done, not fetched again.
+        meter.credit(std::fs::metadata(&partial).map_or(0, |m| m.len()));
         let mut stalled = 0u32;
         let mut delay = self.retry.first_delay;
         let (mut pace, mut bounded) = (Pace::new(), expected > 0);
@@ -413,10 +497,16 @@ impl Client {
                 Fetched::Ended
             } else {
                 match &self.streaming {
-                    Some(t) => self.fetch_streaming(t, sha, have, expected, &partial)?,
-                    None => {
-                        self.fetch_whole(sha, have, expected, &partial, &mut pace, &mut bounded)?
-                    }
+                    Some(t) => self.fetch_streaming(t, sha, have, expected, &partial, meter)?,
+                    None => self.fetch_whole(
+                        sha,
+                        have,
+                        expected,
+                        &partial,
+                        &mut pace,
+                        &mut bounded,
+                        meter,
+                    )?,
                 }
             };
             match fetched {
@@ -478,6 +568,7 @@ impl Client {
         have: u64,
         expected: u64,
         partial: &Path,
+        meter: &Meter<'_>,
     ) -> Result<Fetched> {
         let mut id = self.identity()?;
         let mut renewed = false;
@@ -515,37 +606,13 @@ impl Client {
             }
             break answer;
         };
-        let mut file = match answer.status {
-            206 if Self::range_starts_at(answer.header("content-range"), have) => {
-                std::fs::OpenOptions::new()
-                    .append(true)
-                    .create(true)
-                    .open(partial)?
-            }
-            // The whole body (no range asked, or a range the server did not honour as asked).
-            200 => std::fs::File::create(partial)?,
-            206 => {
-                // Not the range asked for: start over from byte 0.
-                let _ = std::fs::remove_file(partial);
-                return Ok(Fetched::Cut {
-                    progressed: false,
-                    error: ClientError::BadAnswer {
-                        message: "the server answered another range than asked".into(),
-                    },
-                });
-            }
-            // Nothing past what we hold: the partial file is whole (cut before its rename).
-            416 if have > 0 => return Ok(Fetched::Ended),
-            s if s >= 500 => {
-                return Ok(Fetched::Cut {
-                    progressed: false,
-                    error: ClientError::Server {
-                        status: s,
-                        message: "the server could not serve the photo".into(),
-                    },
-                })
-            }
-            _ => return Ok(Fetched::Unavailable),
+        let mut file = match Reply::of(answer.status, answer.header("content-range"), have, false) {
+            Reply::Append => std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(partial)?,
+            Reply::Whole => std::fs::File::create(partial)?,
+            other => return other.settle(partial),
         };
         let mut buf = vec![0u8; 64 * 1024];
         let mut got = 0u64;
@@ -563,6 +630,7 @@ impl Client {
                 Ok(n) => {
                     file.write_all(&buf[..n])?;
                     got += n as u64;
+                    meter.moved(Of::Photos, 0, n as u64);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => break Some(e),
@@ -581,18 +649,11 @@ impl Client {
         })
     }
 
-    fn range_starts_at(content_range: Option<&str>, have: u64) -> bool {
-        content_range
-            .and_then(|r| r.strip_prefix("bytes "))
-            .and_then(|r| r.split('-').next())
-            .and_then(|n| n.trim().parse::<u64>().ok())
-            .is_some_and(|start| start == have)
-    }
-
     /// One request with an app's transport, which hands over whole answers (a cut loses the
     /// request's bytes): the photo is asked for in pieces sized to the link, as uploads go, and
     /// each piece is appended to the partial file. `bounded` is cleared for a server that only
     /// serves `bytes=N-` (an older release), which is then asked for the rest at once.
+    #[allow(clippy::too_many_arguments)]
     fn fetch_whole(
         &self,
         sha: &str,
@@ -601,6 +662,7 @@ impl Client {
         partial: &Path,
         pace: &mut Pace,
         bounded: &mut bool,
+        meter: &Meter<'_>,
     ) -> Result<Fetched> {
         let headers = if *bounded {
             vec![HttpHeader {
@@ -623,39 +685,137 @@ impl Client {
             }
             Err(e) => return Err(e),
         };
-        match r.status {
-            206 if Self::range_starts_at(r.header("content-range"), have) => {
-                let mut file = std::fs::OpenOptions::new()
-                    .append(true)
-                    .create(true)
-                    .open(partial)?;
-                file.write_all(&r.body)?;
-                file.sync_all()?;
-                let got = r.body.len() as u64;
-                pace.sent(got, started.elapsed());
-                if *bounded && got > 0 && have + got < expected {
-                    return Ok(Fetched::More);
-                }
-            }
-            200 => {
-                let mut file = std::fs::File::create(partial)?;
-                file.write_all(&r.body)?;
-                file.sync_all()?;
-            }
-            416 if have > 0 => {}
-            400 if *bounded => {
+        // Never more than the photo's declared size, as with the built-in transport.
+        let room = if expected > 0 {
+            expected.saturating_sub(have)
+        } else {
+            MAX_PHOTO_BYTES
+        };
+        let body = &r.body[..r
+            .body
+            .len()
+            .min(usize::try_from(room).unwrap_or(usize::MAX))];
+        let mut file = match Reply::of(r.status, r.header("content-range"), have, *bounded) {
+            Reply::Append => std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(partial)?,
+            Reply::Whole => std::fs::File::create(partial)?,
+            Reply::Unbounded => {
                 *bounded = false;
                 return Ok(Fetched::More);
             }
-            _ => return Ok(Fetched::Unavailable),
-        }
-        Ok(Fetched::Ended)
+            other => return other.settle(partial),
+        };
+        file.write_all(body)?;
+        file.sync_all()?;
+        let got = body.len() as u64;
+        meter.moved(Of::Photos, 0, got);
+        pace.sent(got, started.elapsed());
+        let whole = expected == 0 || have + got >= expected;
+        Ok(if *bounded && got > 0 && !whole {
+            Fetched::More
+        } else {
+            Fetched::Ended
+        })
     }
+}
+
+/// What a download answer means: one reading for both transports (the built-in one streaming
+/// to the partial file, and an app's handing over whole answers).
+#[derive(Debug)]
+enum Reply {
+    /// A 206 starting where the partial file ends: its body is appended.
+    Append,
+    /// A 200: the whole photo, which replaces the partial file.
+    Whole,
+    /// A 416 for a non-empty partial file: nothing past it, the partial file is whole (cut
+    /// before its rename).
+    Ended,
+    /// A 206 starting elsewhere: the partial file cannot be trusted to line up; it is dropped
+    /// and the photo asked for again from its first byte.
+    Restart,
+    /// A 400 to a bounded range (`bytes=N-M`): a server that serves only `bytes=N-`.
+    Unbounded,
+    /// The server busy, failing or slow (5xx, 408, 429): tried again like a cut.
+    Retry(u16),
+    /// The server will not serve it now (not uploaded yet, not in scope, the session refused):
+    /// asked again at a later sync.
+    Unavailable,
+}
+
+impl Reply {
+    fn of(status: u16, content_range: Option<&str>, have: u64, bounded: bool) -> Reply {
+        match status {
+            206 if range_starts_at(content_range, have) => Reply::Append,
+            206 => Reply::Restart,
+            200 => Reply::Whole,
+            416 if have > 0 => Reply::Ended,
+            400 if bounded => Reply::Unbounded,
+            s if s >= 500 || s == 408 || s == 429 => Reply::Retry(s),
+            _ => Reply::Unavailable,
+        }
+    }
+
+    /// How a download ends on an answer whose body is not kept.
+    fn settle(self, partial: &Path) -> Result<Fetched> {
+        Ok(match self {
+            Reply::Ended => Fetched::Ended,
+            Reply::Restart => {
+                let _ = std::fs::remove_file(partial);
+                Fetched::Cut {
+                    progressed: false,
+                    error: ClientError::BadAnswer {
+                        message: "the server answered another range than asked".into(),
+                    },
+                }
+            }
+            Reply::Retry(status) => Fetched::Cut {
+                progressed: false,
+                error: ClientError::Server {
+                    status,
+                    message: "the server could not serve the photo now".into(),
+                },
+            },
+            Reply::Unbounded => Fetched::More,
+            Reply::Append | Reply::Whole | Reply::Unavailable => Fetched::Unavailable,
+        })
+    }
+}
+
+fn range_starts_at(content_range: Option<&str>, have: u64) -> bool {
+    content_range
+        .and_then(|r| r.strip_prefix("bytes "))
+        .and_then(|r| r.split('-').next())
+        .and_then(|n| n.trim().parse::<u64>().ok())
+        .is_some_and(|start| start == have)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One reading of a download's answer for both transports.
+    #[test]
+    fn download_answers_mean_one_thing_whatever_the_transport() {
+        let of = |status, range: Option<&str>, have, bounded| {
+            format!("{:?}", Reply::of(status, range, have, bounded))
+        };
+        assert_eq!(of(206, Some("bytes 100-199/300"), 100, true), "Append");
+        assert_eq!(of(206, Some("bytes 0-99/300"), 100, false), "Restart");
+        assert_eq!(of(206, None, 100, false), "Restart");
+        assert_eq!(of(200, None, 100, false), "Whole");
+        assert_eq!(of(416, None, 100, false), "Ended");
+        assert_eq!(of(416, None, 0, false), "Unavailable");
+        assert_eq!(of(400, None, 0, true), "Unbounded");
+        assert_eq!(of(400, None, 0, false), "Unavailable");
+        for busy in [500, 503, 408, 429] {
+            assert_eq!(of(busy, None, 100, true), format!("Retry({busy})"));
+        }
+        for away in [401, 403, 404] {
+            assert_eq!(of(away, None, 100, true), "Unavailable");
+        }
+    }
 
     #[test]
     fn chunks_follow_the_measured_rate_within_their_bounds() {

@@ -390,6 +390,41 @@ pub async fn put_blob(
     writer.await.map_err(Error::internal)?
 }
 
+/// The bytes read from a file at each step of a download.
+const READ_STEP: u64 = 64 * 1024;
+
+/// `len` bytes of `file` from where it stands, read a step at a time on a blocking thread as
+/// the client takes them: a slow download holds no thread between its steps and never the
+/// whole blob in memory. A file that ends early ends the body with an error (the client sees
+/// a cut and resumes with a Range).
+fn file_stream(
+    file: std::fs::File,
+    len: u64,
+) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
+    futures_util::stream::try_unfold((file, len), |(mut file, left)| async move {
+        if left == 0 {
+            return Ok(None);
+        }
+        let want = usize::try_from(left.min(READ_STEP)).unwrap_or(64 * 1024);
+        let (file, bytes) = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+            let mut buf = vec![0u8; want];
+            let n = file.read(&mut buf)?;
+            buf.truncate(n);
+            Ok((file, buf))
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        if bytes.is_empty() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the blob's file ended early",
+            ));
+        }
+        let left = left - bytes.len() as u64;
+        Ok(Some((Bytes::from(bytes), (file, left))))
+    })
+}
+
 /// `bytes=N-` as (N, None), `bytes=N-M` as (N, Some(M)) with M ≥ N.
 fn parse_range(r: &str) -> Option<(u64, Option<u64>)> {
     let (from, last) = r.trim().strip_prefix("bytes=")?.split_once('-')?;
@@ -458,15 +493,15 @@ pub async fn get_blob(
             .map_or(size.saturating_sub(1), |l| l.min(size.saturating_sub(1)));
         file.seek(SeekFrom::Start(from))?;
         let len = (last + 1).saturating_sub(from);
-        let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-        (&mut file).take(len).read_to_end(&mut bytes)?;
         let status = if start.is_some() {
             StatusCode::PARTIAL_CONTENT
         } else {
             StatusCode::OK
         };
-        let mut response = (status, bytes).into_response();
+        // Streamed from the file as the client takes it, never whole in memory.
+        let mut response = (status, Body::from_stream(file_stream(file, len))).into_response();
         let h = response.headers_mut();
+        h.insert(header::CONTENT_LENGTH, header::HeaderValue::from(len));
         h.insert(
             header::CONTENT_TYPE,
             header::HeaderValue::from_static(media),
