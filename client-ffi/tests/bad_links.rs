@@ -363,11 +363,25 @@ fn photo_file(dir: &Path, name: &str, size: usize, seed: u8) -> (String, String)
     )
 }
 
-/// A workstation with its own case and photo syncs on a slow link while another worker's photo
-/// waits on the server: its case and photo are on the server (checked there, behind the
-/// link's back) when the sync says "saved", before a byte of the other photo came down; the
-/// progress callback only grows, each photo stage ends at its total, and the report's bytes
-/// are the proxy's.
+/// Text nothing compresses much: the bytes of a case that carries it show in the counts.
+fn noisy_text(seed: u64, chars: usize) -> String {
+    let mut x = seed | 1;
+    (0..chars)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b'a' + (x % 26) as u8)
+        })
+        .collect()
+}
+
+/// A workstation with its own case and photo syncs on a slow link while another worker's cases
+/// and photo wait on the server: its case and photo are on the server (checked there, behind
+/// the link's back) when the sync says "saved", before a byte of the other cases or photo came
+/// down (none of their cases is on the workstation yet, and the case bytes received by then
+/// are a small part of those received after); they all come after; the progress callback only
+/// grows, each photo stage ends at its total, and the report's bytes are the proxy's.
 #[test]
 fn own_work_is_on_the_server_before_others_photos_start_and_progress_adds_up() {
     const THEIRS: usize = 600_000;
@@ -380,14 +394,28 @@ fn own_work_is_on_the_server_before_others_photos_start_and_progress_adds_up() {
 
     let w1 = open(&tmp.path().join("w1"), &proxy.url());
     w1.login("worker1", PASSWORD).expect("login");
-    w1.report(NewReport {
-        channel: "patrol".into(),
-        description: "their pothole".into(),
-        grid: Some("g1".into()),
-        photos: vec![their_photo],
-        ..NewReport::default()
-    })
-    .expect("report");
+    let their_pothole = w1
+        .report(NewReport {
+            channel: "patrol".into(),
+            description: "their pothole".into(),
+            grid: Some("g1".into()),
+            photos: vec![their_photo],
+            ..NewReport::default()
+        })
+        .expect("report");
+    // Two more of their cases, with long descriptions: what they weigh is clear in the counts.
+    let mut theirs = vec![their_pothole];
+    for seed in [11, 12] {
+        theirs.push(
+            w1.report(NewReport {
+                channel: "patrol".into(),
+                description: noisy_text(seed, 3_000),
+                grid: Some("g1".into()),
+                ..NewReport::default()
+            })
+            .expect("report"),
+        );
+    }
     w1.sync(&|_, _, _| {}).expect("their sync");
 
     // The workstation, through the library's FFI surface.
@@ -419,8 +447,19 @@ fn own_work_is_on_the_server_before_others_photos_start_and_progress_adds_up() {
             our_sha.clone(),
             operator.clone(),
         );
+        let (desk, theirs) = (desk.clone(), theirs.clone());
         let counts = proxy.counts();
         *recorder.on_saved.lock().expect("lock") = Some(Box::new(move || {
+            // Nothing of their cases came down with the answers to ours.
+            for case in &theirs {
+                assert!(
+                    matches!(
+                        desk.case_detail(case.clone()),
+                        Err(ClientError::NotFound { .. })
+                    ),
+                    "their case {case} is on the workstation before its own work was saved"
+                );
+            }
             // Behind the link's back: the server holds our case and our whole photo.
             let case = http.get(&format!("/v1/cases/{ours}"), Some(&operator));
             assert_eq!(
@@ -460,6 +499,35 @@ fn own_work_is_on_the_server_before_others_photos_start_and_progress_adds_up() {
         came_before < (THEIRS / 4) as u64,
         "{came_before} B came down before our work was saved: their photo had started"
     );
+    // Their cases came after, in the others' stage: the case bytes received before "saved"
+    // (the answers about our own case) are a small part of the case bytes of the sync.
+    assert_eq!(report.cases_received, 3, "{report:?}");
+    for case in &theirs {
+        desk.case_detail(case.clone())
+            .expect("their case came after ours was saved");
+    }
+    let seen = recorder.seen.lock().expect("lock").clone();
+    let before_saved = seen
+        .iter()
+        .find(|p| p.stage == "saved")
+        .expect("saved")
+        .bytes_received;
+    let cases_after = seen
+        .iter()
+        .rev()
+        .find(|p| p.stage == "others_cases")
+        .expect("others' cases")
+        .bytes_done;
+    eprintln!(
+        "case bytes received: {before_saved} B before saved (with the photo upload's answers), \
+         others' cases stage moved {cases_after} B both ways, of {} B of cases received in all",
+        report.case_bytes_received
+    );
+    assert!(
+        before_saved * 4 < report.case_bytes_received,
+        "{before_saved} B came down before saved, of {} B of cases: others' cases came first",
+        report.case_bytes_received
+    );
     assert!(report.own_work_on_server);
     close_to(report.bytes_sent, up, "own work up");
     close_to(report.bytes_received, down, "their photo down");
@@ -472,7 +540,6 @@ fn own_work_is_on_the_server_before_others_photos_start_and_progress_adds_up() {
     assert_eq!(report.photo_bytes_received, THEIRS as u64);
 
     // The stages in order, each growing, photo stages ending at their totals.
-    let seen = recorder.seen.lock().expect("lock").clone();
     let mut stages: Vec<&str> = seen.iter().map(|p| p.stage.as_str()).collect();
     stages.dedup();
     assert_eq!(

@@ -804,3 +804,116 @@ fn a_unit_acknowledges_and_asks_for_more_time_offline_and_the_server_shows_both(
     assert!(other["state"]["acknowledged_at"].is_null(), "{other}");
     assert!(other["state"]["pending_extension"].is_null(), "{other}");
 }
+
+/// Counts what a download tells through the FFI's progress callback.
+#[derive(Default)]
+struct Stages(std::sync::Mutex<Vec<String>>);
+
+impl gridcase_client::SyncProgressListener for Stages {
+    fn on_progress(&self, progress: gridcase_client::views::SyncProgress) {
+        self.0.lock().expect("lock").push(progress.stage);
+    }
+}
+
+/// A handheld syncs without photos, then opens one: `download_photo(sha)` through the FFI
+/// brings that photo only (the other still waits), again is the same file with nothing
+/// fetched, a photo no case names is `NotFound`; `download_photos` (in the background) fetches
+/// the rest.
+#[test]
+fn a_handheld_downloads_the_photo_it_opens_on_demand() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let photo = |name: &str, fill: u8, size: usize| {
+        let path = tmp.path().join(name);
+        let bytes = vec![fill; size];
+        std::fs::write(&path, &bytes).expect("photo");
+        let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+        (path.to_string_lossy().into_owned(), sha, bytes)
+    };
+    let (lamp, lamp_sha, lamp_bytes) = photo("lamp.jpg", 5, 40_000);
+    let (drain, drain_sha, _) = photo("drain.jpg", 6, 30_000);
+    let w1 = open(&tmp.path().join("w1"), &url(&server));
+    w1.login("worker1", PASSWORD).expect("login");
+    let lamp_case = report(&w1, "broken lamp", vec![lamp]);
+    let drain_case = report(&w1, "blocked drain", vec![drain]);
+    w1.sync(&|_, _, _| {}).expect("their sync");
+
+    let handheld = gridcase_client::FieldClient::open(
+        tmp.path().join("w2").to_string_lossy().into_owned(),
+        url(&server),
+    )
+    .expect("open");
+    handheld
+        .login("worker2".into(), PASSWORD.into())
+        .expect("login");
+    let synced = handheld
+        .sync_with_progress(
+            gridcase_client::views::SyncOptions {
+                download_photos: false,
+            },
+            Arc::new(Stages::default()),
+        )
+        .expect("sync without photos");
+    assert_eq!(synced.cases_received, 2, "{synced:?}");
+    assert_eq!(
+        (synced.blobs_downloaded, synced.photos_to_download),
+        (0, 2),
+        "{synced:?}"
+    );
+    let mut waiting = handheld.pending().expect("pending").downloads;
+    waiting.sort();
+    let mut both = vec![lamp_sha.clone(), drain_sha.clone()];
+    both.sort();
+    assert_eq!(waiting, both);
+
+    // The user opens the lamp's photo.
+    let path = handheld
+        .download_photo(lamp_sha.clone())
+        .expect("download on demand")
+        .expect("the server serves it");
+    assert_eq!(std::fs::read(&path).expect("read"), lamp_bytes);
+    assert_eq!(
+        handheld.pending().expect("pending").downloads,
+        vec![drain_sha.clone()],
+        "only the photo opened came"
+    );
+    let lamp_detail = handheld.case_detail(lamp_case).expect("case");
+    assert_eq!(lamp_detail.attachments[0].path.as_deref(), Some(&*path));
+    let drain_detail = handheld.case_detail(drain_case.clone()).expect("case");
+    assert!(drain_detail.attachments[0].path.is_none());
+    // Opened again: the same file, at once.
+    assert_eq!(
+        handheld
+            .download_photo(lamp_sha.clone())
+            .expect("again")
+            .as_deref(),
+        Some(&*path)
+    );
+    let unknown = "0".repeat(64);
+    assert!(
+        matches!(
+            handheld.download_photo(unknown),
+            Err(ClientError::NotFound { .. })
+        ),
+        "a photo no case names"
+    );
+
+    // In the background: the rest.
+    let stages = Arc::new(Stages::default());
+    let rest = handheld.download_photos(stages.clone()).expect("the rest");
+    assert_eq!(
+        (
+            rest.blobs_downloaded,
+            rest.photo_bytes_received,
+            rest.photos_to_download
+        ),
+        (1, 30_000, 0),
+        "{rest:?}"
+    );
+    let mut told = stages.0.lock().expect("lock").clone();
+    told.dedup();
+    assert_eq!(told, ["others_photos", "done"]);
+    assert!(handheld.pending().expect("pending").downloads.is_empty());
+    let drain_detail = handheld.case_detail(drain_case).expect("case");
+    assert!(drain_detail.attachments[0].path.is_some());
+}

@@ -608,3 +608,95 @@ fn the_field_cli_acknowledges_and_asks_for_more_time() {
     assert_eq!(view["state"]["pending_extension"]["hours"], 3, "{view}");
     assert_eq!(view["state"]["pending_extension"]["by"], "unit1", "{view}");
 }
+
+/// A workstation that wants cases now and photos later: `sync --no-photos` brings another
+/// worker's case but leaves its photo waiting (`status`, the report, the case without a local
+/// file, a hint for people), and `photos` fetches it whole, byte for byte; a second `photos`
+/// has nothing left to do.
+#[test]
+fn sync_without_photos_leaves_them_for_the_photos_command() {
+    use sha2::{Digest, Sha256};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let url = format!("http://{}", server.addr);
+    let worker = Field {
+        dir: tmp.path().join("worker1"),
+        server: url.clone(),
+    };
+    let desk = Field {
+        dir: tmp.path().join("desk"),
+        server: url,
+    };
+    let bytes: Vec<u8> = [0xFF, 0xD8, 0xFF, 0xE0]
+        .into_iter()
+        .chain((0..120_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8))
+        .collect();
+    let sha = hex::encode(Sha256::digest(&bytes));
+    let photo = tmp.path().join("bins.jpg");
+    std::fs::write(&photo, &bytes).expect("photo");
+
+    let (ok, who, _) = worker.run(&["login", "worker1"]);
+    assert!(ok, "{who}");
+    let (ok, created, _) = worker.run(&[
+        "new",
+        "--description",
+        "overflowing bins",
+        "--grid",
+        "g1",
+        "--photo",
+        &photo.to_string_lossy(),
+    ]);
+    assert!(ok, "{created}");
+    let case = created["case"].as_str().expect("case id").to_owned();
+    let (ok, report, _) = worker.run(&["sync"]);
+    assert!(ok, "{report}");
+    assert_eq!(report["blobs_uploaded"], 1, "{report}");
+
+    let (ok, who, _) = desk.run(&["login", "worker2"]);
+    assert!(ok, "{who}");
+    let (ok, report, _) = desk.run(&["sync", "--no-photos"]);
+    assert!(ok, "{report}");
+    assert_eq!(report["cases_received"], 1, "{report}");
+    assert_eq!(report["blobs_downloaded"], 0, "{report}");
+    assert_eq!(report["photo_bytes_received"], 0, "{report}");
+    assert_eq!(report["photos_to_download"], 1, "{report}");
+    assert_eq!(report["own_work_on_server"], true, "{report}");
+    let (_, status, _) = desk.run(&["status"]);
+    assert_eq!(
+        status["pending"]["downloads"],
+        serde_json::json!([sha]),
+        "{status}"
+    );
+    let (_, shown, _) = desk.run(&["show", &case]);
+    assert_eq!(shown["attachments"][0]["sha256"], sha.as_str(), "{shown}");
+    assert!(shown["attachments"][0]["path"].is_null(), "{shown}");
+    // For people: the photo waits, and the command that fetches it is named.
+    let human = desk.human(&["sync", "--no-photos"]);
+    assert!(
+        human.contains("1 photo(s) of others' cases not downloaded yet: gridcase-field photos"),
+        "{human}"
+    );
+
+    let (ok, report, _) = desk.run(&["photos"]);
+    assert!(ok, "{report}");
+    assert_eq!(report["blobs_downloaded"], 1, "{report}");
+    assert_eq!(report["photo_bytes_received"], bytes.len(), "{report}");
+    assert_eq!(report["photos_to_download"], 0, "{report}");
+    let (_, status, _) = desk.run(&["status"]);
+    assert_eq!(
+        status["pending"]["downloads"],
+        serde_json::json!([]),
+        "{status}"
+    );
+    let (_, shown, _) = desk.run(&["show", &case]);
+    let path = shown["attachments"][0]["path"]
+        .as_str()
+        .expect("the photo is on the desk");
+    assert_eq!(std::fs::read(path).expect("read"), bytes);
+
+    // Nothing left: `photos` succeeds having moved nothing.
+    let (ok, report, _) = desk.run(&["photos"]);
+    assert!(ok, "{report}");
+    assert_eq!(report["blobs_downloaded"], 0, "{report}");
+    assert_eq!(report["bytes_received"], 0, "{report}");
+}

@@ -546,10 +546,19 @@ impl Device {
 
     /// Sends one raw batch; returns the status and the decoded answer on 200.
     pub fn post_batch(&self, batch: &SyncBatch) -> Result<(u16, Option<SyncBatch>), ureq::Error> {
+        self.post_batch_to("/v1/sync", batch)
+    }
+
+    /// Sends one raw batch to `path` (`/v1/sync` with a query); as [`Device::post_batch`].
+    pub fn post_batch_to(
+        &self,
+        path: &str,
+        batch: &SyncBatch,
+    ) -> Result<(u16, Option<SyncBatch>), ureq::Error> {
         let body = zstd::bulk::compress(&batch.encode(), 3).expect("compress");
         let r = self.http.send(
             "POST",
-            "/v1/sync",
+            path,
             Some(&self.token),
             &[
                 ("content-type", "application/x-gridcase-sync"),

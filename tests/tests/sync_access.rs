@@ -184,3 +184,83 @@ fn a_worker_moved_out_of_scope_delivers_offline_work_and_receives_nothing_new() 
     worker2.sync().expect("sync again");
     assert_eq!(worker2.events(&case).len(), 2);
 }
+
+/// `?sent_only=true` (a device pushing its own work first): the answer speaks only of the
+/// cases the request sent, never of the feed: the cursor comes back unchanged with `more`, so
+/// nothing of others' cases comes down until the device asks without it. What the device may
+/// read is judged as ever: a case outside its scope it names gets its notice, nothing more.
+#[test]
+fn a_sent_only_request_is_answered_without_the_feed() {
+    use gridcase_sync_core::sync::SyncSession;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(tmp.path(), &[]);
+    let (theirs, hashes) = g1_case(&server);
+    let worker2 = Device::register(&server, "worker2");
+    let ours = worker2.open(patrol("our blocked drain"), now());
+    let entries = SyncSession::new(&worker2.docs, "server")
+        .offer(vec![ours.clone()])
+        .expect("offer");
+    let request = SyncBatch {
+        cursor: 0,
+        more: false,
+        entries,
+        notices: vec![],
+    };
+    let (status, answer) = worker2
+        .post_batch_to("/v1/sync?sent_only=true", &request)
+        .expect("post");
+    assert_eq!(status, 200);
+    let answer = answer.expect("answer");
+    let spoken: Vec<&CaseId> = answer.entries.iter().map(|(c, _)| c).collect();
+    assert_eq!(spoken, vec![&ours], "only our case is answered");
+    assert!(answer.notices.is_empty(), "{:?}", answer.notices);
+    assert_eq!((answer.cursor, answer.more), (0, true));
+    let http = server.http();
+    let operator = http.login("operator");
+    let stored = http.get(&format!("/v1/cases/{ours}"), Some(&operator));
+    assert_eq!(stored.status, 200, "our case is stored: {}", stored.text());
+
+    // Asked again without it, the feed comes: their case, and the cursor moves.
+    let (status, answer) = worker2
+        .post_batch(&SyncBatch {
+            cursor: 0,
+            more: false,
+            entries: vec![],
+            notices: vec![],
+        })
+        .expect("post");
+    assert_eq!(status, 200);
+    let answer = answer.expect("answer");
+    assert!(
+        answer.entries.iter().any(|(c, _)| *c == theirs),
+        "the feed brings their case"
+    );
+    assert!(answer.cursor > 0);
+
+    // Outside the scope, sent_only reads nothing more than a plain request.
+    let attacker = Device::register(&server, "worker3");
+    let (status, answer) = attacker
+        .post_batch_to(
+            "/v1/sync?sent_only=true",
+            &SyncBatch {
+                cursor: 0,
+                more: false,
+                entries: vec![(theirs.clone(), forged(&hashes, &hashes, &hashes))],
+                notices: vec![],
+            },
+        )
+        .expect("post");
+    assert_eq!(status, 200);
+    let answer = answer.expect("answer");
+    assert!(answer.entries.is_empty(), "{:?}", answer.entries);
+    assert!(answer
+        .notices
+        .iter()
+        .any(|n| n.case == theirs && n.code == "out_of_scope"));
+
+    // A value that does not read is a clear 400, not a silent plain sync.
+    let (status, _) = worker2
+        .post_batch_to("/v1/sync?sent_only=perhaps", &request)
+        .expect("post");
+    assert_eq!(status, 400);
+}

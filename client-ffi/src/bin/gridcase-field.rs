@@ -552,21 +552,26 @@ struct Shown {
 impl Shown {
     fn show(&mut self, p: &SyncProgress) {
         if p.stage == stage::SAVED {
-            self.line(&format!(
-                "your work is on the server ({} sent); fetching what others did",
-                human_bytes(p.bytes_sent)
-            ));
+            self.line(&if p.bytes_sent == 0 {
+                "nothing of yours to send; fetching what others did".to_owned()
+            } else {
+                format!(
+                    "your work is on the server ({} sent); fetching what others did",
+                    human_bytes(p.bytes_sent)
+                )
+            });
             return;
         }
-        let label = match p.stage.as_str() {
-            stage::OWN_CASES => "your cases",
-            stage::OWN_PHOTOS => "your photos",
-            stage::OTHERS_CASES => "others' cases",
-            stage::OTHERS_PHOTOS => "others' photos",
+        let (label, photos) = match p.stage.as_str() {
+            stage::OWN_CASES => ("your cases", false),
+            stage::OWN_PHOTOS => ("your photos", true),
+            stage::OTHERS_CASES => ("others' cases", false),
+            stage::OTHERS_PHOTOS => ("others' photos", true),
             _ => return,
         };
         let mut err = std::io::stderr();
-        if !err.is_terminal() {
+        // A photo stage with no photo to move draws nothing.
+        if !err.is_terminal() || (photos && p.items_total == 0) {
             return;
         }
         if self.drawn && self.stage != p.stage {
@@ -574,25 +579,30 @@ impl Shown {
         }
         self.stage.clone_from(&p.stage);
         let rate = format!("{}/s", human_bytes(p.bytes_per_second));
+        // Photos: done of the stage's photos; cases: the rounds so far (their number is not
+        // known beforehand).
+        let items = if photos {
+            format!(
+                "photo {} of {}",
+                (p.items_done + 1).min(p.items_total),
+                p.items_total
+            )
+        } else {
+            format!("round {}", p.items_done)
+        };
         const WIDTH: u64 = 24;
         let text = match (p.bytes_done.min(p.bytes_total) * WIDTH).checked_div(p.bytes_total) {
             Some(filled) => {
                 let filled = filled as usize;
                 format!(
-                    "{label:<15} [{}{}] {} / {}  {rate}  {}/{}",
+                    "{label:<15} [{}{}] {} / {}  {rate}  {items}",
                     "#".repeat(filled),
                     "-".repeat(WIDTH as usize - filled),
                     human_bytes(p.bytes_done),
                     human_bytes(p.bytes_total),
-                    p.items_done,
-                    p.items_total
                 )
             }
-            None => format!(
-                "{label:<15} {}  {rate}  round {}",
-                human_bytes(p.bytes_done),
-                p.items_done
-            ),
+            None => format!("{label:<15} {}  {rate}  {items}", human_bytes(p.bytes_done)),
         };
         let _ = write!(err, "\r{text:<78}");
         let _ = err.flush();
@@ -617,37 +627,74 @@ impl Shown {
     }
 }
 
+/// What a report is of: a whole sync, or only the download of photos left for later.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ReportOf {
+    Sync,
+    Photos,
+}
+
 /// A sync's (or a photo download's) report: pretty JSON, one JSON line after `--progress`
 /// lines, or a few lines for people.
-fn show_report(json: bool, lines: bool, report: &SyncReport) -> Result<(), ClientError> {
+fn show_report(
+    json: bool,
+    lines: bool,
+    of: ReportOf,
+    report: &SyncReport,
+) -> Result<(), ClientError> {
     if json && lines {
         let mut value = serde_json::to_value(report)?;
         value["type"] = "report".into();
         return emit(&value.to_string());
     }
+    let seconds = |ms: u64| ms as f64 / 1000.0;
     print(json, report, |r| {
+        if of == ReportOf::Photos {
+            if r.blobs_downloaded == 0 && r.photos_to_download == 0 {
+                return "no photos wait to be downloaded".to_owned();
+            }
+            let mut out = format!(
+                "downloaded {} photo(s), {} in {:.1} s",
+                r.blobs_downloaded,
+                human_bytes(r.photo_bytes_received),
+                seconds(r.duration_ms)
+            );
+            if r.photos_to_download > 0 {
+                out.push_str(&format!(
+                    "\n{} photo(s) still to download (the server cannot serve them yet): run `gridcase-field photos` again later",
+                    r.photos_to_download
+                ));
+            }
+            return out;
+        }
         let mut out = format!(
-            "synced in {} round(s), {:.1} s: {} case(s) sent, {} received, {} open conflict(s), {} photo(s) up, {} down, {} caller(s) up\n\
-             sent {} (cases {}, photos {}), received {} (cases {}, photos {})",
+            "synced in {:.1} s ({} round(s))\n\
+             sent:     {} case(s), {} photo(s), {} caller(s); {} (cases {}, photos {})\n\
+             received: {} case(s), {} photo(s); {} (cases {}, photos {})",
+            seconds(r.duration_ms),
             r.rounds,
-            r.duration_ms as f64 / 1000.0,
             r.cases_sent,
-            r.cases_received,
-            r.conflicts,
             r.blobs_uploaded,
-            r.blobs_downloaded,
             r.callers_uploaded,
             human_bytes(r.bytes_sent),
             human_bytes(r.case_bytes_sent),
             human_bytes(r.photo_bytes_sent),
+            r.cases_received,
+            r.blobs_downloaded,
             human_bytes(r.bytes_received),
             human_bytes(r.case_bytes_received),
             human_bytes(r.photo_bytes_received),
         );
+        if r.conflicts > 0 {
+            out.push_str(&format!(
+                "\n{} open conflict(s) in the cases received: the center resolves them (`list`, `show`)",
+                r.conflicts
+            ));
+        }
         match r.own_work_saved_ms {
             Some(ms) => out.push_str(&format!(
                 "\nyour work is on the server (after {:.1} s)",
-                ms as f64 / 1000.0
+                seconds(ms)
             )),
             None if !r.own_work_on_server => {
                 out.push_str("\nsome of your work waits to be sent (see `status`)")
@@ -943,7 +990,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             let report = transfer.run(&client, json, |listener| {
                 client.sync_with(&options, listener)
             })?;
-            show_report(json, transfer.progress, &report)?;
+            show_report(json, transfer.progress, ReportOf::Sync, &report)?;
             if !report.refusals.is_empty() {
                 return Ok(EXIT_REFUSED);
             }
@@ -951,7 +998,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Photos { transfer } => {
             let report =
                 transfer.run(&client, json, |listener| client.download_photos(listener))?;
-            show_report(json, transfer.progress, &report)?;
+            show_report(json, transfer.progress, ReportOf::Photos, &report)?;
         }
         Command::Status => {
             let pending = client.pending()?;

@@ -149,9 +149,12 @@ impl Client {
     }
 
     /// Sends one round; returns the server's batch and the organization fingerprint it carried.
+    /// `sent_only` asks the server to answer only the cases the batch speaks about, without a
+    /// page of the feed (`?sent_only=true`; a server that predates it answers as usual).
     pub(super) fn post_batch(
         &self,
         batch: &SyncBatch,
+        sent_only: bool,
         meter: &Meter<'_>,
     ) -> Result<(SyncBatch, Option<String>)> {
         let body = zstd::bulk::compress(&batch.encode(), 3).map_err(storage)?;
@@ -166,7 +169,12 @@ impl Client {
                 value: "zstd".into(),
             },
         ];
-        let r = self.authed("POST", "/v1/sync", headers, body)?;
+        let path = if sent_only {
+            "/v1/sync?sent_only=true"
+        } else {
+            "/v1/sync"
+        };
+        let r = self.authed("POST", path, headers, body)?;
         meter.moved(Of::Cases, sent, r.body.len() as u64);
         match r.status {
             200 => {}

@@ -65,7 +65,8 @@ impl Client {
     }
 
     /// Syncs this device's own work first: its cases go up (the conversation runs until the
-    /// server has acknowledged them), then its callers and photos, and as soon as all of it is on
+    /// server has acknowledged them, its answers meanwhile carrying only those cases: no case
+    /// of others comes down yet), then its callers and photos, and as soon as all of it is on
     /// the server the listener hears stage `saved` (and the report says when); only then the
     /// rest of what the server has for this device comes down, and the photos of the cases
     /// received when `options.download_photos`. A cut session resumes on the next call:
@@ -172,7 +173,11 @@ impl Client {
                 }
             };
             report.rounds = driver.rounds();
-            let (answer, tag) = self.post_batch(&request, meter)?;
+            // While this device's cases go up, the server answers only those: others' cases
+            // come once they are all on the server. A request with none of them (nothing left
+            // that the server lacks) asks for the feed.
+            let sent_only = !pushed && !request.entries.is_empty();
+            let (answer, tag) = self.post_batch(&request, sent_only, meter)?;
             org_tag = tag.or(org_tag);
             let answered = driver.take_answer(&answer)?;
             for refused in &answered.refused {
@@ -268,26 +273,40 @@ impl Client {
             .iter()
             .map(|sha| self.partial_bytes(sha))
             .sum();
-        let mut saved = if report.own_work_on_server {
-            "all of this device's work is on the server".to_owned()
+        let moved = report.cases_sent
+            + report.blobs_uploaded
+            + report.cases_received
+            + report.blobs_downloaded;
+        let saved = if report.own_work_on_server {
+            format!(
+                "all of this device's work is on the server; {} case(s) and {} photo(s) received; {} sent, {} received",
+                report.cases_received,
+                report.blobs_downloaded,
+                human_bytes(report.bytes_sent),
+                human_bytes(report.bytes_received)
+            )
+        } else if moved == 0 {
+            "nothing yet".to_owned()
         } else {
             format!(
-                "{} case(s) and {} photo(s) of this device reached the server",
-                report.cases_sent, report.blobs_uploaded
+                "{} case(s) and {} photo(s) of this device reached the server; {} case(s) and {} photo(s) received; {} sent, {} received",
+                report.cases_sent,
+                report.blobs_uploaded,
+                report.cases_received,
+                report.blobs_downloaded,
+                human_bytes(report.bytes_sent),
+                human_bytes(report.bytes_received)
             )
         };
-        saved.push_str(&format!(
-            "; {} case(s) and {} photo(s) received; {} sent, {} received",
-            report.cases_received,
-            report.blobs_downloaded,
-            human_bytes(report.bytes_sent),
-            human_bytes(report.bytes_received)
-        ));
-        let mut left = vec![
-            format!("{} case(s) to send", remaining.cases.len()),
-            format!("{} photo(s) to upload", remaining.uploads.len()),
-            format!("{} photo(s) to download", remaining.downloads.len()),
-        ];
+        let mut left: Vec<String> = [
+            (remaining.cases.len(), "case(s) to send"),
+            (remaining.uploads.len(), "photo(s) to upload"),
+            (remaining.downloads.len(), "photo(s) to download"),
+        ]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
         if partial > 0 {
             left.push(format!(
                 "{} of cut downloads kept on this device",
@@ -296,6 +315,9 @@ impl Client {
         }
         if !remaining.callers.is_empty() {
             left.push(format!("{} caller(s) to upload", remaining.callers.len()));
+        }
+        if left.is_empty() {
+            left.push("nothing of this device's; what others did comes with the next sync".into());
         }
         let message = format!(
             "the network failed during the sync ({cause}). Saved: {saved}. Remaining: {}. \

@@ -4,12 +4,14 @@
 //! request says `Content-Encoding: zstd`. Incoming changes are inspected and gated per case;
 //! what is admitted is durable before the answer leaves. The answer carries the server's
 //! messages for the cases the device spoke about and for the cases in its scope that changed
-//! since its cursor, the new cursor, and a notice for every case refused.
+//! since its cursor, the new cursor, and a notice for every case refused. With `?sent_only=true`
+//! it carries only the cases the device spoke about (no page of the feed, the cursor unchanged):
+//! a device pushing its own work first hears nothing of others' cases until it asks again.
 
 use crate::auth::{now_millis, Caller};
 use crate::cases::summary_in_scope;
 use crate::directory::{Device, User};
-use crate::error::{Error, Result};
+use crate::error::{ApiQuery, Error, Result};
 use crate::ledger::{FeedScope, Receipt};
 use crate::AppState;
 use axum::body::Bytes;
@@ -38,6 +40,19 @@ pub const CONTENT_TYPE: &str = "application/x-gridcase-sync";
 #[schema(value_type = String, format = Binary)]
 #[allow(dead_code)]
 pub struct SyncBody(Vec<u8>);
+
+/// What a sync request asks of the answer besides its batch.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SyncQuery {
+    /// `true`: answer only the cases this batch speaks about (what the server says of each, and
+    /// its refusals), with no page of the feed: the cursor comes back unchanged and `more` is
+    /// true. A device pushing its own work first sends its cases so until the server has them
+    /// all, then asks without it for what others did. A server before this parameter ignores
+    /// it and answers with the feed as usual. Default `false`.
+    #[serde(default)]
+    pub sent_only: bool,
+}
 
 /// Admits a device's changes: actors bound to it, events authored by its user, dispatches
 /// within the writer's tier, the case in the user's scope now or in the scope the events were
@@ -243,6 +258,7 @@ pub fn body_bytes(body: std::result::Result<Bytes, BytesRejection>) -> Result<By
     post,
     path = "/v1/sync",
     tag = "sync",
+    params(SyncQuery),
     request_body(content = SyncBody, content_type = "application/x-gridcase-sync",
         description = "A sync batch (format: schema/README.md, \"The sync batch\"), optionally zstd-compressed (Content-Encoding: zstd)"),
     responses(
@@ -257,6 +273,7 @@ pub fn body_bytes(body: std::result::Result<Bytes, BytesRejection>) -> Result<By
 pub async fn sync(
     State(state): State<AppState>,
     caller: Caller,
+    ApiQuery(query): ApiQuery<SyncQuery>,
     headers: HeaderMap,
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Result<Response> {
@@ -304,10 +321,11 @@ pub async fn sync(
             device = %device.id,
             user = %caller.user.id,
             cases = request.entries.len(),
-            cursor = request.cursor
+            cursor = request.cursor,
+            sent_only = query.sent_only
         );
         let (answer, org_tag) =
-            span.in_scope(|| exchange(&worker, &caller.user, &device, request))?;
+            span.in_scope(|| exchange(&worker, &caller.user, &device, request, query.sent_only))?;
         let encoded = answer.encode();
         let body = if compressed {
             zstd::bulk::compress(&encoded, 3).map_err(Error::internal)?
@@ -346,11 +364,16 @@ pub const ORG_TAG: &str = "x-gridcase-org";
 /// device claims: a case is sent only while it lies in the user's scope now (its stored
 /// summary says so). Heads or `have` a device names prove nothing; a device that wrote to a
 /// case before it left the scope may still deliver that work, and hears only that it arrived.
+///
+/// `sent_only` leaves the feed out: the answer speaks only of the cases the request did, and
+/// hands back the request's cursor (which then passes nothing new) with `more`, so that the
+/// device asks again for the rest.
 fn exchange(
     state: &AppState,
     user: &User,
     device: &Device,
     request: SyncBatch,
+    sent_only: bool,
 ) -> Result<(SyncBatch, String)> {
     let ledger = &state.ledger;
     let org = state.directory.org()?;
@@ -444,19 +467,25 @@ fn exchange(
             }
         }
     }
-    let high = ledger.committed_seq();
-    let page = ledger.feed_until(
-        &feed_scope(&user.scope, &org),
-        request.cursor,
-        state.config.max_answer_cases,
-        high,
-    )?;
     let mut offers = Vec::new();
-    for case in page.cases {
-        if listed.insert(case.clone()) {
-            offers.push(case);
+    let (cursor, more) = if sent_only {
+        // The feed is not read: the cursor passes nothing this answer does not offer.
+        (request.cursor, true)
+    } else {
+        let high = ledger.committed_seq();
+        let page = ledger.feed_until(
+            &feed_scope(&user.scope, &org),
+            request.cursor,
+            state.config.max_answer_cases,
+            high,
+        )?;
+        for case in page.cases {
+            if listed.insert(case.clone()) {
+                offers.push(case);
+            }
         }
-    }
+        (page.cursor, page.more)
+    };
     // The cursor handed out may pass only changes this answer offers. The commit thread caches
     // a document before it publishes its position, so after reading the position here, the
     // cases answered are brought up to the cache (a concurrent writer may have committed since
@@ -466,8 +495,8 @@ fn exchange(
     entries.extend(requests);
     entries.extend(session.offer(offers)?);
     let answer = SyncBatch {
-        cursor: page.cursor,
-        more: page.more,
+        cursor,
+        more,
         entries,
         notices,
     };
