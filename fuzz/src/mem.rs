@@ -1,7 +1,7 @@
 //! A [`Store`] in memory: a fresh one per fuzz input costs nothing, so every input runs against
 //! the same starting state (reproducible crashes) and no disk flush slows the loop.
 
-use gridcase_sync_core::store::{Batch, Entry, Store, Write};
+use gridcase_sync_core::store::{Batch, Entry, Guard, Store, Write};
 use gridcase_sync_core::Error;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
@@ -53,10 +53,19 @@ impl Store for MemStore {
     }
 
     fn commit(&self, batch: Batch) -> Result<(), Error> {
+        self.commit_guarded(batch, &[]).map(drop)
+    }
+
+    fn commit_guarded(&self, batch: Batch, guards: &[Guard]) -> Result<bool, Error> {
         let mut trees = self
             .trees
             .lock()
             .map_err(|_| Error::Store("poisoned".into()))?;
+        for g in guards {
+            if trees.get(g.tree).and_then(|t| t.get(&g.key)) != g.value.as_ref() {
+                return Ok(false);
+            }
+        }
         for write in batch.into_writes() {
             match write {
                 Write::Put { tree, key, value } => {
@@ -69,6 +78,6 @@ impl Store for MemStore {
                 }
             }
         }
-        Ok(())
+        Ok(true)
     }
 }

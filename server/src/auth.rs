@@ -210,10 +210,8 @@ pub fn issue(
 pub fn rotate(keys: &Keys, dir: &Directory, refresh: &str) -> Result<Tokens> {
     let hash = token_hash(refresh);
     let record = dir
-        .refresh(&hash)?
-        .filter(|r| !r.session)
+        .spend_refresh(&hash)?
         .ok_or_else(|| Error::Unauthorized("unknown refresh token".into()))?;
-    dir.delete_refresh(&hash)?;
     if record.expires_at < now_secs() as i64 {
         return Err(Error::Unauthorized("the refresh token has expired".into()));
     }

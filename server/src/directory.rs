@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use gridcase_sync_core::org::Org;
-use gridcase_sync_core::store::{Batch, Store};
+use gridcase_sync_core::store::{Batch, Guard, Store};
 use gridcase_sync_core::{DeviceId, Role, Scope, UserId};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::sync::Arc;
@@ -137,17 +137,30 @@ impl Directory {
     }
 
     /// Registers a device and binds its actors, refusing an actor already bound elsewhere.
+    /// The commit is guarded by what was read (each actor's binding, the device's record), so
+    /// two registrations racing for one actor, on one server or several, bind it once.
     pub fn register_device(&self, device: &Device) -> Result<()> {
+        let mut guards = Vec::new();
         for actor in &device.actors {
-            if let Some(owner) = self.device_of_actor(actor)? {
-                if owner != device.id {
+            let key = actor.as_bytes().to_vec();
+            let bound = self.store.get(trees::ACTORS, &key)?;
+            if let Some(owner) = &bound {
+                if owner.as_slice() != device.id.as_str().as_bytes() {
                     return Err(Error::Conflict(format!(
                         "actor {actor} is bound to another device"
                     )));
                 }
             }
+            guards.push(Guard {
+                tree: trees::ACTORS,
+                key,
+                value: bound,
+            });
         }
-        if let Some(existing) = self.device(&device.id)? {
+        let device_key = device.id.as_str().as_bytes().to_vec();
+        let existing = self.store.get(trees::DEVICES, &device_key)?;
+        if let Some(bytes) = &existing {
+            let existing: Device = serde_json::from_slice(bytes)?;
             if existing.user != device.user {
                 return Err(Error::Conflict(format!(
                     "device {} belongs to another user",
@@ -155,6 +168,11 @@ impl Directory {
                 )));
             }
         }
+        guards.push(Guard {
+            tree: trees::DEVICES,
+            key: device_key,
+            value: existing,
+        });
         let mut b = Batch::new();
         b.put(
             trees::DEVICES,
@@ -168,7 +186,14 @@ impl Directory {
                 device.id.as_str().as_bytes().to_vec(),
             );
         }
-        Ok(self.store.commit(b)?)
+        if self.store.commit_guarded(b, &guards)? {
+            Ok(())
+        } else {
+            Err(Error::Conflict(format!(
+                "device {} or its actors changed while it was being registered: try again",
+                device.id
+            )))
+        }
     }
 
     pub fn put_device(&self, device: &Device) -> Result<()> {
@@ -181,6 +206,28 @@ impl Directory {
 
     pub fn put_refresh(&self, hash: &str, r: &Refresh) -> Result<()> {
         self.write(trees::REFRESH, hash, r)
+    }
+
+    /// Takes a refresh token's record and deletes it in one guarded commit: of the requests
+    /// that present one token at once, on one server or several, one gets the record and the
+    /// others `None`. A console session's record is neither returned nor deleted.
+    pub fn spend_refresh(&self, hash: &str) -> Result<Option<Refresh>> {
+        let key = hash.as_bytes().to_vec();
+        let Some(bytes) = self.store.get(trees::REFRESH, &key)? else {
+            return Ok(None);
+        };
+        let record: Refresh = serde_json::from_slice(&bytes)?;
+        if record.session {
+            return Ok(None);
+        }
+        let mut b = Batch::new();
+        b.delete(trees::REFRESH, key.clone());
+        let guard = Guard {
+            tree: trees::REFRESH,
+            key,
+            value: Some(bytes),
+        };
+        Ok(self.store.commit_guarded(b, &[guard])?.then_some(record))
     }
 
     pub fn delete_refresh(&self, hash: &str) -> Result<()> {

@@ -28,6 +28,10 @@ pub enum Error {
     Conflict(String),
     #[error("the request took too long")]
     Timeout,
+    /// The ledger's database cannot be reached for now; the detail is logged where it
+    /// happened.
+    #[error("the ledger's database cannot be reached just now; try again shortly")]
+    Unavailable,
     #[error("too many attempts: try again in {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
     #[error("ledger: {0}")]
@@ -61,6 +65,8 @@ pub enum Code {
     UnsupportedBatchVersion,
     /// A rule of the case's lifecycle (`not_permitted`, `wrong_status`, …).
     Rule(ViolationCode),
+    /// The ledger's database cannot be reached for now (503 with `Retry-After`): try again.
+    Unavailable,
     /// A fault of the server's own: the answer carries a request id, never the detail.
     Internal,
 }
@@ -79,6 +85,7 @@ impl Code {
             Code::MalformedBatch => "malformed_batch",
             Code::UnsupportedBatchVersion => "unsupported_batch_version",
             Code::Rule(v) => v.as_str(),
+            Code::Unavailable => "unavailable",
             Code::Internal => "internal",
         }
     }
@@ -120,6 +127,10 @@ impl Error {
     /// The `Retry-After` header this error's answer carries, if any.
     pub fn retry_after(&self) -> Option<(axum::http::HeaderName, axum::http::HeaderValue)> {
         match self {
+            Error::Unavailable | Error::Core(gridcase_sync_core::Error::Unavailable(_)) => Some((
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(2u64),
+            )),
             Error::TooManyRequests { retry_after_secs } => Some((
                 axum::http::header::RETRY_AFTER,
                 axum::http::HeaderValue::from(*retry_after_secs),
@@ -139,6 +150,9 @@ impl Error {
             Error::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, Code::TooLarge),
             Error::Conflict(_) => (StatusCode::CONFLICT, Code::Conflict),
             Error::Timeout => (StatusCode::SERVICE_UNAVAILABLE, Code::Timeout),
+            Error::Unavailable | Error::Core(Core::Unavailable(_)) => {
+                (StatusCode::SERVICE_UNAVAILABLE, Code::Unavailable)
+            }
             Error::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, Code::TooManyRequests),
             // Client JSON is read through `ApiJson` (a `BadRequest`); a serde_json error that
             // reaches here came from a stored record.
@@ -172,7 +186,14 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
         let retry_after = self.retry_after();
-        let body = if status.is_server_error() && !matches!(self, Error::Timeout) {
+        let body = if code == Code::Unavailable {
+            tracing::warn!(error = %self, "the ledger's database is unavailable");
+            ErrorBody {
+                code: code.as_str().into(),
+                message: Error::Unavailable.to_string(),
+                request_id: None,
+            }
+        } else if status.is_server_error() && !matches!(self, Error::Timeout) {
             let id = request_id().unwrap_or_else(|| "-".into());
             tracing::error!(request_id = %id, error = %self, "request failed");
             ErrorBody {

@@ -3,6 +3,7 @@
 
 pub mod addresses;
 pub mod auth;
+pub mod blob_store;
 pub mod callers;
 pub mod case_number;
 pub mod cases;
@@ -53,6 +54,9 @@ pub struct AppState {
     pub throttle: Arc<throttle::Throttle>,
     /// The district's address register (`--addresses`, or the demo's).
     pub addresses: Arc<addresses::Register>,
+    /// Where photos' bytes are kept: files in the data directory, or the ledger's store when
+    /// several servers share it.
+    pub blobs: Arc<blob_store::BlobStore>,
 }
 
 impl AppState {
@@ -95,7 +99,9 @@ impl AppState {
             0 => cores * 2,
             n => n,
         };
+        let blobs = Arc::new(blob_store::BlobStore::open(&config.data_dir, store.clone()));
         Ok(AppState {
+            blobs,
             throttle: Arc::new(throttle::Throttle::new(throttle::Limits::from_config(
                 &config,
             ))),

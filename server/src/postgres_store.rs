@@ -9,13 +9,17 @@
 //! the whole test suite run on both engines; the move to real columns can follow where a
 //! measurement shows PostgreSQL doing better.
 //!
+//! Several servers may share one database ([`Store::shared`]): guarded commits
+//! ([`Store::commit_guarded`]) make their writers of one key take turns, with an advisory lock
+//! per key held for the transaction.
+//!
 //! The `Store` trait is synchronous (the ledger works on blocking threads, and sync-core knows
 //! no async runtime), and tokio-postgres is asynchronous: the store owns a small runtime of
 //! its own that drives the connections, and each call waits for its query on a channel. A
 //! call therefore never needs the caller's runtime and works from any thread.
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use gridcase_sync_core::store::{Batch, Entry, Store, Write};
+use gridcase_sync_core::store::{Batch, Entry, Guard, Store, Write};
 use gridcase_sync_core::Error as CoreError;
 use std::collections::HashMap;
 use std::future::Future;
@@ -31,10 +35,6 @@ const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../migrations/0001_trees.
 /// each migration once.
 const MIGRATION_LOCK: i64 = 0x6772_6964_6361_7365; // "gridcase"
 
-/// The advisory lock a server holds on its database while it runs: the ledger's invariants
-/// (one commit thread gives feed sequence numbers and case numbers) still assume one writer.
-const WRITER_LOCK: i64 = 0x6772_6964_7772_6974; // "gridwrit"
-
 /// Rows a range scan reads per query: small first (most scans are a case's few increments or
 /// one index term), doubling up to the last.
 const PAGE_FIRST: i64 = 64;
@@ -45,12 +45,38 @@ pub struct PostgresStore {
     /// Drives the connections; `None` only while dropping.
     runtime: Option<tokio::runtime::Runtime>,
     pool: Pool,
-    /// The connection holding [`WRITER_LOCK`], kept for the store's life.
-    _writer: deadpool_postgres::Object,
 }
 
 fn store_error(e: impl std::fmt::Display) -> CoreError {
     CoreError::Store(format!("postgresql: {e}"))
+}
+
+/// A driver error: the database out of reach (a closed connection, a connection or
+/// shutdown error, too many connections) is `Unavailable`, a request may succeed if tried
+/// again; anything else is a fault.
+fn pg_error(e: tokio_postgres::Error) -> CoreError {
+    let unavailable = e.is_closed()
+        || match e.code() {
+            Some(state) => {
+                let code = state.code();
+                code.starts_with("08") || code.starts_with("57P") || code == "53300"
+            }
+            None => e.as_db_error().is_none(),
+        };
+    if unavailable {
+        CoreError::Unavailable(format!("postgresql: {e}"))
+    } else {
+        store_error(e)
+    }
+}
+
+/// A pool error: no connection could be had (the database is down or every connection is
+/// busy past the wait) is `Unavailable`.
+fn pool_error(e: deadpool_postgres::PoolError) -> CoreError {
+    match e {
+        deadpool_postgres::PoolError::Backend(e) => pg_error(e),
+        other => CoreError::Unavailable(format!("postgresql: {other}")),
+    }
 }
 
 impl PostgresStore {
@@ -73,34 +99,20 @@ impl PostgresStore {
             },
         );
         let pool = Pool::builder(manager)
-            .max_size(pool.max(2) + 1)
+            .max_size(pool.max(2))
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .wait_timeout(Some(Duration::from_secs(30)))
             .create_timeout(Some(Duration::from_secs(10)))
             .build()
             .map_err(store_error)?;
         let setup = pool.clone();
-        let writer = block_on(&runtime, async move {
-            let mut client = setup.get().await.map_err(store_error)?;
-            migrate(&mut client).await?;
-            let locked: bool = client
-                .query_one("SELECT pg_try_advisory_lock($1)", &[&WRITER_LOCK])
-                .await
-                .map_err(store_error)?
-                .get(0);
-            if !locked {
-                return Err(CoreError::Store(
-                    "another gridcase server is writing to this database; this release runs \
-                     one server per database"
-                        .into(),
-                ));
-            }
-            Ok(client)
+        block_on(&runtime, async move {
+            let mut client = setup.get().await.map_err(pool_error)?;
+            migrate(&mut client).await
         })??;
         Ok(PostgresStore {
             runtime: Some(runtime),
             pool,
-            _writer: writer,
         })
     }
 
@@ -132,10 +144,10 @@ fn block_on<T: Send + 'static>(
 }
 
 async fn migrate(client: &mut deadpool_postgres::Object) -> Result<(), CoreError> {
-    let tx = client.transaction().await.map_err(store_error)?;
+    let tx = client.transaction().await.map_err(pg_error)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await
-        .map_err(store_error)?;
+        .map_err(pg_error)?;
     tx.batch_execute(
         "CREATE TABLE IF NOT EXISTS gridcase_migrations (
              version integer PRIMARY KEY,
@@ -143,11 +155,11 @@ async fn migrate(client: &mut deadpool_postgres::Object) -> Result<(), CoreError
          )",
     )
     .await
-    .map_err(store_error)?;
+    .map_err(pg_error)?;
     let applied: Vec<i32> = tx
         .query("SELECT version FROM gridcase_migrations", &[])
         .await
-        .map_err(store_error)?
+        .map_err(pg_error)?
         .iter()
         .map(|r| r.get(0))
         .collect();
@@ -156,15 +168,15 @@ async fn migrate(client: &mut deadpool_postgres::Object) -> Result<(), CoreError
             continue;
         }
         tracing::info!(version, "applying database migration");
-        tx.batch_execute(sql).await.map_err(store_error)?;
+        tx.batch_execute(sql).await.map_err(pg_error)?;
         tx.execute(
             "INSERT INTO gridcase_migrations (version) VALUES ($1)",
             &[version],
         )
         .await
-        .map_err(store_error)?;
+        .map_err(pg_error)?;
     }
-    tx.commit().await.map_err(store_error)
+    tx.commit().await.map_err(pg_error)
 }
 
 impl Drop for PostgresStore {
@@ -182,15 +194,15 @@ impl Store for PostgresStore {
         let pool = self.pool.clone();
         let key = key.to_vec();
         self.run(async move {
-            let client = pool.get().await.map_err(store_error)?;
+            let client = pool.get().await.map_err(pool_error)?;
             let statement = client
                 .prepare_cached("SELECT value FROM gridcase_trees WHERE tree = $1 AND key = $2")
                 .await
-                .map_err(store_error)?;
+                .map_err(pg_error)?;
             let row = client
                 .query_opt(&statement, &[&tree, &key])
                 .await
-                .map_err(store_error)?;
+                .map_err(pg_error)?;
             Ok(row.map(|r| r.get(0)))
         })
     }
@@ -216,6 +228,20 @@ impl Store for PostgresStore {
         if batch.is_empty() {
             return Ok(());
         }
+        self.commit_guarded(batch, &[]).map(drop)
+    }
+
+    fn shared(&self) -> bool {
+        true
+    }
+
+    /// One transaction: a transaction-scoped advisory lock per guarded key (in key order, so
+    /// two commits never wait on each other in a circle), the guards read after the locks (in
+    /// READ COMMITTED each statement sees what committed before it), then the writes.
+    fn commit_guarded(&self, batch: Batch, guards: &[Guard]) -> Result<bool, CoreError> {
+        let mut guards: Vec<Guard> = guards.to_vec();
+        guards.sort_by(|a, b| (a.tree, &a.key).cmp(&(b.tree, &b.key)));
+        guards.dedup_by(|a, b| a.tree == b.tree && a.key == b.key);
         // A batch's writes apply in order; in one statement a key may appear once, so only
         // each key's last write is kept (what applying them in order would leave).
         let mut last: HashMap<(&'static str, Vec<u8>), Option<Vec<u8>>> = HashMap::new();
@@ -246,8 +272,30 @@ impl Store for PostgresStore {
         }
         let pool = self.pool.clone();
         self.run(async move {
-            let mut client = pool.get().await.map_err(store_error)?;
-            let tx = client.transaction().await.map_err(store_error)?;
+            let mut client = pool.get().await.map_err(pool_error)?;
+            let tx = client.transaction().await.map_err(pg_error)?;
+            for g in &guards {
+                let lock = tx
+                    .prepare_cached("SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || encode($2, 'hex'), 0))")
+                    .await
+                    .map_err(pg_error)?;
+                tx.execute(&lock, &[&g.tree, &g.key])
+                    .await
+                    .map_err(pg_error)?;
+                let read = tx
+                    .prepare_cached("SELECT value FROM gridcase_trees WHERE tree = $1 AND key = $2")
+                    .await
+                    .map_err(pg_error)?;
+                let held: Option<Vec<u8>> = tx
+                    .query_opt(&read, &[&g.tree, &g.key])
+                    .await
+                    .map_err(pg_error)?
+                    .map(|r| r.get(0));
+                if held != g.value {
+                    tx.rollback().await.map_err(pg_error)?;
+                    return Ok(false);
+                }
+            }
             if !del_keys.is_empty() {
                 let statement = tx
                     .prepare_cached(
@@ -255,10 +303,10 @@ impl Store for PostgresStore {
                          WHERE t.tree = d.tree AND t.key = d.key",
                     )
                     .await
-                    .map_err(store_error)?;
+                    .map_err(pg_error)?;
                 tx.execute(&statement, &[&del_trees, &del_keys])
                     .await
-                    .map_err(store_error)?;
+                    .map_err(pg_error)?;
             }
             if !put_keys.is_empty() {
                 let statement = tx
@@ -268,12 +316,13 @@ impl Store for PostgresStore {
                          ON CONFLICT (tree, key) DO UPDATE SET value = excluded.value",
                     )
                     .await
-                    .map_err(store_error)?;
+                    .map_err(pg_error)?;
                 tx.execute(&statement, &[&put_trees, &put_keys, &put_values])
                     .await
-                    .map_err(store_error)?;
+                    .map_err(pg_error)?;
             }
-            tx.commit().await.map_err(store_error)
+            tx.commit().await.map_err(pg_error)?;
+            Ok(true)
         })
     }
 }
@@ -307,18 +356,18 @@ impl Pages<'_> {
             Bound::After(k) => (false, k.clone()),
         };
         self.store.run(async move {
-            let client = pool.get().await.map_err(store_error)?;
+            let client = pool.get().await.map_err(pool_error)?;
             let sql = match (inclusive, end.is_some()) {
                 (true, true) => "SELECT key, value FROM gridcase_trees WHERE tree = $1 AND key >= $2 AND key < $3 ORDER BY key LIMIT $4",
                 (false, true) => "SELECT key, value FROM gridcase_trees WHERE tree = $1 AND key > $2 AND key < $3 ORDER BY key LIMIT $4",
                 (true, false) => "SELECT key, value FROM gridcase_trees WHERE tree = $1 AND key >= $2 AND $3::bytea IS NULL ORDER BY key LIMIT $4",
                 (false, false) => "SELECT key, value FROM gridcase_trees WHERE tree = $1 AND key > $2 AND $3::bytea IS NULL ORDER BY key LIMIT $4",
             };
-            let statement = client.prepare_cached(sql).await.map_err(store_error)?;
+            let statement = client.prepare_cached(sql).await.map_err(pg_error)?;
             let rows = client
                 .query(&statement, &[&tree, &from, &end, &limit])
                 .await
-                .map_err(store_error)?;
+                .map_err(pg_error)?;
             Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
         })
     }

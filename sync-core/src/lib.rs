@@ -62,6 +62,10 @@ pub enum Error {
     UnknownCase(CaseId),
     #[error("store: {0}")]
     Store(String),
+    /// The store cannot be reached for now (a database restarting or failing over): the
+    /// request may succeed if tried again, and nothing of it was written.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
     #[error("sync batch version {0} is not supported (this build speaks version {v})", v = sync::wire::VERSION)]
     BatchVersion(u8),
     #[error("malformed sync batch: {0}")]

@@ -2,6 +2,9 @@
 //! per second from several concurrent devices, against the real release server on loopback.
 //!
 //! cargo build --release -p gridcase-server && cargo run --release -p gridcase-tests --example sync_rate
+//!
+//! With `GRIDCASE_TEST_DATABASE_URL=$(./scripts/postgres start)` the server keeps its ledger on
+//! PostgreSQL, and the throughput is measured again with a second server on the same database.
 
 use gridcase_sync_core::event::Intake;
 use gridcase_sync_core::Action;
@@ -79,6 +82,45 @@ fn main() {
             syncs / secs,
             secs
         );
+    }
+    // On PostgreSQL (GRIDCASE_TEST_DATABASE_URL): the same throughput with a second server
+    // on the same database, devices taking turns between the two.
+    let data = tmp.path().join("ledger");
+    if gridcase_tests::test_database(&data).is_some() {
+        let second_dir = tmp.path().join("second");
+        std::fs::create_dir_all(&second_dir).expect("data dir");
+        for shared in ["test-database", "jwt.key"] {
+            std::fs::copy(data.join(shared), second_dir.join(shared))
+                .expect("shared with the first");
+        }
+        let second = Server::start_in(&second_dir, &[]);
+        for n in [4usize, 16] {
+            let devices: Vec<Device> = (0..n)
+                .map(|i| {
+                    let to = if i % 2 == 0 { &server } else { &second };
+                    Device::register(to, if i % 4 < 2 { "worker1" } else { "worker2" })
+                })
+                .collect();
+            let per_device = 25;
+            let t = Instant::now();
+            std::thread::scope(|s| {
+                for d in &devices {
+                    s.spawn(move || {
+                        for i in 0..per_device {
+                            d.open(intake(i), now());
+                            d.sync().expect("sync");
+                        }
+                    });
+                }
+            });
+            let secs = t.elapsed().as_secs_f64();
+            let syncs = (n * per_device) as f64;
+            println!(
+                "two servers, {n} devices x {per_device} syncs (one new case each): {:.0} syncs/s, {:.2} s",
+                syncs / secs,
+                secs
+            );
+        }
     }
     let metrics = server
         .http()

@@ -134,8 +134,11 @@ impl Server {
             None => Stdio::null(),
         };
         let mut command = Command::new(binary);
-        if let Some(url) = test_database(data_dir) {
-            command.arg("--database-url").arg(url);
+        // A test that names its own database (a cluster of its own) keeps it.
+        if !extra.contains(&"--database-url") {
+            if let Some(url) = test_database(data_dir) {
+                command.arg("--database-url").arg(url);
+            }
         }
         let mut child = command
             .args(["--listen", listen, "--demo", "--data-dir"])

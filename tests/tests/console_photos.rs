@@ -97,8 +97,18 @@ fn history_len(http: &Http, token: &str, case: &str) -> usize {
         .map_or(0, Vec::len)
 }
 
-/// The files in the blob store (complete, partial and temporary).
+/// The files in the blob store (complete, partial and temporary); on PostgreSQL, where the
+/// servers keep blobs in the ledger itself, the blobs it holds a record of.
 fn stored_blobs(data_dir: &Path) -> Vec<String> {
+    if gridcase_tests::test_database(data_dir).is_some() {
+        let store = gridcase_tests::ledger_store(data_dir);
+        let mut names: Vec<String> = store
+            .range(gridcase_server::blob_store::META, &[], None)
+            .map(|e| String::from_utf8_lossy(&e.expect("a blob record").0).into_owned())
+            .collect();
+        names.sort();
+        return names;
+    }
     let mut names = Vec::new();
     for dir in [
         data_dir.join("blobs"),

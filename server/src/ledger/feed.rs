@@ -89,6 +89,18 @@ pub(super) fn stage_move(
     Ok(())
 }
 
+/// Where a case is indexed in the feed now: its grid and units (`None` and none for a case
+/// the feed does not hold).
+pub(super) fn placed(store: &dyn Store, case: &CaseId) -> Result<(Option<GridId>, Vec<UnitId>)> {
+    Ok(match store.get(trees::FEED_LAST, &part(case.as_str()))? {
+        Some(b) => {
+            let last: FeedLast = serde_json::from_slice(&b)?;
+            (last.grid, last.units)
+        }
+        None => (None, Vec::new()),
+    })
+}
+
 impl Ledger {
     /// Cases changed after `cursor` in a scope, oldest change first, at most `limit`.
     pub fn feed(&self, scope: &FeedScope, cursor: u64, limit: usize) -> Result<FeedPage> {

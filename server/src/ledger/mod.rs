@@ -176,13 +176,39 @@ impl Ledger {
         self.announce.subscribe()
     }
 
-    /// The highest feed sequence that is on disk.
+    /// The highest feed sequence that is on disk. On a store several servers share, what the
+    /// others committed up to now is taken in first ([`Ledger::catch_up`]), so that a request
+    /// reaching this server sees every change acknowledged by any server before it.
     pub fn committed_seq(&self) -> u64 {
+        if let Err(e) = self.catch_up() {
+            tracing::warn!(error = %e, "reading the other servers' commits failed");
+        }
         self.committer.committed()
     }
 
+    /// A case's document as committed, by any server.
     pub fn load(&self, case: &CaseId) -> Result<Option<CaseDoc>> {
+        self.catch_up()?;
         Ok(self.docs.load(case)?)
+    }
+
+    /// On a shared store: when the stored feed head is past what this server has taken in,
+    /// has the commit thread take in the other servers' commits (their cases leave the cache)
+    /// and waits for it. One read of the head otherwise; nothing on a store of its own.
+    pub fn catch_up(&self) -> Result<()> {
+        if !self.store.shared() {
+            return Ok(());
+        }
+        let stored = self
+            .store
+            .get(trees::META, committer::FEED_SEQ)?
+            .as_deref()
+            .and_then(feed::seq_at_end)
+            .unwrap_or(0);
+        if stored > self.committer.committed() {
+            self.committer.follow()?;
+        }
+        Ok(())
     }
 
     /// A case's number (`DC-20261130-0042`), once the ledger has given it one.

@@ -3,6 +3,7 @@
 //! names it in its attachments, so cases sync before their blobs.
 
 use crate::auth::Caller;
+use crate::blob_store::{Begin, Stop};
 use crate::cases::summary_in_scope;
 use crate::error::{Error, Result};
 use crate::AppState;
@@ -17,8 +18,6 @@ use gridcase_sync_core::CaseId;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::PathBuf;
 use std::sync::{Arc, Weak};
 
 /// How far an upload has come.
@@ -41,18 +40,6 @@ fn check_sha(sha: &str) -> Result<()> {
             "a blob is named by its lowercase hex sha-256".into(),
         ))
     }
-}
-
-fn dir(state: &AppState) -> PathBuf {
-    state.config.data_dir.join("blobs")
-}
-
-fn complete_path(state: &AppState, sha: &str) -> PathBuf {
-    dir(state).join(sha)
-}
-
-fn partial_path(state: &AppState, sha: &str) -> PathBuf {
-    dir(state).join("partial").join(sha)
 }
 
 /// Upload turns, one per blob being written: a turn is held while a chunk's body arrives, which
@@ -95,8 +82,8 @@ pub struct WholeBlob {
     pub bytes: Bytes,
 }
 
-/// Stores a whole blob server-side: written to a temporary file in the blobs directory, flushed,
-/// and renamed into place, so it is either complete or absent. Nothing to do when the blob is
+/// Stores a whole blob server-side, so that it is either complete or absent (in the blob
+/// store the server was started with: [`crate::blob_store`]). Nothing to do when the blob is
 /// already stored (blobs are named by their content).
 pub fn store_whole(state: &AppState, sha: &str, bytes: &[u8]) -> Result<()> {
     check_sha(sha)?;
@@ -107,28 +94,9 @@ pub fn store_whole(state: &AppState, sha: &str, bytes: &[u8]) -> Result<()> {
     let _turn = turn
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let path = complete_path(state, sha);
-    if path.exists() {
-        return Ok(());
+    if state.blobs.store_whole(sha, bytes)? {
+        tracing::info!(blob = %sha, bytes = bytes.len(), "blob stored whole");
     }
-    let dir = dir(state);
-    std::fs::create_dir_all(&dir)?;
-    let nonce = hex::encode(crate::auth::random_bytes::<8>()?);
-    let temp = dir.join(format!(".{sha}.{nonce}.tmp"));
-    let written = (|| -> std::io::Result<()> {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, &path)
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&temp);
-        return Err(e.into());
-    }
-    if let Ok(d) = std::fs::File::open(&dir) {
-        d.sync_all()?;
-    }
-    tracing::info!(blob = %sha, bytes = bytes.len(), "blob stored whole");
     Ok(())
 }
 
@@ -177,18 +145,19 @@ fn authorize_upload(state: &AppState, caller: &Caller, sha: &str, length: u64) -
 /// one stands (409) instead of holding a thread.
 const TURN_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
-fn upload_state(state: &AppState, sha: &str) -> UploadState {
-    if complete_path(state, sha).exists() {
-        let size = std::fs::metadata(complete_path(state, sha)).map_or(0, |m| m.len());
-        return UploadState {
-            complete: true,
-            offset: size,
-        };
-    }
-    let offset = std::fs::metadata(partial_path(state, sha)).map_or(0, |m| m.len());
-    UploadState {
-        complete: false,
-        offset,
+/// Waits for the blob's turn, up to [`TURN_WAIT`]: `None` when another upload of it on this
+/// server still holds it then.
+fn take_turn(turn: &std::sync::Mutex<()>) -> Option<std::sync::MutexGuard<'_, ()>> {
+    let waited = std::time::Instant::now();
+    loop {
+        match turn.try_lock() {
+            Ok(guard) => return Some(guard),
+            Err(std::sync::TryLockError::Poisoned(p)) => return Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) if waited.elapsed() < TURN_WAIT => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        }
     }
 }
 
@@ -204,7 +173,15 @@ pub async fn upload_status(
     check_sha(&sha)?;
     crate::blocking(move || {
         authorize(&state, &caller, &sha)?;
-        Ok(Json(upload_state(&state, &sha)))
+        if state.blobs.shared() {
+            // An upload's bytes wait in memory a moment before they are committed: an upload
+            // of this blob under way on this server (one just cut, committing what arrived)
+            // is waited for, so the offset answered is every byte kept.
+            let turn = blob_turn(&sha);
+            let _turn = take_turn(&turn);
+            return Ok(Json(state.blobs.state(&sha)?));
+        }
+        Ok(Json(state.blobs.state(&sha)?))
     })
     .await
 }
@@ -271,72 +248,65 @@ pub async fn put_blob(
         // is still arriving) take turns, so each appends at the offset it checked; one that
         // cannot have its turn soon is told where the upload stands rather than parked.
         let turn = blob_turn(&sha);
-        let waited = std::time::Instant::now();
-        let _turn = loop {
-            match turn.try_lock() {
-                Ok(guard) => break guard,
-                Err(std::sync::TryLockError::Poisoned(p)) => break p.into_inner(),
-                Err(std::sync::TryLockError::WouldBlock) if waited.elapsed() < TURN_WAIT => {
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                Err(std::sync::TryLockError::WouldBlock) => {
-                    let now = upload_state(&state, &sha);
-                    return Ok((StatusCode::CONFLICT, Json(now)).into_response());
-                }
-            }
-        };
-        let now = upload_state(&state, &sha);
-        if now.complete {
-            return Ok((StatusCode::OK, Json(now)).into_response());
-        }
-        if now.offset != offset {
+        let Some(_turn) = take_turn(&turn) else {
+            let now = state.blobs.state(&sha)?;
             return Ok((StatusCode::CONFLICT, Json(now)).into_response());
-        }
-        let partial = partial_path(&state, &sha);
-        if let Some(parent) = partial.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&partial)?;
+        };
+        let mut writer = match state.blobs.begin(&sha, offset, total)? {
+            Begin::Complete(now) => return Ok((StatusCode::OK, Json(now)).into_response()),
+            Begin::Elsewhere(now) => return Ok((StatusCode::CONFLICT, Json(now)).into_response()),
+            Begin::Write(writer) => writer,
+        };
         if ready_tx.send(()).is_err() {
             // The request is gone before its body was read.
             return Err(Error::BadRequest("the request was abandoned".into()));
         }
         let mut received = offset;
-        let mut outcome: Result<()> = Ok(());
+        let mut outcome: std::result::Result<(), Stop> = Ok(());
         while let Some(frame) = frames_rx.blocking_recv() {
             let bytes = match frame {
                 Ok(bytes) => bytes,
                 Err(why) => {
-                    outcome = Err(Error::BadRequest(format!(
+                    outcome = Err(Stop::Failed(Error::BadRequest(format!(
                         "the body was cut ({why}); the bytes that arrived are kept, ask GET /v1/blobs/{sha}/upload where to continue"
-                    )));
+                    ))));
                     break;
                 }
             };
             let len = bytes.len() as u64;
             if received + len > total {
-                outcome = Err(Error::BadRequest(
+                outcome = Err(Stop::Failed(Error::BadRequest(
                     "the chunk runs past Upload-Length".into(),
-                ));
+                )));
                 break;
             }
             if received - offset + len > max_body {
-                outcome = Err(Error::TooLarge("the request body is too large".into()));
+                outcome = Err(Stop::Failed(Error::TooLarge(
+                    "the request body is too large".into(),
+                )));
                 break;
             }
-            if let Err(e) = file.write_all(&bytes) {
-                outcome = Err(e.into());
+            if let Err(e) = writer.write(&bytes) {
+                outcome = Err(e);
                 break;
             }
             received += len;
         }
         // Whatever arrived is kept, however the body ended: the next chunk starts after it.
-        file.sync_data()?;
-        drop(file);
-        outcome?;
+        // Another server's writer of this blob that moved it first wins: this one answers
+        // where the upload stands.
+        let stopped = |stop: Stop| -> Result<Response> {
+            match stop {
+                Stop::Moved(now) => Ok((StatusCode::CONFLICT, Json(now)).into_response()),
+                Stop::Failed(e) => Err(e),
+            }
+        };
+        if let Err(stop) = writer.keep() {
+            return stopped(stop);
+        }
+        if let Err(stop) = outcome {
+            return stopped(stop);
+        }
         if received < total {
             if received > offset {
                 tracing::debug!(blob = %sha, from = offset, to = received, "blob chunk stored");
@@ -350,18 +320,8 @@ pub async fn put_blob(
             )
                 .into_response());
         }
-        let mut hasher = Sha256::new();
-        let mut reader = std::fs::File::open(&partial)?;
-        std::io::copy(&mut reader, &mut hasher)?;
-        if hex::encode(hasher.finalize()) != sha {
-            std::fs::remove_file(&partial)?;
-            return Err(Error::BadRequest(format!(
-                "the bytes do not hash to {sha}; the upload was discarded"
-            )));
-        }
-        std::fs::rename(&partial, complete_path(&state, &sha))?;
-        if let Ok(d) = std::fs::File::open(dir(&state)) {
-            let _ = d.sync_all();
+        if let Err(stop) = writer.finish(&sha, total) {
+            return stopped(stop);
         }
         tracing::info!(blob = %sha, bytes = total, "blob stored");
         Ok((
@@ -388,41 +348,6 @@ pub async fn put_blob(
     // it has and ends.
     drop(frames_tx);
     writer.await.map_err(Error::internal)?
-}
-
-/// The bytes read from a file at each step of a download.
-const READ_STEP: u64 = 64 * 1024;
-
-/// `len` bytes of `file` from where it stands, read a step at a time on a blocking thread as
-/// the client takes them: a slow download holds no thread between its steps and never the
-/// whole blob in memory. A file that ends early ends the body with an error (the client sees
-/// a cut and resumes with a Range).
-fn file_stream(
-    file: std::fs::File,
-    len: u64,
-) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
-    futures_util::stream::try_unfold((file, len), |(mut file, left)| async move {
-        if left == 0 {
-            return Ok(None);
-        }
-        let want = usize::try_from(left.min(READ_STEP)).unwrap_or(64 * 1024);
-        let (file, bytes) = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
-            let mut buf = vec![0u8; want];
-            let n = file.read(&mut buf)?;
-            buf.truncate(n);
-            Ok((file, buf))
-        })
-        .await
-        .map_err(std::io::Error::other)??;
-        if bytes.is_empty() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "the blob's file ended early",
-            ));
-        }
-        let left = left - bytes.len() as u64;
-        Ok(Some((Bytes::from(bytes), (file, left))))
-    })
 }
 
 /// `bytes=N-` as (N, None), `bytes=N-M` as (N, Some(M)) with M ≥ N.
@@ -464,10 +389,11 @@ pub async fn get_blob(
     let start = range.map(|(from, _)| from);
     crate::blocking(move || {
         authorize(&state, &caller, &sha)?;
-        let path = complete_path(&state, &sha);
-        let mut file = std::fs::File::open(&path)
-            .map_err(|_| Error::NotFound(format!("blob {sha} has not been uploaded")))?;
-        let size = file.metadata()?.len();
+        let mut reader = state
+            .blobs
+            .open_read(&sha)?
+            .ok_or_else(|| Error::NotFound(format!("blob {sha} has not been uploaded")))?;
+        let size = reader.size();
         if start.is_some_and(|s| s >= size) {
             // RFC 9110 §14.1.2: a first byte at or past the end cannot be satisfied.
             let body = crate::error::ErrorBody {
@@ -483,23 +409,21 @@ pub async fn get_blob(
         }
         // A photo is served as its image type (known by its first bytes), so a browser shows
         // it; anything else as bytes to download.
-        let mut head = Vec::with_capacity(12);
-        (&mut file).take(12).read_to_end(&mut head)?;
+        let head = reader.head(12)?;
         let media = image_type(&head).unwrap_or("application/octet-stream");
         let from = start.unwrap_or(0);
         // The last byte served, inclusive; a range past the end is served to the end.
         let last = range
             .and_then(|(_, last)| last)
             .map_or(size.saturating_sub(1), |l| l.min(size.saturating_sub(1)));
-        file.seek(SeekFrom::Start(from))?;
         let len = (last + 1).saturating_sub(from);
         let status = if start.is_some() {
             StatusCode::PARTIAL_CONTENT
         } else {
             StatusCode::OK
         };
-        // Streamed from the file as the client takes it, never whole in memory.
-        let mut response = (status, Body::from_stream(file_stream(file, len))).into_response();
+        // Streamed from the file or the chunks as the client takes it, never whole in memory.
+        let mut response = (status, Body::from_stream(reader.stream(from, len)?)).into_response();
         let h = response.headers_mut();
         h.insert(header::CONTENT_LENGTH, header::HeaderValue::from(len));
         h.insert(

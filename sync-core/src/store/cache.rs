@@ -7,13 +7,21 @@
 //! every change up to that position. A load from the store that raced with a commit of the
 //! same case (it began before the commit was noted) may hold the older version, so it is not
 //! cached when the entry was evicted meanwhile; the commit counter tells which loads raced.
+//!
+//! An evicted document leaves its heads behind (a few dozen bytes, up to
+//! [`HEADS_PER_ENTRY`] times as many cases as documents): they stay the committed heads
+//! until the case is committed again, when they are replaced by the document or forgotten,
+//! so whether a peer already holds a case can be answered without loading it.
 
 use crate::ids::CaseId;
-use automerge::AutoCommit;
+use automerge::{AutoCommit, ChangeHash};
 use std::collections::{BTreeMap, HashMap};
 
 /// Recent commits remembered per case while loads are in flight, before pruning.
 const RECENT_COMMITS: usize = 4096;
+
+/// How many evicted cases' heads are kept per cached document.
+pub(crate) const HEADS_PER_ENTRY: usize = 64;
 
 pub(crate) struct DocCache {
     capacity: usize,
@@ -27,6 +35,10 @@ pub(crate) struct DocCache {
     recent: HashMap<CaseId, u64>,
     /// Loads in flight, by the commit count when they began.
     loads: BTreeMap<u64, usize>,
+    /// The heads of evicted documents (as committed), with when they were kept...
+    evicted: HashMap<CaseId, (Vec<ChangeHash>, u64)>,
+    /// ...oldest first, so that the oldest go first past `capacity * HEADS_PER_ENTRY`.
+    evicted_order: BTreeMap<u64, CaseId>,
 }
 
 impl DocCache {
@@ -39,6 +51,31 @@ impl DocCache {
             commits: 0,
             recent: HashMap::new(),
             loads: BTreeMap::new(),
+            evicted: HashMap::new(),
+            evicted_order: BTreeMap::new(),
+        }
+    }
+
+    /// Keeps the heads of a document leaving the cache.
+    fn keep_heads(&mut self, case: CaseId, heads: Vec<ChangeHash>) {
+        self.tick += 1;
+        if let Some((_, at)) = self.evicted.insert(case.clone(), (heads, self.tick)) {
+            self.evicted_order.remove(&at);
+        }
+        self.evicted_order.insert(self.tick, case);
+        let bound = self.capacity.saturating_mul(HEADS_PER_ENTRY);
+        while self.evicted.len() > bound {
+            let Some((_, oldest)) = self.evicted_order.pop_first() else {
+                break;
+            };
+            self.evicted.remove(&oldest);
+        }
+    }
+
+    /// Forgets the kept heads of a case: it is cached again, changed, or gone.
+    fn forget_heads(&mut self, case: &CaseId) {
+        if let Some((_, at)) = self.evicted.remove(case) {
+            self.evicted_order.remove(&at);
         }
     }
 
@@ -76,12 +113,26 @@ impl DocCache {
     }
 
     /// Notes a committed document: merged into the entry, or cached.
+    #[cfg(test)]
     pub(crate) fn committed(&mut self, case: &CaseId, doc: AutoCommit) {
+        self.committed_merge(case, doc, true);
+    }
+
+    /// [`DocCache::committed`], caching the document only when `cache_new` or when the case
+    /// is cached already. On a store other processes write, a document this process committed
+    /// may lack what another committed since it was loaded (that case then left the cache,
+    /// [`DocCache::invalidate`]): merged into an entry it is complete, alone it is not.
+    pub(crate) fn committed_merge(&mut self, case: &CaseId, doc: AutoCommit, cache_new: bool) {
         self.commits += 1;
         if !self.loads.is_empty() {
             self.recent.insert(case.clone(), self.commits);
         }
-        self.put_owned(case, doc);
+        if cache_new || self.entries.contains_key(case) {
+            self.put_owned(case, doc);
+        } else {
+            // The heads kept of it may be older than this commit.
+            self.forget_heads(case);
+        }
         self.prune();
     }
 
@@ -109,10 +160,13 @@ impl DocCache {
         self.entries.get(case).map(|(doc, _)| doc.clone())
     }
 
-    /// The heads of a cached case, without copying it.
-    pub(crate) fn heads(&mut self, case: &CaseId) -> Option<Vec<automerge::ChangeHash>> {
+    /// The heads of a cached case, without copying it, or those kept when it was evicted.
+    pub(crate) fn heads(&mut self, case: &CaseId) -> Option<Vec<ChangeHash>> {
         self.touch(case);
-        self.entries.get_mut(case).map(|(doc, _)| doc.get_heads())
+        match self.entries.get_mut(case) {
+            Some((doc, _)) => Some(doc.get_heads()),
+            None => self.evicted.get(case).map(|(heads, _)| heads.clone()),
+        }
     }
 
     /// Merges a committed document into the cached copy, or caches it. A committed document
@@ -133,6 +187,7 @@ impl DocCache {
             self.touch(case);
             return;
         }
+        self.forget_heads(case);
         self.tick += 1;
         self.entries.insert(case.clone(), (doc, self.tick));
         self.recency.insert(self.tick, case.clone());
@@ -140,14 +195,29 @@ impl DocCache {
             let Some((_, oldest)) = self.recency.pop_first() else {
                 break;
             };
-            self.entries.remove(&oldest);
+            if let Some((mut doc, _)) = self.entries.remove(&oldest) {
+                let heads = doc.get_heads();
+                self.keep_heads(oldest, heads);
+            }
         }
+    }
+
+    /// A case changed where this cache cannot see (another process): its entry goes, and a
+    /// load that began before is not cached (it counts as a commit for the race check).
+    pub(crate) fn invalidate(&mut self, case: &CaseId) {
+        self.commits += 1;
+        if !self.loads.is_empty() {
+            self.recent.insert(case.clone(), self.commits);
+        }
+        self.remove(case);
+        self.prune();
     }
 
     pub(crate) fn remove(&mut self, case: &CaseId) {
         if let Some((_, t)) = self.entries.remove(case) {
             self.recency.remove(&t);
         }
+        self.forget_heads(case);
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -177,6 +247,36 @@ mod tests {
         assert!(c.get(&"b".into()).is_none(), "b was least recently used");
         assert!(c.get(&"a".into()).is_some());
         assert!(c.get(&"c".into()).is_some());
+    }
+
+    #[test]
+    fn evicted_cases_leave_their_heads_until_committed_again() {
+        let mut c = DocCache::new(1);
+        let mut a = doc(1);
+        let heads = a.get_heads();
+        c.committed(&"a".into(), a.clone());
+        c.committed(&"b".into(), doc(2));
+        assert!(c.get(&"a".into()).is_none(), "evicted");
+        assert_eq!(c.heads(&"a".into()), Some(heads.clone()), "its heads stay");
+        // A commit that is not cached (another process may have written more) forgets them.
+        a.put(automerge::ROOT, "more", true).expect("put");
+        c.committed_merge(&"a".into(), a.clone(), false);
+        assert_eq!(c.heads(&"a".into()), None);
+        // Cached again, then evicted again: the newer heads.
+        c.committed(&"a".into(), a.clone());
+        c.committed(&"b".into(), doc(3));
+        assert_eq!(c.heads(&"a".into()), Some(a.get_heads()));
+        assert_ne!(a.get_heads(), heads);
+        // Invalidated: gone.
+        c.invalidate(&"a".into());
+        assert_eq!(c.heads(&"a".into()), None);
+        // Bounded: at most HEADS_PER_ENTRY per cached document.
+        for i in 0..(HEADS_PER_ENTRY + 10) {
+            c.committed(&format!("x{i}").as_str().into(), doc(i as i64));
+        }
+        assert!(c.evicted.len() <= HEADS_PER_ENTRY);
+        assert_eq!(c.evicted.len(), c.evicted_order.len());
+        assert!(c.heads(&"x0".into()).is_none(), "the oldest went first");
     }
 
     #[test]

@@ -26,14 +26,67 @@ const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 /// cheaper to write (automerge sets up a deflate stream per column).
 pub fn encode_snapshot(doc: &mut AutoCommit) -> Vec<u8> {
     let raw = doc.save_nocompress();
-    zstd::bulk::compress(&raw, 1).unwrap_or(raw)
+    compress_snapshot(&raw).unwrap_or(raw)
+}
+
+/// The zstd level of snapshots.
+const SNAPSHOT_LEVEL: i32 = 1;
+
+/// A snapshot's decompressed size beyond which it is read as a stream rather than into one
+/// buffer of the size its frame declares (a case is a few KB; a corrupt frame may claim any).
+const SNAPSHOT_BULK_LIMIT: u64 = 16 << 20;
+
+thread_local! {
+    /// One zstd context per thread for snapshots: setting one up costs more than compressing
+    /// or decompressing a case's few KB (about 140,000 and 40,000 instructions a snapshot).
+    /// The bytes are those of `zstd::bulk::compress` at the same level.
+    static SNAPSHOT_ZSTD: std::cell::RefCell<(
+        Option<zstd::bulk::Compressor<'static>>,
+        Option<zstd::bulk::Decompressor<'static>>,
+    )> = const { std::cell::RefCell::new((None, None)) };
+}
+
+fn compress_snapshot(raw: &[u8]) -> std::io::Result<Vec<u8>> {
+    SNAPSHOT_ZSTD.with(|cell| {
+        let Ok(mut contexts) = cell.try_borrow_mut() else {
+            return zstd::bulk::compress(raw, SNAPSHOT_LEVEL);
+        };
+        if contexts.0.is_none() {
+            contexts.0 = Some(zstd::bulk::Compressor::new(SNAPSHOT_LEVEL)?);
+        }
+        match contexts.0.as_mut() {
+            Some(c) => c.compress(raw),
+            None => zstd::bulk::compress(raw, SNAPSHOT_LEVEL),
+        }
+    })
+}
+
+/// A zstd snapshot's bytes: in one buffer with the thread's context when its frame declares
+/// a plausible size, else (or on any error) as a stream, which reports the error.
+fn decompress_snapshot(bytes: &[u8]) -> Result<Vec<u8>, Error> {
+    let declared = zstd::zstd_safe::get_frame_content_size(bytes)
+        .ok()
+        .flatten();
+    if let Some(size) = declared.filter(|n| *n <= SNAPSHOT_BULK_LIMIT) {
+        let bulk = SNAPSHOT_ZSTD.with(|cell| {
+            let mut contexts = cell.try_borrow_mut().ok()?;
+            if contexts.1.is_none() {
+                contexts.1 = Some(zstd::bulk::Decompressor::new().ok()?);
+            }
+            contexts.1.as_mut()?.decompress(bytes, size as usize).ok()
+        });
+        if let Some(raw) = bulk.filter(|raw| raw.len() as u64 == size) {
+            return Ok(raw);
+        }
+    }
+    zstd::stream::decode_all(bytes)
+        .map_err(|e| Error::Store(format!("a snapshot does not decompress: {e}")))
 }
 
 /// Reads a snapshot in either form: zstd (see [`encode_snapshot`]) or automerge's own save.
 pub fn decode_snapshot(bytes: &[u8]) -> Result<AutoCommit, Error> {
     if bytes.starts_with(&ZSTD_MAGIC) {
-        let raw = zstd::stream::decode_all(bytes)
-            .map_err(|e| Error::Store(format!("a snapshot does not decompress: {e}")))?;
+        let raw = decompress_snapshot(bytes)?;
         Ok(AutoCommit::load(&raw)?)
     } else {
         Ok(AutoCommit::load(bytes)?)
@@ -89,6 +142,9 @@ pub struct Staged {
 /// A document and the keys of the increments it was built from.
 type Loaded = (AutoCommit, Vec<Vec<u8>>);
 
+/// [`Loaded`] with the stored snapshot's bytes (`None`: the case has none yet).
+type WithSnapshot = (AutoCommit, Vec<Vec<u8>>, Option<Vec<u8>>);
+
 #[derive(Clone)]
 pub struct DocStore {
     store: Arc<dyn Store>,
@@ -130,12 +186,21 @@ impl DocStore {
     /// [`DocStore::note_committed`] for a document the caller no longer needs. The server's
     /// commit thread calls it before it publishes the commit's feed position, so that a
     /// reader who sees the position finds the change in the cache.
+    ///
+    /// On a store other processes write ([`Store::shared`]), the document only merges into a
+    /// cached copy: alone it may lack another process's commit.
     pub fn note_committed_owned(&self, case: &CaseId, doc: AutoCommit) {
         if let Some(cache) = &self.cache {
             if let Ok(mut c) = cache.lock() {
-                c.committed(case, doc);
+                c.committed_merge(case, doc, !self.store.shared());
             }
         }
+    }
+
+    /// The heads of a case as committed, if the cache knows them (a cached document, or the
+    /// heads an evicted one left): never reads the store.
+    pub fn cached_heads(&self, case: &CaseId) -> Option<Vec<ChangeHash>> {
+        self.cache.as_ref()?.lock().ok()?.heads(case)
     }
 
     /// The heads of a case as committed (cache or store), without copying a cached document.
@@ -223,6 +288,13 @@ impl DocStore {
     /// then put every increment it deleted into the snapshot read after. (Snapshot first
     /// could miss increments folded and deleted between the two reads.)
     fn load_parts(&self, case: &CaseId) -> Result<Option<Loaded>, Error> {
+        Ok(self
+            .load_parts_with_snapshot(case)?
+            .map(|(doc, keys, _)| (doc, keys)))
+    }
+
+    /// [`DocStore::load_parts`] with the stored snapshot's bytes, which a compaction guards.
+    fn load_parts_with_snapshot(&self, case: &CaseId) -> Result<Option<WithSnapshot>, Error> {
         let key = case_key(case);
         let mut keys = Vec::new();
         let mut increments = Vec::new();
@@ -242,7 +314,7 @@ impl DocStore {
         if snapshot.is_none() && keys.is_empty() {
             return Ok(None);
         }
-        Ok(Some((doc, keys)))
+        Ok(Some((doc, keys, snapshot)))
     }
 
     pub fn load(&self, case: &CaseId) -> Result<Option<CaseDoc>, Error> {
@@ -269,7 +341,9 @@ impl DocStore {
                 .scan_prefix(trees::CHANGES, &prefix)
                 .next()
                 .is_none();
-        if is_new && self.claim(case) {
+        // Claims live in this process: on a store other processes write too, a new case is
+        // an increment like any other change, and compaction makes its snapshot.
+        if is_new && !self.store.shared() && self.claim(case) {
             // A new case is written whole, as its snapshot: no compaction to follow.
             batch.put(trees::SNAPSHOTS, prefix, encode_snapshot(doc));
             return Ok(Staged {
@@ -322,24 +396,52 @@ impl DocStore {
     }
 
     /// Compacts several cases in one durable commit; returns how many had anything to fold.
+    ///
+    /// Each snapshot is written only if it is still the one the compaction read (a guarded
+    /// commit): two compactions of one case (two servers on one database) would otherwise let
+    /// the older one replace a snapshot holding increments the newer one deleted. If another
+    /// compaction got there first, nothing is written and 0 is returned: the increments stay
+    /// until the next compaction.
     pub fn compact_many(&self, cases: &[CaseId]) -> Result<usize, Error> {
         let mut batch = Batch::new();
+        let mut guards = Vec::new();
         let mut done = 0;
         for case in cases {
-            let Some((mut doc, keys)) = self.load_parts(case)? else {
+            let Some((mut doc, keys, snapshot)) = self.load_parts_with_snapshot(case)? else {
                 continue;
             };
             if keys.is_empty() {
                 continue;
             }
+            guards.push(super::Guard {
+                tree: trees::SNAPSHOTS,
+                key: case_key(case),
+                value: snapshot,
+            });
             batch.put(trees::SNAPSHOTS, case_key(case), encode_snapshot(&mut doc));
             for k in keys {
                 batch.delete(trees::CHANGES, k);
             }
             done += 1;
         }
-        self.store.commit(batch)?;
+        if done == 0 {
+            return Ok(0);
+        }
+        if !self.store.commit_guarded(batch, &guards)? {
+            return Ok(0);
+        }
         Ok(done)
+    }
+
+    /// Forgets what the cache holds of a case that another process changed (a commit of
+    /// another server on a shared store): the next load reads the store, and a load that
+    /// began before is not cached.
+    pub fn changed_elsewhere(&self, case: &CaseId) {
+        if let Some(cache) = &self.cache {
+            if let Ok(mut c) = cache.lock() {
+                c.invalidate(case);
+            }
+        }
     }
 
     /// Number of incremental saves waiting to be compacted.

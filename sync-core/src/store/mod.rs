@@ -31,6 +31,20 @@ pub trait Store: Send + Sync {
     /// Applies every write of the batch or none, and returns only once it is on disk.
     fn commit(&self, batch: Batch) -> Result<(), Error>;
 
+    /// Commits the batch only if every guard still holds at the commit (its key holds exactly
+    /// the value given, or is absent for `None`); `Ok(false)`, with nothing written, when one
+    /// does not. This is how writers in several processes of a [`Store::shared`] store take
+    /// turns on a key (the feed's head, a case's snapshot, a refresh token): a guarded key
+    /// must be written only by guarded commits.
+    fn commit_guarded(&self, batch: Batch, guards: &[Guard]) -> Result<bool, Error>;
+
+    /// Whether other processes may write the store at the same time (several servers on one
+    /// PostgreSQL database), so that what one process keeps in memory (claims, caches, the
+    /// feed's head) is not the whole truth.
+    fn shared(&self) -> bool {
+        false
+    }
+
     /// Entries whose key starts with `prefix`, in key order.
     fn scan_prefix<'a>(
         &'a self,
@@ -63,6 +77,15 @@ pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
         }
     }
     None
+}
+
+/// What a key must hold for a [`Store::commit_guarded`] to go ahead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Guard {
+    pub tree: &'static str,
+    pub key: Vec<u8>,
+    /// The value expected; `None`: the key must be absent.
+    pub value: Option<Vec<u8>>,
 }
 
 /// One write of a batch.

@@ -2,7 +2,7 @@
 //! a batch spanning several trees is one atomic `apply_batch`, and a `flush` makes it durable
 //! before `commit` returns (sled alone flushes only every 500 ms).
 
-use super::{Batch, Entry, Store, Write};
+use super::{Batch, Entry, Guard, Store, Write};
 use crate::Error;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -13,6 +13,9 @@ const LOCK_WAIT: Duration = Duration::from_secs(5);
 pub struct SledStore {
     db: sled::Db,
     tree: sled::Tree,
+    /// Guarded commits take turns here: one process holds a sled directory, so checking the
+    /// guards and committing under this lock is atomic for every guarded writer.
+    guarded: std::sync::Mutex<()>,
 }
 
 impl SledStore {
@@ -44,7 +47,11 @@ impl SledStore {
             }
         };
         let tree = db.open_tree("gridcase")?;
-        Ok(SledStore { db, tree })
+        Ok(SledStore {
+            db,
+            tree,
+            guarded: std::sync::Mutex::new(()),
+        })
     }
 }
 
@@ -101,5 +108,19 @@ impl Store for SledStore {
         self.tree.apply_batch(b)?;
         self.db.flush()?;
         Ok(())
+    }
+
+    fn commit_guarded(&self, batch: Batch, guards: &[Guard]) -> Result<bool, Error> {
+        let _turn = self
+            .guarded
+            .lock()
+            .map_err(|_| Error::Store("a guarded commit panicked".into()))?;
+        for g in guards {
+            if self.get(g.tree, &g.key)? != g.value {
+                return Ok(false);
+            }
+        }
+        self.commit(batch)?;
+        Ok(true)
     }
 }
