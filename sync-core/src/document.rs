@@ -70,12 +70,18 @@ pub struct Attachment {
 }
 
 /// One case: an automerge document with the layout above.
+///
+/// What was read once is kept beside the document while it cannot have changed: the header
+/// (read to check the layout) and, when the sync receiver has just read every event during
+/// inspection, the events. Any mutable access to the document forgets them.
 #[derive(Debug, Clone)]
 pub struct CaseDoc {
     doc: AutoCommit,
     header: ObjId,
     events: ObjId,
     attachments: ObjId,
+    read_header: Option<Header>,
+    read_events: Option<Vec<Event>>,
 }
 
 impl CaseDoc {
@@ -101,6 +107,8 @@ impl CaseDoc {
             header: h,
             events,
             attachments,
+            read_header: None,
+            read_events: None,
         };
         case.write_event(first)?;
         for attachment in records {
@@ -121,36 +129,52 @@ impl CaseDoc {
         let header = object(&doc, &ROOT, HEADER, ObjType::Map)?;
         let events = object(&doc, &ROOT, EVENTS, ObjType::List)?;
         let attachments = object(&doc, &ROOT, ATTACHMENTS, ObjType::List)?;
-        let case = CaseDoc {
+        let mut case = CaseDoc {
             doc,
             header,
             events,
             attachments,
+            read_header: None,
+            read_events: None,
         };
-        let found = case.header()?.schema;
-        if found > SCHEMA {
-            return Err(Error::NewerSchema { found });
+        let header = read_header(&case.doc, &case.header)?;
+        if header.schema > SCHEMA {
+            return Err(Error::NewerSchema {
+                found: header.schema,
+            });
         }
+        case.read_header = Some(header);
         Ok(case)
     }
 
     pub fn header(&self) -> Result<Header, Error> {
-        let h = &self.header;
-        Ok(Header {
-            schema: uint(&self.doc, h, "schema")?,
-            case: CaseId::new(string(&self.doc, h, "case")?),
-            created_by: UserId::new(string(&self.doc, h, "created_by")?),
-            device: DeviceId::new(string(&self.doc, h, "device")?),
-            created_at: int(&self.doc, h, "created_at")?,
-        })
+        match &self.read_header {
+            Some(header) => Ok(header.clone()),
+            None => read_header(&self.doc, &self.header),
+        }
     }
 
     /// All events in list order (merge order, not causal order: the fold sorts).
     pub fn events(&self) -> Result<Vec<Event>, Error> {
+        if let Some(events) = &self.read_events {
+            return Ok(events.clone());
+        }
         self.doc
             .list_range(&self.events, ..)
             .map(|item| read_event(&self.doc, &item.id()))
             .collect()
+    }
+
+    /// Keeps `events` as what [`CaseDoc::events`] reads, for a caller that has just read
+    /// every event of this very document in list order (the sync receiver's inspection of a
+    /// new case): the next reader is spared reading them again. Forgotten on any change.
+    pub(crate) fn keep_read_events(&mut self, events: Vec<Event>) {
+        debug_assert_eq!(
+            self.doc.length(&self.events),
+            events.len(),
+            "every event, in list order"
+        );
+        self.read_events = Some(events);
     }
 
     /// The events paired with the automerge object id of their list element.
@@ -175,6 +199,7 @@ impl CaseDoc {
         event: &Event,
         attachments: &[Attachment],
     ) -> Result<ChangeHash, Error> {
+        self.read_events = None;
         self.write_event(event)?;
         for attachment in attachments {
             self.write_attachment(attachment)?;
@@ -245,8 +270,11 @@ impl CaseDoc {
         self.doc
     }
 
-    /// The underlying automerge document, for the sync protocol.
+    /// The underlying automerge document, for the sync protocol. What was kept of earlier
+    /// reads is forgotten: the caller may change the document.
     pub fn automerge(&mut self) -> &mut AutoCommit {
+        self.read_header = None;
+        self.read_events = None;
         &mut self.doc
     }
 
@@ -413,6 +441,43 @@ pub(crate) fn read_event(doc: &AutoCommit, e: &ObjId) -> Result<Event, Error> {
     })
 }
 
+/// The header in one pass over its map (a lookup per field would decode the columns again
+/// for each), with the errors field-by-field lookups give, in the same order.
+fn read_header(doc: &AutoCommit, h: &ObjId) -> Result<Header, Error> {
+    let mut fields: [Option<Option<ScalarValue>>; 5] = Default::default();
+    for item in doc.map_range(h, ..) {
+        let slot = match item.key.as_ref() {
+            "schema" => 0,
+            "case" => 1,
+            "created_by" => 2,
+            "device" => 3,
+            "created_at" => 4,
+            _ => continue,
+        };
+        fields[slot] = Some(match Value::from(item.value) {
+            Value::Scalar(s) => Some(s.into_owned()),
+            Value::Object(_) => None,
+        });
+    }
+    let [schema, case, created_by, device, created_at] = fields;
+    Ok(Header {
+        schema: as_uint(present(schema, "schema")?, "schema")?,
+        case: CaseId::new(as_string(present(case, "case")?, "case")?),
+        created_by: UserId::new(as_string(present(created_by, "created_by")?, "created_by")?),
+        device: DeviceId::new(as_string(present(device, "device")?, "device")?),
+        created_at: as_int(present(created_at, "created_at")?, "created_at")?,
+    })
+}
+
+/// A field read by a pass over its map: absent, an object, or a scalar.
+fn present(field: Option<Option<ScalarValue>>, key: &'static str) -> Result<ScalarValue, Error> {
+    match field {
+        Some(Some(s)) => Ok(s),
+        Some(None) => Err(Error::MalformedField(key)),
+        None => Err(Error::MissingField(key)),
+    }
+}
+
 pub(crate) fn read_attachment(doc: &AutoCommit, a: &ObjId) -> Result<Attachment, Error> {
     Ok(Attachment {
         sha256: string(doc, a, "sha256")?,
@@ -450,22 +515,30 @@ fn scalar(doc: &AutoCommit, obj: &ObjId, key: &'static str) -> Result<ScalarValu
 }
 
 fn string(doc: &AutoCommit, obj: &ObjId, key: &'static str) -> Result<String, Error> {
-    match scalar(doc, obj, key)? {
+    as_string(scalar(doc, obj, key)?, key)
+}
+
+fn uint(doc: &AutoCommit, obj: &ObjId, key: &'static str) -> Result<u64, Error> {
+    as_uint(scalar(doc, obj, key)?, key)
+}
+
+fn as_string(value: ScalarValue, key: &'static str) -> Result<String, Error> {
+    match value {
         ScalarValue::Str(s) => Ok(s.to_string()),
         _ => Err(Error::MalformedField(key)),
     }
 }
 
-fn int(doc: &AutoCommit, obj: &ObjId, key: &'static str) -> Result<i64, Error> {
-    match scalar(doc, obj, key)? {
+fn as_int(value: ScalarValue, key: &'static str) -> Result<i64, Error> {
+    match value {
         ScalarValue::Int(i) => Ok(i),
         ScalarValue::Uint(u) => i64::try_from(u).map_err(|_| Error::MalformedField(key)),
         _ => Err(Error::MalformedField(key)),
     }
 }
 
-fn uint(doc: &AutoCommit, obj: &ObjId, key: &'static str) -> Result<u64, Error> {
-    match scalar(doc, obj, key)? {
+fn as_uint(value: ScalarValue, key: &'static str) -> Result<u64, Error> {
+    match value {
         ScalarValue::Uint(u) => Ok(u),
         ScalarValue::Int(i) => u64::try_from(i).map_err(|_| Error::MalformedField(key)),
         _ => Err(Error::MalformedField(key)),

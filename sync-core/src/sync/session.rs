@@ -12,7 +12,7 @@ use crate::store::{Batch, DocStore};
 use crate::sync::{Refusal, RefusalCode};
 use crate::Error;
 use automerge::sync::{
-    BloomFilter, Capability, ChunkList, Have, Message, MessageVersion, State, SyncDoc,
+    BloomFilter, Capability, ChunkList, Have, Message, MessageFlags, MessageVersion, State, SyncDoc,
 };
 use automerge::AutoCommit;
 use std::collections::HashMap;
@@ -187,9 +187,11 @@ impl<'s> SyncSession<'s> {
         for case in cases {
             let mut state = std::mem::take(self.state(&case)?);
             let mut whole = false;
+            let mut fresh = false;
             // Nothing heard from the peer in this session (a decoded state has an empty
             // `their_have` and no `their_need`): assume it holds what we last shared.
             if state.their_need.is_none() {
+                fresh = true;
                 state.their_need = Some(Vec::new());
                 if state.shared_heads.is_empty() {
                     // The peer holds nothing of the case. Automerge is asked for a message
@@ -210,11 +212,67 @@ impl<'s> SyncSession<'s> {
                 // Every peer of a v1 batch runs automerge 0.12, which reads V2 messages.
                 state.their_capabilities = Some(vec![Capability::MessageV1, Capability::MessageV2]);
             }
+            if fresh && !whole {
+                if let Some(m) = self.held_by_peer(&case, &mut state) {
+                    self.states.insert(case.clone(), state);
+                    out.push((case, m));
+                    continue;
+                }
+            }
             if let Some(m) = self.message(&case, state, whole)? {
                 out.push((case, m));
             }
         }
         Ok(out)
+    }
+
+    /// The offer of a case the peer already holds whole (the heads last shared with it are
+    /// the committed heads, as the cache knows them), made without loading the document: the
+    /// message automerge's generator makes from such a state (our heads, nothing needed, an
+    /// empty bloom filter after the shared heads, no changes), with the state it leaves. A
+    /// device's own cases come back to it in the feed after it sent them; loading each from
+    /// the store only to say "nothing new" was the larger part of a reconnect's offers.
+    /// `None` (the generator decides) unless the state is exactly as decoded and prepared by
+    /// [`SyncSession::offer`] and the document is not loaded in this session.
+    fn held_by_peer(&self, case: &CaseId, state: &mut State) -> Option<Vec<u8>> {
+        let v2 = state
+            .their_capabilities
+            .as_ref()
+            .is_some_and(|c| c.contains(&Capability::MessageV2));
+        let as_decoded = state.their_heads.is_none()
+            && state.last_sent_heads.is_empty()
+            && state.sent_hashes.is_empty()
+            && !state.have_responded
+            && !state.in_flight
+            && !state.read_only
+            && !state.peer_read_only
+            && !state.needs_reset;
+        if !v2 || !as_decoded || state.shared_heads.is_empty() || self.loaded.contains_key(case) {
+            return None;
+        }
+        let heads = self.docs.cached_heads(case)?;
+        let mut shared = state.shared_heads.clone();
+        shared.sort();
+        if heads != shared {
+            return None;
+        }
+        let mut flags = MessageFlags::new();
+        flags.set(MessageFlags::SUPPORTS_SYNC_RESET);
+        let message = Message {
+            heads: heads.clone(),
+            need: Vec::new(),
+            have: vec![Have {
+                last_sync: state.shared_heads.clone(),
+                bloom: BloomFilter::from_hashes(std::iter::empty::<automerge::ChangeHash>()),
+            }],
+            changes: ChunkList::empty(),
+            flags: Some(flags),
+            version: MessageVersion::V2,
+        };
+        state.have_responded = true;
+        state.last_sent_heads = heads;
+        state.in_flight = true;
+        Some(message.encode())
     }
 
     /// Cases received in this session whose changes wait for ones the peer has not sent:
@@ -487,10 +545,23 @@ impl<'s> SyncSession<'s> {
                 Err(e) => Err(Refusal::from(&Breach::BadHeader {
                     reason: format!("case {case}: {e}"),
                 })),
-                Ok(case_doc) => match gate.admit(case, &inspection, &case_doc) {
-                    Admission::Accept => Ok(case_doc.into_automerge()),
-                    Admission::Refuse(reason) => Err(reason),
-                },
+                Ok(mut case_doc) => {
+                    // A new case's inspection read every event, in list order: the gate
+                    // reads them again from there rather than from the document.
+                    if before.is_empty() {
+                        case_doc.keep_read_events(
+                            inspection
+                                .new_events
+                                .iter()
+                                .map(|n| n.event.clone())
+                                .collect(),
+                        );
+                    }
+                    match gate.admit(case, &inspection, &case_doc) {
+                        Admission::Accept => Ok(case_doc.into_automerge()),
+                        Admission::Refuse(reason) => Err(reason),
+                    }
+                }
             },
         };
         let mut fresh = match verdict {
@@ -532,5 +603,94 @@ impl<'s> SyncSession<'s> {
         }
         self.states.insert(case.clone(), state);
         self.loaded.insert(case.clone(), doc);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{SledStore, Store};
+    use automerge::transaction::Transactable;
+    use std::sync::Arc;
+
+    /// A document with two concurrent heads (two actors), committed and then evicted from a
+    /// one-document cache, so that only its heads are cached.
+    fn evicted(docs: &DocStore, case: &CaseId) -> AutoCommit {
+        let mut doc = AutoCommit::new();
+        doc.put(automerge::ROOT, "a", 1).expect("put");
+        doc.commit();
+        let mut other = doc.fork();
+        other.put(automerge::ROOT, "b", 2).expect("put");
+        doc.put(automerge::ROOT, "c", 3).expect("put");
+        doc.merge(&mut other).expect("merge");
+        assert_eq!(doc.get_heads().len(), 2);
+        let mut batch = Batch::new();
+        docs.stage_save(&mut batch, case, &mut doc, &[])
+            .expect("staged");
+        docs.commit(batch).expect("committed");
+        docs.release([case]);
+        docs.note_committed(case, &mut doc);
+        let mut filler = AutoCommit::new();
+        docs.note_committed(&CaseId::new("filler"), &mut filler);
+        assert!(docs.cached_heads(case).is_some(), "its heads stay cached");
+        doc
+    }
+
+    /// What automerge's own generator sends from the state `offer` prepares.
+    fn generated(doc: &mut AutoCommit, mut state: State) -> (Vec<u8>, State) {
+        state.their_need = Some(Vec::new());
+        state.their_have = Some(vec![Have {
+            last_sync: state.shared_heads.clone(),
+            bloom: BloomFilter::default(),
+        }]);
+        state.their_capabilities = Some(vec![Capability::MessageV1, Capability::MessageV2]);
+        let m = doc
+            .sync()
+            .generate_sync_message(&mut state)
+            .expect("a message");
+        (m.encode(), state)
+    }
+
+    #[test]
+    fn an_offer_of_a_case_the_peer_holds_is_automerges_message_without_loading_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).expect("store"));
+        let docs = DocStore::new(store).with_cache(1);
+        let case = CaseId::new("case-1");
+        let mut doc = evicted(&docs, &case);
+
+        // The peer holds everything: the state as stored after the last exchange.
+        let mut shared = State::new();
+        shared.shared_heads = doc.get_heads();
+        let mut batch = Batch::new();
+        docs.stage_sync_state(&mut batch, "peer", &case, &shared);
+        docs.commit(batch).expect("committed");
+        let decoded = State::decode(&shared.encode()).expect("decoded");
+
+        let mut session = SyncSession::new(&docs, "peer");
+        let offered = session.offer([case.clone()]).expect("offered");
+        assert!(!session.loaded.contains_key(&case), "not loaded");
+        let (expected, expected_state) = generated(&mut doc, decoded);
+        assert_eq!(offered, vec![(case.clone(), expected)]);
+        assert_eq!(session.states.get(&case), Some(&expected_state));
+
+        // One change the peer lacks: the generator's own message, with the change.
+        doc.put(automerge::ROOT, "d", 4).expect("put");
+        doc.commit();
+        let mut batch = Batch::new();
+        let before = shared.shared_heads.clone();
+        docs.stage_save(&mut batch, &case, &mut doc, &before)
+            .expect("staged");
+        docs.commit(batch).expect("committed");
+        docs.note_committed(&case, &mut doc);
+        let mut session = SyncSession::new(&docs, "peer");
+        let offered = session.offer([case.clone()]).expect("offered");
+        let decoded = State::decode(&shared.encode()).expect("decoded");
+        let (expected, _) = generated(&mut doc, decoded);
+        assert_eq!(offered, vec![(case.clone(), expected)]);
+        assert!(
+            session.loaded.contains_key(&case),
+            "loaded to send the change"
+        );
     }
 }
