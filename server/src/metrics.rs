@@ -12,6 +12,8 @@ pub struct Metrics {
     sync_cases: Mutex<BTreeMap<&'static str, u64>>,
     commit_groups: AtomicU64,
     commit_jobs: AtomicU64,
+    /// Group commits staged again because another server committed first (a shared store).
+    commit_turns_lost: AtomicU64,
     sync_bytes_in: AtomicU64,
     sync_bytes_out: AtomicU64,
 }
@@ -41,6 +43,10 @@ impl Metrics {
     pub fn commit_group(&self, jobs: usize) {
         self.commit_groups.fetch_add(1, Ordering::Relaxed);
         self.commit_jobs.fetch_add(jobs as u64, Ordering::Relaxed);
+    }
+
+    pub fn commit_turn_lost(&self) {
+        self.commit_turns_lost.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn render(&self, cached_cases: usize, feed_seq: u64) -> String {
@@ -77,6 +83,11 @@ impl Metrics {
                 "gridcase_commit_jobs_total",
                 "counter",
                 self.commit_jobs.load(Ordering::Relaxed),
+            ),
+            (
+                "gridcase_commit_turns_lost_total",
+                "counter",
+                self.commit_turns_lost.load(Ordering::Relaxed),
             ),
             (
                 "gridcase_sync_bytes_in_total",

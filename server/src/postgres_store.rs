@@ -16,10 +16,14 @@
 //! The `Store` trait is synchronous (the ledger works on blocking threads, and sync-core knows
 //! no async runtime), and tokio-postgres is asynchronous: the store owns a small runtime of
 //! its own that drives the connections, and each call waits for its query on a channel. A
-//! call therefore never needs the caller's runtime and works from any thread.
+//! call therefore never needs the caller's runtime and works from any thread. That hop and
+//! the query's round trip cost more than the query itself, so the reads a caller can batch
+//! are one statement each (`scan_prefix_then_get`, `get_many`, `scan_prefixes`), and so is a
+//! whole batch commit, guards included (`gridcase_commit`, migration 0002): its answer comes
+//! after the implicit transaction's commit, so a commit is durable when it returns.
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use gridcase_sync_core::store::{Batch, Entry, Guard, Store, Write};
+use gridcase_sync_core::store::{prefix_end, Batch, Entry, Guard, Store, Write};
 use gridcase_sync_core::Error as CoreError;
 use std::collections::HashMap;
 use std::future::Future;
@@ -29,7 +33,10 @@ use tokio_postgres::NoTls;
 
 /// The migrations, in order; each is applied once, in a transaction, and recorded in
 /// `gridcase_migrations`. Never edit one that has shipped: add the next.
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../migrations/0001_trees.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("../migrations/0001_trees.sql")),
+    (2, include_str!("../migrations/0002_commit_function.sql")),
+];
 
 /// The advisory lock key under which migrations run, so two servers starting together apply
 /// each migration once.
@@ -235,9 +242,129 @@ impl Store for PostgresStore {
         true
     }
 
-    /// One transaction: a transaction-scoped advisory lock per guarded key (in key order, so
-    /// two commits never wait on each other in a circle), the guards read after the locks (in
-    /// READ COMMITTED each statement sees what committed before it), then the writes.
+    /// One statement (one round trip): both reads see the same instant.
+    fn scan_prefix_then_get(
+        &self,
+        scan_tree: &'static str,
+        prefix: &[u8],
+        get_tree: &'static str,
+        key: &[u8],
+    ) -> Result<(Vec<Entry>, Option<Vec<u8>>), CoreError> {
+        let pool = self.pool.clone();
+        let (prefix, end, key) = (prefix.to_vec(), prefix_end(prefix), key.to_vec());
+        self.run(async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            // The key's row is marked `true` and sorts after the range's rows.
+            let sql = if end.is_some() {
+                "SELECT key, value, false AS got FROM gridcase_trees WHERE tree = $1 AND key >= $2 AND key < $3
+                 UNION ALL
+                 SELECT key, value, true FROM gridcase_trees WHERE tree = $4 AND key = $5
+                 ORDER BY got, key"
+            } else {
+                "SELECT key, value, false AS got FROM gridcase_trees WHERE tree = $1 AND key >= $2 AND $3::bytea IS NULL
+                 UNION ALL
+                 SELECT key, value, true FROM gridcase_trees WHERE tree = $4 AND key = $5
+                 ORDER BY got, key"
+            };
+            let statement = client.prepare_cached(sql).await.map_err(pg_error)?;
+            let rows = client
+                .query(&statement, &[&scan_tree, &prefix, &end, &get_tree, &key])
+                .await
+                .map_err(pg_error)?;
+            let mut entries = Vec::with_capacity(rows.len());
+            let mut value = None;
+            for row in rows {
+                if row.get::<_, bool>(2) {
+                    value = Some(row.get(1));
+                } else {
+                    entries.push((row.get(0), row.get(1)));
+                }
+            }
+            Ok((entries, value))
+        })
+    }
+
+    /// One statement (one round trip).
+    fn get_many(
+        &self,
+        tree: &'static str,
+        keys: &[Vec<u8>],
+    ) -> Result<Vec<Option<Vec<u8>>>, CoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let pool = self.pool.clone();
+        let keys = keys.to_vec();
+        self.run(async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            let statement = client
+                .prepare_cached(
+                    "SELECT t.value FROM unnest($2::bytea[]) WITH ORDINALITY AS g(key, i)
+                     LEFT JOIN gridcase_trees t ON t.tree = $1 AND t.key = g.key
+                     ORDER BY g.i",
+                )
+                .await
+                .map_err(pg_error)?;
+            let rows = client
+                .query(&statement, &[&tree, &keys])
+                .await
+                .map_err(pg_error)?;
+            Ok(rows.iter().map(|r| r.get(0)).collect::<Vec<_>>())
+        })
+    }
+
+    /// One statement (one round trip) when every prefix has an end (a prefix of only 0xff
+    /// bytes has none: then one scan each).
+    fn scan_prefixes(
+        &self,
+        tree: &'static str,
+        prefixes: &[Vec<u8>],
+    ) -> Result<Vec<Vec<Entry>>, CoreError> {
+        let ends: Option<Vec<Vec<u8>>> = prefixes.iter().map(|p| prefix_end(p)).collect();
+        let Some(ends) = ends else {
+            return prefixes
+                .iter()
+                .map(|prefix| self.scan_prefix(tree, prefix).collect())
+                .collect();
+        };
+        if prefixes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let pool = self.pool.clone();
+        let starts = prefixes.to_vec();
+        self.run(async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            let statement = client
+                .prepare_cached(
+                    "SELECT p.i, t.key, t.value
+                     FROM unnest($2::bytea[], $3::bytea[]) WITH ORDINALITY AS p(lo, hi, i)
+                     JOIN gridcase_trees t ON t.tree = $1 AND t.key >= p.lo AND t.key < p.hi
+                     ORDER BY p.i, t.key",
+                )
+                .await
+                .map_err(pg_error)?;
+            let rows = client
+                .query(&statement, &[&tree, &starts, &ends])
+                .await
+                .map_err(pg_error)?;
+            let mut lists: Vec<Vec<Entry>> = vec![Vec::new(); starts.len()];
+            for row in rows {
+                let i: i64 = row.get(0);
+                let list = usize::try_from(i - 1)
+                    .ok()
+                    .and_then(|i| lists.get_mut(i))
+                    .ok_or_else(|| store_error("a prefix scan answered out of range"))?;
+                list.push((row.get(1), row.get(2)));
+            }
+            Ok(lists)
+        })
+    }
+
+    /// One statement, so one round trip, and one transaction, durable when it returns:
+    /// `gridcase_commit` (migration 0002) takes a transaction-scoped advisory lock per guarded
+    /// key (in key order, so two commits never wait on each other in a circle), reads the
+    /// guards after the locks (each statement of the function sees what committed before it),
+    /// then writes, or writes nothing when a guard does not hold.
     fn commit_guarded(&self, batch: Batch, guards: &[Guard]) -> Result<bool, CoreError> {
         let mut guards: Vec<Guard> = guards.to_vec();
         guards.sort_by(|a, b| (a.tree, &a.key).cmp(&(b.tree, &b.key)));
@@ -270,59 +397,37 @@ impl Store for PostgresStore {
                 }
             }
         }
+        let (mut guard_trees, mut guard_keys, mut guard_values) =
+            (Vec::new(), Vec::new(), Vec::new());
+        for g in guards {
+            guard_trees.push(g.tree);
+            guard_keys.push(g.key);
+            guard_values.push(g.value);
+        }
         let pool = self.pool.clone();
         self.run(async move {
-            let mut client = pool.get().await.map_err(pool_error)?;
-            let tx = client.transaction().await.map_err(pg_error)?;
-            for g in &guards {
-                let lock = tx
-                    .prepare_cached("SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || encode($2, 'hex'), 0))")
-                    .await
-                    .map_err(pg_error)?;
-                tx.execute(&lock, &[&g.tree, &g.key])
-                    .await
-                    .map_err(pg_error)?;
-                let read = tx
-                    .prepare_cached("SELECT value FROM gridcase_trees WHERE tree = $1 AND key = $2")
-                    .await
-                    .map_err(pg_error)?;
-                let held: Option<Vec<u8>> = tx
-                    .query_opt(&read, &[&g.tree, &g.key])
-                    .await
-                    .map_err(pg_error)?
-                    .map(|r| r.get(0));
-                if held != g.value {
-                    tx.rollback().await.map_err(pg_error)?;
-                    return Ok(false);
-                }
-            }
-            if !del_keys.is_empty() {
-                let statement = tx
-                    .prepare_cached(
-                        "DELETE FROM gridcase_trees t USING unnest($1::text[], $2::bytea[]) AS d(tree, key)
-                         WHERE t.tree = d.tree AND t.key = d.key",
-                    )
-                    .await
-                    .map_err(pg_error)?;
-                tx.execute(&statement, &[&del_trees, &del_keys])
-                    .await
-                    .map_err(pg_error)?;
-            }
-            if !put_keys.is_empty() {
-                let statement = tx
-                    .prepare_cached(
-                        "INSERT INTO gridcase_trees (tree, key, value)
-                         SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[])
-                         ON CONFLICT (tree, key) DO UPDATE SET value = excluded.value",
-                    )
-                    .await
-                    .map_err(pg_error)?;
-                tx.execute(&statement, &[&put_trees, &put_keys, &put_values])
-                    .await
-                    .map_err(pg_error)?;
-            }
-            tx.commit().await.map_err(pg_error)?;
-            Ok(true)
+            let client = pool.get().await.map_err(pool_error)?;
+            let statement = client
+                .prepare_cached("SELECT gridcase_commit($1, $2, $3, $4, $5, $6, $7, $8)")
+                .await
+                .map_err(pg_error)?;
+            let row = client
+                .query_one(
+                    &statement,
+                    &[
+                        &guard_trees,
+                        &guard_keys,
+                        &guard_values,
+                        &del_trees,
+                        &del_keys,
+                        &put_trees,
+                        &put_keys,
+                        &put_values,
+                    ],
+                )
+                .await
+                .map_err(pg_error)?;
+            Ok(row.get::<_, bool>(0))
         })
     }
 }
@@ -406,5 +511,128 @@ impl Iterator for Pages<'_> {
         self.page = (self.page * 2).min(PAGE_MAX);
         self.rows = rows.into_iter();
         self.rows.next().map(Ok)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Against a database of its own when `GRIDCASE_TEST_DATABASE_URL` names a server (skipped
+    //! otherwise; the end-to-end tests run the ledger on it): the batched reads answer what
+    //! the one-by-one reads answer, and a commit writes only when its guards hold.
+
+    use super::*;
+
+    fn store() -> Option<PostgresStore> {
+        let url = std::env::var("GRIDCASE_TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())?;
+        let (base, _) = url.rsplit_once('/').expect("a URL ending in /database");
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_nanos();
+        // The prefix of the tests' databases, which a test run drops.
+        let name = format!("gridcase_t_store_{}_{nanos}", std::process::id());
+        let status = std::process::Command::new("psql")
+            .arg(&url)
+            .args(["-qc", &format!("CREATE DATABASE {name}")])
+            .status()
+            .expect("run psql");
+        assert!(status.success(), "could not create {name}");
+        Some(PostgresStore::open(&format!("{base}/{name}"), 2).expect("open"))
+    }
+
+    const CHANGES: &str = "case_changes";
+    const SNAPSHOTS: &str = "case_snapshots";
+
+    fn key(parts: &[&[u8]]) -> Vec<u8> {
+        parts.concat()
+    }
+
+    #[test]
+    fn batched_reads_answer_as_one_by_one() {
+        let Some(store) = store() else { return };
+        let (p1, p2, top): (&[u8], &[u8], &[u8]) = (b"\x00\x01a", b"\x00\x01b", b"\xff\xff");
+        let mut batch = Batch::new();
+        for (k, v) in [
+            (key(&[p1, b"\x02"]), b"i12".to_vec()),
+            (key(&[p1, b"\x01"]), b"i11".to_vec()),
+            (key(&[p2, b"\x01"]), b"i21".to_vec()),
+            (key(&[top, b"\x01"]), b"top".to_vec()),
+        ] {
+            batch.put(CHANGES, k, v);
+        }
+        batch.put(SNAPSHOTS, p1.to_vec(), b"s1".to_vec());
+        store.commit(batch).expect("commit");
+
+        let scan = |prefix: &[u8]| -> Vec<Entry> {
+            store
+                .scan_prefix(CHANGES, prefix)
+                .collect::<Result<_, _>>()
+                .expect("scan")
+        };
+        for prefix in [p1, p2, top, b"\x00\x09"] {
+            let (entries, snapshot) = store
+                .scan_prefix_then_get(CHANGES, prefix, SNAPSHOTS, prefix)
+                .expect("scan and get");
+            assert_eq!(entries, scan(prefix));
+            assert_eq!(snapshot, store.get(SNAPSHOTS, prefix).expect("get"));
+        }
+        assert_eq!(scan(p1).len(), 2);
+
+        let keys = vec![p2.to_vec(), p1.to_vec(), p1.to_vec()];
+        assert_eq!(
+            store.get_many(SNAPSHOTS, &keys).expect("get many"),
+            vec![None, Some(b"s1".to_vec()), Some(b"s1".to_vec())]
+        );
+        assert!(store.get_many(SNAPSHOTS, &[]).expect("none").is_empty());
+        // Every prefix with an end (one statement), and one without (one scan each).
+        for prefixes in [
+            vec![p2.to_vec(), p1.to_vec(), b"\x00\x09".to_vec()],
+            vec![p1.to_vec(), top.to_vec()],
+        ] {
+            let lists = store.scan_prefixes(CHANGES, &prefixes).expect("scans");
+            let expected: Vec<Vec<Entry>> = prefixes.iter().map(|p| scan(p)).collect();
+            assert_eq!(lists, expected);
+        }
+    }
+
+    #[test]
+    fn a_commit_writes_only_when_its_guards_hold() {
+        let Some(store) = store() else { return };
+        let mut batch = Batch::new();
+        batch.put(SNAPSHOTS, b"a".to_vec(), b"1".to_vec());
+        batch.put(CHANGES, b"a1".to_vec(), b"x".to_vec());
+        store.commit(batch).expect("commit");
+
+        let attempt = |guards: &[Guard]| {
+            let mut batch = Batch::new();
+            batch.put(SNAPSHOTS, b"a".to_vec(), b"2".to_vec());
+            batch.delete(CHANGES, b"a1".to_vec());
+            // A key written twice keeps its last write.
+            batch.put(CHANGES, b"b1".to_vec(), b"y".to_vec());
+            batch.delete(CHANGES, b"b1".to_vec());
+            store.commit_guarded(batch, guards).expect("guarded commit")
+        };
+        let guard = |key: &[u8], value: Option<&[u8]>| Guard {
+            tree: SNAPSHOTS,
+            key: key.to_vec(),
+            value: value.map(<[u8]>::to_vec),
+        };
+        assert!(!attempt(&[guard(b"a", Some(b"9"))]));
+        assert!(!attempt(&[guard(b"z", None), guard(b"a", None)]));
+        assert_eq!(
+            store.get(SNAPSHOTS, b"a").expect("get"),
+            Some(b"1".to_vec())
+        );
+        assert_eq!(store.get(CHANGES, b"a1").expect("get"), Some(b"x".to_vec()));
+
+        assert!(attempt(&[guard(b"z", None), guard(b"a", Some(b"1"))]));
+        assert_eq!(
+            store.get(SNAPSHOTS, b"a").expect("get"),
+            Some(b"2".to_vec())
+        );
+        assert_eq!(store.get(CHANGES, b"a1").expect("get"), None);
+        assert_eq!(store.get(CHANGES, b"b1").expect("get"), None);
     }
 }

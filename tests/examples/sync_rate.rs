@@ -121,6 +121,13 @@ fn main() {
                 secs
             );
         }
+        let metrics = second
+            .http()
+            .get("/metrics", Some(gridcase_tests::METRICS_TOKEN));
+        let text = String::from_utf8_lossy(&metrics.body);
+        for line in text.lines().filter(|l| l.starts_with("gridcase_commit_")) {
+            println!("second server: {line}");
+        }
     }
     let metrics = server
         .http()

@@ -178,18 +178,6 @@ impl Committer {
         })
     }
 
-    /// Takes in what other servers committed (a shared store), and returns the position now
-    /// published; durable on return like a commit.
-    pub(super) fn follow(&self) -> Result<u64> {
-        send(self.tx.as_ref(), |reply| Job {
-            batch: Batch::new(),
-            feed: Vec::new(),
-            docs: Vec::new(),
-            older: Vec::new(),
-            reply,
-        })
-    }
-
     /// A sender for the numbering of older cases.
     pub(super) fn sender(&self) -> Result<CommitSender> {
         self.tx
@@ -364,16 +352,6 @@ impl CommitLoop {
         head: &mut Head,
         jobs: &mut [Job],
     ) -> (std::result::Result<(), Failed>, u64) {
-        let nothing = parts
-            .iter()
-            .all(|p| p.batch.is_empty() && p.feed.is_empty() && p.older.is_empty());
-        if nothing {
-            // Only asked to follow (`Committer::follow`).
-            return match self.follow(head) {
-                Ok(()) => (Ok(()), head.seq),
-                Err(e) => (Err(Failed::staging(&e)), head.seq),
-            };
-        }
         for _ in 0..ATTEMPTS {
             if let Err(e) = self.follow(head) {
                 return (Err(Failed::staging(&e)), head.seq);
@@ -404,7 +382,10 @@ impl CommitLoop {
                     return (Ok(()), seq);
                 }
                 // Another server committed first: take in its commit and stage again.
-                Ok(false) => continue,
+                Ok(false) => {
+                    self.metrics.commit_turn_lost();
+                    continue;
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "group commit failed");
                     return (Err(Failed::store(&e)), head.seq);

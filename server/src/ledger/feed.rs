@@ -89,6 +89,14 @@ pub(super) fn stage_move(
     Ok(())
 }
 
+/// A case's position in the feed now, `None` for a case the feed does not hold.
+pub(super) fn position(store: &dyn Store, case: &CaseId) -> Result<Option<u64>> {
+    Ok(match store.get(trees::FEED_LAST, &part(case.as_str()))? {
+        Some(b) => Some(serde_json::from_slice::<FeedLast>(&b)?.seq),
+        None => None,
+    })
+}
+
 /// Where a case is indexed in the feed now: its grid and units (`None` and none for a case
 /// the feed does not hold).
 pub(super) fn placed(store: &dyn Store, case: &CaseId) -> Result<(Option<GridId>, Vec<UnitId>)> {

@@ -78,11 +78,7 @@ impl Ledger {
             k.extend_from_slice(&case_key);
             batch.put(trees::BLOB_REFS, k, Vec::new());
         }
-        for (event, receipt) in receipts {
-            let mut k = case_key.clone();
-            k.extend_from_slice(event.as_str().as_bytes());
-            batch.put(trees::RECEIPTS, k, serde_json::to_vec(receipt)?);
-        }
+        super::receipts::stage(batch, &case_key, receipts);
         Ok(FeedEntry {
             case: header.case,
             grid: state.territory.map(|t| t.grid),

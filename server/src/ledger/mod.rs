@@ -19,6 +19,7 @@ mod index;
 mod numbers;
 mod open_cases;
 pub use open_cases::{OpenCase, OpenCases};
+mod receipts;
 mod resummarize;
 mod write;
 
@@ -50,6 +51,8 @@ mod trees {
     pub const FEED_GRID: &str = "ledger_feed_grid";
     pub const FEED_UNIT: &str = "ledger_feed_unit";
     pub const FEED_LAST: &str = "ledger_feed_last";
+    /// Receipts one row per event, as releases before 2026-11-30 wrote them: read, no longer
+    /// written (`receipts.rs`; new ones go one row per arrival, `receipts::ARRIVALS`).
     pub const RECEIPTS: &str = "ledger_receipts";
     pub const META: &str = "ledger_meta";
     pub const BLOB_REFS: &str = "ledger_blob_refs";
@@ -176,39 +179,25 @@ impl Ledger {
         self.announce.subscribe()
     }
 
-    /// The highest feed sequence that is on disk. On a store several servers share, what the
-    /// others committed up to now is taken in first ([`Ledger::catch_up`]), so that a request
-    /// reaching this server sees every change acknowledged by any server before it.
+    /// The highest feed sequence that is on disk and, on a store several servers share, taken
+    /// in by this server (the others' commits are followed every 200 ms and before each of its
+    /// own): a device's cursor never passes a change this server has not seen.
     pub fn committed_seq(&self) -> u64 {
-        if let Err(e) = self.catch_up() {
-            tracing::warn!(error = %e, "reading the other servers' commits failed");
-        }
         self.committer.committed()
     }
 
-    /// A case's document as committed, by any server.
+    /// A case's document as committed, by any server: on a shared store, a case another server
+    /// changed since this one last followed leaves the cache first, so a request reaching any
+    /// server reads every change acknowledged before it.
     pub fn load(&self, case: &CaseId) -> Result<Option<CaseDoc>> {
-        self.catch_up()?;
+        if self.store.shared() {
+            let moved = feed::position(&*self.store, case)?
+                .is_some_and(|seq| seq > self.committer.committed());
+            if moved {
+                self.docs.changed_elsewhere(case);
+            }
+        }
         Ok(self.docs.load(case)?)
-    }
-
-    /// On a shared store: when the stored feed head is past what this server has taken in,
-    /// has the commit thread take in the other servers' commits (their cases leave the cache)
-    /// and waits for it. One read of the head otherwise; nothing on a store of its own.
-    pub fn catch_up(&self) -> Result<()> {
-        if !self.store.shared() {
-            return Ok(());
-        }
-        let stored = self
-            .store
-            .get(trees::META, committer::FEED_SEQ)?
-            .as_deref()
-            .and_then(feed::seq_at_end)
-            .unwrap_or(0);
-        if stored > self.committer.committed() {
-            self.committer.follow()?;
-        }
-        Ok(())
     }
 
     /// A case's number (`DC-20261130-0042`), once the ledger has given it one.
@@ -262,15 +251,10 @@ impl Ledger {
             .map_err(|e| Error::Internal(format!("the indicators are unavailable: {e}")))
     }
 
+    /// The receipts of a case's events, by event id: the rows of every release (per event
+    /// before 2026-11-30, per arrival since) merged.
     pub fn receipts(&self, case: &CaseId) -> Result<BTreeMap<String, Receipt>> {
-        let prefix = part(case.as_str());
-        let mut out = BTreeMap::new();
-        for entry in self.store.scan_prefix(trees::RECEIPTS, &prefix) {
-            let (k, v) = entry?;
-            let event = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
-            out.insert(event, serde_json::from_slice(&v)?);
-        }
-        Ok(out)
+        receipts::read(&*self.store, &part(case.as_str()))
     }
 
     /// Whether the server ever accepted an event of this case from `device`.

@@ -19,7 +19,6 @@ use super::committer::CommitSender;
 use super::trees;
 use crate::case_number;
 use crate::error::{Error, Result};
-use crate::ledger::Receipt;
 use crate::summary::CaseSummary;
 use gridcase_sync_core::store::{key_part as part, Batch, Store};
 use gridcase_sync_core::{CaseId, Millis};
@@ -260,12 +259,7 @@ fn number_all(
 /// When the ledger first received a case: its earliest receipt, or for a case without any
 /// (imported in bulk) the creation time its stored summary gives.
 fn first_receipt(store: &dyn Store, key: &[u8], summary: &[u8]) -> Result<Millis> {
-    let mut first: Option<Millis> = None;
-    for receipt in store.scan_prefix(trees::RECEIPTS, key) {
-        let receipt: Receipt = serde_json::from_slice(&receipt?.1)?;
-        first = Some(first.map_or(receipt.received_at, |f| f.min(receipt.received_at)));
-    }
-    match first {
+    match super::receipts::first_received(store, key)? {
         Some(f) => Ok(f),
         None => Ok(serde_json::from_slice::<Created>(summary)?.created_at),
     }

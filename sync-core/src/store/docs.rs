@@ -9,7 +9,7 @@
 //! exactly the increments it folded in; run one compactor per case at a time.
 
 use super::cache::DocCache;
-use super::{Batch, Store};
+use super::{Batch, Entry, Store};
 use crate::document::CaseDoc;
 use crate::ids::CaseId;
 use crate::Error;
@@ -296,24 +296,14 @@ impl DocStore {
     /// [`DocStore::load_parts`] with the stored snapshot's bytes, which a compaction guards.
     fn load_parts_with_snapshot(&self, case: &CaseId) -> Result<Option<WithSnapshot>, Error> {
         let key = case_key(case);
-        let mut keys = Vec::new();
-        let mut increments = Vec::new();
-        for entry in self.store.scan_prefix(trees::CHANGES, &key) {
-            let (k, bytes) = entry?;
-            increments.push(bytes);
-            keys.push(k);
-        }
-        let snapshot = self.store.get(trees::SNAPSHOTS, &key)?;
-        let mut doc = match &snapshot {
-            Some(bytes) => decode_snapshot(bytes)?,
-            None => AutoCommit::new(),
-        };
-        for bytes in &increments {
-            doc.load_incremental(bytes)?;
-        }
-        if snapshot.is_none() && keys.is_empty() {
+        // One read for both (one statement on PostgreSQL), increments first.
+        let (entries, snapshot) =
+            self.store
+                .scan_prefix_then_get(trees::CHANGES, &key, trees::SNAPSHOTS, &key)?;
+        if snapshot.is_none() && entries.is_empty() {
             return Ok(None);
         }
+        let (doc, keys) = assemble(snapshot.as_deref(), entries)?;
         Ok(Some((doc, keys, snapshot)))
     }
 
@@ -334,16 +324,18 @@ impl DocStore {
         since: &[ChangeHash],
     ) -> Result<Staged, Error> {
         let prefix = case_key(case);
-        let is_new = since.is_empty()
+        // Claims live in this process: on a store other processes write too, a new case is
+        // an increment like any other change, and compaction makes its snapshot.
+        let shared = self.store.shared();
+        let is_new = !shared
+            && since.is_empty()
             && self.store.get(trees::SNAPSHOTS, &prefix)?.is_none()
             && self
                 .store
                 .scan_prefix(trees::CHANGES, &prefix)
                 .next()
                 .is_none();
-        // Claims live in this process: on a store other processes write too, a new case is
-        // an increment like any other change, and compaction makes its snapshot.
-        if is_new && !self.store.shared() && self.claim(case) {
+        if is_new && self.claim(case) {
             // A new case is written whole, as its snapshot: no compaction to follow.
             batch.put(trees::SNAPSHOTS, prefix, encode_snapshot(doc));
             return Ok(Staged {
@@ -365,6 +357,24 @@ impl DocStore {
         batch.put(trees::CHANGES, key.clone(), increment);
         // A case without a snapshot loads change by change, about twice as slowly: fold it
         // into one as soon as it exists.
+        if shared {
+            // A case new to the caller (loaded empty) had no snapshot: compact it without
+            // asking again (at worst a compaction with nothing more to fold).
+            if since.is_empty() {
+                return Ok(increment_only(true));
+            }
+            // A shared store is a database a round trip away: the snapshot and the increments
+            // in one read.
+            let (increments, snapshot) = self.store.scan_prefix_then_get(
+                trees::CHANGES,
+                &key[..prefix_len],
+                trees::SNAPSHOTS,
+                &key[..prefix_len],
+            )?;
+            return Ok(increment_only(
+                snapshot.is_none() || increments.len() + 1 > self.compact_after,
+            ));
+        }
         if self
             .store
             .get(trees::SNAPSHOTS, &key[..prefix_len])?
@@ -406,13 +416,16 @@ impl DocStore {
         let mut batch = Batch::new();
         let mut guards = Vec::new();
         let mut done = 0;
-        for case in cases {
-            let Some((mut doc, keys, snapshot)) = self.load_parts_with_snapshot(case)? else {
-                continue;
-            };
-            if keys.is_empty() {
+        // Every case's increments, then every snapshot (increments before snapshots, as in
+        // `load_parts`): two reads for all the cases (two statements on PostgreSQL).
+        let case_keys: Vec<Vec<u8>> = cases.iter().map(case_key).collect();
+        let increments = self.store.scan_prefixes(trees::CHANGES, &case_keys)?;
+        let snapshots = self.store.get_many(trees::SNAPSHOTS, &case_keys)?;
+        for ((case, entries), snapshot) in cases.iter().zip(increments).zip(snapshots) {
+            if entries.is_empty() {
                 continue;
             }
+            let (mut doc, keys) = assemble(snapshot.as_deref(), entries)?;
             guards.push(super::Guard {
                 tree: trees::SNAPSHOTS,
                 key: case_key(case),
@@ -545,6 +558,20 @@ impl DocStore {
         }
         Ok(())
     }
+}
+
+/// A case's document from its snapshot (if any) and its increments, with the increments' keys.
+fn assemble(snapshot: Option<&[u8]>, increments: Vec<Entry>) -> Result<Loaded, Error> {
+    let mut doc = match snapshot {
+        Some(bytes) => decode_snapshot(bytes)?,
+        None => AutoCommit::new(),
+    };
+    let mut keys = Vec::with_capacity(increments.len());
+    for (key, bytes) in increments {
+        doc.load_incremental(&bytes)?;
+        keys.push(key);
+    }
+    Ok((doc, keys))
 }
 
 pub(crate) fn sequence(bytes: &[u8]) -> Option<u64> {

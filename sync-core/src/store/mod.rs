@@ -54,6 +54,48 @@ pub trait Store: Send + Sync {
         let end = prefix_end(prefix);
         self.range(tree, prefix, end.as_deref())
     }
+
+    /// The entries under `prefix` in `scan_tree` (in key order), then the value of `key` in
+    /// `get_tree`, read in that order: what loading a case needs (its increments before its
+    /// snapshot, see `DocStore`). This default reads one after the other; an engine a round
+    /// trip away reads both in one statement, at one instant, which keeps that promise too.
+    fn scan_prefix_then_get(
+        &self,
+        scan_tree: &'static str,
+        prefix: &[u8],
+        get_tree: &'static str,
+        key: &[u8],
+    ) -> Result<(Vec<Entry>, Option<Vec<u8>>), Error> {
+        let entries = self
+            .scan_prefix(scan_tree, prefix)
+            .collect::<Result<Vec<_>, _>>()?;
+        let value = self.get(get_tree, key)?;
+        Ok((entries, value))
+    }
+
+    /// The values of several keys of one tree, in the order asked (`None`: absent). This
+    /// default reads them one by one; an engine a round trip away, in one statement.
+    fn get_many(
+        &self,
+        tree: &'static str,
+        keys: &[Vec<u8>],
+    ) -> Result<Vec<Option<Vec<u8>>>, Error> {
+        keys.iter().map(|key| self.get(tree, key)).collect()
+    }
+
+    /// The entries under each of several prefixes of one tree, in key order: one list per
+    /// prefix, in the order asked. This default scans them one by one; an engine a round
+    /// trip away, in one statement.
+    fn scan_prefixes(
+        &self,
+        tree: &'static str,
+        prefixes: &[Vec<u8>],
+    ) -> Result<Vec<Vec<Entry>>, Error> {
+        prefixes
+            .iter()
+            .map(|prefix| self.scan_prefix(tree, prefix).collect())
+            .collect()
+    }
 }
 
 /// A length-prefixed key part (u16 BE length, then the bytes), so that in a composite key one
