@@ -2,6 +2,7 @@
 //! (the real client library), some cases shared by two workers and edited by both, some with
 //! photos; then all reconnect at once, and later sync a steady-state round.
 
+use crate::offline;
 use crate::phase::{progress, Phase};
 use crate::probe;
 use gridcase_client::client::Client;
@@ -10,8 +11,9 @@ use gridcase_client::views::{NewReport, SyncReport};
 use gridcase_tests::{Server, PASSWORD};
 use serde_json::json;
 use std::path::Path;
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 pub struct Plan {
     pub workers: usize,
@@ -34,12 +36,67 @@ pub struct Round {
     pub client_cpu_s: f64,
     pub conflicts: u64,
     pub refusals: u64,
+    /// The server's peak resident set size during the round (0: the peak could not be reset
+    /// before it, so it would include the setup's).
+    pub server_peak_rss: u64,
+    /// Requests and the seconds the server spent answering them, per route, in the round.
+    pub routes: serde_json::Value,
+}
+
+/// Threads for the setup phases: twice the cores, so one handheld's disk flush or one login's
+/// password hash on the server overlaps another's work.
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()) * 2
+}
+
+/// Runs `task` for every index below `n` on `threads` threads, each taking the next index;
+/// the results in index order. (Before, the setup ran one worker after another, or on a
+/// thread per worker: 2,000 threads and sled stores contending on 2 cores.)
+fn pool<T: Send>(n: usize, threads: usize, task: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let next = AtomicUsize::new(0);
+    let (next, task) = (&next, &task);
+    let mut done: Vec<(usize, T)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads.clamp(1, n.max(1)))
+            .map(|_| {
+                s.spawn(move || {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= n {
+                            break mine;
+                        }
+                        mine.push((i, task(i)));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("pool thread"))
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, t)| t).collect()
+}
+
+fn open_client(dir: &Path, url: &str, i: usize) -> Client {
+    Client::open(
+        dir.join(format!("w{i}")),
+        url,
+        Arc::new(BuiltinTransport::new()),
+    )
+    .expect("client store")
 }
 
 /// Grids, users and logged-in clients: two workers per grid, so partners share cases.
 fn workers(server: &Server, dir: &Path, n: usize) -> Vec<Client> {
+    let t = Instant::now();
     let http = server.http();
     let admin = http.login("admin");
+    // Every grid exists before anyone logs in, so that every handheld caches the same
+    // organization. One at a time: the server writes the whole organization back for each
+    // node (`PUT /v1/admin/org/{id}` reads, changes and writes it), and concurrent edits lose
+    // each other's nodes.
     for g in 0..n.div_ceil(2) {
         let r = http.json(
             "PUT",
@@ -50,25 +107,27 @@ fn workers(server: &Server, dir: &Path, n: usize) -> Vec<Client> {
         assert_eq!(r.status, 200, "grid");
     }
     let url = format!("http://{}", server.addr);
-    let phase = Phase::new("workers logged in", n as u64, 20);
-    let clients = (0..n)
-        .map(|i| {
-            let r = http.json(
-                "POST",
-                "/v1/admin/users",
-                Some(&admin),
-                Some(json!({"id": format!("bw{i}"), "name": format!("bench worker {i}"), "role": "grid_worker",
-                    "scope": {"level": "grids", "id": [format!("bg{}", i / 2)]}, "password": PASSWORD})),
-            );
-            assert_eq!(r.status, 200, "user");
-            let client = Client::open(dir.join(format!("w{i}")), &url, Arc::new(BuiltinTransport::new()))
-                .expect("client store");
-            client.login(&format!("bw{i}"), PASSWORD).expect("login");
-            phase.inc(1);
-            client
-        })
-        .collect();
+    let phase = Phase::new("workers logged in", n as u64, 100);
+    let clients = pool(n, threads(), |i| {
+        let r = http.json(
+            "POST",
+            "/v1/admin/users",
+            Some(&admin),
+            Some(json!({"id": format!("bw{i}"), "name": format!("bench worker {i}"), "role": "grid_worker",
+                "scope": {"level": "grids", "id": [format!("bg{}", i / 2)]}, "password": PASSWORD})),
+        );
+        assert_eq!(r.status, 200, "user");
+        let client = open_client(dir, &url, i);
+        client.login(&format!("bw{i}"), PASSWORD).expect("login");
+        phase.inc(1);
+        client
+    });
     phase.finish();
+    progress(&format!(
+        "{n} workers logged in in {:.1} s (the bench's peak RSS so far {} MB)",
+        t.elapsed().as_secs_f64(),
+        probe::peak_rss(std::process::id()) >> 20
+    ));
     clients
 }
 
@@ -87,26 +146,6 @@ fn report(client: &Client, grid: &str, n: usize, photo: Option<&Path>) -> String
         .expect("report")
 }
 
-/// The rest of a worker's offline history on a case: notes, the on-the-spot fix, the on-site
-/// verification and the close, E events in all with the intake.
-fn work_on(client: &Client, case: &str, events: usize, from: usize) {
-    let last = events.saturating_sub(1);
-    for k in from..events {
-        let outcome = if k == 1 {
-            client.self_handle(case, "cleared it on the spot".into(), vec![])
-        } else if k + 1 == last {
-            client.verify(case, true, "checked on site".into(), vec![])
-        } else if k == last {
-            client.close(case, "done".into())
-        } else {
-            client.comment(case, format!("patrol note {k}"))
-        };
-        if outcome.is_err() {
-            let _ = client.comment(case, format!("patrol note {k}"));
-        }
-    }
-}
-
 fn total(reports: &[SyncReport], seconds: f64) -> Round {
     Round {
         seconds,
@@ -119,34 +158,82 @@ fn total(reports: &[SyncReport], seconds: f64) -> Round {
 }
 
 /// Every worker syncs at once; returns when all have finished.
+/// Syncs that stopped on the network and were run again, across all rounds.
+static RESUMED: AtomicUsize = AtomicUsize::new(0);
+
+/// Syncs that stopped on the network and were run again so far (see [`sync_through`]).
+pub fn resumed_syncs() -> usize {
+    RESUMED.load(Ordering::Relaxed)
+}
+
+/// One handheld's sync as an app runs it: a sync the network stopped (the server busy: 503,
+/// or its answer not coming within the client's 60 s idle timeout) is run again after a
+/// randomized, growing pause, as its error says ("Run sync again to continue where it
+/// stopped"), for up to 10 minutes. Without it, 2,000 handhelds reconnecting at once on
+/// PostgreSQL stopped the bench at the first timed-out request. The bytes of the stopped
+/// attempts count too.
+fn sync_through(c: &Client, worker: usize) -> SyncReport {
+    let started = Instant::now();
+    let (mut sent, mut received) = (0, 0);
+    let mut pause = Duration::from_secs(2);
+    loop {
+        match c.sync(&|_, _, _| {}) {
+            Ok(mut report) => {
+                report.bytes_sent += sent;
+                report.bytes_received += received;
+                return report;
+            }
+            Err(e) if e.is_network() && started.elapsed() < Duration::from_secs(600) => {
+                RESUMED.fetch_add(1, Ordering::Relaxed);
+                if let Some(r) = c.last_sync_report() {
+                    sent += r.bytes_sent;
+                    received += r.bytes_received;
+                }
+                // Jitter from the worker and the clock, so the retries do not come back as
+                // one wave.
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.subsec_nanos() as u64);
+                let jitter = (nanos ^ (worker as u64).wrapping_mul(0x9E37_79B9)) % 1000;
+                std::thread::sleep(
+                    pause + Duration::from_millis(jitter * pause.as_millis() as u64 / 1000),
+                );
+                pause = (pause * 2).min(Duration::from_secs(30));
+            }
+            Err(e) => panic!("sync: {e:?}"),
+        }
+    }
+}
+
 /// One worker's sync in the reconnect round; a function of its own so that a profiler can
 /// tell the rounds apart (`valgrind --toggle-collect='*steady_sync*'`).
 #[inline(never)]
-fn reconnect_sync(c: &Client) -> SyncReport {
-    c.sync(&|_, _, _| {}).expect("sync")
+fn reconnect_sync(c: &Client, worker: usize) -> SyncReport {
+    sync_through(c, worker)
 }
 
 /// One worker's sync in the settling round.
 #[inline(never)]
-fn settle_sync(c: &Client) -> SyncReport {
-    c.sync(&|_, _, _| {}).expect("sync")
+fn settle_sync(c: &Client, worker: usize) -> SyncReport {
+    sync_through(c, worker)
 }
 
 /// One worker's sync in the steady-state round.
 #[inline(never)]
-fn steady_sync(c: &Client) -> SyncReport {
-    c.sync(&|_, _, _| {}).expect("sync")
+fn steady_sync(c: &Client, worker: usize) -> SyncReport {
+    sync_through(c, worker)
 }
 
-fn all_sync(clients: &[Client], sync: fn(&Client) -> SyncReport) -> (Vec<SyncReport>, f64) {
+fn all_sync(clients: &[Client], sync: fn(&Client, usize) -> SyncReport) -> (Vec<SyncReport>, f64) {
     let t = Instant::now();
     let reports = std::thread::scope(|s| {
         let handles: Vec<_> = clients
             .iter()
-            .map(|c| {
+            .enumerate()
+            .map(|(i, c)| {
                 std::thread::Builder::new()
                     .name("field-sync".into())
-                    .spawn_scoped(s, move || sync(c))
+                    .spawn_scoped(s, move || sync(c, i))
                     .expect("a worker thread")
             })
             .collect();
@@ -160,71 +247,98 @@ fn all_sync(clients: &[Client], sync: fn(&Client) -> SyncReport) -> (Vec<SyncRep
 
 pub fn run(server: &Server, dir: &Path, plan: &Plan) -> Rounds {
     let clients = workers(server, dir, plan.workers);
-    let photo = dir.join("photo.jpg");
-    std::fs::write(
-        &photo,
-        (0..20_000u32)
-            .map(|i| (i * 7919 % 251) as u8)
-            .collect::<Vec<u8>>(),
-    )
-    .expect("photo");
+    let url = format!("http://{}", server.addr);
+    // Every photo is a picture of its own (20 KB, its first bytes the worker and case), as on
+    // real handhelds. One file for all (until issue 17) made 2,000 devices upload the same
+    // blob at once, and the server's per-blob turn serialized them (see BENCHMARKS.md).
+    let photo = |worker: usize, n: usize| {
+        let path = dir.join(format!("photo-{worker}-{n}.jpg"));
+        let mut bytes: Vec<u8> = (0..20_000u32).map(|i| (i * 7919 % 251) as u8).collect();
+        bytes[..8].copy_from_slice(&((worker as u64) << 32 | n as u64).to_be_bytes());
+        std::fs::write(&path, bytes).expect("photo");
+        path
+    };
     let shared = plan.cases * plan.shared_pct / 100;
 
     // Shared cases: one partner reports them and both hold them before going offline.
     progress("shared cases");
-    let mut shared_cases: Vec<Vec<String>> = vec![Vec::new(); plan.workers];
-    for (i, c) in clients.iter().enumerate().step_by(2) {
-        for n in 0..shared {
-            shared_cases[i].push(report(c, &format!("bg{}", i / 2), n, None));
-        }
-        c.sync(&|_, _, _| {}).expect("sync");
-    }
-    for (i, c) in clients.iter().enumerate() {
-        if i % 2 == 1 {
-            c.sync(&|_, _, _| {}).expect("partner sync");
-            shared_cases[i] = shared_cases[i - 1].clone();
-        }
-    }
-
-    // Offline: each worker builds its cases; partners both work the shared ones.
-    progress("building offline histories");
     let t = Instant::now();
-    let mut total_cases = 0;
-    let phase = Phase::new("offline cases", (plan.workers * plan.cases) as u64, 0);
-    std::thread::scope(|s| {
-        for (i, c) in clients.iter().enumerate() {
-            let mine = &shared_cases[i];
-            let (photo, phase) = (&photo, &phase);
-            s.spawn(move || {
-                for n in 0..plan.cases - mine.len() {
-                    let with_photo = plan.photo_pct > 0 && n % (100 / plan.photo_pct.max(1)) == 0;
-                    let case = report(
-                        c,
-                        &format!("bg{}", i / 2),
-                        1000 + n,
-                        with_photo.then_some(photo.as_path()),
-                    );
-                    work_on(c, &case, plan.events, 1);
-                    phase.inc(1);
-                }
-                for case in mine {
-                    // Both partners verify and close concurrently: disagreements become conflicts.
-                    if i % 2 == 1 {
-                        let _ = c.verify(case, false, "not fixed".into(), vec![]);
-                    }
-                    work_on(c, case, plan.events / 2 + 1, 1);
-                    phase.inc(1);
-                }
-            });
+    let mut shared_cases: Vec<Vec<String>> = pool(plan.workers, threads(), |i| {
+        let c = &clients[i];
+        if i % 2 == 1 {
+            return Vec::new();
         }
+        let cases = (0..shared)
+            .map(|n| report(c, &format!("bg{}", i / 2), n, None))
+            .collect();
+        c.sync(&|_, _, _| {}).expect("sync");
+        cases
     });
-    phase.finish();
-    total_cases += plan.workers * (plan.cases - shared) + plan.workers.div_ceil(2) * shared;
+    pool(plan.workers / 2, threads(), |p| {
+        clients[2 * p + 1]
+            .sync(&|_, _, _| {})
+            .expect("partner sync");
+    });
+    for i in (1..plan.workers).step_by(2) {
+        shared_cases[i] = shared_cases[i - 1].clone();
+    }
     progress(&format!(
-        "built {total_cases} cases in {:.1} s",
+        "shared cases held by both partners in {:.1} s",
         t.elapsed().as_secs_f64()
     ));
 
+    // Offline: each worker builds its cases; partners both work the shared ones. A photo
+    // goes in through the client library (`Client::report`); every event is written with
+    // sync-core's commands straight into the closed client's store (`offline.rs`), a
+    // handheld's day in one commit. Handhelds are built a few at a time.
+    progress("building offline histories");
+    let t = Instant::now();
+    let phase = Phase::new("offline cases", (plan.workers * plan.cases) as u64, 5000);
+    let slots: Vec<Mutex<Option<Client>>> =
+        clients.into_iter().map(|c| Mutex::new(Some(c))).collect();
+    pool(plan.workers, threads(), |i| {
+        let c = slots[i].lock().expect("slot").take().expect("a client");
+        let grid = format!("bg{}", i / 2);
+        let mine = &shared_cases[i];
+        let with_photo =
+            |n: usize| plan.photo_pct > 0 && n.is_multiple_of(100 / plan.photo_pct.max(1));
+        // A photo is taken in through the client (its photo store and upload queue).
+        let photographed: Vec<String> = (0..plan.cases - mine.len())
+            .filter(|&n| with_photo(n))
+            .map(|n| report(&c, &grid, 1000 + n, Some(photo(i, n).as_path())))
+            .collect();
+        drop(c);
+        let mut handheld = offline::Handheld::open(&dir.join(format!("w{i}")));
+        for case in &photographed {
+            handheld.work_on(case, false, plan.events, 1);
+        }
+        for case in mine {
+            // Both partners verify and close concurrently: disagreements become conflicts.
+            handheld.work_on(case, i % 2 == 1, plan.events / 2 + 1, 1);
+        }
+        for n in 0..plan.cases - mine.len() {
+            if !with_photo(n) {
+                handheld.case(&grid, 1000 + n, plan.events);
+            }
+        }
+        handheld.commit();
+        phase.inc(plan.cases as u64);
+        *slots[i].lock().expect("slot") = Some(open_client(dir, &url, i));
+    });
+    let clients: Vec<Client> = slots
+        .into_iter()
+        .map(|s| s.into_inner().expect("slot").expect("a client"))
+        .collect();
+    phase.finish();
+    let build_seconds = t.elapsed().as_secs_f64();
+    let total_cases = plan.workers * (plan.cases - shared) + plan.workers.div_ceil(2) * shared;
+    progress(&format!(
+        "built {total_cases} cases in {:.1} s (the bench's peak RSS so far {} MB)",
+        t.elapsed().as_secs_f64(),
+        probe::peak_rss(std::process::id()) >> 20
+    ));
+
+    let setup_peak_rss = probe::peak_rss(server.pid());
     progress("reconnect: all workers sync at once");
     let reconnect = measured(server, &clients, reconnect_sync);
     progress(&format!("reconnect took {:.2} s", reconnect.seconds));
@@ -242,15 +356,12 @@ pub fn run(server: &Server, dir: &Path, plan: &Plan) -> Rounds {
     progress(&format!("settling took {:.2} s", settle.seconds));
 
     progress("steady state: each worker changes 10% of its cases");
-    std::thread::scope(|s| {
-        for c in &clients {
-            s.spawn(move || {
-                let cases = c.cases(&Default::default()).expect("cases");
-                for item in cases.iter().take(cases.len().div_ceil(10)) {
-                    c.comment(&item.id, "steady-state note".into())
-                        .expect("comment");
-                }
-            });
+    pool(clients.len(), threads(), |i| {
+        let c = &clients[i];
+        let cases = c.cases(&Default::default()).expect("cases");
+        for item in cases.iter().take(cases.len().div_ceil(10)) {
+            c.comment(&item.id, "steady-state note".into())
+                .expect("comment");
         }
     });
     let steady = measured(server, &clients, steady_sync);
@@ -260,6 +371,8 @@ pub fn run(server: &Server, dir: &Path, plan: &Plan) -> Rounds {
         settle,
         steady,
         cases: total_cases,
+        setup_peak_rss,
+        build_seconds,
     }
 }
 
@@ -269,22 +382,37 @@ pub struct Rounds {
     pub settle: Round,
     pub steady: Round,
     pub cases: usize,
+    /// The server's peak resident set size before the reconnect (logins, shared cases).
+    pub setup_peak_rss: u64,
+    /// Building the offline histories.
+    pub build_seconds: f64,
 }
 
 /// Every worker syncs at once; the round's time, bytes, requests and CPU on both sides.
-fn measured(server: &Server, clients: &[Client], sync: fn(&Client) -> SyncReport) -> Round {
+fn measured(server: &Server, clients: &[Client], sync: fn(&Client, usize) -> SyncReport) -> Round {
     let http = server.http();
     let pid = server.pid();
     let me = std::process::id();
+    let routes = probe::routes(&http);
     let (cpu, requests) = (probe::cpu_seconds(pid), probe::requests(&http));
     let mine = probe::cpu_seconds(me);
     let database = probe::database_cpu_seconds();
+    let reset = probe::reset_peak_rss(pid);
     let (reports, seconds) = all_sync(clients, sync);
     let mut round = total(&reports, seconds);
     round.server_cpu_s = probe::cpu_seconds(pid) - cpu;
     round.database_cpu_s = probe::database_cpu_seconds() - database;
     round.client_cpu_s = probe::cpu_seconds(me) - mine;
+    round.server_peak_rss = if reset { probe::peak_rss(pid) } else { 0 };
     // Less the /metrics request that read the count before.
     round.requests = probe::requests(&http) - requests - 1;
+    let mut by_route = serde_json::Map::new();
+    for (route, (n, secs)) in probe::routes(&http) {
+        let (n0, secs0) = routes.get(&route).copied().unwrap_or_default();
+        if n > n0 && !route.contains("metrics") {
+            by_route.insert(route, json!({"requests": n - n0, "seconds": secs - secs0}));
+        }
+    }
+    round.routes = serde_json::Value::Object(by_route);
     round
 }

@@ -12,6 +12,7 @@
 mod convergence;
 mod field;
 mod ledger_fill;
+mod offline;
 mod phase;
 mod probe;
 mod replay;
@@ -160,6 +161,7 @@ fn main() {
             args.workers, args.cases, args.events
         ));
         let dir = tmp.path().join("field");
+        let started = Instant::now();
         let server = Server::start_in(&dir.join("ledger"), &[]);
         let plan = field::Plan {
             workers: args.workers,
@@ -173,11 +175,15 @@ fn main() {
             settle,
             steady,
             cases,
+            setup_peak_rss,
+            build_seconds,
         } = field::run(&server, &dir, &plan);
         let pid = server.pid();
         out.insert("workers".into(), json!(args.workers));
         out.insert("cases".into(), json!(cases));
         out.insert("events_per_case".into(), json!(args.events));
+        out.insert("build_s".into(), json!(build_seconds));
+        out.insert("field_day_s".into(), json!(started.elapsed().as_secs_f64()));
         out.insert("reconnect_s".into(), json!(reconnect.seconds));
         out.insert("steady_s".into(), json!(steady.seconds));
         out.insert("bytes_up".into(), json!(reconnect.bytes_up));
@@ -192,9 +198,33 @@ fn main() {
         out.insert("steady_requests".into(), json!(steady.requests));
         out.insert("steady_server_cpu_s".into(), json!(steady.server_cpu_s));
         out.insert("steady_client_cpu_s".into(), json!(steady.client_cpu_s));
+        out.insert("reconnect_routes".into(), reconnect.routes.clone());
+        out.insert("steady_routes".into(), steady.routes.clone());
+        out.insert("resumed_syncs".into(), json!(field::resumed_syncs()));
         out.insert("settle_s".into(), json!(settle.seconds));
         out.insert("settle_bytes_down".into(), json!(settle.bytes_down));
-        out.insert("server_peak_rss_bytes".into(), json!(probe::peak_rss(pid)));
+        // The peak over the whole run (each round's peak was started over from the size the
+        // server had then, so the largest of the parts is the run's), and each part's.
+        let peaks = [
+            setup_peak_rss,
+            reconnect.server_peak_rss,
+            settle.server_peak_rss,
+            steady.server_peak_rss,
+            probe::peak_rss(pid),
+        ];
+        out.insert(
+            "server_peak_rss_bytes".into(),
+            json!(peaks.iter().max().copied().unwrap_or(0)),
+        );
+        out.insert("setup_server_peak_rss_bytes".into(), json!(setup_peak_rss));
+        out.insert(
+            "reconnect_server_peak_rss_bytes".into(),
+            json!(reconnect.server_peak_rss),
+        );
+        out.insert(
+            "steady_server_peak_rss_bytes".into(),
+            json!(steady.server_peak_rss),
+        );
         let mut ledger_bytes = probe::disk_bytes(&dir.join("ledger"));
         match gridcase_tests::test_database(&dir.join("ledger")) {
             Some(url) => {

@@ -67,6 +67,13 @@ pub fn peak_rss(pid: u32) -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
+/// Starts the process's peak resident set size (VmHWM) over from its current size, so that a
+/// round's peak can be told apart from the setup's (Linux `clear_refs` value 5; needs the
+/// right to write the process's `/proc` files). Returns whether it could.
+pub fn reset_peak_rss(pid: u32) -> bool {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok()
+}
+
 /// Bytes of all files under a directory.
 pub fn disk_bytes(dir: &Path) -> u64 {
     let mut total = 0;
@@ -91,4 +98,38 @@ pub fn requests(http: &gridcase_tests::Http) -> u64 {
         .filter(|l| l.starts_with("gridcase_http_requests_total{"))
         .filter_map(|l| l.rsplit_once(' ').and_then(|(_, n)| n.parse::<u64>().ok()))
         .sum()
+}
+
+/// Requests answered and seconds spent per route, from the server's /metrics (all statuses
+/// together).
+pub fn routes(http: &gridcase_tests::Http) -> std::collections::BTreeMap<String, (u64, f64)> {
+    let metrics = http.get("/metrics", Some(gridcase_tests::METRICS_TOKEN));
+    let text = String::from_utf8_lossy(&metrics.body).into_owned();
+    let mut out = std::collections::BTreeMap::<String, (u64, f64)>::new();
+    for line in text.lines() {
+        let (counted, rest) = if let Some(r) = line.strip_prefix("gridcase_http_requests_total{") {
+            (true, r)
+        } else if let Some(r) = line.strip_prefix("gridcase_http_request_seconds_sum{") {
+            (false, r)
+        } else {
+            continue;
+        };
+        let Some((labels, value)) = rest.rsplit_once("} ") else {
+            continue;
+        };
+        let Some(route) = labels
+            .strip_prefix("route=\"")
+            .and_then(|r| r.split_once('"'))
+            .map(|(r, _)| r.to_owned())
+        else {
+            continue;
+        };
+        let entry = out.entry(route).or_default();
+        if counted {
+            entry.0 += value.parse::<u64>().unwrap_or(0);
+        } else {
+            entry.1 += value.parse::<f64>().unwrap_or(0.0);
+        }
+    }
+    out
 }
