@@ -251,4 +251,32 @@ impl Directory {
     pub fn put_org(&self, org: &Org) -> Result<()> {
         self.write(trees::ORG, "org", org)
     }
+
+    /// Changes the organization by a guarded read-change-write, so that two admins changing it
+    /// at once (on one server or several) both keep their change: a write that finds the
+    /// organization changed since it read it reads it again and changes that.
+    pub fn update_org(&self, mut change: impl FnMut(&mut Org) -> Result<()>) -> Result<Org> {
+        let key = b"org".to_vec();
+        for _ in 0..50 {
+            let stored = self.store.get(trees::ORG, &key)?;
+            let mut org: Org = match &stored {
+                Some(bytes) => serde_json::from_slice(bytes)?,
+                None => Org::default(),
+            };
+            change(&mut org)?;
+            let mut b = Batch::new();
+            b.put(trees::ORG, key.clone(), serde_json::to_vec(&org)?);
+            let guard = Guard {
+                tree: trees::ORG,
+                key: key.clone(),
+                value: stored,
+            };
+            if self.store.commit_guarded(b, &[guard])? {
+                return Ok(org);
+            }
+        }
+        Err(Error::Conflict(
+            "the organization kept changing while this change was written: try again".into(),
+        ))
+    }
 }

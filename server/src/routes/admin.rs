@@ -215,7 +215,7 @@ pub async fn org(State(state): State<AppState>, _caller: Caller) -> Result<Respo
 }
 
 /// One node of the organization to create or replace.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum OrgNode {
     Street {
@@ -266,17 +266,24 @@ pub async fn put_org_node(
             limits::check_point("polygon", *point).map_err(bounded)?;
         }
     }
-    let mut org = state.directory.org()?;
+    let org = state
+        .directory
+        .update_org(|org| put_node(org, &id, node.clone()))?;
+    Ok(Json(org))
+}
+
+/// Puts one node into the organization, checking what it names exists.
+fn put_node(org: &mut Org, id: &str, node: OrgNode) -> Result<()> {
     match node {
         OrgNode::Street { name } => {
-            org.streets.insert(id.as_str().into(), Street { name });
+            org.streets.insert(id.into(), Street { name });
         }
         OrgNode::Community { name, street } => {
             if !org.streets.contains_key(&street.as_str().into()) {
                 return Err(Error::BadRequest(format!("no street {street}")));
             }
             org.communities.insert(
-                id.as_str().into(),
+                id.into(),
                 Community {
                     name,
                     street: street.into(),
@@ -292,7 +299,7 @@ pub async fn put_org_node(
                 return Err(Error::BadRequest(format!("no community {community}")));
             }
             org.grids.insert(
-                id.as_str().into(),
+                id.into(),
                 Grid {
                     name,
                     community: community.into(),
@@ -321,7 +328,7 @@ pub async fn put_org_node(
                 ));
             }
             org.units.insert(
-                id.as_str().into(),
+                id.into(),
                 Unit {
                     name,
                     street: street.map(Into::into),
@@ -330,6 +337,5 @@ pub async fn put_org_node(
             );
         }
     }
-    state.directory.put_org(&org)?;
-    Ok(Json(org))
+    Ok(())
 }
