@@ -58,10 +58,38 @@ fn main() {
     trips.sort_by(|a, b| a.total_cmp(b));
     println!("one edit synced: median {median:.2} ms over {rounds} HTTP rounds; one empty round trip: median {:.2} ms, p99 {:.2} ms", trips[100], trips[198]);
 
-    // Throughput: N devices, each making one case and syncing it, as fast as they can.
+    throughput(&[&server], "");
+    // On PostgreSQL (GRIDCASE_TEST_DATABASE_URL): the same throughput with a second server
+    // on the same database, devices taking turns between the two.
+    let data = tmp.path().join("ledger");
+    if gridcase_tests::test_database(&data).is_some() {
+        let second_dir = tmp.path().join("second");
+        std::fs::create_dir_all(&second_dir).expect("data dir");
+        for shared in ["test-database", "jwt.key"] {
+            std::fs::copy(data.join(shared), second_dir.join(shared))
+                .expect("shared with the first");
+        }
+        let second = Server::start_in(&second_dir, &[]);
+        throughput(&[&server, &second], "two servers, ");
+        commit_metrics(&second, "second server: ");
+    }
+    commit_metrics(&server, "");
+}
+
+/// N devices, each making one case and syncing it, as fast as they can, taking turns between
+/// the servers given.
+fn throughput(servers: &[&Server], label: &str) {
+    let k = servers.len();
     for n in [4usize, 16] {
         let devices: Vec<Device> = (0..n)
-            .map(|i| Device::register(&server, if i % 2 == 0 { "worker1" } else { "worker2" }))
+            .map(|i| {
+                let user = if (i / k).is_multiple_of(2) {
+                    "worker1"
+                } else {
+                    "worker2"
+                };
+                Device::register(servers[i % k], user)
+            })
             .collect();
         let per_device = 25;
         let t = Instant::now();
@@ -78,62 +106,20 @@ fn main() {
         let secs = t.elapsed().as_secs_f64();
         let syncs = (n * per_device) as f64;
         println!(
-            "{n} devices x {per_device} syncs (one new case each): {:.0} syncs/s, {:.2} s",
+            "{label}{n} devices x {per_device} syncs (one new case each): {:.0} syncs/s, {:.2} s",
             syncs / secs,
             secs
         );
     }
-    // On PostgreSQL (GRIDCASE_TEST_DATABASE_URL): the same throughput with a second server
-    // on the same database, devices taking turns between the two.
-    let data = tmp.path().join("ledger");
-    if gridcase_tests::test_database(&data).is_some() {
-        let second_dir = tmp.path().join("second");
-        std::fs::create_dir_all(&second_dir).expect("data dir");
-        for shared in ["test-database", "jwt.key"] {
-            std::fs::copy(data.join(shared), second_dir.join(shared))
-                .expect("shared with the first");
-        }
-        let second = Server::start_in(&second_dir, &[]);
-        for n in [4usize, 16] {
-            let devices: Vec<Device> = (0..n)
-                .map(|i| {
-                    let to = if i % 2 == 0 { &server } else { &second };
-                    Device::register(to, if i % 4 < 2 { "worker1" } else { "worker2" })
-                })
-                .collect();
-            let per_device = 25;
-            let t = Instant::now();
-            std::thread::scope(|s| {
-                for d in &devices {
-                    s.spawn(move || {
-                        for i in 0..per_device {
-                            d.open(intake(i), now());
-                            d.sync().expect("sync");
-                        }
-                    });
-                }
-            });
-            let secs = t.elapsed().as_secs_f64();
-            let syncs = (n * per_device) as f64;
-            println!(
-                "two servers, {n} devices x {per_device} syncs (one new case each): {:.0} syncs/s, {:.2} s",
-                syncs / secs,
-                secs
-            );
-        }
-        let metrics = second
-            .http()
-            .get("/metrics", Some(gridcase_tests::METRICS_TOKEN));
-        let text = String::from_utf8_lossy(&metrics.body);
-        for line in text.lines().filter(|l| l.starts_with("gridcase_commit_")) {
-            println!("second server: {line}");
-        }
-    }
+}
+
+/// The server's commit counters from `/metrics`.
+fn commit_metrics(server: &Server, label: &str) {
     let metrics = server
         .http()
         .get("/metrics", Some(gridcase_tests::METRICS_TOKEN));
     let text = String::from_utf8_lossy(&metrics.body);
     for line in text.lines().filter(|l| l.starts_with("gridcase_commit_")) {
-        println!("{line}");
+        println!("{label}{line}");
     }
 }

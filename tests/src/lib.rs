@@ -94,6 +94,42 @@ pub fn ledger_store(data_dir: &Path) -> Box<dyn gridcase_sync_core::store::Store
     }
 }
 
+/// Opens the live event stream (`GET /v1/changes`) as `token` and forwards each `case` event's data.
+pub fn listen(server: &Server, token: &str) -> std::sync::mpsc::Receiver<Value> {
+    let url = format!("http://{}/v1/changes", server.addr);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let token = token.to_owned();
+    std::thread::spawn(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let Ok(response) = agent
+            .get(&url)
+            .header("authorization", format!("Bearer {token}"))
+            .call()
+        else {
+            return;
+        };
+        let mut event = String::new();
+        for line in BufReader::new(response.into_body().into_reader()).lines() {
+            let Ok(line) = line else { return };
+            if let Some(name) = line.strip_prefix("event: ").or(line.strip_prefix("event:")) {
+                event = name.trim().to_owned();
+            } else if let Some(data) = line.strip_prefix("data: ").or(line.strip_prefix("data:")) {
+                if event == "case" {
+                    if let Ok(v) = serde_json::from_str(data.trim()) {
+                        if tx.send(v).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    });
+    rx
+}
+
 /// A running server process; killed when dropped.
 pub struct Server {
     child: Child,

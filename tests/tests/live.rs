@@ -1,47 +1,10 @@
 //! `GET /v1/changes` against the real server: a listener hears each durable case change in its
 //! scope and nothing outside it, and open streams do not hold up a graceful shutdown.
 
-use gridcase_tests::{Http, Server};
+use gridcase_tests::{listen, Http, Server};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::sync::mpsc;
 use std::time::Duration;
-
-/// Opens the event stream as `token` and forwards each `case` event's data.
-fn listen(server: &Server, token: &str) -> mpsc::Receiver<Value> {
-    let url = format!("http://{}/v1/changes", server.addr);
-    let (tx, rx) = mpsc::channel();
-    let token = token.to_owned();
-    std::thread::spawn(move || {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into();
-        let Ok(response) = agent
-            .get(&url)
-            .header("authorization", format!("Bearer {token}"))
-            .call()
-        else {
-            return;
-        };
-        let mut event = String::new();
-        for line in BufReader::new(response.into_body().into_reader()).lines() {
-            let Ok(line) = line else { return };
-            if let Some(name) = line.strip_prefix("event: ").or(line.strip_prefix("event:")) {
-                event = name.trim().to_owned();
-            } else if let Some(data) = line.strip_prefix("data: ").or(line.strip_prefix("data:")) {
-                if event == "case" {
-                    if let Ok(v) = serde_json::from_str(data.trim()) {
-                        if tx.send(v).is_err() {
-                            return;
-                        }
-                    }
-                }
-            }
-        }
-    });
-    rx
-}
 
 fn open(http: &Http, token: &str, grid: &str, description: &str) -> String {
     let r = http.json(

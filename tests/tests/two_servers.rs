@@ -7,12 +7,10 @@
 
 use gridcase_sync_core::Action;
 use gridcase_tests::scenario::{now, patrol};
-use gridcase_tests::{test_database, Device, Http, Server};
+use gridcase_tests::{listen, test_database, Device, Http, Server};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::sync::mpsc;
 use std::time::Duration;
 
 /// The signing key both servers share, so a token from one is good at the other.
@@ -236,37 +234,7 @@ fn listeners_on_one_server_hear_writes_through_the_other() {
         return skipped();
     };
     let operator = a.http().login("operator");
-    let url = format!("http://{}/v1/changes", b.addr);
-    let (tx, rx) = mpsc::channel::<Value>();
-    let token = operator.clone();
-    std::thread::spawn(move || {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into();
-        let Ok(response) = agent
-            .get(&url)
-            .header("authorization", format!("Bearer {token}"))
-            .call()
-        else {
-            return;
-        };
-        let mut event = String::new();
-        for line in BufReader::new(response.into_body().into_reader()).lines() {
-            let Ok(line) = line else { return };
-            if let Some(name) = line.strip_prefix("event:") {
-                event = name.trim().to_owned();
-            } else if let Some(data) = line.strip_prefix("data:") {
-                if event == "case" {
-                    if let Ok(v) = serde_json::from_str(data.trim()) {
-                        if tx.send(v).is_err() {
-                            return;
-                        }
-                    }
-                }
-            }
-        }
-    });
+    let rx = listen(&b, &operator);
     // Let the stream open, then write through the other server.
     std::thread::sleep(Duration::from_millis(500));
     let case = open(&a.http(), &operator, "另一台服务器写入")["case"]
