@@ -32,6 +32,7 @@ fn handheld(dir: &std::path::Path, server: &Server, user: &str) -> Client {
     .with_retry(Retry {
         attempts: 5,
         first_delay: Duration::from_millis(20),
+        ..Retry::default()
     });
     client.login(user, PASSWORD).expect("login");
     client

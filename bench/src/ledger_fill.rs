@@ -185,9 +185,13 @@ pub fn phone_of(i: usize) -> String {
 
 /// Fills a fresh ledger directory with the seeded cases; returns how many were written.
 pub fn fill(dir: &Path, seeds: impl Iterator<Item = Seed>, total_hint: usize) -> usize {
-    let state = AppState::open(Config::for_dir(dir)).expect("open the ledger");
+    let mut config = Config::for_dir(dir);
+    // With GRIDCASE_TEST_DATABASE_URL the ledger goes to a PostgreSQL database of its own, the
+    // one the server started on this directory will use.
+    config.database_url = gridcase_tests::test_database(dir);
+    let state = AppState::open(config).expect("open the ledger");
     demo::seed(&state.directory, Some(PASSWORD.into())).expect("seed the directory");
-    let mut org = state.directory.org().expect("org");
+    let mut org = (*state.directory.org().expect("org")).clone();
     let ledger = state.ledger.clone();
     let calendar = ledger.calendar.clone();
     let mut written = 0;

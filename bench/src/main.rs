@@ -319,7 +319,7 @@ fn main() {
             .ledger_dir
             .clone()
             .unwrap_or_else(|| tmp.path().join("scale"));
-        let reuse = dir.join("db").exists();
+        let reuse = dir.join("db").exists() || dir.join("test-database").exists();
         let t = Instant::now();
         let scale = ledger_fill::Scale::new(n);
         let seeds = (0..n).map(|i| scale.seed(i));

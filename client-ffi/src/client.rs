@@ -68,6 +68,10 @@ mod trees {
 pub struct Retry {
     pub attempts: u32,
     pub first_delay: Duration,
+    /// How long in all a request may wait when the server asks for it (a 503 with
+    /// `Retry-After`: a server busy with thousands of reconnecting handhelds, or its database
+    /// restarting). Those waits do not use up `attempts`: the server said when to come back.
+    pub busy_for: Duration,
 }
 
 impl Default for Retry {
@@ -75,6 +79,7 @@ impl Default for Retry {
         Retry {
             attempts: 3,
             first_delay: Duration::from_millis(200),
+            busy_for: Duration::from_secs(300),
         }
     }
 }
@@ -138,7 +143,7 @@ impl Client {
     ) -> Result<Client> {
         let dir = dir.to_path_buf();
         std::fs::create_dir_all(dir.join("blobs"))?;
-        let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.join("store")).map_err(storage)?);
+        let store: Arc<dyn Store> = Arc::new(SledStore::open_for_device(dir.join("store")).map_err(storage)?);
         let client = Client {
             docs: DocStore::new(store.clone()).with_cache(CACHED_CASES),
             store,

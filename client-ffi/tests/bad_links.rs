@@ -40,6 +40,7 @@ fn open(dir: &Path, url: &str) -> Client {
     .with_retry(Retry {
         attempts: 3,
         first_delay: Duration::from_millis(10),
+        ..Retry::default()
     })
 }
 
@@ -231,6 +232,7 @@ fn a_slow_link_takes_longer_than_the_idle_timeout_and_still_finishes() {
             .with_retry(Retry {
                 attempts: 1,
                 first_delay: Duration::from_millis(10),
+                ..Retry::default()
             })
     };
 
@@ -303,6 +305,7 @@ fn an_apps_transport_downloads_in_pieces_across_a_cutting_link() {
     .with_retry(Retry {
         attempts: 3,
         first_delay: Duration::from_millis(10),
+        ..Retry::default()
     });
     w2.login("worker2", PASSWORD).expect("login");
     proxy.set_link(Link {
@@ -604,6 +607,7 @@ fn a_sync_request_that_trickles_is_bounded_in_total() {
     .with_retry(Retry {
         attempts: 1,
         first_delay: Duration::from_millis(10),
+        ..Retry::default()
     });
     w1.report(NewReport {
         channel: "patrol".into(),

@@ -21,6 +21,7 @@ fn fast() -> Retry {
     Retry {
         attempts: 2,
         first_delay: Duration::from_millis(10),
+        ..Retry::default()
     }
 }
 

@@ -21,6 +21,7 @@ fn fast() -> Retry {
     Retry {
         attempts: 2,
         first_delay: Duration::from_millis(10),
+        ..Retry::default()
     }
 }
 
@@ -916,4 +917,72 @@ fn a_handheld_downloads_the_photo_it_opens_on_demand() {
     assert!(handheld.pending().expect("pending").downloads.is_empty());
     let drain_detail = handheld.case_detail(drain_case).expect("case");
     assert!(drain_detail.attachments[0].path.is_some());
+}
+
+/// A server that has more syncs waiting than it can serve in time answers `503 busy` with
+/// `Retry-After` (the server's `sync_door`); the handheld waits as asked, without using up its
+/// retries, for at most `Retry::busy_for` in all. The transport answers as the server's door
+/// does for the first sync requests, then lets them through to the real server.
+#[test]
+fn a_busy_server_is_waited_out_as_it_asks() {
+    struct BusyFor {
+        inner: BuiltinTransport,
+        refusals: usize,
+        syncs: AtomicUsize,
+    }
+    impl HttpTransport for BusyFor {
+        fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+            if request.url.contains("/v1/sync")
+                && self.syncs.fetch_add(1, Ordering::SeqCst) < self.refusals
+            {
+                return Ok(HttpResponse {
+                    status: 503,
+                    headers: vec![gridcase_client::transport::HttpHeader {
+                        name: "Retry-After".into(),
+                        value: "1".into(),
+                    }],
+                    body: br#"{"code":"busy","message":"the server is busy with other syncs: try again in 1 s"}"#
+                        .to_vec(),
+                });
+            }
+            self.inner.send(request)
+        }
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let handheld = |name: &str, refusals: usize, busy_for: Duration| {
+        let transport = Arc::new(BusyFor {
+            inner: BuiltinTransport::new(),
+            refusals,
+            syncs: AtomicUsize::new(0),
+        });
+        let client = Client::open(tmp.path().join(name), &url(&server), transport.clone())
+            .expect("open")
+            .with_retry(Retry {
+                attempts: 1,
+                first_delay: Duration::from_millis(10),
+                busy_for,
+            });
+        client.login("worker1", PASSWORD).expect("login");
+        report(&client, "井盖缺失", vec![]);
+        (client, transport)
+    };
+
+    // Two refusals of a second each, within a budget of five: the sync goes through with one
+    // attempt, its case saved.
+    let (patient, transport) = handheld("patient", 2, Duration::from_secs(5));
+    let r = patient.sync_quiet();
+    assert_eq!(r.cases_sent, 1, "{r:?}");
+    assert!(patient.pending().expect("pending").cases.is_empty());
+    assert!(transport.syncs.load(Ordering::SeqCst) >= 3);
+
+    // Refused for longer than the budget: the sync stops with the server's answer, and the case
+    // stays pending for the next one.
+    let (hurried, _) = handheld("hurried", 100, Duration::from_secs(2));
+    let err = hurried.sync(&|_, _, _| {}).err();
+    assert!(
+        matches!(&err, Some(ClientError::SyncInterrupted { cause, .. }) if cause == "server"),
+        "{err:?}"
+    );
+    assert_eq!(hurried.pending().expect("pending").cases.len(), 1);
 }

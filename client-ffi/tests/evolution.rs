@@ -33,6 +33,7 @@ fn handheld(dir: &std::path::Path, server: &Server, user: &str) -> Client {
     .with_retry(Retry {
         attempts: 2,
         first_delay: Duration::from_millis(10),
+        ..Retry::default()
     });
     client.login(user, PASSWORD).expect("login");
     client

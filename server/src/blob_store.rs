@@ -35,8 +35,10 @@ pub const META: &str = "blob_meta";
 /// The most bytes one chunk holds.
 pub const CHUNK: usize = 256 * 1024;
 /// An upload's bytes wait in memory at most this long (while more keep arriving) before they
-/// are committed, besides whenever a whole chunk has arrived and when the request ends.
-const FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// are committed, besides whenever a whole chunk has arrived and when the request ends. The
+/// upload's handler hands what it gathered to the [`Writer`] at least as often
+/// (`routes/blobs.rs`).
+pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// How often a whole blob stored server-side tries again when an upload of the same blob moved
 /// its record meanwhile.
 const WHOLE_TRIES: usize = 8;
@@ -510,6 +512,15 @@ impl Writer {
                 }
                 Ok(())
             }
+        }
+    }
+
+    /// Whether bytes taken wait in memory, not yet stored: a [`Writer::write`] after
+    /// [`FLUSH_EVERY`] commits them.
+    pub fn waiting(&self) -> bool {
+        match self {
+            Writer::File { .. } => false,
+            Writer::Ledger(w) => !w.lost && !w.buffer.is_empty(),
         }
     }
 

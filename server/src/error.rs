@@ -32,6 +32,9 @@ pub enum Error {
     /// happened.
     #[error("the ledger's database cannot be reached just now; try again shortly")]
     Unavailable,
+    /// Too many syncs are waiting for a turn (`sync_door`): come back after `Retry-After`.
+    #[error("the server is busy with other syncs: try again in {retry_after_secs} s")]
+    Busy { retry_after_secs: u64 },
     #[error("too many attempts: try again in {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
     #[error("ledger: {0}")]
@@ -67,6 +70,8 @@ pub enum Code {
     Rule(ViolationCode),
     /// The ledger's database cannot be reached for now (503 with `Retry-After`): try again.
     Unavailable,
+    /// The server has more syncs waiting than it can serve in time (503 with `Retry-After`).
+    Busy,
     /// A fault of the server's own: the answer carries a request id, never the detail.
     Internal,
 }
@@ -86,6 +91,7 @@ impl Code {
             Code::UnsupportedBatchVersion => "unsupported_batch_version",
             Code::Rule(v) => v.as_str(),
             Code::Unavailable => "unavailable",
+            Code::Busy => "busy",
             Code::Internal => "internal",
         }
     }
@@ -131,7 +137,7 @@ impl Error {
                 axum::http::header::RETRY_AFTER,
                 axum::http::HeaderValue::from(2u64),
             )),
-            Error::TooManyRequests { retry_after_secs } => Some((
+            Error::TooManyRequests { retry_after_secs } | Error::Busy { retry_after_secs } => Some((
                 axum::http::header::RETRY_AFTER,
                 axum::http::HeaderValue::from(*retry_after_secs),
             )),
@@ -154,6 +160,7 @@ impl Error {
                 (StatusCode::SERVICE_UNAVAILABLE, Code::Unavailable)
             }
             Error::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, Code::TooManyRequests),
+            Error::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, Code::Busy),
             // Client JSON is read through `ApiJson` (a `BadRequest`); a serde_json error that
             // reaches here came from a stored record.
             Error::Json(_) => (StatusCode::INTERNAL_SERVER_ERROR, Code::Internal),
@@ -193,7 +200,7 @@ impl IntoResponse for Error {
                 message: Error::Unavailable.to_string(),
                 request_id: None,
             }
-        } else if status.is_server_error() && !matches!(self, Error::Timeout) {
+        } else if status.is_server_error() && !matches!(self, Error::Timeout | Error::Busy { .. }) {
             let id = request_id().unwrap_or_else(|| "-".into());
             tracing::error!(request_id = %id, error = %self, "request failed");
             ErrorBody {
@@ -291,6 +298,7 @@ mod codes {
             Code::TooLarge,
             Code::Conflict,
             Code::Timeout,
+            Code::Busy,
             Code::TooManyRequests,
             Code::MalformedBatch,
             Code::UnsupportedBatchVersion,

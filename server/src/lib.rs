@@ -22,6 +22,7 @@ pub mod query_index;
 pub mod routes;
 pub mod search_text;
 pub mod summary;
+pub mod sync_door;
 pub mod throttle;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -43,8 +44,8 @@ pub struct AppState {
     pub directory: directory::Directory,
     pub keys: Arc<auth::Keys>,
     pub metrics: Arc<metrics::Metrics>,
-    /// Turns for processing sync requests.
-    pub sync_permits: Arc<tokio::sync::Semaphore>,
+    /// Turns for processing sync requests, and the refusal of those that would wait too long.
+    pub sync_door: Arc<sync_door::Door>,
     /// Turns for argon2 (19 MiB and tens of ms a hash): a storm of logins queues here instead
     /// of holding that memory once per request.
     pub password_permits: Arc<tokio::sync::Semaphore>,
@@ -107,7 +108,12 @@ impl AppState {
             ))),
             password_permits: Arc::new(tokio::sync::Semaphore::new(cores)),
             closing: Arc::new(tokio::sync::watch::Sender::new(false)),
-            sync_permits: Arc::new(tokio::sync::Semaphore::new(workers)),
+            // A third of the request timeout: a handheld told to come back then still has time
+            // left, and one let in still finishes before its request times out.
+            sync_door: sync_door::Door::new(
+                workers,
+                std::time::Duration::from_secs(config.request_timeout.max(3) / 3),
+            ),
             config: Arc::new(config),
             ledger,
             directory: directory::Directory::new(store),
@@ -286,7 +292,7 @@ pub async fn serve(mut config: Config) -> Result<(), Error> {
     }
     if !state.addresses.is_empty() {
         let (dir, register) = (state.directory.clone(), state.addresses.clone());
-        let unknown = blocking(move || Ok(register.unknown_grids(&dir.org()?))).await?;
+        let unknown = blocking(move || Ok(register.unknown_grids(&*dir.org()?))).await?;
         tracing::info!(addresses = state.addresses.len(), "address register loaded");
         if !unknown.is_empty() {
             tracing::warn!(

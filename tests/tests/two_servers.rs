@@ -295,6 +295,41 @@ fn a_refresh_token_is_spent_once_whichever_servers_see_it() {
     );
 }
 
+/// Each server keeps the organization in memory; a change made through one is what the other
+/// serves at its next request (it compares its copy's tag with the stored one).
+#[test]
+fn an_organization_change_through_one_server_is_served_by_the_other_at_once() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let Some((a, b)) = pair(tmp.path()) else {
+        return skipped();
+    };
+    let (ha, hb) = (a.http(), b.http());
+    let admin = ha.login("admin");
+    let etag = |http: &Http| {
+        let r = http.get("/v1/org", Some(&admin));
+        assert_eq!(r.status, 200, "{}", r.text());
+        let tag = r.header("etag").expect("an ETag").to_owned();
+        (tag, r.json())
+    };
+    let (before, org) = etag(&hb);
+    assert!(org["grids"].get("g-new0").is_none());
+    for n in 0..3 {
+        let grid = format!("g-new{n}");
+        let r = ha.json(
+            "PUT",
+            &format!("/v1/admin/org/{grid}"),
+            Some(&admin),
+            Some(json!({"kind": "grid", "name": format!("新网格 {n}"), "community": "c1"})),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        let (on_b, org) = etag(&hb);
+        let (on_a, _) = etag(&ha);
+        assert_ne!(on_b, before, "the second server still serves the old organization");
+        assert_eq!(on_a, on_b, "both servers serve one organization");
+        assert!(org["grids"].get(&grid).is_some(), "{grid} missing on the second server");
+    }
+}
+
 /// A photo's upload cut halfway through one server is resumed through the other from the
 /// offset it reports (every byte the first kept), and the photo reads back byte for byte from
 /// both, whole and in ranges.

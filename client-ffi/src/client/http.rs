@@ -10,6 +10,20 @@ use crate::transport::{HttpHeader, HttpRequest, HttpResponse, TransportError};
 use gridcase_sync_core::sync::SyncBatch;
 use std::io::Read;
 
+/// The longest single wait a server's `Retry-After` is followed for.
+const LONGEST_ASKED_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// How long a 503 answer asks the client to wait (`Retry-After` in seconds; capped at
+/// [`LONGEST_ASKED_WAIT`]); `None` for any other answer. A 429 is a throttle on this user's own
+/// attempts (a locked sign-in): said to the user at once, not waited out.
+fn asked_to_wait(r: &HttpResponse) -> Option<std::time::Duration> {
+    if r.status != 503 {
+        return None;
+    }
+    let secs: u64 = r.header("retry-after")?.trim().parse().ok()?;
+    Some(std::time::Duration::from_secs(secs.max(1)).min(LONGEST_ASKED_WAIT))
+}
+
 impl Client {
     /// One request to the server, retried with backoff on transport failures and 5xx answers.
     pub(super) fn send(
@@ -48,8 +62,17 @@ impl Client {
         };
         let mut delay = self.retry.first_delay;
         let mut attempt = 1;
+        let mut waited_as_asked = std::time::Duration::ZERO;
         loop {
             let outcome = self.transport.send(request.clone());
+            if let Some(asked) = outcome.as_ref().ok().and_then(asked_to_wait) {
+                if waited_as_asked + asked <= self.retry.busy_for {
+                    tracing::debug!(?asked, path, "the server asked to come back later");
+                    std::thread::sleep(asked);
+                    waited_as_asked += asked;
+                    continue;
+                }
+            }
             let retryable = match &outcome {
                 Err(_) => true,
                 Ok(r) => r.status >= 500,

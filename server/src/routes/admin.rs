@@ -1,7 +1,7 @@
 //! Administration: users, devices, and the organization (streets, communities, grids, units).
 
 use crate::auth::{hash_password, Caller};
-use crate::directory::{Device, Directory, User};
+use crate::directory::{Device, User};
 use crate::error::{ApiJson, Error, Result};
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -205,9 +205,8 @@ pub async fn revoke_device(
 #[utoipa::path(get, path = "/v1/org", tag = "admin", responses((status = 200, body = gridcase_sync_core::org::Org)),
     security(("bearer" = [])))]
 pub async fn org(State(state): State<AppState>, _caller: Caller) -> Result<Response> {
-    let org = state.directory.org()?;
-    let tag = Directory::org_tag(&org);
-    let mut response = Json(org).into_response();
+    let (org, tag) = state.directory.org_and_tag()?;
+    let mut response = Json(&*org).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("\"{tag}\"")) {
         response.headers_mut().insert(header::ETAG, v);
     }

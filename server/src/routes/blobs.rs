@@ -3,7 +3,7 @@
 //! names it in its attachments, so cases sync before their blobs.
 
 use crate::auth::Caller;
-use crate::blob_store::{Begin, Stop};
+use crate::blob_store::{Begin, Stop, Writer, CHUNK, FLUSH_EVERY};
 use crate::cases::summary_in_scope;
 use crate::error::{Error, Result};
 use crate::AppState;
@@ -19,6 +19,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 /// How far an upload has come.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -43,11 +44,18 @@ fn check_sha(sha: &str) -> Result<()> {
 }
 
 /// Upload turns, one per blob being written: a turn is held while a chunk's body arrives, which
-/// on a slow link takes seconds, so blobs never wait for each other, only for themselves.
-static UPLOAD_TURNS: std::sync::Mutex<BTreeMap<String, Weak<std::sync::Mutex<()>>>> =
+/// on a slow link takes seconds, so blobs never wait for each other, only for themselves. A
+/// turn is awaited, not blocked on: an upload waiting for its blob's turn holds no thread.
+static UPLOAD_TURNS: std::sync::Mutex<BTreeMap<String, Weak<tokio::sync::Mutex<()>>>> =
     std::sync::Mutex::new(BTreeMap::new());
 
-fn blob_turn(sha: &str) -> Arc<std::sync::Mutex<()>> {
+/// A blob's turn, held: given back when dropped. It owns its mutex, so it goes with the
+/// upload's work wherever that runs.
+type Turn = tokio::sync::OwnedMutexGuard<()>;
+
+/// The blob's turn, shared by everyone who holds or awaits it; the table keeps only turns
+/// someone holds or awaits (the others are dropped when a new one is made).
+fn blob_turn(sha: &str) -> Arc<tokio::sync::Mutex<()>> {
     let mut turns = UPLOAD_TURNS
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -55,7 +63,7 @@ fn blob_turn(sha: &str) -> Arc<std::sync::Mutex<()>> {
         return turn;
     }
     turns.retain(|_, t| t.strong_count() > 0);
-    let turn = Arc::new(std::sync::Mutex::new(()));
+    let turn = Arc::new(tokio::sync::Mutex::new(()));
     turns.insert(sha.to_owned(), Arc::downgrade(&turn));
     turn
 }
@@ -90,10 +98,9 @@ pub fn store_whole(state: &AppState, sha: &str, bytes: &[u8]) -> Result<()> {
     if hex::encode(Sha256::digest(bytes)) != sha {
         return Err(Error::Internal(format!("the bytes do not hash to {sha}")));
     }
+    // Called on a blocking thread (an action's write), never from async code.
     let turn = blob_turn(sha);
-    let _turn = turn
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _turn = turn.blocking_lock();
     if state.blobs.store_whole(sha, bytes)? {
         tracing::info!(blob = %sha, bytes = bytes.len(), "blob stored whole");
     }
@@ -142,23 +149,69 @@ fn authorize_upload(state: &AppState, caller: &Caller, sha: &str, length: u64) -
 }
 
 /// How long an upload waits for another upload of the same blob before it is told where that
-/// one stands (409) instead of holding a thread.
-const TURN_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+/// one stands (409) instead of waiting on.
+const TURN_WAIT: Duration = Duration::from_secs(2);
 
 /// Waits for the blob's turn, up to [`TURN_WAIT`]: `None` when another upload of it on this
 /// server still holds it then.
-fn take_turn(turn: &std::sync::Mutex<()>) -> Option<std::sync::MutexGuard<'_, ()>> {
-    let waited = std::time::Instant::now();
-    loop {
-        match turn.try_lock() {
-            Ok(guard) => return Some(guard),
-            Err(std::sync::TryLockError::Poisoned(p)) => return Some(p.into_inner()),
-            Err(std::sync::TryLockError::WouldBlock) if waited.elapsed() < TURN_WAIT => {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            Err(std::sync::TryLockError::WouldBlock) => return None,
-        }
+async fn take_turn(sha: &str) -> Option<Turn> {
+    tokio::time::timeout(TURN_WAIT, blob_turn(sha).lock_owned())
+        .await
+        .ok()
+}
+
+/// Uploads' work on blocking threads at once, across all blobs: checking who may upload,
+/// where an upload stands, writing its bytes (a file append and its `fsync`, or a ledger
+/// commit) and hashing a finished blob. That work is disk and database I/O, which more
+/// threads at once do not speed up; each blocking thread costs the process a heap of its own
+/// (3–4 MB resident), and 2,000 handhelds uploading at once had the blocking pool grow to
+/// hundreds of threads and the server to 1.2–1.8 GB. Well below the runtime's blocking
+/// threads (`main.rs`), so uploads never take them all from syncs and other requests.
+const BLOB_WORKERS: usize = 8;
+
+/// The turns for [`BLOB_WORKERS`]; a permit is held for one blocking call, never while a
+/// body arrives.
+static BLOB_PERMITS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(BLOB_WORKERS);
+
+/// How long an upload that has written nothing yet waits for one of [`BLOB_PERMITS`] before
+/// it is answered 503 with `Retry-After` (nothing of it was taken, so a retry loses nothing).
+/// Once it writes it waits as long as it takes: it holds bytes that arrived, which are kept.
+const PERMIT_WAIT: Duration = Duration::from_secs(10);
+
+/// The body's bytes gathered in memory before they are handed to the store in one blocking
+/// call: one chunk of the ledger's store, so its commits write whole chunks. Handed sooner
+/// when they have waited [`FLUSH_EVERY`].
+const WRITE_AT: usize = CHUNK;
+
+/// The answer when uploads' work is queued past [`PERMIT_WAIT`]: busy for now (503 with
+/// `Retry-After`, the answer of a ledger that cannot be reached), the reason logged.
+fn busy() -> Error {
+    Error::Core(gridcase_sync_core::Error::Unavailable(format!(
+        "blob uploads are busy: no worker within {} s",
+        PERMIT_WAIT.as_secs()
+    )))
+}
+
+/// Runs `work` on a blocking thread with one of [`BLOB_PERMITS`], waiting for it up to `wait`
+/// (`None`: as long as it takes). The permit goes with the work onto its thread, so work that
+/// runs on after its request was abandoned still counts.
+async fn blob_work<T: Send + 'static>(
+    wait: Option<Duration>,
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let permit = match wait {
+        Some(wait) => tokio::time::timeout(wait, BLOB_PERMITS.acquire())
+            .await
+            .map_err(|_| busy())?,
+        None => BLOB_PERMITS.acquire().await,
     }
+    .map_err(Error::internal)?;
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        work()
+    })
+    .await
+    .map_err(Error::internal)?
 }
 
 #[utoipa::path(get, path = "/v1/blobs/{sha256}/upload", tag = "blobs", params(("sha256" = String, Path)),
@@ -171,19 +224,24 @@ pub async fn upload_status(
     Path(sha): Path<String>,
 ) -> Result<Json<UploadState>> {
     check_sha(&sha)?;
-    crate::blocking(move || {
-        authorize(&state, &caller, &sha)?;
-        if state.blobs.shared() {
-            // An upload's bytes wait in memory a moment before they are committed: an upload
-            // of this blob under way on this server (one just cut, committing what arrived)
-            // is waited for, so the offset answered is every byte kept.
-            let turn = blob_turn(&sha);
-            let _turn = take_turn(&turn);
-            return Ok(Json(state.blobs.state(&sha)?));
-        }
-        Ok(Json(state.blobs.state(&sha)?))
-    })
-    .await
+    let now = {
+        let (state, sha) = (state.clone(), sha.clone());
+        crate::blocking(move || {
+            authorize(&state, &caller, &sha)?;
+            state.blobs.state(&sha)
+        })
+        .await?
+    };
+    if now.complete {
+        return Ok(Json(now));
+    }
+    // An upload's bytes wait in memory a moment before they are stored: an upload of this
+    // blob under way on this server (one just cut, storing what arrived) is waited for, so
+    // the offset answered is every byte kept. One still arriving after TURN_WAIT is answered
+    // as it stands.
+    let _turn = take_turn(&sha).await;
+    let now = crate::blocking(move || state.blobs.state(&sha)).await?;
+    Ok(Json(now))
 }
 
 fn header_u64(headers: &HeaderMap, name: &str) -> Result<u64> {
@@ -198,15 +256,18 @@ fn header_u64(headers: &HeaderMap, name: &str) -> Result<u64> {
 type Frame = std::result::Result<Bytes, String>;
 
 /// Appends one chunk at `Upload-Offset` of a blob of `Upload-Length` bytes. The body is written
-/// to the partial file as it arrives and what arrived is flushed to disk however the request
-/// ends (completed, cut, timed out), so `GET …/upload` answers where to continue and a cut costs
-/// only the bytes still in flight. When the last byte arrives the hash is checked and the blob
-/// becomes readable; a mismatch discards it.
+/// to the partial upload as it arrives (in pieces of up to [`WRITE_AT`] bytes, at least every
+/// [`FLUSH_EVERY`]) and what arrived is made durable however the request ends (completed, cut,
+/// timed out), so `GET …/upload` answers where to continue and a cut costs only the bytes
+/// still in flight. When the last byte arrives the hash is checked and the blob becomes
+/// readable; a mismatch discards it. No thread is held while the body arrives, only for each
+/// write ([`BLOB_WORKERS`] at once).
 #[utoipa::path(put, path = "/v1/blobs/{sha256}", tag = "blobs", params(("sha256" = String, Path),
         ("Upload-Offset" = u64, Header), ("Upload-Length" = u64, Header)),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 200, body = UploadState), (status = 409, body = UploadState, description = "The offset is not where the upload stands"),
-        (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)),
+        (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody),
+        (status = 503, body = crate::error::ErrorBody, description = "Busy with other uploads; see Retry-After")),
     security(("bearer" = [])))]
 pub async fn put_blob(
     State(state): State<AppState>,
@@ -237,117 +298,195 @@ pub async fn put_blob(
             "the chunk runs past Upload-Length".into(),
         ));
     }
-    // The writer runs on a blocking thread and holds the blob's turn until the body has ended:
-    // it answers at once when there is nothing to read (complete, wrong offset, not allowed),
-    // or says it is ready and writes the frames this task hands it.
-    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<()>();
-    let (frames_tx, mut frames_rx) = tokio::sync::mpsc::channel::<Frame>(16);
-    let writer = tokio::task::spawn_blocking(move || -> Result<Response> {
-        authorize_upload(&state, &caller, &sha, total)?;
-        // Two writers of one blob (two devices of the user, or a retry while the first attempt
-        // is still arriving) take turns, so each appends at the offset it checked; one that
-        // cannot have its turn soon is told where the upload stands rather than parked.
-        let turn = blob_turn(&sha);
-        let Some(_turn) = take_turn(&turn) else {
-            let now = state.blobs.state(&sha)?;
-            return Ok((StatusCode::CONFLICT, Json(now)).into_response());
-        };
-        let mut writer = match state.blobs.begin(&sha, offset, total)? {
-            Begin::Complete(now) => return Ok((StatusCode::OK, Json(now)).into_response()),
-            Begin::Elsewhere(now) => return Ok((StatusCode::CONFLICT, Json(now)).into_response()),
-            Begin::Write(writer) => writer,
-        };
-        if ready_tx.send(()).is_err() {
-            // The request is gone before its body was read.
-            return Err(Error::BadRequest("the request was abandoned".into()));
+    {
+        let (state, sha) = (state.clone(), sha.clone());
+        blob_work(Some(PERMIT_WAIT), move || {
+            authorize_upload(&state, &caller, &sha, total)
+        })
+        .await?;
+    }
+    // Two writers of one blob (two devices of the user, or a retry while the first attempt is
+    // still arriving) take turns, so each appends at the offset it checked; one that cannot
+    // have its turn soon is told where the upload stands rather than kept waiting.
+    let Some(turn) = take_turn(&sha).await else {
+        let (state, sha) = (state.clone(), sha.clone());
+        let now = blob_work(Some(PERMIT_WAIT), move || state.blobs.state(&sha)).await?;
+        return Ok((StatusCode::CONFLICT, Json(now)).into_response());
+    };
+    let begun = {
+        let (state, sha) = (state.clone(), sha.clone());
+        blob_work(Some(PERMIT_WAIT), move || {
+            state.blobs.begin(&sha, offset, total)
+        })
+        .await?
+    };
+    let writer = match begun {
+        Begin::Complete(now) => return Ok((StatusCode::OK, Json(now)).into_response()),
+        Begin::Elsewhere(now) => return Ok((StatusCode::CONFLICT, Json(now)).into_response()),
+        Begin::Write(writer) => writer,
+    };
+    // The body is read here and its frames handed to a task of their own, which holds the
+    // blob's turn and writes them: when this request is abandoned (its timeout) the task still
+    // stores what arrived and ends.
+    let (frames_tx, frames_rx) = tokio::sync::mpsc::channel::<Frame>(16);
+    let upload = Upload {
+        sha,
+        offset,
+        total,
+        max_body,
+    };
+    let receiving = tokio::spawn(tracing::Instrument::in_current_span(
+        upload.receive(writer, frames_rx, turn),
+    ));
+    let mut stream = body.into_data_stream();
+    while let Some(frame) = stream.next().await {
+        let frame = frame.map_err(|e| e.to_string());
+        let last = frame.is_err();
+        // The writer stopped taking frames (past the length, a full disk): it answers why.
+        if frames_tx.send(frame).await.is_err() || last {
+            break;
         }
+    }
+    // Dropped here or when this request is abandoned: the writer stores what it has and ends.
+    drop(frames_tx);
+    receiving.await.map_err(Error::internal)?
+}
+
+/// One chunk's upload, past its checks.
+struct Upload {
+    sha: String,
+    offset: u64,
+    total: u64,
+    max_body: u64,
+}
+
+impl Upload {
+    /// Takes the body's frames until they end, holding the blob's turn: gathered in memory and
+    /// handed to `writer` in short blocking calls (a [`WRITE_AT`] of them, or what waited
+    /// [`FLUSH_EVERY`], also while the body stalls), so no thread is held while the body
+    /// arrives. Whatever arrived is kept however the body ended, and the answer says where the
+    /// upload stands.
+    async fn receive(
+        self,
+        mut writer: Writer,
+        mut frames: tokio::sync::mpsc::Receiver<Frame>,
+        turn: Turn,
+    ) -> Result<Response> {
+        let Upload {
+            sha,
+            offset,
+            total,
+            max_body,
+        } = self;
         let mut received = offset;
+        let mut gathered: Vec<u8> = Vec::new();
+        let mut handed = tokio::time::Instant::now();
         let mut outcome: std::result::Result<(), Stop> = Ok(());
-        while let Some(frame) = frames_rx.blocking_recv() {
-            let bytes = match frame {
-                Ok(bytes) => bytes,
-                Err(why) => {
-                    outcome = Err(Stop::Failed(Error::BadRequest(format!(
-                        "the body was cut ({why}); the bytes that arrived are kept, ask GET /v1/blobs/{sha}/upload where to continue"
-                    ))));
+        loop {
+            // `None`: the bytes gathered (or those the writer holds) have waited long enough.
+            let next = if gathered.is_empty() && !writer.waiting() {
+                Some(frames.recv().await)
+            } else {
+                tokio::time::timeout_at(handed + FLUSH_EVERY, frames.recv())
+                    .await
+                    .ok()
+            };
+            if let Some(frame) = next {
+                let Some(frame) = frame else {
+                    break;
+                };
+                let bytes = match frame {
+                    Ok(bytes) => bytes,
+                    Err(why) => {
+                        outcome = Err(Stop::Failed(Error::BadRequest(format!(
+                            "the body was cut ({why}); the bytes that arrived are kept, ask GET /v1/blobs/{sha}/upload where to continue"
+                        ))));
+                        break;
+                    }
+                };
+                let len = bytes.len() as u64;
+                if received + len > total {
+                    outcome = Err(Stop::Failed(Error::BadRequest(
+                        "the chunk runs past Upload-Length".into(),
+                    )));
                     break;
                 }
-            };
-            let len = bytes.len() as u64;
-            if received + len > total {
-                outcome = Err(Stop::Failed(Error::BadRequest(
-                    "the chunk runs past Upload-Length".into(),
-                )));
+                if received - offset + len > max_body {
+                    outcome = Err(Stop::Failed(Error::TooLarge(
+                        "the request body is too large".into(),
+                    )));
+                    break;
+                }
+                gathered.extend_from_slice(&bytes);
+                received += len;
+                if gathered.len() < WRITE_AT && handed.elapsed() < FLUSH_EVERY {
+                    continue;
+                }
+            }
+            let bytes = std::mem::take(&mut gathered);
+            let (back, wrote) = blob_work(None, move || {
+                let wrote = writer.write(&bytes);
+                Ok((writer, wrote))
+            })
+            .await?;
+            writer = back;
+            handed = tokio::time::Instant::now();
+            if let Err(stop) = wrote {
+                outcome = Err(stop);
                 break;
             }
-            if received - offset + len > max_body {
-                outcome = Err(Stop::Failed(Error::TooLarge(
-                    "the request body is too large".into(),
-                )));
-                break;
-            }
-            if let Err(e) = writer.write(&bytes) {
-                outcome = Err(e);
-                break;
-            }
-            received += len;
         }
         // Whatever arrived is kept, however the body ended: the next chunk starts after it.
         // Another server's writer of this blob that moved it first wins: this one answers
-        // where the upload stands.
-        let stopped = |stop: Stop| -> Result<Response> {
-            match stop {
-                Stop::Moved(now) => Ok((StatusCode::CONFLICT, Json(now)).into_response()),
-                Stop::Failed(e) => Err(e),
+        // where the upload stands. One blocking call, which runs to its end once begun.
+        let answer = blob_work(None, move || -> Result<Response> {
+            let _turn = turn;
+            if !gathered.is_empty() {
+                // Had it been written as it arrived, its failure would have come first.
+                if let Err(stop) = writer.write(&gathered) {
+                    outcome = Err(stop);
+                }
             }
-        };
-        if let Err(stop) = writer.keep() {
-            return stopped(stop);
-        }
-        if let Err(stop) = outcome {
-            return stopped(stop);
-        }
-        if received < total {
-            if received > offset {
-                tracing::debug!(blob = %sha, from = offset, to = received, "blob chunk stored");
+            let stopped = |stop: Stop| -> Result<Response> {
+                match stop {
+                    Stop::Moved(now) => Ok((StatusCode::CONFLICT, Json(now)).into_response()),
+                    Stop::Failed(e) => Err(e),
+                }
+            };
+            if let Err(stop) = writer.keep() {
+                return stopped(stop);
             }
-            return Ok((
+            if let Err(stop) = outcome {
+                return stopped(stop);
+            }
+            if received < total {
+                if received > offset {
+                    tracing::debug!(blob = %sha, from = offset, to = received, "blob chunk stored");
+                }
+                return Ok((
+                    StatusCode::OK,
+                    Json(UploadState {
+                        complete: false,
+                        offset: received,
+                    }),
+                )
+                    .into_response());
+            }
+            if let Err(stop) = writer.finish(&sha, total) {
+                return stopped(stop);
+            }
+            tracing::info!(blob = %sha, bytes = total, "blob stored");
+            Ok((
                 StatusCode::OK,
                 Json(UploadState {
-                    complete: false,
-                    offset: received,
+                    complete: true,
+                    offset: total,
                 }),
             )
-                .into_response());
-        }
-        if let Err(stop) = writer.finish(&sha, total) {
-            return stopped(stop);
-        }
-        tracing::info!(blob = %sha, bytes = total, "blob stored");
-        Ok((
-            StatusCode::OK,
-            Json(UploadState {
-                complete: true,
-                offset: total,
-            }),
-        )
-            .into_response())
-    });
-    if ready_rx.await.is_ok() {
-        let mut stream = body.into_data_stream();
-        while let Some(frame) = stream.next().await {
-            let frame = frame.map_err(|e| e.to_string());
-            let last = frame.is_err();
-            // The writer stopped taking frames (past the length, a full disk): it answers why.
-            if frames_tx.send(frame).await.is_err() || last {
-                break;
-            }
-        }
+                .into_response())
+        });
+        answer.await
     }
-    // Dropped here or when this request is abandoned (its timeout): the writer flushes what
-    // it has and ends.
-    drop(frames_tx);
-    writer.await.map_err(Error::internal)?
 }
 
 /// `bytes=N-` as (N, None), `bytes=N-M` as (N, Some(M)) with M ≥ N.
@@ -446,7 +585,9 @@ pub async fn get_blob(
 
 #[cfg(test)]
 mod tests {
-    use super::parse_range;
+    use super::*;
+    use crate::blob_store::BlobStore;
+    use gridcase_sync_core::store::SledStore;
 
     #[test]
     fn ranges_from_a_byte_to_the_end_or_to_a_byte() {
@@ -463,5 +604,144 @@ mod tests {
         ] {
             assert_eq!(parse_range(bad), None, "{bad}");
         }
+    }
+
+    fn photo(n: usize) -> Vec<u8> {
+        (0..n).map(|i| (i * 31 % 251) as u8).collect()
+    }
+
+    fn writer_at(blobs: &BlobStore, sha: &str, offset: u64, total: u64) -> Writer {
+        match blobs.begin(sha, offset, total) {
+            Ok(Begin::Write(w)) => w,
+            _ => panic!("a writer at {offset}"),
+        }
+    }
+
+    /// Hands `frames` to an upload's writer task as the handler would; the body then ends
+    /// (`cut`: with an error).
+    async fn upload(
+        blobs: &Arc<BlobStore>,
+        sha: &str,
+        offset: u64,
+        total: u64,
+        frames: &[u8],
+        cut: bool,
+    ) -> Result<Response> {
+        let writer = writer_at(blobs, sha, offset, total);
+        let turn = take_turn(sha).await.expect("the blob's turn is free");
+        let (tx, rx) = tokio::sync::mpsc::channel::<Frame>(16);
+        let task = tokio::spawn(
+            Upload {
+                sha: sha.to_owned(),
+                offset,
+                total,
+                max_body: 16 * 1024 * 1024,
+            }
+            .receive(writer, rx, turn),
+        );
+        for piece in frames.chunks(10_000) {
+            tx.send(Ok(Bytes::copy_from_slice(piece)))
+                .await
+                .expect("the writer takes frames");
+        }
+        if cut {
+            // The body stalls: what was gathered is stored while it is still open.
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            while blobs.state(sha).expect("state").offset < offset + frames.len() as u64 {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the gathered bytes were stored while the body stalled"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            tx.send(Err("connection reset".into()))
+                .await
+                .expect("the writer takes the cut");
+        }
+        drop(tx);
+        task.await.expect("the writer task")
+    }
+
+    async fn cut_and_resumed(blobs: BlobStore) {
+        let blobs = Arc::new(blobs);
+        let bytes = photo(3 * CHUNK + 777);
+        let sha = hex::encode(Sha256::digest(&bytes));
+        let total = bytes.len() as u64;
+        // Past one WRITE_AT (written at once) and some more (gathered), then the link is cut.
+        let first = CHUNK + 12_345;
+        let cut = upload(&blobs, &sha, 0, total, &bytes[..first], true).await;
+        assert!(
+            matches!(&cut, Err(Error::BadRequest(m)) if m.contains("cut")),
+            "the cut is answered"
+        );
+        let now = blobs.state(&sha).expect("state");
+        assert_eq!((now.complete, now.offset), (false, first as u64));
+        // A chunk that ends early is kept and answered with its offset.
+        let second = 2 * CHUNK + 5;
+        let answer = upload(
+            &blobs,
+            &sha,
+            first as u64,
+            total,
+            &bytes[first..second],
+            false,
+        )
+        .await
+        .expect("a chunk");
+        assert_eq!(answer.status(), StatusCode::OK);
+        assert_eq!(blobs.state(&sha).expect("state").offset, second as u64);
+        let done = upload(&blobs, &sha, second as u64, total, &bytes[second..], false)
+            .await
+            .expect("the rest");
+        assert_eq!(done.status(), StatusCode::OK);
+        let now = blobs.state(&sha).expect("state");
+        assert_eq!((now.complete, now.offset), (true, total));
+        let mut reader = blobs.open_read(&sha).expect("read").expect("complete");
+        assert_eq!(reader.head(16).expect("head"), &bytes[..16]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_cut_blob_upload_keeps_every_byte_that_arrived_in_files() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        cut_and_resumed(BlobStore::Files {
+            dir: tmp.path().join("blobs"),
+        })
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_cut_blob_upload_keeps_every_byte_that_arrived_in_the_ledger() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        cut_and_resumed(BlobStore::Ledger {
+            store: Arc::new(SledStore::open(tmp.path()).expect("store")),
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn a_blobs_turn_is_awaited_and_forgotten_when_unused() {
+        let sha = "a".repeat(64);
+        let held = take_turn(&sha).await.expect("free");
+        assert!(
+            take_turn(&sha).await.is_none(),
+            "another upload of the blob is told where it stands"
+        );
+        drop(held);
+        drop(take_turn(&sha).await.expect("free again"));
+        // Made anew for another blob, the table drops the turns nobody holds.
+        let other = blob_turn(&"b".repeat(64));
+        let turns = UPLOAD_TURNS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        assert!(!turns.contains_key(&sha));
+        drop(turns);
+        drop(other);
+    }
+
+    #[test]
+    fn busy_blob_uploads_are_answered_503_with_retry_after() {
+        let answer = busy().into_response();
+        assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(answer.headers().contains_key(header::RETRY_AFTER));
     }
 }

@@ -22,7 +22,7 @@ const RECHECK: Duration = Duration::from_secs(30);
 struct Listener {
     changes: broadcast::Receiver<Change>,
     closing: watch::Receiver<bool>,
-    org: Org,
+    org: std::sync::Arc<Org>,
     scope: Scope,
     caller: Caller,
     directory: Directory,

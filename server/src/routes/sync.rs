@@ -299,12 +299,9 @@ pub async fn sync(
     // drops its handler, not the work, which keeps the turn until it ends (held by the handler,
     // the turn was given away while the work ran on, and past the request timeout the syncs
     // at once were unbounded: 18 to 242 threads and 1.4 GB with 2,000 handhelds).
-    let turn = state
-        .sync_permits
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|_| Error::Internal("the server is shutting down".into()))?;
+    // A sync that would wait past a third of the request timeout is told to come back later
+    // (`503 busy` with `Retry-After`, see `sync_door`).
+    let turn = state.sync_door.enter().await?;
     let worker = state.clone();
     let (body, org_tag) = crate::blocking(move || {
         let _turn = turn;
@@ -381,7 +378,7 @@ fn exchange(
     sent_only: bool,
 ) -> Result<(SyncBatch, String)> {
     let ledger = &state.ledger;
-    let org = state.directory.org()?;
+    let (org, org_tag) = state.directory.org_and_tag()?;
     let now = now_millis();
     let gate = DeviceGate {
         user,
@@ -505,7 +502,7 @@ fn exchange(
         entries,
         notices,
     };
-    Ok((answer, crate::directory::Directory::org_tag(&org)))
+    Ok((answer, org_tag))
 }
 
 /// What a device hears of a case it spoke about but may not read. A device that never wrote

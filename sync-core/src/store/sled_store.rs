@@ -7,6 +7,13 @@ use crate::Error;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+/// How often sled's background thread cleans segments (and fsyncs) in the server's store:
+/// sled's default.
+const SERVER_HOUSEKEEPING: Duration = Duration::from_millis(500);
+
+/// The same on a handheld, whose store sees a commit now and then.
+const DEVICE_HOUSEKEEPING: Duration = Duration::from_secs(10);
+
 /// How long an open waits for another holder of the directory's lock to let go.
 const LOCK_WAIT: Duration = Duration::from_secs(5);
 
@@ -30,9 +37,26 @@ impl SledStore {
     /// (a restart in the same process, or a process still exiting), so a lock held elsewhere
     /// is retried for up to [`LOCK_WAIT`] before it is reported.
     pub fn open_with_cache(dir: impl AsRef<Path>, cache_bytes: u64) -> Result<SledStore, Error> {
+        SledStore::open_with(dir, cache_bytes, SERVER_HOUSEKEEPING)
+    }
+
+    /// Opens a handheld's store: a commit flushes already, so sled's background thread only
+    /// cleans segments and fsyncs; waking it every [`DEVICE_HOUSEKEEPING`] instead of every
+    /// 500 ms spares a phone's battery two wake-ups and an fsync a second (and a bench holding
+    /// 2,000 handhelds' stores 4,000 fsyncs a second).
+    pub fn open_for_device(dir: impl AsRef<Path>) -> Result<SledStore, Error> {
+        SledStore::open_with(dir, 64 * 1024 * 1024, DEVICE_HOUSEKEEPING)
+    }
+
+    fn open_with(
+        dir: impl AsRef<Path>,
+        cache_bytes: u64,
+        housekeeping: Duration,
+    ) -> Result<SledStore, Error> {
         let config = sled::Config::new()
             .path(dir.as_ref())
-            .cache_capacity(cache_bytes);
+            .cache_capacity(cache_bytes)
+            .flush_every_ms(Some(housekeeping.as_millis() as u64));
         let started = Instant::now();
         let db = loop {
             match config.open() {
