@@ -941,7 +941,7 @@ fn a_busy_server_is_waited_out_as_it_asks() {
                         name: "Retry-After".into(),
                         value: "1".into(),
                     }],
-                    body: br#"{"code":"busy","message":"the server is busy with other syncs: try again in 1 s"}"#
+                    body: br#"{"code":"busy","message":"the server is busy: try again in 1 s"}"#
                         .to_vec(),
                 });
             }

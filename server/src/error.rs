@@ -32,8 +32,9 @@ pub enum Error {
     /// happened.
     #[error("the ledger's database cannot be reached just now; try again shortly")]
     Unavailable,
-    /// Too many syncs are waiting for a turn (`sync_door`): come back after `Retry-After`.
-    #[error("the server is busy with other syncs: try again in {retry_after_secs} s")]
+    /// More work waiting than the server can take in time (syncs at `sync_door`, photo
+    /// uploads at their permits): come back after `Retry-After`.
+    #[error("the server is busy: try again in {retry_after_secs} s")]
     Busy { retry_after_secs: u64 },
     #[error("too many attempts: try again in {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },

@@ -183,13 +183,13 @@ const PERMIT_WAIT: Duration = Duration::from_secs(10);
 /// when they have waited [`FLUSH_EVERY`].
 const WRITE_AT: usize = CHUNK;
 
-/// The answer when uploads' work is queued past [`PERMIT_WAIT`]: busy for now (503 with
-/// `Retry-After`, the answer of a ledger that cannot be reached), the reason logged.
+/// The answer when uploads' work is queued past [`PERMIT_WAIT`]: busy for now, come back after
+/// `Retry-After` (503, as syncs that would wait too long are told).
 fn busy() -> Error {
-    Error::Core(gridcase_sync_core::Error::Unavailable(format!(
-        "blob uploads are busy: no worker within {} s",
-        PERMIT_WAIT.as_secs()
-    )))
+    tracing::debug!(wait_s = PERMIT_WAIT.as_secs(), "upload refused: busy");
+    Error::Busy {
+        retry_after_secs: 2,
+    }
 }
 
 /// Runs `work` on a blocking thread with one of [`BLOB_PERMITS`], waiting for it up to `wait`
@@ -267,7 +267,7 @@ type Frame = std::result::Result<Bytes, String>;
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 200, body = UploadState), (status = 409, body = UploadState, description = "The offset is not where the upload stands"),
         (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody),
-        (status = 503, body = crate::error::ErrorBody, description = "Busy with other uploads; see Retry-After")),
+        (status = 503, body = crate::error::ErrorBody, description = "Busy with other uploads (`busy`); see Retry-After")),
     security(("bearer" = [])))]
 pub async fn put_blob(
     State(state): State<AppState>,
@@ -740,7 +740,9 @@ mod tests {
 
     #[test]
     fn busy_blob_uploads_are_answered_503_with_retry_after() {
-        let answer = busy().into_response();
+        let error = busy();
+        assert_eq!(error.status_and_code().1, crate::error::Code::Busy);
+        let answer = error.into_response();
         assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(answer.headers().contains_key(header::RETRY_AFTER));
     }
