@@ -277,6 +277,34 @@ impl Directory {
         Ok(self.keep_org(org))
     }
 
+    /// Writes the tag row beside an organization stored without one (by a release before the
+    /// row), so that servers sharing the store compare the small row instead of reading the
+    /// organization whole on every request. Guarded on the organization read: a change made
+    /// meanwhile wrote its own tag.
+    pub fn ensure_org_tag(&self) -> Result<()> {
+        let key = b"org".to_vec();
+        let Some(stored) = self.store.get(trees::ORG, &key)? else {
+            return Ok(());
+        };
+        if self.store.get(trees::ORG, ORG_TAG_KEY)?.is_some() {
+            return Ok(());
+        }
+        let org: Org = serde_json::from_slice(&stored)?;
+        let mut b = Batch::new();
+        b.put(
+            trees::ORG,
+            ORG_TAG_KEY.to_vec(),
+            Self::org_tag(&org).into_bytes(),
+        );
+        let guard = Guard {
+            tree: trees::ORG,
+            key,
+            value: Some(stored),
+        };
+        self.store.commit_guarded(b, &[guard])?;
+        Ok(())
+    }
+
     /// Remembers `org` as the current organization and gives it back with its tag.
     fn keep_org(&self, org: Org) -> (Arc<Org>, String) {
         let copy = OrgCopy {
@@ -296,21 +324,27 @@ impl Directory {
     }
 
     /// The batch writing `org` and, beside it, its tag (what other servers compare their copy
-    /// against).
-    fn org_batch(org: &Org) -> Result<Batch> {
+    /// against), with the organization as it will read back: JSON does not give back every
+    /// coordinate bit for bit (116.41499999999999 reads as 116.415), and every server must
+    /// compute the same tag from what it reads.
+    fn org_batch(org: &Org) -> Result<(Batch, Org)> {
+        let json = serde_json::to_vec(org)?;
+        let stored: Org = serde_json::from_slice(&json)?;
+        let json = serde_json::to_vec(&stored)?;
         let mut b = Batch::new();
-        b.put(trees::ORG, b"org".to_vec(), serde_json::to_vec(org)?);
+        b.put(trees::ORG, b"org".to_vec(), json);
         b.put(
             trees::ORG,
             ORG_TAG_KEY.to_vec(),
-            Self::org_tag(org).into_bytes(),
+            Self::org_tag(&stored).into_bytes(),
         );
-        Ok(b)
+        Ok((b, stored))
     }
 
     pub fn put_org(&self, org: &Org) -> Result<()> {
-        self.store.commit(Self::org_batch(org)?)?;
-        self.keep_org(org.clone());
+        let (batch, stored) = Self::org_batch(org)?;
+        self.store.commit(batch)?;
+        self.keep_org(stored);
         Ok(())
     }
 
@@ -331,13 +365,63 @@ impl Directory {
                 key: key.clone(),
                 value: stored,
             };
-            if self.store.commit_guarded(Self::org_batch(&org)?, &[guard])? {
-                self.keep_org(org.clone());
-                return Ok(org);
+            let (batch, stored) = Self::org_batch(&org)?;
+            if self.store.commit_guarded(batch, &[guard])? {
+                self.keep_org(stored.clone());
+                return Ok(stored);
             }
         }
         Err(Error::Conflict(
             "the organization kept changing while this change was written: try again".into(),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gridcase_sync_core::store::SledStore;
+
+    /// An organization stored by a release before the tag row gets one at start-up, and the
+    /// tag row follows every change after.
+    #[test]
+    fn the_tag_row_is_written_beside_an_older_organization_and_kept_in_step() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).expect("store"));
+        let org = crate::demo::org();
+        let mut b = Batch::new();
+        b.put(trees::ORG, b"org".to_vec(), serde_json::to_vec(&org).expect("json"));
+        store.commit(b).expect("an organization without its tag");
+        let directory = Directory::new(store.clone());
+        let tag_row = || {
+            store
+                .get(trees::ORG, ORG_TAG_KEY)
+                .expect("read")
+                .map(|t| String::from_utf8(t).expect("text"))
+        };
+        assert_eq!(tag_row(), None);
+        directory.ensure_org_tag().expect("ensure");
+        // The tag of the organization as served (read back from the store).
+        let (_, served_tag) = directory.org_and_tag().expect("org");
+        assert_eq!(tag_row(), Some(served_tag));
+        let changed = directory
+            .update_org(|o| {
+                o.grids.remove(&gridcase_sync_core::GridId::from("g1"));
+                Ok(())
+            })
+            .expect("update");
+        assert_eq!(tag_row(), Some(Directory::org_tag(&changed)));
+        let (served, tag) = directory.org_and_tag().expect("org");
+        assert_eq!(*served, changed);
+        assert_eq!(tag, Directory::org_tag(&changed));
+        // Another server reading it computes the same tag (the demo's coordinates do not read
+        // back bit for bit from JSON).
+        directory.put_org(&crate::demo::org()).expect("put");
+        let other = Directory::new(store.clone());
+        assert_eq!(
+            other.org_and_tag().expect("org").1,
+            directory.org_and_tag().expect("org").1
+        );
+        assert_eq!(tag_row(), Some(other.org_and_tag().expect("org").1));
     }
 }

@@ -101,6 +101,8 @@ impl AppState {
             n => n,
         };
         let blobs = Arc::new(blob_store::BlobStore::open(&config.data_dir, store.clone()));
+        let directory = directory::Directory::new(store);
+        directory.ensure_org_tag()?;
         Ok(AppState {
             blobs,
             throttle: Arc::new(throttle::Throttle::new(throttle::Limits::from_config(
@@ -116,7 +118,7 @@ impl AppState {
             ),
             config: Arc::new(config),
             ledger,
-            directory: directory::Directory::new(store),
+            directory,
             keys: Arc::new(keys),
             metrics,
             addresses: Arc::new(addresses),
