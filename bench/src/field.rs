@@ -4,7 +4,7 @@
 
 use crate::offline;
 use crate::phase::{progress, Phase};
-use crate::probe;
+use gridcase_tests::probe;
 use gridcase_client::client::Client;
 use gridcase_client::transport::BuiltinTransport;
 use gridcase_client::views::{NewReport, SyncReport};

@@ -14,11 +14,11 @@ mod field;
 mod ledger_fill;
 mod offline;
 mod phase;
-mod probe;
+
 mod replay;
 
 use clap::Parser;
-use gridcase_tests::Server;
+use gridcase_tests::{probe, Server};
 use phase::progress;
 use serde_json::{json, Map, Value};
 use std::path::PathBuf;

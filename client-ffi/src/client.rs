@@ -68,9 +68,10 @@ mod trees {
 pub struct Retry {
     pub attempts: u32,
     pub first_delay: Duration,
-    /// How long in all a request may wait when the server asks for it (a 503 with
-    /// `Retry-After`: a server busy with thousands of reconnecting handhelds, or its database
-    /// restarting). Those waits do not use up `attempts`: the server said when to come back.
+    /// How long in all one sync or photo request may wait when the server asks for it (a 503
+    /// with `Retry-After`: a server busy with thousands of reconnecting handhelds, or its
+    /// database restarting). Those waits do not use up `attempts`: the server said when to
+    /// come back. Other requests (a sign-in, an action) fail at once with the answer.
     pub busy_for: Duration,
 }
 

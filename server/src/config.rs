@@ -65,8 +65,9 @@ pub struct Config {
     pub store_cache_mb: u64,
     /// The ledger on PostgreSQL instead of the embedded sled store under `--data-dir`: a libpq
     /// URL (`postgres://user:password@host:port/database`; several hosts with
-    /// `target_session_attrs=read-write` follow a promoted standby). Photos and the signing key
-    /// stay under `--data-dir`.
+    /// `target_session_attrs=read-write` follow a promoted standby). Photos are kept in the
+    /// database too, so that every server serves them; the signing key stays under
+    /// `--data-dir` unless `--jwt-secret` gives it.
     #[arg(long, env = "GRIDCASE_DATABASE_URL")]
     pub database_url: Option<String>,
     /// Connections to PostgreSQL at most (with `--database-url`).

@@ -6,7 +6,8 @@ use gridcase_sync_core::org::Org;
 use gridcase_sync_core::store::{Batch, Guard, Store};
 use gridcase_sync_core::{DeviceId, Role, Scope, UserId};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 /// The key, in the organization's tree, of the tag of the organization stored beside it.
 const ORG_TAG_KEY: &[u8] = b"org_tag";
@@ -79,12 +80,25 @@ pub struct Directory {
     /// (`bench --example org_cost`). On a shared store another server may change it, so there
     /// the small tag row written beside it is read first and the copy used while it matches.
     org: Arc<RwLock<Option<OrgCopy>>>,
+    /// Taken to write the organization or to read it whole into `org`.
+    org_turn: Arc<Mutex<()>>,
 }
 
 #[derive(Clone)]
 struct OrgCopy {
     tag: String,
     org: Arc<Org>,
+    read_at: Instant,
+}
+
+/// How long a server sharing its store trusts its copy of the organization while the tag row
+/// matches; then it reads the organization whole once.
+const ORG_RECHECK: Duration = Duration::from_secs(5);
+
+/// A short fingerprint of the organization as stored.
+fn org_tag(json: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(json)[..8])
 }
 
 impl Directory {
@@ -92,6 +106,7 @@ impl Directory {
         Directory {
             store,
             org: Arc::default(),
+            org_turn: Arc::default(),
         }
     }
 
@@ -258,8 +273,11 @@ impl Directory {
         Ok(self.org_and_tag()?.0)
     }
 
-    /// The organization with its tag ([`Self::org_tag`]), read from the store only when it
-    /// changed: on a shared store one small read of the tag row, elsewhere none.
+    /// The organization with its tag (a fingerprint of it as stored: handhelds refetch
+    /// `/v1/org` only when the tag a sync answer carries differs from theirs), read from the
+    /// store only when it changed: on a shared store one small read of the tag row (and the
+    /// whole organization every [`ORG_RECHECK`], for servers of a release that wrote no tag
+    /// row), elsewhere none: every change goes through this directory.
     pub fn org_and_tag(&self) -> Result<(Arc<Org>, String)> {
         let copy = self
             .org
@@ -268,13 +286,32 @@ impl Directory {
             .clone();
         if let Some(copy) = copy {
             let current = !self.store.shared()
-                || self.store.get(trees::ORG, ORG_TAG_KEY)?.as_deref() == Some(copy.tag.as_bytes());
+                || (copy.read_at.elapsed() < ORG_RECHECK
+                    && self.store.get(trees::ORG, ORG_TAG_KEY)?.as_deref()
+                        == Some(copy.tag.as_bytes()));
             if current {
                 return Ok((copy.org, copy.tag));
             }
         }
-        let org: Org = self.read(trees::ORG, "org")?.unwrap_or_default();
-        Ok(self.keep_org(org))
+        let _turn = self.org_turn.lock().unwrap_or_else(PoisonError::into_inner);
+        let json = match self.store.get(trees::ORG, b"org")? {
+            Some(json) => json,
+            None => serde_json::to_vec(&Org::default())?,
+        };
+        self.keep_org(&json)
+    }
+
+    /// Remembers the organization stored as `json` as the current one and gives it back with
+    /// its tag. Called with `org_turn` held, so that copies replace each other in the order
+    /// their writes and reads happened.
+    fn keep_org(&self, json: &[u8]) -> Result<(Arc<Org>, String)> {
+        let copy = OrgCopy {
+            tag: org_tag(json),
+            org: Arc::new(serde_json::from_slice(json)?),
+            read_at: Instant::now(),
+        };
+        *self.org.write().unwrap_or_else(PoisonError::into_inner) = Some(copy.clone());
+        Ok((copy.org, copy.tag))
     }
 
     /// Writes the tag row beside an organization stored without one (by a release before the
@@ -289,13 +326,8 @@ impl Directory {
         if self.store.get(trees::ORG, ORG_TAG_KEY)?.is_some() {
             return Ok(());
         }
-        let org: Org = serde_json::from_slice(&stored)?;
         let mut b = Batch::new();
-        b.put(
-            trees::ORG,
-            ORG_TAG_KEY.to_vec(),
-            Self::org_tag(&org).into_bytes(),
-        );
+        b.put(trees::ORG, ORG_TAG_KEY.to_vec(), org_tag(&stored).into_bytes());
         let guard = Guard {
             tree: trees::ORG,
             key,
@@ -305,54 +337,30 @@ impl Directory {
         Ok(())
     }
 
-    /// Remembers `org` as the current organization and gives it back with its tag.
-    fn keep_org(&self, org: Org) -> (Arc<Org>, String) {
-        let copy = OrgCopy {
-            tag: Self::org_tag(&org),
-            org: Arc::new(org),
-        };
-        *self.org.write().unwrap_or_else(PoisonError::into_inner) = Some(copy.clone());
-        (copy.org, copy.tag)
-    }
-
-    /// A short fingerprint of the organization as served: handhelds refetch `/v1/org` only
-    /// when the one a sync answer carries differs from theirs.
-    pub fn org_tag(org: &Org) -> String {
-        use sha2::{Digest, Sha256};
-        let json = serde_json::to_vec(org).unwrap_or_default();
-        hex::encode(&Sha256::digest(&json)[..8])
-    }
-
-    /// The batch writing `org` and, beside it, its tag (what other servers compare their copy
-    /// against), with the organization as it will read back: JSON does not give back every
-    /// coordinate bit for bit (116.41499999999999 reads as 116.415), and every server must
-    /// compute the same tag from what it reads.
-    fn org_batch(org: &Org) -> Result<(Batch, Org)> {
-        let json = serde_json::to_vec(org)?;
-        let stored: Org = serde_json::from_slice(&json)?;
-        let json = serde_json::to_vec(&stored)?;
+    /// The batch writing the organization stored as `json` and, beside it, its tag (what other
+    /// servers compare their copy against).
+    fn org_batch(json: &[u8]) -> Batch {
         let mut b = Batch::new();
-        b.put(trees::ORG, b"org".to_vec(), json);
-        b.put(
-            trees::ORG,
-            ORG_TAG_KEY.to_vec(),
-            Self::org_tag(&stored).into_bytes(),
-        );
-        Ok((b, stored))
+        b.put(trees::ORG, b"org".to_vec(), json.to_vec());
+        b.put(trees::ORG, ORG_TAG_KEY.to_vec(), org_tag(json).into_bytes());
+        b
     }
 
     pub fn put_org(&self, org: &Org) -> Result<()> {
-        let (batch, stored) = Self::org_batch(org)?;
-        self.store.commit(batch)?;
-        self.keep_org(stored);
+        let json = serde_json::to_vec(org)?;
+        let _turn = self.org_turn.lock().unwrap_or_else(PoisonError::into_inner);
+        self.store.commit(Self::org_batch(&json))?;
+        self.keep_org(&json)?;
         Ok(())
     }
 
     /// Changes the organization by a guarded read-change-write, so that two admins changing it
     /// at once (on one server or several) both keep their change: a write that finds the
-    /// organization changed since it read it reads it again and changes that.
-    pub fn update_org(&self, mut change: impl FnMut(&mut Org) -> Result<()>) -> Result<Org> {
+    /// organization changed since it read it reads it again and changes that. Gives back the
+    /// organization as stored (as every server reads it).
+    pub fn update_org(&self, mut change: impl FnMut(&mut Org) -> Result<()>) -> Result<Arc<Org>> {
         let key = b"org".to_vec();
+        let _turn = self.org_turn.lock().unwrap_or_else(PoisonError::into_inner);
         for _ in 0..50 {
             let stored = self.store.get(trees::ORG, &key)?;
             let mut org: Org = match &stored {
@@ -360,15 +368,14 @@ impl Directory {
                 None => Org::default(),
             };
             change(&mut org)?;
+            let json = serde_json::to_vec(&org)?;
             let guard = Guard {
                 tree: trees::ORG,
                 key: key.clone(),
                 value: stored,
             };
-            let (batch, stored) = Self::org_batch(&org)?;
-            if self.store.commit_guarded(batch, &[guard])? {
-                self.keep_org(stored.clone());
-                return Ok(stored);
+            if self.store.commit_guarded(Self::org_batch(&json), &[guard])? {
+                return Ok(self.keep_org(&json)?.0);
             }
         }
         Err(Error::Conflict(
@@ -410,10 +417,9 @@ mod tests {
                 Ok(())
             })
             .expect("update");
-        assert_eq!(tag_row(), Some(Directory::org_tag(&changed)));
         let (served, tag) = directory.org_and_tag().expect("org");
-        assert_eq!(*served, changed);
-        assert_eq!(tag, Directory::org_tag(&changed));
+        assert_eq!(served, changed);
+        assert_eq!(tag_row(), Some(tag));
         // Another server reading it computes the same tag (the demo's coordinates do not read
         // back bit for bit from JSON).
         directory.put_org(&crate::demo::org()).expect("put");

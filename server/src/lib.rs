@@ -224,6 +224,13 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
     let id = next_request_id();
     let span = tracing::info_span!("request", %method, route = %route, uri = %request.uri().path(), request_id = %id);
     let started = Instant::now();
+    let has_body = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .is_some_and(|v| v.as_bytes() != b"0")
+        || request
+            .headers()
+            .contains_key(axum::http::header::TRANSFER_ENCODING);
     let timeout = Duration::from_secs(state.config.request_timeout.max(1));
     let mut response = {
         use tracing::Instrument;
@@ -235,6 +242,16 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
     };
     if let Ok(v) = axum::http::HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", v);
+    }
+    // A refusal may come before the body was read (a bad token, the database down): hyper then
+    // closes the connection after the answer without saying so, and a client that sends its
+    // next request on it (ureq, the handheld's own library) sees it cut. Saying so lets it open
+    // a new one.
+    if has_body && response.status().as_u16() >= 400 {
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
     }
     let status = response.status().as_u16();
     let micros = started.elapsed().as_micros() as u64;

@@ -88,8 +88,9 @@ fn pool_error(e: deadpool_postgres::PoolError) -> CoreError {
 
 impl PostgresStore {
     /// Connects to `url` (a libpq URL or key=value string; several hosts with
-    /// `target_session_attrs=read-write` follow a promoted standby), applies the migrations
-    /// and takes the database's writer lock. `pool` bounds the connections.
+    /// `target_session_attrs=read-write` follow a promoted standby) and applies the
+    /// migrations (under an advisory lock, so servers starting together apply each once).
+    /// `pool` bounds the connections.
     pub fn open(url: &str, pool: usize) -> Result<PostgresStore, CoreError> {
         let config: tokio_postgres::Config = url.parse().map_err(store_error)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -9,7 +9,7 @@
 use gridcase_sync_core::event::Intake;
 use gridcase_sync_core::Action;
 use gridcase_tests::scenario::patrol;
-use gridcase_tests::{Device, Server};
+use gridcase_tests::{probe, Device, Server};
 use std::time::Instant;
 
 fn now() -> i64 {
@@ -58,7 +58,7 @@ fn main() {
     trips.sort_by(|a, b| a.total_cmp(b));
     println!("one edit synced: median {median:.2} ms over {rounds} HTTP rounds; one empty round trip: median {:.2} ms, p99 {:.2} ms", trips[100], trips[198]);
 
-    throughput(&[&server], "");
+    throughput(&[&server], "", &[&server]);
     // On PostgreSQL (GRIDCASE_TEST_DATABASE_URL): the same throughput with a second server
     // on the same database, devices taking turns between the two.
     let data = tmp.path().join("ledger");
@@ -70,15 +70,16 @@ fn main() {
                 .expect("shared with the first");
         }
         let second = Server::start_in(&second_dir, &[]);
-        throughput(&[&server, &second], "two servers, ");
+        throughput(&[&server, &second], "two servers, ", &[&server, &second]);
         commit_metrics(&second, "second server: ");
     }
     commit_metrics(&server, "");
 }
 
 /// N devices, each making one case and syncing it, as fast as they can, taking turns between
-/// the servers given.
-fn throughput(servers: &[&Server], label: &str) {
+/// the servers given; with the CPU seconds each server, the database and this process (the
+/// devices) used, to tell what the round was short of.
+fn throughput(servers: &[&Server], label: &str, all: &[&Server]) {
     let k = servers.len();
     for n in [4usize, 16] {
         let devices: Vec<Device> = (0..n)
@@ -92,6 +93,15 @@ fn throughput(servers: &[&Server], label: &str) {
             })
             .collect();
         let per_device = 25;
+        let cpu = || {
+            let servers: Vec<f64> = all.iter().map(|s| probe::cpu_seconds(s.pid())).collect();
+            (
+                servers,
+                probe::database_cpu_seconds(),
+                probe::cpu_seconds(std::process::id()),
+            )
+        };
+        let before = cpu();
         let t = Instant::now();
         std::thread::scope(|s| {
             for d in &devices {
@@ -105,10 +115,20 @@ fn throughput(servers: &[&Server], label: &str) {
         });
         let secs = t.elapsed().as_secs_f64();
         let syncs = (n * per_device) as f64;
+        let after = cpu();
+        let servers: Vec<String> = after
+            .0
+            .iter()
+            .zip(&before.0)
+            .map(|(a, b)| format!("{:.2}", a - b))
+            .collect();
         println!(
-            "{label}{n} devices x {per_device} syncs (one new case each): {:.0} syncs/s, {:.2} s",
+            "{label}{n} devices x {per_device} syncs (one new case each): {:.0} syncs/s, {:.2} s; CPU s: server(s) {}, database {:.2}, devices {:.2}",
             syncs / secs,
-            secs
+            secs,
+            servers.join(" + "),
+            after.1 - before.1,
+            after.2 - before.2,
         );
     }
 }

@@ -3,6 +3,8 @@
 //! the sync-core engine (its own sled store on disk, its own automerge actor).
 
 pub mod console;
+pub mod pg_cluster;
+pub mod probe;
 pub mod proxy;
 pub mod scenario;
 pub mod webdriver;

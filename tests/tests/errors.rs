@@ -120,3 +120,39 @@ fn the_default_log_level_writes_no_line_per_request() {
         "{lines} log lines for 250 requests at the default level:\n{logged}"
     );
 }
+
+/// A refusal sent before the request's body was read (here a bad token, checked first; also
+/// the database down) closes the connection and says so, so that a client does not send its
+/// next request on a connection the server is about to drop (ureq, which the handheld library
+/// uses, then saw "peer disconnected" during a database outage).
+#[test]
+fn a_refusal_before_the_body_is_read_says_the_connection_closes() {
+    use std::io::{Read, Write};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let mut s = std::net::TcpStream::connect(server.addr).expect("connect");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("timeout");
+    // The headers only: the 5,000 bytes announced never come.
+    write!(
+        s,
+        "POST /v1/cases HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer not-a-token\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n"
+    )
+    .expect("send");
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = s.read(&mut buf).expect("read");
+        assert!(n > 0, "closed without an answer");
+        answer.extend_from_slice(&buf[..n]);
+    }
+    let head = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 401"), "{head}");
+    assert!(head.contains("connection: close"), "{head}");
+
+    // A refusal of a request without a body keeps the connection.
+    let http = server.http();
+    let r = http.get("/v1/cases", Some("not-a-token"));
+    assert_eq!(r.status, 401);
+    assert_ne!(r.header("connection"), Some("close"));
+}

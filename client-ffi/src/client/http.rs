@@ -13,6 +13,13 @@ use std::io::Read;
 /// The longest single wait a server's `Retry-After` is followed for.
 const LONGEST_ASKED_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 
+/// Whether a request to `path` waits when the server asks: syncs and photo transfers, which
+/// run in the background and which a server busy with thousands of handhelds refuses first.
+/// A sign-in or an action a user waits for fails at once with the server's answer instead.
+fn waits_when_asked(path: &str) -> bool {
+    path.starts_with("/v1/sync") || path.starts_with("/v1/blobs")
+}
+
 /// How long a 503 answer asks the client to wait (`Retry-After` in seconds; capped at
 /// [`LONGEST_ASKED_WAIT`]); `None` for any other answer. A 429 is a throttle on this user's own
 /// attempts (a locked sign-in): said to the user at once, not waited out.
@@ -65,8 +72,16 @@ impl Client {
         let mut waited_as_asked = std::time::Duration::ZERO;
         loop {
             let outcome = self.transport.send(request.clone());
-            if let Some(asked) = outcome.as_ref().ok().and_then(asked_to_wait) {
-                if waited_as_asked + asked <= self.retry.busy_for {
+            let asked = outcome
+                .as_ref()
+                .ok()
+                .filter(|_| waits_when_asked(path))
+                .and_then(asked_to_wait);
+            if let Some(asked) = asked {
+                if waited_as_asked.saturating_add(asked) > self.retry.busy_for {
+                    // Asked to wait past what this request may: the server's answer stands.
+                    attempt = attempts.max(1);
+                } else {
                     tracing::debug!(?asked, path, "the server asked to come back later");
                     std::thread::sleep(asked);
                     waited_as_asked += asked;

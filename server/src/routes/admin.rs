@@ -249,7 +249,7 @@ pub async fn put_org_node(
     caller: Caller,
     Path(id): Path<String>,
     ApiJson(node): ApiJson<OrgNode>,
-) -> Result<Json<Org>> {
+) -> Result<Response> {
     admin(&caller)?;
     check_id("id", &id)?;
     let name = match &node {
@@ -268,7 +268,7 @@ pub async fn put_org_node(
     let org = state
         .directory
         .update_org(|org| put_node(org, &id, node.clone()))?;
-    Ok(Json(org))
+    Ok(Json(&*org).into_response())
 }
 
 /// Puts one node into the organization, checking what it names exists.

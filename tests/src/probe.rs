@@ -1,4 +1,5 @@
-//! Figures about the server process and its files, read from /proc and the file system.
+//! Figures about a server process and its files, read from /proc and the file system (the
+//! field-day bench and the measuring examples).
 
 use std::path::Path;
 
@@ -91,8 +92,8 @@ pub fn disk_bytes(dir: &Path) -> u64 {
 }
 
 /// Total HTTP requests the server has answered, from its /metrics.
-pub fn requests(http: &gridcase_tests::Http) -> u64 {
-    let metrics = http.get("/metrics", Some(gridcase_tests::METRICS_TOKEN));
+pub fn requests(http: &crate::Http) -> u64 {
+    let metrics = http.get("/metrics", Some(crate::METRICS_TOKEN));
     let text = String::from_utf8_lossy(&metrics.body).into_owned();
     text.lines()
         .filter(|l| l.starts_with("gridcase_http_requests_total{"))
@@ -102,8 +103,8 @@ pub fn requests(http: &gridcase_tests::Http) -> u64 {
 
 /// Requests answered and seconds spent per route, from the server's /metrics (all statuses
 /// together).
-pub fn routes(http: &gridcase_tests::Http) -> std::collections::BTreeMap<String, (u64, f64)> {
-    let metrics = http.get("/metrics", Some(gridcase_tests::METRICS_TOKEN));
+pub fn routes(http: &crate::Http) -> std::collections::BTreeMap<String, (u64, f64)> {
+    let metrics = http.get("/metrics", Some(crate::METRICS_TOKEN));
     let text = String::from_utf8_lossy(&metrics.body).into_owned();
     let mut out = std::collections::BTreeMap::<String, (u64, f64)>::new();
     for line in text.lines() {
