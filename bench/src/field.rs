@@ -4,10 +4,10 @@
 
 use crate::offline;
 use crate::phase::{progress, Phase};
-use gridcase_tests::probe;
 use gridcase_client::client::Client;
 use gridcase_client::transport::BuiltinTransport;
 use gridcase_client::views::{NewReport, SyncReport};
+use gridcase_tests::probe;
 use gridcase_tests::{Server, PASSWORD};
 use serde_json::json;
 use std::path::Path;

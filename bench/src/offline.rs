@@ -62,7 +62,8 @@ impl Handheld {
             1,
             "the bench reads the client's store layout 1"
         );
-        let store: Arc<dyn Store> = Arc::new(SledStore::open_for_device(dir.join("store")).expect("store"));
+        let store: Arc<dyn Store> =
+            Arc::new(SledStore::open_for_device(dir.join("store")).expect("store"));
         let meta = |key: &str| -> Value {
             let bytes = store
                 .get(META, key.as_bytes())

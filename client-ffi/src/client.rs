@@ -144,7 +144,8 @@ impl Client {
     ) -> Result<Client> {
         let dir = dir.to_path_buf();
         std::fs::create_dir_all(dir.join("blobs"))?;
-        let store: Arc<dyn Store> = Arc::new(SledStore::open_for_device(dir.join("store")).map_err(storage)?);
+        let store: Arc<dyn Store> =
+            Arc::new(SledStore::open_for_device(dir.join("store")).map_err(storage)?);
         let client = Client {
             docs: DocStore::new(store.clone()).with_cache(CACHED_CASES),
             store,

@@ -327,7 +327,11 @@ impl Directory {
             return Ok(());
         }
         let mut b = Batch::new();
-        b.put(trees::ORG, ORG_TAG_KEY.to_vec(), org_tag(&stored).into_bytes());
+        b.put(
+            trees::ORG,
+            ORG_TAG_KEY.to_vec(),
+            org_tag(&stored).into_bytes(),
+        );
         let guard = Guard {
             tree: trees::ORG,
             key,
@@ -374,7 +378,10 @@ impl Directory {
                 key: key.clone(),
                 value: stored,
             };
-            if self.store.commit_guarded(Self::org_batch(&json), &[guard])? {
+            if self
+                .store
+                .commit_guarded(Self::org_batch(&json), &[guard])?
+            {
                 return Ok(self.keep_org(&json)?.0);
             }
         }
@@ -397,7 +404,11 @@ mod tests {
         let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).expect("store"));
         let org = crate::demo::org();
         let mut b = Batch::new();
-        b.put(trees::ORG, b"org".to_vec(), serde_json::to_vec(&org).expect("json"));
+        b.put(
+            trees::ORG,
+            b"org".to_vec(),
+            serde_json::to_vec(&org).expect("json"),
+        );
         store.commit(b).expect("an organization without its tag");
         let directory = Directory::new(store.clone());
         let tag_row = || {

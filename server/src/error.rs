@@ -138,10 +138,12 @@ impl Error {
                 axum::http::header::RETRY_AFTER,
                 axum::http::HeaderValue::from(2u64),
             )),
-            Error::TooManyRequests { retry_after_secs } | Error::Busy { retry_after_secs } => Some((
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from(*retry_after_secs),
-            )),
+            Error::TooManyRequests { retry_after_secs } | Error::Busy { retry_after_secs } => {
+                Some((
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from(*retry_after_secs),
+                ))
+            }
             _ => None,
         }
     }

@@ -324,9 +324,15 @@ fn an_organization_change_through_one_server_is_served_by_the_other_at_once() {
         assert_eq!(r.status, 200, "{}", r.text());
         let (on_b, org) = etag(&hb);
         let (on_a, _) = etag(&ha);
-        assert_ne!(on_b, before, "the second server still serves the old organization");
+        assert_ne!(
+            on_b, before,
+            "the second server still serves the old organization"
+        );
         assert_eq!(on_a, on_b, "both servers serve one organization");
-        assert!(org["grids"].get(&grid).is_some(), "{grid} missing on the second server");
+        assert!(
+            org["grids"].get(&grid).is_some(),
+            "{grid} missing on the second server"
+        );
     }
 }
 
