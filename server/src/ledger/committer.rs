@@ -413,6 +413,19 @@ impl CommitLoop {
         let mut failed = None;
         let mut changes = Vec::new();
         let mut opened = Vec::new();
+        let moving: Vec<CaseId> = parts
+            .iter()
+            .flat_map(|p| p.feed.iter().filter(|e| !e.quiet).map(|e| e.case.clone()))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let stored = match feed::read_last_many(store, &moving) {
+            Ok(stored) => stored,
+            Err(e) => {
+                failed = Some(Failed::staging(&e));
+                HashMap::new()
+            }
+        };
         for part in parts {
             batch.extend(part.batch);
             for mut entry in part.feed {
@@ -442,9 +455,9 @@ impl CommitLoop {
                     Some(f) => facts.stage(store, &mut batch, &entry.case, f),
                     None => Ok(()),
                 });
-                if let Err(e) =
-                    staged.and_then(|()| feed::stage_move(store, &mut batch, &mut last, entry, seq))
-                {
+                if let Err(e) = staged.and_then(|()| {
+                    feed::stage_move(store, &mut batch, &mut last, &stored, entry, seq)
+                }) {
                     failed = Some(Failed::staging(&e));
                 }
             }

@@ -45,19 +45,43 @@ pub(super) fn seq_at_end(key: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(tail.try_into().ok()?))
 }
 
+/// Where each of `cases` stands in the feed now, read in one go (one statement on
+/// PostgreSQL): the commit thread's group reads them before it moves the cases.
+pub(super) fn read_last_many(
+    store: &dyn Store,
+    cases: &[CaseId],
+) -> Result<HashMap<CaseId, Option<FeedLast>>> {
+    let keys: Vec<Vec<u8>> = cases.iter().map(|c| part(c.as_str())).collect();
+    let stored = store.get_many(trees::FEED_LAST, &keys)?;
+    cases
+        .iter()
+        .zip(stored)
+        .map(|(case, bytes)| {
+            let last = match bytes {
+                Some(b) => Some(serde_json::from_slice::<FeedLast>(&b)?),
+                None => None,
+            };
+            Ok((case.clone(), last))
+        })
+        .collect()
+}
+
 /// Moves a case to the head of the feed: its old entries go, new ones come at `seq`. `last`
-/// holds the moves of this group commit, which the store does not show yet.
+/// holds the moves of this group commit, which the store does not show yet; `stored`, where
+/// cases stood before the group (from [`read_last_many`]; a case missing from it is read).
 pub(super) fn stage_move(
     store: &dyn Store,
     batch: &mut Batch,
     last: &mut HashMap<CaseId, FeedLast>,
+    stored: &HashMap<CaseId, Option<FeedLast>>,
     entry: FeedEntry,
     seq: u64,
 ) -> Result<()> {
     let case_key = part(entry.case.as_str());
-    let previous = match last.get(&entry.case) {
-        Some(p) => Some(p.clone()),
-        None => match store.get(trees::FEED_LAST, &case_key)? {
+    let previous = match (last.get(&entry.case), stored.get(&entry.case)) {
+        (Some(p), _) => Some(p.clone()),
+        (None, Some(before)) => before.clone(),
+        (None, None) => match store.get(trees::FEED_LAST, &case_key)? {
             Some(b) => Some(serde_json::from_slice::<FeedLast>(&b)?),
             None => None,
         },

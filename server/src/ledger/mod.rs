@@ -232,6 +232,27 @@ impl Ledger {
         }
     }
 
+    /// [`Ledger::summary`] of several cases in one read (one statement on PostgreSQL), in the
+    /// order asked.
+    pub fn summaries_of(&self, cases: &[CaseId]) -> Result<Vec<Option<CaseSummary>>> {
+        let keys: Vec<Vec<u8>> = cases.iter().map(|c| part(c.as_str())).collect();
+        let stored = self.store.get_many(trees::SUMMARIES, &keys)?;
+        cases
+            .iter()
+            .zip(stored)
+            .map(|(case, bytes)| {
+                let Some(bytes) = bytes else {
+                    return Ok(None);
+                };
+                let mut summary: CaseSummary = serde_json::from_slice(&bytes)?;
+                if summary.number.is_none() {
+                    summary.number = self.number(case)?;
+                }
+                Ok(Some(summary))
+            })
+            .collect()
+    }
+
     /// Every summary, in case-id order.
     pub fn summaries(&self) -> impl Iterator<Item = Result<CaseSummary>> + '_ {
         self.store

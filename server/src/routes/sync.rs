@@ -450,11 +450,13 @@ fn exchange(
     let mut answer: Vec<CaseId> = Vec::new();
     let mut requests = Vec::new();
     let mut listed = HashSet::new();
-    for (case, message) in &request.entries {
+    let spoken: Vec<CaseId> = request.entries.iter().map(|(c, _)| c.clone()).collect();
+    let summaries = ledger.summaries_of(&spoken)?;
+    for ((case, message), summary) in request.entries.iter().zip(summaries) {
         if refused.contains(case) {
             continue;
         }
-        let visible = match ledger.summary(case)? {
+        let visible = match summary {
             Some(s) => summary_in_scope(&user.scope, &s),
             // Nothing stored: there is nothing to leak, and the answer asks for the changes.
             None => true,

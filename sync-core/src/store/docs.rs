@@ -490,6 +490,18 @@ impl DocStore {
             .unwrap_or_default())
     }
 
+    /// [`DocStore::sync_state`] of several cases at once: one read for all (one statement on
+    /// an engine a round trip away), in the order asked.
+    pub fn sync_states(&self, peer: &str, cases: &[CaseId]) -> Result<Vec<State>, Error> {
+        let keys: Vec<Vec<u8>> = cases.iter().map(|c| peer_case_key(peer, c)).collect();
+        Ok(self
+            .store
+            .get_many(trees::SYNC_STATES, &keys)?
+            .into_iter()
+            .map(|b| b.and_then(|b| State::decode(&b).ok()).unwrap_or_default())
+            .collect())
+    }
+
     pub fn stage_sync_state(&self, batch: &mut Batch, peer: &str, case: &CaseId, state: &State) {
         batch.put(
             trees::SYNC_STATES,

@@ -125,6 +125,25 @@ impl<'s> SyncSession<'s> {
             .ok_or_else(|| Error::UnknownCase(case.clone()))
     }
 
+    /// Reads the stored sync states of the cases this session has not read yet, all in one
+    /// read, before a loop asks for them one by one (on PostgreSQL a round trip a case was
+    /// 2.9 statements of 13.6 per synced case).
+    fn read_states(&mut self, cases: &[CaseId]) -> Result<(), Error> {
+        let mut missing: Vec<CaseId> = cases
+            .iter()
+            .filter(|c| !self.states.contains_key(*c))
+            .cloned()
+            .collect();
+        missing.sort();
+        missing.dedup();
+        if missing.len() < 2 {
+            return Ok(());
+        }
+        let states = self.docs.sync_states(&self.peer, &missing)?;
+        self.states.extend(missing.into_iter().zip(states));
+        Ok(())
+    }
+
     fn doc(&mut self, case: &CaseId) -> Result<&mut AutoCommit, Error> {
         if !self.loaded.contains_key(case) {
             let doc = self.docs.load_automerge(case)?.unwrap_or_default();
@@ -141,6 +160,8 @@ impl<'s> SyncSession<'s> {
         I: IntoIterator<Item = CaseId>,
     {
         let _session = tracing::info_span!("sync_generate", peer = %self.peer).entered();
+        let cases: Vec<CaseId> = cases.into_iter().collect();
+        self.read_states(&cases)?;
         let mut out = Vec::new();
         for case in cases {
             let state = std::mem::take(self.state(&case)?);
@@ -183,6 +204,8 @@ impl<'s> SyncSession<'s> {
         I: IntoIterator<Item = CaseId>,
     {
         let _session = tracing::info_span!("sync_offer", peer = %self.peer).entered();
+        let cases: Vec<CaseId> = cases.into_iter().collect();
+        self.read_states(&cases)?;
         let mut out = Vec::new();
         for case in cases {
             let mut state = std::mem::take(self.state(&case)?);
@@ -311,6 +334,8 @@ impl<'s> SyncSession<'s> {
             tracing::info_span!("sync_receive", peer = %self.peer, cases = entries.len()).entered();
         let mut batch = Batch::new();
         let mut outcomes = Vec::with_capacity(entries.len());
+        let cases: Vec<CaseId> = entries.iter().map(|(c, _)| c.clone()).collect();
+        self.read_states(&cases)?;
         let mut seen = std::collections::HashSet::new();
         for (case, bytes) in entries {
             let _case = tracing::debug_span!("case", case = %case).entered();
