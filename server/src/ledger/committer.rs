@@ -40,6 +40,9 @@ struct Job {
     /// Cases of a ledger from before numbers to number, with when the ledger first received
     /// them (`numbers::number_older`).
     older: Vec<(CaseId, Millis)>,
+    /// The committed position the writer had seen before loading `docs` (see
+    /// `Write::loaded_after`).
+    seen: Option<u64>,
     reply: Reply,
 }
 
@@ -113,6 +116,7 @@ impl CommitSender {
             feed: Vec::new(),
             docs: Vec::new(),
             older,
+            seen: None,
             reply,
         })
         .map(drop)
@@ -168,12 +172,19 @@ impl Committer {
     }
 
     /// Commits durably (with whatever else is waiting) and returns the last feed sequence.
-    pub(super) fn commit(&self, batch: Batch, feed: Vec<FeedEntry>, docs: Noted) -> Result<u64> {
+    pub(super) fn commit(
+        &self,
+        batch: Batch,
+        feed: Vec<FeedEntry>,
+        docs: Noted,
+        seen: Option<u64>,
+    ) -> Result<u64> {
         send(self.tx.as_ref(), |reply| Job {
             batch,
             feed,
             docs,
             older: Vec::new(),
+            seen,
             reply,
         })
     }
@@ -234,6 +245,8 @@ struct Staged {
     changes: Vec<Change>,
     opened: Vec<(String, Option<OpenCase>)>,
     failed: Option<Failed>,
+    /// Where each case the group moves stood in the feed before it (`None`: a new case).
+    before: HashMap<CaseId, Option<u64>>,
 }
 
 /// Where the feed stands as this server knows it.
@@ -469,6 +482,10 @@ impl CommitLoop {
         }
         batch.put(trees::META, FEED_SEQ.to_vec(), seq.to_be_bytes().to_vec());
         facts.stage_next(&mut batch, head.slot);
+        let before = stored
+            .into_iter()
+            .map(|(case, last)| (case, last.map(|l| l.seq())))
+            .collect();
         Staged {
             batch,
             seq,
@@ -476,6 +493,7 @@ impl CommitLoop {
             changes,
             opened,
             failed,
+            before,
         }
     }
 
@@ -491,7 +509,15 @@ impl CommitLoop {
         // change it never offered.
         for job in jobs.iter_mut() {
             for (case, doc) in std::mem::take(&mut job.docs) {
-                self.docs.note_committed_owned(&case, doc);
+                // Whole when the writer loaded it after every commit to the case before this
+                // group (a new case has none).
+                let whole = job.seen.is_some_and(|seen| {
+                    staged
+                        .before
+                        .get(&case)
+                        .is_some_and(|at| at.is_none_or(|at| at <= seen))
+                });
+                self.docs.note_committed_whole(&case, doc, whole);
             }
         }
         self.committed.store(staged.seq, Ordering::SeqCst);

@@ -133,6 +133,13 @@ pub(super) fn placed(store: &dyn Store, case: &CaseId) -> Result<(Option<GridId>
     })
 }
 
+impl FeedLast {
+    /// The case's position in the feed.
+    pub(super) fn seq(&self) -> u64 {
+        self.seq
+    }
+}
+
 impl Ledger {
     /// Cases changed after `cursor` in a scope, oldest change first, at most `limit`.
     pub fn feed(&self, scope: &FeedScope, cursor: u64, limit: usize) -> Result<FeedPage> {

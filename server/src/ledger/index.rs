@@ -98,21 +98,40 @@ impl Ledger {
         term: &Term,
         after: Option<Vec<u8>>,
     ) -> impl Iterator<Item = Result<(Vec<u8>, CaseId)>> + 'a {
-        let prefix = term.prefix();
-        let end = gridcase_sync_core::store::prefix_end(&prefix);
-        let mut start = prefix.clone();
-        if let Some(after) = &after {
-            start.extend_from_slice(after);
-            start.push(0);
-        }
-        let len = prefix.len();
+        let (start, end, len) = index_range(term, after.as_deref());
         self.store
             .range(query_index::TREE, &start, end.as_deref())
-            .map(move |entry| {
-                let (k, _) = entry?;
-                let case = query_index::case_of(&k, len).unwrap_or_default();
-                Ok((k[len..].to_vec(), CaseId::new(case)))
+            .map(move |entry| Ok(index_entry(entry?.0, len)))
+    }
+
+    /// The first `limit` entries of each of several terms from `after`, as [`Ledger::index_scan`]
+    /// reads them, in one batched read ([`Store::range_heads`]): one list per term, in the
+    /// order given.
+    pub fn index_heads(
+        &self,
+        terms: &[Term],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Vec<(Vec<u8>, CaseId)>>> {
+        let ranges: Vec<_> = terms.iter().map(|t| index_range(t, after)).collect();
+        let heads = self.store.range_heads(
+            query_index::TREE,
+            &ranges
+                .iter()
+                .map(|(start, end, _)| (start.clone(), end.clone()))
+                .collect::<Vec<_>>(),
+            limit,
+        )?;
+        Ok(heads
+            .into_iter()
+            .zip(&ranges)
+            .map(|(entries, (_, _, len))| {
+                entries
+                    .into_iter()
+                    .map(|(k, _)| index_entry(k, *len))
+                    .collect()
             })
+            .collect())
     }
 
     /// Open311's published status changes from `start` (inclusive) to `end` (exclusive), oldest
@@ -138,6 +157,25 @@ impl Ledger {
     pub fn index_has(&self, term: &Term, suffix: &[u8]) -> Result<bool> {
         let key = query_index::key(term, suffix);
         Ok(self.store.get(query_index::TREE, &key)?.is_some())
+    }
+
+    /// [`Ledger::index_has`] for several suffixes, in the order given, in one batched read
+    /// ([`Store::get_many`]).
+    pub fn index_has_many<'s>(
+        &self,
+        term: &Term,
+        suffixes: impl IntoIterator<Item = &'s [u8]>,
+    ) -> Result<Vec<bool>> {
+        let keys: Vec<Vec<u8>> = suffixes
+            .into_iter()
+            .map(|suffix| query_index::key(term, suffix))
+            .collect();
+        Ok(self
+            .store
+            .get_many(query_index::TREE, &keys)?
+            .iter()
+            .map(Option::is_some)
+            .collect())
     }
 
     /// Whether every summary is found under its search terms (text, address, the places of
@@ -206,6 +244,27 @@ impl Ledger {
             })?;
         Ok(())
     }
+}
+
+/// Where the entries of a term after `after` (an index-key suffix) start and end in the query
+/// index, and the length of the term's prefix.
+fn index_range(term: &Term, after: Option<&[u8]>) -> (Vec<u8>, Option<Vec<u8>>, usize) {
+    let prefix = term.prefix();
+    let end = gridcase_sync_core::store::prefix_end(&prefix);
+    let len = prefix.len();
+    let mut start = prefix;
+    if let Some(after) = after {
+        start.extend_from_slice(after);
+        start.push(0);
+    }
+    (start, end, len)
+}
+
+/// An index key of a term whose prefix is `len` bytes long: its suffix and case.
+fn index_entry(mut key: Vec<u8>, len: usize) -> (Vec<u8>, CaseId) {
+    let case = query_index::case_of(&key, len).unwrap_or_default();
+    let suffix = key.split_off(len.min(key.len()));
+    (suffix, CaseId::new(case))
 }
 
 /// Index version 2: every term before search (version 1 lacked `review`).

@@ -232,6 +232,12 @@ impl Ledger {
         }
     }
 
+    /// How many reads a request should gather into one when it may not need them all
+    /// ([`Store::read_ahead`]): 1 on sled, hundreds on PostgreSQL.
+    pub fn read_ahead(&self) -> usize {
+        self.store.read_ahead().max(1)
+    }
+
     /// [`Ledger::summary`] of several cases in one read (one statement on PostgreSQL), in the
     /// order asked.
     pub fn summaries_of(&self, cases: &[CaseId]) -> Result<Vec<Option<CaseSummary>>> {

@@ -389,12 +389,15 @@ fn exchange(
         refuse_later: state.config.refuse_later_events,
         receipts: Mutex::new(HashMap::new()),
     };
+    // Read before the session loads any document (see `Write::loaded_after`).
+    let seen = ledger.committed_seq();
     let mut session = SyncSession::new(&ledger.docs, device.id.as_str());
     let (outcomes, staged) = session.receive_staged(&request.entries, &gate)?;
     // The new cases the session claimed (and only those: a case another writer claimed is
     // not this request's to release): from here the write holds those claims and releases
     // them when it ends, committed or not.
     let mut write = ledger.write(now);
+    write.loaded_after(seen);
     let claimed = session.take_claimed();
     write.adopt(
         staged,

@@ -190,9 +190,16 @@ impl DocStore {
     /// On a store other processes write ([`Store::shared`]), the document only merges into a
     /// cached copy: alone it may lack another process's commit.
     pub fn note_committed_owned(&self, case: &CaseId, doc: AutoCommit) {
+        self.note_committed_whole(case, doc, false);
+    }
+
+    /// [`DocStore::note_committed_owned`] for a document the caller knows holds every change
+    /// committed to the case (`whole`: no other process committed to it since the document
+    /// was loaded): cached even on a shared store.
+    pub fn note_committed_whole(&self, case: &CaseId, doc: AutoCommit, whole: bool) {
         if let Some(cache) = &self.cache {
             if let Ok(mut c) = cache.lock() {
-                c.committed_merge(case, doc, !self.store.shared());
+                c.committed_merge(case, doc, whole || !self.store.shared());
             }
         }
     }

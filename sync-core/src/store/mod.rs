@@ -96,6 +96,35 @@ pub trait Store: Send + Sync {
             .map(|prefix| self.scan_prefix(tree, prefix).collect())
             .collect()
     }
+
+    /// The first `limit` entries (in key order) of each of several ranges of one tree, each
+    /// `start <= key < end` (no `end`: to the end of the tree): one list per range, in the
+    /// order asked. This default reads each range as [`Store::range`] does, stopping at
+    /// `limit`; an engine a round trip away reads them all in one statement.
+    fn range_heads(
+        &self,
+        tree: &'static str,
+        ranges: &[(Vec<u8>, Option<Vec<u8>>)],
+        limit: usize,
+    ) -> Result<Vec<Vec<Entry>>, Error> {
+        ranges
+            .iter()
+            .map(|(start, end)| {
+                self.range(tree, start, end.as_deref())
+                    .take(limit)
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// How many reads a caller that reads one at a time, and may not need them all (a list
+    /// checking candidates until its page is full), should gather into one batched read
+    /// ([`Store::get_many`]): 1 for an engine whose reads are local, where reading ahead
+    /// only adds reads (the default); more for an engine a round trip away, where the round
+    /// trips cost more than the reads.
+    fn read_ahead(&self) -> usize {
+        1
+    }
 }
 
 /// A length-prefixed key part (u16 BE length, then the bytes), so that in a composite key one
