@@ -47,6 +47,10 @@ const MIGRATION_LOCK: i64 = 0x6772_6964_6361_7365; // "gridcase"
 const PAGE_FIRST: i64 = 64;
 const PAGE_MAX: i64 = 2048;
 
+/// The most reads a caller that may not need them all gathers into one (`Store::read_ahead`):
+/// about what one round trip costs in rows read.
+const READ_AHEAD: usize = 1024;
+
 /// The ledger on PostgreSQL.
 pub struct PostgresStore {
     /// Drives the connections; `None` only while dropping.
@@ -361,6 +365,69 @@ impl Store for PostgresStore {
         })
     }
 
+    /// One statement (one round trip) when every range has an end (a range to the end of the
+    /// tree is read on its own, as `range` reads it): each range's rows as its own
+    /// `ORDER BY key LIMIT`, so no range reads past its `limit`.
+    fn range_heads(
+        &self,
+        tree: &'static str,
+        ranges: &[(Vec<u8>, Option<Vec<u8>>)],
+        limit: usize,
+    ) -> Result<Vec<Vec<Entry>>, CoreError> {
+        if ranges.is_empty() || limit == 0 {
+            return Ok(vec![Vec::new(); ranges.len()]);
+        }
+        let ends: Option<Vec<Vec<u8>>> = ranges.iter().map(|(_, end)| end.clone()).collect();
+        let Some(ends) = ends else {
+            return ranges
+                .iter()
+                .map(|(start, end)| {
+                    self.range(tree, start, end.as_deref())
+                        .take(limit)
+                        .collect()
+                })
+                .collect();
+        };
+        let starts: Vec<Vec<u8>> = ranges.iter().map(|(start, _)| start.clone()).collect();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let pool = self.pool.clone();
+        self.run(async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            let statement = client
+                .prepare_cached(
+                    "SELECT p.i, t.key, t.value
+                     FROM unnest($2::bytea[], $3::bytea[]) WITH ORDINALITY AS p(lo, hi, i)
+                     CROSS JOIN LATERAL (
+                         SELECT key, value FROM gridcase_trees
+                         WHERE tree = $1 AND key >= p.lo AND key < p.hi
+                         ORDER BY key LIMIT $4
+                     ) t
+                     ORDER BY p.i, t.key",
+                )
+                .await
+                .map_err(pg_error)?;
+            let rows = client
+                .query(&statement, &[&tree, &starts, &ends, &limit])
+                .await
+                .map_err(pg_error)?;
+            let mut lists: Vec<Vec<Entry>> = vec![Vec::new(); starts.len()];
+            for row in rows {
+                let i: i64 = row.get(0);
+                let list = usize::try_from(i - 1)
+                    .ok()
+                    .and_then(|i| lists.get_mut(i))
+                    .ok_or_else(|| store_error("a range scan answered out of range"))?;
+                list.push((row.get(1), row.get(2)));
+            }
+            Ok(lists)
+        })
+    }
+
+    /// A round trip costs more than reading a few hundred rows more.
+    fn read_ahead(&self) -> usize {
+        READ_AHEAD
+    }
+
     /// One statement, so one round trip, and one transaction, durable when it returns:
     /// `gridcase_commit` (migration 0002) takes a transaction-scoped advisory lock per guarded
     /// key (in key order, so two commits never wait on each other in a circle), reads the
@@ -596,6 +663,37 @@ mod tests {
             let expected: Vec<Vec<Entry>> = prefixes.iter().map(|p| scan(p)).collect();
             assert_eq!(lists, expected);
         }
+        // The first entries of ranges, every range with an end (one statement) or one without
+        // (one scan each), empty ranges among them; a range from inside a prefix.
+        let range = |start: &[u8], end: Option<&[u8]>| (start.to_vec(), end.map(<[u8]>::to_vec));
+        let inside = key(&[p1, b"\x01\x00"]);
+        for ranges in [
+            vec![
+                range(p2, prefix_end(p2).as_deref()),
+                range(b"", None),
+                range(&inside, prefix_end(p1).as_deref()),
+                range(b"\x00\x09", Some(b"\x00\x0a")),
+                range(b"", Some(b"\xff")),
+                range(b"b", Some(b"a")),
+            ],
+            vec![range(p1, None), range(top, None)],
+        ] {
+            for limit in [0, 1, 2, 10] {
+                let heads = store.range_heads(CHANGES, &ranges, limit).expect("heads");
+                let expected: Vec<Vec<Entry>> = ranges
+                    .iter()
+                    .map(|(start, end)| {
+                        store
+                            .range(CHANGES, start, end.as_deref())
+                            .take(limit)
+                            .collect::<Result<_, _>>()
+                            .expect("range")
+                    })
+                    .collect();
+                assert_eq!(heads, expected, "limit {limit}");
+            }
+        }
+        assert!(store.range_heads(CHANGES, &[], 5).expect("none").is_empty());
     }
 
     #[test]

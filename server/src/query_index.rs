@@ -270,6 +270,9 @@ pub fn suffix(s: &CaseSummary) -> Vec<u8> {
     k
 }
 
+/// An entry of a term as a walk reads it: its index-key suffix ([`suffix`]) and its case.
+pub type Entry = (Vec<u8>, CaseId);
+
 /// The creation time an index-key suffix ([`suffix`]) starts with.
 pub fn created_of(suffix: &[u8]) -> Option<Millis> {
     let inverted = u64::from_be_bytes(suffix.get(..8)?.try_into().ok()?);

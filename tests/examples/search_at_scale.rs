@@ -1,8 +1,13 @@
 //! Search latencies against the real release server on a ledger directory that
 //! `gridcase-bench` filled: p50 and p95 of 200 requests each, signed in as the demo `operator`
 //! (district scope), on loopback. Case numbers, free text (common, rare and very rare Chinese
-//! words, a phrase, an ASCII word, a word no case has), addresses (a road, a doorplate) and
-//! duplicate suggestions at the places and categories of filled cases.
+//! words, a phrase, an ASCII word, a word no case has), addresses (a road, a doorplate), the
+//! field-day bench's list mix row by row, and duplicate suggestions at the places and
+//! categories of filled cases. `SEARCH_AT_SCALE_ONLY=<text>` times only the rows whose name
+//! holds it (`POST` for intake, which adds cases to the ledger); `SEARCH_AT_SCALE_ROUNDS=<n>`
+//! changes the requests per row. With `GRIDCASE_TEST_DATABASE_URL` set, the ledger directory
+//! names its PostgreSQL database (`tests/src/lib.rs`, `test_database`); `GRIDCASE_SERVER_BIN`
+//! runs another server binary on it (before and after a change, back to back).
 //!
 //! cargo build --release -p gridcase-server -p gridcase-bench
 //! target/release/gridcase-bench --no-field --ledger-cases 100000 --ledger-dir /tmp/l100k --fill-only
@@ -18,7 +23,7 @@ fn phone_of(i: usize) -> String {
 use serde_json::Value;
 use std::time::Instant;
 
-/// Requests per row of the table.
+/// Requests per row of the table (`SEARCH_AT_SCALE_ROUNDS` to change it).
 const ROUNDS: usize = 200;
 
 /// A case of the first list pages: what the requests are made of.
@@ -34,6 +39,13 @@ fn main() {
         eprintln!("usage: search_at_scale <ledger directory> (a --demo ledger, such as gridcase-bench fills)");
         std::process::exit(2);
     };
+    let rounds: usize = std::env::var("SEARCH_AT_SCALE_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .filter(|r| *r >= 20)
+        .unwrap_or(ROUNDS);
+    // Only the rows whose name holds this text (`POST` for intake), to time a few at length.
+    let only = std::env::var("SEARCH_AT_SCALE_ONLY").unwrap_or_default();
     let started = Instant::now();
     let server = Server::start_in(std::path::Path::new(&dir), &[]);
     let http = Http::new(server.addr);
@@ -128,6 +140,20 @@ fn main() {
             "/v1/callers/cases?phone= (repeat caller)",
             Box::new(|i| format!("/v1/callers/cases?phone={}", url_encode(&phone_of(i * 13)))),
         ),
+        // The field-day bench's list mix (`gridcase-bench`), row by row.
+        (
+            "?status=dispatched (field-day list)",
+            Box::new(|_| "/v1/cases?status=dispatched&limit=50".to_owned()),
+        ),
+        (
+            "?grid=g1&overdue=true (field-day list)",
+            Box::new(|_| "/v1/cases?grid=g1&overdue=true&limit=50".to_owned()),
+        ),
+        (
+            "?unit=u2&category=E0101 (field-day list)",
+            Box::new(|_| "/v1/cases?unit=u2&category=E0101&limit=50".to_owned()),
+        ),
+        ("?q=路灯 (field-day list)", Box::new(|_| list("路灯", "q"))),
         (
             "duplicates: category + place",
             Box::new(|i| {
@@ -162,8 +188,8 @@ fn main() {
     );
     // Intake saves: a hotline call with its caller, one durable write each (the caller's
     // record in the same batch), at the places of filled cases.
-    let mut ms = Vec::with_capacity(ROUNDS);
-    for i in 0..ROUNDS {
+    let mut ms = Vec::with_capacity(rounds);
+    for i in (0..rounds).filter(|_| "POST /v1/cases".contains(only.as_str())) {
         let s = sample(i);
         let body = serde_json::json!({
             "channel": "hotline",
@@ -180,18 +206,20 @@ fn main() {
         assert_eq!(r.status, 201, "{}", r.text());
     }
     ms.sort_by(f64::total_cmp);
-    println!(
-        "{:44} {:9.2} {:9.2} {:9.2} {:>8}",
-        "POST /v1/cases (intake + caller, durable)",
-        ms[ms.len() / 2],
-        ms[ms.len() * 95 / 100 - 1],
-        ms[ms.len() - 1],
-        "-"
-    );
-    for (name, path) in &rows {
-        let mut ms = Vec::with_capacity(ROUNDS);
+    if !ms.is_empty() {
+        println!(
+            "{:44} {:9.2} {:9.2} {:9.2} {:>8}",
+            "POST /v1/cases (intake + caller, durable)",
+            ms[ms.len() / 2],
+            ms[ms.len() * 95 / 100 - 1],
+            ms[ms.len() - 1],
+            "-"
+        );
+    }
+    for (name, path) in rows.iter().filter(|(name, _)| name.contains(only.as_str())) {
+        let mut ms = Vec::with_capacity(rounds);
         let mut found = 0;
-        for i in 0..ROUNDS {
+        for i in 0..rounds {
             let path = path(i);
             let t = Instant::now();
             let answer = get(&path);
@@ -207,7 +235,7 @@ fn main() {
             ms[ms.len() / 2],
             ms[ms.len() * 95 / 100 - 1],
             ms[ms.len() - 1],
-            found as f64 / ROUNDS as f64
+            found as f64 / rounds as f64
         );
     }
 }

@@ -15,9 +15,9 @@ use crate::error::{Error, Result};
 use crate::query_index::{self, GeoCell, Term};
 use crate::summary::CaseSummary;
 use crate::AppState;
-use gridcase_sync_core::{limits, rules, ActionKind, CategoryCode, Millis, Status};
+use gridcase_sync_core::{limits, rules, ActionKind, CaseId, CategoryCode, Millis, Status};
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// How near an open case must be to be suggested, in metres.
 pub const RADIUS_M: f64 = 50.0;
@@ -27,6 +27,10 @@ pub const WINDOW_MS: Millis = 30 * 24 * 3_600_000;
 
 /// The most suggestions one answer holds.
 pub const SUGGESTIONS_MAX: usize = 10;
+
+/// How many entries of each term are read at once on an engine a round trip away: most
+/// cells hold fewer open cases of a category in the window.
+const HEAD_ENTRIES: usize = 64;
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -191,10 +195,23 @@ pub fn duplicates(
     } else {
         vec![report.category.clone().map_or(Term::All, Term::Category)]
     };
+    // A round trip away, every term's entries in the window first (the first HEAD_ENTRIES of
+    // each in one read, the rest, rarely any, term by term), then their summaries in one
+    // read, each case once; else each term's entries and summaries as they come.
+    let (mut entries, mut fetched) = if state.ledger.read_ahead() > 1 {
+        let (entries, fetched) = read_ahead(state, &terms, now)?;
+        (Some(entries), Some(fetched))
+    } else {
+        (None, None)
+    };
     let mut seen = HashSet::new();
     let mut found = Vec::new();
-    for term in &terms {
-        for entry in state.ledger.index_scan(term, None) {
+    for (i, term) in terms.iter().enumerate() {
+        let walk: Box<dyn Iterator<Item = Result<query_index::Entry>>> = match &mut entries {
+            Some(entries) => Box::new(std::mem::take(&mut entries[i]).into_iter().map(Ok)),
+            None => Box::new(state.ledger.index_scan(term, None)),
+        };
+        for entry in walk {
             let (suffix, case) = entry?;
             if query_index::created_of(&suffix).is_none_or(|created| !recent(created, now)) {
                 break;
@@ -202,13 +219,18 @@ pub fn duplicates(
             if seen.contains(&case) {
                 continue;
             }
-            let Some(s) = state.ledger.summary(&case)? else {
+            // Entries may be stale (the index is a superset): the summary decides.
+            let fresh = |s: &CaseSummary| suffix == query_index::suffix(s);
+            let s = match &mut fetched {
+                Some(fetched) => match fetched.get(&case) {
+                    Some(s) if fresh(s) => fetched.remove(&case),
+                    _ => None,
+                },
+                None => state.ledger.summary(&case)?.filter(fresh),
+            };
+            let Some(s) = s else {
                 continue;
             };
-            // Entries may be stale (the index is a superset): the summary decides.
-            if suffix != query_index::suffix(&s) {
-                continue;
-            }
             seen.insert(case);
             if !summary_in_scope(&caller.user.scope, &s) {
                 continue;
@@ -231,6 +253,60 @@ pub fn duplicates(
     });
     found.truncate(SUGGESTIONS_MAX);
     Ok(found)
+}
+
+/// Summaries by case.
+type Summaries = HashMap<CaseId, CaseSummary>;
+
+/// Each term's entries in the window at `now` (one list per term, newest first) and the
+/// summaries of their cases, read in as few reads as they can be: the first [`HEAD_ENTRIES`]
+/// of every term in one, the rest of a term with more on its own, the summaries in one.
+fn read_ahead(
+    state: &AppState,
+    terms: &[Term],
+    now: Millis,
+) -> Result<(Vec<Vec<query_index::Entry>>, Summaries)> {
+    let heads = state.ledger.index_heads(terms, None, HEAD_ENTRIES)?;
+    let mut entries = Vec::with_capacity(terms.len());
+    for (term, head) in terms.iter().zip(heads) {
+        let full = head.len() == HEAD_ENTRIES;
+        let after = head.last().map(|(suffix, _)| suffix.clone());
+        let mut list = Vec::with_capacity(head.len());
+        let in_window =
+            |suffix: &[u8]| query_index::created_of(suffix).is_some_and(|c| recent(c, now));
+        let mut ended = false;
+        for entry in head {
+            if !in_window(&entry.0) {
+                ended = true;
+                break;
+            }
+            list.push(entry);
+        }
+        if full && !ended {
+            for entry in state.ledger.index_scan(term, after) {
+                let entry = entry?;
+                if !in_window(&entry.0) {
+                    break;
+                }
+                list.push(entry);
+            }
+        }
+        entries.push(list);
+    }
+    let mut ids: Vec<CaseId> = Vec::new();
+    let mut asked = HashSet::new();
+    for (_, case) in entries.iter().flatten() {
+        if asked.insert(case) {
+            ids.push(case.clone());
+        }
+    }
+    let summaries = state.ledger.summaries_of(&ids)?;
+    let fetched = ids
+        .into_iter()
+        .zip(summaries)
+        .filter_map(|(case, s)| Some((case, s?)))
+        .collect();
+    Ok((entries, fetched))
 }
 
 #[cfg(test)]

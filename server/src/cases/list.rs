@@ -14,7 +14,7 @@ use crate::AppState;
 use gridcase_sync_core::fold::{fold, Conflict};
 use gridcase_sync_core::{CaseId, CategoryCode, Event, Level, Scope, Status};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 /// The filters of a case list. All given filters must hold.
 ///
@@ -462,46 +462,168 @@ impl Weight {
     }
 }
 
+/// Entries of a term, newest first.
+type Entries = Vec<query_index::Entry>;
+
+/// What the planner chose: the terms to walk, rarest first, and what it read of them.
+struct Plan {
+    terms: Vec<Term>,
+    /// When it weighed the terms, the first entries it read of each (in `terms`' order), and
+    /// whether they are all of them; else empty.
+    heads: Vec<(Entries, bool)>,
+}
+
 /// The terms to walk, rarest first: the planner reads up to [`PROBE_ENTRIES`] entries of
-/// each from `after` and orders them by [`Weight::rarer`]. `all` is never weighed (every other
-/// term is rarer); an empty term makes the answer empty (`None`).
-fn plan(state: &AppState, terms: Vec<Term>, after: Option<&[u8]>) -> Result<Option<Vec<Term>>> {
+/// each from `after` (on an engine a round trip away, all in one read: `Ledger::index_heads`)
+/// and orders them by [`Weight::rarer`]. `all` is never weighed (every other term is rarer);
+/// an empty term makes the answer empty (`None`).
+fn plan(state: &AppState, terms: Vec<Term>, after: Option<&[u8]>) -> Result<Option<Plan>> {
     let mut terms: Vec<Term> = terms.into_iter().filter(|t| *t != Term::All).collect();
     terms.sort_by_key(Term::prefix);
     terms.dedup();
     if terms.is_empty() {
-        return Ok(Some(vec![Term::All]));
+        return Ok(Some(Plan {
+            terms: vec![Term::All],
+            heads: Vec::new(),
+        }));
     }
     if terms.len() == 1 {
-        return Ok(Some(terms));
+        return Ok(Some(Plan {
+            terms,
+            heads: Vec::new(),
+        }));
     }
+    // A round trip away, every term's entries in one read; else term by term, to stop at an
+    // empty one.
+    let mut heads = if state.ledger.read_ahead() > 1 {
+        state.ledger.index_heads(&terms, after, PROBE_ENTRIES)?
+    } else {
+        Vec::new()
+    }
+    .into_iter();
     let mut weighed = Vec::with_capacity(terms.len());
     for term in terms {
-        let mut weight = Weight {
-            exhausted: true,
-            entries: 0,
-            reach: Vec::new(),
+        let entries = match heads.next() {
+            Some(entries) => entries,
+            None => state
+                .ledger
+                .index_heads(std::slice::from_ref(&term), after, PROBE_ENTRIES)?
+                .pop()
+                .unwrap_or_default(),
         };
-        for entry in state
-            .ledger
-            .index_scan(&term, after.map(<[u8]>::to_vec))
-            .take(PROBE_ENTRIES)
-        {
-            weight.reach = entry?.0;
-            weight.entries += 1;
-        }
-        weight.exhausted = weight.entries < PROBE_ENTRIES;
+        let weight = Weight {
+            exhausted: entries.len() < PROBE_ENTRIES,
+            entries: entries.len(),
+            reach: entries
+                .last()
+                .map(|(suffix, _)| suffix.clone())
+                .unwrap_or_default(),
+        };
         if weight.exhausted && weight.entries == 0 {
             return Ok(None);
         }
-        weighed.push((weight, term));
+        weighed.push((weight, term, entries));
     }
     weighed.sort_by(|a, b| a.0.rarer(&b.0));
-    Ok(Some(weighed.into_iter().map(|(_, t)| t).collect()))
+    let (terms, heads) = weighed
+        .into_iter()
+        .map(|(weight, term, entries)| (term, (entries, weight.exhausted)))
+        .unzip();
+    Ok(Some(Plan { terms, heads }))
+}
+
+/// The walked term's entries from where the walk starts (after those the planner read).
+enum Walk<'a> {
+    /// Read as they are checked (`Ledger::index_scan`): local reads.
+    Lazy(Box<dyn Iterator<Item = Result<query_index::Entry>> + 'a>),
+    /// Read a batch at a time, each batch in one read (`Ledger::index_heads`): a round trip
+    /// away.
+    Batched {
+        read: std::vec::IntoIter<query_index::Entry>,
+        /// The suffix of the last entry read, where the next read starts (`None`: the start).
+        after: Option<Vec<u8>>,
+        /// Every entry has been read.
+        exhausted: bool,
+    },
+}
+
+impl Walk<'_> {
+    /// The next `size` entries of `term`, up to the first for which `stop` holds (that one and
+    /// those after it never); and whether the walk ended (at the end of the term, or at
+    /// `stop`).
+    fn next_batch(
+        &mut self,
+        state: &AppState,
+        term: &Term,
+        size: usize,
+        stop: impl Fn(&[u8]) -> bool,
+    ) -> Result<(Entries, bool)> {
+        let mut batch = Vec::with_capacity(size.min(PROBE_ENTRIES));
+        match self {
+            Walk::Lazy(entries) => {
+                while batch.len() < size {
+                    let Some(entry) = entries.next() else {
+                        return Ok((batch, true));
+                    };
+                    let entry = entry?;
+                    if stop(&entry.0) {
+                        return Ok((batch, true));
+                    }
+                    batch.push(entry);
+                }
+            }
+            Walk::Batched {
+                read,
+                after,
+                exhausted,
+            } => {
+                batch.extend(read.by_ref().take(size));
+                if batch.len() < size && !*exhausted {
+                    let want = size - batch.len();
+                    let more = state
+                        .ledger
+                        .index_heads(std::slice::from_ref(term), after.as_deref(), want)?
+                        .pop()
+                        .unwrap_or_default();
+                    *exhausted = more.len() < want;
+                    if let Some((suffix, _)) = more.last() {
+                        *after = Some(suffix.clone());
+                    }
+                    batch.extend(more);
+                }
+                if let Some(old) = batch.iter().position(|(suffix, _)| stop(suffix)) {
+                    batch.truncate(old);
+                    return Ok((batch, true));
+                }
+                if batch.len() < size {
+                    return Ok((batch, true));
+                }
+            }
+        }
+        Ok((batch, false))
+    }
+}
+
+/// How many candidates of the walked term to check next, in one batch, when the page still
+/// needs `need` more (counting the one that tells there is a next page), after `examined`
+/// candidates gave `admitted` cases. Never more than `need` when reads are local
+/// (`read_ahead` 1: then no candidate is read that checking one at a time would not have
+/// read); a round trip away, as many as the rate so far says the page needs, a quarter more,
+/// up to `read_ahead`.
+fn batch_size(need: usize, examined: usize, admitted: usize, read_ahead: usize) -> usize {
+    if read_ahead <= 1 || examined == 0 {
+        return need;
+    }
+    let guess = match need.saturating_mul(examined).checked_div(admitted) {
+        Some(at_that_rate) => at_that_rate.saturating_mul(5) / 4 + 1,
+        None => examined.saturating_mul(4),
+    };
+    guess.clamp(need, read_ahead.max(need))
 }
 
 /// How many terms besides the one walked a candidate's index entries are checked under before
-/// its summary is read (a point lookup each, cheaper than reading and parsing the summary).
+/// its summary is read (a point lookup each, cheaper than reading and parsing the summary;
+/// batched, `Ledger::index_has_many`).
 const CHECKED_TERMS: usize = 4;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -584,43 +706,103 @@ pub fn list_page(state: &AppState, caller: &Caller, filter: &CaseFilter) -> Resu
     let Some(terms) = filter.implied_terms(&caller.user.scope, &admit.texts, search) else {
         return Ok(admit.page(cases, None));
     };
-    let Some(terms) = plan(state, terms, after.as_deref())? else {
+    let Some(plan) = plan(state, terms, after.as_deref())? else {
         return Ok(admit.page(cases, None));
     };
-    let (walked, checked) = terms.split_at(1);
+    let (walked, checked) = plan.terms.split_at(1);
     let checked = &checked[..checked.len().min(CHECKED_TERMS)];
+    let read_ahead = state.ledger.read_ahead();
+    let mut heads = plan.heads.into_iter();
+    // The walked term's entries: those the planner read, then the rest from the index.
+    let mut walk = match heads.next() {
+        Some((head, true)) if read_ahead <= 1 => Walk::Lazy(Box::new(head.into_iter().map(Ok))),
+        Some((head, false)) if read_ahead <= 1 => {
+            let from = head.last().map(|(suffix, _)| suffix.clone()).or(after);
+            Walk::Lazy(Box::new(
+                head.into_iter()
+                    .map(Ok)
+                    .chain(state.ledger.index_scan(&walked[0], from)),
+            ))
+        }
+        None if read_ahead <= 1 => Walk::Lazy(Box::new(state.ledger.index_scan(&walked[0], after))),
+        Some((head, exhausted)) => Walk::Batched {
+            after: head.last().map(|(suffix, _)| suffix.clone()).or(after),
+            read: head.into_iter(),
+            exhausted,
+        },
+        None => Walk::Batched {
+            read: Vec::new().into_iter(),
+            after,
+            exhausted: false,
+        },
+    };
+    // A checked term whose every entry the planner read is checked against those.
+    let checks: Vec<(&Term, Option<HashSet<Vec<u8>>>)> = checked
+        .iter()
+        .map(|term| {
+            let known = heads
+                .next()
+                .filter(|(_, exhausted)| *exhausted)
+                .map(|(entries, _)| entries.into_iter().map(|(suffix, _)| suffix).collect());
+            (term, known)
+        })
+        .collect();
+    // Older than the window: so is every entry after it.
+    let too_old = |suffix: &[u8]| {
+        filter
+            .created_from
+            .zip(query_index::created_of(suffix))
+            .is_some_and(|(from, created)| created < from)
+    };
+    let (mut examined, mut admitted) = (0, 0);
     let mut last = None;
     let mut more = false;
-    'walk: for entry in state.ledger.index_scan(&walked[0], after) {
-        let (suffix, case) = entry?;
-        // Older than the window: so is every entry after it.
-        if let (Some(from), Some(created)) = (filter.created_from, query_index::created_of(&suffix))
-        {
-            if created < from {
+    // Candidates are checked a batch at a time (each term's index entries of the batch in one
+    // read, then the summaries of those left in one), in walk order, so the page, its order
+    // and its cursor are those of checking one at a time.
+    'walk: loop {
+        let size = batch_size(limit + 1 - cases.len(), examined, admitted, read_ahead);
+        let (mut batch, ended) = walk.next_batch(state, &walked[0], size, too_old)?;
+        examined += batch.len();
+        for (term, known) in &checks {
+            if batch.is_empty() {
                 break;
             }
-        }
-        for term in checked {
-            if !state.ledger.index_has(term, &suffix)? {
-                continue 'walk;
+            match known {
+                Some(known) => batch.retain(|(suffix, _)| known.contains(suffix)),
+                None => {
+                    let has = state
+                        .ledger
+                        .index_has_many(term, batch.iter().map(|(suffix, _)| suffix.as_slice()))?;
+                    let mut has = has.into_iter();
+                    batch.retain(|_| has.next().unwrap_or(false));
+                }
             }
         }
-        let Some(s) = state.ledger.summary(&case)? else {
-            continue;
-        };
-        // Entries may be stale (the index is a superset): the summary decides.
-        if suffix != query_index::suffix(&s) || !summary_in_scope(&caller.user.scope, &s) {
-            continue;
+        let ids: Vec<CaseId> = batch.iter().map(|(_, case)| case.clone()).collect();
+        let summaries = state.ledger.summaries_of(&ids)?;
+        for ((suffix, _), s) in batch.into_iter().zip(summaries) {
+            let Some(s) = s else {
+                continue;
+            };
+            // Entries may be stale (the index is a superset): the summary decides.
+            if suffix != query_index::suffix(&s) || !summary_in_scope(&caller.user.scope, &s) {
+                continue;
+            }
+            let Some(item) = admit.item(s) else {
+                continue;
+            };
+            if cases.len() == limit {
+                more = true;
+                break 'walk;
+            }
+            last = Some(suffix);
+            cases.push(item);
+            admitted += 1;
         }
-        let Some(item) = admit.item(s) else {
-            continue;
-        };
-        if cases.len() == limit {
-            more = true;
+        if ended {
             break;
         }
-        last = Some(suffix);
-        cases.push(item);
     }
     let next = if more { last.map(hex::encode) } else { None };
     Ok(admit.page(cases, next))
@@ -788,6 +970,30 @@ mod tests {
         weights.sort_by(Weight::rarer);
         let order: Vec<(usize, u8)> = weights.iter().map(|w| (w.entries, w.reach[0])).collect();
         assert_eq!(order, [(3, 5), (40, 200), (256, 90), (256, 10)]);
+    }
+
+    #[test]
+    fn a_batch_holds_what_the_page_needs_and_reads_ahead_only_a_round_trip_away() {
+        // Local reads: never more candidates than the page still needs, whatever the rate.
+        for (examined, admitted) in [(0, 0), (500, 0), (500, 3), (60, 50)] {
+            assert_eq!(batch_size(51, examined, admitted, 1), 51);
+        }
+        // A round trip away: the page's need first, then by the rate so far, within bounds.
+        assert_eq!(batch_size(51, 0, 0, 1024), 51);
+        assert_eq!(
+            batch_size(40, 60, 10, 1024),
+            301,
+            "4 in 10 went, a quarter more"
+        );
+        assert_eq!(
+            batch_size(51, 51, 0, 1024),
+            204,
+            "none yet: four times as many"
+        );
+        assert_eq!(batch_size(51, 900, 0, 1024), 1024);
+        assert_eq!(batch_size(10, 100, 99, 1024), 13);
+        assert_eq!(batch_size(2, 10, 10, 1024), 3);
+        assert_eq!(batch_size(501, 10, 1, 300), 501, "never less than the need");
     }
 
     #[test]

@@ -112,7 +112,7 @@ impl Ledger {
         terms: &[Term],
         after: Option<&[u8]>,
         limit: usize,
-    ) -> Result<Vec<Vec<(Vec<u8>, CaseId)>>> {
+    ) -> Result<Vec<Vec<query_index::Entry>>> {
         let ranges: Vec<_> = terms.iter().map(|t| index_range(t, after)).collect();
         let heads = self.store.range_heads(
             query_index::TREE,
@@ -261,7 +261,7 @@ fn index_range(term: &Term, after: Option<&[u8]>) -> (Vec<u8>, Option<Vec<u8>>, 
 }
 
 /// An index key of a term whose prefix is `len` bytes long: its suffix and case.
-fn index_entry(mut key: Vec<u8>, len: usize) -> (Vec<u8>, CaseId) {
+fn index_entry(mut key: Vec<u8>, len: usize) -> query_index::Entry {
     let case = query_index::case_of(&key, len).unwrap_or_default();
     let suffix = key.split_off(len.min(key.len()));
     (suffix, CaseId::new(case))
