@@ -49,7 +49,10 @@ impl Metrics {
         self.commit_turns_lost.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn render(&self, cached_cases: usize, feed_seq: u64) -> String {
+    /// The exposition; `sync_waiting` is the syncs waiting for a turn now (`sync_door`: past
+    /// a third of the request timeout they are told to come back, counted as the sync route's
+    /// 503s).
+    pub fn render(&self, cached_cases: usize, feed_seq: u64, sync_waiting: usize) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "# TYPE gridcase_http_requests_total counter");
         let _ = writeln!(out, "# TYPE gridcase_http_request_seconds_sum counter");
@@ -101,6 +104,7 @@ impl Metrics {
             ),
             ("gridcase_cached_cases", "gauge", cached_cases as u64),
             ("gridcase_feed_sequence", "gauge", feed_seq),
+            ("gridcase_sync_waiting", "gauge", sync_waiting as u64),
         ] {
             let _ = writeln!(out, "# TYPE {name} {kind}\n{name} {value}");
         }

@@ -121,7 +121,7 @@ impl Door {
             });
     }
 
-    /// Syncs waiting for a turn now (for `/metrics`).
+    /// Syncs waiting for a turn now (`gridcase_sync_waiting` in `/metrics`).
     pub fn waiting(&self) -> usize {
         self.waiting.load(Ordering::Relaxed)
     }

@@ -340,6 +340,12 @@ fn metrics_need_the_metrics_token_or_an_admin_or_supervisor() {
         "{}",
         r.text()
     );
+    // No sync is waiting for a turn on an idle server.
+    assert!(
+        r.text().contains("\ngridcase_sync_waiting 0\n"),
+        "{}",
+        r.text()
+    );
     let worker = http.login("worker1");
     assert_eq!(http.get("/metrics", Some(&worker)).status, 403);
     let supervisor = http.login("supervisor");

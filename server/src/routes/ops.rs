@@ -77,6 +77,7 @@ fn render(state: &AppState) -> Response {
     let body = state.metrics.render(
         state.ledger.docs.cached_cases(),
         state.ledger.committed_seq(),
+        state.sync_door.waiting(),
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
