@@ -18,10 +18,11 @@
 //! layout 1 (`gridcase_client::client::STORE_SCHEMA`).
 
 use gridcase_sync_core::commands::{act_with_org, open_case_with_org};
-use gridcase_sync_core::event::{Channel, Intake};
+use gridcase_sync_core::event::Intake;
 use gridcase_sync_core::org::Org;
 use gridcase_sync_core::store::{Batch, DocStore, SledStore, Store};
 use gridcase_sync_core::{Action, Actor, ActorId, CaseDoc, CategoryCode, GridId, WorkCalendar};
+use gridcase_tests::scenario::patrol;
 use serde_json::Value;
 use std::path::Path;
 use std::sync::Arc;
@@ -100,18 +101,11 @@ impl Handheld {
             .locate(Some(&GridId::from(grid)), None, &self.actor.scope)
             .expect("the worker's grid");
         let intake = Intake {
-            media_url: None,
-            business_type: None,
-            caller: None,
-            callback: false,
-            channel: Channel::Patrol,
-            reporter: None,
-            description: format!("field day report {n}: garbage piled at the corner"),
             territory,
-            address: None,
-            coordinates: None,
             category: CategoryCode::parse("E0102"),
-            photos: Vec::new(),
+            ..patrol(&format!(
+                "field day report {n}: garbage piled at the corner"
+            ))
         };
         let (mut doc, _) = open_case_with_org(
             &self.actor,

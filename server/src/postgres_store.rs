@@ -201,6 +201,25 @@ impl Drop for PostgresStore {
     }
 }
 
+/// Rows `(i, key, value)` of a statement over `n` ranges numbered from 1 (`WITH ORDINALITY`),
+/// as one list of entries per range, in the order the rows came.
+fn per_range(
+    rows: Vec<tokio_postgres::Row>,
+    n: usize,
+    what: &str,
+) -> Result<Vec<Vec<Entry>>, CoreError> {
+    let mut lists: Vec<Vec<Entry>> = vec![Vec::new(); n];
+    for row in rows {
+        let i: i64 = row.get(0);
+        let list = usize::try_from(i - 1)
+            .ok()
+            .and_then(|i| lists.get_mut(i))
+            .ok_or_else(|| store_error(format!("{what} answered out of range")))?;
+        list.push((row.get(1), row.get(2)));
+    }
+    Ok(lists)
+}
+
 impl Store for PostgresStore {
     fn get(&self, tree: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>, CoreError> {
         let pool = self.pool.clone();
@@ -352,16 +371,7 @@ impl Store for PostgresStore {
                 .query(&statement, &[&tree, &starts, &ends])
                 .await
                 .map_err(pg_error)?;
-            let mut lists: Vec<Vec<Entry>> = vec![Vec::new(); starts.len()];
-            for row in rows {
-                let i: i64 = row.get(0);
-                let list = usize::try_from(i - 1)
-                    .ok()
-                    .and_then(|i| lists.get_mut(i))
-                    .ok_or_else(|| store_error("a prefix scan answered out of range"))?;
-                list.push((row.get(1), row.get(2)));
-            }
-            Ok(lists)
+            per_range(rows, starts.len(), "a prefix scan")
         })
     }
 
@@ -410,16 +420,7 @@ impl Store for PostgresStore {
                 .query(&statement, &[&tree, &starts, &ends, &limit])
                 .await
                 .map_err(pg_error)?;
-            let mut lists: Vec<Vec<Entry>> = vec![Vec::new(); starts.len()];
-            for row in rows {
-                let i: i64 = row.get(0);
-                let list = usize::try_from(i - 1)
-                    .ok()
-                    .and_then(|i| lists.get_mut(i))
-                    .ok_or_else(|| store_error("a range scan answered out of range"))?;
-                list.push((row.get(1), row.get(2)));
-            }
-            Ok(lists)
+            per_range(rows, starts.len(), "a range scan")
         })
     }
 

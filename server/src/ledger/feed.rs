@@ -45,6 +45,18 @@ pub(super) fn seq_at_end(key: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(tail.try_into().ok()?))
 }
 
+fn decode_last(bytes: Option<Vec<u8>>) -> Result<Option<FeedLast>> {
+    Ok(match bytes {
+        Some(b) => Some(serde_json::from_slice(&b)?),
+        None => None,
+    })
+}
+
+/// Where a case stands in the feed now, `None` for a case the feed does not hold.
+fn read_last(store: &dyn Store, case: &CaseId) -> Result<Option<FeedLast>> {
+    decode_last(store.get(trees::FEED_LAST, &part(case.as_str()))?)
+}
+
 /// Where each of `cases` stands in the feed now, read in one go (one statement on
 /// PostgreSQL): the commit thread's group reads them before it moves the cases.
 pub(super) fn read_last_many(
@@ -56,13 +68,7 @@ pub(super) fn read_last_many(
     cases
         .iter()
         .zip(stored)
-        .map(|(case, bytes)| {
-            let last = match bytes {
-                Some(b) => Some(serde_json::from_slice::<FeedLast>(&b)?),
-                None => None,
-            };
-            Ok((case.clone(), last))
-        })
+        .map(|(case, bytes)| Ok((case.clone(), decode_last(bytes)?)))
         .collect()
 }
 
@@ -81,10 +87,7 @@ pub(super) fn stage_move(
     let previous = match (last.get(&entry.case), stored.get(&entry.case)) {
         (Some(p), _) => Some(p.clone()),
         (None, Some(before)) => before.clone(),
-        (None, None) => match store.get(trees::FEED_LAST, &case_key)? {
-            Some(b) => Some(serde_json::from_slice::<FeedLast>(&b)?),
-            None => None,
-        },
+        (None, None) => read_last(store, &entry.case)?,
     };
     if let Some(p) = previous {
         batch.delete(trees::FEED, p.seq.to_be_bytes().to_vec());
@@ -115,22 +118,13 @@ pub(super) fn stage_move(
 
 /// A case's position in the feed now, `None` for a case the feed does not hold.
 pub(super) fn position(store: &dyn Store, case: &CaseId) -> Result<Option<u64>> {
-    Ok(match store.get(trees::FEED_LAST, &part(case.as_str()))? {
-        Some(b) => Some(serde_json::from_slice::<FeedLast>(&b)?.seq),
-        None => None,
-    })
+    Ok(read_last(store, case)?.map(|last| last.seq))
 }
 
 /// Where a case is indexed in the feed now: its grid and units (`None` and none for a case
 /// the feed does not hold).
 pub(super) fn placed(store: &dyn Store, case: &CaseId) -> Result<(Option<GridId>, Vec<UnitId>)> {
-    Ok(match store.get(trees::FEED_LAST, &part(case.as_str()))? {
-        Some(b) => {
-            let last: FeedLast = serde_json::from_slice(&b)?;
-            (last.grid, last.units)
-        }
-        None => (None, Vec::new()),
-    })
+    Ok(read_last(store, case)?.map_or((None, Vec::new()), |last| (last.grid, last.units)))
 }
 
 impl FeedLast {

@@ -221,15 +221,19 @@ impl Ledger {
     /// since (`numbers::number_older`), which its next change stores.
     pub fn summary(&self, case: &CaseId) -> Result<Option<CaseSummary>> {
         match self.store.get(trees::SUMMARIES, &part(case.as_str()))? {
-            Some(b) => {
-                let mut summary: CaseSummary = serde_json::from_slice(&b)?;
-                if summary.number.is_none() {
-                    summary.number = self.number(case)?;
-                }
-                Ok(Some(summary))
-            }
+            Some(b) => Ok(Some(self.stored_summary(case, &b)?)),
             None => Ok(None),
         }
+    }
+
+    /// A stored summary, with the case's number when it was numbered after the summary was
+    /// written.
+    fn stored_summary(&self, case: &CaseId, bytes: &[u8]) -> Result<CaseSummary> {
+        let mut summary: CaseSummary = serde_json::from_slice(bytes)?;
+        if summary.number.is_none() {
+            summary.number = self.number(case)?;
+        }
+        Ok(summary)
     }
 
     /// How many reads a request should gather into one when it may not need them all
@@ -246,16 +250,7 @@ impl Ledger {
         cases
             .iter()
             .zip(stored)
-            .map(|(case, bytes)| {
-                let Some(bytes) = bytes else {
-                    return Ok(None);
-                };
-                let mut summary: CaseSummary = serde_json::from_slice(&bytes)?;
-                if summary.number.is_none() {
-                    summary.number = self.number(case)?;
-                }
-                Ok(Some(summary))
-            })
+            .map(|(case, bytes)| bytes.map(|b| self.stored_summary(case, &b)).transpose())
             .collect()
     }
 
