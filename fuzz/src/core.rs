@@ -187,14 +187,18 @@ pub fn inspect(data: &[u8]) {
     let rest = &crate::checksum::with_valid_checksums(rest)[..];
     let base = fixtures::doc(usize::from(flags & FIXTURE_MASK));
     let mode = (flags >> MODE_SHIFT) % 3;
-    let (snapshot, mut after, stored) = if mode == 2 {
+    let (snapshot, current, mut after, stored) = if mode == 2 {
         let Ok(doc) = AutoCommit::load(rest) else {
             return;
         };
-        (Snapshot::empty(), doc, None)
+        (Snapshot::empty(), Snapshot::empty(), doc, None)
     } else {
         let stored = CaseDoc::from_automerge(base.clone()).expect("a fixture is a case");
-        let snapshot = Snapshot::at(base, base.clone().get_heads());
+        let heads = base.clone().get_heads();
+        // The receiver's snapshot, read before the changes apply, and the one read afterwards
+        // at the old heads: both must judge every input alike.
+        let current = Snapshot::current(base, heads.clone());
+        let snapshot = Snapshot::at(base, heads);
         let mut after = base.clone();
         if mode == 0 {
             // A failed load may leave part applied: inspect whatever the document became.
@@ -205,9 +209,16 @@ pub fn inspect(data: &[u8]) {
             };
             let _ = after.merge(&mut other);
         }
-        (snapshot, after, Some(stored))
+        (snapshot, current, after, Some(stored))
     };
     let inspection = snapshot.inspect(&mut after);
+    let seen_before = current.inspect(&mut after);
+    assert_eq!(
+        format!("{:?}", seen_before.breaches),
+        format!("{:?}", inspection.breaches),
+        "the snapshot read before the changes judges as the one read at the old heads"
+    );
+    assert_eq!(seen_before.new_events.len(), inspection.new_events.len());
     if crate::debug() {
         eprintln!(
             "inspect: {} new events, {} new changes, breaches {:?}",
@@ -224,6 +235,9 @@ pub fn inspect(data: &[u8]) {
     }
     let case = CaseDoc::from_automerge(after).expect("a clean case has the case layout");
     let events = case.events().expect("a clean case's events read");
+    if let Some(handed) = &seen_before.events {
+        assert_eq!(handed, &events, "the events the inspection hands on are the document's");
+    }
     let new = inspection.new_events.len();
     let Some(stored) = stored else {
         assert_eq!(new, events.len(), "a new case's events are all new");

@@ -369,7 +369,7 @@ pub(crate) fn decode_action(kind: &str, payload: &str) -> Action {
 /// The scalar fields of an event map, read in one pass over the map (one lookup per field
 /// would decode the columns again for each).
 #[derive(Default)]
-struct EventFields {
+pub(crate) struct EventFields {
     id: Option<String>,
     kind: Option<String>,
     author: Option<String>,
@@ -388,26 +388,34 @@ fn required<T>(value: Option<T>, key: &'static str) -> Result<T, Error> {
 pub(crate) fn read_event(doc: &AutoCommit, e: &ObjId) -> Result<Event, Error> {
     let mut f = EventFields::default();
     for item in doc.map_range(e, ..) {
-        let key = item.key.as_ref();
-        match &item.value {
+        f.take(item.key.as_ref(), &item.value)?;
+    }
+    f.finish()
+}
+
+impl EventFields {
+    /// Takes one field of an event's map, in the one pass over it that reads the event (the
+    /// inspection's snapshot reads the operation ids in the same pass).
+    pub(crate) fn take(&mut self, key: &str, value: &ValueRef<'_>) -> Result<(), Error> {
+        match value {
             ValueRef::Scalar(ScalarValueRef::Str(v)) => {
                 let slot = match key {
-                    "id" => &mut f.id,
-                    "kind" => &mut f.kind,
-                    "author" => &mut f.author,
-                    "device" => &mut f.device,
-                    "role" => &mut f.role,
-                    "scope" => &mut f.scope,
-                    "parents" => &mut f.parents,
-                    "payload" => &mut f.payload,
+                    "id" => &mut self.id,
+                    "kind" => &mut self.kind,
+                    "author" => &mut self.author,
+                    "device" => &mut self.device,
+                    "role" => &mut self.role,
+                    "scope" => &mut self.scope,
+                    "parents" => &mut self.parents,
+                    "payload" => &mut self.payload,
                     "at" => return Err(Error::MalformedField("at")),
-                    _ => continue,
+                    _ => return Ok(()),
                 };
                 *slot = Some(v.to_string());
             }
-            ValueRef::Scalar(ScalarValueRef::Int(v)) if key == "at" => f.at = Some(*v),
+            ValueRef::Scalar(ScalarValueRef::Int(v)) if key == "at" => self.at = Some(*v),
             ValueRef::Scalar(ScalarValueRef::Uint(v)) if key == "at" => {
-                f.at = Some(i64::try_from(*v).map_err(|_| Error::MalformedField("at"))?)
+                self.at = Some(i64::try_from(*v).map_err(|_| Error::MalformedField("at"))?)
             }
             _ => {
                 if let Some(known) = EVENT_FIELDS.into_iter().find(|k| *k == key) {
@@ -415,30 +423,36 @@ pub(crate) fn read_event(doc: &AutoCommit, e: &ObjId) -> Result<Event, Error> {
                 }
             }
         }
+        Ok(())
     }
-    let id = EventId::new(required(f.id, "id")?);
-    let invalid = |reason: String| Error::InvalidEvent {
-        event: id.clone(),
-        reason,
-    };
-    let role_name = required(f.role, "role")?;
-    let role =
-        Role::parse(&role_name).ok_or_else(|| invalid(format!("unknown role {role_name}")))?;
-    let scope = serde_json::from_str(&required(f.scope, "scope")?)
-        .map_err(|err| invalid(format!("scope: {err}")))?;
-    let parents = serde_json::from_str(&required(f.parents, "parents")?)
-        .map_err(|err| invalid(format!("parents: {err}")))?;
-    let action = decode_action(&required(f.kind, "kind")?, &required(f.payload, "payload")?);
-    Ok(Event {
-        author: UserId::new(required(f.author, "author")?),
-        device: DeviceId::new(required(f.device, "device")?),
-        role,
-        scope,
-        at: required(f.at, "at")?,
-        parents,
-        action,
-        id,
-    })
+
+    /// The event the taken fields make.
+    pub(crate) fn finish(self) -> Result<Event, Error> {
+        let f = self;
+        let id = EventId::new(required(f.id, "id")?);
+        let invalid = |reason: String| Error::InvalidEvent {
+            event: id.clone(),
+            reason,
+        };
+        let role_name = required(f.role, "role")?;
+        let role = Role::parse(&role_name)
+            .ok_or_else(|| invalid(format!("unknown role {role_name}")))?;
+        let scope = serde_json::from_str(&required(f.scope, "scope")?)
+            .map_err(|err| invalid(format!("scope: {err}")))?;
+        let parents = serde_json::from_str(&required(f.parents, "parents")?)
+            .map_err(|err| invalid(format!("parents: {err}")))?;
+        let action = decode_action(&required(f.kind, "kind")?, &required(f.payload, "payload")?);
+        Ok(Event {
+            author: UserId::new(required(f.author, "author")?),
+            device: DeviceId::new(required(f.device, "device")?),
+            role,
+            scope,
+            at: required(f.at, "at")?,
+            parents,
+            action,
+            id,
+        })
+    }
 }
 
 /// The header in one pass over its map (a lookup per field would decode the columns again

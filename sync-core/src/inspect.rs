@@ -6,7 +6,9 @@
 //! deletion or concurrent re-assignment shows up as a changed or extra operation id, even
 //! when the visible value did not change.
 
-use crate::document::{read_event, CaseDoc, ATTACHMENTS, EVENTS, EVENT_FIELDS, HEADER};
+use crate::document::{
+    read_event, CaseDoc, EventFields, ATTACHMENTS, EVENTS, EVENT_FIELDS, HEADER,
+};
 
 trait Lossy {
     fn to_str_lossy(&self) -> &str;
@@ -35,8 +37,19 @@ pub struct Snapshot {
     heads: Vec<ChangeHash>,
     roots: HashMap<String, ObjId>,
     header: HashMap<String, ObjId>,
-    events: HashMap<ObjId, (EventId, HashMap<String, ObjId>)>,
+    events: HashMap<ObjId, KnownEvent>,
     attachments: Vec<(ObjId, HashMap<String, ObjId>)>,
+}
+
+/// An event that existed before the incoming changes.
+#[derive(Debug, Clone)]
+struct KnownEvent {
+    id: EventId,
+    /// The operation behind each field.
+    fields: HashMap<String, ObjId>,
+    /// The event itself, when the snapshot read it in the same pass (see
+    /// [`Snapshot::current`]): the inspection then hands every event to the gate.
+    read: Option<Event>,
 }
 
 /// How the incoming changes broke the append-only rule.
@@ -134,6 +147,10 @@ pub struct NewEvent {
 #[derive(Debug, Clone, Default)]
 pub struct Inspection {
     pub new_events: Vec<NewEvent>,
+    /// Every event of the document after the changes, in list order, when each one was read
+    /// on the way (the new ones by the inspection, the known ones by a snapshot taken with
+    /// [`Snapshot::current`]): the gate folds them without reading the document again.
+    pub events: Option<Vec<Event>>,
     /// Actors of all changes after the snapshot's heads.
     pub actors: BTreeSet<ActorId>,
     pub new_changes: usize,
@@ -155,7 +172,73 @@ impl Snapshot {
     /// The snapshot of a stored case.
     pub fn of(doc: &mut CaseDoc) -> Snapshot {
         let heads = doc.heads();
-        Snapshot::at(doc.automerge_ref(), heads)
+        Snapshot::current(doc.automerge_ref(), heads)
+    }
+
+    /// The snapshot of an automerge document as it stands, whose current heads are `heads`.
+    /// Taken before the incoming changes are applied: reading the present state costs a
+    /// fraction of reading an earlier one ([`Snapshot::at`] filters every operation by the
+    /// old heads' clock), and each event is read in the same pass over its map.
+    pub fn current(am: &AutoCommit, heads: Vec<ChangeHash>) -> Snapshot {
+        let root = |k: &str| am.get(ROOT, k).ok().flatten().map(|(_, id)| id);
+        let roots = [HEADER, EVENTS, ATTACHMENTS]
+            .into_iter()
+            .filter_map(|k| Some((k.to_owned(), root(k)?)))
+            .collect();
+        let fields_of = |obj: &ObjId| -> HashMap<String, ObjId> {
+            am.map_range(obj, ..)
+                .map(|item| (item.key.to_string(), item.id()))
+                .collect()
+        };
+        let header = root(HEADER).map_or_else(HashMap::new, |h| fields_of(&h));
+        let entries = |k: &str| -> Vec<ObjId> {
+            root(k).map_or_else(Vec::new, |list| {
+                am.list_range(&list, ..).map(|item| item.id()).collect()
+            })
+        };
+        let attachments = entries(ATTACHMENTS)
+            .into_iter()
+            .map(|entry| {
+                let fields = fields_of(&entry);
+                (entry, fields)
+            })
+            .collect();
+        let events = entries(EVENTS)
+            .into_iter()
+            .map(|entry| {
+                let mut fields = HashMap::new();
+                let mut read = EventFields::default();
+                let mut readable = true;
+                let mut id = String::new();
+                for item in am.map_range(&entry, ..) {
+                    let key = item.key.as_ref();
+                    if key == "id" {
+                        id = match &item.value {
+                            automerge::ValueRef::Scalar(automerge::ScalarValueRef::Str(v)) => {
+                                v.to_string()
+                            }
+                            _ => String::new(),
+                        };
+                    }
+                    readable = readable && read.take(key, &item.value).is_ok();
+                    fields.insert(key.to_owned(), item.id());
+                }
+                let read = readable.then(|| read.finish().ok()).flatten();
+                let known = KnownEvent {
+                    id: EventId::new(id),
+                    fields,
+                    read,
+                };
+                (entry, known)
+            })
+            .collect();
+        Snapshot {
+            heads,
+            roots,
+            header,
+            events,
+            attachments,
+        }
     }
 
     /// The snapshot of an automerge document as it stood at `heads` (its current heads, or
@@ -189,8 +272,12 @@ impl Snapshot {
                     Ok(Some((v, _))) => v.to_str_lossy().to_owned(),
                     _ => String::new(),
                 };
-                let fields = field_ops(am, &entry, at);
-                (entry, (EventId::new(id), fields))
+                let known = KnownEvent {
+                    id: EventId::new(id),
+                    fields: field_ops(am, &entry, at),
+                    read: None,
+                };
+                (entry, known)
             })
             .collect();
         Snapshot {
@@ -288,32 +375,46 @@ impl Snapshot {
             _ => return out,
         };
         let mut present = HashSet::new();
+        let mut in_order = Some(Vec::with_capacity(self.events.len() + 4));
         for (index, item) in am.list_range(&events, ..).enumerate() {
             let entry = item.id();
-            if let Some((id, fields)) = self.events.get(&entry) {
+            if let Some(known) = self.events.get(&entry) {
                 present.insert(entry.clone());
-                for b in compare_fields(am, &entry, fields, |field| Breach::EventEdited {
-                    event: id.clone(),
-                    field,
+                for b in compare_fields(am, &entry, &known.fields, |field| {
+                    Breach::EventEdited {
+                        event: known.id.clone(),
+                        field,
+                    }
                 }) {
                     out.breaches.push(b);
                 }
+                in_order = in_order.and_then(|mut all: Vec<Event>| {
+                    all.push(known.read.clone()?);
+                    Some(all)
+                });
                 continue;
             }
             match new_event(am, &entry) {
-                Ok(new) => out.new_events.push(new),
+                Ok(new) => {
+                    if let Some(all) = in_order.as_mut() {
+                        all.push(new.event.clone());
+                    }
+                    out.new_events.push(new)
+                }
                 Err(breach) => out.breaches.push(match breach {
                     Breach::BadEvent { reason, .. } => Breach::BadEvent { index, reason },
                     other => other,
                 }),
             }
         }
-        for (entry, (id, _)) in &self.events {
+        for (entry, known) in &self.events {
             if !present.contains(entry) {
-                out.breaches
-                    .push(Breach::EventDeleted { event: id.clone() });
+                out.breaches.push(Breach::EventDeleted {
+                    event: known.id.clone(),
+                });
             }
         }
+        out.events = in_order;
         out
     }
 }

@@ -528,6 +528,16 @@ impl<'s> SyncSession<'s> {
             None => self.docs.load_automerge(case)?.unwrap_or_default(),
         };
         let before = doc.get_heads();
+        // The stored case as it stands, read before the changes apply (reading it afterwards
+        // at the old heads costs several times more). Only a message that carries changes
+        // needs it: most messages are acknowledgements.
+        let snapshot = if before.is_empty() {
+            Some(Snapshot::empty())
+        } else if message.changes.is_empty() {
+            None
+        } else {
+            Some(Snapshot::current(&doc, before.clone()))
+        };
         let previous = self.state(case)?.clone();
         let mut state = previous.clone();
         if let Err(e) = doc.sync().receive_sync_message(&mut state, message) {
@@ -552,13 +562,14 @@ impl<'s> SyncSession<'s> {
             return Ok(Outcome::Unchanged);
         }
 
-        // Taken only now that something changed: most messages are acknowledgements.
-        let snapshot = if before.is_empty() {
-            Snapshot::empty()
-        } else {
-            Snapshot::at(&doc, before.clone())
+        let snapshot = match snapshot {
+            Some(snapshot) => snapshot,
+            // The heads moved without a change in the message (automerge applies only the
+            // message's changes, so this should not happen): read the old heads' state.
+            None => Snapshot::at(&doc, before.clone()),
         };
-        let inspection = snapshot.inspect(&mut doc);
+        let mut inspection = snapshot.inspect(&mut doc);
+        drop(snapshot);
         let verdict = match inspection.breaches.first() {
             Some(breach) => Err(Refusal::from(breach)),
             None => match CaseDoc::from_automerge(doc) {
@@ -571,16 +582,10 @@ impl<'s> SyncSession<'s> {
                     reason: format!("case {case}: {e}"),
                 })),
                 Ok(mut case_doc) => {
-                    // A new case's inspection read every event, in list order: the gate
-                    // reads them again from there rather than from the document.
-                    if before.is_empty() {
-                        case_doc.keep_read_events(
-                            inspection
-                                .new_events
-                                .iter()
-                                .map(|n| n.event.clone())
-                                .collect(),
-                        );
+                    // The snapshot and the inspection read every event, in list order: the
+                    // gate takes them from there rather than from the document.
+                    if let Some(events) = inspection.events.take() {
+                        case_doc.keep_read_events(events);
                     }
                     match gate.admit(case, &inspection, &case_doc) {
                         Admission::Accept => Ok(case_doc.into_automerge()),
