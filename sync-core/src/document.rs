@@ -177,6 +177,12 @@ impl CaseDoc {
         self.read_events = Some(events);
     }
 
+    /// The events kept by [`CaseDoc::keep_read_events`], if the document was not touched
+    /// since, taken back out (for a caller that keeps them beside the document).
+    pub(crate) fn take_read_events(&mut self) -> Option<Vec<Event>> {
+        self.read_events.take()
+    }
+
     /// The events paired with the automerge object id of their list element.
     pub(crate) fn event_entries(&self) -> Vec<ObjId> {
         self.doc

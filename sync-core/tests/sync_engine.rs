@@ -440,3 +440,51 @@ fn a_change_the_server_forgot_is_sent_again_when_it_is_needed() {
 fn a_chain_the_server_forgot_is_sent_again_whole() {
     forgotten_changes_are_sent_again(5);
 }
+
+/// The receiver reads a stored case before the changes apply and hands the events it read on
+/// (to the gate, then to `with_case`): they must be the case's events as the store has them,
+/// in list order, for a new case and for new events on a stored one.
+#[test]
+fn the_events_handed_on_after_receiving_are_the_stored_cases() {
+    let (_d, device) = store();
+    let (_s, server) = store();
+    let (case, _) = new_local_case(&device, 0);
+    exchange(&device, &server, &AcceptClean);
+    comment(&device, &case, "first");
+    comment(&device, &case, "second");
+
+    let mut d = SyncSession::new(&device, "server").tracking_dirty(true);
+    let mut s = SyncSession::new(&server, "device-1");
+    // The first messages only compare heads; the changes follow.
+    for round in 0.. {
+        assert!(round < 5, "the changes never arrived");
+        let up = d.generate([case.clone()]).expect("device generates");
+        let outcomes = s.receive(&up, &AcceptClean).expect("server receives");
+        if outcomes
+            .iter()
+            .any(|o| o.outcome == Outcome::Accepted { new_events: 2 })
+        {
+            break;
+        }
+        let down = s.generate([case.clone()]).expect("server generates");
+        d.receive(&down, &AcceptClean).expect("device receives");
+    }
+    let handed = s
+        .with_case(&case, |doc| doc.events().expect("events"))
+        .expect("with_case")
+        .expect("the session holds the case");
+    let stored = server
+        .load(&case)
+        .expect("load")
+        .expect("stored")
+        .events()
+        .expect("stored events");
+    assert_eq!(handed.len(), 3);
+    assert_eq!(handed, stored);
+    // Asked again, the same.
+    let again = s
+        .with_case(&case, |doc| doc.events().expect("events"))
+        .expect("with_case")
+        .expect("held");
+    assert_eq!(again, stored);
+}

@@ -87,6 +87,11 @@ pub struct SyncSession<'s> {
     /// released, never a claim another writer holds.
     claimed: Vec<CaseId>,
     due: Vec<CaseId>,
+    /// The events of each accepted case as its inspection read them, with the heads they
+    /// were read at: [`SyncSession::with_case`] hands them on while the document still has
+    /// those heads, so that indexing (the server) or folding (a handheld) an accepted case
+    /// does not read every event again.
+    read_events: HashMap<CaseId, (Vec<automerge::ChangeHash>, Vec<crate::event::Event>)>,
 }
 
 impl<'s> SyncSession<'s> {
@@ -102,6 +107,7 @@ impl<'s> SyncSession<'s> {
             accepted: Vec::new(),
             claimed: Vec::new(),
             due: Vec::new(),
+            read_events: HashMap::new(),
         }
     }
 
@@ -491,11 +497,22 @@ impl<'s> SyncSession<'s> {
         case: &CaseId,
         f: impl FnOnce(&CaseDoc) -> T,
     ) -> Result<Option<T>, Error> {
-        let Some(doc) = self.loaded.remove(case) else {
+        let Some(mut doc) = self.loaded.remove(case) else {
             return Ok(None);
         };
-        let doc = CaseDoc::from_automerge(doc)?;
+        let read = self
+            .read_events
+            .remove(case)
+            .filter(|(heads, _)| *heads == doc.get_heads());
+        let mut doc = CaseDoc::from_automerge(doc)?;
+        let heads = read.map(|(heads, events)| {
+            doc.keep_read_events(events);
+            heads
+        });
         let out = f(&doc);
+        if let (Some(heads), Some(events)) = (heads, doc.take_read_events()) {
+            self.read_events.insert(case.clone(), (heads, events));
+        }
         self.loaded.insert(case.clone(), doc.into_automerge());
         Ok(Some(out))
     }
@@ -588,14 +605,17 @@ impl<'s> SyncSession<'s> {
                         case_doc.keep_read_events(events);
                     }
                     match gate.admit(case, &inspection, &case_doc) {
-                        Admission::Accept => Ok(case_doc.into_automerge()),
+                        Admission::Accept => {
+                            let events = case_doc.take_read_events();
+                            Ok((case_doc.into_automerge(), events))
+                        }
                         Admission::Refuse(reason) => Err(reason),
                     }
                 }
             },
         };
-        let mut fresh = match verdict {
-            Ok(doc) => doc,
+        let (mut fresh, events) = match verdict {
+            Ok(accepted) => accepted,
             Err(refusal) => {
                 // Drop the changed document and keep the old state: nothing refused stays.
                 self.states.insert(case.clone(), previous);
@@ -613,6 +633,15 @@ impl<'s> SyncSession<'s> {
             self.claimed.push(case.clone());
         }
         let new_events = inspection.new_events.len();
+        match events {
+            Some(events) => {
+                self.read_events
+                    .insert(case.clone(), (fresh.get_heads(), events));
+            }
+            None => {
+                self.read_events.remove(case);
+            }
+        }
         self.keep(case, fresh, state, &previous, batch);
         Ok(Outcome::Accepted { new_events })
     }
