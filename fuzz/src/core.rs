@@ -5,7 +5,7 @@ use crate::fixtures;
 use crate::mem::MemStore;
 use automerge::sync::State;
 use automerge::{AutoCommit, ChangeHash};
-use gridcase_sync_core::inspect::Snapshot;
+use gridcase_sync_core::inspect::{Snapshot, Touched};
 use gridcase_sync_core::store::{Batch, DocStore, Store};
 use gridcase_sync_core::sync::{AcceptClean, Outcome, SyncBatch, SyncSession};
 use gridcase_sync_core::{CaseDoc, CaseId, Event, WorkCalendar};
@@ -219,6 +219,24 @@ pub fn inspect(data: &[u8]) {
         "the snapshot read before the changes judges as the one read at the old heads"
     );
     assert_eq!(seen_before.new_events.len(), inspection.new_events.len());
+    if stored.is_some() {
+        // And comparing only the objects the new changes name (what the receiver does with a
+        // message's changes) finds the same.
+        let heads = base.clone().get_heads();
+        let chunks: Vec<Vec<u8>> = after
+            .get_changes(&heads)
+            .into_iter()
+            .map(|c| c.raw_bytes().to_vec())
+            .collect();
+        if let Some(touched) = Touched::of_chunks(chunks.iter().map(|c| c.as_slice())) {
+            let narrowed = current.inspect_with(&mut after, Some(&touched));
+            assert_eq!(
+                format!("{:?}", narrowed.breaches),
+                format!("{:?}", inspection.breaches),
+                "comparing only the touched objects judges as comparing every one"
+            );
+        }
+    }
     if crate::debug() {
         eprintln!(
             "inspect: {} new events, {} new changes, breaches {:?}",

@@ -163,6 +163,61 @@ impl Inspection {
     }
 }
 
+/// The objects the incoming changes wrote to, read from the changes' own bytes before they
+/// apply. An object no incoming operation names cannot have changed, so the inspection
+/// compares only these with the snapshot: a new event on a case of fifty no longer reads the
+/// other forty-nine again. Used only when every change the document gained is among those
+/// read here (checked by hash in [`Snapshot::inspect_with`]); otherwise every object is
+/// compared, as without it.
+#[derive(Debug, Clone, Default)]
+pub struct Touched {
+    changes: HashSet<ChangeHash>,
+    root: bool,
+    objects: HashMap<ActorId, HashSet<u64>>,
+}
+
+impl Touched {
+    /// At most this many bytes of changes are decoded: a larger message (a long history
+    /// arriving at once) is compared whole, as decoding it would cost about as much.
+    pub const MAX_BYTES: usize = 64 * 1024;
+
+    /// The objects written by `chunks` (a sync message's changes), or `None` when one of
+    /// them is not a single change (a whole document, a bundle) or does not decode, or
+    /// there are more than [`Touched::MAX_BYTES`].
+    pub fn of_chunks<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Option<Touched> {
+        let mut out = Touched::default();
+        let mut bytes = 0usize;
+        for chunk in chunks {
+            bytes += chunk.len();
+            if bytes > Touched::MAX_BYTES {
+                return None;
+            }
+            let change = automerge::Change::try_from(chunk).ok()?;
+            out.changes.insert(change.hash());
+            for op in change.decode().operations {
+                match op.obj {
+                    automerge::legacy::ObjectId::Root => out.root = true,
+                    automerge::legacy::ObjectId::Id(automerge::legacy::OpId(counter, actor)) => {
+                        out.objects.entry(actor).or_default().insert(counter);
+                    }
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// Whether an incoming operation wrote to `obj`.
+    fn touches(&self, obj: &ObjId) -> bool {
+        match obj {
+            ObjId::Root => self.root,
+            ObjId::Id(counter, actor, _) => self
+                .objects
+                .get(actor)
+                .is_some_and(|counters| counters.contains(counter)),
+        }
+    }
+}
+
 impl Snapshot {
     /// The snapshot of a document not yet in the store: everything in it will be new.
     pub fn empty() -> Snapshot {
@@ -291,6 +346,12 @@ impl Snapshot {
 
     /// Compares the document after the incoming changes with this snapshot.
     pub fn inspect(&self, after: &mut AutoCommit) -> Inspection {
+        self.inspect_with(after, None)
+    }
+
+    /// Like [`Snapshot::inspect`], comparing only the objects `touched` names when it
+    /// accounts for every change the document gained.
+    pub fn inspect_with(&self, after: &mut AutoCommit, touched: Option<&Touched>) -> Inspection {
         let mut out = Inspection::default();
         // Metadata only: rebuilding whole changes from the op set costs far more.
         let changes = after.get_changes_meta(&self.heads);
@@ -299,7 +360,9 @@ impl Snapshot {
             .iter()
             .map(|c| c.actor.clone().into_owned())
             .collect();
+        let touched = touched.filter(|t| changes.iter().all(|c| t.changes.contains(&c.hash)));
         drop(changes);
+        let written = |obj: &ObjId| touched.is_none_or(|t| t.touches(obj));
         let am: &AutoCommit = after;
 
         for key in am.keys(ROOT) {
@@ -321,9 +384,13 @@ impl Snapshot {
         match header {
             None => out.breaches.push(Breach::MissingHeader),
             Some(h) if !self.header.is_empty() => {
-                compare_fields(am, &h, &self.header, |field| Breach::HeaderEdited { field })
+                if written(&h) {
+                    compare_fields(am, &h, &self.header, |field| Breach::HeaderEdited {
+                        field,
+                    })
                     .into_iter()
                     .for_each(|b| out.breaches.push(b));
+                }
             }
             Some(h) => {
                 // A new case: its header must be one actor's plain values, without conflicts.
@@ -363,8 +430,11 @@ impl Snapshot {
         let now: HashSet<ObjId> = listed.into_iter().collect();
         for (index, (entry, fields)) in self.attachments.iter().enumerate() {
             let edited = !now.contains(entry)
-                || !compare_fields(am, entry, fields, |field| Breach::HeaderEdited { field })
-                    .is_empty();
+                || (written(entry)
+                    && !compare_fields(am, entry, fields, |field| Breach::HeaderEdited {
+                        field
+                    })
+                    .is_empty());
             if edited {
                 out.breaches.push(Breach::AttachmentEdited { index });
             }
@@ -380,13 +450,15 @@ impl Snapshot {
             let entry = item.id();
             if let Some(known) = self.events.get(&entry) {
                 present.insert(entry.clone());
-                for b in compare_fields(am, &entry, &known.fields, |field| {
-                    Breach::EventEdited {
-                        event: known.id.clone(),
-                        field,
+                if written(&entry) {
+                    for b in compare_fields(am, &entry, &known.fields, |field| {
+                        Breach::EventEdited {
+                            event: known.id.clone(),
+                            field,
+                        }
+                    }) {
+                        out.breaches.push(b);
                     }
-                }) {
-                    out.breaches.push(b);
                 }
                 in_order = in_order.and_then(|mut all: Vec<Event>| {
                     all.push(known.read.clone()?);

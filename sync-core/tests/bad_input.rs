@@ -6,7 +6,7 @@ mod common;
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjType, ReadDoc, ROOT};
 use common::*;
-use gridcase_sync_core::inspect::{Breach, Snapshot};
+use gridcase_sync_core::inspect::{Breach, Snapshot, Touched};
 use gridcase_sync_core::sync::SyncBatch;
 use gridcase_sync_core::{Action, CaseDoc, Error};
 
@@ -152,8 +152,23 @@ fn inspect_after(tamper: impl FnOnce(&mut AutoCommit)) -> gridcase_sync_core::in
     tamper(&mut incoming);
     incoming.commit();
     let mut after = stored.automerge().clone();
+    let chunks: Vec<Vec<u8>> = incoming
+        .get_changes(&stored.heads())
+        .into_iter()
+        .map(|c| c.raw_bytes().to_vec())
+        .collect();
     after.merge(&mut incoming).expect("merge");
-    snapshot.inspect(&mut after)
+    let whole = snapshot.inspect(&mut after);
+    // The receiver compares only the objects the changes' own bytes name: it must find
+    // exactly what comparing every object finds.
+    // (None past `Touched::MAX_BYTES`: the receiver compares whole then.)
+    let Some(touched) = Touched::of_chunks(chunks.iter().map(|c| c.as_slice())) else {
+        return whole;
+    };
+    let seen = snapshot.inspect_with(&mut after, Some(&touched));
+    assert_eq!(format!("{:?}", seen.breaches), format!("{:?}", whole.breaches));
+    assert_eq!(seen.new_events.len(), whole.new_events.len());
+    seen
 }
 
 fn first_event(doc: &AutoCommit) -> automerge::ObjId {
@@ -412,5 +427,40 @@ fn attachments_are_append_only_too() {
         i.breaches.iter().any(|b| b.rule() == "attachment_edited"),
         "{:?}",
         i.breaches
+    );
+}
+
+/// The objects read from a message's changes narrow the comparison only when they account
+/// for every change the document gained: a change that arrived some other way (applied from
+/// an earlier message's queue) is not hidden by them.
+#[test]
+fn changes_the_touched_objects_do_not_account_for_are_compared_whole() {
+    let mut stored = case_at("dispatched");
+    let snapshot = Snapshot::of(&mut stored);
+    let heads = stored.heads();
+    let mut incoming = stored.automerge().fork();
+    incoming.set_actor(writer("mallory"));
+    let events = incoming.get(ROOT, "events").expect("get").expect("events").1;
+    let e = incoming.insert_object(&events, 1, ObjType::Map).expect("insert");
+    incoming.put(&e, "id", "harmless").expect("put");
+    incoming.commit();
+    let declared: Vec<Vec<u8>> = incoming
+        .get_changes(&heads)
+        .into_iter()
+        .map(|c| c.raw_bytes().to_vec())
+        .collect();
+    let first = first_event(&incoming);
+    incoming.put(&first, "payload", "{}").expect("put");
+    incoming.commit();
+    let mut after = stored.automerge().clone();
+    after.merge(&mut incoming).expect("merge");
+    let touched = Touched::of_chunks(declared.iter().map(|c| c.as_slice())).expect("changes");
+    let seen = snapshot.inspect_with(&mut after, Some(&touched));
+    assert!(
+        seen.breaches
+            .iter()
+            .any(|b| matches!(b, Breach::EventEdited { field, .. } if field == "payload")),
+        "{:?}",
+        seen.breaches
     );
 }

@@ -7,7 +7,7 @@
 
 use crate::document::CaseDoc;
 use crate::ids::CaseId;
-use crate::inspect::{Breach, Inspection, Snapshot};
+use crate::inspect::{Breach, Inspection, Snapshot, Touched};
 use crate::store::{Batch, DocStore};
 use crate::sync::{Refusal, RefusalCode};
 use crate::Error;
@@ -548,12 +548,15 @@ impl<'s> SyncSession<'s> {
         // The stored case as it stands, read before the changes apply (reading it afterwards
         // at the old heads costs several times more). Only a message that carries changes
         // needs it: most messages are acknowledgements.
-        let snapshot = if before.is_empty() {
-            Some(Snapshot::empty())
+        let (snapshot, touched) = if before.is_empty() {
+            (Some(Snapshot::empty()), None)
         } else if message.changes.is_empty() {
-            None
+            (None, None)
         } else {
-            Some(Snapshot::current(&doc, before.clone()))
+            (
+                Some(Snapshot::current(&doc, before.clone())),
+                Touched::of_chunks(message.changes.iter()),
+            )
         };
         let previous = self.state(case)?.clone();
         let mut state = previous.clone();
@@ -585,7 +588,7 @@ impl<'s> SyncSession<'s> {
             // message's changes, so this should not happen): read the old heads' state.
             None => Snapshot::at(&doc, before.clone()),
         };
-        let mut inspection = snapshot.inspect(&mut doc);
+        let mut inspection = snapshot.inspect_with(&mut doc, touched.as_ref());
         drop(snapshot);
         let verdict = match inspection.breaches.first() {
             Some(breach) => Err(Refusal::from(breach)),
