@@ -254,7 +254,10 @@ pub fn inspect(data: &[u8]) {
     let case = CaseDoc::from_automerge(after).expect("a clean case has the case layout");
     let events = case.events().expect("a clean case's events read");
     if let Some(handed) = &seen_before.events {
-        assert_eq!(handed, &events, "the events the inspection hands on are the document's");
+        assert_eq!(
+            handed, &events,
+            "the events the inspection hands on are the document's"
+        );
     }
     let new = inspection.new_events.len();
     let Some(stored) = stored else {

@@ -441,8 +441,8 @@ impl EventFields {
             reason,
         };
         let role_name = required(f.role, "role")?;
-        let role = Role::parse(&role_name)
-            .ok_or_else(|| invalid(format!("unknown role {role_name}")))?;
+        let role =
+            Role::parse(&role_name).ok_or_else(|| invalid(format!("unknown role {role_name}")))?;
         let scope = serde_json::from_str(&required(f.scope, "scope")?)
             .map_err(|err| invalid(format!("scope: {err}")))?;
         let parents = serde_json::from_str(&required(f.parents, "parents")?)

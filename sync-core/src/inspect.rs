@@ -385,11 +385,9 @@ impl Snapshot {
             None => out.breaches.push(Breach::MissingHeader),
             Some(h) if !self.header.is_empty() => {
                 if written(&h) {
-                    compare_fields(am, &h, &self.header, |field| Breach::HeaderEdited {
-                        field,
-                    })
-                    .into_iter()
-                    .for_each(|b| out.breaches.push(b));
+                    compare_fields(am, &h, &self.header, |field| Breach::HeaderEdited { field })
+                        .into_iter()
+                        .for_each(|b| out.breaches.push(b));
                 }
             }
             Some(h) => {
@@ -431,10 +429,8 @@ impl Snapshot {
         for (index, (entry, fields)) in self.attachments.iter().enumerate() {
             let edited = !now.contains(entry)
                 || (written(entry)
-                    && !compare_fields(am, entry, fields, |field| Breach::HeaderEdited {
-                        field
-                    })
-                    .is_empty());
+                    && !compare_fields(am, entry, fields, |field| Breach::HeaderEdited { field })
+                        .is_empty());
             if edited {
                 out.breaches.push(Breach::AttachmentEdited { index });
             }
@@ -451,12 +447,12 @@ impl Snapshot {
             if let Some(known) = self.events.get(&entry) {
                 present.insert(entry.clone());
                 if written(&entry) {
-                    for b in compare_fields(am, &entry, &known.fields, |field| {
-                        Breach::EventEdited {
+                    for b in
+                        compare_fields(am, &entry, &known.fields, |field| Breach::EventEdited {
                             event: known.id.clone(),
                             field,
-                        }
-                    }) {
+                        })
+                    {
                         out.breaches.push(b);
                     }
                 }

@@ -166,7 +166,10 @@ fn inspect_after(tamper: impl FnOnce(&mut AutoCommit)) -> gridcase_sync_core::in
         return whole;
     };
     let seen = snapshot.inspect_with(&mut after, Some(&touched));
-    assert_eq!(format!("{:?}", seen.breaches), format!("{:?}", whole.breaches));
+    assert_eq!(
+        format!("{:?}", seen.breaches),
+        format!("{:?}", whole.breaches)
+    );
     assert_eq!(seen.new_events.len(), whole.new_events.len());
     seen
 }
@@ -440,8 +443,14 @@ fn changes_the_touched_objects_do_not_account_for_are_compared_whole() {
     let heads = stored.heads();
     let mut incoming = stored.automerge().fork();
     incoming.set_actor(writer("mallory"));
-    let events = incoming.get(ROOT, "events").expect("get").expect("events").1;
-    let e = incoming.insert_object(&events, 1, ObjType::Map).expect("insert");
+    let events = incoming
+        .get(ROOT, "events")
+        .expect("get")
+        .expect("events")
+        .1;
+    let e = incoming
+        .insert_object(&events, 1, ObjType::Map)
+        .expect("insert");
     incoming.put(&e, "id", "harmless").expect("put");
     incoming.commit();
     let declared: Vec<Vec<u8>> = incoming
