@@ -63,6 +63,11 @@ pub struct Config {
     /// sled's page cache, in MiB (sled counts pages as stored; in memory they take more).
     #[arg(long, env = "GRIDCASE_STORE_CACHE_MB", default_value_t = 32)]
     pub store_cache_mb: u64,
+    /// Reopen the sled store after this many MiB of writes, so that a restart replays at most
+    /// that much of its log (sled writes its snapshot only when it opens); 0: never. Each
+    /// reopen pauses the store for about half a second. See `SledStore::SERVER_REOPEN_AFTER`.
+    #[arg(long, env = "GRIDCASE_STORE_REOPEN_MB", default_value_t = 192)]
+    pub store_reopen_mb: u64,
     /// The ledger on PostgreSQL instead of the embedded sled store under `--data-dir`: a libpq
     /// URL (`postgres://user:password@host:port/database`; several hosts with
     /// `target_session_attrs=read-write` follow a promoted standby). Photos are kept in the

@@ -69,9 +69,10 @@ impl AppState {
                 url,
                 config.database_pool,
             )?),
-            None => Arc::new(SledStore::open_with_cache(
+            None => Arc::new(SledStore::open_with_reopen(
                 config.data_dir.join("db"),
                 config.store_cache_mb * 1024 * 1024,
+                (config.store_reopen_mb > 0).then(|| config.store_reopen_mb * 1024 * 1024),
             )?),
         };
         let keys = auth::Keys::load(
