@@ -219,7 +219,7 @@ fn reopen(
 
 /// The server's store, or sled opened directly with `snapshot_after_ops` set.
 enum Opened {
-    Store(SledStore),
+    Store(Box<SledStore>),
     Raw(sled::Db, sled::Tree),
 }
 
@@ -227,11 +227,11 @@ impl Opened {
     fn open(dir: &Path, how: &How) -> Result<Opened, Box<dyn std::error::Error>> {
         let cache = how.cache;
         let Some(ops) = how.snapshot_ops else {
-            return Ok(Opened::Store(SledStore::open_with_reopen(
+            return Ok(Opened::Store(Box::new(SledStore::open_with_reopen(
                 dir,
                 cache,
                 how.auto_reopen,
-            )?));
+            )?)));
         };
         // SledStore::open_with's settings, plus the snapshot interval.
         #[allow(deprecated)]
