@@ -6,9 +6,7 @@
 //! deletion or concurrent re-assignment shows up as a changed or extra operation id, even
 //! when the visible value did not change.
 
-use crate::document::{
-    read_event, CaseDoc, EventFields, ATTACHMENTS, EVENTS, EVENT_FIELDS, HEADER,
-};
+use crate::document::{CaseDoc, EventFields, ATTACHMENTS, EVENTS, EVENT_FIELDS, HEADER};
 
 trait Lossy {
     fn to_str_lossy(&self) -> &str;
@@ -502,8 +500,17 @@ fn new_event(am: &AutoCommit, entry: &ObjId) -> Result<NewEvent, Breach> {
     let mut later_fields = Vec::new();
     let mut fields = 0usize;
     let mut size = 0usize;
+    // The event is read in the same pass (as `read_event` would read it: its first error,
+    // reported after the checks above it, as before).
+    let mut read = EventFields::default();
+    let mut unreadable = None;
     for item in am.map_range(entry, ..) {
         let key = item.key.as_ref();
+        if unreadable.is_none() {
+            if let Err(e) = read.take(key, &item.value) {
+                unreadable = Some(e);
+            }
+        }
         fields += 1;
         size += key.len();
         if !EVENT_FIELDS.contains(&key) && later_fields.len() < crate::limits::EVENT_FIELDS {
@@ -537,7 +544,11 @@ fn new_event(am: &AutoCommit, entry: &ObjId) -> Result<NewEvent, Breach> {
             field,
         });
     }
-    let event = read_event(am, entry).map_err(|e| Breach::BadEvent {
+    let event = match unreadable {
+        Some(e) => Err(e),
+        None => read.finish(),
+    }
+    .map_err(|e| Breach::BadEvent {
         index: 0,
         reason: e.to_string(),
     })?;
