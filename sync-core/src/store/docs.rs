@@ -9,6 +9,7 @@
 //! exactly the increments it folded in; run one compactor per case at a time.
 
 use super::cache::DocCache;
+use super::offerable::{Offerable, Offerables};
 use super::{Batch, Entry, Store};
 use crate::document::CaseDoc;
 use crate::ids::CaseId;
@@ -153,7 +154,12 @@ pub struct DocStore {
     /// Cases this process is writing as new snapshots, not yet committed: the one claimant
     /// writes the snapshot, everyone else an increment, so no snapshot can overwrite another.
     creating: Arc<Mutex<HashSet<CaseId>>>,
+    /// Cases recently committed whole, to offer without loading them (with the cache only).
+    offerables: Option<Arc<Mutex<Offerables>>>,
 }
+
+/// Memory for [`Offerables`]: about 5,000 eight-event cases.
+const OFFERABLES_BUDGET: usize = 16 << 20;
 
 impl DocStore {
     pub fn new(store: Arc<dyn Store>) -> DocStore {
@@ -162,13 +168,33 @@ impl DocStore {
             compact_after: DEFAULT_COMPACT_AFTER,
             cache: None,
             creating: Arc::default(),
+            offerables: None,
         }
     }
 
     /// Keeps up to `capacity` loaded cases in memory (the server's bounded cache).
     pub fn with_cache(mut self, capacity: usize) -> DocStore {
         self.cache = Some(Arc::new(Mutex::new(DocCache::new(capacity))));
+        self.offerables = Some(Arc::new(Mutex::new(Offerables::new(OFFERABLES_BUDGET))));
         self
+    }
+
+    /// Keeps what an offer of a case committed whole needs ([`DocStore::stage_save_offerable`]),
+    /// once its batch is durable.
+    pub(crate) fn note_offerable(&self, case: &CaseId, offerable: Offerable) {
+        if let Some(o) = &self.offerables {
+            if let Ok(mut o) = o.lock() {
+                o.insert(case.clone(), offerable);
+            }
+        }
+    }
+
+    /// What an offer of `case` whole needs, if it was committed whole recently and nothing
+    /// was committed to it since (its heads are the committed heads the cache knows).
+    pub(crate) fn offerable(&self, case: &CaseId) -> Option<Arc<Offerable>> {
+        let offerable = self.offerables.as_ref()?.lock().ok()?.get(case)?;
+        let heads = self.cached_heads(case)?;
+        (heads == offerable.heads).then_some(offerable)
     }
 
     fn cached(&self, case: &CaseId) -> Option<AutoCommit> {
@@ -330,6 +356,18 @@ impl DocStore {
         doc: &mut AutoCommit,
         since: &[ChangeHash],
     ) -> Result<Staged, Error> {
+        Ok(self.stage_save_offerable(batch, case, doc, since)?.0)
+    }
+
+    /// [`DocStore::stage_save`], also returning, for a case written whole on a store with a
+    /// cache, what offering it whole needs (for [`DocStore::note_offerable`] after the commit).
+    pub(crate) fn stage_save_offerable(
+        &self,
+        batch: &mut Batch,
+        case: &CaseId,
+        doc: &mut AutoCommit,
+        since: &[ChangeHash],
+    ) -> Result<(Staged, Option<Offerable>), Error> {
         let prefix = case_key(case);
         // Claims live in this process: on a store other processes write too, a new case is
         // an increment like any other change, and compaction makes its snapshot.
@@ -344,16 +382,23 @@ impl DocStore {
                 .is_none();
         if is_new && self.claim(case) {
             // A new case is written whole, as its snapshot: no compaction to follow.
-            batch.put(trees::SNAPSHOTS, prefix, encode_snapshot(doc));
-            return Ok(Staged {
+            let raw = doc.save_nocompress();
+            let snapshot = compress_snapshot(&raw).unwrap_or_else(|_| raw.clone());
+            batch.put(trees::SNAPSHOTS, prefix, snapshot);
+            let offerable = self.offerables.is_some().then(|| Offerable::of(doc, raw));
+            let staged = Staged {
                 compact: false,
                 claimed: true,
-            });
+            };
+            return Ok((staged, offerable));
         }
         let increment = doc.save_after(since);
-        let increment_only = |compact| Staged {
-            compact,
-            claimed: false,
+        let increment_only = |compact| {
+            let staged = Staged {
+                compact,
+                claimed: false,
+            };
+            (staged, None)
         };
         if increment.is_empty() {
             return Ok(increment_only(false));

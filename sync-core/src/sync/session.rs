@@ -92,6 +92,9 @@ pub struct SyncSession<'s> {
     /// those heads, so that indexing (the server) or folding (a handheld) an accepted case
     /// does not read every event again.
     read_events: HashMap<CaseId, (Vec<automerge::ChangeHash>, Vec<crate::event::Event>)>,
+    /// Cases this session staged whole, with what offering them needs: handed to the store
+    /// once the batch is durable.
+    offerables: Vec<(CaseId, crate::store::Offerable)>,
 }
 
 impl<'s> SyncSession<'s> {
@@ -108,6 +111,7 @@ impl<'s> SyncSession<'s> {
             claimed: Vec::new(),
             due: Vec::new(),
             read_events: HashMap::new(),
+            offerables: Vec::new(),
         }
     }
 
@@ -241,8 +245,13 @@ impl<'s> SyncSession<'s> {
                 // Every peer of a v1 batch runs automerge 0.12, which reads V2 messages.
                 state.their_capabilities = Some(vec![Capability::MessageV1, Capability::MessageV2]);
             }
-            if fresh && !whole {
-                if let Some(m) = self.held_by_peer(&case, &mut state) {
+            if fresh {
+                let made = if whole {
+                    self.whole_as_committed(&case, &mut state)
+                } else {
+                    self.held_by_peer(&case, &mut state)
+                };
+                if let Some(m) = made {
                     self.states.insert(case.clone(), state);
                     out.push((case, m));
                     continue;
@@ -264,19 +273,7 @@ impl<'s> SyncSession<'s> {
     /// `None` (the generator decides) unless the state is exactly as decoded and prepared by
     /// [`SyncSession::offer`] and the document is not loaded in this session.
     fn held_by_peer(&self, case: &CaseId, state: &mut State) -> Option<Vec<u8>> {
-        let v2 = state
-            .their_capabilities
-            .as_ref()
-            .is_some_and(|c| c.contains(&Capability::MessageV2));
-        let as_decoded = state.their_heads.is_none()
-            && state.last_sent_heads.is_empty()
-            && state.sent_hashes.is_empty()
-            && !state.have_responded
-            && !state.in_flight
-            && !state.read_only
-            && !state.peer_read_only
-            && !state.needs_reset;
-        if !v2 || !as_decoded || state.shared_heads.is_empty() || self.loaded.contains_key(case) {
+        if !as_prepared(state) || state.shared_heads.is_empty() || self.loaded.contains_key(case) {
             return None;
         }
         let heads = self.docs.cached_heads(case)?;
@@ -300,6 +297,37 @@ impl<'s> SyncSession<'s> {
         };
         state.have_responded = true;
         state.last_sent_heads = heads;
+        state.in_flight = true;
+        Some(message.encode())
+    }
+
+    /// The offer of a whole case to a peer that holds nothing of it, made without loading the
+    /// document, from what the commit that wrote it whole kept ([`DocStore::stage_save`]'s
+    /// save, heads and change hashes) while nothing was committed to it since: the message
+    /// [`SyncSession::message`] makes from such a state (automerge's generator asked with
+    /// nothing of theirs known: our heads, the bloom filter of all our changes, no need; the
+    /// document saved uncompressed as its one V2 chunk), with the state it leaves. `None`
+    /// (load and generate) otherwise.
+    fn whole_as_committed(&self, case: &CaseId, state: &mut State) -> Option<Vec<u8>> {
+        if !as_prepared(state) || !state.shared_heads.is_empty() || self.loaded.contains_key(case) {
+            return None;
+        }
+        let committed = self.docs.offerable(case)?;
+        let mut flags = MessageFlags::new();
+        flags.set(MessageFlags::SUPPORTS_SYNC_RESET);
+        let message = Message {
+            heads: committed.heads.clone(),
+            need: Vec::new(),
+            have: vec![Have {
+                last_sync: Vec::new(),
+                bloom: BloomFilter::from_hashes(committed.hashes.iter()),
+            }],
+            changes: ChunkList::from(committed.save.clone()),
+            flags: Some(flags),
+            version: MessageVersion::V2,
+        };
+        state.have_responded = true;
+        state.last_sent_heads = committed.heads.clone();
         state.in_flight = true;
         Some(message.encode())
     }
@@ -392,11 +420,19 @@ impl<'s> SyncSession<'s> {
 
     /// Records that the staged writes are durable: accepted documents go to the store's cache.
     pub fn committed(&mut self) {
+        self.note_offerables();
         self.docs.release(&std::mem::take(&mut self.claimed));
         for case in std::mem::take(&mut self.accepted) {
             if let Some(doc) = self.loaded.get_mut(&case) {
                 self.docs.note_committed(&case, doc);
             }
+        }
+    }
+
+    /// Hands the cases staged whole to the store, now that their batch is durable.
+    fn note_offerables(&mut self) {
+        for (case, offerable) in std::mem::take(&mut self.offerables) {
+            self.docs.note_offerable(&case, offerable);
         }
     }
 
@@ -476,6 +512,7 @@ impl<'s> SyncSession<'s> {
 
     /// Records that the staged writes are durable and their documents already cached.
     pub fn committed_and_cached(&mut self) {
+        self.note_offerables();
         self.docs.release(&std::mem::take(&mut self.claimed));
         self.accepted.clear();
     }
@@ -628,7 +665,12 @@ impl<'s> SyncSession<'s> {
                 });
             }
         };
-        let staged = self.docs.stage_save(batch, case, &mut fresh, &before)?;
+        let (staged, offerable) = self
+            .docs
+            .stage_save_offerable(batch, case, &mut fresh, &before)?;
+        if let Some(offerable) = offerable {
+            self.offerables.push((case.clone(), offerable));
+        }
         if staged.compact {
             self.due.push(case.clone());
         }
@@ -666,6 +708,24 @@ impl<'s> SyncSession<'s> {
         self.states.insert(case.clone(), state);
         self.loaded.insert(case.clone(), doc);
     }
+}
+
+/// A state as [`SyncSession::offer`] prepares it from a decoded one (nothing heard from the
+/// peer in this session) for a peer of V2 messages: the generator's message is then known
+/// without running it.
+fn as_prepared(state: &State) -> bool {
+    let v2 = state
+        .their_capabilities
+        .as_ref()
+        .is_some_and(|c| c.contains(&Capability::MessageV2));
+    v2 && state.their_heads.is_none()
+        && state.last_sent_heads.is_empty()
+        && state.sent_hashes.is_empty()
+        && !state.have_responded
+        && !state.in_flight
+        && !state.read_only
+        && !state.peer_read_only
+        && !state.needs_reset
 }
 
 #[cfg(test)]
@@ -753,6 +813,69 @@ mod tests {
         assert!(
             session.loaded.contains_key(&case),
             "loaded to send the change"
+        );
+    }
+
+    #[test]
+    fn a_whole_offer_of_a_case_committed_whole_is_automerges_message_without_loading_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).expect("store"));
+        let docs = DocStore::new(store).with_cache(4);
+        let case = CaseId::new("case-1");
+        let mut doc = AutoCommit::new();
+        doc.put(automerge::ROOT, "a", 1).expect("put");
+        doc.commit();
+        let mut other = doc.fork();
+        other.put(automerge::ROOT, "b", 2).expect("put");
+        doc.put(automerge::ROOT, "c", 3).expect("put");
+        doc.merge(&mut other).expect("merge");
+        let mut batch = Batch::new();
+        let (_, offerable) = docs
+            .stage_save_offerable(&mut batch, &case, &mut doc, &[])
+            .expect("staged");
+        docs.commit(batch).expect("committed");
+        docs.release([&case]);
+        docs.note_committed(&case, &mut doc);
+        docs.note_offerable(&case, offerable.expect("a new case is offerable"));
+
+        // What the old path made: the document loaded, automerge's generator asked with
+        // nothing of the peer's known, the whole document saved uncompressed as its chunk.
+        let mut expected_state = State::new();
+        expected_state.their_need = Some(Vec::new());
+        expected_state.their_have = Some(Vec::new());
+        expected_state.their_capabilities =
+            Some(vec![Capability::MessageV1, Capability::MessageV2]);
+        let mut m = doc
+            .sync()
+            .generate_sync_message(&mut expected_state)
+            .expect("a message");
+        m.changes = ChunkList::from(doc.save_nocompress());
+        m.version = MessageVersion::V2;
+
+        let mut session = SyncSession::new(&docs, "new-peer");
+        let offered = session.offer([case.clone()]).expect("offered");
+        assert!(!session.loaded.contains_key(&case), "not loaded");
+        assert_eq!(offered, vec![(case.clone(), m.encode())]);
+        assert_eq!(session.states.get(&case), Some(&expected_state));
+
+        // A peer receiving it holds the case.
+        let mut peer = AutoCommit::new();
+        let mut peer_state = State::new();
+        let message = Message::decode(&offered[0].1).expect("decodes");
+        peer.sync()
+            .receive_sync_message(&mut peer_state, message)
+            .expect("applies");
+        assert_eq!(peer.get_heads(), doc.get_heads());
+
+        // Once something else is committed to the case, the kept form is not used.
+        doc.put(automerge::ROOT, "d", 4).expect("put");
+        doc.commit();
+        docs.note_committed(&case, &mut doc);
+        let mut session = SyncSession::new(&docs, "another-peer");
+        session.offer([case.clone()]).expect("offered");
+        assert!(
+            session.loaded.contains_key(&case),
+            "loaded: the kept form is stale"
         );
     }
 }
