@@ -7,7 +7,7 @@
 use super::{FeedEntry, Ledger, Receipt};
 use crate::error::Result;
 use gridcase_sync_core::fold::CaseState;
-use gridcase_sync_core::store::{Batch, DocStore};
+use gridcase_sync_core::store::{Batch, DocStore, Offerable};
 use gridcase_sync_core::{AutoCommit, CaseDoc, CaseId, ChangeHash, EventId, Millis};
 
 /// Committed documents of one write, for the document cache.
@@ -48,6 +48,8 @@ pub struct Write<'l> {
     /// The feed position this writer had seen before it loaded its documents
     /// ([`Write::loaded_after`]).
     seen: Option<u64>,
+    /// Cases the batch writes whole, kept for offers once it is durable ([`Write::offerable`]).
+    offerables: Vec<(CaseId, Offerable)>,
 }
 
 impl Ledger {
@@ -66,6 +68,7 @@ impl Ledger {
                 cases: Vec::new(),
             },
             seen: None,
+            offerables: Vec::new(),
         }
     }
 
@@ -170,6 +173,12 @@ impl Write<'_> {
         self.due.extend(due);
     }
 
+    /// Cases the session staged whole (`SyncSession::take_offerables`): after the commit, an
+    /// offer of one to a peer that holds nothing of it needs no load.
+    pub fn offerable(&mut self, offerables: Vec<(CaseId, Offerable)>) {
+        self.offerables.extend(offerables);
+    }
+
     /// Stages the summary, receipts and feed move of a case this write saves. `heads` are
     /// the document's heads (what the summary describes); `folded` is its state when the
     /// caller folded it already (the sync gate folds each case once).
@@ -213,12 +222,16 @@ impl Write<'_> {
             due,
             claim,
             seen,
+            offerables,
         } = self;
         let committed = ledger.commit_docs(batch, feed, docs, seen);
         // Durable or failed, the batch is decided (and with it each new case's snapshot): the
         // claims end here, before anything else can fail.
         drop(claim);
         committed?;
+        for (case, offerable) in offerables {
+            ledger.docs.note_offerable(&case, offerable);
+        }
         ledger.settle(indexed, now)?;
         ledger.compactor.later(due);
         Ok(())

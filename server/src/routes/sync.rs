@@ -399,6 +399,7 @@ fn exchange(
     let mut write = ledger.write(now);
     write.loaded_after(seen);
     let claimed = session.take_claimed();
+    write.offerable(session.take_offerables());
     write.adopt(
         staged,
         session.accepted_documents(),

@@ -181,7 +181,7 @@ impl DocStore {
 
     /// Keeps what an offer of a case committed whole needs ([`DocStore::stage_save_offerable`]),
     /// once its batch is durable.
-    pub(crate) fn note_offerable(&self, case: &CaseId, offerable: Offerable) {
+    pub fn note_offerable(&self, case: &CaseId, offerable: Offerable) {
         if let Some(o) = &self.offerables {
             if let Ok(mut o) = o.lock() {
                 o.insert(case.clone(), offerable);

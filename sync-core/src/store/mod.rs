@@ -8,7 +8,7 @@ mod offerable;
 mod sled_store;
 
 pub use docs::{decode_snapshot, encode_snapshot, DocStore, Staged};
-pub(crate) use offerable::Offerable;
+pub use offerable::Offerable;
 pub use sled_store::SledStore;
 
 use crate::Error;

@@ -14,8 +14,10 @@ use std::sync::Arc;
 
 /// What an offer of a whole case needs: its heads, the hashes of all its changes (the bloom
 /// filter of what this side has) and the document saved without compression.
+/// Opaque outside sync-core: a server hands it from the session that staged the case to the
+/// store once the commit is durable ([`crate::store::DocStore::note_offerable`]).
 #[derive(Debug)]
-pub(crate) struct Offerable {
+pub struct Offerable {
     pub(crate) heads: Vec<ChangeHash>,
     pub(crate) hashes: Vec<ChangeHash>,
     pub(crate) save: Vec<u8>,

@@ -429,6 +429,13 @@ impl<'s> SyncSession<'s> {
         }
     }
 
+    /// The cases this session staged whole, with what offering them needs, for a caller that
+    /// commits the batch itself (the server's write): hand each to
+    /// [`DocStore::note_offerable`] once it is durable.
+    pub fn take_offerables(&mut self) -> Vec<(CaseId, crate::store::Offerable)> {
+        std::mem::take(&mut self.offerables)
+    }
+
     /// Hands the cases staged whole to the store, now that their batch is durable.
     fn note_offerables(&mut self) {
         for (case, offerable) in std::mem::take(&mut self.offerables) {
