@@ -158,7 +158,11 @@ pub struct DocStore {
     offerables: Option<Arc<Mutex<Offerables>>>,
 }
 
-/// Memory for [`Offerables`]: about 5,000 eight-event cases.
+/// What [`DocStore::offerable`] finds: what the commit kept, and the document saved
+/// uncompressed (the stored snapshot's bytes).
+type OfferedWhole = (Arc<Offerable>, Vec<u8>);
+
+/// Memory for [`Offerables`]: about 40,000 eight-event cases.
 const OFFERABLES_BUDGET: usize = 16 << 20;
 
 impl DocStore {
@@ -189,12 +193,42 @@ impl DocStore {
         }
     }
 
-    /// What an offer of `case` whole needs, if it was committed whole recently and nothing
-    /// was committed to it since (its heads are the committed heads the cache knows).
-    pub(crate) fn offerable(&self, case: &CaseId) -> Option<Arc<Offerable>> {
-        let offerable = self.offerables.as_ref()?.lock().ok()?.get(case)?;
-        let heads = self.cached_heads(case)?;
-        (heads == offerable.heads).then_some(offerable)
+    /// What an offer of `case` whole needs, and the document saved uncompressed, if it was
+    /// committed whole recently and is still as that commit left it: no committed heads the
+    /// cache knows of beyond it, no increment stored, and the snapshot the very bytes saved
+    /// then (a compaction would have rewritten it). Read as a load reads: increments first.
+    pub(crate) fn offerable(&self, case: &CaseId) -> Result<Option<OfferedWhole>, Error> {
+        let Some(offerable) = self
+            .offerables
+            .as_ref()
+            .and_then(|o| o.lock().ok()?.get(case))
+        else {
+            return Ok(None);
+        };
+        if self
+            .cached_heads(case)
+            .is_some_and(|heads| heads != offerable.heads)
+        {
+            return Ok(None);
+        }
+        let key = case_key(case);
+        if self
+            .store
+            .scan_prefix(trees::CHANGES, &key)
+            .next()
+            .is_some()
+        {
+            return Ok(None);
+        }
+        let Some(stored) = self.store.get(trees::SNAPSHOTS, &key)? else {
+            return Ok(None);
+        };
+        let save = if stored.starts_with(&ZSTD_MAGIC) {
+            decompress_snapshot(&stored)?
+        } else {
+            stored
+        };
+        Ok((super::offerable::digest(&save) == offerable.save).then_some((offerable, save)))
     }
 
     fn cached(&self, case: &CaseId) -> Option<AutoCommit> {
@@ -385,7 +419,7 @@ impl DocStore {
             let raw = doc.save_nocompress();
             let snapshot = compress_snapshot(&raw).unwrap_or_else(|_| raw.clone());
             batch.put(trees::SNAPSHOTS, prefix, snapshot);
-            let offerable = self.offerables.is_some().then(|| Offerable::of(doc, raw));
+            let offerable = self.offerables.is_some().then(|| Offerable::of(doc, &raw));
             let staged = Staged {
                 compact: false,
                 claimed: true,

@@ -1,11 +1,15 @@
-//! Cases written whole, kept from the commit that wrote them so that the server can offer one
-//! to a peer that holds nothing of it without loading it from the store.
+//! Cases written whole, remembered from the commit that wrote them so that the server can offer
+//! one to a peer that holds nothing of it without loading it.
 //!
 //! After a reconnect each device pulls its partners' new cases: every one an offer of a whole
 //! document to a peer that has none of it. Loading the document only to save it again was the
 //! largest part of the offers (about a million instructions a case, most of it automerge
-//! hashing every change on load). The commit that stored the case whole already had the
-//! saved bytes, its heads and its change hashes: that is all such a message needs.
+//! hashing every change on load). Such a message needs the heads, the hashes of all changes
+//! (the bloom filter of what this side has) and the document saved uncompressed, which is
+//! what the stored snapshot decompresses to. The commit knew the heads and hashes; they are
+//! kept here (about 400 bytes a case) with a digest of the saved bytes, and the snapshot is
+//! read back and used only while it is still exactly those bytes and the case has no later
+//! increment.
 
 use crate::ids::CaseId;
 use automerge::{AutoCommit, ChangeHash};
@@ -20,25 +24,35 @@ use std::sync::Arc;
 pub struct Offerable {
     pub(crate) heads: Vec<ChangeHash>,
     pub(crate) hashes: Vec<ChangeHash>,
-    pub(crate) save: Vec<u8>,
+    /// [`digest`] of the document saved uncompressed.
+    pub(crate) save: u64,
 }
 
 impl Offerable {
     /// `save` must be `doc` saved without compression.
-    pub(crate) fn of(doc: &mut AutoCommit, save: Vec<u8>) -> Offerable {
+    pub(crate) fn of(doc: &mut AutoCommit, save: &[u8]) -> Offerable {
         let heads = doc.get_heads();
         let hashes = doc.get_changes_meta(&[]).iter().map(|c| c.hash).collect();
         Offerable {
             heads,
             hashes,
-            save,
+            save: digest(save),
         }
     }
 
     /// Bytes of memory it holds, roughly.
     fn size(&self) -> usize {
-        self.save.len() + 32 * (self.heads.len() + self.hashes.len()) + 96
+        32 * (self.heads.len() + self.hashes.len()) + 128
     }
+}
+
+/// Tells a saved document from any other the snapshot could have become (a compaction's):
+/// not an integrity check against a hostile store.
+pub(crate) fn digest(bytes: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    h.finish()
 }
 
 /// The most recently committed [`Offerable`]s, within a budget of bytes. An entry is only
@@ -109,11 +123,12 @@ impl Offerables {
 mod tests {
     use super::*;
 
+    /// An entry of about `bytes` bytes.
     fn offerable(bytes: usize) -> Offerable {
         Offerable {
             heads: Vec::new(),
-            hashes: Vec::new(),
-            save: vec![0; bytes],
+            hashes: vec![ChangeHash([0; 32]); bytes / 32],
+            save: 0,
         }
     }
 

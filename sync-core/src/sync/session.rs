@@ -302,8 +302,8 @@ impl<'s> SyncSession<'s> {
     }
 
     /// The offer of a whole case to a peer that holds nothing of it, made without loading the
-    /// document, from what the commit that wrote it whole kept ([`DocStore::stage_save`]'s
-    /// save, heads and change hashes) while nothing was committed to it since: the message
+    /// document, from what the commit that wrote it whole kept (its heads and change hashes)
+    /// and the stored snapshot, while nothing was committed to it since: the message
     /// [`SyncSession::message`] makes from such a state (automerge's generator asked with
     /// nothing of theirs known: our heads, the bloom filter of all our changes, no need; the
     /// document saved uncompressed as its one V2 chunk), with the state it leaves. `None`
@@ -312,7 +312,8 @@ impl<'s> SyncSession<'s> {
         if !as_prepared(state) || !state.shared_heads.is_empty() || self.loaded.contains_key(case) {
             return None;
         }
-        let committed = self.docs.offerable(case)?;
+        // A read that fails here is left to the load that follows, which reports it.
+        let (committed, save) = self.docs.offerable(case).ok().flatten()?;
         let mut flags = MessageFlags::new();
         flags.set(MessageFlags::SUPPORTS_SYNC_RESET);
         let message = Message {
@@ -322,7 +323,7 @@ impl<'s> SyncSession<'s> {
                 last_sync: Vec::new(),
                 bloom: BloomFilter::from_hashes(committed.hashes.iter()),
             }],
-            changes: ChunkList::from(committed.save.clone()),
+            changes: ChunkList::from(save),
             flags: Some(flags),
             version: MessageVersion::V2,
         };
@@ -883,6 +884,33 @@ mod tests {
         assert!(
             session.loaded.contains_key(&case),
             "loaded: the kept form is stale"
+        );
+
+        // A change stored by a path that did not tell the cache: the increment shows it.
+        let second = CaseId::new("case-2");
+        let mut doc = AutoCommit::new();
+        doc.put(automerge::ROOT, "a", 1).expect("put");
+        doc.commit();
+        let mut batch = Batch::new();
+        let (_, offerable) = docs
+            .stage_save_offerable(&mut batch, &second, &mut doc, &[])
+            .expect("staged");
+        docs.commit(batch).expect("committed");
+        docs.release([&second]);
+        docs.note_committed(&second, &mut doc);
+        docs.note_offerable(&second, offerable.expect("offerable"));
+        let before = doc.get_heads();
+        doc.put(automerge::ROOT, "b", 2).expect("put");
+        doc.commit();
+        let mut batch = Batch::new();
+        docs.stage_save(&mut batch, &second, &mut doc, &before)
+            .expect("staged");
+        docs.commit(batch).expect("committed");
+        let mut session = SyncSession::new(&docs, "a-third-peer");
+        session.offer([second.clone()]).expect("offered");
+        assert!(
+            session.loaded.contains_key(&second),
+            "loaded: an increment came after"
         );
     }
 }
