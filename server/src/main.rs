@@ -5,6 +5,9 @@ use gridcase_server::{serve, Config};
 
 /// mimalloc instead of glibc's malloc: the sync workers are blocking threads that come and go,
 /// and glibc gave each its own arena, so freed memory stayed resident (see BENCHMARKS.md).
+/// The feature `system-alloc` builds with glibc's malloc instead, for heap profilers that
+/// trace it (heaptrack), never for production.
+#[cfg(not(feature = "system-alloc"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -12,10 +15,17 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// whose load comes in bursts (hundreds of handhelds reconnecting at once) returns them at
 /// once instead, so its resident memory follows what it holds.
 fn return_freed_memory_at_once() {
+    if cfg!(feature = "system-alloc") {
+        return;
+    }
     /// `mi_option_purge_delay` in mimalloc 3's `mimalloc.h` (libmimalloc-sys names no constant).
     const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
     // SAFETY: sets a process-wide allocator option, which mimalloc allows at any time.
     unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, 0) };
+    // Not set here: `mi_option_arena_eager_commit` (see BENCHMARKS.md, "Issue 17, third
+    // pass"). Set here it left the 2,000-handheld peak as it was (528 MB); set in the
+    // environment (`MIMALLOC_ARENA_EAGER_COMMIT=0`, read when mimalloc initializes, at the
+    // first allocation) it lowered it to 352 MB.
 }
 
 /// Blocking threads at most (tokio's default is 512). Each one that runs store work gets a
