@@ -16,11 +16,10 @@
 //! (`SledStore::open_with_cache`); `--reopen-after-mb M` sets that threshold instead, and
 //! `--no-auto-reopen` turns it off (sled's own behaviour). A `w` step reports the pauses of the
 //! store's own reopens (the commits during which one happened).
-//! `--snapshot-after-ops N` opens sled directly instead, with SledStore's settings and
-//! `snapshot_after_ops(N)` (which sled 0.34.7 ignores: this shows it), writing the same way.
+//! (sled's `Config::snapshot_after_ops` is no help: in sled 0.34.7 its body is `self`.)
 //! DIR must not exist or be empty to start afresh; an existing one is reused.
 
-use gridcase_sync_core::store::{Batch, SledStore, Store, Write};
+use gridcase_sync_core::store::{Batch, SledStore, Store};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -30,7 +29,6 @@ const PER_COMMIT: u64 = 35;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let mut cache_mb = 32u64;
-    let mut snapshot_ops = None;
     let mut auto_reopen = Some(SledStore::SERVER_REOPEN_AFTER);
     if let Some(i) = args.iter().position(|a| a == "--no-auto-reopen") {
         args.remove(i);
@@ -39,10 +37,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(i) = args.iter().position(|a| a == "--reopen-after-mb") {
         let mb: u64 = args.get(i + 1).ok_or("--reopen-after-mb M")?.parse()?;
         auto_reopen = Some(mb * 1024 * 1024);
-        args.drain(i..i + 2);
-    }
-    if let Some(i) = args.iter().position(|a| a == "--snapshot-after-ops") {
-        snapshot_ops = Some(args.get(i + 1).ok_or("--snapshot-after-ops N")?.parse()?);
         args.drain(i..i + 2);
     }
     let cold = match args.iter().position(|a| a == "--cold") {
@@ -59,14 +53,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = PathBuf::from(args.first().ok_or("usage: sled_restart DIR STEP...")?);
     let steps = &args[1..];
     let cache = cache_mb * 1024 * 1024;
-    let how = How {
-        cache,
-        snapshot_ops,
-        auto_reopen,
-    };
+    let how = How { cache, auto_reopen };
 
     let t = Instant::now();
-    let mut store = Some(Opened::open(&dir, &how)?);
+    let mut store = Some(open(&dir, &how)?);
     println!(
         "initial open: {:.3} s, {}",
         t.elapsed().as_secs_f64(),
@@ -192,7 +182,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// How the store is opened.
 struct How {
     cache: u64,
-    snapshot_ops: Option<u64>,
     /// The store's own reopen threshold (`None`: never).
     auto_reopen: Option<u64>,
 }
@@ -203,12 +192,12 @@ fn reopen(
     how: &How,
     cases: u64,
     cold: bool,
-) -> Result<(Opened, f64), Box<dyn std::error::Error>> {
+) -> Result<(SledStore, f64), Box<dyn std::error::Error>> {
     if cold {
         evict(dir)?;
     }
     let t = Instant::now();
-    let store = Opened::open(dir, how)?;
+    let store = open(dir, how)?;
     let got = store.get("summaries", &case_id(cases.max(1)))?;
     let secs = t.elapsed().as_secs_f64();
     if cases > 0 && got.is_none() {
@@ -217,90 +206,13 @@ fn reopen(
     Ok((store, secs))
 }
 
-/// The server's store, or sled opened directly with `snapshot_after_ops` set.
-enum Opened {
-    Store(Box<SledStore>),
-    Raw(sled::Db, sled::Tree),
-}
-
-impl Opened {
-    fn open(dir: &Path, how: &How) -> Result<Opened, Box<dyn std::error::Error>> {
-        let cache = how.cache;
-        let Some(ops) = how.snapshot_ops else {
-            return Ok(Opened::Store(Box::new(SledStore::open_with_reopen(
-                dir,
-                cache,
-                how.auto_reopen,
-            )?)));
-        };
-        // SledStore::open_with's settings, plus the snapshot interval.
-        #[allow(deprecated)]
-        let config = sled::Config::new()
-            .path(dir)
-            .cache_capacity(cache)
-            .flush_every_ms(Some(500))
-            .snapshot_after_ops(ops);
-        let started = Instant::now();
-        let db = loop {
-            match config.open() {
-                Err(sled::Error::Io(e))
-                    if e.to_string().starts_with("could not acquire lock")
-                        && started.elapsed().as_secs() < 5 =>
-                {
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                other => break other?,
-            }
-        };
-        let tree = db.open_tree("gridcase")?;
-        Ok(Opened::Raw(db, tree))
-    }
-
-    /// The store's own reopens so far.
-    fn reopens(&self) -> u64 {
-        match self {
-            Opened::Store(s) => s.reopens(),
-            Opened::Raw(..) => 0,
-        }
-    }
-
-    fn get(
-        &self,
-        tree: &'static str,
-        key: &[u8],
-    ) -> Result<Option<Vec<u8>>, Box<dyn std::error::Error>> {
-        match self {
-            Opened::Store(s) => Ok(s.get(tree, key)?),
-            Opened::Raw(_, t) => Ok(t.get(physical(tree, key))?.map(|v| v.to_vec())),
-        }
-    }
-
-    /// As `SledStore::commit`: one `apply_batch`, then a flush.
-    fn commit(&self, batch: Batch) -> Result<(), Box<dyn std::error::Error>> {
-        match self {
-            Opened::Store(s) => Ok(s.commit(batch)?),
-            Opened::Raw(db, t) => {
-                let mut b = sled::Batch::default();
-                for w in batch.into_writes() {
-                    match w {
-                        Write::Put { tree, key, value } => b.insert(physical(tree, &key), value),
-                        Write::Delete { tree, key } => b.remove(physical(tree, &key)),
-                    }
-                }
-                t.apply_batch(b)?;
-                db.flush()?;
-                Ok(())
-            }
-        }
-    }
-}
-
-/// SledStore's key in its one sled tree.
-fn physical(tree: &'static str, key: &[u8]) -> Vec<u8> {
-    let mut k = vec![tree.len() as u8];
-    k.extend_from_slice(tree.as_bytes());
-    k.extend_from_slice(key);
-    k
+/// The store as the server opens it, with `how`'s cache and reopen threshold.
+fn open(dir: &Path, how: &How) -> Result<SledStore, Box<dyn std::error::Error>> {
+    Ok(SledStore::open_with_reopen(
+        dir,
+        how.cache,
+        how.auto_reopen,
+    )?)
 }
 
 /// Evicts the directory's files from the OS page cache (after an fsync, so that every page is

@@ -824,6 +824,19 @@ mod tests {
         );
     }
 
+    /// A new case committed whole as a sync session commits it: staged, committed, its claim
+    /// released, cached and kept for offers.
+    fn committed_whole(docs: &DocStore, case: &CaseId, doc: &mut AutoCommit) {
+        let mut batch = Batch::new();
+        let (_, offerable) = docs
+            .stage_save_offerable(&mut batch, case, doc, &[])
+            .expect("staged");
+        docs.commit(batch).expect("committed");
+        docs.release([case]);
+        docs.note_committed(case, doc);
+        docs.note_offerable(case, offerable.expect("a new case is offerable"));
+    }
+
     #[test]
     fn a_whole_offer_of_a_case_committed_whole_is_automerges_message_without_loading_it() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -837,14 +850,7 @@ mod tests {
         other.put(automerge::ROOT, "b", 2).expect("put");
         doc.put(automerge::ROOT, "c", 3).expect("put");
         doc.merge(&mut other).expect("merge");
-        let mut batch = Batch::new();
-        let (_, offerable) = docs
-            .stage_save_offerable(&mut batch, &case, &mut doc, &[])
-            .expect("staged");
-        docs.commit(batch).expect("committed");
-        docs.release([&case]);
-        docs.note_committed(&case, &mut doc);
-        docs.note_offerable(&case, offerable.expect("a new case is offerable"));
+        committed_whole(&docs, &case, &mut doc);
 
         // What the old path made: the document loaded, automerge's generator asked with
         // nothing of the peer's known, the whole document saved uncompressed as its chunk.
@@ -891,14 +897,7 @@ mod tests {
         let mut doc = AutoCommit::new();
         doc.put(automerge::ROOT, "a", 1).expect("put");
         doc.commit();
-        let mut batch = Batch::new();
-        let (_, offerable) = docs
-            .stage_save_offerable(&mut batch, &second, &mut doc, &[])
-            .expect("staged");
-        docs.commit(batch).expect("committed");
-        docs.release([&second]);
-        docs.note_committed(&second, &mut doc);
-        docs.note_offerable(&second, offerable.expect("offerable"));
+        committed_whole(&docs, &second, &mut doc);
         let before = doc.get_heads();
         doc.put(automerge::ROOT, "b", 2).expect("put");
         doc.commit();
