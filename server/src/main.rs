@@ -22,10 +22,10 @@ fn return_freed_memory_at_once() {
     const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
     // SAFETY: sets a process-wide allocator option, which mimalloc allows at any time.
     unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, 0) };
-    // Not set here: `mi_option_arena_eager_commit` (see BENCHMARKS.md, "Issue 17, third
-    // pass"). Set here it left the 2,000-handheld peak as it was (528 MB); set in the
-    // environment (`MIMALLOC_ARENA_EAGER_COMMIT=0`, read when mimalloc initializes, at the
-    // first allocation) it lowered it to 352 MB.
+    // Transparent huge pages are off at build time (`no_thp` in server/Cargo.toml):
+    // mimalloc asked for them on its eagerly committed arenas, and with the kernel's
+    // `madvise` mode every touched 4 KiB could become 2 MiB resident (medium field day: peak
+    // RSS 208-282 MB with them, 120-131 MB without; BENCHMARKS.md, "Issue 17, fourth pass").
 }
 
 /// Blocking threads at most (tokio's default is 512). Each one that runs store work gets a
