@@ -4,8 +4,8 @@
 
 use crate::offline;
 use crate::phase::{progress, Phase};
+use crate::wire::{Counted, Wire};
 use gridcase_client::client::Client;
-use gridcase_client::transport::BuiltinTransport;
 use gridcase_client::views::{NewReport, SyncReport};
 use gridcase_tests::probe;
 use gridcase_tests::{Server, PASSWORD};
@@ -26,8 +26,12 @@ pub struct Plan {
 #[derive(Default)]
 pub struct Round {
     pub seconds: f64,
+    /// Every byte the handhelds' library sent and received through its transport in the
+    /// round, all routes, bodies and headers (see `wire.rs`).
     pub bytes_up: u64,
     pub bytes_down: u64,
+    /// The same by route, as the handhelds saw it: `{route: {requests, bytes_up, bytes_down}}`.
+    pub wire: serde_json::Value,
     pub requests: u64,
     pub server_cpu_s: f64,
     /// CPU of the PostgreSQL processes during the round (0 on sled).
@@ -79,17 +83,17 @@ fn pool<T: Send>(n: usize, threads: usize, task: impl Fn(usize) -> T + Sync) -> 
     done.into_iter().map(|(_, t)| t).collect()
 }
 
-fn open_client(dir: &Path, url: &str, i: usize) -> Client {
+fn open_client(dir: &Path, url: &str, i: usize, wire: &Arc<Wire>) -> Client {
     Client::open(
         dir.join(format!("w{i}")),
         url,
-        Arc::new(BuiltinTransport::new()),
+        Arc::new(Counted::new(wire.clone())),
     )
     .expect("client store")
 }
 
 /// Grids, users and logged-in clients: two workers per grid, so partners share cases.
-fn workers(server: &Server, dir: &Path, n: usize) -> Vec<Client> {
+fn workers(server: &Server, dir: &Path, n: usize, wire: &Arc<Wire>) -> Vec<Client> {
     let t = Instant::now();
     let http = server.http();
     let admin = http.login("admin");
@@ -117,7 +121,7 @@ fn workers(server: &Server, dir: &Path, n: usize) -> Vec<Client> {
                 "scope": {"level": "grids", "id": [format!("bg{}", i / 2)]}, "password": PASSWORD})),
         );
         assert_eq!(r.status, 200, "user");
-        let client = open_client(dir, &url, i);
+        let client = open_client(dir, &url, i, wire);
         client.login(&format!("bw{i}"), PASSWORD).expect("login");
         phase.inc(1);
         client
@@ -149,8 +153,6 @@ fn report(client: &Client, grid: &str, n: usize, photo: Option<&Path>) -> String
 fn total(reports: &[SyncReport], seconds: f64) -> Round {
     Round {
         seconds,
-        bytes_up: reports.iter().map(|r| r.bytes_sent).sum(),
-        bytes_down: reports.iter().map(|r| r.bytes_received).sum(),
         conflicts: reports.iter().map(|r| u64::from(r.conflicts)).sum(),
         refusals: reports.iter().map(|r| r.refusals.len() as u64).sum(),
         ..Round::default()
@@ -171,24 +173,15 @@ pub fn resumed_syncs() -> usize {
 /// randomized, growing pause, as its error says ("Run sync again to continue where it
 /// stopped"), for up to 10 minutes. Without it, 2,000 handhelds reconnecting at once on
 /// PostgreSQL stopped the bench at the first timed-out request. The bytes of the stopped
-/// attempts count too.
+/// attempts count too (the transport counts every request, `wire.rs`).
 fn sync_through(c: &Client, worker: usize) -> SyncReport {
     let started = Instant::now();
-    let (mut sent, mut received) = (0, 0);
     let mut pause = Duration::from_secs(2);
     loop {
         match c.sync(&|_, _, _| {}) {
-            Ok(mut report) => {
-                report.bytes_sent += sent;
-                report.bytes_received += received;
-                return report;
-            }
+            Ok(report) => return report,
             Err(e) if e.is_network() && started.elapsed() < Duration::from_secs(600) => {
                 RESUMED.fetch_add(1, Ordering::Relaxed);
-                if let Some(r) = c.last_sync_report() {
-                    sent += r.bytes_sent;
-                    received += r.bytes_received;
-                }
                 // Jitter from the worker and the clock, so the retries do not come back as
                 // one wave.
                 let nanos = std::time::SystemTime::now()
@@ -246,7 +239,8 @@ fn all_sync(clients: &[Client], sync: fn(&Client, usize) -> SyncReport) -> (Vec<
 }
 
 pub fn run(server: &Server, dir: &Path, plan: &Plan) -> Rounds {
-    let clients = workers(server, dir, plan.workers);
+    let wire = Wire::new();
+    let clients = workers(server, dir, plan.workers, &wire);
     let url = format!("http://{}", server.addr);
     // Every photo is a picture of its own (20 KB, its first bytes the worker and case), as on
     // real handhelds. One file for all (until issue 17) made 2,000 devices upload the same
@@ -323,7 +317,7 @@ pub fn run(server: &Server, dir: &Path, plan: &Plan) -> Rounds {
         }
         handheld.commit();
         phase.inc(plan.cases as u64);
-        *slots[i].lock().expect("slot") = Some(open_client(dir, &url, i));
+        *slots[i].lock().expect("slot") = Some(open_client(dir, &url, i, &wire));
     });
     let clients: Vec<Client> = slots
         .into_iter()
@@ -340,7 +334,7 @@ pub fn run(server: &Server, dir: &Path, plan: &Plan) -> Rounds {
 
     let setup_peak_rss = probe::peak_rss(server.pid());
     progress("reconnect: all workers sync at once");
-    let reconnect = measured(server, &clients, reconnect_sync);
+    let reconnect = measured(server, &clients, &wire, reconnect_sync);
     progress(&format!("reconnect took {:.2} s", reconnect.seconds));
     for c in &clients {
         assert!(
@@ -352,7 +346,7 @@ pub fn run(server: &Server, dir: &Path, plan: &Plan) -> Rounds {
     // Partners reconnected at the same moment, so one of each pair has not yet seen the
     // other's offline work. One more round brings every device level before the steady state.
     progress("settle: every worker syncs once more");
-    let settle = measured(server, &clients, settle_sync);
+    let settle = measured(server, &clients, &wire, settle_sync);
     progress(&format!("settling took {:.2} s", settle.seconds));
 
     progress("steady state: each worker changes 10% of its cases");
@@ -364,7 +358,7 @@ pub fn run(server: &Server, dir: &Path, plan: &Plan) -> Rounds {
                 .expect("comment");
         }
     });
-    let steady = measured(server, &clients, steady_sync);
+    let steady = measured(server, &clients, &wire, steady_sync);
     progress(&format!("steady round took {:.2} s", steady.seconds));
     Rounds {
         reconnect,
@@ -388,8 +382,14 @@ pub struct Rounds {
     pub build_seconds: f64,
 }
 
-/// Every worker syncs at once; the round's time, bytes, requests and CPU on both sides.
-fn measured(server: &Server, clients: &[Client], sync: fn(&Client, usize) -> SyncReport) -> Round {
+/// Every worker syncs at once; the round's time, bytes (every byte through the handhelds'
+/// transports), requests and CPU on both sides.
+fn measured(
+    server: &Server,
+    clients: &[Client],
+    wire: &Wire,
+    sync: fn(&Client, usize) -> SyncReport,
+) -> Round {
     let http = server.http();
     let pid = server.pid();
     let me = std::process::id();
@@ -398,8 +398,13 @@ fn measured(server: &Server, clients: &[Client], sync: fn(&Client, usize) -> Syn
     let mine = probe::cpu_seconds(me);
     let database = probe::database_cpu_seconds();
     let reset = probe::reset_peak_rss(pid);
+    let before = wire.reading();
     let (reports, seconds) = all_sync(clients, sync);
+    let moved = wire.since(&before);
     let mut round = total(&reports, seconds);
+    round.bytes_up = moved.up();
+    round.bytes_down = moved.down();
+    round.wire = moved.json();
     round.server_cpu_s = probe::cpu_seconds(pid) - cpu;
     round.database_cpu_s = probe::database_cpu_seconds() - database;
     round.client_cpu_s = probe::cpu_seconds(me) - mine;

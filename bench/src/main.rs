@@ -14,6 +14,7 @@ mod field;
 mod ledger_fill;
 mod offline;
 mod phase;
+mod wire;
 
 mod replay;
 
@@ -200,6 +201,10 @@ fn main() {
         out.insert("steady_client_cpu_s".into(), json!(steady.client_cpu_s));
         out.insert("reconnect_routes".into(), reconnect.routes.clone());
         out.insert("steady_routes".into(), steady.routes.clone());
+        // The bytes by route as the handhelds moved them (bytes_up and bytes_down are their
+        // sums: every request and answer, bodies and headers).
+        out.insert("reconnect_wire".into(), reconnect.wire.clone());
+        out.insert("steady_wire".into(), steady.wire.clone());
         out.insert("resumed_syncs".into(), json!(field::resumed_syncs()));
         out.insert("settle_s".into(), json!(settle.seconds));
         out.insert("settle_bytes_down".into(), json!(settle.bytes_down));

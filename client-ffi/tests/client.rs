@@ -632,14 +632,71 @@ fn a_photo_over_the_servers_limit_is_reported_and_everything_else_still_syncs() 
     let _ = second;
 }
 
+/// The built-in transport, keeping each request's method and path. With `old_server`, the
+/// `numbers=true` a sync asks with is dropped on the way: the server answers as one of an
+/// earlier release, which ignores it, would.
+struct Recorded {
+    inner: BuiltinTransport,
+    old_server: bool,
+    requests: std::sync::Mutex<Vec<String>>,
+}
+
+impl Recorded {
+    fn new(old_server: bool) -> Arc<Recorded> {
+        Arc::new(Recorded {
+            inner: BuiltinTransport::new(),
+            old_server,
+            requests: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The requests so far to `path` (without the query), forgotten.
+    fn take(&self, path: &str) -> usize {
+        let mut requests = self.requests.lock().expect("requests");
+        let n = requests
+            .iter()
+            .filter(|r| r.split(['?', ' ']).nth(1) == Some(path))
+            .count();
+        requests.clear();
+        n
+    }
+}
+
+impl HttpTransport for Recorded {
+    fn send(&self, mut request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        if self.old_server {
+            request.url = request
+                .url
+                .replace("&numbers=true", "")
+                .replace("?numbers=true", "");
+        }
+        let path = request.url.splitn(4, '/').nth(3).unwrap_or_default();
+        self.requests
+            .lock()
+            .expect("requests")
+            .push(format!("{} /{path}", request.method));
+        self.inner.send(request)
+    }
+}
+
+fn open_recorded(dir: &Path, url: &str, transport: &Arc<Recorded>) -> Client {
+    Client::open(dir, url, transport.clone())
+        .expect("open")
+        .with_retry(fast())
+}
+
 /// A case's number is the server's: none on the device until a sync, then the one the ledger
 /// gave when it first received the case, on the device that made it and on one that received
-/// it, and searchable in the device's list. A device that left the case's scope learns none.
+/// it, and searchable in the device's list. Both learn it from the sync's answers, without
+/// asking `POST /v1/cases/numbers`; against a server of an earlier release (which sends no
+/// numbers in its answers) the device asks, once. A device that left the case's scope learns
+/// none.
 #[test]
 fn the_handheld_learns_the_number_of_a_case_after_a_sync() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let server = Server::start_in(&tmp.path().join("ledger"), &[]);
-    let w1 = open(&tmp.path().join("w1"), &url(&server));
+    let wire1 = Recorded::new(false);
+    let w1 = open_recorded(&tmp.path().join("w1"), &url(&server), &wire1);
     w1.login("worker1", PASSWORD).expect("login");
     let case = report(&w1, "manhole cover missing", vec![]);
     assert_eq!(w1.case(&case).expect("case").case.number, None, "offline");
@@ -650,6 +707,11 @@ fn the_handheld_learns_the_number_of_a_case_after_a_sync() {
         .case
         .number
         .expect("learned with the sync");
+    assert_eq!(
+        wire1.take("/v1/cases/numbers"),
+        0,
+        "the sync's answers carried the number: nothing asked"
+    );
     let http = server.http();
     let operator = http.login("operator");
     let view = http
@@ -658,10 +720,44 @@ fn the_handheld_learns_the_number_of_a_case_after_a_sync() {
     assert_eq!(view["number"].as_str(), Some(number.as_str()), "{view}");
     assert!(number.starts_with("DC-"), "{number}");
 
-    // Received from the server: numbered with the sync that brings it.
-    let w2 = open(&tmp.path().join("w2"), &url(&server));
+    // Received from the server: numbered with the sync that brings it, a partner's case too.
+    let wire2 = Recorded::new(false);
+    let w2 = open_recorded(&tmp.path().join("w2"), &url(&server), &wire2);
     w2.login("worker2", PASSWORD).expect("login");
+    let theirs = report(&w2, "bench broken in the park", vec![]);
     w2.sync_quiet();
+    assert_eq!(wire2.take("/v1/cases/numbers"), 0, "nothing asked");
+    let their_number = w2
+        .case(&theirs)
+        .expect("case")
+        .case
+        .number
+        .expect("its own case's number");
+    w1.sync_quiet();
+    assert_eq!(
+        w1.case(&theirs).expect("case").case.number.as_deref(),
+        Some(their_number.as_str()),
+        "the partner's case, offered by the feed, came with its number"
+    );
+    assert_eq!(wire1.take("/v1/cases/numbers"), 0, "nothing asked");
+
+    // A server of an earlier release sends no numbers: the device asks for them, once.
+    let wire3 = Recorded::new(true);
+    let w3 = open_recorded(&tmp.path().join("w3"), &url(&server), &wire3);
+    w3.login("worker1", PASSWORD).expect("login");
+    w3.sync_quiet();
+    assert_eq!(wire3.take("/v1/cases/numbers"), 1, "asked after the sync");
+    assert_eq!(
+        w3.case(&case).expect("case").case.number.as_deref(),
+        Some(number.as_str())
+    );
+    w3.sync_quiet();
+    assert_eq!(
+        wire3.take("/v1/cases/numbers"),
+        0,
+        "known now: not asked again"
+    );
+
     let listed = w2
         .cases(&CaseFilter {
             text: Some(number.clone()),

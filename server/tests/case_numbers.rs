@@ -233,6 +233,17 @@ fn an_older_ledger_numbers_its_cases_in_the_order_it_received_them() {
             "DC-20261129-0002"
         ]
     );
+    // Read in one batch (as a sync answer reads them), the old rows get their numbers too.
+    let batched: Vec<Option<String>> = ledger
+        .summaries_of(&cases)
+        .expect("read")
+        .into_iter()
+        .map(|s| s.expect("a summary").number)
+        .collect();
+    assert_eq!(
+        batched,
+        numbers.iter().cloned().map(Some).collect::<Vec<_>>()
+    );
     // The old rows stay as they were and are read with their numbers; a case's next change
     // stores its number in its row.
     let row = |case: &CaseId| {

@@ -411,7 +411,10 @@ pub struct SyncReport {
     pub rounds: usize,
     pub bytes_up: usize,
     pub bytes_down: usize,
+    /// The refusals.
     pub notices: Vec<Notice>,
+    /// The case numbers the answers carried (only when asked: [`Device::sync_with_numbers`]).
+    pub numbers: Vec<(CaseId, String)>,
 }
 
 /// A handheld: its own sled store on disk, its own automerge actor, a registered device.
@@ -627,7 +630,20 @@ impl Device {
     /// Unlike the handheld, the device opens with automerge's own have/need
     /// ([`Opening::HaveNeed`]), as any automerge implementation would: the server's answers to
     /// that opening (asking for changes without sending any) stay under test.
+    ///
+    /// It does not ask for the case numbers (as a handheld of an earlier release): its answers
+    /// carry none.
     pub fn sync(&self) -> Result<SyncReport, String> {
+        self.sync_to("/v1/sync")
+    }
+
+    /// [`Device::sync`] asking for the case numbers in the answers (`?numbers=true`), as the
+    /// handheld library does: [`SyncReport::numbers`].
+    pub fn sync_with_numbers(&self) -> Result<SyncReport, String> {
+        self.sync_to("/v1/sync?numbers=true")
+    }
+
+    fn sync_to(&self, path: &str) -> Result<SyncReport, String> {
         let text = |e: gridcase_sync_core::Error| e.to_string();
         let mut driver = DeviceSync::start(&self.docs, "server")
             .map_err(text)?
@@ -641,7 +657,9 @@ impl Device {
                 Next::Stalled { .. } => return Err("sync did not converge in 50 rounds".into()),
             };
             report.bytes_up += request.encode().len();
-            let (status, answer) = self.post_batch(&request).map_err(|e| e.to_string())?;
+            let (status, answer) = self
+                .post_batch_to(path, &request)
+                .map_err(|e| e.to_string())?;
             let answer = answer.ok_or_else(|| format!("sync answered {status}"))?;
             report.rounds += 1;
             report.bytes_down += answer.encode().len();
@@ -649,6 +667,7 @@ impl Device {
             report
                 .notices
                 .extend(answered.refused.into_iter().map(|r| r.notice));
+            report.numbers.extend(answered.numbers);
             self.docs.commit(answered.persist).map_err(text)?;
         }
         let finished = driver.finish().map_err(text)?;

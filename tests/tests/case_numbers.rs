@@ -2,9 +2,12 @@
 //! first receives a case (online intake or a handheld's sync), the district date of that
 //! receipt and the day's count, one per case under concurrent writers, the same after a
 //! restart (whatever the prefix is by then), and found by number only within the caller's
-//! scope: the list, the console's search box and the numbers a handheld asks for.
+//! scope: the list, the console's search box, the numbers a handheld asks for and those a sync
+//! answer carries to a handheld that asked for them.
 
 use gridcase_sync_core::calendar::civil_from_days;
+use gridcase_sync_core::sync::{InfoCode, SyncBatch};
+use gridcase_sync_core::{Action, CaseId};
 use gridcase_tests::scenario::{now, patrol};
 use gridcase_tests::{url_encode, Device, Http, Server};
 use serde_json::{json, Value};
@@ -270,4 +273,157 @@ fn concurrent_writers_never_share_a_number() {
             "the number the write answered is the case's"
         );
     }
+}
+
+/// The `numbered` notices of one sync answer: case id → number.
+fn numbered(answer: &SyncBatch) -> BTreeMap<String, String> {
+    answer
+        .notices
+        .iter()
+        .filter(|n| n.code == InfoCode::Numbered.as_str())
+        .map(|n| (n.case.to_string(), n.text.clone()))
+        .collect()
+}
+
+/// A sync answer carries the numbers of the cases it speaks of only when the device asks
+/// (`?numbers=true`): a request without it is answered as before, without a notice an older
+/// driver would take for a refusal. Asked, the numbers are those of the cases answered (the
+/// device's own, just numbered) and offered by the feed, and never of a case the user may not
+/// see, even one the device names.
+#[test]
+fn the_sync_answer_carries_numbers_only_when_asked_and_only_in_scope() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_in(&tmp.path().join("ledger"), &[]);
+    let http = server.http();
+    let operator = http.login("operator");
+    let online = open_online(&http, &operator, "井盖缺失", "g1");
+    let online = online["case"].as_str().expect("case").to_owned();
+    let outside = open_online(&http, &operator, "绿地被占用", "g4");
+    let outside = outside["case"].as_str().expect("case").to_owned();
+
+    // An older handheld's view: no parameter, no number, no notice at all.
+    let old = Device::register(&server, "worker1");
+    let mine = old.open(patrol("路灯不亮"), now());
+    let report = old.sync().expect("sync");
+    assert!(report.notices.is_empty(), "{:?}", report.notices);
+    assert!(report.numbers.is_empty(), "{:?}", report.numbers);
+    let (status, answer) = Device::register(&server, "worker2")
+        .post_batch(&SyncBatch::default())
+        .expect("sync");
+    let answer = answer.unwrap_or_else(|| panic!("sync answered {status}"));
+    let offered: BTreeSet<String> = answer.entries.iter().map(|(c, _)| c.to_string()).collect();
+    assert_eq!(
+        offered,
+        BTreeSet::from([online.clone(), mine.to_string()]),
+        "the feed of g1"
+    );
+    assert!(answer.notices.is_empty(), "{:?}", answer.notices);
+
+    // Asked: the feed's offers come with their numbers.
+    let (_, answer) = Device::register(&server, "worker2")
+        .post_batch_to("/v1/sync?numbers=true", &SyncBatch::default())
+        .expect("sync");
+    let answer = answer.expect("an answer");
+    let expected = BTreeMap::from([
+        (online.clone(), number_of(&http, &operator, &online)),
+        (mine.to_string(), number_of(&http, &operator, mine.as_str())),
+    ]);
+    assert_eq!(numbered(&answer), expected);
+    assert_eq!(
+        answer.notices.len(),
+        2,
+        "nothing else: {:?}",
+        answer.notices
+    );
+
+    // A device's own new case is numbered in the answer that acknowledges it, sent only or not.
+    let new = Device::register(&server, "worker1");
+    let first = new.open(patrol("路面塌陷"), now());
+    let report = new.sync_with_numbers().expect("sync");
+    assert!(
+        report.notices.is_empty(),
+        "no refusal: {:?}",
+        report.notices
+    );
+    let learned: BTreeMap<String, String> = report
+        .numbers
+        .iter()
+        .map(|(c, n)| (c.to_string(), n.clone()))
+        .collect();
+    let mut all = expected.clone();
+    all.insert(
+        first.to_string(),
+        number_of(&http, &operator, first.as_str()),
+    );
+    assert_eq!(learned, all, "its own case and the feed's");
+    let second = new.open(patrol("垃圾满溢"), now());
+    let (_, answer) = new
+        .post_batch_to(
+            "/v1/sync?sent_only=true&numbers=true",
+            &SyncBatch {
+                entries: vec![(second.clone(), Vec::new())],
+                ..SyncBatch::default()
+            },
+        )
+        .expect("sync");
+    let answer = answer.expect("an answer");
+    assert!(
+        numbered(&answer).is_empty(),
+        "not on the server yet: no number {:?}",
+        answer.notices
+    );
+    new.sync_with_numbers().expect("sync");
+    let report = new.sync_with_numbers().expect("sync");
+    assert!(report.numbers.is_empty(), "nothing spoken of: nothing sent");
+    // A later change to a case the device was numbered before: answered, not numbered again.
+    new.act(
+        &first,
+        Action::Comment {
+            text: "已到现场".into(),
+        },
+        now() + 1,
+    )
+    .expect("comment");
+    let report = new.sync_with_numbers().expect("sync");
+    assert!(report.notices.is_empty(), "{:?}", report.notices);
+    assert!(
+        report.numbers.is_empty(),
+        "known already: {:?}",
+        report.numbers
+    );
+
+    // Never the number of a case the user may not see: worker3 (grid g4) names a case of g1
+    // and hears only that it lies outside its scope; its feed brings g4's, numbered.
+    let other = Device::register(&server, "worker3");
+    let (_, answer) = other
+        .post_batch_to(
+            "/v1/sync?numbers=true",
+            &SyncBatch {
+                entries: vec![
+                    (CaseId::new(online.as_str()), Vec::new()),
+                    (mine.clone(), Vec::new()),
+                ],
+                ..SyncBatch::default()
+            },
+        )
+        .expect("sync");
+    let answer = answer.expect("an answer");
+    assert_eq!(
+        numbered(&answer),
+        BTreeMap::from([(outside.clone(), number_of(&http, &operator, &outside))])
+    );
+    let refusals: BTreeSet<(String, String)> = answer
+        .notices
+        .iter()
+        .filter(|n| n.code != InfoCode::Numbered.as_str())
+        .map(|n| (n.case.to_string(), n.code.clone()))
+        .collect();
+    assert_eq!(
+        refusals,
+        BTreeSet::from([
+            (online.clone(), "out_of_scope".to_owned()),
+            (mine.to_string(), "out_of_scope".to_owned()),
+        ])
+    );
+    assert!(numbers_for(&other, &[&online, mine.as_str()]).is_empty());
 }

@@ -235,6 +235,10 @@ fn a_sent_only_request_is_answered_without_the_feed() {
         answer.entries.iter().any(|(c, _)| *c == theirs),
         "the feed brings their case"
     );
+    assert!(
+        answer.entries.iter().all(|(c, _)| *c != ours),
+        "our case, which the server knows we hold whole, is not offered back"
+    );
     assert!(answer.cursor > 0);
 
     // Outside the scope, sent_only reads nothing more than a plain request.

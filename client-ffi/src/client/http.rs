@@ -10,6 +10,11 @@ use crate::transport::{HttpHeader, HttpRequest, HttpResponse, TransportError};
 use gridcase_sync_core::sync::SyncBatch;
 use std::io::Read;
 
+/// The zstd level of sync batches, as the server's answers (`routes/sync.rs`): whole
+/// documents saved uncompressed take about 11% less at 6 than at 3, for about 0.4 ms more per
+/// 130 KB batch; any server reads any level.
+const BATCH_LEVEL: i32 = 6;
+
 /// The longest single wait a server's `Retry-After` is followed for.
 const LONGEST_ASKED_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 
@@ -188,14 +193,17 @@ impl Client {
 
     /// Sends one round; returns the server's batch and the organization fingerprint it carried.
     /// `sent_only` asks the server to answer only the cases the batch speaks about, without a
-    /// page of the feed (`?sent_only=true`; a server that predates it answers as usual).
+    /// page of the feed (`?sent_only=true`; a server that predates it answers as usual). Every
+    /// round asks for the numbers of the cases the answer speaks of (`numbers=true`: `numbered`
+    /// notices, which the driver hands over apart from refusals); a server that predates it
+    /// sends none, and `learn_numbers` asks for them after the sync.
     pub(super) fn post_batch(
         &self,
         batch: &SyncBatch,
         sent_only: bool,
         meter: &Meter<'_>,
     ) -> Result<(SyncBatch, Option<String>)> {
-        let body = zstd::bulk::compress(&batch.encode(), 3).map_err(storage)?;
+        let body = zstd::bulk::compress(&batch.encode(), BATCH_LEVEL).map_err(storage)?;
         let sent = body.len() as u64;
         let headers = vec![
             HttpHeader {
@@ -208,9 +216,9 @@ impl Client {
             },
         ];
         let path = if sent_only {
-            "/v1/sync?sent_only=true"
+            "/v1/sync?sent_only=true&numbers=true"
         } else {
-            "/v1/sync"
+            "/v1/sync?numbers=true"
         };
         let r = self.authed("POST", path, headers, body)?;
         meter.moved(Of::Cases, sent, r.body.len() as u64);

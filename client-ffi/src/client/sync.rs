@@ -3,9 +3,10 @@
 //! moves the batches (with the transport's retries and token renewal), keeps the server's
 //! refusals so that a refused case is not resent until it changes, reads the cases received
 //! for conflicts and photos to fetch, uploads the callers and photos of cases the server now
-//! holds, downloads photos, learns the numbers the server gave the cases (which no document
-//! holds: `learn_numbers`), and refreshes the organization when the server's fingerprint of it
-//! changed.
+//! holds, downloads photos, keeps the numbers the server gave the cases (which no document
+//! holds), as the sync answers carry them (`?numbers=true`) or, for those still missing (a
+//! server of an earlier release, a case numbered later), by asking (`learn_numbers`), and
+//! refreshes the organization when the server's fingerprint of it changed.
 
 use super::progress::{human_bytes, stage, Meter};
 use super::{storage, trees, Client};
@@ -352,10 +353,17 @@ impl Client {
         Ok(held)
     }
 
-    /// Keeps an answer's refusals (with the heads they were made at) and reports them, in one
-    /// batch with the writes the answer calls for.
+    /// Keeps an answer's refusals (with the heads they were made at) and reports them, and the
+    /// case numbers it carried, in one batch with the writes the answer calls for.
     fn keep_refusals(&self, answered: Answered, report: &mut SyncReport) -> Result<()> {
         let mut batch = answered.persist;
+        for (case, number) in answered.numbers {
+            batch.put(
+                trees::NUMBERS,
+                case.as_str().as_bytes().to_vec(),
+                number.into_bytes(),
+            );
+        }
         for refused in answered.refused {
             let notice = refused.notice;
             let kept = Refusal {
@@ -382,7 +390,11 @@ impl Client {
 
     /// Asks the server the numbers of the cases on this device that have none here yet and that
     /// it holds (not waiting to be sent, not refused), and keeps them. The server gives a case
-    /// its number when it first receives it and answers only for cases this user may see.
+    /// its number when it first receives it and answers only for cases this user may see. The
+    /// sync's answers carry the numbers of the cases they speak of, so after a sync with a
+    /// server of this release nothing is usually left to ask, and no request goes: this is for
+    /// a server of an earlier release (which sends none), a case the ledger numbered only later
+    /// (an older ledger's, numbered in the background), and cases held from before.
     fn learn_numbers(&self) -> Result<()> {
         let unsent: BTreeSet<CaseId> = self.docs.dirty_cases()?.into_iter().collect();
         let mut wanted = Vec::new();

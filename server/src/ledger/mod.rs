@@ -243,15 +243,34 @@ impl Ledger {
     }
 
     /// [`Ledger::summary`] of several cases in one read (one statement on PostgreSQL), in the
-    /// order asked.
+    /// order asked; the numbers of those stored before their case was numbered in a second.
     pub fn summaries_of(&self, cases: &[CaseId]) -> Result<Vec<Option<CaseSummary>>> {
         let keys: Vec<Vec<u8>> = cases.iter().map(|c| part(c.as_str())).collect();
         let stored = self.store.get_many(trees::SUMMARIES, &keys)?;
-        cases
+        let mut summaries = stored
+            .into_iter()
+            .map(|bytes| {
+                bytes
+                    .map(|b| serde_json::from_slice::<CaseSummary>(&b))
+                    .transpose()
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let unnumbered: Vec<usize> = summaries
             .iter()
-            .zip(stored)
-            .map(|(case, bytes)| bytes.map(|b| self.stored_summary(case, &b)).transpose())
-            .collect()
+            .enumerate()
+            .filter(|(_, s)| s.as_ref().is_some_and(|s| s.number.is_none()))
+            .map(|(i, _)| i)
+            .collect();
+        if !unnumbered.is_empty() {
+            let ids: Vec<CaseId> = unnumbered.iter().map(|&i| cases[i].clone()).collect();
+            let numbers = numbers::numbers_of(&*self.store, &ids)?;
+            for (i, number) in unnumbered.into_iter().zip(numbers) {
+                if let Some(s) = summaries[i].as_mut() {
+                    s.number = number;
+                }
+            }
+        }
+        Ok(summaries)
     }
 
     /// Every summary, in case-id order.

@@ -154,6 +154,22 @@ pub(super) fn number_of(store: &dyn Store, case: &CaseId) -> Result<Option<Strin
     stored_number(store, &part(case.as_str()))
 }
 
+/// The numbers of several cases in one read (one statement on PostgreSQL), in the order
+/// asked; `None` for a case without one.
+pub(super) fn numbers_of(store: &dyn Store, cases: &[CaseId]) -> Result<Vec<Option<String>>> {
+    let keys: Vec<Vec<u8>> = cases.iter().map(|c| part(c.as_str())).collect();
+    store
+        .get_many(NUMBER_OF, &keys)?
+        .into_iter()
+        .map(|b| {
+            b.map(|b| {
+                String::from_utf8(b).map_err(|_| Error::Internal("a malformed case number".into()))
+            })
+            .transpose()
+        })
+        .collect()
+}
+
 /// The case a number (as stored: [`case_number::parse`]) was given to.
 pub(super) fn case_of(store: &dyn Store, number: &str) -> Result<Option<CaseId>> {
     Ok(store

@@ -10,7 +10,8 @@
 //! - each request: a [`SyncBatch`] with the cursor of the last answer and a message per case;
 //! - each answer: its notices become refusals (a refused case is not sent again in this
 //!   conversation; `delivered_out_of_scope` also ends the case's "changed locally" mark, since
-//!   nothing more of it will come), its entries go through [`SyncSession::receive`] with the
+//!   nothing more of it will come), except those of an [`InfoCode`] (the case numbers a device
+//!   asked for: [`Answered::numbers`]), which refuse nothing; its entries go through [`SyncSession::receive`] with the
 //!   device's gate ([`AcceptClean`]: a device takes from its server whatever keeps a case
 //!   append-only), its cursor and `more` decide whether to go on;
 //! - the end: the cursor is persisted only when the conversation finishes, so a conversation
@@ -39,7 +40,9 @@
 
 use crate::ids::CaseId;
 use crate::store::{Batch, DocStore};
-use crate::sync::{AcceptClean, CaseOutcome, Notice, Outcome, RefusalCode, SyncBatch, SyncSession};
+use crate::sync::{
+    AcceptClean, CaseOutcome, InfoCode, Notice, Outcome, RefusalCode, SyncBatch, SyncSession,
+};
 use crate::{ChangeHash, Error};
 use std::collections::BTreeSet;
 
@@ -102,6 +105,9 @@ pub struct Refused {
 pub struct Answered {
     /// The cases the answer refused.
     pub refused: Vec<Refused>,
+    /// The numbers the server gave cases of the answer (its `numbered` notices: only a device
+    /// that asked, `POST /v1/sync?numbers=true`, receives them), for the caller to keep.
+    pub numbers: Vec<(CaseId, String)>,
     /// What became of each case the answer carried (already durable).
     pub outcomes: Vec<CaseOutcome>,
     /// Writes the answer calls for (a case delivered out of scope is no longer dirty). The
@@ -261,7 +267,14 @@ impl<'s> DeviceSync<'s> {
         }
         let mut persist = Batch::new();
         let mut refused = Vec::with_capacity(answer.notices.len());
+        let mut numbers = Vec::new();
         for n in &answer.notices {
+            if let Some(code) = InfoCode::parse(&n.code) {
+                match code {
+                    InfoCode::Numbered => numbers.push((n.case.clone(), n.text.clone())),
+                }
+                continue;
+            }
             tracing::warn!(case = %n.case, code = %n.code, "the server refused a case");
             self.refused.insert(n.case.clone());
             if n.code == RefusalCode::DeliveredOutOfScope.as_str() {
@@ -289,6 +302,7 @@ impl<'s> DeviceSync<'s> {
         };
         Ok(Answered {
             refused,
+            numbers,
             outcomes,
             persist,
         })
@@ -600,6 +614,52 @@ mod tests {
         assert_eq!(driver.next_request().expect("request"), Next::Finished);
         let finished = driver.finish().expect("finish");
         assert_eq!((finished.sent, driver.cursor()), (vec![case], 7));
+    }
+
+    /// A `numbered` notice refuses nothing: the case is acknowledged and leaves the dirty set
+    /// as any other, and its number is handed over; a refusal beside it stays one.
+    #[test]
+    fn numbers_in_the_answer_are_handed_over_not_refused() {
+        let (_a, device) = store();
+        let (_h, hub) = Hub::new(100);
+        let numbered = report(&device, "numbered");
+        let refused = report(&device, "refused");
+        let mut driver = DeviceSync::start(&device, "server").expect("start");
+        let Next::Send(request) = driver.next_request().expect("request") else {
+            panic!("a request");
+        };
+        let mut answer = hub.answer("device-1", &request);
+        answer.entries.retain(|(c, _)| *c != refused);
+        answer.notices = vec![
+            Notice {
+                case: refused.clone(),
+                code: RefusalCode::ForgedAuthor.as_str().into(),
+                text: "not yours".into(),
+            },
+            Notice {
+                case: numbered.clone(),
+                code: InfoCode::Numbered.as_str().into(),
+                text: "DC-20261201-0007".into(),
+            },
+        ];
+        let answer = SyncBatch::decode(&answer.encode()).expect("answer decodes");
+        let answered = driver.take_answer(&answer).expect("answer");
+        assert_eq!(
+            answered.numbers,
+            vec![(numbered.clone(), "DC-20261201-0007".to_owned())]
+        );
+        let refusals: Vec<&CaseId> = answered.refused.iter().map(|r| &r.notice.case).collect();
+        assert_eq!(refusals, vec![&refused]);
+        device.commit(answered.persist).expect("commit");
+        while let Next::Send(request) = driver.next_request().expect("request") {
+            let answered = driver
+                .take_answer(&hub.answer("device-1", &request))
+                .expect("answer");
+            device.commit(answered.persist).expect("commit");
+        }
+        let finished = driver.finish().expect("finish");
+        assert_eq!(finished.sent, vec![numbered]);
+        assert_eq!(finished.refused, BTreeSet::from([refused]));
     }
 
     #[test]

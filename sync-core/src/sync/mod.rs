@@ -4,6 +4,7 @@
 //! conversation over it (which cases to send, what each answer means, when it is over).
 
 mod driver;
+mod info;
 mod refusal;
 mod session;
 pub mod wire;
@@ -11,6 +12,7 @@ pub mod wire;
 pub use driver::{
     Answered, DeviceSync, Finished, Next, Opening, Phase, Refused, DEFAULT_ROUND_LIMIT,
 };
+pub use info::InfoCode;
 pub use refusal::{Refusal, RefusalCode, NOTICE_CODES};
 pub use session::{AcceptClean, Admission, CaseOutcome, Gate, Outcome, SyncSession};
 pub use wire::{Notice, SyncBatch};

@@ -54,7 +54,8 @@ impl RefusalCode {
 }
 
 /// Every notice code a peer may send, with what it means: the published list (see
-/// [`crate::schema`]). A test holds it complete.
+/// [`crate::schema`]). A test holds it complete. All are refusals but those of
+/// [`super::InfoCode`] (last), which only a device that asked for them receives.
 pub const NOTICE_CODES: &[(&str, &str)] = &[
     ("missing_header", "A new case arrived without its header: header and intake come in the case's first change."),
     ("header_edited", "A header field was written again, overwritten or removed: the header is written once."),
@@ -76,6 +77,7 @@ pub const NOTICE_CODES: &[(&str, &str)] = &[
     ("out_of_scope", "The case lies outside the sender's scope: nothing of it is sent back."),
     ("delivered_out_of_scope", "The case lies outside the sender's scope now; what the sender wrote is stored (flagged), nothing else of it is sent back."),
     ("invalid_message", "The sync message could not be read or applied."),
+    ("numbered", "Not a refusal: the number the server gave the case when it first received it (the notice's text), for a case the answer speaks of that the user may see. Sent only to a device that asked for it (POST /v1/sync?numbers=true); a device that did not ask never receives it."),
 ];
 
 impl std::fmt::Display for RefusalCode {
@@ -162,6 +164,10 @@ mod tests {
                 RefusalCode::InvalidMessage,
             ]);
         for code in codes {
+            assert!(listed.contains(&code.as_str()), "{code} is not published");
+            assert_eq!(super::super::InfoCode::parse(code.as_str()), None, "{code}");
+        }
+        for code in super::super::InfoCode::ALL {
             assert!(listed.contains(&code.as_str()), "{code} is not published");
         }
     }

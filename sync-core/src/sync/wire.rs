@@ -17,7 +17,11 @@
 //! entry   = case_len case message_len message
 //! notices = uleb128 count, then per notice: case_len case code_len code text_len text
 //!           (UTF-8; a receiver's word on a case it refused or could not read: `code` is a
-//!           stable rule name, `text` is for people; at most MAX_ENTRIES)
+//!           stable rule name, `text` is for people; at most MAX_ENTRIES. A server also
+//!           tells a device that asked for it news of a case that refuses nothing, with a
+//!           code of its own: `sync::InfoCode`, e.g. `numbered`, whose text is the case's
+//!           number. Devices that did not ask never receive those: older ones take every
+//!           notice as a refusal)
 //! case    = case id, UTF-8, 1..=MAX_CASE_ID bytes, no control characters
 //! message = one automerge sync message (automerge's own encoding, `sync::Message::encode`);
 //!           it may be empty: "I have nothing for this case yet, tell me what you have".
