@@ -62,7 +62,7 @@ pub struct SyncQuery {
     pub sent_only: bool,
     /// `true`: the device understands `numbered` notices, which refuse nothing. The answer then
     /// also carries, after its refusals, one notice per case the device sees for the first
-    /// time (a new case it sent, a case offered whole) that the user may see and that the
+    /// time (one it speaks of for the first time, a case offered whole) that the user may see and that the
     /// ledger has numbered: code `numbered`, text the case's number (as `POST
     /// /v1/cases/numbers` answers it; a device lacking others asks there). Without it the answer has
     /// none: older devices take every notice as a refusal. A server before this parameter
@@ -397,8 +397,8 @@ pub const ORG_TAG: &str = "x-gridcase-org";
 /// hands back the request's cursor (which then passes nothing new) with `more`, so that the
 /// device asks again for the rest.
 ///
-/// `numbers` adds a `numbered` notice for each case the device sees for the first time (new to
-/// the ledger with this request, or offered whole) whose stored summary lies in the user's
+/// `numbers` adds a `numbered` notice for each case the device sees for the first time (one it
+/// speaks of before any heads were shared, or one offered whole) whose stored summary lies in the user's
 /// scope now and names a number: the rule of `POST /v1/cases/numbers`
 /// (`cases::numbers_of`). The summaries of the cases spoken about are read anyway; those of
 /// the feed's offers in one more read.
@@ -425,6 +425,14 @@ fn exchange(
     // Read before the session loads any document (see `Write::loaded_after`).
     let seen = ledger.committed_seq();
     let mut session = SyncSession::new(&ledger.docs, device.id.as_str());
+    // The cases the device speaks of for the first time (its new ones): it learns their
+    // numbers in this answer.
+    let first_sight: HashSet<CaseId> = if numbers {
+        let spoken: Vec<CaseId> = request.entries.iter().map(|(c, _)| c.clone()).collect();
+        session.holding_nothing(&spoken)?.into_iter().collect()
+    } else {
+        HashSet::new()
+    };
     let (outcomes, staged) = session.receive_staged(&request.entries, &gate)?;
     // The new cases the session claimed (and only those: a case another writer claimed is
     // not this request's to release): from here the write holds those claims and releases
@@ -432,8 +440,6 @@ fn exchange(
     let mut write = ledger.write(now);
     write.loaded_after(seen);
     let claimed = session.take_claimed();
-    // Cases new to the ledger with this request: the device learns their numbers now.
-    let new_here: HashSet<CaseId> = claimed.iter().cloned().collect();
     write.offerable(session.take_offerables());
     write.adopt(
         staged,
@@ -500,7 +506,7 @@ fn exchange(
         let visible = match summary {
             Some(s) => {
                 let visible = summary_in_scope(&user.scope, &s);
-                let first = numbers && new_here.contains(case);
+                let first = numbers && first_sight.contains(case);
                 if let Some(number) = s.number.filter(|_| visible && first) {
                     numbered.push((case.clone(), number));
                 }
@@ -552,12 +558,8 @@ fn exchange(
         // Only the cases the device sees for the first time: it learned the others' numbers
         // when it first got them (or asks `POST /v1/cases/numbers` for what it lacks), so the
         // answers of later rounds do not repeat them.
-        let mut cases = Vec::new();
-        for (case, _) in &offered {
-            if session.peer_holds_nothing(case)? {
-                cases.push(case.clone());
-            }
-        }
+        let cases: Vec<CaseId> = offered.iter().map(|(c, _)| c.clone()).collect();
+        let cases = session.holding_nothing(&cases)?;
         let summaries = ledger.summaries_of(&cases)?;
         for (case, summary) in cases.into_iter().zip(summaries) {
             let Some(s) = summary else { continue };

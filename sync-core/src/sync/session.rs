@@ -135,10 +135,18 @@ impl<'s> SyncSession<'s> {
             .ok_or_else(|| Error::UnknownCase(case.clone()))
     }
 
-    /// Whether the peer holds nothing of a case as far as this side knows (no heads were ever
-    /// shared with it): an offer of it is the whole document, the peer's first sight of it.
-    pub fn peer_holds_nothing(&mut self, case: &CaseId) -> Result<bool, Error> {
-        Ok(self.state(case)?.shared_heads.is_empty())
+    /// The cases of which the peer holds nothing as far as this side knows (no heads were ever
+    /// shared with it; states read in one read): before a message of the peer's, cases it
+    /// speaks of for the first time; an offer of one is the whole document.
+    pub fn holding_nothing(&mut self, cases: &[CaseId]) -> Result<Vec<CaseId>, Error> {
+        self.read_states(cases)?;
+        let mut nothing = Vec::new();
+        for case in cases {
+            if self.state(case)?.shared_heads.is_empty() {
+                nothing.push(case.clone());
+            }
+        }
+        Ok(nothing)
     }
 
     /// Reads the stored sync states of the cases this session has not read yet, all in one
