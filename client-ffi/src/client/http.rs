@@ -7,13 +7,8 @@ use super::progress::{Meter, Of};
 use super::{storage, Client};
 use crate::error::{ClientError, Result};
 use crate::transport::{HttpHeader, HttpRequest, HttpResponse, TransportError};
-use gridcase_sync_core::sync::SyncBatch;
+use gridcase_sync_core::sync::{wire, SyncBatch};
 use std::io::Read;
-
-/// The zstd level of sync batches, as the server's answers (`routes/sync.rs`): whole
-/// documents saved uncompressed take about 11% less at 6 than at 3, for about 0.4 ms more per
-/// 130 KB batch; any server reads any level.
-const BATCH_LEVEL: i32 = 6;
 
 /// The longest single wait a server's `Retry-After` is followed for.
 const LONGEST_ASKED_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
@@ -194,16 +189,17 @@ impl Client {
     /// Sends one round; returns the server's batch and the organization fingerprint it carried.
     /// `sent_only` asks the server to answer only the cases the batch speaks about, without a
     /// page of the feed (`?sent_only=true`; a server that predates it answers as usual). Every
-    /// round asks for the numbers of the cases the answer speaks of (`numbers=true`: `numbered`
-    /// notices, which the driver hands over apart from refusals); a server that predates it
-    /// sends none, and `learn_numbers` asks for them after the sync.
+    /// round asks for the numbers of the cases the answer brings the device for the first time
+    /// (`numbers=true`: `numbered` notices, which the driver hands over apart from refusals); a
+    /// server that predates it sends none, and `learn_numbers` asks for them after the sync.
     pub(super) fn post_batch(
         &self,
         batch: &SyncBatch,
         sent_only: bool,
         meter: &Meter<'_>,
     ) -> Result<(SyncBatch, Option<String>)> {
-        let body = zstd::bulk::compress(&batch.encode(), BATCH_LEVEL).map_err(storage)?;
+        let body =
+            zstd::bulk::compress(&batch.encode(), wire::COMPRESSION_LEVEL).map_err(storage)?;
         let sent = body.len() as u64;
         let headers = vec![
             HttpHeader {

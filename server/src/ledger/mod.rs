@@ -220,20 +220,10 @@ impl Ledger {
     /// A case's summary. One stored before numbers is read with the number its case was given
     /// since (`numbers::number_older`), which its next change stores.
     pub fn summary(&self, case: &CaseId) -> Result<Option<CaseSummary>> {
-        match self.store.get(trees::SUMMARIES, &part(case.as_str()))? {
-            Some(b) => Ok(Some(self.stored_summary(case, &b)?)),
-            None => Ok(None),
-        }
-    }
-
-    /// A stored summary, with the case's number when it was numbered after the summary was
-    /// written.
-    fn stored_summary(&self, case: &CaseId, bytes: &[u8]) -> Result<CaseSummary> {
-        let mut summary: CaseSummary = serde_json::from_slice(bytes)?;
-        if summary.number.is_none() {
-            summary.number = self.number(case)?;
-        }
-        Ok(summary)
+        Ok(self
+            .summaries_of(std::slice::from_ref(case))?
+            .pop()
+            .flatten())
     }
 
     /// How many reads a request should gather into one when it may not need them all

@@ -127,12 +127,12 @@ impl<'p> Numbering<'p> {
 }
 
 fn stored_number(store: &dyn Store, key: &[u8]) -> Result<Option<String>> {
-    store
-        .get(NUMBER_OF, key)?
-        .map(|b| {
-            String::from_utf8(b).map_err(|_| Error::Internal("a malformed case number".into()))
-        })
-        .transpose()
+    store.get(NUMBER_OF, key)?.map(number_text).transpose()
+}
+
+/// A number's stored bytes as text.
+fn number_text(bytes: Vec<u8>) -> Result<String> {
+    String::from_utf8(bytes).map_err(|_| Error::Internal("a malformed case number".into()))
 }
 
 /// The last sequence given on a district day (0: none yet).
@@ -161,12 +161,7 @@ pub(super) fn numbers_of(store: &dyn Store, cases: &[CaseId]) -> Result<Vec<Opti
     store
         .get_many(NUMBER_OF, &keys)?
         .into_iter()
-        .map(|b| {
-            b.map(|b| {
-                String::from_utf8(b).map_err(|_| Error::Internal("a malformed case number".into()))
-            })
-            .transpose()
-        })
+        .map(|b| b.map(number_text).transpose())
         .collect()
 }
 

@@ -37,12 +37,6 @@ use std::sync::Mutex;
 
 pub const CONTENT_TYPE: &str = "application/x-gridcase-sync";
 
-/// The zstd level of sync answers (and of the handheld's requests, `client/http.rs`): a
-/// batch of whole documents saved uncompressed is about 11% smaller at 6 than at 3 (a medium
-/// field day's feed answer, 134 KB raw: 15.2 -> 13.5 KB), at about 0.5 ms instead of 0.1 ms.
-/// Any level reads back with any zstd decoder, so older handhelds are not concerned.
-const BATCH_LEVEL: i32 = 6;
-
 /// A sync batch's bytes, for the OpenAPI document.
 #[derive(utoipa::ToSchema)]
 #[schema(value_type = String, format = Binary)]
@@ -356,7 +350,7 @@ pub async fn sync(
         })?;
         let encoded = answer.encode();
         let body = if compressed {
-            zstd::bulk::compress(&encoded, BATCH_LEVEL).map_err(Error::internal)?
+            zstd::bulk::compress(&encoded, wire::COMPRESSION_LEVEL).map_err(Error::internal)?
         } else {
             encoded
         };
@@ -425,10 +419,10 @@ fn exchange(
     // Read before the session loads any document (see `Write::loaded_after`).
     let seen = ledger.committed_seq();
     let mut session = SyncSession::new(&ledger.docs, device.id.as_str());
+    let spoken: Vec<CaseId> = request.entries.iter().map(|(c, _)| c.clone()).collect();
     // The cases the device speaks of for the first time (its new ones): it learns their
     // numbers in this answer.
     let first_sight: HashSet<CaseId> = if numbers {
-        let spoken: Vec<CaseId> = request.entries.iter().map(|(c, _)| c.clone()).collect();
         session.holding_nothing(&spoken)?.into_iter().collect()
     } else {
         HashSet::new()
@@ -497,7 +491,6 @@ fn exchange(
     let mut listed = HashSet::new();
     // The numbers of the cases the answer speaks of that the user may see (if asked).
     let mut numbered: Vec<(CaseId, String)> = Vec::new();
-    let spoken: Vec<CaseId> = request.entries.iter().map(|(c, _)| c.clone()).collect();
     let summaries = ledger.summaries_of(&spoken)?;
     for ((case, message), summary) in request.entries.iter().zip(summaries) {
         if refused.contains(case) {

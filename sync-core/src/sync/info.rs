@@ -5,8 +5,10 @@
 //!
 //! - `numbered`: the case's number, which the ledger gave when it first received the case and
 //!   which no document holds (`text` is the number). Asked for with `POST /v1/sync?numbers=true`;
-//!   sent for each case of the answer that the user may see and that has a number. The device
-//!   keeps it; [`super::DeviceSync`] hands it over in [`super::Answered::numbers`].
+//!   sent for each case the answer brings the device for the first time (one it speaks of
+//!   before any heads were shared with it, or one offered whole) that the user may see and that
+//!   has a number. The device keeps it; [`super::DeviceSync`] hands it over in
+//!   [`super::Answered::numbers`].
 
 /// The stable code of a notice that is news of a case, not a refusal of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

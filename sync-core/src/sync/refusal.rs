@@ -77,7 +77,7 @@ pub const NOTICE_CODES: &[(&str, &str)] = &[
     ("out_of_scope", "The case lies outside the sender's scope: nothing of it is sent back."),
     ("delivered_out_of_scope", "The case lies outside the sender's scope now; what the sender wrote is stored (flagged), nothing else of it is sent back."),
     ("invalid_message", "The sync message could not be read or applied."),
-    ("numbered", "Not a refusal: the number the server gave the case when it first received it (the notice's text), for a case the answer speaks of that the user may see. Sent only to a device that asked for it (POST /v1/sync?numbers=true); a device that did not ask never receives it."),
+    ("numbered", "Not a refusal: the number the server gave the case when it first received it (the notice's text), for a case the answer brings the device for the first time (one it speaks of before any heads were shared with it, or one offered whole) that the user may see. Sent only to a device that asked for it (POST /v1/sync?numbers=true); a device that did not ask never receives it."),
 ];
 
 impl std::fmt::Display for RefusalCode {

@@ -827,6 +827,30 @@ mod tests {
         doc
     }
 
+    /// [`evicted`], and held whole by `peer`: the state stored after the last exchange shares
+    /// the document's heads. Returns the document and that state.
+    fn shared_whole(docs: &DocStore, case: &CaseId) -> (AutoCommit, State) {
+        let mut doc = evicted(docs, case);
+        let mut shared = State::new();
+        shared.shared_heads = doc.get_heads();
+        let mut batch = Batch::new();
+        docs.stage_sync_state(&mut batch, "peer", case, &shared);
+        docs.commit(batch).expect("committed");
+        (doc, shared)
+    }
+
+    /// Commits one more change to a stored case, as a writer does (an increment, cached).
+    fn commit_change(docs: &DocStore, case: &CaseId, doc: &mut AutoCommit) {
+        let before = doc.get_heads();
+        doc.put(automerge::ROOT, "d", 4).expect("put");
+        doc.commit();
+        let mut batch = Batch::new();
+        docs.stage_save(&mut batch, case, doc, &before)
+            .expect("staged");
+        docs.commit(batch).expect("committed");
+        docs.note_committed(case, doc);
+    }
+
     /// What automerge's own generator sends from the state `offer` prepares.
     fn generated(doc: &mut AutoCommit, mut state: State) -> (Vec<u8>, State) {
         state.their_need = Some(Vec::new());
@@ -848,14 +872,8 @@ mod tests {
         let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).expect("store"));
         let docs = DocStore::new(store).with_cache(1);
         let case = CaseId::new("case-1");
-        let mut doc = evicted(&docs, &case);
-
         // The peer holds everything: the state as stored after the last exchange.
-        let mut shared = State::new();
-        shared.shared_heads = doc.get_heads();
-        let mut batch = Batch::new();
-        docs.stage_sync_state(&mut batch, "peer", &case, &shared);
-        docs.commit(batch).expect("committed");
+        let (mut doc, shared) = shared_whole(&docs, &case);
         let decoded = State::decode(&shared.encode()).expect("decoded");
 
         let mut session = SyncSession::new(&docs, "peer");
@@ -866,14 +884,7 @@ mod tests {
         assert_eq!(session.states.get(&case), Some(&expected_state));
 
         // One change the peer lacks: the generator's own message, with the change.
-        doc.put(automerge::ROOT, "d", 4).expect("put");
-        doc.commit();
-        let mut batch = Batch::new();
-        let before = shared.shared_heads.clone();
-        docs.stage_save(&mut batch, &case, &mut doc, &before)
-            .expect("staged");
-        docs.commit(batch).expect("committed");
-        docs.note_committed(&case, &mut doc);
+        commit_change(&docs, &case, &mut doc);
         let mut session = SyncSession::new(&docs, "peer");
         let offered = session.offer([case.clone()]).expect("offered");
         let decoded = State::decode(&shared.encode()).expect("decoded");
@@ -891,12 +902,7 @@ mod tests {
         let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).expect("store"));
         let docs = DocStore::new(store).with_cache(1);
         let held = CaseId::new("case-1");
-        let mut doc = evicted(&docs, &held);
-        let mut shared = State::new();
-        shared.shared_heads = doc.get_heads();
-        let mut batch = Batch::new();
-        docs.stage_sync_state(&mut batch, "peer", &held, &shared);
-        docs.commit(batch).expect("committed");
+        let (mut doc, _) = shared_whole(&docs, &held);
         // A case the peer has never heard of.
         let new = CaseId::new("case-2");
         let mut other = AutoCommit::new();
@@ -925,14 +931,7 @@ mod tests {
         assert!(news.is_empty());
 
         // A change the peer lacks: offered as `offer` offers it.
-        let before = doc.get_heads();
-        doc.put(automerge::ROOT, "d", 4).expect("put");
-        doc.commit();
-        let mut batch = Batch::new();
-        docs.stage_save(&mut batch, &held, &mut doc, &before)
-            .expect("staged");
-        docs.commit(batch).expect("committed");
-        docs.note_committed(&held, &mut doc);
+        commit_change(&docs, &held, &mut doc);
         let offered = SyncSession::new(&docs, "peer")
             .offer([held.clone()])
             .expect("offered");
