@@ -2,6 +2,13 @@
 //! newest first. A list walks the most selective term its filters (or the caller's scope) name
 //! and checks each candidate against its summary, so stale entries cost a lookup, never a
 //! wrong answer; the index only has to be a superset of the truth.
+//!
+//! Two stored forms ([`Form`]). Version 4 ([`TREE`]) keys a term by a one-byte field code and
+//! a case by its id's 16 bytes: 38 bytes a key where version 3 spent 72, about 600 B a case
+//! (BENCHMARKS.md, "The query index, version 4"). Versions 1–3 ([`LEGACY_TREE`]) named the
+//! field and the id as text; a ledger written by them is read in that form while version 4 is
+//! built from its summaries, then the old keys are deleted (`Ledger::ensure_query_index`).
+//! Callers only ever see version 4's suffixes: the legacy form is translated at the edge.
 
 use crate::search_text;
 use crate::summary::CaseSummary;
@@ -12,11 +19,17 @@ use gridcase_sync_core::{
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 
-pub const TREE: &str = "ledger_query_index";
+/// Version 4's tree. The name is short because the store keeps it in every key (PostgreSQL's
+/// rows hold it whole; sled shares it within a node).
+pub const TREE: &str = "qi4";
+
+/// The tree of index versions 1–3: read only until version 4 is complete, then emptied.
+pub const LEGACY_TREE: &str = "ledger_query_index";
 
 /// One term a summary is found under: a field and its value. Stored as
-/// `key_part(field) + key_part(value)` (see [`Term::prefix`]) with the field names and value
-/// texts below; stored indexes depend on them, byte for byte.
+/// `code + key_part(value)` (see [`Term::prefix`]; version 3: `key_part(field) +
+/// key_part(value)`) with the field codes, names and value texts below; stored indexes depend
+/// on them, byte for byte.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Term {
     /// Every case (`all`, empty value).
@@ -58,7 +71,30 @@ pub enum Term {
 }
 
 impl Term {
-    /// The field's name in stored keys.
+    /// The field's code in version 4's keys. Stored: a code is never reused or renumbered.
+    pub fn code(&self) -> u8 {
+        match self {
+            Term::All => 1,
+            Term::Status(_) => 2,
+            Term::Step(_) => 3,
+            Term::Street(_) => 4,
+            Term::Community(_) => 5,
+            Term::Grid(_) => 6,
+            Term::Category(_) => 7,
+            Term::Level(_) => 8,
+            Term::Unit(_) => 9,
+            Term::Conflict(_) => 10,
+            Term::Review => 11,
+            Term::Text(_) => 12,
+            Term::Address(_) => 13,
+            Term::OpenCell(..) => 14,
+            Term::OpenPlace(_) => 15,
+            Term::CallbackDue => 16,
+            Term::Escalated => 17,
+        }
+    }
+
+    /// The field's name in version 3's keys.
     pub fn field(&self) -> &'static str {
         match self {
             Term::All => "all",
@@ -82,8 +118,8 @@ impl Term {
     }
 
     /// Whether the term is one of those search added (index version 3): text, address and the
-    /// places of open cases. A ledger written before them gets them in the background
-    /// (`Ledger::ensure_query_index`).
+    /// places of open cases. A ledger whose version-3 index lacks them is read without them
+    /// until version 4 is built (`Ledger::search_index_complete`).
     pub fn is_search(&self) -> bool {
         matches!(
             self,
@@ -115,8 +151,16 @@ impl Term {
         }
     }
 
-    /// The key prefix of this term: its entries follow it, newest first ([`suffix`]).
+    /// The key prefix of this term in version 4: its entries follow it, newest first
+    /// ([`suffix`]).
     pub fn prefix(&self) -> Vec<u8> {
+        let mut k = vec![self.code()];
+        k.extend_from_slice(&key_part(&self.value()));
+        k
+    }
+
+    /// The key prefix of this term in versions 1–3.
+    pub fn legacy_prefix(&self) -> Vec<u8> {
         let mut k = key_part(self.field());
         k.extend_from_slice(&key_part(&self.value()));
         k
@@ -262,12 +306,37 @@ fn column(row: i32, lon: f64) -> i32 {
     (lon / width).floor() as i32
 }
 
-/// Newest first: the creation time inverted, then the case id.
+/// In a version-4 suffix, after the creation time: the case id as the 16 bytes its 32
+/// lower-case hex digits spell (every id `CaseId::generate` mints)...
+const HEX_ID: u8 = 1;
+/// ...or any other id as its text (ids from a directory or an older release).
+const TEXT_ID: u8 = 2;
+
+/// Newest first: the creation time inverted, then the case id ([`HEX_ID`], [`TEXT_ID`]).
 pub fn suffix(s: &CaseSummary) -> Vec<u8> {
     let created = u64::try_from(s.created_at.max(0)).unwrap_or(0);
     let mut k = (u64::MAX - created).to_be_bytes().to_vec();
-    k.extend_from_slice(s.id.as_bytes());
+    k.extend_from_slice(&id_bytes(s.id.as_str()));
     k
+}
+
+/// A case id as version 4's keys hold it.
+fn id_bytes(id: &str) -> Vec<u8> {
+    let hex = id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    match hex::decode(id) {
+        Ok(bytes) if hex => [&[HEX_ID][..], &bytes].concat(),
+        _ => [&[TEXT_ID][..], id.as_bytes()].concat(),
+    }
+}
+
+/// The case of a version-4 suffix.
+fn id_of(suffix: &[u8]) -> Option<CaseId> {
+    let rest = suffix.get(8..)?;
+    match rest.split_first()? {
+        (&HEX_ID, bytes) if bytes.len() == 16 => Some(CaseId::new(hex::encode(bytes))),
+        (&TEXT_ID, text) => std::str::from_utf8(text).ok().map(CaseId::from),
+        _ => None,
+    }
 }
 
 /// An entry of a term as a walk reads it: its index-key suffix ([`suffix`]) and its case.
@@ -279,49 +348,107 @@ pub fn created_of(suffix: &[u8]) -> Option<Millis> {
     i64::try_from(u64::MAX - inverted).ok()
 }
 
-/// The index key of a term for a summary with this suffix.
-pub fn key(term: &Term, suffix: &[u8]) -> Vec<u8> {
-    let mut k = term.prefix();
-    k.extend_from_slice(suffix);
-    k
+/// A suffix a list handed out as its cursor, in version 4's form: a cursor from before
+/// version 4 names the case as text (its first byte is printable, never a form byte).
+pub fn cursor_suffix(bytes: Vec<u8>) -> Vec<u8> {
+    match bytes.get(8) {
+        None | Some(&HEX_ID) | Some(&TEXT_ID) => bytes,
+        Some(_) => from_legacy(&bytes),
+    }
 }
 
-/// Stages the index entries of a new summary, dropping those the old one had and it has not.
-/// Every entry of the new one is put again, even one the old had: a concurrent writer that
-/// indexed from the same old summary may have dropped it (`Ledger::settle` re-indexes after).
-pub fn stage(batch: &mut Batch, old: Option<&CaseSummary>, new: &CaseSummary) {
+/// A suffix of versions 1–3 (the creation time, then the case id as text) in version 4's form.
+fn from_legacy(stored: &[u8]) -> Vec<u8> {
+    match stored.split_at_checked(8) {
+        Some((time, id)) if !id.is_empty() => {
+            [time, &id_bytes(&String::from_utf8_lossy(id))].concat()
+        }
+        _ => stored.to_vec(),
+    }
+}
+
+/// Where a term's entries are kept: a stored form of the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// Version 4: field codes, case ids as bytes.
+    V4,
+    /// Versions 1–3: field names and case ids as text.
+    Legacy,
+}
+
+impl Form {
+    /// The tree of this form.
+    pub fn tree(self) -> &'static str {
+        match self {
+            Form::V4 => TREE,
+            Form::Legacy => LEGACY_TREE,
+        }
+    }
+
+    /// The key prefix of a term in this form.
+    pub fn prefix(self, term: &Term) -> Vec<u8> {
+        match self {
+            Form::V4 => term.prefix(),
+            Form::Legacy => term.legacy_prefix(),
+        }
+    }
+
+    /// A (version-4) suffix as this form writes it: the creation time, then the case id as
+    /// version 4 keeps it or (versions 1–3) as its text; a suffix of the creation time alone
+    /// (where a walk starts) is the same in both.
+    pub fn suffix(self, suffix: &[u8]) -> Vec<u8> {
+        match self {
+            Form::V4 => suffix.to_vec(),
+            Form::Legacy => match id_of(suffix) {
+                Some(id) => [&suffix[..8], id.as_str().as_bytes()].concat(),
+                None => suffix.to_vec(),
+            },
+        }
+    }
+
+    /// The index key of a term for a summary with this (version-4) suffix.
+    pub fn key(self, term: &Term, suffix: &[u8]) -> Vec<u8> {
+        let mut k = self.prefix(term);
+        k.extend_from_slice(&self.suffix(suffix));
+        k
+    }
+
+    /// An index key of a term whose prefix is `prefix_len` bytes long, read back as its
+    /// version-4 suffix and its case.
+    pub fn entry(self, key: &[u8], prefix_len: usize) -> Entry {
+        let stored = key.get(prefix_len..).unwrap_or_default();
+        let suffix = match self {
+            Form::V4 => stored.to_vec(),
+            Form::Legacy => from_legacy(stored),
+        };
+        let case = id_of(&suffix).unwrap_or_else(|| CaseId::new(""));
+        (suffix, case)
+    }
+}
+
+/// Stages the index entries of a new summary in one form, dropping those the old one had and
+/// it has not. Every entry of the new one is put again, even one the old had: a concurrent
+/// writer that indexed from the same old summary may have dropped it (`Ledger::settle`
+/// re-indexes after).
+pub fn stage(batch: &mut Batch, form: Form, old: Option<&CaseSummary>, new: &CaseSummary) {
     let new_suffix = suffix(new);
     // A set: a summary has dozens of terms once its text is indexed.
-    let new_keys: BTreeSet<Vec<u8>> = terms(new).iter().map(|t| key(t, &new_suffix)).collect();
+    let new_keys: BTreeSet<Vec<u8>> = terms(new)
+        .iter()
+        .map(|t| form.key(t, &new_suffix))
+        .collect();
     if let Some(old) = old {
         let old_suffix = suffix(old);
         for term in terms(old) {
-            let k = key(&term, &old_suffix);
+            let k = form.key(&term, &old_suffix);
             if !new_keys.contains(&k) {
-                batch.delete(TREE, k);
+                batch.delete(form.tree(), k);
             }
         }
     }
     for k in new_keys {
-        batch.put(TREE, k, Vec::new());
+        batch.put(form.tree(), k, Vec::new());
     }
-}
-
-/// Stages the entries of the terms of a summary that `which` picks (to add a field to an
-/// existing index).
-pub fn stage_where(batch: &mut Batch, s: &CaseSummary, which: impl Fn(&Term) -> bool) {
-    let suffix = suffix(s);
-    for term in terms(s).into_iter().filter(|t| which(t)) {
-        let mut k = term.prefix();
-        k.extend_from_slice(&suffix);
-        batch.put(TREE, k, Vec::new());
-    }
-}
-
-/// The case id at the end of an index key with this prefix.
-pub fn case_of(key: &[u8], prefix_len: usize) -> Option<String> {
-    let rest = key.get(prefix_len + 8..)?;
-    Some(String::from_utf8_lossy(rest).into_owned())
 }
 
 /// Open311's status changes of public cases by the time they were published
@@ -386,8 +513,8 @@ mod tests {
         .expect("a summary")
     }
 
-    /// Stored indexes were written with these exact bytes (u16 big-endian length + text, for
-    /// the field and then the value): a term must never encode otherwise.
+    /// Indexes of versions 1–3 were written with these exact bytes (u16 big-endian length +
+    /// text, for the field and then the value): a term must never encode otherwise there.
     #[test]
     fn terms_encode_byte_for_byte_as_stored() {
         let pinned: [(Term, &[u8]); 12] = [
@@ -411,20 +538,20 @@ mod tests {
             (Term::Review, b"\x00\x06review\x00\x04true"),
         ];
         for (term, bytes) in pinned {
-            assert_eq!(term.prefix(), bytes, "{term:?}");
+            assert_eq!(term.legacy_prefix(), bytes, "{term:?}");
         }
         // Every status and level by its stored name, and a two-digit step.
         for status in Status::ALL {
             let mut want = b"\x00\x06status".to_vec();
             want.extend_from_slice(&key_part(status.as_str()));
-            assert_eq!(Term::Status(status).prefix(), want);
+            assert_eq!(Term::Status(status).legacy_prefix(), want);
         }
         for level in Level::ALL {
             let mut want = b"\x00\x05level".to_vec();
             want.extend_from_slice(&key_part(level.as_str()));
-            assert_eq!(Term::Level(level).prefix(), want);
+            assert_eq!(Term::Level(level).legacy_prefix(), want);
         }
-        assert_eq!(Term::Step(12).prefix(), b"\x00\x04step\x00\x0212");
+        assert_eq!(Term::Step(12).legacy_prefix(), b"\x00\x04step\x00\x0212");
     }
 
     #[test]
@@ -434,7 +561,7 @@ mod tests {
             terms(s)
                 .iter()
                 .filter(|t| !t.is_search())
-                .map(Term::prefix)
+                .map(Term::legacy_prefix)
                 .collect::<Vec<_>>()
         };
         let common: [&[u8]; 10] = [
@@ -462,7 +589,85 @@ mod tests {
         // Newest first: the creation time inverted, then the case id.
         let mut want = (u64::MAX - 1_000).to_be_bytes().to_vec();
         want.extend_from_slice(b"019a-case");
-        assert_eq!(suffix(&summary(0, 0)), want);
+        assert_eq!(Form::Legacy.suffix(&suffix(&summary(0, 0))), want);
+    }
+
+    /// Version 4's keys, byte for byte: the field's code, then the value as in version 3.
+    #[test]
+    fn version_4_terms_encode_byte_for_byte() {
+        let pinned: [(Term, &[u8]); 17] = [
+            (Term::All, b"\x01\x00\x00"),
+            (Term::Status(Status::InProgress), b"\x02\x00\x0bin_progress"),
+            (Term::Step(4), b"\x03\x00\x014"),
+            (Term::Street("s1".into()), b"\x04\x00\x02s1"),
+            (Term::Community("c1".into()), b"\x05\x00\x02c1"),
+            (Term::Grid("g1".into()), b"\x06\x00\x02g1"),
+            (
+                Term::Category(CategoryCode::parse("E0101").expect("a code")),
+                b"\x07\x00\x05E0101",
+            ),
+            (Term::Level(Level::Urgent), b"\x08\x00\x06urgent"),
+            (Term::Unit("u1".into()), b"\x09\x00\x02u1"),
+            (Term::Conflict(false), b"\x0a\x00\x05false"),
+            (Term::Review, b"\x0b\x00\x04true"),
+            (Term::Text("led".into()), b"\x0c\x00\x03led"),
+            (Term::Address("12".into()), b"\x0d\x00\x0212"),
+            (
+                Term::OpenCell(GeoCell { row: 1, col: 2 }, None),
+                b"\x0e\x00\x031/2",
+            ),
+            (Term::OpenPlace("x".into()), b"\x0f\x00\x01x"),
+            (Term::CallbackDue, b"\x10\x00\x04true"),
+            (Term::Escalated, b"\x11\x00\x04true"),
+        ];
+        for (term, bytes) in pinned {
+            assert_eq!(term.prefix(), bytes, "{term:?}");
+            assert_eq!(Form::V4.prefix(&term), bytes);
+        }
+    }
+
+    /// A generated id is kept as its 16 bytes, any other as its text; both read back, from
+    /// either form, and a cursor handed out before version 4 walks on from the same place.
+    #[test]
+    fn suffixes_read_back_in_both_forms() {
+        let mut s = summary(0, 0);
+        s.id = "019a0b1c2d3e7f00a1b2c3d4e5f60718".into();
+        let time = (u64::MAX - 1_000).to_be_bytes();
+        let v4 = suffix(&s);
+        let mut want = time.to_vec();
+        want.push(1);
+        want.extend_from_slice(&hex::decode(&s.id).expect("hex"));
+        assert_eq!(v4, want);
+        let legacy = Form::Legacy.suffix(&v4);
+        assert_eq!(legacy, [&time[..], s.id.as_bytes()].concat());
+        for form in [Form::V4, Form::Legacy] {
+            let key = form.key(&Term::All, &v4);
+            let prefix = form.prefix(&Term::All).len();
+            assert_eq!(
+                form.entry(&key, prefix),
+                (v4.clone(), CaseId::new(s.id.clone())),
+                "{form:?}"
+            );
+        }
+        assert_eq!(cursor_suffix(legacy), v4);
+        assert_eq!(cursor_suffix(v4.clone()), v4);
+        // A time alone (where a walk starts) is the same in both forms.
+        assert_eq!(Form::Legacy.suffix(&time), time);
+        assert_eq!(cursor_suffix(time.to_vec()), time);
+
+        // Upper-case hex, or any other text, stays text.
+        for id in ["019A0B1C2D3E7F00A1B2C3D4E5F60718", "case-7", "案件"] {
+            s.id = id.into();
+            let v4 = suffix(&s);
+            assert_eq!(v4, [&time[..], &[2], id.as_bytes()].concat());
+            let key = Form::Legacy.key(&Term::All, &v4);
+            let prefix = Term::All.legacy_prefix().len();
+            assert_eq!(
+                Form::Legacy.entry(&key, prefix),
+                (v4.clone(), CaseId::new(s.id.clone()))
+            );
+            assert_eq!(cursor_suffix(Form::Legacy.suffix(&v4)), v4);
+        }
     }
 
     /// An open case with an address and coordinates.
@@ -506,7 +711,7 @@ mod tests {
             ),
         ];
         for (term, bytes) in pinned {
-            assert_eq!(term.prefix(), bytes, "{term:?}");
+            assert_eq!(term.legacy_prefix(), bytes, "{term:?}");
         }
     }
 
@@ -533,7 +738,7 @@ mod tests {
         // A closed case keeps its text and address, and leaves the places of open cases.
         let closed = placed("closed");
         let mut batch = Batch::new();
-        stage(&mut batch, Some(&s), &closed);
+        stage(&mut batch, Form::V4, Some(&s), &closed);
         let closed_terms = terms(&closed);
         assert!(closed_terms.contains(&Term::Text("路灯".into())));
         assert!(!closed_terms

@@ -684,7 +684,9 @@ pub fn list_page(state: &AppState, caller: &Caller, filter: &CaseFilter) -> Resu
         texts: Texts::of(filter),
     };
     let mut after = match &filter.cursor {
-        Some(c) => Some(hex::decode(c).map_err(|_| Error::BadRequest("bad cursor".into()))?),
+        Some(c) => Some(query_index::cursor_suffix(
+            hex::decode(c).map_err(|_| Error::BadRequest("bad cursor".into()))?,
+        )),
         None => None,
     };
     if let Some(number) = &filter.number {

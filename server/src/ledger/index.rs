@@ -5,12 +5,13 @@
 use super::{trees, FeedEntry, Ledger, OpenCase, Receipt};
 use crate::error::Result;
 use crate::indicators::CaseFacts;
-use crate::query_index::{self, Term};
+use crate::query_index::{self, Form, Term};
 use crate::summary::CaseSummary;
 use gridcase_sync_core::event::Channel;
 use gridcase_sync_core::fold::{fold, CaseState};
 use gridcase_sync_core::store::{key_part as part, Batch, Store};
 use gridcase_sync_core::{CaseDoc, CaseId, CaseOutline, Event, EventId, Millis};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 
 impl Ledger {
@@ -59,7 +60,11 @@ impl Ledger {
             };
             summary.publish(&state, events, previous.as_ref(), now);
         }
-        query_index::stage(batch, previous.as_ref(), &summary);
+        query_index::stage(batch, Form::V4, previous.as_ref(), &summary);
+        if self.index_form()? == Form::Legacy {
+            // Read until version 4 is complete: kept whole meanwhile.
+            query_index::stage(batch, Form::Legacy, previous.as_ref(), &summary);
+        }
         query_index::stage_published(batch, previous.as_ref(), &summary);
         let case_key = part(header.case.as_str());
         // A case new to the ledger gets its number from the commit thread, which stages its
@@ -91,6 +96,19 @@ impl Ledger {
         })
     }
 
+    /// The form the query index is read in: version 4 once it is complete (its mark written
+    /// by whichever server built it), the legacy form before.
+    fn index_form(&self) -> Result<Form> {
+        if self.index_v4.load(Ordering::Relaxed) {
+            return Ok(Form::V4);
+        }
+        if self.store.get(trees::META, MARK_V4)?.is_some() {
+            self.index_v4.store(true, Ordering::Relaxed);
+            return Ok(Form::V4);
+        }
+        Ok(Form::Legacy)
+    }
+
     /// Case ids under one index term, newest first, starting after `after` (an index-key
     /// suffix from a previous page).
     pub fn index_scan<'a>(
@@ -98,10 +116,17 @@ impl Ledger {
         term: &Term,
         after: Option<Vec<u8>>,
     ) -> impl Iterator<Item = Result<(Vec<u8>, CaseId)>> + 'a {
-        let (start, end, len) = index_range(term, after.as_deref());
-        self.store
-            .range(query_index::TREE, &start, end.as_deref())
-            .map(move |entry| Ok(index_entry(entry?.0, len)))
+        let form = self.index_form();
+        let entries = form.as_ref().ok().map(|&form| {
+            let (start, end, len) = index_range(form, term, after.as_deref());
+            self.store
+                .range(form.tree(), &start, end.as_deref())
+                .map(move |entry| Ok(form.entry(&entry?.0, len)))
+        });
+        form.err()
+            .map(Err)
+            .into_iter()
+            .chain(entries.into_iter().flatten())
     }
 
     /// The first `limit` entries of each of several terms from `after`, as [`Ledger::index_scan`]
@@ -113,9 +138,10 @@ impl Ledger {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<Vec<query_index::Entry>>> {
-        let ranges: Vec<_> = terms.iter().map(|t| index_range(t, after)).collect();
+        let form = self.index_form()?;
+        let ranges: Vec<_> = terms.iter().map(|t| index_range(form, t, after)).collect();
         let heads = self.store.range_heads(
-            query_index::TREE,
+            form.tree(),
             &ranges
                 .iter()
                 .map(|(start, end, _)| (start.clone(), end.clone()))
@@ -128,7 +154,7 @@ impl Ledger {
             .map(|(entries, (_, _, len))| {
                 entries
                     .into_iter()
-                    .map(|(k, _)| index_entry(k, *len))
+                    .map(|(k, _)| form.entry(&k, *len))
                     .collect()
             })
             .collect())
@@ -155,8 +181,11 @@ impl Ledger {
     /// Whether a case whose summary has this index-key suffix is found under a term: one point
     /// lookup, to check a candidate under a second term before reading its summary.
     pub fn index_has(&self, term: &Term, suffix: &[u8]) -> Result<bool> {
-        let key = query_index::key(term, suffix);
-        Ok(self.store.get(query_index::TREE, &key)?.is_some())
+        let form = self.index_form()?;
+        Ok(self
+            .store
+            .get(form.tree(), &form.key(term, suffix))?
+            .is_some())
     }
 
     /// [`Ledger::index_has`] for several suffixes, in the order given, in one batched read
@@ -166,161 +195,198 @@ impl Ledger {
         term: &Term,
         suffixes: impl IntoIterator<Item = &'s [u8]>,
     ) -> Result<Vec<bool>> {
+        let form = self.index_form()?;
         let keys: Vec<Vec<u8>> = suffixes
             .into_iter()
-            .map(|suffix| query_index::key(term, suffix))
+            .map(|suffix| form.key(term, suffix))
             .collect();
         Ok(self
             .store
-            .get_many(query_index::TREE, &keys)?
+            .get_many(form.tree(), &keys)?
             .iter()
             .map(Option::is_some)
             .collect())
     }
 
     /// Whether every summary is found under its search terms (text, address, the places of
-    /// open cases): false while a ledger written before them is indexed in the background
-    /// ([`Ledger::ensure_query_index`]), when lists find text by walking other terms.
+    /// open cases): false while a ledger whose version-3 index lacks them is read, before
+    /// version 4 is complete; lists find text by walking other terms meanwhile.
     pub fn search_index_complete(&self) -> Result<bool> {
-        Ok(self.store.get(trees::META, SEARCH_MARK)?.is_some())
+        Ok(self.index_form()? == Form::V4 || self.store.get(trees::META, SEARCH_MARK)?.is_some())
     }
 
-    /// Builds the query index from the summaries when a ledger predates it (or its `review`
-    /// term, which version 2 added), before serving; and the search terms version 3 added
-    /// (`Term::is_search`) in the background, since they are many (about a minute a million
-    /// cases on 2 cores; BENCHMARKS.md, "Search"). Lists and duplicates answer meanwhile
-    /// without them ([`Ledger::search_index_complete`]).
+    /// Builds version 4 of the query index from the summaries when a ledger predates it, then
+    /// deletes the legacy form. A ledger indexed by version 2 or 3 is read in that form
+    /// meanwhile, so the build runs in the background (BENCHMARKS.md, "The query index, version
+    /// 4"); one indexed by version 1 (no `review` terms) or not at all is built before serving.
+    /// A start that finds the build or the deletion unfinished goes on from where it stopped.
     pub fn ensure_query_index(&self) -> Result<()> {
-        if self.store.get(trees::META, SEARCH_MARK)?.is_some() {
+        let store = Arc::downgrade(&self.store);
+        if self.index_form()? == Form::V4 {
+            if self.store.get(trees::META, LEGACY_LEFT)?.is_some() {
+                in_background("deleted the query index's legacy form", move || {
+                    drop_legacy(&store)
+                })?;
+            }
             return Ok(());
         }
-        let mut whole = false;
-        if self.store.get(trees::META, MARK_V2)?.is_none() {
-            // A version-1 index lacks only the `review` terms.
-            let only_review = self.store.get(trees::META, b"query_index")?.is_some();
-            whole = !only_review;
-            let mut batch = Batch::new();
-            for s in self.summaries() {
-                let s = s?;
-                if only_review {
-                    query_index::stage_where(&mut batch, &s, |t| *t == Term::Review);
-                } else {
-                    query_index::stage(&mut batch, None, &s);
-                }
-                if batch.len() > 50_000 {
-                    self.store.commit(std::mem::take(&mut batch))?;
-                }
-            }
-            batch.put(trees::META, MARK_V2.to_vec(), b"1".to_vec());
-            self.store.commit(batch)?;
-        }
-        // A new ledger, or one indexed whole just now, has every term.
         let empty = self
             .store
             .range(trees::SUMMARIES, &[], None)
             .next()
             .is_none();
-        if whole || empty {
+        if empty {
             let mut batch = Batch::new();
-            batch.put(trees::META, SEARCH_MARK.to_vec(), b"1".to_vec());
+            batch.put(trees::META, MARK_V4.to_vec(), b"1".to_vec());
             return Ok(self.store.commit(batch)?);
         }
-        let store = Arc::downgrade(&self.store);
-        std::thread::Builder::new()
-            .name("gridcase-search-index".into())
-            .spawn(move || {
-                let started = std::time::Instant::now();
-                match add_search_terms(&store) {
-                    Ok(Some(cases)) => tracing::info!(
-                        cases,
-                        ms = started.elapsed().as_millis() as u64,
-                        "indexed the text, addresses and places of a ledger from before search"
-                    ),
-                    Ok(None) => tracing::info!(
-                        "indexing for search stopped with the ledger: resumed at next start"
-                    ),
-                    Err(e) => tracing::error!(error = %e, "indexing for search failed"),
+        if self.store.get(trees::META, MARK_V2)?.is_none() {
+            let started = std::time::Instant::now();
+            let cases = build_v4(&store)?;
+            tracing::info!(
+                cases,
+                ms = started.elapsed().as_millis() as u64,
+                "built the query index (version 4) before serving"
+            );
+            return in_background("deleted the query index's legacy form", move || {
+                drop_legacy(&store)
+            });
+        }
+        in_background("built the query index (version 4)", move || {
+            build_v4(&store)?;
+            drop_legacy(&store)
+        })
+    }
+}
+
+/// Runs one of the index's background tasks on a thread of its own, which holds the store only
+/// while it works on a chunk (so it never keeps a closing ledger open) and logs how it ended.
+fn in_background(
+    what: &'static str,
+    task: impl FnOnce() -> Result<Option<usize>> + Send + 'static,
+) -> Result<()> {
+    std::thread::Builder::new()
+        .name("gridcase-query-index".into())
+        .spawn(move || {
+            let started = std::time::Instant::now();
+            match task() {
+                Ok(Some(entries)) => tracing::info!(
+                    entries,
+                    ms = started.elapsed().as_millis() as u64,
+                    "{what}"
+                ),
+                Ok(None) => {
+                    tracing::info!("the query index's migration stopped with the ledger: resumed at next start")
                 }
-            })?;
-        Ok(())
-    }
+                Err(e) => tracing::error!(error = %e, "the query index's migration failed"),
+            }
+        })?;
+    Ok(())
 }
 
-/// Where the entries of a term after `after` (an index-key suffix) start and end in the query
-/// index, and the length of the term's prefix.
-fn index_range(term: &Term, after: Option<&[u8]>) -> (Vec<u8>, Option<Vec<u8>>, usize) {
-    let prefix = term.prefix();
-    let end = gridcase_sync_core::store::prefix_end(&prefix);
-    let len = prefix.len();
-    let mut start = prefix;
-    if let Some(after) = after {
-        start.extend_from_slice(after);
-        start.push(0);
-    }
-    (start, end, len)
-}
-
-/// An index key of a term whose prefix is `len` bytes long: its suffix and case.
-fn index_entry(mut key: Vec<u8>, len: usize) -> query_index::Entry {
-    let case = query_index::case_of(&key, len).unwrap_or_default();
-    let suffix = key.split_off(len.min(key.len()));
-    (suffix, CaseId::new(case))
-}
-
+/// Where an index version 1 left its mark (it lacked `review`).
+const MARK_V1: &[u8] = b"query_index";
 /// Index version 2: every term before search (version 1 lacked `review`).
 const MARK_V2: &[u8] = b"query_index_v2";
 /// Index version 3: every summary has its search terms.
 const SEARCH_MARK: &[u8] = b"query_index_v3";
-/// Where the search terms' background indexing goes on from: the last summary key it indexed.
+/// Where version 3's search terms' background indexing went on from (a release before version
+/// 4 may have left it).
 const SEARCH_RESUME: &[u8] = b"query_index_v3_after";
-/// Summaries indexed per commit in the background.
-const SEARCH_CHUNK: usize = 2_000;
+/// Index version 4 ([`query_index::TREE`]) is complete: every summary has its terms there.
+const MARK_V4: &[u8] = b"query_index_v4";
+/// Where version 4's build goes on from: the last summary key it indexed.
+const V4_RESUME: &[u8] = b"query_index_v4_after";
+/// The legacy form's keys are still to be deleted.
+const LEGACY_LEFT: &[u8] = b"query_index_legacy_left";
+/// Summaries indexed, or legacy keys deleted, per commit of a migration.
+const CHUNK: usize = 2_000;
 
-/// Adds the search terms of every summary, [`SEARCH_CHUNK`] at a time in key order, from where
-/// a previous start stopped; how many summaries, or `None` when the ledger closed first (the
-/// thread holds the store only while it indexes a chunk, so it never keeps a closing ledger
-/// open).
+/// Indexes every summary in version 4's form, [`CHUNK`] at a time in key order, from where a
+/// previous start stopped, and marks version 4 complete; how many summaries, or `None` when
+/// the ledger closed first. The legacy form's marks go with the last chunk: a release from
+/// before version 4, started on this ledger, builds its own index again rather than trust
+/// keys that are being deleted.
 ///
-/// A commit may change a summary meanwhile: it stages every term of the new summary itself, so
-/// nothing is missed; what this thread adds from a summary it read just before is at worst a
-/// stale entry (a closed case's place), which readers check against the summary like any.
-fn add_search_terms(store: &Weak<dyn Store>) -> Result<Option<usize>> {
+/// A commit may change a summary meanwhile: it stages every term of the new summary itself (in
+/// both forms until this is done), so nothing is missed; what this thread adds from a summary
+/// it read just before is at worst a stale entry (a closed case's place), which readers check
+/// against the summary like any.
+fn build_v4(store: &Weak<dyn Store>) -> Result<Option<usize>> {
     let mut cases = 0;
     loop {
         let Some(store) = store.upgrade() else {
             return Ok(None);
         };
-        let mut start = store.get(trees::META, SEARCH_RESUME)?.unwrap_or_default();
+        let mut start = store.get(trees::META, V4_RESUME)?.unwrap_or_default();
         if !start.is_empty() {
             start.push(0);
         }
         let mut batch = Batch::new();
         let mut last = None;
         let mut read = 0;
-        for entry in store
-            .range(trees::SUMMARIES, &start, None)
-            .take(SEARCH_CHUNK)
-        {
+        for entry in store.range(trees::SUMMARIES, &start, None).take(CHUNK) {
             let (key, value) = entry?;
             let summary: CaseSummary = serde_json::from_slice(&value)?;
-            query_index::stage_where(&mut batch, &summary, Term::is_search);
+            query_index::stage(&mut batch, Form::V4, None, &summary);
             last = Some(key);
             read += 1;
         }
         cases += read;
         match last {
-            Some(last) if read == SEARCH_CHUNK => {
-                batch.put(trees::META, SEARCH_RESUME.to_vec(), last);
+            Some(last) if read == CHUNK => {
+                batch.put(trees::META, V4_RESUME.to_vec(), last);
                 store.commit(batch)?;
             }
             _ => {
-                batch.delete(trees::META, SEARCH_RESUME.to_vec());
-                batch.put(trees::META, SEARCH_MARK.to_vec(), b"1".to_vec());
+                batch.delete(trees::META, V4_RESUME.to_vec());
+                for mark in [MARK_V1, MARK_V2, SEARCH_MARK, SEARCH_RESUME] {
+                    batch.delete(trees::META, mark.to_vec());
+                }
+                batch.put(trees::META, LEGACY_LEFT.to_vec(), b"1".to_vec());
+                batch.put(trees::META, MARK_V4.to_vec(), b"1".to_vec());
                 store.commit(batch)?;
                 return Ok(Some(cases));
             }
         }
     }
+}
+
+/// Deletes the legacy form's keys, [`CHUNK`] at a time, each time from the first left (a writer
+/// that decided on both forms just before version 4 was marked complete may add one behind);
+/// how many, or `None` when the ledger closed first.
+fn drop_legacy(store: &Weak<dyn Store>) -> Result<Option<usize>> {
+    let mut deleted = 0;
+    loop {
+        let Some(store) = store.upgrade() else {
+            return Ok(None);
+        };
+        let mut batch = Batch::new();
+        for entry in store.range(query_index::LEGACY_TREE, &[], None).take(CHUNK) {
+            batch.delete(query_index::LEGACY_TREE, entry?.0);
+        }
+        deleted += batch.len();
+        if batch.is_empty() {
+            batch.delete(trees::META, LEGACY_LEFT.to_vec());
+            store.commit(batch)?;
+            return Ok(Some(deleted));
+        }
+        store.commit(batch)?;
+    }
+}
+
+/// Where the entries of a term after `after` (an index-key suffix) start and end in the query
+/// index in one form, and the length of the term's prefix.
+fn index_range(form: Form, term: &Term, after: Option<&[u8]>) -> (Vec<u8>, Option<Vec<u8>>, usize) {
+    let prefix = form.prefix(term);
+    let end = gridcase_sync_core::store::prefix_end(&prefix);
+    let len = prefix.len();
+    let mut start = prefix;
+    if let Some(after) = after {
+        start.extend_from_slice(&form.suffix(after));
+        start.push(0);
+    }
+    (start, end, len)
 }
 
 #[cfg(test)]
@@ -349,17 +415,15 @@ mod tests {
         ledger.index_scan(term, None).count()
     }
 
-    /// A ledger whose summaries and version-2 index were written before search gets the search
-    /// terms in the background, from where a previous start stopped, and says when it has them.
-    #[test]
-    fn a_ledger_from_before_search_is_indexed_in_the_background() {
+    /// A ledger indexed as a release before version 4 left it: every summary's terms in the
+    /// legacy form, with the marks of version 2 and (when `search`) version 3.
+    fn legacy_ledger(n: usize, search: bool) -> (tempfile::TempDir, Arc<dyn Store>) {
         let dir = tempfile::tempdir().expect("tempdir");
         let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).expect("store"));
-        let n = 2 * SEARCH_CHUNK + 500;
         let mut batch = Batch::new();
         for i in 0..n {
             let s = summary(i);
-            query_index::stage_where(&mut batch, &s, |t| !t.is_search());
+            query_index::stage(&mut batch, Form::Legacy, None, &s);
             batch.put(
                 trees::SUMMARIES,
                 part(&s.id),
@@ -367,32 +431,101 @@ mod tests {
             );
         }
         batch.put(trees::META, MARK_V2.to_vec(), b"1".to_vec());
-        // A previous start indexed up to the 100th summary (in key order) and stopped.
-        batch.put(trees::META, SEARCH_RESUME.to_vec(), part("case-00099"));
+        if search {
+            batch.put(trees::META, SEARCH_MARK.to_vec(), b"1".to_vec());
+        }
         store.commit(batch).expect("written");
+        (dir, store)
+    }
 
+    fn open(store: &Arc<dyn Store>) -> Ledger {
         let metrics = Arc::new(crate::metrics::Metrics::default());
-        let ledger = Ledger::open(store.clone(), 16, metrics, "DC").expect("ledger");
-        assert!(!ledger.search_index_complete().expect("read"));
-        let text = Term::Text("路灯".into());
-        assert_eq!(count(&ledger, &text), 0);
-        ledger.ensure_query_index().expect("started");
+        Ledger::open(store.clone(), 16, metrics, "DC").expect("ledger")
+    }
+
+    /// Waits for the background migration to end: version 4 marked and the legacy form gone.
+    fn migrated(store: &Arc<dyn Store>) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while !ledger.search_index_complete().expect("read") {
-            assert!(std::time::Instant::now() < deadline, "not indexed in time");
+        while store.get(trees::META, MARK_V4).expect("read").is_none()
+            || store.get(trees::META, LEGACY_LEFT).expect("read").is_some()
+        {
+            assert!(std::time::Instant::now() < deadline, "not migrated in time");
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
+    }
+
+    /// A ledger indexed by version 3 is read in that form until version 4 is built in the
+    /// background, from where a previous start stopped; then the legacy keys and marks go.
+    #[test]
+    fn a_version_3_ledger_is_read_as_it_is_until_version_4_is_built() {
+        let n = 2 * CHUNK + 500;
+        let (_dir, store) = legacy_ledger(n, true);
+        // A previous start built version 4 up to the 100th summary (in key order) and stopped.
+        let mut batch = Batch::new();
+        batch.put(trees::META, V4_RESUME.to_vec(), part("case-00099"));
+        store.commit(batch).expect("written");
+
+        let ledger = open(&store);
+        let text = Term::Text("路灯".into());
+        assert!(ledger.search_index_complete().expect("read"));
+        assert_eq!(count(&ledger, &text), n, "read in the legacy form");
+        let last = query_index::suffix(&summary(n - 1));
+        assert!(ledger.index_has(&text, &last).expect("read"));
+        // A page's cursor from the legacy form walks on in version 4's.
+        let page: Vec<_> = ledger.index_scan(&Term::All, None).take(10).collect();
+        let (cursor, _) = page[9].as_ref().expect("an entry").clone();
+
+        ledger.ensure_query_index().expect("started");
+        migrated(&store);
         assert_eq!(count(&ledger, &text), n - 100, "resumed after the 100th");
         assert_eq!(count(&ledger, &Term::Address("南池".into())), n - 100);
         let cell = GeoCell::of(116.4, 39.9).expect("a place");
         assert_eq!(count(&ledger, &Term::OpenCell(cell, None)), n - 100);
-        assert_eq!(store.get(trees::META, SEARCH_RESUME).expect("read"), None);
-        let last = summary(n - 1);
-        assert!(ledger
-            .index_has(&text, &query_index::suffix(&last))
-            .expect("read"));
+        assert!(ledger.index_has(&text, &last).expect("read"));
+        let next = ledger
+            .index_scan(&Term::All, Some(cursor))
+            .next()
+            .expect("an entry")
+            .expect("read");
+        assert_eq!(next.1.as_str(), format!("case-{:05}", n - 11));
+        assert!(store
+            .range(query_index::LEGACY_TREE, &[], None)
+            .next()
+            .is_none());
+        for mark in [MARK_V2, SEARCH_MARK, V4_RESUME, LEGACY_LEFT] {
+            assert_eq!(store.get(trees::META, mark).expect("read"), None);
+        }
         // Done once: the next start has nothing to do.
-        ledger.ensure_query_index().expect("checked");
+        drop(ledger);
+        open(&store).ensure_query_index().expect("checked");
+    }
+
+    /// A version-2 index lacks the search terms: lists do without them until version 4.
+    #[test]
+    fn a_version_2_ledger_finds_text_once_version_4_is_built() {
+        let (_dir, store) = legacy_ledger(300, false);
+        let ledger = open(&store);
+        assert!(!ledger.search_index_complete().expect("read"));
+        ledger.ensure_query_index().expect("started");
+        migrated(&store);
+        assert!(ledger.search_index_complete().expect("read"));
+        assert_eq!(count(&ledger, &Term::Text("路灯".into())), 300);
+    }
+
+    /// An index older than version 2 (or none) is not worth reading: version 4 is built before
+    /// the ledger serves.
+    #[test]
+    fn a_ledger_from_before_version_2_is_indexed_before_serving() {
+        let (_dir, store) = legacy_ledger(300, false);
+        let mut batch = Batch::new();
+        batch.delete(trees::META, MARK_V2.to_vec());
+        store.commit(batch).expect("written");
+        let ledger = open(&store);
+        ledger.ensure_query_index().expect("built");
+        assert_eq!(ledger.index_form().expect("read"), Form::V4);
+        assert_eq!(count(&ledger, &Term::All), 300);
+        assert_eq!(count(&ledger, &Term::Review), 0);
+        migrated(&store);
     }
 
     /// A new ledger has every term from its first case on.
@@ -400,9 +533,9 @@ mod tests {
     fn a_new_ledger_is_complete_at_once() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).expect("store"));
-        let metrics = Arc::new(crate::metrics::Metrics::default());
-        let ledger = Ledger::open(store, 16, metrics, "DC").expect("ledger");
+        let ledger = open(&store);
         ledger.ensure_query_index().expect("ensured");
         assert!(ledger.search_index_complete().expect("read"));
+        assert_eq!(ledger.index_form().expect("read"), Form::V4);
     }
 }

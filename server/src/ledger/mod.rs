@@ -117,6 +117,9 @@ pub struct Ledger {
     numbering: Option<JoinHandle<()>>,
     stop_numbering: Arc<AtomicBool>,
     announce: broadcast::Sender<Change>,
+    /// Whether the query index's version 4 is known complete (`index.rs`): once true, it is
+    /// never read from the store again.
+    index_v4: AtomicBool,
 }
 
 impl Ledger {
@@ -160,6 +163,7 @@ impl Ledger {
             numbering,
             stop_numbering,
             announce,
+            index_v4: AtomicBool::new(false),
         })
     }
 
