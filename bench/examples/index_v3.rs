@@ -14,10 +14,11 @@ use gridcase_sync_core::store::{Batch, SledStore, Store};
 /// The ledger's trees and marks this touches (`server/src/ledger`), by their stored names.
 const SUMMARIES: &str = "ledger_summaries";
 const META: &str = "ledger_meta";
-const V4_MARKS: [&[u8]; 3] = [
+const V4_MARKS: [&[u8]; 4] = [
     b"query_index_v4",
     b"query_index_v4_after",
-    b"query_index_legacy_left",
+    b"query_index_v4_held_v2",
+    b"query_index_v4_held_v3",
 ];
 const V3_MARKS: [&[u8]; 2] = [b"query_index_v2", b"query_index_v3"];
 
@@ -34,7 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut summaries = 0u64;
     for entry in store.range(SUMMARIES, &[], None) {
         let summary: CaseSummary = serde_json::from_slice(&entry?.1)?;
-        query_index::stage(&mut batch, Form::Legacy, None, &summary);
+        query_index::stage(&mut batch, &[Form::Legacy], None, &summary);
         summaries += 1;
         if summaries.is_multiple_of(100_000) {
             eprintln!("{summaries} summaries indexed in the legacy form");

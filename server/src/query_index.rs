@@ -4,8 +4,8 @@
 //! wrong answer; the index only has to be a superset of the truth.
 //!
 //! Two stored forms ([`Form`]). Version 4 ([`TREE`]) keys a term by a one-byte field code and
-//! a case by its id's 16 bytes: 38 bytes a key where version 3 spent 72, about 600 B a case
-//! (BENCHMARKS.md, "The query index, version 4"). Versions 1–3 ([`LEGACY_TREE`]) named the
+//! a case by its id's 16 bytes (after a byte that says so): 38 bytes a key where version 3
+//! spent 72, about 600 B a case (BENCHMARKS.md, "The query index, version 4"). Versions 1–3 ([`LEGACY_TREE`]) named the
 //! field and the id as text; a ledger written by them is read in that form while version 4 is
 //! built from its summaries, then the old keys are deleted (`Ledger::ensure_query_index`).
 //! Callers only ever see version 4's suffixes: the legacy form is translated at the edge.
@@ -118,8 +118,9 @@ impl Term {
     }
 
     /// Whether the term is one of those search added (index version 3): text, address and the
-    /// places of open cases. A ledger whose version-3 index lacks them is read without them
-    /// until version 4 is built (`Ledger::search_index_complete`).
+    /// places of open cases. A ledger indexed by version 2 (or whose version-3 terms were still
+    /// being added) is read without them until version 4 is built
+    /// (`Ledger::search_index_complete`).
     pub fn is_search(&self) -> bool {
         matches!(
             self,
@@ -323,8 +324,8 @@ pub fn suffix(s: &CaseSummary) -> Vec<u8> {
 /// A case id as version 4's keys hold it.
 fn id_bytes(id: &str) -> Vec<u8> {
     let hex = id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-    match hex::decode(id) {
-        Ok(bytes) if hex => [&[HEX_ID][..], &bytes].concat(),
+    match hex.then(|| hex::decode(id)) {
+        Some(Ok(bytes)) => [&[HEX_ID][..], &bytes].concat(),
         _ => [&[TEXT_ID][..], id.as_bytes()].concat(),
     }
 }
@@ -426,28 +427,28 @@ impl Form {
     }
 }
 
-/// Stages the index entries of a new summary in one form, dropping those the old one had and
-/// it has not. Every entry of the new one is put again, even one the old had: a concurrent
-/// writer that indexed from the same old summary may have dropped it (`Ledger::settle`
-/// re-indexes after).
-pub fn stage(batch: &mut Batch, form: Form, old: Option<&CaseSummary>, new: &CaseSummary) {
-    let new_suffix = suffix(new);
-    // A set: a summary has dozens of terms once its text is indexed.
-    let new_keys: BTreeSet<Vec<u8>> = terms(new)
-        .iter()
-        .map(|t| form.key(t, &new_suffix))
-        .collect();
-    if let Some(old) = old {
-        let old_suffix = suffix(old);
-        for term in terms(old) {
-            let k = form.key(&term, &old_suffix);
-            if !new_keys.contains(&k) {
-                batch.delete(form.tree(), k);
+/// Stages the index entries of a new summary in each of `forms`, dropping those the old one
+/// had and it has not. Every entry of the new one is put again, even one the old had: a
+/// concurrent writer that indexed from the same old summary may have dropped it
+/// (`Ledger::settle` re-indexes after).
+pub fn stage(batch: &mut Batch, forms: &[Form], old: Option<&CaseSummary>, new: &CaseSummary) {
+    let (new_terms, new_suffix) = (terms(new), suffix(new));
+    let old = old.map(|old| (terms(old), suffix(old)));
+    for &form in forms {
+        // A set: a summary has dozens of terms once its text is indexed.
+        let new_keys: BTreeSet<Vec<u8>> =
+            new_terms.iter().map(|t| form.key(t, &new_suffix)).collect();
+        if let Some((old_terms, old_suffix)) = &old {
+            for term in old_terms {
+                let k = form.key(term, old_suffix);
+                if !new_keys.contains(&k) {
+                    batch.delete(form.tree(), k);
+                }
             }
         }
-    }
-    for k in new_keys {
-        batch.put(form.tree(), k, Vec::new());
+        for k in new_keys {
+            batch.put(form.tree(), k, Vec::new());
+        }
     }
 }
 
@@ -738,7 +739,7 @@ mod tests {
         // A closed case keeps its text and address, and leaves the places of open cases.
         let closed = placed("closed");
         let mut batch = Batch::new();
-        stage(&mut batch, Form::V4, Some(&s), &closed);
+        stage(&mut batch, &[Form::V4], Some(&s), &closed);
         let closed_terms = terms(&closed);
         assert!(closed_terms.contains(&Term::Text("路灯".into())));
         assert!(!closed_terms

@@ -11,7 +11,7 @@ use gridcase_sync_core::event::Channel;
 use gridcase_sync_core::fold::{fold, CaseState};
 use gridcase_sync_core::store::{key_part as part, Batch, Store};
 use gridcase_sync_core::{CaseDoc, CaseId, CaseOutline, Event, EventId, Millis};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 
 impl Ledger {
@@ -60,11 +60,12 @@ impl Ledger {
             };
             summary.publish(&state, events, previous.as_ref(), now);
         }
-        query_index::stage(batch, Form::V4, previous.as_ref(), &summary);
-        if self.index_form()? == Form::Legacy {
-            // Read until version 4 is complete: kept whole meanwhile.
-            query_index::stage(batch, Form::Legacy, previous.as_ref(), &summary);
-        }
+        // The legacy form is read until version 4 is complete: kept whole meanwhile.
+        let forms: &[Form] = match self.index_form()? {
+            Form::V4 => &[Form::V4],
+            Form::Legacy => &[Form::V4, Form::Legacy],
+        };
+        query_index::stage(batch, forms, previous.as_ref(), &summary);
         query_index::stage_published(batch, previous.as_ref(), &summary);
         let case_key = part(header.case.as_str());
         // A case new to the ledger gets its number from the commit thread, which stages its
@@ -115,18 +116,17 @@ impl Ledger {
         &'a self,
         term: &Term,
         after: Option<Vec<u8>>,
-    ) -> impl Iterator<Item = Result<(Vec<u8>, CaseId)>> + 'a {
-        let form = self.index_form();
-        let entries = form.as_ref().ok().map(|&form| {
-            let (start, end, len) = index_range(form, term, after.as_deref());
+    ) -> Box<dyn Iterator<Item = Result<query_index::Entry>> + 'a> {
+        let form = match self.index_form() {
+            Ok(form) => form,
+            Err(e) => return Box::new(std::iter::once(Err(e))),
+        };
+        let (start, end, len) = index_range(form, term, after.as_deref());
+        Box::new(
             self.store
                 .range(form.tree(), &start, end.as_deref())
-                .map(move |entry| Ok(form.entry(&entry?.0, len)))
-        });
-        form.err()
-            .map(Err)
-            .into_iter()
-            .chain(entries.into_iter().flatten())
+                .map(move |entry| Ok(form.entry(&entry?.0, len))),
+        )
     }
 
     /// The first `limit` entries of each of several terms from `after`, as [`Ledger::index_scan`]
@@ -209,10 +209,17 @@ impl Ledger {
     }
 
     /// Whether every summary is found under its search terms (text, address, the places of
-    /// open cases): false while a ledger whose version-3 index lacks them is read, before
-    /// version 4 is complete; lists find text by walking other terms meanwhile.
+    /// open cases): false while the legacy form of a ledger indexed by version 2 (or whose
+    /// version-3 terms were still being added) is read, before version 4 is complete; lists
+    /// find text by walking other terms meanwhile.
     pub fn search_index_complete(&self) -> Result<bool> {
-        Ok(self.index_form()? == Form::V4 || self.store.get(trees::META, SEARCH_MARK)?.is_some())
+        if self.index_form()? == Form::V4 {
+            return Ok(true);
+        }
+        let marks = self
+            .store
+            .get_many(trees::META, &[SEARCH_MARK.to_vec(), HELD_V3.to_vec()])?;
+        Ok(marks.iter().any(Option::is_some))
     }
 
     /// Builds version 4 of the query index from the summaries when a ledger predates it, then
@@ -220,16 +227,29 @@ impl Ledger {
     /// meanwhile, so the build runs in the background (BENCHMARKS.md, "The query index, version
     /// 4"); one indexed by version 1 (no `review` terms) or not at all is built before serving.
     /// A start that finds the build or the deletion unfinished goes on from where it stopped.
+    ///
+    /// A release before version 4 knows only the legacy form and its marks. Started on this
+    /// ledger (a downgrade), it finds no marks of its own, builds its index again before
+    /// serving and marks it: this release sees those marks (at its next start, or in the build
+    /// under way) and builds version 4 over from the first summary, since the older one wrote
+    /// only the legacy form.
     pub fn ensure_query_index(&self) -> Result<()> {
+        let marks = Marks::read(&*self.store)?;
         let store = Arc::downgrade(&self.store);
-        if self.index_form()? == Form::V4 {
-            if self.store.get(trees::META, LEGACY_LEFT)?.is_some() {
-                in_background("deleted the query index's legacy form", move || {
-                    drop_legacy(&store)
-                })?;
+        if marks.v4 && !marks.older_release() {
+            self.index_v4.store(true, Ordering::Relaxed);
+            if self
+                .store
+                .range(query_index::LEGACY_TREE, &[], None)
+                .next()
+                .is_some()
+            {
+                in_background(move || drop_legacy(&store))?;
             }
             return Ok(());
         }
+        // Whatever the commit thread's first writes read is read again.
+        self.index_v4.store(false, Ordering::Relaxed);
         let empty = self
             .store
             .range(trees::SUMMARIES, &[], None)
@@ -237,48 +257,113 @@ impl Ledger {
             .is_none();
         if empty {
             let mut batch = Batch::new();
-            batch.put(trees::META, MARK_V4.to_vec(), b"1".to_vec());
+            complete_v4(&mut batch);
             return Ok(self.store.commit(batch)?);
         }
-        if self.store.get(trees::META, MARK_V2)?.is_none() {
-            let started = std::time::Instant::now();
-            let cases = build_v4(&store)?;
-            tracing::info!(
-                cases,
-                ms = started.elapsed().as_millis() as u64,
-                "built the query index (version 4) before serving"
-            );
-            return in_background("deleted the query index's legacy form", move || {
-                drop_legacy(&store)
-            });
+        let flag = self.index_v4.clone();
+        if !marks.v2 && !marks.held_v2 {
+            build_v4(&store, &flag)?;
+            return in_background(move || drop_legacy(&store));
         }
-        in_background("built the query index (version 4)", move || {
-            build_v4(&store)?;
+        if marks.older_release() {
+            let mut batch = Batch::new();
+            hold_legacy_marks(&mut batch, &marks);
+            self.store.commit(batch)?;
+        }
+        in_background(move || {
+            build_v4(&store, &flag)?;
             drop_legacy(&store)
         })
     }
 }
 
-/// Runs one of the index's background tasks on a thread of its own, which holds the store only
-/// while it works on a chunk (so it never keeps a closing ledger open) and logs how it ended.
-fn in_background(
-    what: &'static str,
-    task: impl FnOnce() -> Result<Option<usize>> + Send + 'static,
-) -> Result<()> {
+/// The query index's marks in the ledger's meta tree, read together.
+struct Marks {
+    /// Version 4 is complete.
+    v4: bool,
+    /// A release before version 4 marked its index (versions 1, 2, 3): on a ledger this
+    /// release has not started on yet, or since it did (a downgrade).
+    v1: bool,
+    v2: bool,
+    v3: bool,
+    /// This release holds the marks of versions 2 and 3 under its own names while it builds
+    /// version 4 (the legacy form is read meanwhile).
+    held_v2: bool,
+    held_v3: bool,
+}
+
+impl Marks {
+    fn read(store: &dyn Store) -> Result<Marks> {
+        let keys = [MARK_V4, MARK_V1, MARK_V2, SEARCH_MARK, HELD_V2, HELD_V3];
+        let keys: Vec<Vec<u8>> = keys.iter().map(|k| k.to_vec()).collect();
+        let found = store.get_many(trees::META, &keys)?;
+        let has = |i: usize| found.get(i).is_some_and(Option::is_some);
+        Ok(Marks {
+            v4: has(0),
+            v1: has(1),
+            v2: has(2),
+            v3: has(3),
+            held_v2: has(4),
+            held_v3: has(5),
+        })
+    }
+
+    fn older_release(&self) -> bool {
+        self.v1 || self.v2 || self.v3
+    }
+}
+
+/// Stages the start of a build of version 4 over a legacy index an earlier release marked:
+/// its marks are held under this release's names (so the legacy form is read meanwhile, and an
+/// earlier release started again marks its index anew, which the build notices), and what
+/// version 4 holds is not trusted (its mark and resume point go; its keys stay, stale at worst).
+fn hold_legacy_marks(batch: &mut Batch, marks: &Marks) {
+    for mark in [
+        MARK_V4,
+        V4_RESUME,
+        MARK_V1,
+        MARK_V2,
+        SEARCH_MARK,
+        SEARCH_RESUME,
+    ] {
+        batch.delete(trees::META, mark.to_vec());
+    }
+    if marks.v2 || marks.held_v2 {
+        batch.put(trees::META, HELD_V2.to_vec(), b"1".to_vec());
+    }
+    // The search terms are complete only if the latest marks say so: an earlier release that
+    // marked version 2 again may still be adding them.
+    if marks.v3 || (marks.held_v3 && !marks.v2) {
+        batch.put(trees::META, HELD_V3.to_vec(), b"1".to_vec());
+    } else {
+        batch.delete(trees::META, HELD_V3.to_vec());
+    }
+}
+
+/// Stages version 4's mark and the end of every other mark of the index.
+fn complete_v4(batch: &mut Batch) {
+    for mark in [
+        MARK_V1,
+        MARK_V2,
+        SEARCH_MARK,
+        SEARCH_RESUME,
+        HELD_V2,
+        HELD_V3,
+        V4_RESUME,
+    ] {
+        batch.delete(trees::META, mark.to_vec());
+    }
+    batch.put(trees::META, MARK_V4.to_vec(), b"1".to_vec());
+}
+
+/// Runs the index's migration on a thread of its own, which holds the store only while it
+/// works on a chunk (so it never keeps a closing ledger open).
+fn in_background(task: impl FnOnce() -> Result<()> + Send + 'static) -> Result<()> {
     std::thread::Builder::new()
         .name("gridcase-query-index".into())
         .spawn(move || {
-            let started = std::time::Instant::now();
-            match task() {
-                Ok(Some(entries)) => tracing::info!(
-                    entries,
-                    ms = started.elapsed().as_millis() as u64,
-                    "{what}"
-                ),
-                Ok(None) => {
-                    tracing::info!("the query index's migration stopped with the ledger: resumed at next start")
-                }
-                Err(e) => tracing::error!(error = %e, "the query index's migration failed"),
+            if let Err(e) = task() {
+                tracing::error!(error = %e, "the query index's migration failed: it goes on at the next start");
             }
         })?;
     Ok(())
@@ -293,31 +378,50 @@ const SEARCH_MARK: &[u8] = b"query_index_v3";
 /// Where version 3's search terms' background indexing went on from (a release before version
 /// 4 may have left it).
 const SEARCH_RESUME: &[u8] = b"query_index_v3_after";
+/// [`MARK_V2`] and [`SEARCH_MARK`] while version 4 is built ([`hold_legacy_marks`]).
+const HELD_V2: &[u8] = b"query_index_v4_held_v2";
+const HELD_V3: &[u8] = b"query_index_v4_held_v3";
 /// Index version 4 ([`query_index::TREE`]) is complete: every summary has its terms there.
 const MARK_V4: &[u8] = b"query_index_v4";
 /// Where version 4's build goes on from: the last summary key it indexed.
 const V4_RESUME: &[u8] = b"query_index_v4_after";
-/// The legacy form's keys are still to be deleted.
-const LEGACY_LEFT: &[u8] = b"query_index_legacy_left";
 /// Summaries indexed, or legacy keys deleted, per commit of a migration.
 const CHUNK: usize = 2_000;
+/// How long after version 4 is complete the legacy keys start to go: a request that chose the
+/// legacy form just before reads it to its end, and a write staged in both forms commits.
+const LEGACY_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Indexes every summary in version 4's form, [`CHUNK`] at a time in key order, from where a
-/// previous start stopped, and marks version 4 complete; how many summaries, or `None` when
-/// the ledger closed first. The legacy form's marks go with the last chunk: a release from
-/// before version 4, started on this ledger, builds its own index again rather than trust
-/// keys that are being deleted.
+/// previous start stopped, then marks version 4 complete and sets `flag`. Stops when the
+/// ledger closes (resumed at the next start) or another server completed the build. If an
+/// earlier release marks its legacy index meanwhile (it was started on this ledger), the
+/// build starts over from the first summary: that release wrote the legacy form only.
 ///
 /// A commit may change a summary meanwhile: it stages every term of the new summary itself (in
 /// both forms until this is done), so nothing is missed; what this thread adds from a summary
 /// it read just before is at worst a stale entry (a closed case's place), which readers check
 /// against the summary like any.
-fn build_v4(store: &Weak<dyn Store>) -> Result<Option<usize>> {
+fn build_v4(store: &Weak<dyn Store>, flag: &AtomicBool) -> Result<()> {
+    let started = std::time::Instant::now();
     let mut cases = 0;
     loop {
         let Some(store) = store.upgrade() else {
-            return Ok(None);
+            tracing::info!(
+                cases,
+                "the query index's build stopped with the ledger: it goes on at the next start"
+            );
+            return Ok(());
         };
+        let marks = Marks::read(&*store)?;
+        if marks.v4 && !marks.older_release() {
+            flag.store(true, Ordering::Relaxed);
+            return Ok(());
+        }
+        if marks.older_release() {
+            let mut batch = Batch::new();
+            hold_legacy_marks(&mut batch, &marks);
+            store.commit(batch)?;
+        }
         let mut start = store.get(trees::META, V4_RESUME)?.unwrap_or_default();
         if !start.is_empty() {
             start.push(0);
@@ -328,7 +432,7 @@ fn build_v4(store: &Weak<dyn Store>) -> Result<Option<usize>> {
         for entry in store.range(trees::SUMMARIES, &start, None).take(CHUNK) {
             let (key, value) = entry?;
             let summary: CaseSummary = serde_json::from_slice(&value)?;
-            query_index::stage(&mut batch, Form::V4, None, &summary);
+            query_index::stage(&mut batch, &[Form::V4], None, &summary);
             last = Some(key);
             read += 1;
         }
@@ -337,40 +441,53 @@ fn build_v4(store: &Weak<dyn Store>) -> Result<Option<usize>> {
             Some(last) if read == CHUNK => {
                 batch.put(trees::META, V4_RESUME.to_vec(), last);
                 store.commit(batch)?;
+                if (cases / CHUNK).is_multiple_of(50) {
+                    tracing::info!(cases, "building the query index (version 4)");
+                }
             }
             _ => {
-                batch.delete(trees::META, V4_RESUME.to_vec());
-                for mark in [MARK_V1, MARK_V2, SEARCH_MARK, SEARCH_RESUME] {
-                    batch.delete(trees::META, mark.to_vec());
-                }
-                batch.put(trees::META, LEGACY_LEFT.to_vec(), b"1".to_vec());
-                batch.put(trees::META, MARK_V4.to_vec(), b"1".to_vec());
+                complete_v4(&mut batch);
                 store.commit(batch)?;
-                return Ok(Some(cases));
+                flag.store(true, Ordering::Relaxed);
+                tracing::info!(
+                    cases,
+                    ms = started.elapsed().as_millis() as u64,
+                    "built the query index (version 4)"
+                );
+                return Ok(());
             }
         }
     }
 }
 
-/// Deletes the legacy form's keys, [`CHUNK`] at a time, each time from the first left (a writer
-/// that decided on both forms just before version 4 was marked complete may add one behind);
-/// how many, or `None` when the ledger closed first.
-fn drop_legacy(store: &Weak<dyn Store>) -> Result<Option<usize>> {
+/// Deletes the legacy form's keys once version 4 is complete, after [`LEGACY_GRACE`],
+/// [`CHUNK`] at a time, each time from the first left; stops if an earlier release marks its
+/// index again (it reads them). A key a late writer adds behind is deleted at the next start.
+fn drop_legacy(store: &Weak<dyn Store>) -> Result<()> {
+    std::thread::sleep(LEGACY_GRACE);
+    let started = std::time::Instant::now();
     let mut deleted = 0;
     loop {
         let Some(store) = store.upgrade() else {
-            return Ok(None);
+            return Ok(());
         };
+        let marks = Marks::read(&*store)?;
+        if !marks.v4 || marks.older_release() {
+            return Ok(());
+        }
         let mut batch = Batch::new();
         for entry in store.range(query_index::LEGACY_TREE, &[], None).take(CHUNK) {
             batch.delete(query_index::LEGACY_TREE, entry?.0);
         }
-        deleted += batch.len();
         if batch.is_empty() {
-            batch.delete(trees::META, LEGACY_LEFT.to_vec());
-            store.commit(batch)?;
-            return Ok(Some(deleted));
+            tracing::info!(
+                deleted,
+                ms = started.elapsed().as_millis() as u64,
+                "deleted the query index's legacy form"
+            );
+            return Ok(());
         }
+        deleted += batch.len();
         store.commit(batch)?;
     }
 }
@@ -423,7 +540,16 @@ mod tests {
         let mut batch = Batch::new();
         for i in 0..n {
             let s = summary(i);
-            query_index::stage(&mut batch, Form::Legacy, None, &s);
+            if search {
+                query_index::stage(&mut batch, &[Form::Legacy], None, &s);
+            } else {
+                // Version 2 had no search terms.
+                let suffix = query_index::suffix(&s);
+                for term in query_index::terms(&s).iter().filter(|t| !t.is_search()) {
+                    let key = Form::Legacy.key(term, &suffix);
+                    batch.put(query_index::LEGACY_TREE, key, Vec::new());
+                }
+            }
             batch.put(
                 trees::SUMMARIES,
                 part(&s.id),
@@ -447,7 +573,10 @@ mod tests {
     fn migrated(store: &Arc<dyn Store>) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         while store.get(trees::META, MARK_V4).expect("read").is_none()
-            || store.get(trees::META, LEGACY_LEFT).expect("read").is_some()
+            || store
+                .range(query_index::LEGACY_TREE, &[], None)
+                .next()
+                .is_some()
         {
             assert!(std::time::Instant::now() < deadline, "not migrated in time");
             std::thread::sleep(std::time::Duration::from_millis(20));
@@ -460,8 +589,12 @@ mod tests {
     fn a_version_3_ledger_is_read_as_it_is_until_version_4_is_built() {
         let n = 2 * CHUNK + 500;
         let (_dir, store) = legacy_ledger(n, true);
-        // A previous start built version 4 up to the 100th summary (in key order) and stopped.
+        // A previous start of this release held the legacy marks, built version 4 up to the
+        // 100th summary (in key order) and stopped.
         let mut batch = Batch::new();
+        let marks = Marks::read(&*store).expect("read");
+        hold_legacy_marks(&mut batch, &marks);
+        store.commit(std::mem::take(&mut batch)).expect("written");
         batch.put(trees::META, V4_RESUME.to_vec(), part("case-00099"));
         store.commit(batch).expect("written");
 
@@ -492,7 +625,7 @@ mod tests {
             .range(query_index::LEGACY_TREE, &[], None)
             .next()
             .is_none());
-        for mark in [MARK_V2, SEARCH_MARK, V4_RESUME, LEGACY_LEFT] {
+        for mark in [MARK_V2, SEARCH_MARK, V4_RESUME, HELD_V2, HELD_V3] {
             assert_eq!(store.get(trees::META, mark).expect("read"), None);
         }
         // Done once: the next start has nothing to do.
@@ -526,6 +659,45 @@ mod tests {
         assert_eq!(count(&ledger, &Term::All), 300);
         assert_eq!(count(&ledger, &Term::Review), 0);
         migrated(&store);
+    }
+
+    /// A release before version 4 started on a migrated ledger (a downgrade) builds its own
+    /// index again, marks it and writes only the legacy form: the next start of this release
+    /// reads the legacy form again and builds version 4 over, so the cases the older release
+    /// wrote are found.
+    #[test]
+    fn a_downgrade_and_upgrade_again_builds_version_4_over() {
+        let (_dir, store) = legacy_ledger(300, true);
+        let ledger = open(&store);
+        ledger.ensure_query_index().expect("started");
+        migrated(&store);
+        drop(ledger);
+        // The older release: its index rebuilt and marked, a new case in the legacy form only.
+        let mut batch = Batch::new();
+        let newer = summary(300);
+        query_index::stage(&mut batch, &[Form::Legacy], None, &newer);
+        for s in (0..300).map(summary) {
+            query_index::stage(&mut batch, &[Form::Legacy], None, &s);
+        }
+        batch.put(
+            trees::SUMMARIES,
+            part(&newer.id),
+            serde_json::to_vec(&newer).expect("JSON"),
+        );
+        batch.put(trees::META, MARK_V2.to_vec(), b"1".to_vec());
+        batch.put(trees::META, SEARCH_MARK.to_vec(), b"1".to_vec());
+        store.commit(batch).expect("written");
+
+        let ledger = open(&store);
+        // Before the start is done, the commit thread may have read version 4's mark.
+        assert_eq!(ledger.index_form().expect("read"), Form::V4);
+        ledger.ensure_query_index().expect("started");
+        let newest = ledger.index_scan(&Term::All, None).next();
+        assert_eq!(newest.expect("one").expect("read").1.as_str(), "case-00300");
+        assert!(ledger.search_index_complete().expect("read"));
+        migrated(&store);
+        assert_eq!(count(&ledger, &Term::All), 301);
+        assert_eq!(count(&ledger, &Term::Text("路灯".into())), 301);
     }
 
     /// A new ledger has every term from its first case on.

@@ -119,7 +119,7 @@ pub struct Ledger {
     announce: broadcast::Sender<Change>,
     /// Whether the query index's version 4 is known complete (`index.rs`): once true, it is
     /// never read from the store again.
-    index_v4: AtomicBool,
+    index_v4: Arc<AtomicBool>,
 }
 
 impl Ledger {
@@ -163,7 +163,7 @@ impl Ledger {
             numbering,
             stop_numbering,
             announce,
-            index_v4: AtomicBool::new(false),
+            index_v4: Arc::default(),
         })
     }
 
