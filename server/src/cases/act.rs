@@ -18,7 +18,6 @@ use gridcase_sync_core::{
     Action, ActorId, CaseDoc, CaseId, CategoryCode, ChangeHash, Event, EventId,
 };
 use serde::Deserialize;
-use std::collections::HashMap;
 
 /// Writes events made on the server durably, with their summary, feed move and receipts.
 fn write_online(
@@ -30,7 +29,6 @@ fn write_online(
     record: Option<&CallerRecord>,
 ) -> Result<()> {
     let now = now_millis();
-    let changes: HashMap<EventId, Option<ChangeHash>> = doc.event_changes().into_iter().collect();
     let via = caller.actor().device.to_string();
     let receipts: Vec<(EventId, Receipt)> = events
         .iter()
@@ -38,7 +36,8 @@ fn write_online(
             let receipt = Receipt {
                 received_at: now,
                 via: via.clone(),
-                change: changes.get(&e.id).copied().flatten().map(|h| h.to_string()),
+                // The document names the change (`CaseDoc::event_changes`).
+                change: None,
                 flag: None,
             };
             (e.id.clone(), receipt)

@@ -65,7 +65,9 @@ pub struct Receipt {
     pub received_at: Millis,
     /// The device that delivered it.
     pub via: String,
-    /// The automerge change that carried it (hex).
+    /// The automerge change that carried it (hex), as receipts written before 2026-12-01 keep
+    /// it. Later ones leave it out (a 32-byte hash an event): the document names the same
+    /// change (`CaseDoc::event_changes`), and the case's history reads it there.
     pub change: Option<String>,
     /// Why the central office should look at it, if it should.
     pub flag: Option<String>,

@@ -216,7 +216,9 @@ impl Gate for DeviceGate<'_> {
                 let receipt = Receipt {
                     received_at: self.now,
                     via: self.device.id.to_string(),
-                    change: n.change.map(|h| h.to_string()),
+                    // The document names the change that carried each event
+                    // (`CaseDoc::event_changes`): kept once, there.
+                    change: None,
                     flag,
                 };
                 (e.id.clone(), receipt)
