@@ -300,6 +300,15 @@ impl CaseDoc {
         json_of(&self.doc, &ROOT, ObjType::Map)
     }
 
+    /// The hash of the automerge change that carried each event, in list order: beside
+    /// [`CaseDoc::events`], entry for entry (under a reused id, each entry names its own).
+    pub fn changes_in_order(&self) -> Vec<Option<ChangeHash>> {
+        self.event_entries()
+            .iter()
+            .map(|entry| self.change_of(entry))
+            .collect()
+    }
+
     /// Each event id with the hash of the automerge change that carried it.
     pub fn event_changes(&self) -> Vec<(EventId, Option<ChangeHash>)> {
         self.event_entries()
@@ -562,5 +571,78 @@ fn as_uint(value: ScalarValue, key: &'static str) -> Result<u64, Error> {
         ScalarValue::Uint(u) => Ok(u),
         ScalarValue::Int(i) => u64::try_from(i).map_err(|_| Error::MalformedField(key)),
         _ => Err(Error::MalformedField(key)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::{act, open_case};
+    use crate::{Actor, ActorId, Scope, WorkCalendar};
+
+    fn operator() -> Actor {
+        Actor {
+            user: "operator".into(),
+            device: "online:operator".into(),
+            role: Role::DistrictCenter,
+            scope: Scope::District,
+        }
+    }
+
+    /// Two replicas write different events under one id (a forged or broken handheld): the
+    /// merged document holds both, and each entry names the change that carried it, so the
+    /// case's history can show the change of the very entry the fold judged.
+    #[test]
+    fn each_entry_names_its_own_change_even_under_a_reused_id() {
+        let intake = serde_json::from_value(serde_json::json!({
+            "channel": "hotline",
+            "description": "路灯不亮",
+            "territory": {"street": "s1", "community": "c1", "grid": "g1"},
+        }))
+        .expect("an intake");
+        let (mut a, _) = open_case(
+            &operator(),
+            ActorId::from([1u8; 16].as_slice()),
+            intake,
+            1_000,
+        )
+        .expect("opened");
+        let mut b = CaseDoc::load(&a.save()).expect("loaded");
+        b.set_actor(ActorId::from([2u8; 16].as_slice()));
+        let comment = |text: &str| Action::Comment { text: text.into() };
+        let first = act(
+            &mut a,
+            &operator(),
+            comment("a"),
+            2_000,
+            &WorkCalendar::beijing(),
+        )
+        .expect("commented");
+        let from_a = a.heads()[0];
+        let mut reused = first.clone();
+        reused.action = comment("b");
+        reused.at = 2_500;
+        let from_b = b.append(&reused, &[]).expect("appended");
+        a.automerge().merge(b.automerge()).expect("merged");
+
+        let events = a.events().expect("events");
+        let changes = a.changes_in_order();
+        assert_eq!(events.len(), 3);
+        assert_eq!(changes.len(), events.len(), "entry for entry");
+        let under_the_id: Vec<_> = events
+            .iter()
+            .zip(&changes)
+            .filter(|(e, _)| e.id == first.id)
+            .map(|(e, c)| (e.action.clone(), *c))
+            .collect();
+        assert_eq!(under_the_id.len(), 2);
+        for (action, change) in under_the_id {
+            let want = if action == comment("a") {
+                from_a
+            } else {
+                from_b
+            };
+            assert_eq!(change, Some(want), "{action:?}");
+        }
     }
 }

@@ -44,13 +44,24 @@ pub fn case_view(state: &AppState, caller: &Caller, id: &CaseId) -> Result<CaseV
     caller.require_reader()?;
     let (doc, folded) = visible_case(state, caller, id)?;
     let mut receipts = state.ledger.receipts(id)?;
-    let changes: HashMap<EventId, Option<ChangeHash>> = doc.event_changes().into_iter().collect();
     let all = doc.events()?;
     // Under a reused id, the event the fold judged (the other is named by a conflict).
     let events: HashMap<&EventId, &Event> = gridcase_sync_core::fold::dedupe(&all)
         .0
         .into_iter()
         .map(|e| (&e.id, e))
+        .collect();
+    // The change of that very entry: receipts written since 2026-12-01 leave it to the
+    // document, which names it entry for entry.
+    let changes: HashMap<&EventId, ChangeHash> = all
+        .iter()
+        .zip(doc.changes_in_order())
+        .filter(|(e, _)| {
+            events
+                .get(&e.id)
+                .is_some_and(|judged| std::ptr::eq(*judged, *e))
+        })
+        .filter_map(|(e, change)| Some((&e.id, change?)))
         .collect();
     let sight = crate::callers::sight(caller.user.role, folded.business_type);
     let history = folded
@@ -64,13 +75,10 @@ pub fn case_view(state: &AppState, caller: &Caller, id: &CaseId) -> Result<CaseV
                 disposition: Some(t.disposition),
                 received_at: receipt.as_ref().map(|r| r.received_at),
                 via: receipt.as_ref().map(|r| r.via.clone()),
-                change: receipt.as_ref().and_then(|r| r.change.clone()).or_else(|| {
-                    changes
-                        .get(&t.event)
-                        .copied()
-                        .flatten()
-                        .map(|h| h.to_string())
-                }),
+                change: receipt
+                    .as_ref()
+                    .and_then(|r| r.change.clone())
+                    .or_else(|| changes.get(&t.event).map(|h| h.to_string())),
                 flag: receipt.and_then(|r| r.flag),
                 event,
             })

@@ -248,7 +248,7 @@ impl Ledger {
             }
             return Ok(());
         }
-        // Whatever the commit thread's first writes read is read again.
+        // Whatever a reader before this start cached is read again.
         self.index_v4.store(false, Ordering::Relaxed);
         let empty = self
             .store
@@ -689,7 +689,7 @@ mod tests {
         store.commit(batch).expect("written");
 
         let ledger = open(&store);
-        // Before the start is done, the commit thread may have read version 4's mark.
+        // Before the start is done, a reader may have cached version 4's mark.
         assert_eq!(ledger.index_form().expect("read"), Form::V4);
         ledger.ensure_query_index().expect("started");
         let newest = ledger.index_scan(&Term::All, None).next();

@@ -1,5 +1,6 @@
-//! Receipts: when, through which device and in which change the server received each event of
-//! a case, and why the central office should look at it.
+//! Receipts: when and through which device the server received each event of a case, and why
+//! the central office should look at it. (Rows written before 2026-12-01 also name the change
+//! that carried each event; later ones leave that to the document, which names it.)
 //!
 //! Two stored forms, both read forever ([`read`] merges them):
 //!
