@@ -4,10 +4,11 @@
 //! wrong answer; the index only has to be a superset of the truth.
 //!
 //! Two stored forms ([`Form`]). Version 4 ([`TREE`]) keys a term by a one-byte field code and
-//! a case by its id's 16 bytes (after a byte that says so): 38 bytes a key where version 3
-//! spent 72, about 600 B a case (BENCHMARKS.md, "The query index, version 4"). Versions 1–3 ([`LEGACY_TREE`]) named the
-//! field and the id as text; a ledger written by them is read in that form while version 4 is
-//! built from its summaries, then the old keys are deleted (`Ledger::ensure_query_index`).
+//! a case by its id's 16 bytes (after a byte that says so): 36 bytes a key in a medium field
+//! day's ledger where version 3 spent 72, about 600 B a case (BENCHMARKS.md, "The query index,
+//! version 4"). Versions 1–3 ([`LEGACY_TREE`]) named the field and the id as text; a ledger
+//! written by them is read in that form while version 4 is built from its summaries, then the
+//! old keys are deleted (`Ledger::ensure_query_index`).
 //! Callers only ever see version 4's suffixes: the legacy form is translated at the edge.
 
 use crate::search_text;

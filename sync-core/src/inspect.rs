@@ -131,11 +131,11 @@ impl std::fmt::Display for Breach {
     }
 }
 
-/// A new event and the automerge change and actor that carried it.
+/// A new event and the actor that wrote it. (The change that carried it is the document's to
+/// name: `CaseDoc::changes_in_order`.)
 #[derive(Debug, Clone)]
 pub struct NewEvent {
     pub event: Event,
-    pub change: Option<ChangeHash>,
     pub actor: ActorId,
     /// Fields of the event map beyond schema 1's nine: a later release's.
     pub later_fields: Vec<String>,
@@ -554,7 +554,6 @@ fn new_event(am: &AutoCommit, entry: &ObjId) -> Result<NewEvent, Breach> {
     })?;
     Ok(NewEvent {
         event,
-        change: am.hash_for_opid(entry),
         actor: actor.clone(),
         later_fields,
     })

@@ -36,7 +36,7 @@ fn write_online(
             let receipt = Receipt {
                 received_at: now,
                 via: via.clone(),
-                // The document names the change (`CaseDoc::event_changes`).
+                // The document names the change (`CaseDoc::changes_in_order`).
                 change: None,
                 flag: None,
             };

@@ -318,14 +318,7 @@ impl Marks {
 /// earlier release started again marks its index anew, which the build notices), and what
 /// version 4 holds is not trusted (its mark and resume point go; its keys stay, stale at worst).
 fn hold_legacy_marks(batch: &mut Batch, marks: &Marks) {
-    for mark in [
-        MARK_V4,
-        V4_RESUME,
-        MARK_V1,
-        MARK_V2,
-        SEARCH_MARK,
-        SEARCH_RESUME,
-    ] {
+    for mark in [MARK_V4, V4_RESUME].iter().chain(&OLDER_MARKS) {
         batch.delete(trees::META, mark.to_vec());
     }
     if marks.v2 || marks.held_v2 {
@@ -342,15 +335,7 @@ fn hold_legacy_marks(batch: &mut Batch, marks: &Marks) {
 
 /// Stages version 4's mark and the end of every other mark of the index.
 fn complete_v4(batch: &mut Batch) {
-    for mark in [
-        MARK_V1,
-        MARK_V2,
-        SEARCH_MARK,
-        SEARCH_RESUME,
-        HELD_V2,
-        HELD_V3,
-        V4_RESUME,
-    ] {
+    for mark in [HELD_V2, HELD_V3, V4_RESUME].iter().chain(&OLDER_MARKS) {
         batch.delete(trees::META, mark.to_vec());
     }
     batch.put(trees::META, MARK_V4.to_vec(), b"1".to_vec());
@@ -378,6 +363,8 @@ const SEARCH_MARK: &[u8] = b"query_index_v3";
 /// Where version 3's search terms' background indexing went on from (a release before version
 /// 4 may have left it).
 const SEARCH_RESUME: &[u8] = b"query_index_v3_after";
+/// Every mark a release before version 4 writes.
+const OLDER_MARKS: [&[u8]; 4] = [MARK_V1, MARK_V2, SEARCH_MARK, SEARCH_RESUME];
 /// [`MARK_V2`] and [`SEARCH_MARK`] while version 4 is built ([`hold_legacy_marks`]).
 const HELD_V2: &[u8] = b"query_index_v4_held_v2";
 const HELD_V3: &[u8] = b"query_index_v4_held_v3";

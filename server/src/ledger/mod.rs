@@ -67,7 +67,7 @@ pub struct Receipt {
     pub via: String,
     /// The automerge change that carried it (hex), as receipts written before 2026-12-01 keep
     /// it. Later ones leave it out (a 32-byte hash an event): the document names the same
-    /// change (`CaseDoc::event_changes`), and the case's history reads it there.
+    /// change (`CaseDoc::changes_in_order`), and the case's history reads it there.
     pub change: Option<String>,
     /// Why the central office should look at it, if it should.
     pub flag: Option<String>,
@@ -119,8 +119,9 @@ pub struct Ledger {
     numbering: Option<JoinHandle<()>>,
     stop_numbering: Arc<AtomicBool>,
     announce: broadcast::Sender<Change>,
-    /// Whether the query index's version 4 is known complete (`index.rs`): once true, it is
-    /// never read from the store again.
+    /// Whether the query index's version 4 is known complete (`index.rs`): while true, its
+    /// mark is not read from the store again (a start that finds an older release's marks
+    /// sets it back).
     index_v4: Arc<AtomicBool>,
 }
 

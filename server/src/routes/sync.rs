@@ -217,7 +217,7 @@ impl Gate for DeviceGate<'_> {
                     received_at: self.now,
                     via: self.device.id.to_string(),
                     // The document names the change that carried each event
-                    // (`CaseDoc::event_changes`): kept once, there.
+                    // (`CaseDoc::changes_in_order`): kept once, there.
                     change: None,
                     flag,
                 };
