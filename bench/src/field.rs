@@ -199,21 +199,26 @@ fn sync_through(c: &Client, worker: usize) -> SyncReport {
 }
 
 /// One worker's sync in the reconnect round; a function of its own so that a profiler can
-/// tell the rounds apart (`valgrind --toggle-collect='*steady_sync*'`).
+/// tell the rounds apart (`valgrind --toggle-collect='*reconnect_sync*'`). The three rounds'
+/// functions pass their names through `black_box`: with identical bodies the linker folded
+/// them into one symbol (`settle_sync`), and a toggle on the others collected nothing.
 #[inline(never)]
 fn reconnect_sync(c: &Client, worker: usize) -> SyncReport {
+    std::hint::black_box("reconnect");
     sync_through(c, worker)
 }
 
 /// One worker's sync in the settling round.
 #[inline(never)]
 fn settle_sync(c: &Client, worker: usize) -> SyncReport {
+    std::hint::black_box("settle");
     sync_through(c, worker)
 }
 
 /// One worker's sync in the steady-state round.
 #[inline(never)]
 fn steady_sync(c: &Client, worker: usize) -> SyncReport {
+    std::hint::black_box("steady");
     sync_through(c, worker)
 }
 

@@ -18,6 +18,14 @@ mod wire;
 
 mod replay;
 
+/// One process plays every handheld (20 to 2,000 threads), where in the field each is a device
+/// of its own. With glibc's malloc, about a quarter of the handhelds' samples in the reconnect
+/// were its arenas (`_int_free`, `malloc_consolidate`: perf, BENCHMARKS.md), a cost of
+/// simulating many devices in one process; with mimalloc the devices' CPU fell 5% in the
+/// reconnect and 20% in the steady round (`--workers 20 --cases 200`, three runs each).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 use gridcase_tests::{probe, Server};
 use phase::progress;

@@ -20,6 +20,10 @@ fn return_freed_memory_at_once() {
     }
     /// `mi_option_purge_delay` in mimalloc 3's `mimalloc.h` (libmimalloc-sys names no constant).
     const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+        // An operator's setting (milliseconds), read by mimalloc itself.
+        return;
+    }
     // SAFETY: sets a process-wide allocator option, which mimalloc allows at any time.
     unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, 0) };
     // Transparent huge pages are off at build time (`no_thp` in server/Cargo.toml):

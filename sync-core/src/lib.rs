@@ -70,6 +70,12 @@ pub enum Error {
     BatchVersion(u8),
     #[error("malformed sync batch: {0}")]
     MalformedBatch(&'static str),
+    /// A sync body that is not the zstd it says it is (`sync::encoding`).
+    #[error("{0}")]
+    BatchEncoding(String),
+    /// A sync body that decompresses to more than the receiver takes.
+    #[error("the sync batch is larger than {0} bytes uncompressed")]
+    BatchTooLarge(usize),
 }
 
 impl From<sled::Error> for Error {

@@ -7,8 +7,12 @@ use super::progress::{Meter, Of};
 use super::{storage, Client};
 use crate::error::{ClientError, Result};
 use crate::transport::{HttpHeader, HttpRequest, HttpResponse, TransportError};
-use gridcase_sync_core::sync::{wire, SyncBatch};
-use std::io::Read;
+use gridcase_sync_core::sync::{encoding, SyncBatch};
+
+/// The most bytes a sync answer may decompress to: far above any answer a server sends (a
+/// page of at most a few hundred cases), it keeps a corrupt or hostile body from exhausting
+/// the handheld's memory.
+const MAX_ANSWER_BYTES: usize = 1 << 30;
 
 /// The longest single wait a server's `Retry-After` is followed for.
 const LONGEST_ASKED_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
@@ -198,8 +202,7 @@ impl Client {
         sent_only: bool,
         meter: &Meter<'_>,
     ) -> Result<(SyncBatch, Option<String>)> {
-        let body =
-            zstd::bulk::compress(&batch.encode(), wire::COMPRESSION_LEVEL).map_err(storage)?;
+        let body = encoding::compress(&batch.encode()).map_err(storage)?;
         let sent = body.len() as u64;
         let headers = vec![
             HttpHeader {
@@ -234,13 +237,9 @@ impl Client {
         }
         let org_tag = r.header("x-gridcase-org").map(str::to_owned);
         let raw = if r.header("content-encoding") == Some("zstd") {
-            let mut out = Vec::new();
-            zstd::stream::read::Decoder::new(r.body.as_slice())
-                .and_then(|mut d| d.read_to_end(&mut out))
-                .map_err(|e| ClientError::BadAnswer {
-                    message: format!("the answer does not decompress: {e}"),
-                })?;
-            out
+            encoding::decompress(&r.body, MAX_ANSWER_BYTES).map_err(|e| ClientError::BadAnswer {
+                message: format!("the answer does not decompress: {e}"),
+            })?
         } else {
             r.body
         };

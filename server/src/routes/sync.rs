@@ -27,12 +27,13 @@ use gridcase_sync_core::org::Org;
 use gridcase_sync_core::references::check_references;
 use gridcase_sync_core::rules::{in_scope, may_ever};
 use gridcase_sync_core::sync::{
-    wire, Admission, Gate, InfoCode, Notice, Outcome, Refusal, RefusalCode, SyncBatch, SyncSession,
+    encoding, wire, Admission, Gate, InfoCode, Notice, Outcome, Refusal, RefusalCode, SyncBatch,
+    SyncSession,
 };
 use gridcase_sync_core::tiers::check_tier;
+use gridcase_sync_core::Error as CoreError;
 use gridcase_sync_core::{Action, ActionKind, CaseDoc, CaseId, EventId, Scope, WorkCalendar};
 use std::collections::{HashMap, HashSet};
-use std::io::Read;
 use std::sync::Mutex;
 
 pub const CONTENT_TYPE: &str = "application/x-gridcase-sync";
@@ -240,22 +241,6 @@ pub fn feed_scope(scope: &Scope, org: &Org) -> FeedScope {
     }
 }
 
-fn decompress(body: &[u8], limit: usize) -> Result<Vec<u8>> {
-    let decoder = zstd::stream::read::Decoder::new(body)
-        .map_err(|e| Error::BadRequest(format!("zstd: {e}")))?;
-    let mut out = Vec::new();
-    decoder
-        .take(limit as u64 + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| Error::BadRequest(format!("the body is not valid zstd: {e}")))?;
-    if out.len() > limit {
-        return Err(Error::TooLarge(format!(
-            "the sync batch is larger than {limit} bytes uncompressed"
-        )));
-    }
-    Ok(out)
-}
-
 /// Reads the request body, mapping axum's rejections to our JSON errors.
 pub fn body_bytes(body: std::result::Result<Bytes, BytesRejection>) -> Result<Bytes> {
     body.map_err(|r| {
@@ -319,7 +304,11 @@ pub async fn sync(
     let (body, org_tag) = crate::blocking(move || {
         let _turn = turn;
         let raw = if compressed {
-            decompress(&body, worker.config.max_batch_bytes)?
+            encoding::decompress(&body, worker.config.max_batch_bytes).map_err(|e| match e {
+                CoreError::BatchTooLarge(_) => Error::TooLarge(e.to_string()),
+                CoreError::BatchEncoding(reason) => Error::BadRequest(reason),
+                other => Error::Core(other),
+            })?
         } else {
             body.to_vec()
         };
@@ -352,7 +341,7 @@ pub async fn sync(
         })?;
         let encoded = answer.encode();
         let body = if compressed {
-            zstd::bulk::compress(&encoded, wire::COMPRESSION_LEVEL).map_err(Error::internal)?
+            encoding::compress(&encoded)?
         } else {
             encoded
         };

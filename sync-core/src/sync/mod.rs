@@ -4,6 +4,7 @@
 //! conversation over it (which cases to send, what each answer means, when it is over).
 
 mod driver;
+pub mod encoding;
 mod info;
 mod refusal;
 mod session;
