@@ -25,6 +25,7 @@ pub mod schema;
 pub mod store;
 pub mod sync;
 pub mod tiers;
+mod zstd_contexts;
 
 pub use automerge::{ActorId, AutoCommit, ChangeHash};
 pub use calendar::{Millis, WorkCalendar};

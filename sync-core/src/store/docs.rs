@@ -31,7 +31,7 @@ pub fn encode_snapshot(doc: &mut AutoCommit) -> Vec<u8> {
 
 /// The snapshot of a document saved uncompressed (its bytes as they are if zstd fails).
 fn snapshot_of_save(raw: Vec<u8>) -> Vec<u8> {
-    compress_snapshot(&raw).unwrap_or(raw)
+    crate::zstd_contexts::compress(&raw, SNAPSHOT_LEVEL).unwrap_or(raw)
 }
 
 /// The zstd level of snapshots.
@@ -41,48 +41,11 @@ const SNAPSHOT_LEVEL: i32 = 1;
 /// buffer of the size its frame declares (a case is a few KB; a corrupt frame may claim any).
 const SNAPSHOT_BULK_LIMIT: u64 = 16 << 20;
 
-thread_local! {
-    /// One zstd context per thread for snapshots: setting one up costs more than compressing
-    /// or decompressing a case's few KB (about 140,000 and 40,000 instructions a snapshot).
-    /// The bytes are those of `zstd::bulk::compress` at the same level.
-    static SNAPSHOT_ZSTD: std::cell::RefCell<(
-        Option<zstd::bulk::Compressor<'static>>,
-        Option<zstd::bulk::Decompressor<'static>>,
-    )> = const { std::cell::RefCell::new((None, None)) };
-}
-
-fn compress_snapshot(raw: &[u8]) -> std::io::Result<Vec<u8>> {
-    SNAPSHOT_ZSTD.with(|cell| {
-        let Ok(mut contexts) = cell.try_borrow_mut() else {
-            return zstd::bulk::compress(raw, SNAPSHOT_LEVEL);
-        };
-        if contexts.0.is_none() {
-            contexts.0 = Some(zstd::bulk::Compressor::new(SNAPSHOT_LEVEL)?);
-        }
-        match contexts.0.as_mut() {
-            Some(c) => c.compress(raw),
-            None => zstd::bulk::compress(raw, SNAPSHOT_LEVEL),
-        }
-    })
-}
-
-/// A zstd snapshot's bytes: in one buffer with the thread's context when its frame declares
-/// a plausible size, else (or on any error) as a stream, which reports the error.
+/// A zstd snapshot's bytes: in one buffer with a reused context when its frame declares a
+/// plausible size, else (or on any error) as a stream, which reports the error.
 fn decompress_snapshot(bytes: &[u8]) -> Result<Vec<u8>, Error> {
-    let declared = zstd::zstd_safe::get_frame_content_size(bytes)
-        .ok()
-        .flatten();
-    if let Some(size) = declared.filter(|n| *n <= SNAPSHOT_BULK_LIMIT) {
-        let bulk = SNAPSHOT_ZSTD.with(|cell| {
-            let mut contexts = cell.try_borrow_mut().ok()?;
-            if contexts.1.is_none() {
-                contexts.1 = Some(zstd::bulk::Decompressor::new().ok()?);
-            }
-            contexts.1.as_mut()?.decompress(bytes, size as usize).ok()
-        });
-        if let Some(raw) = bulk.filter(|raw| raw.len() as u64 == size) {
-            return Ok(raw);
-        }
+    if let Some(raw) = crate::zstd_contexts::decompress_declared(bytes, SNAPSHOT_BULK_LIMIT) {
+        return Ok(raw);
     }
     zstd::stream::decode_all(bytes)
         .map_err(|e| Error::Store(format!("a snapshot does not decompress: {e}")))

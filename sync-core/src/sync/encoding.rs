@@ -1,58 +1,17 @@
 //! The content encoding of sync batches on the wire (`Content-Encoding: zstd`), for requests
-//! and answers, handhelds and the server alike.
-//!
-//! Each batch used to set up a zstd context of its own: at level 6 a context for a batch of
-//! whole documents is about a megabyte of tables, allocated, zeroed and given back to the
-//! system for every request and answer (the server returns freed memory at once, see
-//! `server/src/main.rs`). Contexts are now kept in a small pool and reused: the frames are
-//! byte for byte those of `zstd::bulk::compress` at the same level, so peers of any release
-//! read them. The pool holds at most [`POOLED`] contexts of each kind, so what it keeps is
-//! bounded however many threads sync at once (thread-local contexts would keep one per
-//! blocking thread: dozens on a server with 2,000 handhelds).
+//! and answers, handhelds and the server alike: zstd at [`COMPRESSION_LEVEL`] with reused
+//! contexts (`zstd_contexts`; the frames are those of `zstd::bulk::compress`, so peers of any
+//! release read them), and the bound a body may decompress to.
 
 use crate::sync::wire::COMPRESSION_LEVEL;
+use crate::zstd_contexts;
 use crate::Error;
 use std::io::Read;
-use std::sync::Mutex;
-
-/// Contexts of each kind kept for reuse; one more in use is made and dropped afterwards.
-/// A server runs a few syncs at once (`--sync-workers`), a handheld one.
-pub const POOLED: usize = 8;
-
-static COMPRESSORS: Mutex<Vec<zstd::bulk::Compressor<'static>>> = Mutex::new(Vec::new());
-static DECOMPRESSORS: Mutex<Vec<zstd::bulk::Decompressor<'static>>> = Mutex::new(Vec::new());
-
-/// Takes a context from `pool`, or makes one.
-fn take<T>(pool: &Mutex<Vec<T>>, make: impl FnOnce() -> std::io::Result<T>) -> std::io::Result<T> {
-    let pooled = pool.lock().ok().and_then(|mut p| p.pop());
-    match pooled {
-        Some(context) => Ok(context),
-        None => make(),
-    }
-}
-
-/// Gives a context back for the next batch, unless the pool is full.
-fn give_back<T>(pool: &Mutex<Vec<T>>, context: T) {
-    if let Ok(mut p) = pool.lock() {
-        if p.len() < POOLED {
-            p.push(context);
-        }
-    }
-}
 
 /// A batch's encoded bytes compressed at [`COMPRESSION_LEVEL`]: the bytes of
 /// `zstd::bulk::compress(raw, COMPRESSION_LEVEL)`, with a pooled context.
 pub fn compress(raw: &[u8]) -> Result<Vec<u8>, Error> {
-    let mut context = take(&COMPRESSORS, || {
-        zstd::bulk::Compressor::new(COMPRESSION_LEVEL)
-    })
-    .map_err(|e| Error::Store(format!("zstd: {e}")))?;
-    let out = context.compress(raw);
-    // A context whose compression failed is not kept: its state is unknown.
-    if out.is_ok() {
-        give_back(&COMPRESSORS, context);
-    }
-    out.map_err(|e| Error::Store(format!("zstd: {e}")))
+    zstd_contexts::compress(raw, COMPRESSION_LEVEL).map_err(|e| Error::Store(format!("zstd: {e}")))
 }
 
 /// A zstd body's bytes, at most `limit` of them: [`Error::BatchTooLarge`] beyond it (a frame
@@ -63,19 +22,11 @@ pub fn compress(raw: &[u8]) -> Result<Vec<u8>, Error> {
 /// error.
 pub fn decompress(body: &[u8], limit: usize) -> Result<Vec<u8>, Error> {
     let declared = zstd::zstd_safe::get_frame_content_size(body).ok().flatten();
-    if let Some(size) = declared {
-        if size > limit as u64 {
-            return Err(Error::BatchTooLarge(limit));
-        }
-        if let Ok(mut context) = take(&DECOMPRESSORS, zstd::bulk::Decompressor::new) {
-            let out = context.decompress(body, size as usize).ok();
-            if out.is_some() {
-                give_back(&DECOMPRESSORS, context);
-            }
-            if let Some(raw) = out.filter(|raw| raw.len() as u64 == size) {
-                return Ok(raw);
-            }
-        }
+    if declared.is_some_and(|size| size > limit as u64) {
+        return Err(Error::BatchTooLarge(limit));
+    }
+    if let Some(raw) = zstd_contexts::decompress_declared(body, limit as u64) {
+        return Ok(raw);
     }
     let decoder = zstd::stream::read::Decoder::new(body)
         .map_err(|e| Error::BatchEncoding(format!("zstd: {e}")))?;
@@ -104,13 +55,12 @@ mod tests {
     fn frames_are_those_of_zstd_bulk_and_round_trip() {
         let raw = batch_bytes();
         let expected = zstd::bulk::compress(&raw, COMPRESSION_LEVEL).expect("zstd");
-        // Twice: the second takes the pooled context the first gave back.
+        // Twice: the second takes the pooled contexts the first gave back.
         for _ in 0..2 {
             let sent = compress(&raw).expect("compress");
             assert_eq!(sent, expected);
             assert_eq!(decompress(&sent, raw.len()).expect("decompress"), raw);
         }
-        assert!(COMPRESSORS.lock().expect("pool").len() <= POOLED);
     }
 
     #[test]
