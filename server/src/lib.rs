@@ -24,6 +24,7 @@ pub mod search_text;
 pub mod summary;
 pub mod sync_door;
 pub mod throttle;
+pub mod workers;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::Next;
@@ -127,14 +128,14 @@ impl AppState {
     }
 }
 
-/// Runs store and CPU work on a blocking thread, so the async workers keep serving; a panic
-/// there is an internal error, not a dropped connection.
+/// Runs the short store work of an ordinary request on a blocking thread, so the async workers
+/// keep serving, with one of the short turns ([`workers::short`]); a panic there is an internal
+/// error, not a dropped connection. Work bounded by turns of its own (a sync, a password hash,
+/// an export) uses [`workers::on_own_turn`] instead.
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, Error> + Send + 'static,
 ) -> Result<T, Error> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(Error::internal)?
+    workers::short(f).await
 }
 
 pub fn router(state: AppState) -> Router {

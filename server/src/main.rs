@@ -34,10 +34,11 @@ fn return_freed_memory_at_once() {
 
 /// Blocking threads at most (tokio's default is 512). Each one that runs store work gets a
 /// mimalloc heap of its own, 3–4 MB resident while it lives: with 2,000 handhelds reconnecting
-/// the pool grew to hundreds of threads and the server to 1.2–1.8 GB. The work that takes them
-/// is bounded by its own permits (syncs by `--sync-workers`, password hashes by the cores,
-/// uploads' writes by `routes/blobs.rs`), and short store reads of other requests wait in the
-/// runtime's queue rather than start more threads.
+/// the pool grew to hundreds of threads and the server to 1.2–1.8 GB. Every kind of work
+/// that takes them is bounded by turns of its own (`gridcase_server::workers`: syncs by
+/// `--sync-workers`, password hashes by the cores, uploads' writes by `routes/blobs.rs`,
+/// exports, and the short store work of every other request), which together stay well below
+/// this cap: it is the backstop, not the bound.
 const MAX_BLOCKING_THREADS: usize = 64;
 
 fn main() -> std::process::ExitCode {

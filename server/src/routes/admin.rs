@@ -111,7 +111,7 @@ pub async fn put_user(
                 .acquire()
                 .await
                 .map_err(Error::internal)?;
-            crate::blocking(move || hash_password(&p)).await?
+            crate::workers::on_own_turn(move || hash_password(&p)).await?
         }
         (Some(_), _) => {
             return Err(Error::BadRequest(

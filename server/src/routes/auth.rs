@@ -74,7 +74,7 @@ pub async fn check_password(
         .await
         .map_err(Error::internal)?;
     let directory = state.directory.clone();
-    let outcome = crate::blocking(move || {
+    let outcome = crate::workers::on_own_turn(move || {
         let Some(user) = directory.user(&UserId::new(username.as_str()))? else {
             return Ok(None);
         };

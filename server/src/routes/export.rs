@@ -67,8 +67,9 @@ pub async fn export_cases(
 ) -> Result<Response> {
     let format = format_of(&q)?;
     let _turn = export_turn().await?;
-    let export = crate::blocking(move || export::cases(&state, &caller, &filter)).await?;
-    crate::blocking(move || file(&export, format)).await
+    let export =
+        crate::workers::on_own_turn(move || export::cases(&state, &caller, &filter)).await?;
+    crate::workers::on_own_turn(move || file(&export, format)).await
 }
 
 /// Exports build their whole file in memory (a workbook of 100,000 rows is hundreds of MB):

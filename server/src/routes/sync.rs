@@ -301,7 +301,7 @@ pub async fn sync(
     // (`503 busy` with `Retry-After`, see `sync_door`).
     let turn = state.sync_door.enter().await?;
     let worker = state.clone();
-    let (body, org_tag) = crate::blocking(move || {
+    let (body, org_tag) = crate::workers::on_own_turn(move || {
         let _turn = turn;
         let raw = if compressed {
             encoding::decompress(&body, worker.config.max_batch_bytes).map_err(|e| match e {

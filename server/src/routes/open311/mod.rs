@@ -71,9 +71,16 @@ async fn blocking<T: Send + 'static>(
     format: Format,
     f: impl FnOnce() -> Result<T, Failure> + Send + 'static,
 ) -> Result<T, Failure> {
-    tokio::task::spawn_blocking(f)
+    // Open311's store work is short work like any ordinary request's (`crate::workers`).
+    let turn = crate::workers::short_turn()
         .await
-        .map_err(|e| Failure::of(Error::internal(e), format))?
+        .map_err(|e| Failure::of(e, format))?;
+    tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        f()
+    })
+    .await
+    .map_err(|e| Failure::of(Error::internal(e), format))?
 }
 
 /// `GET /open311/v2/{discovery,services,requests,servicerequestupdates}.{json,xml}`.

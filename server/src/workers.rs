@@ -1,0 +1,105 @@
+//! The blocking threads, and how many of them each kind of work may hold at once.
+//!
+//! Store and CPU work runs on tokio's blocking threads so that the async workers keep serving.
+//! Each blocking thread that allocates gets a mimalloc heap of its own, 3–4 MB resident while the
+//! thread lives (idle threads live on for ten seconds), so the server's memory follows the
+//! number of threads at once, not the work. Every kind of work is therefore bounded by turns of
+//! its own: syncs by the sync door (`--sync-workers`), argon2 hashes by the password permits,
+//! uploads' writes by `routes/blobs.rs`, exports by theirs, and everything else (the short store
+//! work of ordinary requests: a case, a list, a feed page, a token, each step of a photo's
+//! download) by [`short`]'s turns here.
+//! Before these turns, with 2,000 handhelds reconnecting, the short work of other requests took
+//! up to the runtime's cap of threads beside the syncs; a lower cap for the whole pool made those
+//! reads queue behind syncs and uploads instead (BENCHMARKS.md, "Issue 17, fourth pass").
+
+use crate::error::{Error, Result};
+use std::sync::LazyLock;
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+/// Short store work at once: twice the cores, and never fewer than 8, so that on PostgreSQL
+/// (where such work mostly waits on the network) a few slow statements do not hold up the rest.
+static SHORT_TURNS: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(short_turns()));
+
+/// How many short turns there are (see [`SHORT_TURNS`]).
+pub fn short_turns() -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    (cores * 2).max(8)
+}
+
+/// Waits for one of the short turns; held while the work runs on its blocking thread.
+pub async fn short_turn() -> Result<SemaphorePermit<'static>> {
+    SHORT_TURNS.acquire().await.map_err(Error::internal)
+}
+
+/// Runs short store work of an ordinary request on a blocking thread, with one of the short
+/// turns; a panic there is an internal error, not a dropped connection.
+pub async fn short<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    with_turn_of(&SHORT_TURNS, f).await
+}
+
+/// Runs `f` on a blocking thread with one of `turns`, which goes with the work onto its thread
+/// (work that runs on after its request was abandoned still counts) and comes back when it
+/// ends, panic or not.
+async fn with_turn_of<T: Send + 'static>(
+    turns: &'static Semaphore,
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let turn = turns.acquire().await.map_err(Error::internal)?;
+    on_own_turn(move || {
+        let _turn = turn;
+        f()
+    })
+    .await
+}
+
+/// Runs work that already holds a turn of its own kind (a sync's, a password permit) on a
+/// blocking thread, without taking a short turn: such work is bounded where its turn is given.
+pub async fn on_own_turn<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(Error::internal)?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn short_work_never_runs_more_at_once_than_its_turns() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        static TURNS: Semaphore = Semaphore::const_new(3);
+        let tasks: Vec<_> = (0..12)
+            .map(|_| {
+                let (running, most) = (running.clone(), most.clone());
+                tokio::spawn(with_turn_of(&TURNS, move || {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    Ok(())
+                }))
+            })
+            .collect();
+        for task in tasks {
+            task.await.expect("joined").expect("ran");
+        }
+        let most = most.load(Ordering::SeqCst);
+        assert!(most <= 3, "{most} at once");
+        assert!(most > 1, "the turns let work run side by side");
+    }
+
+    #[tokio::test]
+    async fn a_panic_in_short_work_is_an_internal_error_and_gives_its_turn_back() {
+        static TURNS: Semaphore = Semaphore::const_new(1);
+        let outcome: Result<()> = with_turn_of(&TURNS, || panic!("boom")).await;
+        assert!(matches!(outcome, Err(Error::Internal(_))), "{outcome:?}");
+        assert_eq!(TURNS.available_permits(), 1);
+        let after: Result<u8> = with_turn_of(&TURNS, || Ok(7)).await;
+        assert_eq!(after.expect("ran"), 7);
+    }
+}
