@@ -711,13 +711,8 @@ fn source_stream(
             return Ok(None);
         }
         // Each step is short store work and takes a short turn (`crate::workers`): without
-        // one, the downloads of 2,000 handhelds settling at once started threads up to the
-        // runtime's cap.
-        let turn = crate::workers::short_turn()
-            .await
-            .map_err(std::io::Error::other)?;
-        let (source, bytes) = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
-            let _turn = turn;
+        // one, every download of a crowd of handhelds could start a thread of its own.
+        let (source, bytes) = crate::workers::on_short_turn(move || -> std::io::Result<_> {
             let bytes = match &mut source {
                 Source::File(file) => {
                     let want = usize::try_from(left.min(READ_STEP)).unwrap_or(64 * 1024);

@@ -1,55 +1,55 @@
 //! The blocking threads, and how many of them each kind of work may hold at once.
 //!
 //! Store and CPU work runs on tokio's blocking threads so that the async workers keep serving.
-//! Each blocking thread that allocates gets a mimalloc heap of its own, 3–4 MB resident while the
-//! thread lives (idle threads live on for ten seconds), so the server's memory follows the
-//! number of threads at once, not the work. Every kind of work is therefore bounded by turns of
-//! its own: syncs by the sync door (`--sync-workers`), argon2 hashes by the password permits,
+//! Unbounded, a burst of requests starts a thread for each (hundreds once, and 1.2–1.8 GB, with
+//! 2,000 handhelds reconnecting; `main.rs` caps the pool as a backstop). Every kind of work is
+//! therefore bounded by turns of its own: syncs by the sync door (`--sync-workers`), argon2 hashes by the password permits,
 //! uploads' writes by `routes/blobs.rs`, exports by theirs, and everything else (the short store
 //! work of ordinary requests: a case, a list, a feed page, a token, each step of a photo's
 //! download) by [`short`]'s turns here.
-//! Before these turns, with 2,000 handhelds reconnecting, the short work of other requests took
-//! up to the runtime's cap of threads beside the syncs; a lower cap for the whole pool made those
-//! reads queue behind syncs and uploads instead (BENCHMARKS.md, "Issue 17, fourth pass").
+//! A lower cap for the whole pool instead made those reads queue behind syncs and uploads
+//! (BENCHMARKS.md, "Issue 17, fourth pass"). Fewer threads did not lower the peak RSS at 2,000
+//! handhelds (BENCHMARKS.md, "The blocking threads, each kind bounded").
 
 use crate::error::{Error, Result};
 use std::sync::LazyLock;
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::Semaphore;
 
 /// Short store work at once: twice the cores, and never fewer than 8, so that on PostgreSQL
 /// (where such work mostly waits on the network) a few slow statements do not hold up the rest.
 static SHORT_TURNS: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(short_turns()));
 
-/// How many short turns there are (see [`SHORT_TURNS`]).
-pub fn short_turns() -> usize {
+fn short_turns() -> usize {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     (cores * 2).max(8)
-}
-
-/// Waits for one of the short turns; held while the work runs on its blocking thread.
-pub async fn short_turn() -> Result<SemaphorePermit<'static>> {
-    SHORT_TURNS.acquire().await.map_err(Error::internal)
 }
 
 /// Runs short store work of an ordinary request on a blocking thread, with one of the short
 /// turns; a panic there is an internal error, not a dropped connection.
 pub async fn short<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    on_short_turn(f).await?
+}
+
+/// [`short`] for work whose answer is not this crate's `Result` (Open311's failures, a
+/// download's I/O): `f`'s value as it is, or an internal error when it panicked.
+pub async fn on_short_turn<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> Result<R> {
     with_turn_of(&SHORT_TURNS, f).await
 }
 
 /// Runs `f` on a blocking thread with one of `turns`, which goes with the work onto its thread
 /// (work that runs on after its request was abandoned still counts) and comes back when it
 /// ends, panic or not.
-async fn with_turn_of<T: Send + 'static>(
+async fn with_turn_of<R: Send + 'static>(
     turns: &'static Semaphore,
-    f: impl FnOnce() -> Result<T> + Send + 'static,
-) -> Result<T> {
+    f: impl FnOnce() -> R + Send + 'static,
+) -> Result<R> {
     let turn = turns.acquire().await.map_err(Error::internal)?;
-    on_own_turn(move || {
+    tokio::task::spawn_blocking(move || {
         let _turn = turn;
         f()
     })
     .await
+    .map_err(Error::internal)
 }
 
 /// Runs work that already holds a turn of its own kind (a sync's, a password permit) on a
@@ -81,7 +81,6 @@ mod tests {
                     most.fetch_max(now, Ordering::SeqCst);
                     std::thread::sleep(std::time::Duration::from_millis(20));
                     running.fetch_sub(1, Ordering::SeqCst);
-                    Ok(())
                 }))
             })
             .collect();
@@ -99,7 +98,7 @@ mod tests {
         let outcome: Result<()> = with_turn_of(&TURNS, || panic!("boom")).await;
         assert!(matches!(outcome, Err(Error::Internal(_))), "{outcome:?}");
         assert_eq!(TURNS.available_permits(), 1);
-        let after: Result<u8> = with_turn_of(&TURNS, || Ok(7)).await;
+        let after: Result<u8> = with_turn_of(&TURNS, || 7).await;
         assert_eq!(after.expect("ran"), 7);
     }
 }

@@ -30,7 +30,6 @@ use crate::addresses::Lookup;
 use crate::auth::Caller;
 use crate::cases::{open_online, CreateCase};
 use crate::district_time::iso;
-use crate::error::Error;
 use crate::query_index::Term;
 use crate::summary::CaseSummary;
 use crate::AppState;
@@ -72,15 +71,9 @@ async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, Failure> + Send + 'static,
 ) -> Result<T, Failure> {
     // Open311's store work is short work like any ordinary request's (`crate::workers`).
-    let turn = crate::workers::short_turn()
+    crate::workers::on_short_turn(f)
         .await
-        .map_err(|e| Failure::of(e, format))?;
-    tokio::task::spawn_blocking(move || {
-        let _turn = turn;
-        f()
-    })
-    .await
-    .map_err(|e| Failure::of(Error::internal(e), format))?
+        .map_err(|e| Failure::of(e, format))?
 }
 
 /// `GET /open311/v2/{discovery,services,requests,servicerequestupdates}.{json,xml}`.
